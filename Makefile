@@ -1,0 +1,30 @@
+# Two commands for a newcomer: `make demo` and `make test`. Both set themselves up.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+BENCH_ROWS ?= 1000000
+
+.PHONY: demo test bench golden clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/cservice-audit audit samples/pinduoduo-2026-11-22.csv --platform pinduoduo --format table --exit-zero
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py --rows $(BENCH_ROWS)
+
+# Regenerate the samples and their reviewed golden reports (on purpose only; review the diff).
+golden: $(STAMP)
+	$(BIN)/python -m tests.golden
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis benchmarks/data

@@ -1,0 +1,3 @@
+from cservice_audit.cli import main
+
+main()

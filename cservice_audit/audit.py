@@ -1,0 +1,192 @@
+"""The one road: load -> normalize -> metrics -> checks -> findings.
+
+`run_audit` is the whole audit as a function of its inputs: it neither prints nor exits and
+reads no clock (the caller passes `generated_at`). It collects in two places only: the
+normalized events (every rule reads them), then all rules' metrics and findings at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import IO
+
+import polars as pl
+
+from cservice_audit import load as loader
+from cservice_audit.checks import CHECKS
+from cservice_audit.checks.context import Context
+from cservice_audit.normalize import CANONICAL, Aliases, assign_conversations, normalize
+from cservice_audit.ruleset import Ruleset
+from cservice_audit.schema import FINDING_SCHEMA, IDENTITY, METRIC_SCHEMA, conform, with_fingerprints
+
+METRIC_ORDER = ("rule_order", "scope_order", "shop", "agent", "period_start")
+
+
+@dataclass(frozen=True)
+class AuditOptions:
+    """What the user chose on the command line, as plain values."""
+
+    date: date | None = None
+    since: date | None = None
+    until: date | None = None
+    agent: str | None = None
+    input_tz: str | None = None
+    encoding: str | None = None
+    mapping: str | None = None
+
+
+@dataclass
+class InputSummary:
+    files: list[dict]
+    rows_read: int
+    rows_used: int
+    rows_rejected: int
+    rows_duplicate: int
+    first_ts: datetime | None
+    last_ts: datetime | None
+
+
+@dataclass
+class AuditResult:
+    ruleset: Ruleset
+    input: InputSummary
+    as_of: date | None
+    generated_at: datetime
+    metrics: pl.DataFrame  # METRIC_SCHEMA, sorted
+    findings: pl.DataFrame  # FINDING_SCHEMA, sorted, fingerprinted
+    rejects: pl.DataFrame  # the rejected rows, whole, with file, line and reason
+    options: AuditOptions = field(default_factory=AuditOptions)
+
+
+def run_audit(
+    paths: list[str],
+    ruleset: Ruleset,
+    options: AuditOptions,
+    *,
+    generated_at: datetime,
+    stdin: IO[bytes] | None = None,
+    progress: Callable[[str], None] = lambda stage: None,
+) -> AuditResult:
+    progress("reading input")
+    tables = loader.load(paths, encoding=options.encoding, stdin=stdin)
+    aliases = Aliases.shipped()
+    if options.mapping:
+        aliases = aliases.with_mapping(options.mapping)
+
+    progress("normalizing")
+    normalized = normalize(tables, aliases, tz=ruleset.timezone, input_tz=options.input_tz)
+    events_all, rejected = pl.collect_all([normalized.events, normalized.rejects])
+    rejects = _rejects_with_lines(rejected, tables)
+    events = assign_conversations(events_all.lazy().filter(~pl.col("_duplicate")), ruleset.session_gap)
+    summary = _summarize_input(events_all, rejects, tables)
+
+    as_of = options.date or options.until or (summary.last_ts.date() if summary.last_ts else None)
+    context = Context(
+        events=events,
+        rejects=rejects,
+        timezone=ruleset.timezone,
+        as_of=as_of or date.min,
+        first_day=options.date or options.since,
+        data_end=summary.last_ts,
+        exempt_dates=ruleset.exempt_dates,
+    )
+    progress("computing metrics")
+    outputs = [
+        CHECKS[rule.check].run(rule, context)
+        for rule in ruleset.rules
+        if as_of is not None or rule.check == "data_quality"
+    ]
+    collected = pl.collect_all(
+        [conform(o.metrics, METRIC_SCHEMA) for o in outputs]
+        + [conform(o.findings, FINDING_SCHEMA, keep=(IDENTITY,)) for o in outputs]
+    )
+    metric_frames, finding_frames = collected[: len(outputs)], collected[len(outputs) :]
+
+    metrics = _sorted_metrics(metric_frames, ruleset)
+    findings = pl.concat([pl.DataFrame(schema=FINDING_SCHEMA), *finding_frames], how="diagonal")
+    if options.agent is not None:
+        # A spot-check of one agent: that agent's rows, and the shop rows for context.
+        metrics = metrics.filter((pl.col("scope") == "shop") | (pl.col("agent") == options.agent))
+        findings = findings.filter(pl.col("agent").is_null() | (pl.col("agent") == options.agent))
+    findings = conform(with_fingerprints(findings).lazy(), FINDING_SCHEMA).collect()
+    return AuditResult(ruleset, summary, as_of, generated_at, metrics, findings, rejects, options)
+
+
+def _sorted_metrics(frames: list[pl.DataFrame], ruleset: Ruleset) -> pl.DataFrame:
+    order = {rule.code: i for i, rule in enumerate(ruleset.rules)}
+    metrics = pl.concat([pl.DataFrame(schema=METRIC_SCHEMA), *frames], how="vertical")
+    return (
+        metrics.with_columns(
+            pl.col("rule").replace_strict(order, return_dtype=pl.Int64).alias("rule_order"),
+            (pl.col("scope") == "shop").alias("scope_order"),
+        )
+        .sort(*METRIC_ORDER, nulls_last=True)
+        .drop("rule_order", "scope_order")
+    )
+
+
+def _rejects_with_lines(rejected: pl.DataFrame, tables: list[loader.RawTable]) -> pl.DataFrame:
+    """Rejected rows with the physical line each starts on, plus unreadable JSONL lines."""
+    frames = []
+    for table in tables:
+        mine = rejected.filter(pl.col("_source") == table.source)
+        if mine.height:
+            lines = table.lines_of(mine.get_column("_record").cast(pl.Int64))
+            frames.append(mine.with_columns(pl.Series("line", lines, dtype=pl.Int64)))
+        if table.bad_lines:
+            frames.append(
+                pl.DataFrame(
+                    {
+                        "_source": [table.source] * len(table.bad_lines),
+                        "line": [n for n, _, _ in table.bad_lines],
+                        "text": [raw for _, raw, _ in table.bad_lines],
+                        "problem": [why for _, _, why in table.bad_lines],
+                    },
+                    schema_overrides={"line": pl.Int64},
+                )
+            )
+    schema = {**{c: pl.String for c in CANONICAL}, "_source": pl.String, "line": pl.Int64, "problem": pl.String}
+    if not frames:
+        return pl.DataFrame(schema=schema)
+    combined = pl.concat(frames, how="diagonal_relaxed")
+    return conform(combined.lazy(), schema).collect().sort("_source", "line")
+
+
+def _summarize_input(events_all: pl.DataFrame, rejects: pl.DataFrame, tables: list[loader.RawTable]) -> InputSummary:
+    used = events_all.filter(~pl.col("_duplicate"))
+    files = []
+    for table in tables:
+        mine = events_all.filter(pl.col("_source") == table.source)
+        rejected = rejects.filter(pl.col("_source") == table.source).height
+        duplicate = int(mine.get_column("_duplicate").sum())
+        files.append(
+            {
+                "file": table.source,
+                "format": table.kind,
+                "encoding": table.encoding,
+                "rows_read": mine.height + rejected,
+                "rows_used": mine.height - duplicate,
+                "rows_rejected": rejected,
+                "rows_duplicate": duplicate,
+            }
+        )
+    ts = used.get_column("ts")
+    return InputSummary(
+        files=files,
+        rows_read=sum(f["rows_read"] for f in files),
+        rows_used=used.height,
+        rows_rejected=rejects.height,
+        rows_duplicate=int(events_all.get_column("_duplicate").sum()),
+        first_ts=ts.min() if used.height else None,
+        last_ts=ts.max() if used.height else None,
+    )
+
+
+def write_rejects(result: AuditResult, path: str | Path) -> None:
+    """`--rejects FILE`: every rejected row, with its file, line and reason, as CSV."""
+    result.rejects.select(
+        pl.col("_source").alias("file"), "line", "problem", *CANONICAL
+    ).write_csv(path)

@@ -1,0 +1,71 @@
+"""Average wait (平均响应时长): the mean seconds from a counted item to its first reply.
+
+What it checks
+    The same items as the reply-rate check (`unit`: message, turn or conversation, start
+    inside `window`). With `cap`, every wait counts at most `cap` seconds and an unanswered
+    item counts as `cap`; without it, only answered items count. value = total wait /
+    items; fails above `max_seconds`. numerator is the total (capped) wait in seconds,
+    denominator the number of items that count.
+
+Why it matters
+    Douyin shows the mean response time per agent (guidance ≤ 40 s), Taobao scores 人工平响
+    with each turn capped at 600 s, JD's 咚咚 average response must stay under 40 s.
+
+Parameters
+    unit, window, reply_roles, max_seconds, cap, period, min_count, scopes.
+
+Example finding
+    DY-A1 error 阿强 2026-11-22: 平均响应时长 95.0 s over 11 turns, above 40 s
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from cservice_audit.checks.context import CheckOutput, Context
+from cservice_audit.checks.items import UNIT_LABELS, period_label, rate_findings, summarize
+from cservice_audit.params import COMMON, DAYTIME, REPLY_ROLES, Param, ParamError
+from cservice_audit.ruleset import Rule
+
+PARAMS = {
+    "unit": Param("choice", "what one counted item is", "turn", ("message", "turn", "conversation")),
+    "window": Param("window", "local time of day in which an item's start is counted", DAYTIME),
+    "reply_roles": Param("subset", "whose messages count as replies", ["agent"], REPLY_ROLES),
+    "max_seconds": Param("seconds", "the rule fails when the mean wait is above this"),
+    "cap": Param("seconds", "count each wait at most this; unanswered counts as cap (none: answered only)", None),
+    **COMMON,
+}
+
+
+def validate(params: dict) -> None:
+    if params["cap"] is not None and params["cap"] <= 0:
+        raise ParamError("cap must be more than 0 seconds")
+
+
+def run(rule: Rule, context: Context) -> CheckOutput:
+    params = rule.params
+    cap = params["cap"]
+    if cap is None:
+        waits = pl.col("wait").drop_nulls()
+    else:
+        waits = pl.min_horizontal(pl.col("wait"), pl.lit(cap)).fill_null(cap)
+    totals = [
+        waits.sum().alias("numerator"),
+        waits.count().alias("denominator"),
+        waits.mean().alias("value"),
+    ]
+    failing = pl.col("value") > params["max_seconds"]
+    metrics = summarize(context, rule, totals, failing, params["max_seconds"])
+    unit = UNIT_LABELS[params["unit"]]
+    describe = pl.format(
+        "{} {} s over {} {}, above {} s on {}",
+        pl.lit(rule.title),
+        pl.col("value").round(1),
+        pl.col("denominator"),
+        pl.lit(unit),
+        pl.lit(f"{params['max_seconds']:g}"),
+        period_label(),
+    )
+    how = f"each capped at {cap:g} s, unanswered = {cap:g} s" if cap is not None else "answered items only"
+    evidence = pl.lit(f"mean wait of {unit} counted {params['window'].label()}, {how}")
+    return CheckOutput(metrics, rate_findings(metrics, rule, describe, evidence))

@@ -1,0 +1,44 @@
+"""What every check reads: the normalized events and the audit's choices. Nothing else."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import polars as pl
+
+from cservice_audit.metrics.waits import message_waits
+
+
+@dataclass
+class Context:
+    events: pl.LazyFrame  # the canonical event table (spec §1), ts in the ruleset's zone
+    rejects: pl.DataFrame  # rows that could not be normalized, with _source, line, problem
+    timezone: str
+    as_of: date  # the last day judged (spec §8)
+    first_day: date | None  # --since / --date: items before this day are not judged
+    data_end: datetime | None  # the last timestamp in the data (for pending verdicts)
+    exempt_dates: tuple[date, ...] = ()
+    _waits: dict[tuple[str, ...], pl.LazyFrame] = field(default_factory=dict)
+
+    def waits(self, reply_roles: tuple[str, ...]) -> pl.LazyFrame:
+        """Per-message waits for one set of reply roles, built once and shared."""
+        if reply_roles not in self._waits:
+            self._waits[reply_roles] = message_waits(self.events, reply_roles).cache()
+        return self._waits[reply_roles]
+
+    def judged_days(self) -> pl.Expr:
+        """Items counted: inside the selected days and not on an exempt date."""
+        day = pl.col("day")
+        inside = day <= self.as_of
+        if self.first_day is not None:
+            inside &= day >= self.first_day
+        if self.exempt_dates:
+            inside &= ~day.is_in(list(self.exempt_dates))
+        return inside
+
+
+@dataclass
+class CheckOutput:
+    metrics: pl.LazyFrame
+    findings: pl.LazyFrame

@@ -1,0 +1,130 @@
+"""Counted items of reply rules (spec/metrics.md §4) and their per-scope, per-period totals.
+
+An item is a buyer message, a turn, a buyer-day or a conversation, depending on the rule's
+`unit`. Every item carries `wait` (seconds; null when unanswered), `day` and `agent`, so the
+reply-rate and average-wait checks differ only in how they sum items up.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from cservice_audit.checks.context import Context
+from cservice_audit.metrics import periods
+from cservice_audit.params import Window
+from cservice_audit.schema import METRIC_SCHEMA, conform
+from cservice_audit.ruleset import Rule
+
+UNITS = ("message", "turn", "buyer_day", "conversation")
+UNIT_LABELS = {"message": "messages", "turn": "turns", "buyer_day": "buyer-days", "conversation": "conversations"}
+
+
+def in_window(window: Window) -> pl.Expr:
+    """The event's local time of day falls in [start, end): 22:59:59 is in, 23:00:00 is out."""
+    ts = pl.col("ts")
+    seconds = ts.dt.hour().cast(pl.Int32) * 3600 + ts.dt.minute().cast(pl.Int32) * 60 + ts.dt.second().cast(pl.Int32)
+    return (seconds >= window.start) & (seconds < window.end)
+
+
+def reply_items(context: Context, rule: Rule, scope: str) -> pl.LazyFrame:
+    """The rule's counted items for one scope: shop, agent, buyer, conversation, day, ts, wait."""
+    params = rule.params
+    unit = params["unit"]
+    waits = context.waits(params["reply_roles"])
+    # Inclusion is decided by the start event: the message (or turn / conversation start).
+    starts = {"message": None, "turn": "turn_start", "buyer_day": None, "conversation": "conversation_start"}[unit]
+    counted = waits.filter(in_window(params["window"]) & context.judged_days())
+    if starts is not None:
+        counted = counted.filter(pl.col(starts))
+    if unit != "buyer_day":
+        return counted.select("shop", "agent", "buyer", "conversation", "day", "ts", "wait")
+    # A buyer-day is on time only when every one of its messages is: its wait is the
+    # longest message wait, and unanswered (null) whenever any message is unanswered.
+    keys = ["shop", "buyer", "day"] + (["agent"] if scope == "agent" else [])
+    return counted.group_by(keys).agg(
+        pl.col("conversation").sort_by("ts").first(),
+        pl.col("ts").min(),
+        pl.when(pl.col("wait").null_count() > 0).then(None).otherwise(pl.col("wait").max()).alias("wait"),
+        *([] if scope == "agent" else [pl.lit(None, dtype=pl.String).alias("agent")]),
+    )
+
+
+def summarize(
+    context: Context,
+    rule: Rule,
+    totals: list[pl.Expr],
+    failing: pl.Expr,
+    threshold: float,
+) -> pl.LazyFrame:
+    """Metric rows of one rule: per scope (agent, shop) and period, in METRIC_SCHEMA.
+
+    `totals` are aggregations over a scope-period's items producing at least `numerator`,
+    `denominator` and `value`; `failing` is a boolean expression on those.
+    """
+    params = rule.params
+    frames = []
+    for scope in params["scopes"]:
+        items = periods.assign(reply_items(context, rule, scope), params["period"], context.as_of)
+        keys = ["shop", "period_start", "period_end"] + (["agent"] if scope == "agent" else [])
+        answered = pl.col("wait").drop_nulls()
+        per_period = items.group_by(keys).agg(
+            *totals,
+            pl.col("wait").count().alias("answered"),
+            answered.mean().alias("wait_mean"),
+            answered.quantile(0.5, interpolation="linear").alias("wait_p50"),
+            answered.quantile(0.9, interpolation="linear").alias("wait_p90"),
+        )
+        frames.append(
+            per_period.with_columns(
+                pl.lit(scope).alias("scope"),
+                *([] if scope == "agent" else [pl.lit(None, dtype=pl.String).alias("agent")]),
+            )
+        )
+    combined = pl.concat([conform_partial(f) for f in frames], how="diagonal_relaxed")
+    return conform(
+        combined.with_columns(
+            pl.lit(rule.code).alias("rule"),
+            pl.lit(rule.name).alias("name"),
+            pl.lit(params["period"]).alias("period"),
+            (pl.col("period_end") <= context.as_of).alias("complete"),
+            pl.lit(threshold, dtype=pl.Float64).alias("threshold"),
+            periods.status(failing, pl.col("denominator"), params["min_count"], context.as_of).alias("status"),
+            pl.lit(0.0).alias("points"),
+        ),
+        METRIC_SCHEMA,
+    )
+
+
+def conform_partial(frame: pl.LazyFrame) -> pl.LazyFrame:
+    return frame.with_columns(pl.col("denominator").cast(pl.Int64), pl.col("numerator").cast(pl.Float64))
+
+
+def rate_findings(metrics: pl.LazyFrame, rule: Rule, describe: pl.Expr, evidence: pl.Expr) -> pl.LazyFrame:
+    """One finding per failing (rule severity) or at-risk (warning) scope-period."""
+    severity = pl.when(pl.col("status") == "fail").then(pl.lit(rule.severity)).otherwise(pl.lit("warning"))
+    return metrics.filter(pl.col("status").is_in(["fail", "at_risk"])).select(
+        pl.lit(rule.code).alias("code"),
+        severity.alias("severity"),
+        pl.lit(rule.name).alias("name"),
+        "scope",
+        "shop",
+        "agent",
+        pl.when(pl.col("period") == "day").then(pl.col("period_start")).alias("day"),
+        "period",
+        "period_start",
+        describe.alias("message"),
+        evidence.alias("evidence"),
+        pl.lit(float(rule.points)).alias("points"),
+    )
+
+
+def period_label() -> pl.Expr:
+    """`2026-11-22`, `week 2026-11-16..2026-11-22 (so far)`, ..."""
+    span = pl.format("{}..{}", pl.col("period_start"), pl.col("period_end"))
+    label = (
+        pl.when(pl.col("period") == "day").then(pl.col("period_start").cast(pl.String))
+        .when(pl.col("period") == "natural_week").then(pl.format("week {}", span))
+        .when(pl.col("period") == "natural_month").then(pl.format("month {}", pl.col("period_start").dt.strftime("%Y-%m")))
+        .otherwise(pl.format("30 days {}", span))
+    )  # fmt: skip
+    return pl.when(pl.col("complete")).then(label).otherwise(pl.format("{} (so far)", label))

@@ -1,0 +1,68 @@
+"""Reply rate (回复率): the share of counted items answered within a threshold.
+
+What it checks
+    Items are buyer messages, turns, buyer-days or conversations (`unit`) whose start lies
+    inside the daily `window`. An item is on time when its wait until the first reply (a
+    message from one of `reply_roles`) is at most `threshold` seconds; unanswered is late.
+    rate = on time / counted, per agent and per shop, per `period`. It fails below
+    `min_rate`; with fewer than `min_count` items the status is `insufficient`.
+
+Why it matters
+    Platforms rank and restrict shops on these rates (PDD 3- and 5-minute rates, Kuaishou's
+    weekly 3-minute rate, Taobao's 30-day 3-minute response rate, JD's 30-second first answer).
+
+Parameters
+    unit, threshold, window, reply_roles, min_rate, period, min_count, scopes.
+
+Example finding
+    PDD-R3 error 小美 2026-11-22: 3分钟人工回复率 72.7% (8/11 buyer-days) below 80%
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from cservice_audit.checks.context import CheckOutput, Context
+from cservice_audit.checks.items import UNIT_LABELS, UNITS, period_label, rate_findings, summarize
+from cservice_audit.params import COMMON, DAYTIME, REPLY_ROLES, Param
+from cservice_audit.ruleset import Rule
+
+PARAMS = {
+    "unit": Param("choice", "what one counted item is", None, UNITS),
+    "threshold": Param("seconds", "on time when wait ≤ threshold"),
+    "window": Param("window", "local time of day in which an item's start is counted", DAYTIME),
+    "reply_roles": Param("subset", "whose messages count as replies", ["agent"], REPLY_ROLES),
+    "min_rate": Param("rate", "the rule fails below this rate"),
+    **COMMON,
+}
+
+
+def validate(params: dict) -> None:
+    """All parameters are checked one by one; nothing depends on another."""
+
+
+def run(rule: Rule, context: Context) -> CheckOutput:
+    params = rule.params
+    on_time = pl.col("wait").is_not_null() & (pl.col("wait") <= params["threshold"])
+    totals = [
+        on_time.sum().alias("numerator"),
+        pl.len().alias("denominator"),
+        (on_time.sum() / pl.len()).alias("value"),
+    ]
+    metrics = summarize(context, rule, totals, pl.col("value") < params["min_rate"], params["min_rate"])
+    unit = UNIT_LABELS[params["unit"]]
+    describe = pl.format(
+        "{} {}% ({}/{} {}) below {}% on {}",
+        pl.lit(rule.title),
+        (pl.col("value") * 100).round(1),
+        pl.col("numerator").cast(pl.Int64),
+        pl.col("denominator"),
+        pl.lit(unit),
+        pl.lit(round(params["min_rate"] * 100, 1)),
+        period_label(),
+    )
+    evidence = pl.lit(
+        f"{unit} answered within {params['threshold']:g} s by {'/'.join(params['reply_roles'])}, "
+        f"counted {params['window'].label()}"
+    )
+    return CheckOutput(metrics, rate_findings(metrics, rule, describe, evidence))

@@ -1,0 +1,264 @@
+"""The command line: parse options, run the audit, render, exit. The only place that exits.
+
+stdout carries the payload only; progress and diagnostics go to stderr (spec §10).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import date, datetime, timezone
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from cservice_audit import exitcodes
+from cservice_audit.errors import AuditError
+from cservice_audit.schema import SEVERITY_RANK
+
+app = typer.Typer(
+    name="cservice-audit",
+    help="Audit customer-service chat exports against the platforms' reply-time and service rules.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+_stderr = Console(stderr=True, highlight=False)
+# Inputs at least this large get a progress display on an interactive stderr.
+PROGRESS_BYTES = 20 * 1024 * 1024
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+    markdown = "markdown"
+
+
+class Severity(str, Enum):
+    error = "error"
+    warning = "warning"
+    info = "info"
+
+
+def _day(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise AuditError(f"{option} {value!r}: expected a date YYYY-MM-DD") from None
+
+
+def _codes(values: list[str] | None) -> list[str] | None:
+    if not values:
+        return None
+    return [c.strip().upper() for v in values for c in v.split(",") if c.strip()]
+
+
+def _load_ruleset(platform: str | None, ruleset_file: Path | None):
+    from cservice_audit.ruleset import load_file, load_platform
+
+    if ruleset_file is not None:
+        return load_file(ruleset_file)
+    if platform is None:
+        raise AuditError("give --platform NAME (pinduoduo, kuaishou, douyin, taobao, jd) or --ruleset FILE")
+    return load_platform(platform)
+
+
+def _input_bytes(paths: list[str]) -> int:
+    total = 0
+    for path in paths:
+        try:
+            total += os.path.getsize(path)
+        except OSError:
+            pass
+    return total
+
+
+@app.command()
+def audit(
+    paths: Annotated[list[str], typer.Argument(help="CSV/JSONL files (optionally .gz), globs, or - for stdin.")],
+    platform: Annotated[Optional[str], typer.Option("--platform", "-p", help="Shipped ruleset: pinduoduo, kuaishou, douyin, taobao, jd.")] = None,
+    ruleset_file: Annotated[Optional[Path], typer.Option("--ruleset", help="Your own ruleset YAML (may `extends:` a shipped one).")] = None,
+    on_date: Annotated[Optional[str], typer.Option("--date", help="Judge this day only (YYYY-MM-DD); it is the as-of day.")] = None,
+    since: Annotated[Optional[str], typer.Option("--since", help="Judge days from this one (YYYY-MM-DD).")] = None,
+    until: Annotated[Optional[str], typer.Option("--until", help="Judge days up to this one; it is the as-of day.")] = None,
+    fmt: Annotated[Optional[Format], typer.Option("--format", "-f", help="Default: table on a terminal, json otherwise.")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report here instead of stdout.")] = None,
+    fail_on: Annotated[Severity, typer.Option("--fail-on", help="Exit 1 when a finding is at least this severe.")] = Severity.error,
+    exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when there are findings.")] = False,
+    select: Annotated[Optional[list[str]], typer.Option("--select", help="Only rules with these codes or prefixes (comma-separated).")] = None,
+    ignore: Annotated[Optional[list[str]], typer.Option("--ignore", help="Skip rules with these codes or prefixes.")] = None,
+    agent: Annotated[Optional[str], typer.Option("--agent", help="Show this agent only (shop totals kept).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Findings only: no header, scorecard or progress.")] = False,
+    statistics: Annotated[bool, typer.Option("--statistics", help="Print the number of findings per code instead.")] = False,
+    encoding: Annotated[Optional[str], typer.Option("--encoding", help="Input encoding (default: detect UTF-8 / GB18030).")] = None,
+    input_tz: Annotated[Optional[str], typer.Option("--input-tz", help="Zone of timestamps without an offset (default: the ruleset's).")] = None,
+    mapping: Annotated[Optional[Path], typer.Option("--mapping", help="YAML with your export's header/value spellings.")] = None,
+    rejects: Annotated[Optional[Path], typer.Option("--rejects", help="Write rejected rows (file, line, reason) to this CSV.")] = None,
+) -> None:
+    """Audit chat exports and report metrics and findings."""
+    from cservice_audit.audit import AuditOptions, run_audit, write_rejects
+    from cservice_audit.render import FORMATS
+
+    options = AuditOptions(
+        date=_day(on_date, "--date"),
+        since=_day(since, "--since"),
+        until=_day(until, "--until"),
+        agent=agent,
+        input_tz=_zone(input_tz),
+        encoding=encoding,
+        mapping=str(mapping) if mapping else None,
+    )
+    if options.date and (options.since or options.until):
+        raise AuditError("--date judges one day; use it without --since/--until")
+    if options.since and options.until and options.since > options.until:
+        raise AuditError(f"--since {options.since} is after --until {options.until}")
+    ruleset = _load_ruleset(platform, ruleset_file).selected(_codes(select), _codes(ignore))
+    if not ruleset.rules:
+        raise AuditError("--select/--ignore leave no rule to run")
+
+    to_terminal = output is None and sys.stdout.isatty()
+    chosen = fmt or (Format.table if to_terminal else Format.json)
+    show_progress = not quiet and sys.stderr.isatty() and _input_bytes(paths) >= PROGRESS_BYTES
+    generated_at = datetime.now(timezone.utc)
+    if show_progress:
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=_stderr, transient=True) as bar:
+            task = bar.add_task("starting")
+            result = run_audit(paths, ruleset, options, generated_at=generated_at, progress=lambda s: bar.update(task, description=s))
+    else:
+        result = run_audit(paths, ruleset, options, generated_at=generated_at)
+
+    if result.input.rows_rejected and not quiet:
+        first = result.rejects.row(0, named=True)
+        _stderr.print(
+            f"cservice-audit: {result.input.rows_rejected} row(s) rejected, first {first['_source']}:{first['line']}: "
+            f"{first['problem']}" + ("" if rejects else " (--rejects FILE writes them all)"),
+            markup=False,
+            soft_wrap=True,
+        )
+    if rejects is not None:
+        write_rejects(result, rejects)
+
+    if statistics:
+        text = _statistics(result)
+    else:
+        color = to_terminal and chosen == Format.table and "NO_COLOR" not in os.environ
+        width = _stderr.width if to_terminal else 140
+        text = FORMATS[chosen.value](result, color=color, width=width, quiet=quiet)
+    if output is not None:
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise AuditError(f"{output}: cannot write report ({exc.strerror})") from None
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    worst = SEVERITY_RANK[fail_on.value]
+    failing = any(SEVERITY_RANK[s] <= worst for s in result.findings.get_column("severity"))
+    raise typer.Exit(exitcodes.FINDINGS if failing and not exit_zero else exitcodes.CLEAN)
+
+
+def _zone(name: str | None) -> str | None:
+    if name is None:
+        return None
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise AuditError(f"--input-tz {name!r}: unknown time zone (e.g. Asia/Shanghai, UTC)") from None
+    return name
+
+
+def _statistics(result) -> str:
+    counts = result.findings.group_by("code", "severity").len().sort("code", "severity")
+    lines = [f"{n:>6}  {code:<10} {severity}" for code, severity, n in counts.iter_rows()]
+    lines.append(f"{result.findings.height:>6}  total")
+    return "\n".join(lines) + "\n"
+
+
+@app.command()
+def rules(
+    platform: Annotated[Optional[str], typer.Option("--platform", "-p", help="Shipped ruleset name.")] = None,
+    ruleset_file: Annotated[Optional[Path], typer.Option("--ruleset", help="A ruleset YAML file.")] = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="table or json.")] = Format.table,
+) -> None:
+    """List the rules in effect: codes, checks, parameters, sources and confidence."""
+    from cservice_audit.rule_docs import ruleset_dict, ruleset_table
+
+    ruleset = _load_ruleset(platform, ruleset_file)
+    if fmt == Format.json:
+        sys.stdout.write(json.dumps(ruleset_dict(ruleset), ensure_ascii=False, indent=2) + "\n")
+    elif fmt == Format.table:
+        console = Console(no_color="NO_COLOR" in os.environ)
+        for renderable in ruleset_table(ruleset):
+            console.print(renderable)
+    else:
+        raise AuditError("rules --format: table or json")
+
+
+@app.command()
+def explain(
+    code: Annotated[str, typer.Argument(help="A rule code, e.g. PDD-R3.")],
+    ruleset_file: Annotated[Optional[Path], typer.Option("--ruleset", help="Look the code up in this ruleset.")] = None,
+) -> None:
+    """What one rule checks, why, its parameters and an example finding."""
+    from cservice_audit.rule_docs import explain_rule, find_rule
+
+    ruleset, rule = find_rule(code.strip().upper(), ruleset_file)
+    sys.stdout.write(explain_rule(ruleset, rule))
+
+
+@app.command("validate-ruleset")
+def validate_ruleset(path: Annotated[Path, typer.Argument(help="The ruleset YAML to check.")]) -> None:
+    """Check a ruleset file: exit 0, or name the file and key that is wrong and exit 2."""
+    from cservice_audit.ruleset import load_file
+
+    ruleset = load_file(path)
+    _stderr.print(
+        f"{path}: ok ({ruleset.platform} {ruleset.version}, {len(ruleset.rules)} rules: "
+        f"{', '.join(r.code for r in ruleset.rules)})",
+        markup=False,
+        soft_wrap=True,
+    )
+
+
+@app.command()
+def generate(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write (.csv, .jsonl, optionally .gz).")],
+    rows: Annotated[int, typer.Option("--rows", help="About how many events to write.")] = 2000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same file.")] = 7,
+    start: Annotated[str, typer.Option("--start", help="First day (YYYY-MM-DD).")] = "2026-11-22",
+    days: Annotated[int, typer.Option("--days", help="Number of days.")] = 1,
+    shop: Annotated[str, typer.Option("--shop", help="Shop name.")] = "示例旗舰店",
+    headers: Annotated[str, typer.Option("--headers", help="en (canonical) or zh (Chinese export headers).")] = "en",
+) -> None:
+    """Write a seeded, realistic chat export (samples, tests and benchmarks)."""
+    from cservice_audit.generate import Profile, generate_events, write_export
+
+    first = _day(start, "--start")
+    assert first is not None
+    if headers not in ("en", "zh"):
+        raise AuditError("--headers: en or zh")
+    frame = generate_events(Profile(rows=rows, seed=seed, start=first, days=days, shop=shop))
+    write_export(frame, output, headers=headers)
+    _stderr.print(f"wrote {frame.height} events to {output}", markup=False)
+
+
+def main() -> None:
+    """Entry point. An AuditError raised anywhere becomes one line on stderr and exit 2."""
+    try:
+        app()
+    except AuditError as exc:
+        _stderr.print(f"cservice-audit: error: {exc}", markup=False, soft_wrap=True)
+        sys.exit(exitcodes.CANNOT_RUN)

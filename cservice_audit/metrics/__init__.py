@@ -1,0 +1,1 @@
+"""Metrics: pure LazyFrame -> LazyFrame functions (waits, turns, items, periods)."""

@@ -1,0 +1,42 @@
+"""Assessment periods and verdicts (spec/metrics.md §8)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import polars as pl
+
+ROLLING_DAYS = 30
+
+
+def assign(items: pl.LazyFrame, period: str, as_of: date) -> pl.LazyFrame:
+    """Add period_start / period_end (dates) from each item's `day`.
+
+    `rolling_30d` is the one window of 30 days ending on the as-of day; items outside it
+    are not part of any period and leave the frame.
+    """
+    day = pl.col("day")
+    if period == "day":
+        return items.with_columns(day.alias("period_start"), day.alias("period_end"))
+    if period == "natural_week":
+        start = day.dt.truncate("1w")  # polars weeks start on Monday
+        return items.with_columns(start.alias("period_start"), start.dt.offset_by("6d").alias("period_end"))
+    if period == "natural_month":
+        return items.with_columns(day.dt.month_start().alias("period_start"), day.dt.month_end().alias("period_end"))
+    if period == "rolling_30d":
+        first = as_of - timedelta(days=ROLLING_DAYS - 1)
+        return items.filter(day.is_between(first, as_of)).with_columns(
+            pl.lit(first).alias("period_start"), pl.lit(as_of).alias("period_end")
+        )
+    raise ValueError(f"unknown period {period!r}")
+
+
+def status(failing: pl.Expr, denominator: pl.Expr, min_count: int, as_of: date) -> pl.Expr:
+    """pass / fail / at_risk / insufficient, from a failing flag and the period's end."""
+    complete = pl.col("period_end") <= as_of
+    return (
+        pl.when(denominator < min_count).then(pl.lit("insufficient"))
+        .when(failing & complete).then(pl.lit("fail"))
+        .when(failing).then(pl.lit("at_risk"))
+        .otherwise(pl.lit("pass"))
+    )  # fmt: skip

@@ -1,0 +1,314 @@
+"""Normalize: raw export columns -> the canonical event table of spec/metrics.md §1.
+
+Headers and values are mapped through alias data (`data/aliases.yaml` plus a user's
+`--mapping`), timestamps are parsed into the ruleset's timezone, rows that cannot be
+normalized are split off with the reason (never dropped), and exact duplicates are removed.
+Everything is whole-column polars expressions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from importlib import resources
+from pathlib import Path
+
+import polars as pl
+import yaml
+
+from cservice_audit.errors import InputError
+from cservice_audit.load import RawTable
+
+ROLES = ("buyer", "agent", "bot", "system", "review")
+RATINGS = ("satisfied", "neutral", "disappointed")
+REQUIRED = ("ts", "buyer", "role")
+CANONICAL = (
+    "ts", "shop", "buyer", "conversation", "role", "agent", "text",
+    "spam", "rating", "reason", "served_by", "message_id",
+)  # fmt: skip
+DEFAULT_SHOP = "-"
+BOT_WITHOUT_ACCOUNT = "(bot)"
+
+# The schema of the canonical table as it leaves this stage (plus provenance columns).
+EVENT_SCHEMA = {
+    "ts": pl.Datetime("ms", "UTC"),  # converted to the ruleset's zone at run time
+    "day": pl.Date,
+    "shop": pl.String,
+    "buyer": pl.String,
+    "conversation": pl.String,
+    "role": pl.String,
+    "agent": pl.String,
+    "text": pl.String,
+    "spam": pl.Boolean,
+    "rating": pl.String,
+    "reason": pl.String,
+    "served_by": pl.String,
+    "message_id": pl.String,
+    "_source": pl.String,
+    "_record": pl.UInt32,
+    "_order": pl.UInt32,
+}
+
+
+@dataclass(frozen=True)
+class Aliases:
+    """Header spellings per canonical column, value spellings per field, timestamp layouts."""
+
+    columns: dict[str, list[str]]
+    values: dict[str, dict[str, list[str]]]
+    timestamp_formats: dict[str, list[str]]
+
+    @classmethod
+    def shipped(cls) -> Aliases:
+        text = resources.files("cservice_audit").joinpath("data/aliases.yaml").read_text("utf-8")
+        data = yaml.safe_load(text)
+        return cls(data["columns"], data["values"], data["timestamp_formats"])
+
+    def with_mapping(self, path: str | Path) -> Aliases:
+        """Put a user's mapping file in front of the shipped spellings."""
+        try:
+            data = yaml.safe_load(Path(path).read_text("utf-8")) or {}
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read mapping file ({exc.strerror})") from exc
+        except yaml.YAMLError as exc:
+            raise InputError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from exc
+        if not isinstance(data, dict):
+            raise InputError(f"{path}: a mapping file is a YAML mapping with 'columns' and/or 'values'")
+        unknown = set(data) - {"columns", "values", "timestamp_formats"}
+        if unknown:
+            raise InputError(f"{path}: unknown key '{sorted(unknown)[0]}' (expected columns, values, timestamp_formats)")
+        columns = {k: list(v) for k, v in self.columns.items()}
+        for name, spellings in (data.get("columns") or {}).items():
+            if name not in CANONICAL:
+                raise InputError(f"{path}: columns.{name}: not a canonical column ({', '.join(CANONICAL)})")
+            columns[name] = [str(s) for s in _as_list(spellings)] + columns[name]
+        values = {field: {k: list(v) for k, v in m.items()} for field, m in self.values.items()}
+        for field_name, mapping in (data.get("values") or {}).items():
+            if field_name not in values:
+                raise InputError(f"{path}: values.{field_name}: values are mapped for {', '.join(values)}")
+            for canonical, spellings in (mapping or {}).items():
+                if str(canonical) not in values[field_name]:
+                    raise InputError(
+                        f"{path}: values.{field_name}.{canonical}: expected one of {', '.join(values[field_name])}"
+                    )
+                values[field_name][str(canonical)] = [str(s) for s in _as_list(spellings)] + values[field_name][str(canonical)]
+        formats = {k: list(v) for k, v in self.timestamp_formats.items()}
+        for kind, layouts in (data.get("timestamp_formats") or {}).items():
+            if kind not in formats:
+                raise InputError(f"{path}: timestamp_formats.{kind}: expected with_offset or naive")
+            formats[kind] = [str(s) for s in _as_list(layouts)] + formats[kind]
+        return Aliases(columns, values, formats)
+
+    def value_map(self, field_name: str) -> dict[str, str]:
+        """Lower-cased spelling -> canonical value."""
+        mapping: dict[str, str] = {}
+        for canonical, spellings in self.values[field_name].items():
+            for spelling in [canonical, *spellings]:
+                mapping.setdefault(_header_key(str(spelling)), canonical)
+        return mapping
+
+
+def _as_list(value: object) -> list:
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _header_key(name: str) -> str:
+    return name.strip().lstrip("\ufeff").strip().lower()
+
+
+def resolve_columns(table: RawTable, aliases: Aliases) -> dict[str, str]:
+    """Canonical column -> the export's header for it. A missing required column is an error."""
+    headers = [c for c in table.frame.collect_schema().names() if c != "_record"]
+    by_key: dict[str, str] = {}
+    for header in headers:
+        by_key.setdefault(_header_key(header), header)
+    found: dict[str, str] = {}
+    for canonical in CANONICAL:
+        for spelling in aliases.columns.get(canonical, []):
+            header = by_key.get(_header_key(spelling))
+            if header is not None and header not in found.values():
+                found[canonical] = header
+                break
+    if table.kind == "jsonl" and not headers:
+        return found  # every line was rejected; nothing to map
+    for canonical in REQUIRED:
+        if canonical not in found:
+            tried = ", ".join(aliases.columns[canonical])
+            raise InputError(
+                f"{table.source}: missing column '{canonical}' (tried: {tried}); "
+                f"add your header with --mapping FILE"
+            )
+    return found
+
+
+def _canonical_strings(table: RawTable, aliases: Aliases) -> pl.LazyFrame:
+    """The export's columns renamed to canonical names, still raw strings."""
+    found = resolve_columns(table, aliases)
+    columns = [
+        (pl.col(found[name]) if name in found else pl.lit(None, dtype=pl.String)).alias(name)
+        for name in CANONICAL
+    ]
+    return table.frame.select(
+        *columns,
+        pl.lit(table.source).alias("_source"),
+        pl.col("_record").cast(pl.UInt32),
+    )
+
+
+def parse_timestamps(raw: pl.Expr, *, tz: str, naive_tz: str, formats: dict[str, list[str]]) -> pl.Expr:
+    """Strings -> tz-aware datetimes in `tz`; null where no layout fits.
+
+    Epoch seconds (10 digits) and milliseconds (13 digits) are UTC instants; values with an
+    offset are converted; naive values are read in `naive_tz` (the ruleset's zone unless
+    --input-tz says otherwise).
+    """
+    text = raw.str.strip_chars()
+    iso = text.str.replace_all("/", "-", literal=True).str.replace(r"^(\d{4}-\d{1,2}-\d{1,2})T", "$1 ").str.replace(r"Z$", "+00:00")
+    epoch = text.cast(pl.Float64, strict=False)
+    epoch_ms = pl.when(epoch >= 1e11).then(epoch).otherwise(epoch * 1000).round(0).cast(pl.Int64)
+    from_epoch = pl.from_epoch(epoch_ms, time_unit="ms").dt.replace_time_zone("UTC")
+    with_offset = pl.coalesce(
+        [iso.str.to_datetime(f, strict=False, time_unit="ms").dt.convert_time_zone("UTC") for f in formats["with_offset"]]
+    )
+    naive = pl.coalesce(
+        [iso.str.to_datetime(f, strict=False, time_unit="ms") for f in formats["naive"]]
+    ).dt.replace_time_zone(naive_tz, ambiguous="earliest", non_existent="null")
+    is_epoch = text.str.contains(r"^\d{9,13}(\.\d+)?$")
+    return (
+        pl.when(is_epoch)
+        .then(from_epoch)
+        .otherwise(pl.coalesce(with_offset, naive.dt.convert_time_zone("UTC")))
+        .dt.convert_time_zone(tz)
+    )
+
+
+def _mapped(column: str, mapping: dict[str, str]) -> pl.Expr:
+    return (
+        pl.col(column)
+        .str.strip_chars()
+        .str.to_lowercase()
+        .replace_strict(list(mapping), list(mapping.values()), default=None, return_dtype=pl.String)
+    )
+
+
+def _blank(column: str) -> pl.Expr:
+    return pl.col(column).is_null() | (pl.col(column).str.strip_chars() == "")
+
+
+@dataclass
+class Normalized:
+    """The canonical events (lazy, duplicates flagged), the rows that could not be
+    normalized, and the raw tables they came from."""
+
+    events: pl.LazyFrame
+    rejects: pl.LazyFrame  # canonical raw strings + _source, _record, problem
+    tables: list[RawTable]
+
+
+def normalize(
+    tables: list[RawTable],
+    aliases: Aliases,
+    *,
+    tz: str,
+    input_tz: str | None = None,
+) -> Normalized:
+    """Map, parse and validate every table into one canonical event table."""
+    frames = [_canonical_strings(t, aliases) for t in tables if t.frame.collect_schema().names() != ["_record"]]
+    if frames:
+        raw = pl.concat(frames, how="vertical")
+    else:
+        raw = pl.LazyFrame(
+            schema={**{c: pl.String for c in CANONICAL}, "_source": pl.String, "_record": pl.UInt32}
+        )
+    raw = raw.with_row_index("_order")
+
+    ts = parse_timestamps(pl.col("ts"), tz=tz, naive_tz=input_tz or tz, formats=aliases.timestamp_formats)
+    role = _mapped("role", aliases.value_map("role"))
+    spam = _mapped("spam", aliases.value_map("spam"))
+    rating = _mapped("rating", aliases.value_map("rating"))
+    served_by = _mapped("served_by", aliases.value_map("served_by"))
+    parsed = raw.with_columns(
+        ts.alias("_ts"),
+        role.alias("_role"),
+        spam.alias("_spam"),
+        rating.alias("_rating"),
+        served_by.alias("_served_by"),
+    )
+    reason = (
+        pl.when(_blank("ts")).then(pl.lit("missing timestamp"))
+        .when(pl.col("_ts").is_null()).then(pl.format("unparseable timestamp '{}'", pl.col("ts")))
+        .when(_blank("role")).then(pl.lit("missing role"))
+        .when(pl.col("_role").is_null()).then(pl.format("unknown role '{}'", pl.col("role")))
+        .when(_blank("buyer")).then(pl.lit("missing buyer"))
+        .when((pl.col("_role") == "agent") & _blank("agent")).then(pl.lit("agent message without an agent"))
+        .when((pl.col("_role") == "review") & _blank("agent")).then(pl.lit("review without the agent it rates"))
+        .when((pl.col("_role") == "review") & pl.col("_rating").is_null())
+        .then(pl.format("unknown rating '{}'", pl.col("rating").fill_null("")))
+        .when(~_blank("spam") & pl.col("_spam").is_null()).then(pl.format("unknown spam flag '{}'", pl.col("spam")))
+        .when(~_blank("served_by") & pl.col("_served_by").is_null())
+        .then(pl.format("unknown served_by '{}'", pl.col("served_by")))
+        .otherwise(None)
+    )  # fmt: skip
+    parsed = parsed.with_columns(reason.alias("reason_rejected"))
+
+    rejects = parsed.filter(pl.col("reason_rejected").is_not_null()).select(
+        *CANONICAL, "_source", "_record", pl.col("reason_rejected").alias("problem")
+    )
+    shop = pl.when(_blank("shop")).then(pl.lit(DEFAULT_SHOP)).otherwise(pl.col("shop").str.strip_chars())
+    agent = (
+        pl.when(~_blank("agent")).then(pl.col("agent").str.strip_chars())
+        .when(pl.col("_role") == "bot").then(pl.lit(BOT_WITHOUT_ACCOUNT))
+        .otherwise(None)
+    )  # fmt: skip
+    events = parsed.filter(pl.col("reason_rejected").is_null()).select(
+        pl.col("_ts").alias("ts"),
+        pl.col("_ts").dt.date().alias("day"),
+        shop.alias("shop"),
+        pl.col("buyer").str.strip_chars(),
+        pl.when(_blank("conversation")).then(None).otherwise(pl.col("conversation").str.strip_chars()).alias("conversation"),
+        pl.col("_role").alias("role"),
+        agent.alias("agent"),
+        pl.col("text"),
+        pl.col("_spam").fill_null("false").eq("true").alias("spam"),
+        pl.col("_rating").alias("rating"),
+        pl.when(_blank("reason")).then(None).otherwise(pl.col("reason")).alias("reason"),
+        pl.col("_served_by").fill_null("human").alias("served_by"),
+        pl.when(_blank("message_id")).then(None).otherwise(pl.col("message_id").str.strip_chars()).alias("message_id"),
+        "_source",
+        "_record",
+        pl.col("_order").cast(pl.UInt32),
+    )
+    return Normalized(events=mark_duplicates(events), rejects=rejects, tables=tables)
+
+
+def mark_duplicates(events: pl.LazyFrame) -> pl.LazyFrame:
+    """Flag (`_duplicate`) all but the first of rows with the same message id (per shop), or
+    the same everything. They are counted per file before they leave."""
+    no_id = pl.col("message_id").is_null()
+    content = ["ts", "buyer", "conversation", "role", "agent", "text", "spam", "rating", "reason", "served_by"]
+    key = pl.struct(
+        pl.col("shop"),
+        pl.col("message_id"),
+        *[pl.when(no_id).then(pl.col(c)).alias(c) for c in content],
+    )
+    return events.with_columns((~key.is_first_distinct()).alias("_duplicate"))
+
+
+def assign_conversations(events: pl.LazyFrame, session_gap: float | None) -> pl.LazyFrame:
+    """Fill in conversations the export does not give: shop + buyer, split at silences.
+
+    With `session_gap` (seconds), a silence longer than it between two events of the same
+    shop and buyer starts a new conversation (JD's 10-minute session rule). A conversation
+    id given by the export is the platform's own session and is kept as it is.
+    """
+    base = pl.format("{}/{}", pl.col("shop"), pl.col("buyer"))
+    if session_gap is None:
+        derived = base
+    else:
+        events = events.sort("shop", "buyer", "ts", "_order")
+        gap = (pl.col("ts") - pl.col("ts").shift(1)).over("shop", "buyer") > timedelta(seconds=session_gap)
+        session = gap.fill_null(False).cum_sum().over("shop", "buyer")
+        derived = pl.format("{}#{}", base, session + 1)
+    return events.with_columns(
+        pl.when(pl.col("conversation").is_null()).then(derived).otherwise(pl.col("conversation")).alias("conversation")
+    )

@@ -1,0 +1,139 @@
+"""Typed parameters of ruleset rules: each check declares its own, the ruleset loader
+validates them and names the key path of anything wrong."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+PERIODS = ("day", "natural_week", "natural_month", "rolling_30d")
+SCOPES = ("agent", "shop")
+REPLY_ROLES = ("agent", "bot")
+_REQUIRED = object()
+_TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
+
+
+class ParamError(ValueError):
+    """A parameter value is wrong; the message says what was expected."""
+
+
+@dataclass(frozen=True)
+class Window:
+    """Local time-of-day window [start, end), in seconds after midnight."""
+
+    start: int
+    end: int
+
+    def label(self) -> str:
+        return f"{_clock(self.start)}–{_clock(self.end)}"
+
+
+def _clock(seconds: int) -> str:
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter: its kind, default (absent = required) and one line of documentation."""
+
+    kind: str
+    doc: str
+    default: Any = _REQUIRED
+    choices: tuple[str, ...] = ()
+
+    @property
+    def required(self) -> bool:
+        return self.default is _REQUIRED
+
+    def parse(self, value: Any) -> Any:
+        return _PARSERS[self.kind](self, value)
+
+
+def _seconds(param: Param, value: Any) -> float | None:
+    if value is None and param.default is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ParamError(f"expected a number of seconds ≥ 0, got {value!r}")
+    return float(value)
+
+
+def _rate(param: Param, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise ParamError(f"expected a rate between 0 and 1, got {value!r}")
+    return float(value)
+
+
+def _count(param: Param, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ParamError(f"expected a whole number ≥ 0, got {value!r}")
+    return value
+
+
+def _choice(param: Param, value: Any) -> str:
+    if value not in param.choices:
+        raise ParamError(f"expected one of {', '.join(param.choices)}, got {value!r}")
+    return value
+
+
+def _subset(param: Param, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value or any(v not in param.choices for v in value):
+        raise ParamError(f"expected a non-empty list of {', '.join(param.choices)}, got {value!r}")
+    return tuple(sorted(set(value), key=param.choices.index))
+
+
+def _window(param: Param, value: Any) -> Window:
+    if not isinstance(value, dict) or set(value) != {"start", "end"}:
+        raise ParamError(f"expected {{start: 'HH:MM', end: 'HH:MM'}}, got {value!r}")
+    start, end = (_time_of_day(value[k]) for k in ("start", "end"))
+    if start >= end:
+        raise ParamError(f"start {value['start']} must be before end {value['end']}")
+    return Window(start, end)
+
+
+def _time_of_day(value: Any) -> int:
+    match = _TIME.match(str(value))
+    if not match or int(match[1]) > 24 or int(match[2]) > 59 or (int(match[1]) == 24 and int(match[2]) != 0):
+        raise ParamError(f"expected a time 'HH:MM' between 00:00 and 24:00, got {value!r}")
+    return int(match[1]) * 3600 + int(match[2]) * 60
+
+
+def _phrases(param: Param, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ParamError(f"expected a list of non-empty strings, got {value!r}")
+    return tuple(value)
+
+
+def _optional_phrases(param: Param, value: Any) -> tuple[str, ...] | None:
+    return None if value is None else _phrases(param, value)
+
+
+_PARSERS = {
+    "seconds": _seconds,
+    "rate": _rate,
+    "count": _count,
+    "choice": _choice,
+    "subset": _subset,
+    "window": _window,
+    "phrases": _phrases,
+    "optional_phrases": _optional_phrases,
+}
+
+# Parameters shared by every check that computes a metric per scope and period.
+DAYTIME = {"start": "08:00", "end": "23:00"}
+COMMON = {
+    "period": Param("choice", "assessment period", "day", PERIODS),
+    "min_count": Param("count", "fewer counted items than this: status insufficient, no finding", 1),
+    "scopes": Param("subset", "who is judged: each agent, the whole shop, or both", ["agent", "shop"], SCOPES),
+}
+
+
+def parse_date(value: Any) -> date:
+    """A YAML date (already a date) or an ISO string."""
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ParamError(f"expected a date YYYY-MM-DD, got {value!r}") from None

@@ -1,0 +1,13 @@
+"""Render: pure functions `render(result, ...) -> str`. They never filter, open files or exit."""
+
+from __future__ import annotations
+
+from cservice_audit.render import csv_report, json_report, markdown, table
+
+FORMATS = {
+    "table": table.render,
+    "json": json_report.render,
+    "jsonl": json_report.render_lines,
+    "csv": csv_report.render,
+    "markdown": markdown.render,
+}

@@ -1,0 +1,118 @@
+"""The public JSON report (spec/metrics.md §9) and its one-record-per-line form."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timezone
+from typing import Any
+
+import polars as pl
+
+from cservice_audit import __version__
+from cservice_audit.audit import AuditResult
+from cservice_audit.schema import FINDING_SCHEMA, METRIC_SCHEMA, SEVERITY_RANK
+
+SCHEMA_VERSION = "1.0"
+
+
+def to_dict(result: AuditResult) -> dict[str, Any]:
+    """The whole report as plain values, keys in a fixed order."""
+    rs = result.ruleset
+    tz = rs.timezone
+    inp = result.input
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool_version": __version__,
+        "generated_at": _utc(result.generated_at),
+        "ruleset": {
+            "platform": rs.platform,
+            "name": rs.name,
+            "version": rs.version,
+            "effective": rs.effective.isoformat(),
+            "timezone": tz,
+            "origin": rs.origin,
+            "rules": [r.code for r in rs.rules],
+        },
+        "input": {
+            "files": inp.files,
+            "rows_read": inp.rows_read,
+            "rows_used": inp.rows_used,
+            "rows_rejected": inp.rows_rejected,
+            "rows_duplicate": inp.rows_duplicate,
+            "first_ts": _iso(inp.first_ts),
+            "last_ts": _iso(inp.last_ts),
+        },
+        "as_of": _iso(result.as_of),
+        "selection": {
+            "date": _iso(result.options.date),
+            "since": _iso(result.options.since),
+            "until": _iso(result.options.until),
+            "agent": result.options.agent,
+        },
+        "summary": summary(result),
+        "metrics": records(result.metrics, METRIC_SCHEMA, tz),
+        "findings": records(result.findings, FINDING_SCHEMA, tz),
+    }
+
+
+def summary(result: AuditResult) -> dict[str, Any]:
+    """Counts per severity and code, and points per agent and shop."""
+    findings = result.findings
+    by_severity = {s: int((findings.get_column("severity") == s).sum()) for s in SEVERITY_RANK}
+    by_code = dict(sorted(findings.group_by("code").len().iter_rows())) if findings.height else {}
+    points = (
+        findings.filter(pl.col("points") != 0)
+        .group_by("shop", "agent")
+        .agg(pl.col("points").sum())
+        .sort("shop", "agent", nulls_last=True)
+    )
+    return {
+        "findings": findings.height,
+        "by_severity": by_severity,
+        "by_code": by_code,
+        "points": [
+            {"shop": shop, "agent": agent, "points": _number(p)} for shop, agent, p in points.iter_rows()
+        ],
+    }
+
+
+def records(frame: pl.DataFrame, schema: dict, tz: str) -> list[dict[str, Any]]:
+    rows = frame.with_columns(
+        pl.col(c).dt.convert_time_zone(tz) for c, t in schema.items() if isinstance(t, pl.Datetime)
+    ).iter_rows(named=True)
+    return [{k: _plain(v) for k, v in row.items()} for row in rows]
+
+
+def render(result: AuditResult, **_: Any) -> str:
+    return json.dumps(to_dict(result), ensure_ascii=False, indent=2) + "\n"
+
+
+def render_lines(result: AuditResult, **_: Any) -> str:
+    """One JSON object per line: a header, then every metric, then every finding."""
+    report = to_dict(result)
+    header = {k: v for k, v in report.items() if k not in ("metrics", "findings")}
+    lines = [{"type": "report", **header}]
+    lines += [{"type": "metric", **m} for m in report["metrics"]]
+    lines += [{"type": "finding", **f} for f in report["findings"]]
+    return "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, float):
+        return _number(value)
+    return value
+
+
+def _number(value: float) -> int | float:
+    """Whole numbers print as integers (a count of 8, not 8.0); others keep full precision."""
+    return int(value) if value == value and value.is_integer() else value
+
+
+def _iso(value: date | datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _utc(value: datetime) -> str:
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

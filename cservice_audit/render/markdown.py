@@ -1,0 +1,29 @@
+"""A Markdown report: the scorecard and the findings, for pasting into a ticket or wiki."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cservice_audit.audit import AuditResult
+from cservice_audit.render.views import finding_rows, header_lines, scorecards
+
+
+def _escape(cell: str) -> str:
+    return cell.replace("|", "\\|").replace("\n", " ")
+
+
+def _table(columns: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(_escape(c) for c in row) + " |" for row in rows]
+    return lines
+
+
+def render(result: AuditResult, **_: Any) -> str:
+    out = [f"# cservice-audit: {result.ruleset.name} ({result.ruleset.platform})", ""]
+    out += [f"- {line}" for line in header_lines(result)]
+    for card in scorecards(result):
+        out += ["", f"## {card.title}", "", *_table(card.columns, card.rows)]
+    columns, rows = finding_rows(result)
+    out += ["", f"## Findings ({len(rows)})", ""]
+    out += _table(columns, rows) if rows else ["No findings."]
+    return "\n".join(out) + "\n"

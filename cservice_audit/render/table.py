@@ -1,0 +1,42 @@
+"""Rich tables for a person at a terminal: the scorecards, then the findings."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from cservice_audit.audit import AuditResult
+from cservice_audit.render.views import finding_rows, header_lines, scorecards
+
+_STATUS_STYLE = {"pass": "green", "fail": "bold red", "at_risk": "yellow", "insufficient": "dim"}
+_SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+def render(result: AuditResult, *, color: bool = False, width: int = 120, quiet: bool = False, **_: Any) -> str:
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width, force_terminal=color, color_system="standard" if color else None, no_color=not color)
+    if not quiet:
+        for line in header_lines(result):
+            console.print(Text(line, style="dim"))
+        for card in scorecards(result):
+            table = Table(title=Text(card.title, style="bold"), title_justify="left", show_lines=False)
+            for column in card.columns:
+                table.add_column(column, justify="left" if column in ("agent", "status") else "right")
+            for row, status in zip(card.rows, card.statuses, strict=True):
+                table.add_row(*map(Text, row[:-1]), Text(row[-1], style=_STATUS_STYLE[status]))
+            console.print(table)
+    columns, rows = finding_rows(result)
+    if not rows:
+        console.print("No findings.", style="green")
+        return buffer.getvalue()
+    table = Table(title=f"Findings ({len(rows)})", title_justify="left")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(Text(row[0]), Text(row[1], style=_SEVERITY_STYLE.get(row[1], "")), *map(Text, row[2:]))
+    console.print(table)
+    return buffer.getvalue()

@@ -1,0 +1,128 @@
+"""What the human-readable formats show, as rows of text: shared by table and markdown.
+
+Nothing here computes a number: every figure is a field of a metric or finding row,
+formatted. The scorecard shows, per rule, the period that contains the as-of day; every
+failing period of any day is in the findings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from cservice_audit.audit import AuditResult
+
+SHOP_TOTAL = "(shop total)"
+STATUS_MARK = {"pass": "✓ pass", "fail": "✗ fail", "at_risk": "! at risk", "insufficient": "· too few"}
+
+
+@dataclass
+class Scorecard:
+    code: str
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+    statuses: list[str]
+
+
+def header_lines(result: AuditResult) -> list[str]:
+    rs, inp = result.ruleset, result.input
+    files = ", ".join(f["file"] for f in inp.files)
+    lines = [
+        f"ruleset {rs.platform} {rs.version} (effective {rs.effective}, {rs.origin})",
+        f"input {files}: {inp.rows_read} rows read, {inp.rows_used} used, "
+        f"{inp.rows_rejected} rejected, {inp.rows_duplicate} duplicate",
+        f"as of {result.as_of or '-'} ({rs.timezone})",
+    ]
+    if result.options.agent:
+        lines.append(f"agent {result.options.agent} only (shop totals kept)")
+    return lines
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}s" if value >= 10 else f"{value:.1f}s"
+
+
+def _count(value: float | None) -> str:
+    return "-" if value is None else f"{value:g}"
+
+
+def _cells(check: str, row: dict) -> list[str]:
+    waits = [_seconds(row["wait_mean"]), _seconds(row["wait_p50"]), _seconds(row["wait_p90"])]
+    if check == "reply_rate":
+        rate = "-" if row["value"] is None else f"{row['value'] * 100:.1f}%"
+        return [str(row["denominator"]), _count(row["numerator"]), rate, *waits]
+    if check == "average_wait":
+        return [str(row["denominator"]), _seconds(row["numerator"]), _seconds(row["value"]), *waits]
+    return [str(row["denominator"]), _count(row["numerator"]), _count(row["points"])]
+
+
+_COLUMNS = {
+    "reply_rate": ["counted", "on time", "rate", "mean", "p50", "p90"],
+    "average_wait": ["counted", "total wait", "mean wait", "mean", "p50", "p90"],
+    "long_no_reply": ["turns", "occurrences", "points"],
+}
+
+
+def _threshold(check: str, value: float) -> str:
+    if check == "reply_rate":
+        return f"min {value * 100:g}%"
+    if check == "average_wait":
+        return f"max {value:g} s"
+    return f"max {value:g}"
+
+
+def scorecards(result: AuditResult) -> list[Scorecard]:
+    cards = []
+    as_of = result.as_of
+    for rule in result.ruleset.rules:
+        if rule.check not in _COLUMNS or as_of is None:
+            continue
+        rows = result.metrics.filter(
+            (pl.col("rule") == rule.code) & (pl.col("period_start") <= as_of) & (pl.col("period_end") >= as_of)
+        )
+        if rows.is_empty():
+            continue
+        first = rows.row(0, named=True)
+        period = f"{first['period']} {first['period_start']}" + (
+            f"..{first['period_end']}" if first["period_start"] != first["period_end"] else ""
+        )
+        many_shops = rows.get_column("shop").n_unique() > 1
+        body, statuses = [], []
+        for row in rows.iter_rows(named=True):
+            who = row["agent"] if row["scope"] == "agent" else SHOP_TOTAL
+            if many_shops:
+                who = f"{row['shop']} / {who}"
+            body.append([who, *_cells(rule.check, row), STATUS_MARK[row["status"]]])
+            statuses.append(row["status"])
+        cards.append(
+            Scorecard(
+                code=rule.code,
+                title=f"{rule.code} {rule.title} · {period} · {_threshold(rule.check, first['threshold'])}",
+                columns=["agent", *_COLUMNS[rule.check], "status"],
+                rows=body,
+                statuses=statuses,
+            )
+        )
+    return cards
+
+
+def finding_rows(result: AuditResult) -> tuple[list[str], list[list[str]]]:
+    columns = ["code", "severity", "agent", "conversation", "day", "time", "what happened"]
+    findings = result.findings.with_columns(pl.col("ts").dt.convert_time_zone(result.ruleset.timezone))
+    rows = []
+    for f in findings.iter_rows(named=True):
+        day = f["day"] or f["period_start"]
+        rows.append(
+            [
+                f["code"],
+                f["severity"],
+                f["agent"] or (SHOP_TOTAL if f["scope"] == "shop" else "-"),
+                f["conversation"] or "-",
+                str(day) if day else "-",
+                f["ts"].strftime("%H:%M:%S") if f["ts"] else "-",
+                f["message"] + (f" [{f['evidence']}]" if f["evidence"] and f["code"].endswith("D1") else ""),
+            ]
+        )
+    return columns, rows

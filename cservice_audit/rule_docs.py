@@ -1,0 +1,117 @@
+"""What `rules` and `explain` print: a ruleset's rules and one rule's documentation page.
+
+A check's module docstring is its documentation; the ruleset adds the platform's numbers,
+sources and confidence.
+"""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from cservice_audit.checks import CHECKS
+from cservice_audit.errors import AuditError
+from cservice_audit.params import Window
+from cservice_audit.ruleset import Rule, Ruleset, load_file, load_platform, shipped_platforms
+
+
+def _param_text(value: Any) -> str:
+    if isinstance(value, Window):
+        return value.label()
+    if isinstance(value, tuple):
+        return "[" + ", ".join(str(v) for v in value) + "]"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def params_line(rule: Rule) -> str:
+    return ", ".join(f"{k}={_param_text(v)}" for k, v in rule.params.items() if v is not None)
+
+
+def rule_dict(rule: Rule) -> dict[str, Any]:
+    return {
+        "code": rule.code,
+        "name": rule.name,
+        "title": rule.title,
+        "check": rule.check,
+        "severity": rule.severity,
+        "points": rule.points,
+        "confidence": rule.confidence,
+        "confidence_note": rule.confidence_note,
+        "source": rule.source,
+        "params": {k: _param_text(v) if isinstance(v, (Window, tuple)) else v for k, v in rule.params.items()},
+    }
+
+
+def ruleset_dict(ruleset: Ruleset) -> dict[str, Any]:
+    return {
+        "platform": ruleset.platform,
+        "name": ruleset.name,
+        "version": ruleset.version,
+        "effective": ruleset.effective.isoformat(),
+        "timezone": ruleset.timezone,
+        "origin": ruleset.origin,
+        "session_gap": ruleset.session_gap,
+        "exempt_dates": [d.isoformat() for d in ruleset.exempt_dates],
+        "sources": list(ruleset.sources),
+        "rules": [rule_dict(r) for r in ruleset.rules],
+    }
+
+
+def ruleset_table(ruleset: Ruleset) -> list[Any]:
+    heading = (
+        f"{ruleset.name} ({ruleset.platform}) version {ruleset.version}, effective {ruleset.effective}, "
+        f"zone {ruleset.timezone}, from {ruleset.origin}"
+    )
+    table = Table(title=heading, title_justify="left", show_lines=True)
+    for column in ("code", "rule", "check", "severity", "parameters", "confidence", "source"):
+        table.add_column(column, overflow="fold")
+    for rule in ruleset.rules:
+        points = f"; points {rule.points:g}" if rule.points else ""
+        table.add_row(
+            rule.code,
+            f"{rule.title}\n{rule.name}",
+            rule.check,
+            rule.severity,
+            params_line(rule) + points,
+            f"{rule.confidence}: {rule.confidence_note}" if rule.confidence_note else rule.confidence,
+            rule.source,
+        )
+    sources = "\n".join(f"source: {s['title']}" + (f" ({s['note']})" if "note" in s else "") for s in ruleset.sources)
+    extra = []
+    if ruleset.session_gap:
+        extra.append(f"session gap: {ruleset.session_gap:g} s")
+    extra.append("exempt dates: " + (", ".join(d.isoformat() for d in ruleset.exempt_dates) or "none"))
+    return [table, sources, "\n".join(extra)]
+
+
+def find_rule(code: str, ruleset_file: Path | None) -> tuple[Ruleset, Rule]:
+    candidates = [load_file(ruleset_file)] if ruleset_file else [load_platform(p) for p in shipped_platforms()]
+    for ruleset in candidates:
+        for rule in ruleset.rules:
+            if rule.code == code:
+                return ruleset, rule
+    known = ", ".join(r.code for rs in candidates for r in rs.rules)
+    raise AuditError(f"unknown rule code '{code}' (known: {known})")
+
+
+def explain_rule(ruleset: Ruleset, rule: Rule) -> str:
+    check = CHECKS[rule.check]
+    lines = [
+        f"{rule.code}  {rule.title}  ({rule.name})",
+        f"platform {ruleset.name} ({ruleset.platform}), ruleset version {ruleset.version}, effective {ruleset.effective}",
+        f"check {rule.check}, severity {rule.severity}" + (f", points {rule.points:g} each" if rule.points else ""),
+        f"confidence {rule.confidence}" + (f": {rule.confidence_note}" if rule.confidence_note else ""),
+    ]
+    if rule.source:
+        lines.append(f"source {rule.source}")
+    lines += ["", "Parameters in effect"]
+    for key, spec in check.PARAMS.items():
+        value = rule.params.get(key)
+        lines.append(f"    {key} = {_param_text(value) if value is not None else '(none)'}    # {spec.doc}")
+    lines += ["", inspect.cleandoc(check.__doc__ or "")]
+    return "\n".join(lines) + "\n"

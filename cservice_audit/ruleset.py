@@ -1,0 +1,338 @@
+"""Rulesets: strict YAML that instantiates checks with a platform's parameters.
+
+A ruleset names its platform, `version`, `effective` date and `sources`; each rule names the
+check it uses (`reply_rate`, `average_wait`, ...), its code, severity, confidence and
+parameters. `extends: pinduoduo` starts from a shipped ruleset and overrides by rule code, so
+a user can change one threshold without copying the rest. Any unknown key, wrong type or
+unknown check is a RulesetError naming the file and the key path.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from cservice_audit.errors import RulesetError
+from cservice_audit.params import ParamError, parse_date
+
+SEVERITIES = ("error", "warning", "info")
+CONFIDENCES = ("stated", "reported", "assumed")
+PLATFORM_ALIASES = {
+    "pdd": "pinduoduo", "拼多多": "pinduoduo",
+    "ks": "kuaishou", "快手": "kuaishou",
+    "dy": "douyin", "抖音": "douyin", "抖店": "douyin",
+    "tb": "taobao", "tmall": "taobao", "淘宝": "taobao", "天猫": "taobao",
+    "京东": "jd",
+}  # fmt: skip
+_CODE = re.compile(r"^[A-Z][A-Z0-9]*-[A-Z][A-Z0-9]*$")
+_TOP_KEYS = {
+    "platform", "name", "version", "effective", "timezone", "sources", "extends",
+    "session_gap", "exempt_dates", "rules",
+}  # fmt: skip
+_RULE_KEYS = {
+    "code", "name", "title", "check", "severity", "confidence", "confidence_note",
+    "source", "description", "points", "enabled", "params", "escalation",
+}  # fmt: skip
+_SOURCE_KEYS = {"title", "url", "note", "date"}
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str
+    title: str
+    check: str
+    severity: str
+    confidence: str
+    params: dict[str, Any]
+    points: float = 0
+    confidence_note: str = ""
+    source: str = ""
+    description: str = ""
+    escalation: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class Ruleset:
+    platform: str
+    name: str
+    version: str
+    effective: date
+    timezone: str
+    origin: str  # where it came from: "shipped:pinduoduo" or a file path (and what it extends)
+    sources: tuple[dict[str, str], ...]
+    rules: tuple[Rule, ...]
+    exempt_dates: tuple[date, ...] = ()
+    session_gap: float | None = None
+    extends: str | None = None
+
+    def rule(self, code: str) -> Rule:
+        for rule in self.rules:
+            if rule.code == code:
+                return rule
+        raise KeyError(code)
+
+    def selected(self, select: list[str] | None, ignore: list[str] | None) -> Ruleset:
+        """Only the rules whose code matches a --select prefix and no --ignore prefix."""
+
+        def matches(code: str, prefixes: list[str]) -> bool:
+            return any(code == p or code.startswith(p) for p in prefixes)
+
+        kept = tuple(
+            r for r in self.rules if (not select or matches(r.code, select)) and not (ignore and matches(r.code, ignore))
+        )
+        return _replace(self, rules=kept)
+
+
+def _replace(ruleset: Ruleset, **changes: Any) -> Ruleset:
+    from dataclasses import replace
+
+    return replace(ruleset, **changes)
+
+
+def shipped_dir() -> Path:
+    return Path(str(resources.files("cservice_audit").joinpath("rulesets")))
+
+
+def shipped_platforms() -> list[str]:
+    return sorted(p.stem for p in shipped_dir().glob("*.yaml"))
+
+
+def resolve_platform(name: str) -> str:
+    key = PLATFORM_ALIASES.get(name.strip().lower(), name.strip().lower())
+    if key not in shipped_platforms():
+        raise RulesetError(
+            f"unknown platform '{name}' (shipped: {', '.join(shipped_platforms())}; or give --ruleset FILE)"
+        )
+    return key
+
+
+def load_platform(name: str) -> Ruleset:
+    key = resolve_platform(name)
+    return load_file(shipped_dir() / f"{key}.yaml", origin=f"shipped:{key}")
+
+
+def load_file(path: str | Path, origin: str | None = None) -> Ruleset:
+    path = Path(path)
+    data = _read_yaml(path)
+    label = str(path)
+    if not isinstance(data, dict):
+        raise RulesetError(f"{label}: a ruleset is a YAML mapping")
+    _check_keys(label, "", data, _TOP_KEYS)
+    parent = data.get("extends")
+    if parent is not None:
+        if not isinstance(parent, str):
+            raise RulesetError(f"{label}: extends: expected a platform name or a file path, got {parent!r}")
+        base_path = path.parent / parent
+        if parent.endswith((".yaml", ".yml")) and base_path.exists():
+            base = _read_yaml(base_path)
+            base_origin = str(base_path)
+        else:
+            try:
+                key = resolve_platform(parent)
+            except RulesetError as exc:
+                raise RulesetError(f"{label}: extends: {exc}") from None
+            base = _read_yaml(shipped_dir() / f"{key}.yaml")
+            base_origin = f"shipped:{key}"
+        if isinstance(base, dict) and base.get("extends"):
+            raise RulesetError(f"{label}: extends: {parent} itself extends another ruleset; extend one level only")
+        _check_override_rules(label, data.get("rules"))
+        data = _merge(base, data)
+        origin = f"{path} (extends {base_origin})"
+    return _build(label, data, origin or str(path))
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text("utf-8")
+    except OSError as exc:
+        raise RulesetError(f"{path}: cannot read ruleset ({exc.strerror})") from exc
+    except UnicodeDecodeError:
+        raise RulesetError(f"{path}: a ruleset must be UTF-8 text") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise RulesetError(f"{path}: not valid YAML{where} ({problem})") from None
+
+
+def _check_keys(label: str, where: str, data: dict, allowed: set[str]) -> None:
+    for key in data:
+        if key not in allowed:
+            raise RulesetError(f"{label}: {where}{key}: unknown key (allowed: {', '.join(sorted(allowed))})")
+
+
+def _check_override_rules(label: str, rules: Any) -> None:
+    if rules is None:
+        return
+    if not isinstance(rules, list):
+        raise RulesetError(f"{label}: rules: expected a list of rules")
+    for i, rule in enumerate(rules):
+        if not isinstance(rule, dict) or not isinstance(rule.get("code"), str):
+            raise RulesetError(f"{label}: rules[{i}].code: every rule needs a code")
+        _check_keys(label, f"rules[{rule['code']}].", rule, _RULE_KEYS)
+
+
+def _merge(base: dict, override: dict) -> dict:
+    """Override top-level keys; merge rules by code (params key by key); drop `enabled: false`."""
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if key not in ("rules", "extends"):
+            merged[key] = value
+    by_code = {r["code"]: r for r in merged.get("rules", [])}
+    order = [r["code"] for r in merged.get("rules", [])]
+    for rule in override.get("rules") or []:
+        code = rule["code"]
+        if code in by_code:
+            target = by_code[code]
+            for key, value in rule.items():
+                if key == "params" and isinstance(value, dict) and isinstance(target.get("params"), dict):
+                    target["params"] = {**target["params"], **value}
+                else:
+                    target[key] = value
+        else:
+            by_code[code] = copy.deepcopy(rule)
+            order.append(code)
+    merged["rules"] = [by_code[c] for c in order if by_code[c].get("enabled", True) is not False]
+    return merged
+
+
+def _build(label: str, data: dict, origin: str) -> Ruleset:
+    def need(key: str, kind: type | tuple[type, ...], what: str) -> Any:
+        if key not in data:
+            raise RulesetError(f"{label}: {key}: required key is missing")
+        value = data[key]
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise RulesetError(f"{label}: {key}: expected {what}, got {value!r}")
+        return value
+
+    platform = need("platform", str, "a platform name")
+    version = str(need("version", (str, int, float), "a version string"))
+    try:
+        effective = parse_date(need("effective", (str, date), "a date"))
+    except ParamError as exc:
+        raise RulesetError(f"{label}: effective: {exc}") from None
+    tz = data.get("timezone", "Asia/Shanghai")
+    try:
+        ZoneInfo(str(tz))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise RulesetError(f"{label}: timezone: unknown time zone {tz!r}") from None
+    sources = data.get("sources") or []
+    if not isinstance(sources, list):
+        raise RulesetError(f"{label}: sources: expected a list of {{title, url, note}}")
+    for i, src in enumerate(sources):
+        if not isinstance(src, dict) or "title" not in src:
+            raise RulesetError(f"{label}: sources[{i}]: expected a mapping with at least a title")
+        _check_keys(label, f"sources[{i}].", src, _SOURCE_KEYS)
+    exempt = data.get("exempt_dates") or []
+    if not isinstance(exempt, list):
+        raise RulesetError(f"{label}: exempt_dates: expected a list of dates")
+    try:
+        exempt_dates = tuple(sorted(parse_date(d) for d in exempt))
+    except ParamError as exc:
+        raise RulesetError(f"{label}: exempt_dates: {exc}") from None
+    gap = data.get("session_gap")
+    if gap is not None and (isinstance(gap, bool) or not isinstance(gap, (int, float)) or gap <= 0):
+        raise RulesetError(f"{label}: session_gap: expected seconds > 0, got {gap!r}")
+    rules_data = need("rules", list, "a list of rules")
+    rules = tuple(_build_rule(label, i, r) for i, r in enumerate(rules_data))
+    codes = [r.code for r in rules]
+    duplicate = next((c for c in codes if codes.count(c) > 1), None)
+    if duplicate:
+        raise RulesetError(f"{label}: rules[{duplicate}]: the code is used twice")
+    return Ruleset(
+        platform=platform,
+        name=str(data.get("name", platform)),
+        version=version,
+        effective=effective,
+        timezone=str(tz),
+        origin=origin,
+        sources=tuple({k: str(v) for k, v in s.items()} for s in sources),
+        rules=rules,
+        exempt_dates=exempt_dates,
+        session_gap=float(gap) if gap is not None else None,
+        extends=data.get("extends"),
+    )
+
+
+def _build_rule(label: str, index: int, data: Any) -> Rule:
+    from cservice_audit.checks import CHECKS
+
+    if not isinstance(data, dict):
+        raise RulesetError(f"{label}: rules[{index}]: expected a mapping")
+    code = data.get("code")
+    where = f"rules[{code}]" if isinstance(code, str) else f"rules[{index}]"
+    _check_keys(label, f"{where}.", data, _RULE_KEYS)
+    if not isinstance(code, str) or not _CODE.match(code):
+        raise RulesetError(f"{label}: {where}.code: expected a code like PDD-R3, got {code!r}")
+
+    def text(key: str, default: str | None = None) -> str:
+        value = data.get(key, default)
+        if value is None:
+            raise RulesetError(f"{label}: {where}.{key}: required key is missing")
+        if not isinstance(value, str):
+            raise RulesetError(f"{label}: {where}.{key}: expected text, got {value!r}")
+        return value
+
+    def choice(key: str, options: tuple[str, ...], default: str | None = None) -> str:
+        value = text(key, default)
+        if value not in options:
+            raise RulesetError(f"{label}: {where}.{key}: expected one of {', '.join(options)}, got {value!r}")
+        return value
+
+    check_name = choice("check", tuple(sorted(CHECKS)))
+    check = CHECKS[check_name]
+    raw_params = data.get("params") or {}
+    if not isinstance(raw_params, dict):
+        raise RulesetError(f"{label}: {where}.params: expected a mapping")
+    params: dict[str, Any] = {}
+    for key in raw_params:
+        if key not in check.PARAMS:
+            raise RulesetError(
+                f"{label}: {where}.params.{key}: unknown parameter for check {check_name} "
+                f"(allowed: {', '.join(sorted(check.PARAMS))})"
+            )
+    for key, spec in check.PARAMS.items():
+        if key in raw_params:
+            try:
+                params[key] = spec.parse(raw_params[key])
+            except ParamError as exc:
+                raise RulesetError(f"{label}: {where}.params.{key}: {exc}") from None
+        elif spec.required:
+            raise RulesetError(f"{label}: {where}.params.{key}: required parameter is missing")
+        else:
+            params[key] = spec.parse(spec.default) if spec.default is not None else None
+    try:
+        check.validate(params)
+    except ParamError as exc:
+        raise RulesetError(f"{label}: {where}.params: {exc}") from None
+    points = data.get("points", 0)
+    if isinstance(points, bool) or not isinstance(points, (int, float)):
+        raise RulesetError(f"{label}: {where}.points: expected a number, got {points!r}")
+    escalation = data.get("escalation") or []
+    if not isinstance(escalation, list) or not all(isinstance(e, dict) for e in escalation):
+        raise RulesetError(f"{label}: {where}.escalation: expected a list of tiers")
+    return Rule(
+        code=code,
+        name=text("name"),
+        title=text("title", data.get("name")),
+        check=check_name,
+        severity=choice("severity", SEVERITIES, "error"),
+        confidence=choice("confidence", CONFIDENCES),
+        params=params,
+        points=points,
+        confidence_note=text("confidence_note", ""),
+        source=text("source", ""),
+        description=text("description", ""),
+        escalation=tuple(escalation),
+    )

@@ -1,0 +1,101 @@
+"""The two public tables every check produces and every formatter renders, declared once.
+
+An empty frame with these schemas is the normal clean result, so table headers and CSV
+columns never change with the data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import polars as pl
+
+SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
+
+METRIC_SCHEMA = {
+    "rule": pl.String,
+    "name": pl.String,
+    "scope": pl.String,  # agent | shop
+    "shop": pl.String,
+    "agent": pl.String,  # null at shop scope
+    "period": pl.String,
+    "period_start": pl.Date,
+    "period_end": pl.Date,
+    "complete": pl.Boolean,
+    "numerator": pl.Float64,
+    "denominator": pl.Int64,
+    "value": pl.Float64,
+    "threshold": pl.Float64,
+    "status": pl.String,  # pass | fail | at_risk | insufficient
+    "answered": pl.Int64,  # items with a reply (reply and wait rules), else null
+    "wait_mean": pl.Float64,  # seconds, answered items only
+    "wait_p50": pl.Float64,
+    "wait_p90": pl.Float64,
+    "points": pl.Float64,
+}
+
+FINDING_SCHEMA = {
+    "code": pl.String,
+    "severity": pl.String,  # error | warning | info
+    "name": pl.String,
+    "scope": pl.String,
+    "shop": pl.String,
+    "agent": pl.String,
+    "conversation": pl.String,
+    "buyer": pl.String,
+    "day": pl.Date,
+    "ts": pl.Datetime("ms", "UTC"),  # converted to the ruleset's zone when rendered
+    "period": pl.String,
+    "period_start": pl.Date,
+    "message": pl.String,
+    "evidence": pl.String,
+    "points": pl.Float64,
+    "fingerprint": pl.String,
+}
+
+# The parts of a finding that identify it across runs (never row numbers, never the
+# measured value, so a day that fails again with another rate keeps its fingerprint).
+FINGERPRINT_KEYS = ("code", "scope", "shop", "agent", "conversation", "buyer", "day", "ts", "period", "period_start")
+# A check whose findings those fields cannot tell apart adds this column (dropped after hashing).
+IDENTITY = "_identity"
+
+
+def empty_metrics() -> pl.LazyFrame:
+    return pl.LazyFrame(schema=METRIC_SCHEMA)
+
+
+def empty_findings() -> pl.LazyFrame:
+    return pl.LazyFrame(schema=FINDING_SCHEMA)
+
+
+def conform(frame: pl.LazyFrame, schema: dict[str, pl.DataType], keep: tuple[str, ...] = ()) -> pl.LazyFrame:
+    """Select the schema's columns in order, casting; missing ones become nulls.
+
+    Time-zone-aware columns are converted (the same instant), never relabelled.
+    """
+    names = frame.collect_schema().names()
+
+    def column(name: str, dtype: pl.DataType) -> pl.Expr:
+        if name not in names:
+            return pl.lit(None).cast(dtype).alias(name)
+        if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
+            return pl.col(name).dt.convert_time_zone(dtype.time_zone).cast(dtype).alias(name)
+        return pl.col(name).cast(dtype).alias(name)
+
+    return frame.select(*(column(n, t) for n, t in schema.items()), *[k for k in keep if k in names])
+
+
+def with_fingerprints(findings: pl.DataFrame) -> pl.DataFrame:
+    """Add a stable fingerprint: sha1 of the identifying fields, and sort deterministically.
+
+    Findings are few next to the events, so hashing them in Python costs nothing and
+    keeps the fingerprint independent of polars' internal hash, which may change.
+    """
+    parts = [pl.col(k).cast(pl.String).fill_null("") for k in FINGERPRINT_KEYS]
+    if IDENTITY in findings.columns:
+        parts.append(pl.col(IDENTITY).fill_null(""))
+    keys = findings.select(pl.concat_str(parts, separator="\x1f")).to_series()
+    prints = [hashlib.sha1(k.encode("utf-8")).hexdigest()[:16] for k in keys]
+    return findings.with_columns(pl.Series("fingerprint", prints, dtype=pl.String)).sort(
+        "code", "shop", "agent", "period_start", "day", "ts", "conversation", "fingerprint", nulls_last=True
+    )

@@ -69,11 +69,14 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def assert_rows(actual: list[dict], expected: list[dict], what: str) -> None:
-    """Each expected row matches one actual row on the fields it lists; none left over."""
+def assert_rows(actual: list[dict], expected: list[dict], what: str, events_file: str) -> None:
+    """Each expected row matches one actual row on the fields it lists; none left over.
+
+    `{file}` in an expected string stands for the path of the case's events file.
+    """
     unmatched = list(actual)
     for row in expected:
-        want = {k: _plain(v) for k, v in row.items()}
+        want = {k: _plain(v.replace("{file}", events_file) if isinstance(v, str) else v) for k, v in row.items()}
         match = next((a for a in unmatched if all(a.get(k) == v for k, v in want.items())), None)
         assert match is not None, f"{what}: no row matches {want}; rows left: {unmatched}"
         unmatched.remove(match)
@@ -83,12 +86,13 @@ def assert_rows(actual: list[dict], expected: list[dict], what: str) -> None:
 @pytest.mark.parametrize("case", load_cases())
 def test_case(case: dict, tmp_path: Path) -> None:
     result = run_case(case, tmp_path)
+    events = str(tmp_path / "events.csv")
     tz = result.ruleset.timezone
     expect = case["expect"]
     for code, rows in (expect.get("metrics") or {}).items():
-        assert_rows(_rows(result.metrics.filter(pl.col("rule") == code), tz), rows, f"metrics of {code}")
+        assert_rows(_rows(result.metrics.filter(pl.col("rule") == code), tz), rows, f"metrics of {code}", events)
     if "findings" in expect:
-        assert_rows(_rows(result.findings, tz), expect["findings"] or [], "findings")
+        assert_rows(_rows(result.findings, tz), expect["findings"] or [], "findings", events)
     for key in ("rows_read", "rows_used", "rows_rejected", "rows_duplicate"):
         if key in expect:
             assert getattr(result.input, key) == expect[key], key

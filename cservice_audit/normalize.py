@@ -155,30 +155,42 @@ def _canonical_strings(table: RawTable, aliases: Aliases) -> pl.LazyFrame:
     )
 
 
-def parse_timestamps(raw: pl.Expr, *, tz: str, naive_tz: str, formats: dict[str, list[str]]) -> pl.Expr:
-    """Strings -> tz-aware datetimes in `tz`; null where no layout fits.
+def parse_timestamps(frame: pl.LazyFrame, column: str, *, tz: str, naive_tz: str, formats: dict[str, list[str]]) -> pl.LazyFrame:
+    """Add `_ts`: `column` parsed into tz-aware datetimes in `tz`; null where no layout fits.
 
     Epoch seconds (10 digits) and milliseconds (13 digits) are UTC instants; values with an
     offset are converted; naive values are read in `naive_tz` (the ruleset's zone unless
     --input-tz says otherwise).
+
+    Speed: a failed parse attempt costs as much as a successful one, so the first naive
+    layout is tried on everything and the others only see the values it could not read
+    (the rest are null, which costs nothing). Each step is its own column so polars
+    computes it once (nested when/then chains recompute shared parts).
     """
-    text = raw.str.strip_chars()
-    iso = text.str.replace_all("/", "-", literal=True).str.replace(r"^(\d{4}-\d{1,2}-\d{1,2})T", "$1 ").str.replace(r"Z$", "+00:00")
-    epoch = text.cast(pl.Float64, strict=False)
+    first, *other_naive = formats["naive"]
+    text = pl.col("_ts_text")
+    iso = pl.col("_ts_rest").str.replace_all("/", "-", literal=True)
+    iso = iso.str.replace(r"^(\d{4}-\d{1,2}-\d{1,2})T", "$1 ").str.replace(r"Z$", "+00:00")
+    epoch = pl.col("_ts_rest").cast(pl.Float64, strict=False)
     epoch_ms = pl.when(epoch >= 1e11).then(epoch).otherwise(epoch * 1000).round(0).cast(pl.Int64)
-    from_epoch = pl.from_epoch(epoch_ms, time_unit="ms").dt.replace_time_zone("UTC")
-    with_offset = pl.coalesce(
-        [iso.str.to_datetime(f, strict=False, time_unit="ms").dt.convert_time_zone("UTC") for f in formats["with_offset"]]
-    )
+    is_epoch = pl.col("_ts_rest").str.contains(r"^\d{9,13}(\.\d+)?$")
     naive = pl.coalesce(
-        [iso.str.to_datetime(f, strict=False, time_unit="ms") for f in formats["naive"]]
+        pl.col("_ts_common"), *[pl.col("_ts_iso").str.to_datetime(f, strict=False, time_unit="ms") for f in other_naive]
     ).dt.replace_time_zone(naive_tz, ambiguous="earliest", non_existent="null")
-    is_epoch = text.str.contains(r"^\d{9,13}(\.\d+)?$")
+    with_offset = [pl.col("_ts_iso").str.to_datetime(f, strict=False, time_unit="ms").dt.convert_time_zone("UTC") for f in formats["with_offset"]]
     return (
-        pl.when(is_epoch)
-        .then(from_epoch)
-        .otherwise(pl.coalesce(with_offset, naive.dt.convert_time_zone("UTC")))
-        .dt.convert_time_zone(tz)
+        frame.with_columns(pl.col(column).str.strip_chars().alias("_ts_text"))
+        .with_columns(text.str.to_datetime(first, strict=False, time_unit="ms").alias("_ts_common"))
+        .with_columns(pl.when(pl.col("_ts_common").is_null()).then(text).alias("_ts_rest"))
+        .with_columns(iso.alias("_ts_iso"))
+        .with_columns(
+            pl.when(is_epoch)
+            .then(pl.from_epoch(epoch_ms, time_unit="ms").dt.replace_time_zone("UTC"))
+            .otherwise(pl.coalesce(*with_offset, naive.dt.convert_time_zone("UTC")))
+            .dt.convert_time_zone(tz)
+            .alias("_ts")
+        )
+        .drop("_ts_text", "_ts_common", "_ts_rest", "_ts_iso")
     )
 
 
@@ -222,13 +234,12 @@ def normalize(
         )
     raw = raw.with_row_index("_order")
 
-    ts = parse_timestamps(pl.col("ts"), tz=tz, naive_tz=input_tz or tz, formats=aliases.timestamp_formats)
     role = _mapped("role", aliases.value_map("role"))
     spam = _mapped("spam", aliases.value_map("spam"))
     rating = _mapped("rating", aliases.value_map("rating"))
     served_by = _mapped("served_by", aliases.value_map("served_by"))
-    parsed = raw.with_columns(
-        ts.alias("_ts"),
+    parsed = parse_timestamps(raw, "ts", tz=tz, naive_tz=input_tz or tz, formats=aliases.timestamp_formats)
+    parsed = parsed.with_columns(
         role.alias("_role"),
         spam.alias("_spam"),
         rating.alias("_rating"),

@@ -1,0 +1,235 @@
+"""The seeded export generator: determinism, the situations it must contain, and its writers."""
+
+from __future__ import annotations
+
+import gzip
+from datetime import date, datetime, timedelta
+from importlib import resources
+
+import polars as pl
+import pytest
+import yaml
+
+from cservice_audit.errors import AuditError
+from cservice_audit.generate import (
+    BOT_AGENT,
+    COLUMNS,
+    ZH_HEADERS,
+    ZH_ROLES,
+    ZH_SPAM,
+    Profile,
+    generate_events,
+    write_export,
+)
+
+START = date(2026, 11, 22)
+PROFILE = Profile(rows=2000, seed=7, start=START, days=2)
+
+
+@pytest.fixture(scope="module")
+def frame() -> pl.DataFrame:
+    return generate_events(PROFILE)
+
+
+@pytest.fixture(scope="module")
+def events(frame: pl.DataFrame) -> pl.DataFrame:
+    """The frame with parsed times and a boolean spam flag, for the checks below."""
+    return frame.with_columns(t=pl.col("ts").str.to_datetime("%Y-%m-%d %H:%M:%S"), is_spam=pl.col("spam") == "true")
+
+
+def test_same_seed_same_frame_and_other_seed_differs(frame: pl.DataFrame) -> None:
+    assert generate_events(PROFILE).equals(frame)
+    other = generate_events(Profile(rows=2000, seed=8, start=START, days=2))
+    assert not other.equals(frame)
+
+
+def test_columns_are_strings_in_canonical_order(frame: pl.DataFrame) -> None:
+    assert tuple(frame.columns) == COLUMNS
+    assert all(dtype == pl.String for dtype in frame.dtypes)
+
+
+@pytest.mark.parametrize("rows", [2000, 5000])
+def test_row_count_near_requested(rows: int) -> None:
+    height = generate_events(Profile(rows=rows, seed=3, start=START, days=3)).height
+    assert abs(height - rows) <= rows * 0.05
+
+
+def test_zero_rows_gives_empty_frame_with_columns() -> None:
+    empty = generate_events(Profile(rows=0, seed=1, start=START, days=1))
+    assert empty.height == 0 and tuple(empty.columns) == COLUMNS
+
+
+def test_bad_profile_is_an_audit_error() -> None:
+    with pytest.raises(AuditError, match="days"):
+        generate_events(Profile(rows=10, seed=1, start=START, days=0))
+
+
+def test_identifiers_and_time_range(frame: pl.DataFrame, events: pl.DataFrame) -> None:
+    assert frame.get_column("message_id").n_unique() == frame.height
+    assert frame.get_column("shop").unique().to_list() == [PROFILE.shop]
+    assert frame.get_column("buyer").str.contains(r"^buyer_\d{5,}$").all()
+    assert frame.get_column("conversation").str.contains(rf"^{PROFILE.shop}-2026112[23]-\d{{6}}$").all()
+    # Every event lies inside the profile's days, and the frame is sorted by time.
+    assert events.get_column("t").min() >= datetime(2026, 11, 22)
+    assert events.get_column("t").max() < datetime(2026, 11, 22) + timedelta(days=2)
+    assert events.get_column("t").is_sorted()
+
+
+def test_times_strictly_increase_within_each_conversation(events: pl.DataFrame) -> None:
+    steps = events.select(step=pl.col("t").diff().over("conversation")).drop_nulls()
+    assert steps.height > 0
+    assert (steps.get_column("step") > timedelta(0)).all()
+
+
+def test_every_role_with_the_right_agent_column(frame: pl.DataFrame) -> None:
+    assert set(frame.get_column("role").unique()) == {"buyer", "agent", "bot", "system"}
+    by_role = {role: group.get_column("agent") for (role,), group in frame.group_by("role")}
+    assert by_role["buyer"].is_null().all() and by_role["system"].is_null().all()
+    assert (by_role["bot"] == BOT_AGENT).all()
+    assert set(by_role["agent"].unique()) == set(PROFILE.agents)  # every agent works
+
+
+def test_spam_is_buyer_only_and_never_answered(events: pl.DataFrame) -> None:
+    spam = events.filter(pl.col("is_spam"))
+    assert spam.height > 0
+    assert spam.height / events.filter(pl.col("role") == "buyer").height < 0.10  # a few %, not a flood
+    assert set(spam.get_column("role")) == {"buyer"}
+    spam_conversations = spam.get_column("conversation").unique().implode()
+    answered = events.filter(pl.col("conversation").is_in(spam_conversations) & (pl.col("role") != "buyer"))
+    assert answered.height == 0
+
+
+def test_some_conversations_end_on_an_unanswered_buyer_turn(events: pl.DataFrame) -> None:
+    talk = events.filter(pl.col("role").is_in(["buyer", "agent"]) & ~pl.col("is_spam"))
+    last = talk.group_by("conversation").agg(pl.col("role").last())
+    share = (last.get_column("role") == "buyer").mean()
+    assert 0 < share < 0.15
+
+
+def test_night_messages_and_2250_messages_answered_after_2300(events: pl.DataFrame) -> None:
+    buyer = events.filter((pl.col("role") == "buyer") & ~pl.col("is_spam"))
+    hour = pl.col("t").dt.hour()
+    # Conversations that start at night, not only evening ones running past 23:00.
+    openers = buyer.group_by("conversation").agg(pl.col("t").first())
+    assert openers.filter((hour >= 23) | (hour < 8)).height > 0
+    # A buyer message at 22:5x whose next human reply in the conversation comes at or after 23:00.
+    replies = events.with_columns(
+        reply_t=pl.when(pl.col("role") == "agent").then(pl.col("t")).backward_fill().over("conversation")
+    )
+    edge = replies.filter(
+        (pl.col("role") == "buyer")
+        & ~pl.col("is_spam")
+        & (hour == 22)
+        & (pl.col("t").dt.minute() >= 50)
+        & (pl.col("reply_t").dt.hour() == 23)
+        & (pl.col("reply_t").dt.date() == pl.col("t").dt.date())
+    )
+    assert edge.height > 0
+
+
+def test_robot_answers_before_the_human(events: pl.DataFrame) -> None:
+    # Some bot row comes right after a buyer row and before the next human reply.
+    ordered = events.filter(~pl.col("is_spam") & (pl.col("role") != "system"))
+    pairs = ordered.with_columns(
+        before=pl.col("role").shift(1).over("conversation"),
+        after=pl.col("role").shift(-1).over("conversation"),
+    )
+    assert pairs.filter((pl.col("role") == "bot") & (pl.col("before") == "buyer") & (pl.col("after") == "agent")).height > 0
+
+
+def test_multi_message_turns(events: pl.DataFrame) -> None:
+    buyer_runs = events.filter(~pl.col("is_spam") & pl.col("role").is_in(["buyer", "agent"])).with_columns(
+        before=pl.col("role").shift(1).over("conversation")
+    )
+    assert buyer_runs.filter((pl.col("role") == "buyer") & (pl.col("before") == "buyer")).height > 0
+
+
+def test_a_transfer_puts_two_agents_in_one_conversation(frame: pl.DataFrame) -> None:
+    agents = frame.filter(pl.col("role") == "agent").group_by("conversation").agg(pl.col("agent").n_unique().alias("n"))
+    assert agents.filter(pl.col("n") >= 2).height > 0
+
+
+def test_agent_habits_differ(events: pl.DataFrame) -> None:
+    # Wait of each turn (first buyer message after a human reply) until the next human reply.
+    talk = events.filter(pl.col("role").is_in(["buyer", "agent"]) & ~pl.col("is_spam")).with_columns(
+        before=pl.col("role").shift(1).over("conversation"),
+        reply_t=pl.when(pl.col("role") == "agent").then(pl.col("t")).backward_fill().over("conversation"),
+        reply_agent=pl.when(pl.col("role") == "agent").then(pl.col("agent")).backward_fill().over("conversation"),
+    )
+    turns = talk.filter((pl.col("role") == "buyer") & (pl.col("before").is_null() | (pl.col("before") == "agent")))
+    turns = turns.filter(pl.col("t").dt.hour().is_between(9, 21))  # daytime, no night shifts
+    median = dict(
+        turns.group_by("reply_agent")
+        .agg(pl.col("reply_t").sub(pl.col("t")).dt.total_seconds().median().alias("m"))
+        .drop_nulls()
+        .iter_rows()
+    )
+    fast, slow = PROFILE.agents[0], PROFILE.agents[2]
+    assert median[fast] <= 60
+    assert median[slow] > 3 * median[fast]
+
+
+def test_zh_csv_headers_and_values_match_aliases(frame: pl.DataFrame, tmp_path) -> None:
+    path = tmp_path / "export.csv"
+    write_export(frame, path, headers="zh")
+    back = pl.read_csv(path, infer_schema=False)
+    assert back.columns == [ZH_HEADERS[c] for c in COLUMNS]
+    assert set(back.get_column("发送方")) == {"买家", "客服", "机器人", "系统"}
+    assert set(back.get_column("疑似骚扰")) == {"是", "否"}
+    assert back.get_column("消息内容").equals(frame.get_column("text"), check_names=False)
+
+    # Every spelling written must be one the loader knows for that field.
+    aliases = yaml.safe_load(resources.files("cservice_audit").joinpath("data/aliases.yaml").read_text("utf-8"))
+    for canonical, header in ZH_HEADERS.items():
+        assert header in aliases["columns"][canonical]
+    for canonical, value in ZH_ROLES.items():
+        assert value in aliases["values"]["role"][canonical]
+    for canonical, value in ZH_SPAM.items():
+        assert value in aliases["values"]["spam"][canonical]
+
+
+def test_en_csv_round_trip(frame: pl.DataFrame, tmp_path) -> None:
+    path = tmp_path / "export.csv.gz"
+    write_export(frame, path, headers="en")
+    assert path.read_bytes()[:2] == b"\x1f\x8b"
+    back = pl.read_csv(gzip.decompress(path.read_bytes()), infer_schema=False)
+    assert back.equals(frame)
+
+
+def test_jsonl_gz_round_trip(frame: pl.DataFrame, tmp_path) -> None:
+    path = tmp_path / "export.jsonl.gz"
+    write_export(frame, path, headers="en")
+    data = path.read_bytes()
+    assert data[:2] == b"\x1f\x8b"
+    back = pl.read_ndjson(gzip.decompress(data), schema={c: pl.String for c in COLUMNS})
+    assert back.equals(frame)
+
+
+def test_written_files_normalize_without_rejects(frame: pl.DataFrame, tmp_path) -> None:
+    from cservice_audit.load import load
+    from cservice_audit.normalize import Aliases, normalize
+
+    zh, en = tmp_path / "zh.csv", tmp_path / "en.jsonl.gz"
+    write_export(frame, zh, headers="zh")
+    write_export(frame, en, headers="en")
+    for path in (zh, en):
+        result = normalize(load([str(path)]), Aliases.shipped(), tz="Asia/Shanghai")
+        events, rejects = pl.collect_all([result.events, result.rejects])
+        assert rejects.height == 0
+        assert events.height == frame.height
+        assert events.get_column("role").value_counts().sort("role").equals(
+            frame.get_column("role").value_counts().sort("role")
+        )
+        assert events.get_column("spam").sum() == (frame.get_column("spam") == "true").sum()
+
+
+@pytest.mark.parametrize("name", ["export.parquet", "export", "export.gz", "export.xlsx.gz"])
+def test_unsupported_suffix_is_an_audit_error(frame: pl.DataFrame, tmp_path, name: str) -> None:
+    with pytest.raises(AuditError, match="format"):
+        write_export(frame.head(3), tmp_path / name, headers="en")
+    assert not (tmp_path / name).exists()
+
+
+def test_unknown_headers_is_an_audit_error(frame: pl.DataFrame, tmp_path) -> None:
+    with pytest.raises(AuditError, match="headers"):
+        write_export(frame.head(3), tmp_path / "x.csv", headers="fr")

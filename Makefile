@@ -24,7 +24,7 @@ bench: $(STAMP)
 
 # Regenerate the samples and their reviewed golden reports (on purpose only; review the diff).
 golden: $(STAMP)
-	$(BIN)/python -m tests.golden
+	$(BIN)/python tests/golden.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis benchmarks/data

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.golden import GOLDEN, ROOT, SAMPLES_LIST, stable
+from golden import GOLDEN, ROOT, SAMPLES_LIST, stable
 
 
 def installed_command() -> str:

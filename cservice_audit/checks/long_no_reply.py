@@ -81,8 +81,8 @@ def run(rule: Rule, context: Context) -> CheckOutput:
         pl.col("numerator").alias("value"),
         pl.lit(float(params["max_count"])).alias("threshold"),
         periods.status(pl.col("numerator") > params["max_count"], pl.col("denominator"), params["min_count"], context.as_of).alias("status"),
-        # + 0.0 turns the -0.0 of "no occurrence times -10 points" into a plain 0.
-        (pl.col("numerator") * float(rule.points) + 0.0).alias("points"),
+        # Spelled out so that "no occurrence" is 0 points, not the -0.0 of 0 × −10.
+        pl.when(pl.col("numerator") > 0).then(pl.col("numerator") * float(rule.points)).otherwise(0.0).alias("points"),
     )
     metrics = conform(counts, METRIC_SCHEMA)
 

@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 import polars as pl
 
-from cservice_audit.metrics.waits import message_waits
+from cservice_audit.metrics.waits import conversation_stream, waits_from_stream
 
 
 @dataclass
@@ -19,12 +19,18 @@ class Context:
     first_day: date | None  # --since / --date: items before this day are not judged
     data_end: datetime | None  # the last timestamp in the data (for pending verdicts)
     exempt_dates: tuple[date, ...] = ()
+    _stream: pl.LazyFrame | None = None
     _waits: dict[tuple[str, ...], pl.LazyFrame] = field(default_factory=dict)
 
     def waits(self, reply_roles: tuple[str, ...]) -> pl.LazyFrame:
-        """Per-message waits for one set of reply roles, built once and shared."""
+        """Per-message waits for one set of reply roles, built once and shared.
+
+        Every set is derived from one sorted conversation stream, so the sort runs once.
+        """
+        if not self._waits:
+            self._stream = conversation_stream(self.events).cache()
         if reply_roles not in self._waits:
-            self._waits[reply_roles] = message_waits(self.events, reply_roles).cache()
+            self._waits[reply_roles] = waits_from_stream(self._stream, reply_roles).cache()
         return self._waits[reply_roles]
 
     def judged_days(self) -> pl.Expr:

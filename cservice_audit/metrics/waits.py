@@ -18,45 +18,58 @@ import polars as pl
 UNASSIGNED = "(unassigned)"
 
 
-def _within(value: pl.Expr, owner: pl.Expr, key: str, direction: str) -> pl.Expr:
-    """Fill `value` from the nearest non-null row in `direction`, but only from the same `key`.
+def _within(value: pl.Expr, key: str, direction: str) -> pl.Expr:
+    """Fill `value` from the nearest row in `direction` where it is set, but only from a row
+    with the same `key`: a fill that would cross into another key's rows gives null."""
+    owner = pl.when(value.is_not_null()).then(pl.col(key))
+    if direction == "backward":
+        return pl.when(owner.backward_fill() == pl.col(key)).then(value.backward_fill())
+    return pl.when(owner.forward_fill() == pl.col(key)).then(value.forward_fill())
 
-    `owner` is the row's key where `value` is set; a fill that crosses into another key's
-    rows is discarded.
+
+def conversation_stream(events: pl.LazyFrame) -> pl.LazyFrame:
+    """The rows that can start or answer something, sorted once for every reply rule.
+
+    Non-spam buyer messages and agent and bot messages, ordered by conversation, then ts,
+    then input order (spec §1), with `_conv`: a dense integer id per conversation. System
+    rows, review rows and spam neither start nor answer anything (spec §3).
     """
-    fill = (lambda e: e.backward_fill()) if direction == "backward" else (lambda e: e.forward_fill())
-    return pl.when(fill(owner) == pl.col(key)).then(fill(value))
+    # Sorting by time first and then, stably, by conversation costs less than one sort on
+    # three keys, and gives the same order.
+    return (
+        events.filter(((pl.col("role") == "buyer") & ~pl.col("spam")) | pl.col("role").is_in(["agent", "bot"]))
+        .sort("ts", "_order")
+        .with_columns(pl.col("conversation").cast(pl.Categorical).to_physical().alias("_code"))
+        .sort("_code", maintain_order=True)
+        # A dense id in stream order: 1, 1, 1, 2, 2, ... (one per conversation).
+        .with_columns((pl.col("_code") != pl.col("_code").shift(1)).fill_null(True).cum_sum().alias("_conv"))
+    )
 
 
 def message_waits(events: pl.LazyFrame, reply_roles: tuple[str, ...]) -> pl.LazyFrame:
-    """One row per counted buyer message.
+    """Per-message waits straight from the event table (see `waits_from_stream`)."""
+    return waits_from_stream(conversation_stream(events), reply_roles)
+
+
+def waits_from_stream(stream: pl.LazyFrame, reply_roles: tuple[str, ...]) -> pl.LazyFrame:
+    """One row per counted buyer message, from a `conversation_stream`.
 
     Columns: shop, buyer, conversation, ts, day, text, agent (attributed), reply_ts,
     wait (seconds, null when unanswered), turn (0-based within the conversation),
     turn_start (first message of its turn), conversation_start (first buyer message).
     """
-    is_buyer = (pl.col("role") == "buyer") & ~pl.col("spam")
     is_reply = pl.col("role").is_in(list(reply_roles))
-    # System rows, review rows, spam and non-reply roles (robots, unless the rule says
-    # otherwise) neither start nor answer anything, so they leave the stream first.
-    stream = (
-        events.filter(is_buyer | is_reply)
-        .with_columns(
-            pl.col("conversation").cast(pl.Categorical).to_physical().alias("_code"),
-            is_reply.alias("_is_reply"),
-        )
-        .sort("_code", "ts", "_order")
-        # A dense id in stream order: 1, 1, 1, 2, 2, ... (one per conversation).
-        .with_columns((pl.col("_code") != pl.col("_code").shift(1)).fill_null(True).cum_sum().alias("_conv"))
-    )
+    # Roles that are not replies for this rule (robots, unless it says otherwise) leave:
+    # they neither answer nor end a turn.
+    stream = stream.filter((pl.col("role") == "buyer") | is_reply).with_columns(is_reply.alias("_is_reply"))
     reply = pl.col("_is_reply")
     replies_so_far = reply.cum_sum()
     conversation_begins = (pl.col("_conv") != pl.col("_conv").shift(1)).fill_null(True)
     stream = stream.with_columns(
         # A buyer row is never a reply, so the next reply value filled backward is strictly after it.
-        _within(pl.when(reply).then(pl.col("ts")), pl.when(reply).then(pl.col("_conv")), "_conv", "backward").alias("reply_ts"),
-        _within(pl.when(reply).then(pl.col("agent")), pl.when(reply).then(pl.col("_conv")), "_conv", "backward").alias("_reply_agent"),
-        _within(pl.when(reply).then(pl.col("agent")), pl.when(reply).then(pl.col("_conv")), "_conv", "forward").alias("_earlier_reply_agent"),
+        _within(pl.when(reply).then(pl.col("ts")), "_conv", "backward").alias("reply_ts"),
+        _within(pl.when(reply).then(pl.col("agent")), "_conv", "backward").alias("_reply_agent"),
+        _within(pl.when(reply).then(pl.col("agent")), "_conv", "forward").alias("_earlier_reply_agent"),
         # Turn number = replies earlier in the same conversation.
         (replies_so_far - pl.when(conversation_begins).then(replies_so_far - reply.cast(pl.UInt32)).forward_fill()).alias("turn"),
     )
@@ -69,9 +82,7 @@ def message_waits(events: pl.LazyFrame, reply_roles: tuple[str, ...]) -> pl.Lazy
     # Exports that route buyer rows to a sub-account: an unanswered turn belongs to the agent
     # on its last buyer row (spec §3), taken at the turn's last row and spread over the turn.
     is_turn_end = (pl.col("_turn_id") != pl.col("_turn_id").shift(-1)).fill_null(True)
-    routed = _within(
-        pl.when(is_turn_end).then(pl.col("agent")), pl.when(is_turn_end).then(pl.col("_turn_id")), "_turn_id", "backward"
-    )
+    routed = _within(pl.when(is_turn_end).then(pl.col("agent")), "_turn_id", "backward")
     return buyers.select(
         "shop",
         "buyer",

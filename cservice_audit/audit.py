@@ -78,7 +78,11 @@ def run_audit(
 
     progress("normalizing")
     normalized = normalize(tables, aliases, tz=ruleset.timezone, input_tz=options.input_tz)
-    events_all, rejected = pl.collect_all([normalized.events, normalized.rejects])
+    try:
+        events_all, rejected = pl.collect_all([normalized.events, normalized.rejects])
+    except pl.exceptions.ComputeError as exc:
+        # Files are scanned lazily, so unreadable content shows up only here.
+        raise loader.explain_read_failure(tables, exc) from exc
     rejects = _rejects_with_lines(rejected, tables)
     events = assign_conversations(events_all.lazy().filter(~pl.col("_duplicate")), ruleset.session_gap)
     summary = _summarize_input(events_all, rejects, tables)

@@ -256,9 +256,27 @@ def generate(
 
 
 def main() -> None:
-    """Entry point. An AuditError raised anywhere becomes one line on stderr and exit 2."""
+    """Entry point: the one place that exits.
+
+    An AuditError raised anywhere, and any usage error (bad option, missing argument), is
+    one line on stderr and exit 2 (spec §10), not a boxed usage screen.
+    """
     try:
-        app()
+        code = app(standalone_mode=False)
     except AuditError as exc:
-        _stderr.print(f"cservice-audit: error: {exc}", markup=False, soft_wrap=True)
-        sys.exit(exitcodes.CANNOT_RUN)
+        _fail(str(exc))
+    except Exception as exc:  # noqa: BLE001 - only click's usage errors are handled here
+        # Typer raises its (vendored) click's ClickException; recognised by its interface so
+        # this works with either click.
+        if not (hasattr(exc, "format_message") and hasattr(exc, "exit_code")):
+            raise
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            _stderr.print(exc.format_message(), markup=False, highlight=False)
+            sys.exit(exitcodes.CANNOT_RUN)
+        _fail(f"{exc.format_message()} (see cservice-audit --help)")
+    sys.exit(code if isinstance(code, int) else exitcodes.CLEAN)
+
+
+def _fail(message: str) -> None:
+    _stderr.print(f"cservice-audit: error: {message}", markup=False, soft_wrap=True, highlight=False)
+    sys.exit(exitcodes.CANNOT_RUN)

@@ -9,6 +9,7 @@ see (rejected rows), so the common path pays nothing for them.
 from __future__ import annotations
 
 import codecs
+import csv
 import glob
 import gzip
 import io
@@ -192,8 +193,58 @@ def _read_csv_text(source: str, text: str) -> pl.LazyFrame:
             separator=_separator(source, text[:_SNIFF_BYTES].encode()),
         )
     except (pl.exceptions.PolarsError, ValueError) as exc:
-        raise InputError(f"{source}: not readable as CSV ({_first_line(exc)})") from exc
+        problem = _csv_problem(io.StringIO(text, newline=""), _separator(source, text[:_SNIFF_BYTES].encode()))
+        raise InputError(f"{source}: {problem or f'not readable as CSV ({_first_line(exc)})'}") from exc
     return frame.lazy().with_row_index("_record")
+
+
+def explain_read_failure(tables: list[RawTable], exc: BaseException) -> InputError:
+    """Why polars could not read the files it scans lazily, as one line naming file and line.
+
+    Only the failure path pays for this: each scanned file is checked for invalid UTF-8
+    (a GBK export whose first 64 KiB happen to be ASCII) and for rows with more fields than
+    the header (an unquoted comma in a text).
+    """
+    for table in tables:
+        if table.kind != "csv" or table.encoding != "utf-8" or not os.path.isfile(table.source):
+            continue
+        problem = _utf8_problem(table.source)
+        if problem is None:
+            with open(table.source, encoding="utf-8-sig", newline="") as fh:
+                problem = _csv_problem(fh, _separator(table.source, b""))
+        if problem is not None:
+            return InputError(f"{table.source}: {problem}")
+    return InputError(f"input not readable ({_first_line(exc)})")
+
+
+def _utf8_problem(path: str) -> str | None:
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 24):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                return f"not valid UTF-8 at byte {offset + exc.start}; if it is a GBK export, pass --encoding gb18030"
+            offset += len(chunk)
+    return None
+
+
+def _csv_problem(lines: io.TextIOBase, separator: str) -> str | None:
+    """The first record with more fields than the header, with its line number."""
+    reader = csv.reader(lines, delimiter=separator)
+    header = next(reader, None)
+    if header is None:
+        return None
+    start = reader.line_num + 1
+    for row in reader:
+        if len(row) > len(header):
+            return (
+                f"line {start}: {len(row)} fields where the header has {len(header)} "
+                f"(a text with an unquoted '{separator}'?); quote that field and run again"
+            )
+        start = reader.line_num + 1
+    return None
 
 
 def _check_csv_readable(path: str, frame: pl.LazyFrame) -> None:

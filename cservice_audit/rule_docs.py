@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.table import Table
+from rich.text import Text
 
 from cservice_audit.checks import CHECKS
 from cservice_audit.errors import AuditError
@@ -28,6 +29,14 @@ def _param_text(value: Any) -> str:
     return str(value)
 
 
+def _param_json(value: Any) -> Any:
+    if isinstance(value, Window):
+        return {"start": value.label().split("–")[0], "end": value.label().split("–")[1]}
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
 def params_line(rule: Rule) -> str:
     return ", ".join(f"{k}={_param_text(v)}" for k, v in rule.params.items() if v is not None)
 
@@ -43,7 +52,7 @@ def rule_dict(rule: Rule) -> dict[str, Any]:
         "confidence": rule.confidence,
         "confidence_note": rule.confidence_note,
         "source": rule.source,
-        "params": {k: _param_text(v) if isinstance(v, (Window, tuple)) else v for k, v in rule.params.items()},
+        "params": {k: _param_json(v) for k, v in rule.params.items()},
     }
 
 
@@ -72,7 +81,7 @@ def ruleset_table(ruleset: Ruleset) -> list[Any]:
         table.add_column(column, overflow="fold")
     for rule in ruleset.rules:
         points = f"; points {rule.points:g}" if rule.points else ""
-        table.add_row(
+        cells = (
             rule.code,
             f"{rule.title}\n{rule.name}",
             rule.check,
@@ -81,12 +90,13 @@ def ruleset_table(ruleset: Ruleset) -> list[Any]:
             f"{rule.confidence}: {rule.confidence_note}" if rule.confidence_note else rule.confidence,
             rule.source,
         )
+        table.add_row(*(Text(c) for c in cells))  # plain text: `[agent]` is not markup
     sources = "\n".join(f"source: {s['title']}" + (f" ({s['note']})" if "note" in s else "") for s in ruleset.sources)
     extra = []
     if ruleset.session_gap:
         extra.append(f"session gap: {ruleset.session_gap:g} s")
     extra.append("exempt dates: " + (", ".join(d.isoformat() for d in ruleset.exempt_dates) or "none"))
-    return [table, sources, "\n".join(extra)]
+    return [table, Text(sources), Text("\n".join(extra))]
 
 
 def find_rule(code: str, ruleset_file: Path | None) -> tuple[Ruleset, Rule]:

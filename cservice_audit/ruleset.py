@@ -39,7 +39,7 @@ _TOP_KEYS = {
 }  # fmt: skip
 _RULE_KEYS = {
     "code", "name", "title", "check", "severity", "confidence", "confidence_note",
-    "source", "description", "points", "enabled", "params", "escalation",
+    "source", "description", "points", "enabled", "params",
 }  # fmt: skip
 _SOURCE_KEYS = {"title", "url", "note", "date"}
 
@@ -57,7 +57,6 @@ class Rule:
     confidence_note: str = ""
     source: str = ""
     description: str = ""
-    escalation: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -150,6 +149,17 @@ def load_file(path: str | Path, origin: str | None = None) -> Ruleset:
     return _build(label, data, origin or str(path))
 
 
+class _DatesAsText(yaml.SafeLoader):
+    """SafeLoader that leaves dates as text, so an impossible date such as 2026-02-30 is
+    reported by our validator with its key path instead of crashing inside PyYAML."""
+
+
+_DatesAsText.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def _read_yaml(path: Path) -> Any:
     try:
         text = path.read_text("utf-8")
@@ -158,7 +168,7 @@ def _read_yaml(path: Path) -> Any:
     except UnicodeDecodeError:
         raise RulesetError(f"{path}: a ruleset must be UTF-8 text") from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_DatesAsText)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
@@ -319,9 +329,6 @@ def _build_rule(label: str, index: int, data: Any) -> Rule:
     points = data.get("points", 0)
     if isinstance(points, bool) or not isinstance(points, (int, float)):
         raise RulesetError(f"{label}: {where}.points: expected a number, got {points!r}")
-    escalation = data.get("escalation") or []
-    if not isinstance(escalation, list) or not all(isinstance(e, dict) for e in escalation):
-        raise RulesetError(f"{label}: {where}.escalation: expected a list of tiers")
     return Rule(
         code=code,
         name=text("name"),
@@ -334,5 +341,4 @@ def _build_rule(label: str, index: int, data: Any) -> Rule:
         confidence_note=text("confidence_note", ""),
         source=text("source", ""),
         description=text("description", ""),
-        escalation=tuple(escalation),
     )

@@ -9,8 +9,9 @@ import polars as pl
 from cservice_audit.audit import AuditResult
 from cservice_audit.schema import FINDING_SCHEMA
 
-# A cell starting with one of these is a formula to Excel; a leading quote keeps it text.
-_FORMULA_START = r"^[=+\-@\t\r]"
+# A cell starting like this is a formula to Excel; a leading quote keeps it text. A lone
+# "-" (the default shop) is not a formula and stays as it is.
+_FORMULA_START = r"^([=@\t\r]|[+\-].)"
 
 
 def render(result: AuditResult, **_: Any) -> str:

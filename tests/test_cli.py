@@ -1,0 +1,475 @@
+"""End-to-end tests of the command line (spec/metrics.md §9 output contract, §10 exit status),
+run through the installed `cservice-audit` command."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+
+import pytest
+
+FORMATS = ("table", "json", "jsonl", "csv", "markdown")
+
+HEADER = "时间,买家,发送方,客服账号,内容\n"
+# b1 answered by a1 in 60 s (on time); b2 answered by a2 after 10 min (late): PDD-R3/R5 fail.
+FAILING = HEADER + (
+    "2026-11-22 09:00:00,b1,买家,,在吗\n"
+    "2026-11-22 09:01:00,b1,客服,a1,在的\n"
+    "2026-11-22 10:00:00,b2,买家,,发货了吗\n"
+    "2026-11-22 10:10:00,b2,客服,a2,发了\n"
+)
+CLEAN = HEADER + (
+    "2026-11-22 09:00:00,b1,买家,,在吗\n"
+    "2026-11-22 09:01:00,b1,客服,a1,在的\n"
+)
+# Clean, plus one row whose timestamp cannot be read: only a PDD-D1 warning.
+WARNING_ONLY = CLEAN + "not-a-time,b9,买家,,坏行\n"
+
+TOP_KEYS = {"schema_version", "tool_version", "generated_at", "ruleset", "input", "as_of", "metrics", "findings"}
+INPUT_KEYS = {"files", "rows_read", "rows_used", "rows_rejected", "rows_duplicate", "first_ts", "last_ts"}
+METRIC_KEYS = {"rule", "scope", "shop", "agent", "period", "period_start", "period_end",
+               "numerator", "denominator", "value", "threshold", "status"}  # fmt: skip
+FINDING_KEYS = {"code", "severity", "shop", "agent", "conversation", "buyer", "day", "ts",
+                "message", "evidence", "points", "fingerprint"}  # fmt: skip
+
+
+def _without_generated_at(text: str) -> str:
+    return re.sub(r'"generated_at": ?"[^"]*"', '"generated_at": "X"', text)
+
+
+def _codes(report: dict) -> set[str]:
+    return {f["code"] for f in report["findings"]}
+
+
+# --------------------------------------------------------------------------- formats
+
+
+@pytest.fixture(scope="module")
+def format_runs(tmp_path_factory, cli_factory):
+    """Every format on the failing transcript; json and csv twice for determinism."""
+    tmp = tmp_path_factory.mktemp("formats")
+    (tmp / "chats.csv").write_text(FAILING, "utf-8")
+    cli = cli_factory(tmp)
+    twice = ("json", "csv")
+    commands = [(fmt, ("audit", "chats.csv", "--platform", "pdd", "--format", fmt))
+                for fmt in FORMATS for _ in range(2 if fmt in twice else 1)]
+    runs = cli.many(*(args for _, args in commands))
+    by_format: dict[str, list] = {}
+    for (fmt, _), run in zip(commands, runs, strict=True):
+        by_format.setdefault(fmt, []).append(run)
+    return by_format
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_format_runs_and_exits_1_on_errors(format_runs, fmt):
+    first = format_runs[fmt][0]
+    assert first.code == 1, first.err
+    assert first.out.strip(), f"{fmt} printed nothing"
+    assert "Traceback" not in first.err
+    assert first.err.strip() == "", f"{fmt}: a run without rejected rows writes nothing on stderr: {first.err!r}"
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_two_runs_are_identical_except_generated_at(format_runs, fmt):
+    first, second = format_runs[fmt]
+    assert second.code == first.code
+    assert _without_generated_at(first.out) == _without_generated_at(second.out)
+
+
+def test_json_report_shape_and_numbers(format_runs):
+    report = format_runs["json"][0].json()
+    assert TOP_KEYS <= set(report)
+    assert report["schema_version"]
+    assert re.fullmatch(r"\d+\.\d+\.\d+.*", report["tool_version"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|\+00:00)", report["generated_at"])
+    assert report["ruleset"]["platform"] == "pinduoduo"
+    assert report["ruleset"]["version"] == "2025.1"
+    assert "pinduoduo" in report["ruleset"]["origin"]
+
+    inp = report["input"]
+    assert INPUT_KEYS <= set(inp)
+    assert [f["file"] for f in inp["files"]] == ["chats.csv"]
+    assert inp["rows_read"] == 4
+    assert inp["rows_read"] == inp["rows_used"] + inp["rows_rejected"] + inp["rows_duplicate"]
+    assert (inp["rows_used"], inp["rows_rejected"], inp["rows_duplicate"]) == (4, 0, 0)
+    # Host runs in UTC (TZ=UTC in the fixture): times are still Asia/Shanghai local.
+    assert inp["first_ts"] == "2026-11-22T09:00:00+08:00"
+    assert inp["last_ts"] == "2026-11-22T10:10:00+08:00"
+    assert report["as_of"] == "2026-11-22"
+
+    assert report["metrics"], "no metrics"
+    for metric in report["metrics"]:
+        assert METRIC_KEYS <= set(metric), metric
+        assert metric["scope"] in ("agent", "shop")
+        assert (metric["agent"] is None) == (metric["scope"] == "shop"), metric
+        assert metric["status"] in ("pass", "fail", "at_risk", "insufficient")
+    shop_r3 = [m for m in report["metrics"] if m["rule"] == "PDD-R3" and m["scope"] == "shop"]
+    assert len(shop_r3) == 1
+    m = shop_r3[0]
+    assert (m["period"], m["period_start"], m["period_end"]) == ("day", "2026-11-22", "2026-11-22")
+    assert (m["numerator"], m["denominator"], m["value"], m["threshold"], m["status"]) == (1, 2, 0.5, 0.8, "fail")
+    by_agent = {
+        mm["agent"]: mm["status"] for mm in report["metrics"] if mm["rule"] == "PDD-R3" and mm["scope"] == "agent"
+    }
+    assert by_agent == {"a1": "pass", "a2": "fail"}
+
+    assert report["findings"], "no findings"
+    for finding in report["findings"]:
+        assert FINDING_KEYS <= set(finding), finding
+        assert finding["severity"] in ("error", "warning", "info")
+        assert re.fullmatch(r"[0-9a-f]{8,}", finding["fingerprint"])
+    assert _codes(report) == {"PDD-R3", "PDD-R5"}
+    prints = [f["fingerprint"] for f in report["findings"]]
+    assert len(prints) == len(set(prints)), "fingerprints must tell findings apart"
+    r3_agents = sorted((f["agent"] or "") for f in report["findings"] if f["code"] == "PDD-R3")
+    assert r3_agents == ["", "a2"]  # the shop finding and a2's
+
+
+def test_jsonl_every_line_parses_and_matches_json(format_runs):
+    report = format_runs["json"][0].json()
+    lines = format_runs["jsonl"][0].out.splitlines()
+    records = [json.loads(line) for line in lines]  # every line is one JSON object
+    assert all(isinstance(r, dict) for r in records)
+    types = [r.get("type") for r in records]
+    assert types.count("metric") == len(report["metrics"])
+    assert types.count("finding") == len(report["findings"])
+    findings = [r for r in records if r.get("type") == "finding"]
+    assert [f["fingerprint"] for f in findings] == [f["fingerprint"] for f in report["findings"]]
+
+
+def test_csv_parses_one_row_per_finding(format_runs):
+    report = format_runs["json"][0].json()
+    rows = list(csv.DictReader(io.StringIO(format_runs["csv"][0].out)))
+    assert len(rows) == len(report["findings"])
+    assert [(r["code"], r["fingerprint"]) for r in rows] == [(f["code"], f["fingerprint"]) for f in report["findings"]]
+    assert [r["agent"] for r in rows] == [f["agent"] or "" for f in report["findings"]]
+
+
+def test_markdown_and_table_render_the_same_findings(format_runs):
+    report = format_runs["json"][0].json()
+    n = len(report["findings"])
+    md = format_runs["markdown"][0].out
+    assert md.startswith("# ")
+    assert f"## Findings ({n})" in md
+    assert "PDD-R3" in md and "a2" in md
+    table = format_runs["table"][0].out
+    assert f"Findings ({n})" in table
+    assert "PDD-R5" in table
+    assert "\x1b[" not in table  # not a terminal: no colour codes
+
+
+def test_scorecard_points_print_no_negative_zero(format_runs):
+    # PDD-N1 has points -10 per occurrence; with 0 occurrences the points are 0, not "-0".
+    for fmt in ("markdown", "table"):
+        out = format_runs[fmt][0].out
+        assert not re.search(r"(?<![\w.])-0(?![\w.])", out), f"{fmt} prints a negative zero:\n{out}"
+
+
+# --------------------------------------------------------------------------- exit codes
+
+
+def test_exit_codes_clean_and_exit_zero(cli, write):
+    write("clean.csv", CLEAN)
+    write("failing.csv", FAILING)
+    clean, zero = cli.many(
+        ("audit", "clean.csv", "-p", "pdd", "-f", "json"),
+        ("audit", "failing.csv", "-p", "pdd", "-f", "json", "--exit-zero"),
+    )
+    assert clean.code == 0, clean.err
+    assert clean.json()["findings"] == []
+    assert {m["status"] for m in clean.json()["metrics"]} == {"pass"}
+    assert zero.code == 0
+    assert _codes(zero.json()) == {"PDD-R3", "PDD-R5"}  # --exit-zero keeps the findings
+
+
+def test_fail_on_warning_and_machine_formats_with_a_rejected_row(cli, write):
+    """Only a PDD-D1 warning: exit 0 by default, 1 with --fail-on warning. In every machine
+    format stdout is the payload only; the rejected-row note goes to stderr."""
+    write("warn.csv", WARNING_ONLY)
+    default, warning, lines = cli.many(
+        ("audit", "warn.csv", "-p", "pdd"),  # not a terminal: json by default
+        ("audit", "warn.csv", "-p", "pdd", "-f", "csv", "--fail-on", "warning"),
+        ("audit", "warn.csv", "-p", "pdd", "-f", "jsonl", "--fail-on", "warning", "--exit-zero"),
+    )
+    report = default.json()
+    assert [(f["code"], f["severity"]) for f in report["findings"]] == [("PDD-D1", "warning")]
+    assert report["input"]["rows_rejected"] == 1
+    assert default.code == 0
+    assert warning.code == 1
+    assert lines.code == 0
+
+    rows = list(csv.DictReader(io.StringIO(warning.out)))
+    assert [r["code"] for r in rows] == ["PDD-D1"]
+    types = [json.loads(line)["type"] for line in lines.out.splitlines()]
+    assert types == ["report", *["metric"] * len(report["metrics"]), "finding"]
+    for run in (default, warning, lines):
+        assert "rejected" in run.err and "warn.csv:4" in run.err, run.err
+
+
+CANNOT_RUN = {
+    "missing-file": (("audit", "nosuch.csv", "-p", "pdd"), "nosuch.csv"),
+    "no-platform": (("audit", "clean.csv"), "--platform"),
+    "bad-date": (("audit", "clean.csv", "-p", "pdd", "--date", "2026-13-01"), "--date"),
+    "since-after-until": (("audit", "clean.csv", "-p", "pdd", "--since", "2026-11-23", "--until", "2026-11-22"), "--since"),
+    "select-nothing": (("audit", "clean.csv", "-p", "pdd", "--select", "KS-"), "--select"),
+    "bad-tz": (("audit", "clean.csv", "-p", "pdd", "--input-tz", "Mars/Base"), "--input-tz"),
+    # A bad option value (typer's own parsing): spec §10 still asks for one line.
+    "bad-format": (("audit", "clean.csv", "-p", "pdd", "-f", "xml"), "xml"),
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def cannot_run(cli_factory, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("cannot_run")
+    (tmp / "clean.csv").write_text(CLEAN, "utf-8")
+    cli = cli_factory(tmp)
+    commands = [args if "-f" in args else (*args, "-f", "json") for args, _ in CANNOT_RUN.values()]
+    return dict(zip(CANNOT_RUN, cli.many(*commands), strict=True))
+
+
+@pytest.mark.parametrize("case", [c for c in CANNOT_RUN if c != "bad-format"])
+def test_a_run_that_cannot_be_done_exits_2_with_one_line(cannot_run, case):
+    code, out, err = cannot_run[case]
+    assert code == 2, (out, err)
+    assert out == ""
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    assert CANNOT_RUN[case][1] in lines[0]
+
+
+def test_bad_option_value_exits_2_with_one_line(cannot_run):
+    # spec §10: bad arguments -> exit 2 "with a one-line reason on stderr".
+    code, out, err = cannot_run["bad-format"]
+    assert code == 2
+    assert out == ""
+    assert "xml" in err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+
+
+# --------------------------------------------------------------------------- stdout / stderr
+
+
+def test_output_file_written_and_stdout_empty(cli, write, tmp_path):
+    write("failing.csv", FAILING)
+    code, out, err = cli("audit", "failing.csv", "-p", "pdd", "-f", "csv", "-o", "report.csv")
+    assert code == 1, err
+    assert out == ""
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "report.csv").read_text("utf-8"))))
+    assert {r["code"] for r in rows} == {"PDD-R3", "PDD-R5"}
+    assert len(rows) == 4
+
+
+# --------------------------------------------------------------------------- selection
+
+
+def test_select_and_ignore_by_code_and_prefix(cli, write):
+    write("failing.csv", FAILING)
+    base = ("audit", "failing.csv", "-p", "pdd", "-f", "json")
+    exact, prefix, ignore_prefix, ignore_list = cli.many(
+        (*base, "--select", "pdd-r3"),  # codes are matched case-insensitively
+        (*base, "--select", "PDD-R"),
+        (*base, "--ignore", "PDD-R"),
+        (*base, "--ignore", "PDD-R5,PDD-D1"),
+    )
+    r = exact.json()
+    assert r["ruleset"]["rules"] == ["PDD-R3"]
+    assert _codes(r) == {"PDD-R3"}
+    assert {m["rule"] for m in r["metrics"]} == {"PDD-R3"}
+    assert exact.code == 1
+
+    r = prefix.json()
+    assert r["ruleset"]["rules"] == ["PDD-R3", "PDD-R5"]
+    assert _codes(r) == {"PDD-R3", "PDD-R5"}
+
+    r = ignore_prefix.json()
+    assert r["ruleset"]["rules"] == ["PDD-N1", "PDD-D1"]
+    assert _codes(r) == set()
+    assert {m["rule"] for m in r["metrics"]} == {"PDD-N1"}
+    assert ignore_prefix.code == 0  # the failing rules were ignored
+
+    r = ignore_list.json()
+    assert r["ruleset"]["rules"] == ["PDD-R3", "PDD-N1"]
+    assert _codes(r) == {"PDD-R3"}
+
+
+def test_agent_keeps_only_that_agents_rows_and_shop_totals(cli, write):
+    write("failing.csv", FAILING)
+    run = cli("audit", "failing.csv", "-p", "pdd", "-f", "json", "--agent", "a2")
+    assert run.code == 1
+    report = run.json()
+    agent_rows = [m for m in report["metrics"] if m["scope"] == "agent"]
+    assert agent_rows and {m["agent"] for m in agent_rows} == {"a2"}  # a1's rows are gone
+    assert any(m["scope"] == "shop" and m["rule"] == "PDD-R3" for m in report["metrics"]), "shop totals are kept"
+    assert {(f["code"], f["agent"]) for f in report["findings"]} == {
+        ("PDD-R3", "a2"), ("PDD-R3", None), ("PDD-R5", "a2"), ("PDD-R5", None)
+    }
+
+
+# Three days; 11-21 is the bad day (a2 answers after 10 minutes).
+THREE_DAYS = HEADER + (
+    "2026-11-20 09:00:00,b1,买家,,在吗\n"
+    "2026-11-20 09:00:30,b1,客服,a1,在的\n"
+    "2026-11-21 09:00:00,b2,买家,,在吗\n"
+    "2026-11-21 09:10:00,b2,客服,a2,在的\n"
+    "2026-11-22 09:00:00,b3,买家,,在吗\n"
+    "2026-11-22 09:00:30,b3,客服,a1,在的\n"
+)
+
+
+def _r3_days(report: dict) -> set[str]:
+    return {m["period_start"] for m in report["metrics"] if m["rule"] == "PDD-R3"}
+
+
+def test_date_since_until_select_days(cli, write):
+    write("days.csv", THREE_DAYS)
+    base = ("audit", "days.csv", "-p", "pdd", "-f", "json")
+    bad_day, since, until, span = cli.many(
+        (*base, "--date", "2026-11-21"),
+        (*base, "--since", "2026-11-22"),
+        (*base, "--until", "2026-11-20"),
+        (*base, "--since", "2026-11-21", "--until", "2026-11-22"),
+    )
+    r = bad_day.json()
+    assert r["as_of"] == "2026-11-21"
+    assert _r3_days(r) == {"2026-11-21"}
+    assert {f["day"] for f in r["findings"] if f["code"] == "PDD-R3"} == {"2026-11-21"}
+    assert bad_day.code == 1
+
+    r = since.json()
+    assert r["as_of"] == "2026-11-22"  # the last day in the data
+    assert _r3_days(r) == {"2026-11-22"}
+    assert r["findings"] == [] and since.code == 0
+    r = until.json()
+    assert r["as_of"] == "2026-11-20"
+    assert _r3_days(r) == {"2026-11-20"} and until.code == 0
+    assert _r3_days(span.json()) == {"2026-11-21", "2026-11-22"} and span.code == 1
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def test_stdin_csv_and_jsonl(cli):
+    jsonl = (
+        '{"时间": "2026-11-22 10:00:00", "买家": "b2", "发送方": "买家", "内容": "发货了吗"}\n'
+        '{"时间": "2026-11-22 10:10:00", "买家": "b2", "发送方": "客服", "客服账号": "a2", "内容": "发了"}\n'
+    )
+    from_csv, from_jsonl = cli.many(
+        {"args": ("audit", "-", "-p", "pdd", "-f", "json"), "stdin": FAILING.encode("utf-8")},
+        {"args": ("audit", "-", "-p", "pdd", "-f", "json"), "stdin": jsonl.encode("utf-8")},
+    )
+    r = from_csv.json()
+    assert from_csv.code == 1
+    assert r["input"]["rows_read"] == 4
+    assert r["input"]["files"][0]["format"] == "csv"
+    assert _codes(r) == {"PDD-R3", "PDD-R5"}
+    r = from_jsonl.json()
+    assert from_jsonl.code == 1
+    assert r["input"]["rows_read"] == 2 and r["input"]["rows_used"] == 2
+    assert r["input"]["files"][0]["format"] == "jsonl"
+    assert r["input"]["first_ts"] == "2026-11-22T10:00:00+08:00"
+    assert {f["agent"] for f in r["findings"] if f["scope"] == "agent"} == {"a2"}
+
+
+def test_glob_of_two_overlapping_files(cli, write):
+    # day1 also holds the first exchange of day2 (exports overlap): counted as duplicates once.
+    write("in/day1.csv", HEADER + "2026-11-21 09:00:00,b1,买家,,在吗\n2026-11-21 09:00:20,b1,客服,a1,在的\n"
+          + FAILING.splitlines(keepends=True)[1] + FAILING.splitlines(keepends=True)[2])
+    write("in/day2.csv", FAILING)
+    write("elsewhere.csv", FAILING)  # not matched by the glob
+    run = cli("audit", "in/*.csv", "-p", "pdd", "-f", "json")
+    r = run.json()
+    assert run.code == 1
+    files = {f["file"]: f for f in r["input"]["files"]}
+    assert sorted(files) == ["in/day1.csv", "in/day2.csv"]
+    assert (files["in/day1.csv"]["rows_read"], files["in/day2.csv"]["rows_read"]) == (4, 4)
+    inp = r["input"]
+    assert (inp["rows_read"], inp["rows_used"], inp["rows_rejected"], inp["rows_duplicate"]) == (8, 6, 0, 2)
+    assert inp["first_ts"] == "2026-11-21T09:00:00+08:00"
+    assert _r3_days(r) == {"2026-11-21", "2026-11-22"}
+    shop_r3 = {m["period_start"]: (m["numerator"], m["denominator"]) for m in r["metrics"]
+               if m["rule"] == "PDD-R3" and m["scope"] == "shop"}
+    assert shop_r3 == {"2026-11-21": (1, 1), "2026-11-22": (1, 2)}  # b1 on 11-22 counted once
+
+
+# --------------------------------------------------------------------------- fingerprints
+
+
+def test_fingerprints_change_with_the_shop_and_ignore_line_numbers(cli, write, format_runs):
+    lines = FAILING.splitlines()
+    write("s2.csv", "\n".join(["店铺," + lines[0], *("专营店," + line for line in lines[1:])]) + "\n")
+    # A bad row, then the same file with a system message before it (its line moves).
+    write("bad1.csv", WARNING_ONLY)
+    write("bad2.csv", HEADER + "2026-11-22 08:59:00,b1,系统,,欢迎光临\n" + WARNING_ONLY.split("\n", 1)[1])
+    s2, bad1, bad2 = cli.many(
+        ("audit", "s2.csv", "-p", "pdd", "-f", "json"),
+        ("audit", "bad1.csv", "-p", "pdd", "-f", "json"),
+        ("audit", "bad2.csv", "-p", "pdd", "-f", "json"),
+    )
+    f1 = format_runs["json"][0].json()["findings"]  # the same chats without a shop column
+    assert {f["shop"] for f in f1} == {"-"}
+    p1 = [f["fingerprint"] for f in f1]
+    f2 = s2.json()["findings"]
+    assert {f["shop"] for f in f2} == {"专营店"}
+    assert [(f["code"], f["agent"]) for f in f2] == [(f["code"], f["agent"]) for f in f1]
+    assert not set(p1) & {f["fingerprint"] for f in f2}, "the shop is part of the fingerprint"
+
+    d1 = [f for f in bad1.json()["findings"] if f["code"] == "PDD-D1"]
+    d2 = [f for f in bad2.json()["findings"] if f["code"] == "PDD-D1"]
+    assert len(d1) == len(d2) == 1
+    assert d1[0]["evidence"].endswith(":4") and d2[0]["evidence"].endswith(":5")
+    assert d1[0]["fingerprint"] == d2[0]["fingerprint"], "fingerprints never depend on row numbers"
+
+
+# --------------------------------------------------------------------------- rules / explain
+
+
+@pytest.fixture(scope="module")
+def jd_rules(cli_factory, tmp_path_factory):
+    """`rules --platform jd` as a wide table and as JSON."""
+    cli = cli_factory(tmp_path_factory.mktemp("rules"))
+    return cli.many(
+        {"args": ("rules", "--platform", "jd"), "env": {"COLUMNS": "400"}},
+        ("rules", "--platform", "jd", "--format", "json"),
+    )
+
+
+def test_rules_lists_jd_codes_as_table_and_json(jd_rules):
+    table, as_json = jd_rules
+    assert table.code == 0, table.err
+    assert "JD-R30" in table.out and "JD-A1" in table.out
+    line = next(line for line in table.out.splitlines() if "JD-R30" in line)
+    assert "threshold=30" in line and "conversation" in line
+    assert as_json.code == 0, as_json.err
+    data = json.loads(as_json.out)
+    assert data["platform"] == "jd"
+    codes = [r["code"] for r in data["rules"]]
+    assert "JD-R30" in codes and "JD-A1" in codes
+    r30 = next(r for r in data["rules"] if r["code"] == "JD-R30")
+    assert r30["params"]["threshold"] == 30
+    assert r30["params"]["min_rate"] == 0.8
+    assert data["session_gap"] == 600
+
+
+def test_rules_table_prints_list_parameters(jd_rules):
+    # reply_roles is a list ([agent]); the table must print it, not swallow it as markup.
+    table, _ = jd_rules
+    line = next(line for line in table.out.splitlines() if "JD-R30" in line)
+    assert "reply_roles=[agent]" in line, line
+
+
+def test_explain_known_and_unknown_code(cli):
+    known, unknown = cli.many(("explain", "PDD-R3"), ("explain", "NOPE-X9"))
+    assert known.code == 0, known.err
+    out = known.out
+    assert out.startswith("PDD-R3")
+    assert "What it checks" in out and "Why it matters" in out
+    assert re.search(r"threshold\s*=\s*180\b", out)
+    assert re.search(r"min_rate\s*=\s*0\.8\b", out)
+    assert re.search(r"unit\s*=\s*buyer_day\b", out)
+    assert unknown.code == 2
+    assert unknown.out == ""
+    assert len(unknown.err_lines()) == 1 and "NOPE-X9" in unknown.err

@@ -1,0 +1,181 @@
+"""End-to-end tests of rulesets: `validate-ruleset` on the shipped files and on user files
+that `extends:` one, and the one-line error (file name + key path, exit 2) for every kind of
+mistake a user makes in a ruleset file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+SHIPPED = sorted((Path(__file__).resolve().parents[1] / "cservice_audit" / "rulesets").glob("*.yaml"))
+
+HEADER = "时间,买家,发送方,客服账号,内容\n"
+# b1 answered by a1 after 60 s, b2 answered by a2 after 600 s.
+FAILING = HEADER + (
+    "2026-11-22 09:00:00,b1,买家,,在吗\n"
+    "2026-11-22 09:01:00,b1,客服,a1,在的\n"
+    "2026-11-22 10:00:00,b2,买家,,发货了吗\n"
+    "2026-11-22 10:10:00,b2,客服,a2,发了\n"
+)
+
+# A complete standalone ruleset, used as the base of the broken ones.
+STANDALONE = """\
+platform: myshop
+version: "1"
+effective: 2025-01-01
+rules:
+  - code: MY-R3
+    name: three-minute-reply-rate
+    check: reply_rate
+    severity: error
+    confidence: assumed
+    params: {unit: turn, threshold: 180, window: {start: "08:00", end: "23:00"}, min_rate: 0.8}
+"""
+
+
+def test_shipped_rulesets_are_found():
+    assert {p.stem for p in SHIPPED} >= {"pinduoduo", "kuaishou", "douyin", "taobao", "jd"}
+
+
+@pytest.fixture(scope="module")
+def shipped_runs(cli_factory, tmp_path_factory):
+    """validate-ruleset on every shipped file, run concurrently."""
+    cli = cli_factory(tmp_path_factory.mktemp("shipped"))
+    return dict(zip(SHIPPED, cli.many(*(("validate-ruleset", p) for p in SHIPPED)), strict=True))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
+def test_validate_shipped_ruleset(shipped_runs, path):
+    code, out, err = shipped_runs[path]
+    assert code == 0, err
+    assert "Traceback" not in err
+    assert "ok" in err and path.name in err
+
+
+def test_standalone_ruleset_is_valid(cli, write):
+    write("mine.yaml", STANDALONE)
+    code, _, err = cli("validate-ruleset", "mine.yaml")
+    assert code == 0, err
+    assert "MY-R3" in err
+
+
+def test_extends_overrides_one_rule_and_audit_uses_it(cli, write):
+    write(
+        "strict.yaml",
+        "extends: pinduoduo\n"
+        "rules:\n"
+        "  - code: PDD-R3\n"
+        "    params: {threshold: 900, min_rate: 0.5}\n",
+    )
+    write("chats.csv", FAILING)
+    valid, audited = cli.many(
+        ("validate-ruleset", "strict.yaml"),
+        ("audit", "chats.csv", "--ruleset", "strict.yaml", "-f", "json"),
+    )
+    assert valid.code == 0, valid.err
+    assert "PDD-R3" in valid.err and "PDD-R5" in valid.err  # the rest is inherited
+
+    report = audited.json()
+    assert report["ruleset"]["platform"] == "pinduoduo"
+    assert "strict.yaml" in report["ruleset"]["origin"] and "pinduoduo" in report["ruleset"]["origin"]
+    assert report["ruleset"]["rules"] == ["PDD-R3", "PDD-R5", "PDD-N1", "PDD-D1"]
+    r3 = [m for m in report["metrics"] if m["rule"] == "PDD-R3"]
+    r5 = [m for m in report["metrics"] if m["rule"] == "PDD-R5"]
+    assert r3 and {m["threshold"] for m in r3} == {0.5}
+    assert {m["threshold"] for m in r5} == {0.8}  # untouched rule keeps the shipped value
+    # 900 s: a2's 600 s wait is on time now, so PDD-R3 passes everywhere.
+    assert {(m["scope"], m["agent"], m["numerator"], m["denominator"], m["status"]) for m in r3} == {
+        ("agent", "a1", 1, 1, "pass"), ("agent", "a2", 1, 1, "pass"), ("shop", None, 2, 2, "pass")
+    }
+    # (the shipped PDD-R3 fails a2 and the shop on this data: see test_cli)
+    assert {f["code"] for f in report["findings"]} == {"PDD-R5"}
+
+
+BAD = {
+    "unknown-top-level-key": (
+        STANDALONE + "colour: red\n",
+        ["colour"],
+    ),
+    "unknown-rule-key": (
+        STANDALONE.replace("    severity: error\n", "    severity: error\n    colour: red\n"),
+        ["rules[MY-R3]", "colour"],
+    ),
+    "unknown-rule-key-in-extends": (
+        "extends: pinduoduo\nrules:\n  - code: PDD-R3\n    treshold: 100\n",
+        ["rules[PDD-R3]", "treshold"],
+    ),
+    "unknown-parameter": (
+        "extends: pinduoduo\nrules:\n  - code: PDD-R3\n    params: {thresold: 100}\n",
+        ["rules[PDD-R3]", "params", "thresold"],
+    ),
+    "wrong-type": (
+        STANDALONE.replace("threshold: 180", 'threshold: "abc"'),
+        ["rules[MY-R3]", "params", "threshold", "abc"],
+    ),
+    "unknown-check": (
+        STANDALONE.replace("check: reply_rate", "check: reply_speed"),
+        ["rules[MY-R3]", "check", "reply_speed"],
+    ),
+    "bad-window": (
+        STANDALONE.replace('window: {start: "08:00", end: "23:00"}', 'window: {start: "23:00", end: "08:00"}'),
+        ["rules[MY-R3]", "params", "window"],
+    ),
+    "impossible-date": (
+        "extends: pinduoduo\nexempt_dates: [2026-02-30]\n",
+        ["exempt_dates"],
+    ),
+    "invalid-yaml": (
+        "platform: myshop\nrules:\n  - code: MY-R3\n    params: {threshold: 180\n  oops: [\n",
+        ["YAML", "line"],
+    ),
+    "unknown-platform-in-extends": (
+        "extends: nosuchplatform\n",
+        ["extends", "nosuchplatform"],
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def bad_runs(cli_factory, tmp_path_factory):
+    """validate-ruleset on every broken file, run concurrently."""
+    tmp = tmp_path_factory.mktemp("bad")
+    for case, (text, _) in BAD.items():
+        (tmp / f"{case}.yaml").write_text(text, "utf-8")
+    cli = cli_factory(tmp)
+    return dict(zip(BAD, cli.many(*(("validate-ruleset", f"{case}.yaml") for case in BAD)), strict=True))
+
+
+@pytest.mark.parametrize("case", list(BAD), ids=list(BAD))
+def test_invalid_ruleset_exits_2_naming_file_and_key(bad_runs, case):
+    needles = BAD[case][1]
+    code, out, err = bad_runs[case]
+    assert code == 2, (out, err)
+    assert out == ""
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    line = lines[0]
+    assert f"{case}.yaml" in line, line
+    for needle in needles:
+        assert needle in line, f"{needle!r} not in {line!r}"
+
+
+def test_audit_with_an_invalid_ruleset_exits_2(cli, write):
+    write("bad.yaml", "extends: pinduoduo\nrules:\n  - code: PDD-R3\n    params: {thresold: 100}\n")
+    write("chats.csv", FAILING)
+    code, out, err = cli("audit", "chats.csv", "--ruleset", "bad.yaml", "-f", "json")
+    assert code == 2
+    assert out == ""
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "bad.yaml" in lines[0] and "thresold" in lines[0]
+
+
+def test_audit_unknown_platform_exits_2(cli, write):
+    write("chats.csv", FAILING)
+    code, out, err = cli("audit", "chats.csv", "--platform", "nosuch", "-f", "json")
+    assert code == 2
+    assert out == ""
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert "nosuch" in lines[0] and "pinduoduo" in lines[0]  # names what is shipped

@@ -36,6 +36,7 @@ class AuditOptions:
     input_tz: str | None = None
     encoding: str | None = None
     mapping: str | None = None
+    reviews: tuple[str, ...] = ()  # --reviews: review exports (rows without a role are reviews)
 
 
 @dataclass
@@ -57,6 +58,7 @@ class AuditResult:
     generated_at: datetime
     metrics: pl.DataFrame  # METRIC_SCHEMA, sorted
     findings: pl.DataFrame  # FINDING_SCHEMA, sorted, fingerprinted
+    points: pl.DataFrame  # POINTS_SCHEMA: the tally in force on the as-of day
     rejects: pl.DataFrame  # the rejected rows, whole, with file, line and reason
     options: AuditOptions = field(default_factory=AuditOptions)
 
@@ -72,6 +74,8 @@ def run_audit(
 ) -> AuditResult:
     progress("reading input")
     tables = loader.load(paths, encoding=options.encoding, stdin=stdin)
+    if options.reviews:
+        tables += loader.load(list(options.reviews), encoding=options.encoding, stdin=stdin, default_role="review")
     aliases = Aliases.shipped()
     if options.mapping:
         aliases = aliases.with_mapping(options.mapping)
@@ -116,7 +120,23 @@ def run_audit(
         metrics = metrics.filter((pl.col("scope") == "shop") | (pl.col("agent") == options.agent))
         findings = findings.filter(pl.col("agent").is_null() | (pl.col("agent") == options.agent))
     findings = conform(with_fingerprints(findings).lazy(), FINDING_SCHEMA).collect()
-    return AuditResult(ruleset, summary, as_of, generated_at, metrics, findings, rejects, options)
+    points = points_in_force(metrics, as_of)
+    return AuditResult(ruleset, summary, as_of, generated_at, metrics, findings, points, rejects, options)
+
+
+POINTS_SCHEMA = {"shop": pl.String, "agent": pl.String, "rule": pl.String, "points": pl.Float64}
+
+
+def points_in_force(metrics: pl.DataFrame, as_of: date | None) -> pl.DataFrame:
+    """Points per shop, agent (null: the whole shop) and rule, over each rule's period that
+    contains the as-of day: the tally a platform would hold against them now (e.g. PDD's
+    30-day service points)."""
+    if as_of is None:
+        return pl.DataFrame(schema=POINTS_SCHEMA)
+    current = metrics.filter(
+        (pl.col("points") != 0) & (pl.col("period_start") <= as_of) & (pl.col("period_end") >= as_of)
+    )
+    return current.select("shop", "agent", "rule", "points").sort("shop", "agent", "rule", nulls_last=True)
 
 
 def _sorted_metrics(frames: list[pl.DataFrame], ruleset: Ruleset) -> pl.DataFrame:

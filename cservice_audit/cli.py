@@ -104,6 +104,7 @@ def audit(
     input_tz: Annotated[Optional[str], typer.Option("--input-tz", help="Zone of timestamps without an offset (default: the ruleset's).")] = None,
     mapping: Annotated[Optional[Path], typer.Option("--mapping", help="YAML with your export's header/value spellings.")] = None,
     rejects: Annotated[Optional[Path], typer.Option("--rejects", help="Write rejected rows (file, line, reason) to this CSV.")] = None,
+    reviews: Annotated[Optional[list[str]], typer.Option("--reviews", help="A separate review export (same formats; rows without a role are reviews).")] = None,
 ) -> None:
     """Audit chat exports and report metrics and findings."""
     from cservice_audit.audit import AuditOptions, run_audit, write_rejects
@@ -117,6 +118,7 @@ def audit(
         input_tz=_zone(input_tz),
         encoding=encoding,
         mapping=str(mapping) if mapping else None,
+        reviews=tuple(reviews or ()),
     )
     if options.date and (options.since or options.until):
         raise AuditError("--date judges one day; use it without --since/--until")

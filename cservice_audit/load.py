@@ -41,6 +41,8 @@ class RawTable:
     bad_lines: list[tuple[int, str, str]] = field(default_factory=list)
     # For JSONL: physical line of each record; for CSV: computed on demand.
     record_lines: pl.Series | None = None
+    # The role of rows whose export has no role column (`--reviews` files: "review").
+    default_role: str | None = None
 
     def lines_of(self, records: pl.Series) -> pl.Series:
         """Physical line (1-based) on which each given record starts."""
@@ -85,8 +87,17 @@ def expand(paths: list[str]) -> list[str]:
     return expanded
 
 
-def load(paths: list[str], encoding: str | None = None, stdin: io.BufferedIOBase | None = None) -> list[RawTable]:
-    """Read every path (globs expanded, `-` = stdin) into a RawTable."""
+def load(
+    paths: list[str],
+    encoding: str | None = None,
+    stdin: io.BufferedIOBase | None = None,
+    default_role: str | None = None,
+) -> list[RawTable]:
+    """Read every path (globs expanded, `-` = stdin) into a RawTable.
+
+    `default_role` is the role of every row of a file without a role column (the review
+    exports given with --reviews are all reviews).
+    """
     if encoding is not None and encoding.lower() not in ENCODINGS:
         raise InputError(f"--encoding {encoding}: unsupported; use one of {', '.join(sorted(ENCODINGS))}")
     tables = []
@@ -96,6 +107,8 @@ def load(paths: list[str], encoding: str | None = None, stdin: io.BufferedIOBase
             tables.append(_from_bytes("<stdin>", data, encoding, kind=None))
         else:
             tables.append(_read_path(path, encoding))
+    for table in tables:
+        table.default_role = default_role
     return tables
 
 

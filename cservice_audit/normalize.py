@@ -132,6 +132,8 @@ def resolve_columns(table: RawTable, aliases: Aliases) -> dict[str, str]:
     if table.kind == "jsonl" and not headers:
         return found  # every line was rejected; nothing to map
     for canonical in REQUIRED:
+        if canonical == "role" and table.default_role is not None:
+            continue
         if canonical not in found:
             tried = ", ".join(aliases.columns[canonical])
             raise InputError(
@@ -144,8 +146,9 @@ def resolve_columns(table: RawTable, aliases: Aliases) -> dict[str, str]:
 def _canonical_strings(table: RawTable, aliases: Aliases) -> pl.LazyFrame:
     """The export's columns renamed to canonical names, still raw strings."""
     found = resolve_columns(table, aliases)
+    missing = {"role": table.default_role}
     columns = [
-        (pl.col(found[name]) if name in found else pl.lit(None, dtype=pl.String)).alias(name)
+        (pl.col(found[name]) if name in found else pl.lit(missing.get(name), dtype=pl.String)).alias(name)
         for name in CANONICAL
     ]
     return table.frame.select(

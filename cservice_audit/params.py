@@ -50,6 +50,10 @@ class Param:
     def parse(self, value: Any) -> Any:
         return _PARSERS[self.kind](self, value)
 
+    def default_value(self) -> Any:
+        """The parsed default (None stays None: an optional parameter left out)."""
+        return None if self.default is None else self.parse(self.default)
+
 
 def _seconds(param: Param, value: Any) -> float | None:
     if value is None and param.default is None:
@@ -109,6 +113,29 @@ def _optional_phrases(param: Param, value: Any) -> tuple[str, ...] | None:
     return None if value is None else _phrases(param, value)
 
 
+def _regexes(param: Param, value: Any) -> tuple[str, ...] | None:
+    from cservice_audit.text import pattern_error
+
+    if value is None:
+        return None
+    patterns = _phrases(param, value)
+    for pattern in patterns:
+        problem = pattern_error(pattern)
+        if problem:
+            raise ParamError(f"not a valid regular expression {pattern!r}: {problem}")
+    return patterns
+
+
+def _flag(param: Param, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ParamError(f"expected true or false, got {value!r}")
+    return value
+
+
+def _optional_rate(param: Param, value: Any) -> float | None:
+    return None if value is None else _rate(param, value)
+
+
 _PARSERS = {
     "seconds": _seconds,
     "rate": _rate,
@@ -118,6 +145,16 @@ _PARSERS = {
     "window": _window,
     "phrases": _phrases,
     "optional_phrases": _optional_phrases,
+    "regexes": _regexes,
+    "flag": _flag,
+    "optional_rate": _optional_rate,
+}
+
+# Parameters shared by every check that counts occurrences (one finding per occurrence).
+OCCURRENCE = {
+    "period": Param("choice", "period over which occurrences and points are tallied", "day", PERIODS),
+    "max_count": Param("count", "the period fails when occurrences exceed this", 0),
+    "scopes": Param("subset", "who is tallied: each agent, the whole shop, or both", ["agent", "shop"], ("agent", "shop")),
 }
 
 # Parameters shared by every check that computes a metric per scope and period.

@@ -119,6 +119,8 @@ def explain_rule(ruleset: Ruleset, rule: Rule) -> str:
     ]
     if rule.source:
         lines.append(f"source {rule.source}")
+    if rule.description:
+        lines += ["", rule.description]
     lines += ["", "Parameters in effect"]
     for key, spec in check.PARAMS.items():
         value = rule.params.get(key)

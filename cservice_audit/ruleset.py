@@ -321,7 +321,7 @@ def _build_rule(label: str, index: int, data: Any) -> Rule:
         elif spec.required:
             raise RulesetError(f"{label}: {where}.params.{key}: required parameter is missing")
         else:
-            params[key] = spec.parse(spec.default) if spec.default is not None else None
+            params[key] = spec.default_value()
     try:
         check.validate(params)
     except ParamError as exc:

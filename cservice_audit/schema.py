@@ -49,6 +49,7 @@ FINDING_SCHEMA = {
     "period_start": pl.Date,
     "message": pl.String,
     "evidence": pl.String,
+    "match": pl.String,  # text rules: the matched text (normalized), else null
     "points": pl.Float64,
     "fingerprint": pl.String,
 }

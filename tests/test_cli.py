@@ -286,13 +286,16 @@ def test_select_and_ignore_by_code_and_prefix(cli, write):
     assert _codes(r) == {"PDD-R3", "PDD-R5"}
 
     r = ignore_prefix.json()
-    assert r["ruleset"]["rules"] == ["PDD-N1", "PDD-D1"]
+    assert "PDD-N1" in r["ruleset"]["rules"] and "PDD-D1" in r["ruleset"]["rules"]
+    assert not any(code.startswith("PDD-R") for code in r["ruleset"]["rules"])
     assert _codes(r) == set()
-    assert {m["rule"] for m in r["metrics"]} == {"PDD-N1"}
+    assert {m["rule"] for m in r["metrics"]} >= {"PDD-N1"}
+    assert not any(m["rule"].startswith("PDD-R") for m in r["metrics"])
     assert ignore_prefix.code == 0  # the failing rules were ignored
 
     r = ignore_list.json()
-    assert r["ruleset"]["rules"] == ["PDD-R3", "PDD-N1"]
+    assert "PDD-R3" in r["ruleset"]["rules"] and "PDD-N1" in r["ruleset"]["rules"]
+    assert "PDD-R5" not in r["ruleset"]["rules"] and "PDD-D1" not in r["ruleset"]["rules"]
     assert _codes(r) == {"PDD-R3"}
 
 

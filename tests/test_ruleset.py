@@ -79,7 +79,9 @@ def test_extends_overrides_one_rule_and_audit_uses_it(cli, write):
     report = audited.json()
     assert report["ruleset"]["platform"] == "pinduoduo"
     assert "strict.yaml" in report["ruleset"]["origin"] and "pinduoduo" in report["ruleset"]["origin"]
-    assert report["ruleset"]["rules"] == ["PDD-R3", "PDD-R5", "PDD-N1", "PDD-D1"]
+    # Every shipped rule is kept, in order; only PDD-R3's threshold changed.
+    shipped = cli("rules", "--platform", "pinduoduo", "--format", "json").json()
+    assert report["ruleset"]["rules"] == [rule["code"] for rule in shipped["rules"]]
     r3 = [m for m in report["metrics"] if m["rule"] == "PDD-R3"]
     r5 = [m for m in report["metrics"] if m["rule"] == "PDD-R5"]
     assert r3 and {m["threshold"] for m in r3} == {0.5}

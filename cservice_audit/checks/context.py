@@ -8,6 +8,7 @@ from datetime import date, datetime
 import polars as pl
 
 from cservice_audit.metrics.waits import conversation_stream, waits_from_stream
+from cservice_audit.text import normalize
 
 
 @dataclass
@@ -20,6 +21,7 @@ class Context:
     data_end: datetime | None  # the last timestamp in the data (for pending verdicts)
     exempt_dates: tuple[date, ...] = ()
     _stream: pl.LazyFrame | None = None
+    _texts: dict[tuple[str, ...], pl.LazyFrame] = field(default_factory=dict)
     _waits: dict[tuple[str, ...], pl.LazyFrame] = field(default_factory=dict)
 
     def waits(self, reply_roles: tuple[str, ...]) -> pl.LazyFrame:
@@ -32,6 +34,17 @@ class Context:
         if reply_roles not in self._waits:
             self._waits[reply_roles] = waits_from_stream(self._stream, reply_roles).cache()
         return self._waits[reply_roles]
+
+    def texts(self, roles: tuple[str, ...]) -> pl.LazyFrame:
+        """Messages of `roles` on judged days with `norm`, their normalized text (spec §7),
+        built once per set of roles and shared by every text rule."""
+        if roles not in self._texts:
+            self._texts[roles] = (
+                self.events.filter(pl.col("role").is_in(list(roles)) & pl.col("text").is_not_null() & self.judged_days())
+                .select("shop", "agent", "buyer", "conversation", "ts", "day", "role", "text", "_order", normalize(pl.col("text")).alias("norm"))
+                .cache()
+            )
+        return self._texts[roles]
 
     def judged_days(self) -> pl.Expr:
         """Items counted: inside the selected days and not on an exempt date."""

@@ -7,13 +7,16 @@ reply-rate and average-wait checks differ only in how they sum items up.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
 
 from cservice_audit.checks.context import Context
 from cservice_audit.metrics import periods
 from cservice_audit.params import Window
-from cservice_audit.schema import METRIC_SCHEMA, conform
 from cservice_audit.ruleset import Rule
+from cservice_audit.schema import METRIC_SCHEMA, conform
+from cservice_audit.text import normalize, normalize_phrases
 
 UNITS = ("message", "turn", "buyer_day", "conversation")
 UNIT_LABELS = {"message": "messages", "turn": "turns", "buyer_day": "buyer-days", "conversation": "conversations"}
@@ -34,6 +37,10 @@ def reply_items(context: Context, rule: Rule, scope: str) -> pl.LazyFrame:
     # Inclusion is decided by the start event: the message (or turn / conversation start).
     starts = {"message": None, "turn": "turn_start", "buyer_day": None, "conversation": "conversation_start"}[unit]
     counted = waits.filter(in_window(params["window"]) & context.judged_days())
+    if params.get("topic"):
+        # Only turns whose buyer text mentions the topic count (e.g. quality complaints).
+        mentions = normalize(pl.col("text").fill_null("")).str.contains_any(normalize_phrases(params["topic"]))
+        counted = counted.filter(mentions.any().over("conversation", "turn"))
     if starts is not None:
         counted = counted.filter(pl.col(starts))
     if unit != "buyer_day":
@@ -55,16 +62,19 @@ def summarize(
     totals: list[pl.Expr],
     failing: pl.Expr,
     threshold: float,
+    items_of: Callable[[Context, Rule, str], pl.LazyFrame] = reply_items,
 ) -> pl.LazyFrame:
     """Metric rows of one rule: per scope (agent, shop) and period, in METRIC_SCHEMA.
 
-    `totals` are aggregations over a scope-period's items producing at least `numerator`,
-    `denominator` and `value`; `failing` is a boolean expression on those.
+    `items_of(context, rule, scope)` gives the counted items (with shop, agent, day and
+    `wait`, null where it does not apply); `totals` are aggregations over a scope-period's
+    items producing at least `numerator`, `denominator` and `value`; `failing` is a boolean
+    expression on those.
     """
     params = rule.params
     frames = []
     for scope in params["scopes"]:
-        items = periods.assign(reply_items(context, rule, scope), params["period"], context.as_of)
+        items = periods.assign(items_of(context, rule, scope), params["period"], context.as_of)
         keys = ["shop", "period_start", "period_end"] + (["agent"] if scope == "agent" else [])
         answered = pl.col("wait").drop_nulls()
         per_period = items.group_by(keys).agg(

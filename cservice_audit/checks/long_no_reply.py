@@ -26,17 +26,16 @@ import polars as pl
 
 from cservice_audit.checks.context import CheckOutput, Context
 from cservice_audit.checks.items import in_window
-from cservice_audit.metrics import periods
+from cservice_audit.checks.occurrences import tally
 from cservice_audit.params import COMMON, DAYTIME, REPLY_ROLES, Param
 from cservice_audit.ruleset import Rule
-from cservice_audit.schema import METRIC_SCHEMA, conform
 
 PARAMS = {
     "window": Param("window", "local time of day in which a turn's first message is counted", DAYTIME),
     "reply_roles": Param("subset", "whose messages count as replies", ["agent"], REPLY_ROLES),
     "max_wait": Param("seconds", "deadline after the message (none: local midnight of its day)", None),
-    "max_count": Param("count", "the period fails when occurrences exceed this", 0),
     **COMMON,
+    "max_count": Param("count", "the period fails when occurrences exceed this", 0),
 }
 
 
@@ -65,26 +64,7 @@ def judged_turns(rule: Rule, context: Context) -> pl.LazyFrame:
 def run(rule: Rule, context: Context) -> CheckOutput:
     params = rule.params
     turns = judged_turns(rule, context)
-    frames = []
-    for scope in params["scopes"]:
-        keys = ["shop", "period_start", "period_end"] + (["agent"] if scope == "agent" else [])
-        per_period = periods.assign(turns, params["period"], context.as_of).group_by(keys).agg(
-            pl.col("late").sum().cast(pl.Float64).alias("numerator"),
-            pl.len().cast(pl.Int64).alias("denominator"),
-        )
-        frames.append(per_period.with_columns(pl.lit(scope).alias("scope")))
-    counts = pl.concat(frames, how="diagonal_relaxed").with_columns(
-        pl.lit(rule.code).alias("rule"),
-        pl.lit(rule.name).alias("name"),
-        pl.lit(params["period"]).alias("period"),
-        (pl.col("period_end") <= context.as_of).alias("complete"),
-        pl.col("numerator").alias("value"),
-        pl.lit(float(params["max_count"])).alias("threshold"),
-        periods.status(pl.col("numerator") > params["max_count"], pl.col("denominator"), params["min_count"], context.as_of).alias("status"),
-        # Spelled out so that "no occurrence" is 0 points, not the -0.0 of 0 × −10.
-        pl.when(pl.col("numerator") > 0).then(pl.col("numerator") * float(rule.points)).otherwise(0.0).alias("points"),
-    )
-    metrics = conform(counts, METRIC_SCHEMA)
+    metrics = tally(context, rule, turns.with_columns(pl.col("late").alias("hit")))
 
     reported = turns.filter(pl.col("late") | pl.col("pending"))
     local = "%Y-%m-%d %H:%M:%S"

@@ -2,7 +2,8 @@
 
 What it checks
     Items are buyer messages, turns, buyer-days or conversations (`unit`) whose start lies
-    inside the daily `window`. An item is on time when its wait until the first reply (a
+    inside the daily `window`; with `topic`, only those in turns whose buyer text mentions
+    one of the topic phrases (normalized as for phrase rules). An item is on time when its wait until the first reply (a
     message from one of `reply_roles`) is at most `threshold` seconds; unanswered is late.
     rate = on time / counted, per agent and per shop, per `period`. It fails below
     `min_rate`; with fewer than `min_count` items the status is `insufficient`.
@@ -12,7 +13,7 @@ Why it matters
     weekly 3-minute rate, Taobao's 30-day 3-minute response rate, JD's 30-second first answer).
 
 Parameters
-    unit, threshold, window, reply_roles, min_rate, period, min_count, scopes.
+    unit, threshold, window, reply_roles, min_rate, topic, period, min_count, scopes.
 
 Example finding
     PDD-R3 error 小美 2026-11-22: 3分钟人工回复率 72.7% (8/11 buyer-days) below 80%
@@ -33,6 +34,7 @@ PARAMS = {
     "window": Param("window", "local time of day in which an item's start is counted", DAYTIME),
     "reply_roles": Param("subset", "whose messages count as replies", ["agent"], REPLY_ROLES),
     "min_rate": Param("rate", "the rule fails below this rate"),
+    "topic": Param("optional_phrases", "only turns whose buyer text mentions one of these count", None),
     **COMMON,
 }
 

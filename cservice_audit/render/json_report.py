@@ -60,19 +60,17 @@ def summary(result: AuditResult) -> dict[str, Any]:
     findings = result.findings
     by_severity = {s: int((findings.get_column("severity") == s).sum()) for s in SEVERITY_RANK}
     by_code = dict(sorted(findings.group_by("code").len().iter_rows())) if findings.height else {}
-    points = (
-        findings.filter(pl.col("points") != 0)
-        .group_by("shop", "agent")
-        .agg(pl.col("points").sum())
-        .sort("shop", "agent", nulls_last=True)
-    )
+    tallies: dict[tuple[str, str | None], dict[str, Any]] = {}
+    for row in result.points.iter_rows(named=True):
+        entry = tallies.setdefault((row["shop"], row["agent"]), {"shop": row["shop"], "agent": row["agent"], "points": 0, "by_rule": {}})
+        entry["points"] = _number(entry["points"] + row["points"])
+        entry["by_rule"][row["rule"]] = _number(row["points"])
     return {
         "findings": findings.height,
         "by_severity": by_severity,
         "by_code": by_code,
-        "points": [
-            {"shop": shop, "agent": agent, "points": _number(p)} for shop, agent, p in points.iter_rows()
-        ],
+        # Points in force on the as-of day, per agent and per shop (agent null), by rule.
+        "points": list(tallies.values()),
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from cservice_audit.audit import AuditResult
-from cservice_audit.render.views import finding_rows, header_lines, scorecards
+from cservice_audit.render.views import finding_rows, header_lines, points_rows, scorecards
 
 
 def _escape(cell: str) -> str:
@@ -23,6 +23,9 @@ def render(result: AuditResult, **_: Any) -> str:
     out += [f"- {line}" for line in header_lines(result)]
     for card in scorecards(result):
         out += ["", f"## {card.title}", "", *_table(card.columns, card.rows)]
+    columns, rows = points_rows(result)
+    if rows:
+        out += ["", f"## Points in force on {result.as_of}", "", *_table(columns, rows)]
     columns, rows = finding_rows(result)
     out += ["", f"## Findings ({len(rows)})", ""]
     out += _table(columns, rows) if rows else ["No findings."]

@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cservice_audit.audit import AuditResult
-from cservice_audit.render.views import finding_rows, header_lines, scorecards
+from cservice_audit.render.views import finding_rows, header_lines, points_rows, scorecards
 
 _STATUS_STYLE = {"pass": "green", "fail": "bold red", "at_risk": "yellow", "insufficient": "dim"}
 _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
@@ -29,6 +29,14 @@ def render(result: AuditResult, *, color: bool = False, width: int = 120, quiet:
             for row, status in zip(card.rows, card.statuses, strict=True):
                 table.add_row(*map(Text, row[:-1]), Text(row[-1], style=_STATUS_STYLE[status]))
             console.print(table)
+        columns, rows = points_rows(result)
+        if rows:
+            table = Table(title=Text(f"Points in force on {result.as_of}", style="bold"), title_justify="left")
+            for column in columns:
+                table.add_column(column, justify="left" if column == "agent" else "right")
+            for row in rows:
+                table.add_row(*map(Text, row))
+            console.print(table)
     columns, rows = finding_rows(result)
     if not rows:
         console.print("No findings.", style="green")
@@ -36,7 +44,11 @@ def render(result: AuditResult, *, color: bool = False, width: int = 120, quiet:
     table = Table(title=f"Findings ({len(rows)})", title_justify="left")
     for column in columns:
         table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(Text(row[0]), Text(row[1], style=_SEVERITY_STYLE.get(row[1], "")), *map(Text, row[2:]))
+    for row, match in zip(rows, result.findings.get_column("match"), strict=True):
+        what = Text(row[-1])
+        if match:
+            # The match is normalized text; it is marked where it appears as written.
+            what.highlight_words([match], style="bold reverse", case_sensitive=False)
+        table.add_row(Text(row[0]), Text(row[1], style=_SEVERITY_STYLE.get(row[1], "")), *map(Text, row[2:-1]), what)
     console.print(table)
     return buffer.getvalue()

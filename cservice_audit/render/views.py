@@ -45,7 +45,7 @@ def _seconds(value: float | None) -> str:
 
 
 def _count(value: float | None) -> str:
-    return "-" if value is None else f"{value:g}"
+    return "-" if value is None else f"{value + 0.0:g}"
 
 
 def _cells(check: str, row: dict) -> list[str]:
@@ -55,6 +55,9 @@ def _cells(check: str, row: dict) -> list[str]:
         return [str(row["denominator"]), _count(row["numerator"]), rate, *waits]
     if check == "average_wait":
         return [str(row["denominator"]), _seconds(row["numerator"]), _seconds(row["value"]), *waits]
+    if check == "review_rate":
+        rate = "-" if row["value"] is None else f"{row['value'] * 100:.1f}%"
+        return [str(row["denominator"]), _count(row["numerator"]), rate]
     return [str(row["denominator"]), _count(row["numerator"]), _count(row["points"])]
 
 
@@ -62,10 +65,16 @@ _COLUMNS = {
     "reply_rate": ["counted", "on time", "rate", "mean", "p50", "p90"],
     "average_wait": ["counted", "total wait", "mean wait", "mean", "p50", "p90"],
     "long_no_reply": ["turns", "occurrences", "points"],
+    "review_rate": ["counted", "hits", "rate"],
+    "phrases": ["messages", "matches", "points"],
+    "repeated_script": ["scripts", "repeated", "points"],
 }
 
 
-def _threshold(check: str, value: float) -> str:
+def _threshold(rule, value: float) -> str:
+    check = rule.check
+    if check == "review_rate":
+        return ("min " if rule.params["measure"] == "good_rate" else "max ") + f"{value * 100:g}%"
     if check == "reply_rate":
         return f"min {value * 100:g}%"
     if check == "average_wait":
@@ -99,7 +108,7 @@ def scorecards(result: AuditResult) -> list[Scorecard]:
         cards.append(
             Scorecard(
                 code=rule.code,
-                title=f"{rule.code} {rule.title} · {period} · {_threshold(rule.check, first['threshold'])}",
+                title=f"{rule.code} {rule.title} · {period} · {_threshold(rule, first['threshold'])}",
                 columns=["agent", *_COLUMNS[rule.check], "status"],
                 rows=body,
                 statuses=statuses,
@@ -108,7 +117,25 @@ def scorecards(result: AuditResult) -> list[Scorecard]:
     return cards
 
 
+def points_rows(result: AuditResult) -> tuple[list[str], list[list[str]]]:
+    """Points in force on the as-of day: one row per agent and the shop, a column per rule."""
+    if result.points.is_empty():
+        return [], []
+    rules = sorted(set(result.points.get_column("rule")), key=[r.code for r in result.ruleset.rules].index)
+    table: dict[tuple[str, str | None], dict[str, float]] = {}
+    for row in result.points.iter_rows(named=True):
+        table.setdefault((row["shop"], row["agent"]), {})[row["rule"]] = row["points"]
+    many_shops = len({shop for shop, _ in table}) > 1
+    rows = []
+    for (shop, agent), by_rule in sorted(table.items(), key=lambda kv: (kv[0][0], kv[0][1] is None, kv[0][1] or "")):
+        who = agent if agent is not None else SHOP_TOTAL
+        rows.append([f"{shop} / {who}" if many_shops else who, *(_count(by_rule.get(r, 0.0)) for r in rules), _count(sum(by_rule.values()))])
+    return ["agent", *rules, "total"], rows
+
+
 def finding_rows(result: AuditResult) -> tuple[list[str], list[list[str]]]:
+    """The findings as text rows; the last cell is the message, then the evidence text for
+    findings about one message (text rules, long no-reply) or a rejected row."""
     columns = ["code", "severity", "agent", "conversation", "day", "time", "what happened"]
     findings = result.findings.with_columns(pl.col("ts").dt.convert_time_zone(result.ruleset.timezone))
     rows = []
@@ -122,7 +149,7 @@ def finding_rows(result: AuditResult) -> tuple[list[str], list[list[str]]]:
                 f["conversation"] or "-",
                 str(day) if day else "-",
                 f["ts"].strftime("%H:%M:%S") if f["ts"] else "-",
-                f["message"] + (f" [{f['evidence']}]" if f["evidence"] and f["code"].endswith("D1") else ""),
+                f["message"] + (f"\n{f['evidence']}" if f["evidence"] and (f["conversation"] or f["match"] or f["code"].endswith("-D1")) else ""),
             ]
         )
     return columns, rows

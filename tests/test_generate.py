@@ -15,7 +15,9 @@ from cservice_audit.generate import (
     BOT_AGENT,
     COLUMNS,
     ZH_HEADERS,
+    ZH_RATINGS,
     ZH_ROLES,
+    ZH_SERVED_BY,
     ZH_SPAM,
     Profile,
     generate_events,
@@ -24,6 +26,7 @@ from cservice_audit.generate import (
 
 START = date(2026, 11, 22)
 PROFILE = Profile(rows=2000, seed=7, start=START, days=2)
+RATINGS = {"satisfied", "neutral", "disappointed"}
 
 
 @pytest.fixture(scope="module")
@@ -82,11 +85,20 @@ def test_times_strictly_increase_within_each_conversation(events: pl.DataFrame) 
 
 
 def test_every_role_with_the_right_agent_column(frame: pl.DataFrame) -> None:
-    assert set(frame.get_column("role").unique()) == {"buyer", "agent", "bot", "system"}
+    assert set(frame.get_column("role").unique()) == {"buyer", "agent", "bot", "system", "review"}
     by_role = {role: group.get_column("agent") for (role,), group in frame.group_by("role")}
     assert by_role["buyer"].is_null().all() and by_role["system"].is_null().all()
     assert (by_role["bot"] == BOT_AGENT).all()
     assert set(by_role["agent"].unique()) == set(PROFILE.agents)  # every agent works
+    assert set(by_role["review"].unique()) <= {*PROFILE.agents, BOT_AGENT}
+
+
+def test_review_columns_only_on_review_rows(frame: pl.DataFrame) -> None:
+    others = frame.filter(pl.col("role") != "review")
+    assert others.select(pl.col("rating", "reason", "served_by").is_null().all()).row(0) == (True, True, True)
+    reviews = frame.filter(pl.col("role") == "review")
+    assert reviews.height > 0
+    assert reviews.get_column("text").is_null().all() and (reviews.get_column("spam") == "false").all()
 
 
 def test_spam_is_buyer_only_and_never_answered(events: pl.DataFrame) -> None:
@@ -174,9 +186,12 @@ def test_zh_csv_headers_and_values_match_aliases(frame: pl.DataFrame, tmp_path) 
     write_export(frame, path, headers="zh")
     back = pl.read_csv(path, infer_schema=False)
     assert back.columns == [ZH_HEADERS[c] for c in COLUMNS]
-    assert set(back.get_column("发送方")) == {"买家", "客服", "机器人", "系统"}
+    assert set(back.get_column("发送方")) == {"买家", "客服", "机器人", "系统", "评价"}
     assert set(back.get_column("疑似骚扰")) == {"是", "否"}
+    assert set(back.get_column("评价结果").drop_nulls()) == {"满意", "一般", "失望"}
+    assert set(back.get_column("接待方式").drop_nulls()) <= {"人工", "机器人"}
     assert back.get_column("消息内容").equals(frame.get_column("text"), check_names=False)
+    assert back.get_column("评价原因").equals(frame.get_column("reason"), check_names=False)
 
     # Every spelling written must be one the loader knows for that field.
     aliases = yaml.safe_load(resources.files("cservice_audit").joinpath("data/aliases.yaml").read_text("utf-8"))
@@ -186,6 +201,11 @@ def test_zh_csv_headers_and_values_match_aliases(frame: pl.DataFrame, tmp_path) 
         assert value in aliases["values"]["role"][canonical]
     for canonical, value in ZH_SPAM.items():
         assert value in aliases["values"]["spam"][canonical]
+    for canonical, value in ZH_RATINGS.items():
+        assert value in aliases["values"]["rating"][canonical]
+    for canonical, value in ZH_SERVED_BY.items():
+        assert value in aliases["values"]["served_by"][canonical]
+    assert set(ZH_RATINGS) == RATINGS and set(ZH_SERVED_BY) == {"human", "bot"}
 
 
 def test_en_csv_round_trip(frame: pl.DataFrame, tmp_path) -> None:
@@ -221,6 +241,12 @@ def test_written_files_normalize_without_rejects(frame: pl.DataFrame, tmp_path) 
             frame.get_column("role").value_counts().sort("role")
         )
         assert events.get_column("spam").sum() == (frame.get_column("spam") == "true").sum()
+        # Review rows come back as role review with canonical ratings, the rated agent and served_by.
+        reviews = events.filter(pl.col("role") == "review").sort("message_id")
+        expected = frame.filter(pl.col("role") == "review").sort("message_id")
+        assert reviews.height == expected.height > 0
+        for column in ("agent", "rating", "reason", "served_by", "message_id"):
+            assert reviews.get_column(column).equals(expected.get_column(column)), column
 
 
 @pytest.mark.parametrize("name", ["export.parquet", "export", "export.gz", "export.xlsx.gz"])
@@ -233,3 +259,102 @@ def test_unsupported_suffix_is_an_audit_error(frame: pl.DataFrame, tmp_path, nam
 def test_unknown_headers_is_an_audit_error(frame: pl.DataFrame, tmp_path) -> None:
     with pytest.raises(AuditError, match="headers"):
         write_export(frame.head(3), tmp_path / "x.csv", headers="fr")
+
+
+# --------------------------------------------------------------------------- reviews
+
+
+@pytest.fixture(scope="module")
+def rated() -> pl.DataFrame:
+    """Every answered conversation reviewed, enough of them to see each agent's habit."""
+    return generate_events(Profile(rows=30_000, seed=11, start=START, days=3, review_rate=1.0))
+
+
+def test_reviews_exist_with_a_rating_and_an_agent(frame: pl.DataFrame) -> None:
+    reviews = frame.filter(pl.col("role") == "review")
+    conversations = frame.filter(pl.col("spam") == "false").get_column("conversation").n_unique()
+    assert 0.15 * conversations < reviews.height < 0.5 * conversations  # about review_rate of them
+    assert set(reviews.get_column("rating")) == RATINGS
+    assert reviews.get_column("agent").is_not_null().all()
+    served_by = set(reviews.get_column("served_by"))
+    assert "human" in served_by and served_by <= {"human", "bot"}  # robot-only ones: see below
+    assert reviews.get_column("conversation").is_unique().all()  # at most one per conversation
+
+
+def test_review_is_the_last_row_and_rates_the_last_responder(rated: pl.DataFrame) -> None:
+    last = rated.group_by("conversation", maintain_order=True).agg(
+        pl.col("role").last().alias("last_role"),
+        pl.col("agent").filter(pl.col("role") == "agent").last().alias("last_human"),
+        pl.col("role").is_in(["bot"]).any().alias("bot_spoke"),
+        pl.col("agent").filter(pl.col("role") == "review").first().alias("rated"),
+        pl.col("served_by").filter(pl.col("role") == "review").first(),
+        (pl.col("role") == "review").sum().alias("n"),
+    )
+    reviewed = last.filter(pl.col("n") > 0)
+    assert (reviewed.get_column("n") == 1).all() and (reviewed.get_column("last_role") == "review").all()
+    human = reviewed.filter(pl.col("last_human").is_not_null())
+    assert (human.get_column("rated") == human.get_column("last_human")).all()
+    assert (human.get_column("served_by") == "human").all()
+    robot_only = reviewed.filter(pl.col("last_human").is_null())
+    assert robot_only.height > 0
+    assert robot_only.get_column("bot_spoke").all()
+    assert (robot_only.get_column("rated") == BOT_AGENT).all()
+    assert (robot_only.get_column("served_by") == "bot").all()
+    # With review_rate 1 every conversation someone answered is reviewed, and no other (on the
+    # first day: later reviews may fall past the export's end and are left out with it).
+    first_day = last.filter(pl.col("conversation").str.contains("-20261122-"))
+    answered = first_day.filter(pl.col("last_human").is_not_null() | pl.col("bot_spoke"))
+    assert answered.height > 0
+    assert answered.get_column("conversation").equals(
+        first_day.filter(pl.col("n") > 0).get_column("conversation")
+    )
+
+
+def test_spam_conversations_are_never_reviewed(rated: pl.DataFrame) -> None:
+    spam = rated.filter(pl.col("spam") == "true").get_column("conversation").unique().implode()
+    assert rated.filter(pl.col("conversation").is_in(spam) & (pl.col("role") == "review")).height == 0
+
+
+def test_some_reviews_fall_outside_the_daytime_window(events: pl.DataFrame) -> None:
+    reviews = events.filter(pl.col("role") == "review")
+    hour = pl.col("t").dt.hour()
+    outside = reviews.filter((hour >= 23) | (hour < 8))
+    assert 0 < outside.height < reviews.height / 2
+    # Some are written the day after the conversation started (the id carries its day).
+    started = pl.col("conversation").str.extract(r"-(\d{8})-\d{6}$").str.to_date("%Y%m%d")
+    assert reviews.filter(pl.col("t").dt.date() > started).height > 0
+
+
+def test_review_reasons(rated: pl.DataFrame) -> None:
+    reviews = rated.filter(pl.col("role") == "review")
+    unhappy = reviews.filter(pl.col("rating") != "satisfied")
+    assert unhappy.get_column("reason").is_not_null().all()
+    reasons = unhappy.get_column("reason").value_counts(sort=True)
+    assert {"服务态度差", "回复太慢", "没有解决问题", "物流太慢", "商品质量问题"} <= set(reasons.get_column("reason"))
+    attitude = (unhappy.get_column("reason") == "服务态度差").mean()
+    assert 0.06 < attitude < 0.5  # enough for the 服务态度差比例 rule (at most 6%) to find
+    happy = reviews.filter(pl.col("rating") == "satisfied")
+    assert 0 < happy.get_column("reason").is_not_null().mean() < 0.25  # mostly no reason
+    assert "服务态度差" not in set(happy.get_column("reason").drop_nulls())
+
+
+def test_ratings_follow_agent_habits(rated: pl.DataFrame) -> None:
+    by_agent = dict(
+        rated.filter((pl.col("role") == "review") & (pl.col("served_by") == "human"))
+        .group_by("agent")
+        .agg(
+            good=(pl.col("rating") == "satisfied").mean(),
+            attitude=((pl.col("reason") == "服务态度差").sum() / (pl.col("rating") != "satisfied").sum()),
+        )
+        .select("agent", pl.struct("good", "attitude"))
+        .iter_rows()
+    )
+    fast, slow, flaky = (by_agent[PROFILE.agents[i]] for i in (0, 2, 3))
+    assert fast["good"] > 0.85 and slow["good"] < 0.8 and flaky["good"] < 0.8
+    assert slow["attitude"] > 2 * fast["attitude"] and flaky["attitude"] > 2 * fast["attitude"]
+
+
+def test_no_reviews_when_review_rate_is_zero() -> None:
+    quiet = generate_events(Profile(rows=2000, seed=7, start=START, days=2, review_rate=0.0))
+    assert quiet.filter(pl.col("role") == "review").height == 0
+    assert tuple(quiet.columns) == COLUMNS

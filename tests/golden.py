@@ -34,6 +34,7 @@ class Sample:
     shop: str
     encoding: str = "utf-8"
     what: str = ""
+    damaged_lines: tuple[str, ...] = ()  # appended as they are: rows the tool must reject and report
 
 
 SAMPLES_LIST = (
@@ -42,7 +43,11 @@ SAMPLES_LIST = (
     Sample("kuaishou-2026-11-16-week.csv", "kuaishou", 3000, 12, "2026-11-16", 7, "en", "快手示例小店",
            what="a whole natural week (Mon–Sun), canonical headers"),
     Sample("douyin-2026-11-22.jsonl", "douyin", 1500, 13, "2026-11-22", 1, "en", "抖店示例店",
-           what="one day as JSON lines"),
+           what="one day as JSON lines, with two damaged lines at the end",
+           damaged_lines=(
+               '{"ts": "2026-11-22 25:61:00", "shop": "抖店示例店", "buyer": "buyer_99999", "role": "buyer", "text": "在吗"}',
+               '{"ts": "2026-11-22 21:00:00", "shop": "抖店示例店", "buyer": "buyer_99998", "role": "buyer", "text": "截断的行',
+           )),
     Sample("taobao-2026-11.csv.gz", "taobao", 6000, 14, "2026-10-24", 30, "zh", "淘宝示例店",
            what="30 days, gzip-compressed, Chinese headers"),
     Sample("jd-2026-11-22-gb18030.csv", "jd", 1500, 15, "2026-11-22", 1, "zh", "京东示例店", encoding="gb18030",
@@ -67,6 +72,9 @@ def make_sample(sample: Sample) -> Path:
 
         frame = pl.read_csv(path, infer_schema=False)
         frame.drop("会话ID").write_csv(path)
+    if sample.damaged_lines:
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write("".join(line + "\n" for line in sample.damaged_lines))
     if sample.encoding != "utf-8":
         path.write_bytes(path.read_text("utf-8").encode(sample.encoding))
     return path

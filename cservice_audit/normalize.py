@@ -33,6 +33,7 @@ BOT_WITHOUT_ACCOUNT = "(bot)"
 EVENT_SCHEMA = {
     "ts": pl.Datetime("ms", "UTC"),  # converted to the ruleset's zone at run time
     "day": pl.Date,
+    "tod": pl.Int32,  # local seconds after midnight
     "shop": pl.String,
     "buyer": pl.String,
     "conversation": pl.String,
@@ -277,6 +278,8 @@ def normalize(
     events = parsed.filter(pl.col("reason_rejected").is_null()).select(
         pl.col("_ts").alias("ts"),
         pl.col("_ts").dt.date().alias("day"),
+        # Local time of day in seconds, computed once: every rule's window reads it.
+        (pl.col("_ts").dt.hour().cast(pl.Int32) * 3600 + pl.col("_ts").dt.minute().cast(pl.Int32) * 60 + pl.col("_ts").dt.second().cast(pl.Int32)).alias("tod"),
         shop.alias("shop"),
         pl.col("buyer").str.strip_chars(),
         pl.when(_blank("conversation")).then(None).otherwise(pl.col("conversation").str.strip_chars()).alias("conversation"),

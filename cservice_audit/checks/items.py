@@ -23,10 +23,9 @@ UNIT_LABELS = {"message": "messages", "turn": "turns", "buyer_day": "buyer-days"
 
 
 def in_window(window: Window) -> pl.Expr:
-    """The event's local time of day falls in [start, end): 22:59:59 is in, 23:00:00 is out."""
-    ts = pl.col("ts")
-    seconds = ts.dt.hour().cast(pl.Int32) * 3600 + ts.dt.minute().cast(pl.Int32) * 60 + ts.dt.second().cast(pl.Int32)
-    return (seconds >= window.start) & (seconds < window.end)
+    """The event's local time of day (`tod`, seconds) falls in [start, end): 22:59:59 is in,
+    23:00:00 is out."""
+    return (pl.col("tod") >= window.start) & (pl.col("tod") < window.end)
 
 
 def reply_items(context: Context, rule: Rule, scope: str) -> pl.LazyFrame:
@@ -41,7 +40,7 @@ def reply_items(context: Context, rule: Rule, scope: str) -> pl.LazyFrame:
         # message of the turn may mention it, even one sent after the window closed: the
         # window decides by the turn's start, not by where the topic word falls.
         mentions = pl.col("_norm").fill_null("").str.contains_any(normalize_phrases(params["topic"]))
-        waits = with_normalized(waits, "text", "_norm").filter(mentions.any().over("conversation", "turn"))
+        waits = with_normalized(waits, "text", "_norm").filter(mentions.any().over("_conv", "turn"))
     counted = waits.filter(in_window(params["window"]) & context.judged_days())
     if starts is not None:
         counted = counted.filter(pl.col(starts))

@@ -64,7 +64,10 @@ def matched_text(params: dict) -> pl.Expr:
 
 def run(rule: Rule, context: Context) -> CheckOutput:
     params = rule.params
-    checked = context.texts(params["roles"]).with_columns(matched_text(params).alias("match"))
+    texts = context.texts(params["roles"])
+    # Matching runs once per distinct normalized text (chat texts repeat), then joins back.
+    matches = texts.select("norm").unique().with_columns(matched_text(params).alias("match"))
+    checked = texts.join(matches, on="norm", how="left", nulls_equal=True, maintain_order="left")
     checked = checked.with_columns(pl.col("match").is_not_null().alias("hit"))
     metrics = tally(context, rule, checked)
     findings = checked.filter(pl.col("hit")).select(

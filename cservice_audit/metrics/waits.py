@@ -54,9 +54,10 @@ def message_waits(events: pl.LazyFrame, reply_roles: tuple[str, ...]) -> pl.Lazy
 def waits_from_stream(stream: pl.LazyFrame, reply_roles: tuple[str, ...]) -> pl.LazyFrame:
     """One row per counted buyer message, from a `conversation_stream`.
 
-    Columns: shop, buyer, conversation, ts, day, text, agent (attributed), reply_ts,
+    Columns: shop, buyer, conversation, ts, day, tod, text, agent (attributed), reply_ts,
     wait (seconds, null when unanswered), turn (0-based within the conversation),
-    turn_start (first message of its turn), conversation_start (first buyer message).
+    turn_start (first message of its turn), conversation_start (first buyer message),
+    _conv (integer conversation id).
     """
     is_reply = pl.col("role").is_in(list(reply_roles))
     # Roles that are not replies for this rule (robots, unless it says otherwise) leave:
@@ -89,6 +90,7 @@ def waits_from_stream(stream: pl.LazyFrame, reply_roles: tuple[str, ...]) -> pl.
         "conversation",
         "ts",
         "day",
+        "tod",
         "text",
         pl.coalesce(pl.col("_reply_agent"), routed, pl.col("_earlier_reply_agent"), pl.lit(UNASSIGNED)).alias("agent"),
         "reply_ts",
@@ -96,4 +98,5 @@ def waits_from_stream(stream: pl.LazyFrame, reply_roles: tuple[str, ...]) -> pl.
         pl.col("turn").cast(pl.UInt32),
         "turn_start",
         "conversation_start",
+        "_conv",  # the integer conversation id: a cheap key for per-turn windows
     )

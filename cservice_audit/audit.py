@@ -7,6 +7,8 @@ normalized events (every rule reads them), then all rules' metrics and findings 
 
 from __future__ import annotations
 
+import contextlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -18,6 +20,9 @@ import polars as pl
 from cservice_audit import load as loader
 from cservice_audit.checks import CHECKS
 from cservice_audit.checks.context import Context
+from cservice_audit.errors import InputError
+from cservice_audit.history import HistoryStore
+from cservice_audit.metrics.rollup import DAY_SCHEMA
 from cservice_audit.normalize import CANONICAL, Aliases, assign_conversations, normalize
 from cservice_audit.ruleset import Ruleset
 from cservice_audit.schema import FINDING_SCHEMA, IDENTITY, METRIC_SCHEMA, conform, with_fingerprints
@@ -42,6 +47,8 @@ class AuditOptions:
     encoding: str | None = None
     mapping: str | None = None
     reviews: tuple[str, ...] = ()  # --reviews: review exports (rows without a role are reviews)
+    history: str | None = None  # the history folder (None: no memory across runs)
+    baseline: str | None = None  # an earlier JSON report: its findings are not reported again
 
 
 @dataclass
@@ -66,6 +73,8 @@ class AuditResult:
     points: pl.DataFrame  # POINTS_SCHEMA: the tally in force on the as-of day
     rejects: pl.DataFrame  # the rejected rows, whole, with file, line and reason
     options: AuditOptions = field(default_factory=AuditOptions)
+    history_days_written: int = 0
+    baseline_hidden: int = 0
 
 
 def run_audit(
@@ -97,27 +106,44 @@ def run_audit(
     summary = _summarize_input(events_all, rejects, tables)
 
     as_of = options.date or options.until or (summary.last_ts.date() if summary.last_ts else None)
+    first_day = options.date or options.since
     context = Context(
         events=events,
         rejects=rejects,
         timezone=ruleset.timezone,
         as_of=as_of or date.min,
-        first_day=options.date or options.since,
+        first_day=first_day,
         data_end=summary.last_ts,
         exempt_dates=ruleset.exempt_dates,
     )
-    progress("computing metrics")
-    outputs = [
-        CHECKS[rule.check].run(rule, context)
-        for rule in ruleset.rules
-        if as_of is not None or rule.check == "data_quality"
-    ]
-    collected = pl.collect_all(
-        [conform(o.metrics, METRIC_SCHEMA) for o in outputs]
-        + [conform(o.findings, FINDING_SCHEMA, keep=(IDENTITY,)) for o in outputs],
-        engine=METRICS_ENGINE,
-    )
-    metric_frames, finding_frames = collected[: len(outputs)], collected[len(outputs) :]
+    # The (shop, day) pairs this run judges: they replace whatever the history holds for them.
+    covered = events.filter(context.judged_days()).select("shop", "day").unique().collect()
+    context.input_days = covered.lazy()
+    context.first_reported_day = first_day or (covered.get_column("day").min() if covered.height else None)
+
+    store = HistoryStore(options.history, ruleset.platform) if options.history and as_of is not None else None
+    with store.locked() if store else contextlib.nullcontext():
+        if store is not None:
+            context.history = store.read()
+        progress("computing metrics")
+        outputs = [
+            CHECKS[rule.check].run(rule, context)
+            for rule in ruleset.rules
+            if as_of is not None or rule.check == "data_quality"
+        ]
+        day_outputs = [o.days for o in outputs if o.days is not None]
+        collected = pl.collect_all(
+            [conform(o.metrics.filter(context.reported_periods()), METRIC_SCHEMA) for o in outputs]
+            + [conform(o.findings, FINDING_SCHEMA, keep=(IDENTITY,)) for o in outputs]
+            + day_outputs,
+            engine=METRICS_ENGINE,
+        )
+        n = len(outputs)
+        metric_frames, finding_frames, day_frames = collected[:n], collected[n : 2 * n], collected[2 * n :]
+        written = 0
+        if store is not None:
+            days = pl.concat([pl.DataFrame(schema=DAY_SCHEMA), *day_frames], how="vertical")
+            written = store.write_days(days, covered, ruleset.version, generated_at)
 
     metrics = _sorted_metrics(metric_frames, ruleset)
     findings = pl.concat([pl.DataFrame(schema=FINDING_SCHEMA), *finding_frames], how="diagonal")
@@ -126,8 +152,26 @@ def run_audit(
         metrics = metrics.filter((pl.col("scope") == "shop") | (pl.col("agent") == options.agent))
         findings = findings.filter(pl.col("agent").is_null() | (pl.col("agent") == options.agent))
     findings = conform(with_fingerprints(findings).lazy(), FINDING_SCHEMA).collect()
+    hidden = 0
+    if options.baseline:
+        known = baseline_fingerprints(options.baseline)
+        kept = findings.filter(~pl.col("fingerprint").is_in(list(known)))
+        hidden, findings = findings.height - kept.height, kept
     points = points_in_force(metrics, as_of)
-    return AuditResult(ruleset, summary, as_of, generated_at, metrics, findings, points, rejects, options)
+    return AuditResult(
+        ruleset, summary, as_of, generated_at, metrics, findings, points, rejects, options, written, hidden
+    )
+
+
+def baseline_fingerprints(path: str) -> set[str]:
+    """The fingerprints of an earlier JSON report (`--baseline`)."""
+    try:
+        report = json.loads(Path(path).read_text("utf-8"))
+        return {f["fingerprint"] for f in report["findings"]}
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the baseline report ({exc.strerror})") from None
+    except (ValueError, KeyError, TypeError):
+        raise InputError(f"{path}: not a JSON report of cservice-audit (--format json)") from None
 
 
 POINTS_SCHEMA = {"shop": pl.String, "agent": pl.String, "rule": pl.String, "points": pl.Float64}

@@ -39,8 +39,24 @@ _TOP_KEYS = {
 }  # fmt: skip
 _RULE_KEYS = {
     "code", "name", "title", "check", "severity", "confidence", "confidence_note",
-    "source", "description", "points", "enabled", "params",
+    "source", "description", "points", "enabled", "params", "escalation",
 }  # fmt: skip
+_ESCALATION_KEYS = {"lookback_days", "tiers"}
+_TIER_KEYS = {"at", "label", "severity", "penalty"}
+
+
+@dataclass(frozen=True)
+class Tier:
+    at: int  # failures (or occurrences) that reach this tier
+    label: str  # e.g. 情节严重
+    severity: str
+    penalty: str  # what the platform does, as text
+
+
+@dataclass(frozen=True)
+class Escalation:
+    lookback_days: int
+    tiers: tuple[Tier, ...]
 _SOURCE_KEYS = {"title", "url", "note", "date"}
 
 
@@ -57,6 +73,7 @@ class Rule:
     confidence_note: str = ""
     source: str = ""
     description: str = ""
+    escalation: Escalation | None = None
 
 
 @dataclass(frozen=True)
@@ -329,6 +346,7 @@ def _build_rule(label: str, index: int, data: Any) -> Rule:
     points = data.get("points", 0)
     if isinstance(points, bool) or not isinstance(points, (int, float)):
         raise RulesetError(f"{label}: {where}.points: expected a number, got {points!r}")
+    escalation = _build_escalation(label, where, data.get("escalation"))
     return Rule(
         code=code,
         name=text("name"),
@@ -341,4 +359,36 @@ def _build_rule(label: str, index: int, data: Any) -> Rule:
         confidence_note=text("confidence_note", ""),
         source=text("source", ""),
         description=text("description", ""),
+        escalation=escalation,
     )
+
+
+def _build_escalation(label: str, where: str, data: Any) -> Escalation | None:
+    if data is None:
+        return None
+    at = f"{label}: {where}.escalation"
+    if not isinstance(data, dict):
+        raise RulesetError(f"{at}: expected a mapping with tiers (and lookback_days)")
+    _check_keys(label, f"{where}.escalation.", data, _ESCALATION_KEYS)
+    lookback = data.get("lookback_days", 90)
+    if isinstance(lookback, bool) or not isinstance(lookback, int) or lookback < 1:
+        raise RulesetError(f"{at}.lookback_days: expected whole days ≥ 1, got {lookback!r}")
+    tiers = data.get("tiers")
+    if not isinstance(tiers, list) or not tiers:
+        raise RulesetError(f"{at}.tiers: expected a non-empty list of tiers")
+    built = []
+    for i, tier in enumerate(tiers):
+        if not isinstance(tier, dict):
+            raise RulesetError(f"{at}.tiers[{i}]: expected a mapping")
+        _check_keys(label, f"{where}.escalation.tiers[{i}].", tier, _TIER_KEYS)
+        count = tier.get("at")
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise RulesetError(f"{at}.tiers[{i}].at: expected a whole number ≥ 1, got {count!r}")
+        severity = tier.get("severity", "error")
+        if severity not in SEVERITIES:
+            raise RulesetError(f"{at}.tiers[{i}].severity: expected one of {', '.join(SEVERITIES)}, got {severity!r}")
+        for key in ("label", "penalty"):
+            if not isinstance(tier.get(key, ""), str) or (key == "label" and not tier.get(key)):
+                raise RulesetError(f"{at}.tiers[{i}].{key}: expected text")
+        built.append(Tier(count, tier["label"], severity, tier.get("penalty", "")))
+    return Escalation(lookback, tuple(built))

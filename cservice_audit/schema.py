@@ -32,6 +32,7 @@ METRIC_SCHEMA = {
     "wait_p50": pl.Float64,
     "wait_p90": pl.Float64,
     "points": pl.Float64,
+    "coverage": pl.Int64,  # days in the period with data (this run's input and stored history)
 }
 
 FINDING_SCHEMA = {
@@ -51,6 +52,8 @@ FINDING_SCHEMA = {
     "evidence": pl.String,
     "match": pl.String,  # text rules: the matched text (normalized), else null
     "points": pl.Float64,
+    "tier": pl.String,  # escalation tier reached (e.g. 情节严重), else null
+    "penalty": pl.String,  # what the platform does at that tier
     "fingerprint": pl.String,
 }
 

@@ -46,16 +46,12 @@ def run(rule: Rule, context: Context) -> CheckOutput:
     params = rule.params
     cap = params["cap"]
     if cap is None:
-        waits = pl.col("wait").drop_nulls()
+        waits, counted = pl.col("wait"), pl.col("wait").is_not_null()
     else:
-        waits = pl.min_horizontal(pl.col("wait"), pl.lit(cap)).fill_null(cap)
-    totals = [
-        waits.sum().alias("numerator"),
-        waits.count().alias("denominator"),
-        waits.mean().alias("value"),
-    ]
+        waits, counted = pl.min_horizontal(pl.col("wait"), pl.lit(cap)).fill_null(cap), pl.lit(True)
+    mean = pl.col("numerator") / pl.col("denominator")
     failing = pl.col("value") > params["max_seconds"]
-    metrics = summarize(context, rule, totals, failing, params["max_seconds"])
+    metrics, days = summarize(context, rule, waits, counted, mean, failing, params["max_seconds"])
     unit = UNIT_LABELS[params["unit"]]
     describe = pl.format(
         "{} {} s over {} {}, above {} s on {}",
@@ -68,4 +64,4 @@ def run(rule: Rule, context: Context) -> CheckOutput:
     )
     how = f"each capped at {cap:g} s, unanswered = {cap:g} s" if cap is not None else "answered items only"
     evidence = pl.lit(f"mean wait of {unit} counted {params['window'].label()}, {how}")
-    return CheckOutput(metrics, rate_findings(metrics, rule, describe, evidence))
+    return CheckOutput(metrics, rate_findings(metrics, rule, describe, evidence, context), days)

@@ -20,6 +20,12 @@ class Context:
     first_day: date | None  # --since / --date: items before this day are not judged
     data_end: datetime | None  # the last timestamp in the data (for pending verdicts)
     exempt_dates: tuple[date, ...] = ()
+    # Day rows stored by earlier runs (metrics/rollup.DAY_SCHEMA), or None without history.
+    history: pl.LazyFrame | None = None
+    # (shop, day) pairs the current input covers: their stored rows are replaced, not added.
+    input_days: pl.LazyFrame | None = None
+    # Periods ending before this day come from history only and are not reported.
+    first_reported_day: date | None = None
     _stream: pl.LazyFrame | None = None
     _texts: dict[tuple[str, ...], pl.LazyFrame] = field(default_factory=dict)
     _waits: dict[tuple[str, ...], pl.LazyFrame] = field(default_factory=dict)
@@ -45,6 +51,21 @@ class Context:
             self._texts[roles] = with_normalized(messages, "text", "norm").cache()
         return self._texts[roles]
 
+    def with_history(self, current: pl.LazyFrame, rule: str) -> pl.LazyFrame:
+        """This run's day rows of one rule plus the stored ones for days the input lacks."""
+        if self.history is None:
+            return current
+        stored = self.history.filter(pl.col("rule") == rule)
+        if self.input_days is not None:
+            stored = stored.join(self.input_days, on=["shop", "day"], how="anti")
+        return pl.concat([current, stored.select(current.collect_schema().names())], how="vertical")
+
+    def reported_periods(self) -> pl.Expr:
+        """Periods this run reports: those not entirely before the input's first day."""
+        if self.first_reported_day is None:
+            return pl.lit(True)
+        return pl.col("period_end") >= self.first_reported_day
+
     def judged_days(self) -> pl.Expr:
         """Items counted: inside the selected days and not on an exempt date."""
         day = pl.col("day")
@@ -58,5 +79,6 @@ class Context:
 
 @dataclass
 class CheckOutput:
-    metrics: pl.LazyFrame
+    metrics: pl.LazyFrame  # every period, stored history included (audit keeps the reported ones)
     findings: pl.LazyFrame
+    days: pl.LazyFrame | None = None  # this run's day rows, for the history store

@@ -12,7 +12,9 @@ from collections.abc import Callable
 import polars as pl
 
 from cservice_audit.checks.context import Context
+from cservice_audit.checks.escalation import escalate_failed_periods
 from cservice_audit.metrics import periods
+from cservice_audit.metrics.rollup import day_rows, period_rows
 from cservice_audit.params import Window
 from cservice_audit.ruleset import Rule
 from cservice_audit.schema import METRIC_SCHEMA, conform
@@ -60,60 +62,75 @@ def reply_items(context: Context, rule: Rule, scope: str) -> pl.LazyFrame:
 def summarize(
     context: Context,
     rule: Rule,
-    totals: list[pl.Expr],
+    numerator: pl.Expr,
+    counted: pl.Expr,
+    value: pl.Expr,
     failing: pl.Expr,
     threshold: float,
     items_of: Callable[[Context, Rule, str], pl.LazyFrame] = reply_items,
-) -> pl.LazyFrame:
-    """Metric rows of one rule: per scope (agent, shop) and period, in METRIC_SCHEMA.
+    has_waits: bool = True,
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """Metric rows of one rule per scope and period (METRIC_SCHEMA), and its day rows.
 
-    `items_of(context, rule, scope)` gives the counted items (with shop, agent, day and
-    `wait`, null where it does not apply); `totals` are aggregations over a scope-period's
-    items producing at least `numerator`, `denominator` and `value`; `failing` is a boolean
-    expression on those.
+    `items_of(context, rule, scope)` gives the counted items (shop, agent, day and `wait`,
+    null where it does not apply; `has_waits=False` for items that never have one). Per day, `numerator` is summed over the items where
+    `counted` holds and `denominator` counts them; stored days from the history join the
+    current ones (metrics/rollup.py); `value` and `failing` are expressions on a period's
+    sums. Wait quantiles come from this run's items only (they do not add up over days).
     """
     params = rule.params
-    frames = []
+    day_frames, quantile_frames = [], []
     for scope in params["scopes"]:
-        items = periods.assign(items_of(context, rule, scope), params["period"], context.as_of)
+        items = items_of(context, rule, scope)
+        day_frames.append(day_rows(items, rule.code, scope, numerator, counted))
         keys = ["shop", "period_start", "period_end"] + (["agent"] if scope == "agent" else [])
         answered = pl.col("wait").drop_nulls()
-        per_period = items.group_by(keys).agg(
-            *totals,
-            pl.col("wait").count().alias("answered"),
-            answered.mean().alias("wait_mean"),
+        quantiles = periods.assign(items, params["period"], context.as_of).group_by(keys).agg(
             answered.quantile(0.5, interpolation="linear").alias("wait_p50"),
             answered.quantile(0.9, interpolation="linear").alias("wait_p90"),
         )
-        frames.append(
-            per_period.with_columns(
-                pl.lit(scope).alias("scope"),
-                *([] if scope == "agent" else [pl.lit(None, dtype=pl.String).alias("agent")]),
-            )
-        )
-    combined = pl.concat([conform_partial(f) for f in frames], how="diagonal_relaxed")
-    return conform(
-        combined.with_columns(
+        if scope == "shop":
+            quantiles = quantiles.with_columns(pl.lit(None, dtype=pl.String).alias("agent"))
+        quantile_frames.append(quantiles.with_columns(pl.lit(scope).alias("scope")))
+    current = pl.concat(day_frames, how="vertical")
+    per_period = period_rows(context.with_history(current, rule.code), params["period"], context.as_of).join(
+        pl.concat(quantile_frames, how="diagonal"),
+        on=["scope", "shop", "agent", "period_start", "period_end"],
+        how="left",
+        nulls_equal=True,
+    )
+    metrics = conform(
+        # No counted item (e.g. an agent whose turns all went unanswered, without a cap): no value.
+        per_period.with_columns(pl.when(pl.col("denominator") > 0).then(value).alias("value")).with_columns(
             pl.lit(rule.code).alias("rule"),
             pl.lit(rule.name).alias("name"),
             pl.lit(params["period"]).alias("period"),
             (pl.col("period_end") <= context.as_of).alias("complete"),
             pl.lit(threshold, dtype=pl.Float64).alias("threshold"),
             periods.status(failing, pl.col("denominator"), params["min_count"], context.as_of).alias("status"),
+            pl.when(pl.col("answered") > 0).then(pl.col("wait_sum") / pl.col("answered")).alias("wait_mean"),
             pl.lit(0.0).alias("points"),
+        ).with_columns(
+            # Review items have no wait: no answered count or wait figures for them.
+            *([] if has_waits else [pl.lit(None, dtype=pl.Int64).alias("answered")]),
         ),
         METRIC_SCHEMA,
     )
+    return metrics, current
 
 
-def conform_partial(frame: pl.LazyFrame) -> pl.LazyFrame:
-    return frame.with_columns(pl.col("denominator").cast(pl.Int64), pl.col("numerator").cast(pl.Float64))
-
-
-def rate_findings(metrics: pl.LazyFrame, rule: Rule, describe: pl.Expr, evidence: pl.Expr) -> pl.LazyFrame:
-    """One finding per failing (rule severity) or at-risk (warning) scope-period."""
-    severity = pl.when(pl.col("status") == "fail").then(pl.lit(rule.severity)).otherwise(pl.lit("warning"))
-    return metrics.filter(pl.col("status").is_in(["fail", "at_risk"])).select(
+def rate_findings(
+    metrics: pl.LazyFrame, rule: Rule, describe: pl.Expr, evidence: pl.Expr, context: Context
+) -> pl.LazyFrame:
+    """One finding per failing (rule severity) or at-risk (warning) scope-period that this run
+    reports; a repeated failure takes its escalation tier (escalation.py)."""
+    failing = escalate_failed_periods(metrics.filter(pl.col("status").is_in(["fail", "at_risk"])), rule)
+    severity = (
+        pl.when(pl.col("status") != "fail").then(pl.lit("warning"))
+        .when(pl.col("tier_severity").is_not_null()).then(pl.col("tier_severity"))
+        .otherwise(pl.lit(rule.severity))
+    )  # fmt: skip
+    return failing.filter(context.reported_periods()).select(
         pl.lit(rule.code).alias("code"),
         severity.alias("severity"),
         pl.lit(rule.name).alias("name"),
@@ -126,6 +143,8 @@ def rate_findings(metrics: pl.LazyFrame, rule: Rule, describe: pl.Expr, evidence
         describe.alias("message"),
         evidence.alias("evidence"),
         pl.lit(float(rule.points)).alias("points"),
+        "tier",
+        "penalty",
     )
 
 

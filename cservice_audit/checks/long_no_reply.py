@@ -26,7 +26,7 @@ import polars as pl
 
 from cservice_audit.checks.context import CheckOutput, Context
 from cservice_audit.checks.items import in_window
-from cservice_audit.checks.occurrences import tally
+from cservice_audit.checks.occurrences import occurrence_escalations, tally
 from cservice_audit.params import COMMON, DAYTIME, REPLY_ROLES, Param
 from cservice_audit.ruleset import Rule
 
@@ -64,7 +64,7 @@ def judged_turns(rule: Rule, context: Context) -> pl.LazyFrame:
 def run(rule: Rule, context: Context) -> CheckOutput:
     params = rule.params
     turns = judged_turns(rule, context)
-    metrics = tally(context, rule, turns.with_columns(pl.col("late").alias("hit")))
+    metrics, days = tally(context, rule, turns.with_columns(pl.col("late").alias("hit")))
 
     reported = turns.filter(pl.col("late") | pl.col("pending"))
     local = "%Y-%m-%d %H:%M:%S"
@@ -92,5 +92,6 @@ def run(rule: Rule, context: Context) -> CheckOutput:
         pl.col("text").fill_null("").str.slice(0, 200).alias("evidence"),
         pl.when(pl.col("pending")).then(0.0).otherwise(float(rule.points)).alias("points"),
     )
-    return CheckOutput(metrics, findings)
+    findings = pl.concat([findings, occurrence_escalations(metrics, rule, context)], how="diagonal_relaxed")
+    return CheckOutput(metrics, findings, days)
 

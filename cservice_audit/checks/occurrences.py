@@ -9,26 +9,23 @@ from __future__ import annotations
 import polars as pl
 
 from cservice_audit.checks.context import Context
+from cservice_audit.checks.escalation import escalate_occurrences
 from cservice_audit.metrics import periods
+from cservice_audit.metrics.rollup import day_rows, period_rows
 from cservice_audit.ruleset import Rule
 from cservice_audit.schema import METRIC_SCHEMA, conform
 
 
-def tally(context: Context, rule: Rule, items: pl.LazyFrame) -> pl.LazyFrame:
-    """Metric rows from `items` (shop, agent, day, hit: bool), in METRIC_SCHEMA."""
+def tally(context: Context, rule: Rule, items: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """Metric rows (METRIC_SCHEMA) and day rows from `items` (shop, agent, day, hit: bool)."""
     params = rule.params
-    frames = []
-    for scope in params["scopes"]:
-        keys = ["shop", "period_start", "period_end"] + (["agent"] if scope == "agent" else [])
-        per_period = periods.assign(items, params["period"], context.as_of).group_by(keys).agg(
-            pl.col("hit").sum().cast(pl.Float64).alias("numerator"),
-            pl.len().cast(pl.Int64).alias("denominator"),
-        )
-        frames.append(per_period.with_columns(pl.lit(scope).alias("scope")))
-    counts = pl.concat(frames, how="diagonal_relaxed")
+    current = pl.concat(
+        [day_rows(items, rule.code, scope, pl.col("hit"), pl.lit(True)) for scope in params["scopes"]], how="vertical"
+    )
+    per_period = period_rows(context.with_history(current, rule.code), params["period"], context.as_of)
     failing = pl.col("numerator") > params["max_count"]
-    return conform(
-        counts.with_columns(
+    metrics = conform(
+        per_period.with_columns(
             pl.lit(rule.code).alias("rule"),
             pl.lit(rule.name).alias("name"),
             pl.lit(params["period"]).alias("period"),
@@ -38,6 +35,31 @@ def tally(context: Context, rule: Rule, items: pl.LazyFrame) -> pl.LazyFrame:
             periods.status(failing, pl.col("denominator"), params.get("min_count", 1), context.as_of).alias("status"),
             # Spelled out so that "no occurrence" is 0 points, not the -0.0 of 0 × −10.
             pl.when(pl.col("numerator") > 0).then(pl.col("numerator") * float(rule.points)).otherwise(0.0).alias("points"),
+        ).with_columns(
+            # Occurrence rules have no waits: no answered count or wait figures.
+            pl.lit(None, dtype=pl.Int64).alias("answered"),
         ),
         METRIC_SCHEMA,
+    )
+    return metrics, current
+
+
+def occurrence_escalations(metrics: pl.LazyFrame, rule: Rule, context: Context) -> pl.LazyFrame:
+    """One finding per reported scope-period whose occurrences reach an escalation tier
+    (e.g. PDD: three bad-attitude findings in 30 days bring a platform warning)."""
+    reached = escalate_occurrences(metrics, rule).filter(pl.col("tier").is_not_null() & context.reported_periods())
+    return reached.select(
+        pl.lit(rule.code).alias("code"),
+        pl.col("tier_severity").alias("severity"),
+        pl.lit(rule.name).alias("name"),
+        "scope",
+        "shop",
+        "agent",
+        "period",
+        "period_start",
+        pl.format("{}: {} occurrences {}..{}: {}", pl.lit(rule.title), pl.col("numerator").cast(pl.Int64), pl.col("period_start"), pl.col("period_end"), pl.col("tier")).alias("message"),
+        pl.col("penalty").alias("evidence"),
+        pl.lit(0.0).alias("points"),
+        "tier",
+        "penalty",
     )

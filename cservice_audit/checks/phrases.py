@@ -27,7 +27,7 @@ from __future__ import annotations
 import polars as pl
 
 from cservice_audit.checks.context import CheckOutput, Context
-from cservice_audit.checks.occurrences import tally
+from cservice_audit.checks.occurrences import occurrence_escalations, tally
 from cservice_audit.params import OCCURRENCE, REPLY_ROLES, Param, ParamError
 from cservice_audit.ruleset import Rule
 from cservice_audit.text import combined_pattern, normalize_phrases
@@ -69,7 +69,7 @@ def run(rule: Rule, context: Context) -> CheckOutput:
     matches = texts.select("norm").unique().with_columns(matched_text(params).alias("match"))
     checked = texts.join(matches, on="norm", how="left", nulls_equal=True, maintain_order="left")
     checked = checked.with_columns(pl.col("match").is_not_null().alias("hit"))
-    metrics = tally(context, rule, checked)
+    metrics, days = tally(context, rule, checked)
     findings = checked.filter(pl.col("hit")).select(
         pl.lit(rule.code).alias("code"),
         pl.lit(rule.severity).alias("severity"),
@@ -88,4 +88,5 @@ def run(rule: Rule, context: Context) -> CheckOutput:
         "match",
         pl.lit(float(rule.points)).alias("points"),
     )
-    return CheckOutput(metrics, findings)
+    findings = pl.concat([findings, occurrence_escalations(metrics, rule, context)], how="diagonal_relaxed")
+    return CheckOutput(metrics, findings, days)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import polars as pl
 
 from cservice_audit.checks.context import CheckOutput, Context
-from cservice_audit.checks.occurrences import tally
+from cservice_audit.checks.occurrences import occurrence_escalations, tally
 from cservice_audit.params import OCCURRENCE, REPLY_ROLES, Param, ParamError
 from cservice_audit.ruleset import Rule
 
@@ -55,7 +55,7 @@ def run(rule: Rule, context: Context) -> CheckOutput:
         )
         .with_columns((pl.col("sends") >= params["min_repeats"]).alias("hit"))
     )
-    metrics = tally(context, rule, groups)
+    metrics, days = tally(context, rule, groups)
     findings = groups.filter(pl.col("hit")).select(
         pl.lit(rule.code).alias("code"),
         pl.lit(rule.severity).alias("severity"),
@@ -74,4 +74,5 @@ def run(rule: Rule, context: Context) -> CheckOutput:
         pl.col("norm").alias("match"),
         pl.lit(float(rule.points)).alias("points"),
     )
-    return CheckOutput(metrics, findings)
+    findings = pl.concat([findings, occurrence_escalations(metrics, rule, context)], how="diagonal_relaxed")
+    return CheckOutput(metrics, findings, days)

@@ -46,12 +46,10 @@ def validate(params: dict) -> None:
 def run(rule: Rule, context: Context) -> CheckOutput:
     params = rule.params
     on_time = pl.col("wait").is_not_null() & (pl.col("wait") <= params["threshold"])
-    totals = [
-        on_time.sum().alias("numerator"),
-        pl.len().alias("denominator"),
-        (on_time.sum() / pl.len()).alias("value"),
-    ]
-    metrics = summarize(context, rule, totals, pl.col("value") < params["min_rate"], params["min_rate"])
+    rate = pl.col("numerator") / pl.col("denominator")
+    metrics, days = summarize(
+        context, rule, on_time, pl.lit(True), rate, pl.col("value") < params["min_rate"], params["min_rate"]
+    )
     unit = UNIT_LABELS[params["unit"]]
     describe = pl.format(
         "{} {}% ({}/{} {}) below {}% on {}",
@@ -67,4 +65,4 @@ def run(rule: Rule, context: Context) -> CheckOutput:
         f"{unit} answered within {params['threshold']:g} s by {'/'.join(params['reply_roles'])}, "
         f"counted {params['window'].label()}"
     )
-    return CheckOutput(metrics, rate_findings(metrics, rule, describe, evidence))
+    return CheckOutput(metrics, rate_findings(metrics, rule, describe, evidence, context), days)

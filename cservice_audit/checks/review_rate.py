@@ -75,15 +75,14 @@ def review_items(context: Context, rule: Rule, scope: str) -> pl.LazyFrame:
 
 def run(rule: Rule, context: Context) -> CheckOutput:
     params = rule.params
-    hits = pl.col("good").sum()
-    totals = [hits.alias("numerator"), pl.len().alias("denominator"), (hits / pl.len()).alias("value")]
+    rate = pl.col("numerator") / pl.col("denominator")
     if params["measure"] == "good_rate":
         failing, threshold, word = pl.col("value") < params["min_rate"], params["min_rate"], "below"
         counted = "reviews"
     else:
         failing, threshold, word = pl.col("value") > params["max_rate"], params["max_rate"], "above"
         counted = "neutral or disappointed reviews"
-    metrics = summarize(context, rule, totals, failing, threshold, items_of=review_items)
+    metrics, days = summarize(context, rule, pl.col("good"), pl.lit(True), rate, failing, threshold, items_of=review_items, has_waits=False)
     describe = pl.format(
         "{} {}% ({}/{} {}) {} {}% on {}",
         pl.lit(rule.title),
@@ -97,4 +96,4 @@ def run(rule: Rule, context: Context) -> CheckOutput:
     )
     scope_note = "human-served only, " if params["human_only"] else ""
     evidence = pl.lit(f"{counted}, {scope_note}sent {params['window'].label()}")
-    return CheckOutput(metrics, rate_findings(metrics, rule, describe, evidence))
+    return CheckOutput(metrics, rate_findings(metrics, rule, describe, evidence, context), days)

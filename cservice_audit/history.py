@@ -1,0 +1,160 @@
+"""The history store: what each nightly run leaves for the next (issue: memory across runs).
+
+Layout, per platform, one Parquet file per shop and day, readable by polars or DuckDB:
+
+    <root>/<platform>/shop=<shop, %-quoted>/day=YYYY-MM-DD/rows.parquet
+
+Each file holds the day rows of every rule for that shop and day (metrics/rollup.DAY_SCHEMA)
+plus `ruleset_version`, `written_at` and `history_version`. Auditing a day again replaces its
+file: the new rows go to a temporary file in the same folder, then `os.replace` swaps it in,
+so a run killed half-way leaves the previous file intact. A lock file serialises runs; a file
+that is not a readable history file stops the run with its name (never a silent reset).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+from datetime import date, datetime, timezone
+from pathlib import Path
+from urllib.parse import quote, unquote
+
+import polars as pl
+
+from cservice_audit.errors import AuditError
+from cservice_audit.metrics.rollup import DAY_SCHEMA
+
+HISTORY_VERSION = 1
+FILE_NAME = "rows.parquet"
+STORED_SCHEMA = {**DAY_SCHEMA, "ruleset_version": pl.String, "written_at": pl.String, "history_version": pl.Int64}
+LOCK_WAIT_SECONDS = 30.0
+
+
+class HistoryError(AuditError):
+    """The history store cannot be used; the message names the file."""
+
+
+def default_root() -> Path:
+    """$CSERVICE_AUDIT_HOME, else the user's data directory (XDG on Linux)."""
+    home = os.environ.get("CSERVICE_AUDIT_HOME")
+    if home:
+        return Path(home)
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("cservice-audit", appauthor=False))
+
+
+class HistoryStore:
+    def __init__(self, root: str | Path, platform: str):
+        self.root = Path(root)
+        self.folder = self.root / platform
+
+    @contextlib.contextmanager
+    def locked(self, wait: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
+        """Hold the platform's lock; wait up to `wait` seconds for another run to finish."""
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            handle = open(self.folder / ".lock", "a+")
+        except OSError as exc:
+            raise HistoryError(f"{self.folder}: cannot use the history folder ({exc.strerror})") from None
+        deadline = time.monotonic() + wait
+        with handle:
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise HistoryError(
+                            f"{self.folder}: the history is in use by another cservice-audit run "
+                            f"(lock {self.folder / '.lock'}); try again when it has finished"
+                        ) from None
+                    time.sleep(0.2)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def files(self) -> list[Path]:
+        return sorted(self.folder.glob(f"shop=*/day=*/{FILE_NAME}"))
+
+    def read(self) -> pl.LazyFrame | None:
+        """Every stored day row (validated file by file), or None when nothing is stored."""
+        frames = [self._read_file(path) for path in self.files()]
+        if not frames:
+            return None
+        return pl.concat(frames, how="vertical").lazy()
+
+    def _read_file(self, path: Path) -> pl.DataFrame:
+        try:
+            frame = pl.read_parquet(path)
+        except Exception as exc:  # noqa: BLE001 - any failure to read is reported with the file
+            raise HistoryError(
+                f"{path}: not a readable history file ({str(exc).splitlines()[0]}); "
+                "move it away (the day will be missing from periods) or audit that day again"
+            ) from None
+        if dict(frame.schema) != STORED_SCHEMA or frame.height and frame["history_version"][0] != HISTORY_VERSION:
+            raise HistoryError(f"{path}: not a cservice-audit history file (unexpected columns or version)")
+        return frame
+
+    def write_days(self, days: pl.DataFrame, covered: pl.DataFrame, ruleset_version: str, written_at: datetime) -> int:
+        """Replace the stored rows of every (shop, day) in `covered` with this run's rows."""
+        stamp = written_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        stored = days.with_columns(
+            pl.lit(ruleset_version).alias("ruleset_version"),
+            pl.lit(stamp).alias("written_at"),
+            pl.lit(HISTORY_VERSION, dtype=pl.Int64).alias("history_version"),
+        ).select(list(STORED_SCHEMA))
+        written = 0
+        for shop, day in covered.select("shop", "day").unique().sort("shop", "day").iter_rows():
+            rows = stored.filter((pl.col("shop") == shop) & (pl.col("day") == day))
+            self._replace(self.day_folder(shop, day), rows)
+            written += 1
+        return written
+
+    def day_folder(self, shop: str, day: date) -> Path:
+        return self.folder / f"shop={quote(shop, safe='')}" / f"day={day.isoformat()}"
+
+    def _replace(self, folder: Path, rows: pl.DataFrame) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        temporary = folder / f".{FILE_NAME}.tmp-{os.getpid()}"
+        try:
+            rows.write_parquet(temporary)
+            with open(temporary, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(temporary, folder / FILE_NAME)
+        except OSError as exc:
+            raise HistoryError(f"{folder}: cannot write history ({exc.strerror})") from None
+        finally:
+            temporary.unlink(missing_ok=True)
+
+    def listing(self) -> pl.DataFrame:
+        """One row per stored shop and day: rows, ruleset version, when it was written."""
+        entries = []
+        for path in self.files():
+            frame = self._read_file(path)
+            entries.append(
+                {
+                    "shop": unquote(path.parent.parent.name.removeprefix("shop=")),
+                    "day": date.fromisoformat(path.parent.name.removeprefix("day=")),
+                    "rows": frame.height,
+                    "ruleset_version": frame["ruleset_version"][0] if frame.height else None,
+                    "written_at": frame["written_at"][0] if frame.height else None,
+                }
+            )
+        schema = {"shop": pl.String, "day": pl.Date, "rows": pl.Int64, "ruleset_version": pl.String, "written_at": pl.String}
+        return pl.DataFrame(entries, schema=schema).sort("shop", "day")
+
+    def prune(self, before: date) -> int:
+        """Remove stored days before `before`; returns how many."""
+        removed = 0
+        for path in self.files():
+            if date.fromisoformat(path.parent.name.removeprefix("day=")) < before:
+                path.unlink()
+                with contextlib.suppress(OSError):
+                    path.parent.rmdir()
+                removed += 1
+        return removed

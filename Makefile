@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/cservice-audit audit samples/pinduoduo-2026-11-22.csv --platform pinduoduo --format table --exit-zero
+	$(BIN)/cservice-audit audit samples/pinduoduo-2026-11-22.csv --platform pinduoduo --format table --exit-zero --no-history
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

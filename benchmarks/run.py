@@ -55,7 +55,7 @@ def main() -> None:
     )
     audit_wall, audit_rss = measure(
         [sys.executable, "-m", "cservice_audit", "audit", str(path), "--platform", "pinduoduo",
-         "--format", "json", "-o", os.devnull, "--exit-zero", "-q"]
+         "--format", "json", "-o", os.devnull, "--exit-zero", "-q", "--no-history"]
     )
     rows = sum(1 for _ in open(path, "rb")) - 1
     gib = 1024**3

@@ -105,9 +105,13 @@ def audit(
     mapping: Annotated[Optional[Path], typer.Option("--mapping", help="YAML with your export's header/value spellings.")] = None,
     rejects: Annotated[Optional[Path], typer.Option("--rejects", help="Write rejected rows (file, line, reason) to this CSV.")] = None,
     reviews: Annotated[Optional[list[str]], typer.Option("--reviews", help="A separate review export (same formats; rows without a role are reviews).")] = None,
+    history: Annotated[Optional[Path], typer.Option("--history", help="History folder (default: $CSERVICE_AUDIT_HOME, else your data folder).")] = None,
+    no_history: Annotated[bool, typer.Option("--no-history", help="Neither read nor write the history.")] = False,
+    baseline: Annotated[Optional[Path], typer.Option("--baseline", help="An earlier --format json report: report only findings not in it.")] = None,
 ) -> None:
     """Audit chat exports and report metrics and findings."""
     from cservice_audit.audit import AuditOptions, run_audit, write_rejects
+    from cservice_audit.history import default_root
     from cservice_audit.render import FORMATS
 
     options = AuditOptions(
@@ -119,6 +123,8 @@ def audit(
         encoding=encoding,
         mapping=str(mapping) if mapping else None,
         reviews=tuple(reviews or ()),
+        history=None if no_history else str(history or default_root()),
+        baseline=str(baseline) if baseline else None,
     )
     if options.date and (options.since or options.until):
         raise AuditError("--date judges one day; use it without --since/--until")
@@ -233,6 +239,92 @@ def validate_ruleset(path: Annotated[Path, typer.Argument(help="The ruleset YAML
         markup=False,
         soft_wrap=True,
     )
+
+
+@app.command("history")
+def history_command(
+    platform: Annotated[str, typer.Option("--platform", "-p", help="Whose history (pinduoduo, kuaishou, ...).")],
+    history: Annotated[Optional[Path], typer.Option("--history", help="History folder (default: $CSERVICE_AUDIT_HOME, else your data folder).")] = None,
+    prune_before: Annotated[Optional[str], typer.Option("--prune-before", help="Delete stored days before this date (YYYY-MM-DD).")] = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="table, json or csv.")] = Format.table,
+) -> None:
+    """List what the history holds (shop, day, rows, ruleset version), or prune old days."""
+    from cservice_audit.history import HistoryStore, default_root
+    from cservice_audit.ruleset import resolve_platform
+
+    store = HistoryStore(history or default_root(), resolve_platform(platform))
+    if prune_before is not None:
+        cutoff = _day(prune_before, "--prune-before")
+        with store.locked():
+            removed = store.prune(cutoff)
+        _stderr.print(f"removed {removed} stored day(s) before {cutoff} from {store.folder}", markup=False)
+        return
+    _print_frame(store.listing(), fmt, title=f"history in {store.folder}")
+
+
+@app.command()
+def trend(
+    platform: Annotated[str, typer.Option("--platform", "-p", help="Whose history (pinduoduo, kuaishou, ...).")],
+    history: Annotated[Optional[Path], typer.Option("--history", help="History folder (default: $CSERVICE_AUDIT_HOME, else your data folder).")] = None,
+    weeks: Annotated[int, typer.Option("--weeks", help="How many natural weeks, ending with the last stored one.")] = 8,
+    rule: Annotated[Optional[str], typer.Option("--rule", help="Only this rule code.")] = None,
+    agent: Annotated[Optional[str], typer.Option("--agent", help="Only this agent (and the shop).")] = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="table, json or csv.")] = Format.table,
+) -> None:
+    """Per-agent and per-shop rates week by week, from the history."""
+    from cservice_audit.history import HistoryStore, default_root
+    from cservice_audit.ruleset import load_platform
+    from cservice_audit.trend import sparkline, weekly
+
+    ruleset = load_platform(platform)
+    store = HistoryStore(history or default_root(), ruleset.platform)
+    stored = store.read()
+    if stored is None:
+        raise AuditError(f"{store.folder}: no history stored yet for {ruleset.platform} (run audits first)")
+    table = weekly(stored, ruleset, weeks=weeks, rule=rule.upper() if rule else None, agent=agent)
+    if fmt == Format.table:
+        _print_trend(table, sparkline)
+    else:
+        _print_frame(table, fmt, title="trend")
+
+
+def _print_frame(frame, fmt: Format, title: str) -> None:
+    if fmt == Format.json:
+        rows = [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()} for r in frame.iter_rows(named=True)]
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+    elif fmt == Format.csv:
+        sys.stdout.write(frame.write_csv())
+    elif fmt == Format.table:
+        from rich.text import Text
+
+        table = Table(title=title, title_justify="left")
+        for column in frame.columns:
+            table.add_column(column)
+        for row in frame.iter_rows():
+            table.add_row(*(Text("-" if v is None else str(v)) for v in row))
+        Console(no_color="NO_COLOR" in os.environ).print(table)
+    else:
+        raise AuditError("--format: table, json or csv here")
+
+
+def _print_trend(frame, sparkline) -> None:
+    from rich.text import Text
+
+    console = Console(no_color="NO_COLOR" in os.environ)
+    weeks = sorted(set(frame.get_column("week_start")))
+    table = Table(title=f"weekly rates, {weeks[0]} .. {weeks[-1]}" if weeks else "weekly rates", title_justify="left")
+    for column in ("rule", "shop", "agent", "trend", *[str(w)[5:] for w in weeks]):
+        table.add_column(column)
+    keys = frame.select("rule", "shop", "agent").unique(maintain_order=True).iter_rows()
+    for rule_code, shop, agent in keys:
+        mine = frame.filter((frame["rule"] == rule_code) & (frame["shop"] == shop) & ((frame["agent"] == agent) if agent is not None else frame["agent"].is_null()))
+        by_week = dict(zip(mine.get_column("week_start"), mine.get_column("value"), strict=True))
+        values = [by_week.get(w) for w in weeks]
+        table.add_row(
+            Text(rule_code), Text(shop), Text(agent or "(shop total)"), Text(sparkline(values)),
+            *(Text("-" if v is None else f"{v * 100:.0f}%" if v <= 1 else f"{v:.0f}") for v in values),
+        )
+    console.print(table)
 
 
 @app.command()

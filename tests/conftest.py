@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -54,7 +55,9 @@ class Cli:
     def _env(self, extra: dict[str, str] | None) -> dict[str, str]:
         env = dict(os.environ)
         env.pop("COLUMNS", None)
-        env.update({"NO_COLOR": "1", "PYTHONIOENCODING": "utf-8", "TZ": "UTC"})
+        # Each command starts with an empty history of its own, so commands run side by side
+        # (cli.many) cannot see each other's days; a test about history passes its own.
+        env.update({"NO_COLOR": "1", "PYTHONIOENCODING": "utf-8", "TZ": "UTC", "CSERVICE_AUDIT_HOME": tempfile.mkdtemp(prefix="history-")})
         env.update(extra or {})
         return env
 
@@ -115,3 +118,12 @@ def write(tmp_path: Path):
         return path
 
     return _write
+
+
+@pytest.fixture(autouse=True)
+def isolated_history(tmp_path_factory, monkeypatch):
+    """Every test gets its own empty history folder: audits remember across runs
+    ($CSERVICE_AUDIT_HOME), and no test may read another's days or the user's own."""
+    folder = tmp_path_factory.mktemp("history")
+    monkeypatch.setenv("CSERVICE_AUDIT_HOME", str(folder))
+    return folder

@@ -83,7 +83,7 @@ def make_sample(sample: Sample) -> Path:
 def audit_json(sample: Sample) -> dict:
     """The JSON report of the installed command, run from the repo root on the sample."""
     done = subprocess.run(
-        [*command(), "audit", f"samples/{sample.file}", "--platform", sample.platform, "--format", "json", "--exit-zero"],
+        [*command(), "audit", f"samples/{sample.file}", "--platform", sample.platform, "--format", "json", "--exit-zero", "--no-history"],
         cwd=ROOT, capture_output=True, check=True,
     )
     return stable(json.loads(done.stdout))

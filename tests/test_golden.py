@@ -23,7 +23,7 @@ def installed_command() -> str:
 @pytest.mark.parametrize("sample", SAMPLES_LIST, ids=lambda s: s.file)
 def test_sample_matches_golden(sample) -> None:
     done = subprocess.run(
-        [installed_command(), "audit", f"samples/{sample.file}", "--platform", sample.platform, "--format", "json"],
+        [installed_command(), "audit", f"samples/{sample.file}", "--platform", sample.platform, "--format", "json", "--no-history"],
         cwd=ROOT, capture_output=True, text=True,
     )
     report = json.loads(done.stdout)

@@ -55,7 +55,8 @@ class Context:
         """This run's day rows of one rule plus the stored ones for days the input lacks."""
         if self.history is None:
             return current
-        stored = self.history.filter(pl.col("rule") == rule)
+        # Judging as of a day ignores what the history holds after it.
+        stored = self.history.filter((pl.col("rule") == rule) & (pl.col("day") <= self.as_of))
         if self.input_days is not None:
             stored = stored.join(self.input_days, on=["shop", "day"], how="anti")
         return pl.concat([current, stored.select(current.collect_schema().names())], how="vertical")

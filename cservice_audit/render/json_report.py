@@ -49,6 +49,11 @@ def to_dict(result: AuditResult) -> dict[str, Any]:
             "until": _iso(result.options.until),
             "agent": result.options.agent,
         },
+        "history": {
+            "folder": result.options.history,
+            "days_written": result.history_days_written,
+        },
+        "baseline": {"file": result.options.baseline, "hidden": result.baseline_hidden},
         "summary": summary(result),
         "metrics": records(result.metrics, METRIC_SCHEMA, tz),
         "findings": records(result.findings, FINDING_SCHEMA, tz),

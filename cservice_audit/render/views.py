@@ -37,6 +37,10 @@ def header_lines(result: AuditResult) -> list[str]:
     ]
     if result.options.agent:
         lines.append(f"agent {result.options.agent} only (shop totals kept)")
+    if result.options.history:
+        lines.append(f"history {result.options.history}: {result.history_days_written} shop-day(s) written")
+    if result.options.baseline:
+        lines.append(f"baseline {result.options.baseline}: {result.baseline_hidden} known finding(s) hidden")
     return lines
 
 

@@ -36,7 +36,10 @@ FINDING_KEYS = {"code", "severity", "shop", "agent", "conversation", "buyer", "d
 
 
 def _without_generated_at(text: str) -> str:
-    return re.sub(r'"generated_at": ?"[^"]*"', '"generated_at": "X"', text)
+    """The report minus what differs by run or machine: the time and the history folder
+    (each test command gets its own empty one)."""
+    text = re.sub(r'"generated_at": ?"[^"]*"', '"generated_at": "X"', text)
+    return re.sub(r'"folder": ?"[^"]*"', '"folder": "X"', text)
 
 
 def _codes(report: dict) -> set[str]:

@@ -164,7 +164,11 @@ def run_audit(
 
 
 def baseline_fingerprints(path: str) -> set[str]:
-    """The fingerprints of an earlier JSON report (`--baseline`)."""
+    """The fingerprints of an earlier JSON report (`--baseline`). A baseline that does not
+    exist yet (the first night) hides nothing; one that exists but cannot be read stops
+    the run, so a damaged file never silently turns every finding into a new one."""
+    if not Path(path).exists():
+        return set()
     try:
         report = json.loads(Path(path).read_text("utf-8"))
         return {f["fingerprint"] for f in report["findings"]}

@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 BENCH_ROWS ?= 1000000
 
-.PHONY: demo test bench golden clean
+.PHONY: demo test bench golden fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,3 +28,7 @@ golden: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis benchmarks/data
+
+# The fuzz test with many more examples than `make test` runs (HYPOTHESIS_PROFILE=fuzz).
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/test_fuzz.py -q

@@ -23,7 +23,7 @@ from cservice_audit.checks.context import Context
 from cservice_audit.errors import InputError
 from cservice_audit.history import HistoryStore
 from cservice_audit.metrics.rollup import DAY_SCHEMA
-from cservice_audit.normalize import CANONICAL, Aliases, assign_conversations, normalize
+from cservice_audit.normalize import CANONICAL, Aliases, assign_conversations, normalize, profile_path
 from cservice_audit.ruleset import Ruleset
 from cservice_audit.schema import FINDING_SCHEMA, IDENTITY, METRIC_SCHEMA, conform, with_fingerprints
 
@@ -48,6 +48,8 @@ class AuditOptions:
     mapping: str | None = None
     reviews: tuple[str, ...] = ()  # --reviews: review exports (rows without a role are reviews)
     history: str | None = None  # the history folder (None: no memory across runs)
+    sheet: str | None = None  # --sheet: the Excel sheet to read (default: the first)
+    profile: str | None = None  # --profile: a shipped export layout (profiles/*.yaml)
     baseline: str | None = None  # an earlier JSON report: its findings are not reported again
 
 
@@ -87,15 +89,17 @@ def run_audit(
     progress: Callable[[str], None] = lambda stage: None,
 ) -> AuditResult:
     progress("reading input")
-    tables = loader.load(paths, encoding=options.encoding, stdin=stdin)
+    tables = loader.load(paths, encoding=options.encoding, stdin=stdin, sheet=options.sheet)
     if options.reviews:
-        tables += loader.load(list(options.reviews), encoding=options.encoding, stdin=stdin, default_role="review")
+        tables += loader.load(list(options.reviews), encoding=options.encoding, stdin=stdin, default_role="review", sheet=options.sheet)
     aliases = Aliases.shipped()
+    if options.profile:
+        aliases = aliases.with_mapping(profile_path(options.profile))
     if options.mapping:
         aliases = aliases.with_mapping(options.mapping)
 
     progress("normalizing")
-    normalized = normalize(tables, aliases, tz=ruleset.timezone, input_tz=options.input_tz)
+    normalized = normalize(tables, aliases, tz=ruleset.timezone, input_tz=options.input_tz, latest=generated_at)
     try:
         events_all, rejected = pl.collect_all([normalized.events, normalized.rejects], engine=NORMALIZE_ENGINE)
     except pl.exceptions.ComputeError as exc:

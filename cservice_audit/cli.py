@@ -108,6 +108,8 @@ def audit(
     history: Annotated[Optional[Path], typer.Option("--history", help="History folder (default: $CSERVICE_AUDIT_HOME, else your data folder).")] = None,
     no_history: Annotated[bool, typer.Option("--no-history", help="Neither read nor write the history.")] = False,
     baseline: Annotated[Optional[Path], typer.Option("--baseline", help="An earlier --format json report: report only findings not in it.")] = None,
+    sheet: Annotated[Optional[str], typer.Option("--sheet", help="Excel exports: the sheet to read (default: the first).")] = None,
+    profile: Annotated[Optional[str], typer.Option("--profile", help="A shipped export layout (see docs/inputs.md).")] = None,
 ) -> None:
     """Audit chat exports and report metrics and findings."""
     from cservice_audit.audit import AuditOptions, run_audit, write_rejects
@@ -125,6 +127,8 @@ def audit(
         reviews=tuple(reviews or ()),
         history=None if no_history else str(history or default_root()),
         baseline=str(baseline) if baseline else None,
+        sheet=sheet,
+        profile=profile,
     )
     if options.date and (options.since or options.until):
         raise AuditError("--date judges one day; use it without --since/--until")

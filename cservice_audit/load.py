@@ -25,6 +25,8 @@ from cservice_audit.errors import InputError
 STDIN = "-"
 CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson", ".json"}
+EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
+SEPARATORS = (",", "\t", ";")
 ENCODINGS = {"utf-8", "utf-8-sig", "gb18030", "gbk", "gb2312"}
 _SNIFF_BYTES = 1 << 16
 
@@ -36,7 +38,7 @@ class RawTable:
     source: str
     frame: pl.LazyFrame
     encoding: str
-    kind: str  # "csv" or "jsonl"
+    kind: str  # "csv", "jsonl" or "xlsx"
     # JSONL lines that are not JSON objects: (line number, raw text, reason).
     bad_lines: list[tuple[int, str, str]] = field(default_factory=list)
     # For JSONL: physical line of each record; for CSV: computed on demand.
@@ -77,7 +79,10 @@ def expand(paths: list[str]) -> list[str]:
                 raise InputError(f"{raw}: no file matches this pattern")
             expanded.extend(matches)
         elif os.path.isdir(raw):
-            raise InputError(f"{raw}: is a directory; give its files, e.g. '{raw}/*.csv'")
+            inside = sorted(str(p) for p in Path(raw).iterdir() if p.is_file() and supported(p.name))
+            if not inside:
+                raise InputError(f"{raw}: no supported export in this folder (.csv, .tsv, .txt, .jsonl, .ndjson, .json, .xlsx, optionally .gz)")
+            expanded.extend(inside)
         elif not os.path.exists(raw):
             raise InputError(f"{raw}: no such file")
         else:
@@ -92,6 +97,7 @@ def load(
     encoding: str | None = None,
     stdin: io.BufferedIOBase | None = None,
     default_role: str | None = None,
+    sheet: str | None = None,
 ) -> list[RawTable]:
     """Read every path (globs expanded, `-` = stdin) into a RawTable.
 
@@ -106,7 +112,7 @@ def load(
             data = (stdin or _stdin()).read()
             tables.append(_from_bytes("<stdin>", data, encoding, kind=None))
         else:
-            tables.append(_read_path(path, encoding))
+            tables.append(_read_path(path, encoding, sheet))
     for table in tables:
         table.default_role = default_role
     return tables
@@ -118,6 +124,11 @@ def _stdin() -> io.BufferedIOBase:
     return sys.stdin.buffer
 
 
+def supported(name: str) -> bool:
+    """A file a folder argument picks up: an export by its name (hidden files are not)."""
+    return not name.startswith(".") and _kind_from_name(name) is not None
+
+
 def _kind_from_name(name: str) -> str | None:
     suffixes = [s.lower() for s in Path(name).suffixes]
     if suffixes and suffixes[-1] == ".gz":
@@ -126,16 +137,37 @@ def _kind_from_name(name: str) -> str | None:
         return "jsonl"
     if suffixes and suffixes[-1] in CSV_SUFFIXES:
         return "csv"
+    if suffixes and suffixes[-1] in EXCEL_SUFFIXES:
+        return "xlsx"
     return None
 
 
-def _read_path(path: str, encoding: str | None) -> RawTable:
+def _read_excel(path: str, sheet: str | None) -> RawTable:
+    """The first sheet (or `--sheet NAME`) of an Excel export, every cell as text."""
+    try:
+        frame = pl.read_excel(
+            path,
+            sheet_name=sheet,
+            sheet_id=None if sheet else 1,
+            engine="calamine",
+            infer_schema_length=0,  # everything as text: normalize parses it like CSV
+        )
+    except ModuleNotFoundError as exc:
+        raise InputError(f"{path}: reading Excel needs the fastexcel package ({exc})") from None
+    except Exception as exc:  # noqa: BLE001 - calamine raises its own types; the file is named
+        raise InputError(f"{path}: not readable as Excel ({_first_line(exc)}); is --sheet right?") from None
+    return RawTable(path, frame.lazy().with_row_index("_record"), "xlsx", "xlsx", record_lines=pl.Series("line", range(2, frame.height + 2), dtype=pl.Int64))
+
+
+def _read_path(path: str, encoding: str | None, sheet: str | None = None) -> RawTable:
     kind = _kind_from_name(path)
     try:
         with open(path, "rb") as fh:
             head = fh.read(_SNIFF_BYTES)
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
+    if kind == "xlsx":
+        return _read_excel(path, sheet)
     compressed = head[:2] == b"\x1f\x8b"
     if not compressed and kind == "csv":
         chosen = encoding or _sniff_encoding(head)
@@ -192,10 +224,13 @@ def _decode(source: str, data: bytes, encoding: str) -> str:
 
 
 def _separator(name: str, head: bytes) -> str:
+    """Comma, tab or semicolon: whichever the header line has most of (a .tsv is tab)."""
     if name.lower().removesuffix(".gz").endswith(".tsv"):
         return "\t"
     first_line = head.split(b"\n", 1)[0]
-    return "\t" if first_line.count(b"\t") > first_line.count(b",") else ","
+    counts = {sep: first_line.count(sep.encode()) for sep in SEPARATORS}
+    best = max(SEPARATORS, key=lambda sep: counts[sep])
+    return best if counts[best] else ","
 
 
 def _read_csv_text(source: str, text: str) -> pl.LazyFrame:
@@ -205,6 +240,8 @@ def _read_csv_text(source: str, text: str) -> pl.LazyFrame:
             infer_schema=False,
             separator=_separator(source, text[:_SNIFF_BYTES].encode()),
         )
+    except pl.exceptions.NoDataError:
+        raise InputError(f"{source}: empty file (not even a header line)") from None
     except (pl.exceptions.PolarsError, ValueError) as exc:
         problem = _csv_problem(io.StringIO(text, newline=""), _separator(source, text[:_SNIFF_BYTES].encode()))
         raise InputError(f"{source}: {problem or f'not readable as CSV ({_first_line(exc)})'}") from exc
@@ -262,6 +299,8 @@ def _csv_problem(lines: io.TextIOBase, separator: str) -> str | None:
 
 def _check_csv_readable(path: str, frame: pl.LazyFrame) -> None:
     """Surface a bad header or encoding now, as one clear line, not deep in the pipeline."""
+    if os.path.getsize(path) == 0:
+        raise InputError(f"{path}: empty file (not even a header line)")
     try:
         frame.collect_schema()
     except (pl.exceptions.PolarsError, ValueError) as exc:

@@ -9,7 +9,7 @@ Everything is whole-column polars expressions.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from importlib import resources
 from pathlib import Path
 
@@ -27,6 +27,7 @@ CANONICAL = (
     "spam", "rating", "reason", "served_by", "message_id",
 )  # fmt: skip
 DEFAULT_SHOP = "-"
+EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
 BOT_WITHOUT_ACCOUNT = "(bot)"
 
 # The schema of the canonical table as it leaves this stage (plus provenance columns).
@@ -75,9 +76,9 @@ class Aliases:
             raise InputError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from exc
         if not isinstance(data, dict):
             raise InputError(f"{path}: a mapping file is a YAML mapping with 'columns' and/or 'values'")
-        unknown = set(data) - {"columns", "values", "timestamp_formats"}
+        unknown = set(data) - {"columns", "values", "timestamp_formats", "description", "example"}
         if unknown:
-            raise InputError(f"{path}: unknown key '{sorted(unknown)[0]}' (expected columns, values, timestamp_formats)")
+            raise InputError(f"{path}: unknown key '{sorted(unknown)[0]}' (expected columns, values, timestamp_formats, description, example)")
         columns = {k: list(v) for k, v in self.columns.items()}
         for name, spellings in (data.get("columns") or {}).items():
             if name not in CANONICAL:
@@ -107,6 +108,18 @@ class Aliases:
             for spelling in [canonical, *spellings]:
                 mapping.setdefault(_header_key(str(spelling)), canonical)
         return mapping
+
+
+def shipped_profiles() -> list[str]:
+    folder = resources.files("cservice_audit").joinpath("profiles")
+    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def profile_path(name: str) -> Path:
+    """The file of a shipped export profile (`--profile NAME`)."""
+    if name not in shipped_profiles():
+        raise InputError(f"unknown profile '{name}' (shipped: {', '.join(shipped_profiles())})")
+    return Path(str(resources.files("cservice_audit").joinpath(f"profiles/{name}.yaml")))
 
 
 def _as_list(value: object) -> list:
@@ -178,6 +191,13 @@ def parse_timestamps(frame: pl.LazyFrame, column: str, *, tz: str, naive_tz: str
     epoch = pl.col("_ts_rest").cast(pl.Float64, strict=False)
     epoch_ms = pl.when(epoch >= 1e11).then(epoch).otherwise(epoch * 1000).round(0).cast(pl.Int64)
     is_epoch = pl.col("_ts_rest").str.contains(r"^\d{9,13}(\.\d+)?$")
+    # Excel stores times as days since 1899-12-30 (e.g. 46348.3354): a CSV saved from Excel
+    # can carry that serial number instead of a date.
+    is_serial = pl.col("_ts_rest").str.contains(r"^\d{5}(\.\d+)?$")
+    serial = (
+        pl.lit(datetime(1899, 12, 30)).dt.cast_time_unit("ms")
+        + pl.duration(milliseconds=(pl.col("_ts_rest").cast(pl.Float64, strict=False) * 86_400_000).round(0).cast(pl.Int64))
+    ).dt.replace_time_zone(naive_tz, ambiguous="earliest", non_existent="null").dt.convert_time_zone("UTC")
     naive = pl.coalesce(
         pl.col("_ts_common"), *[pl.col("_ts_iso").str.to_datetime(f, strict=False, time_unit="ms") for f in other_naive]
     ).dt.replace_time_zone(naive_tz, ambiguous="earliest", non_existent="null")
@@ -190,6 +210,8 @@ def parse_timestamps(frame: pl.LazyFrame, column: str, *, tz: str, naive_tz: str
         .with_columns(
             pl.when(is_epoch)
             .then(pl.from_epoch(epoch_ms, time_unit="ms").dt.replace_time_zone("UTC"))
+            .when(is_serial)
+            .then(serial)
             .otherwise(pl.coalesce(*with_offset, naive.dt.convert_time_zone("UTC")))
             .dt.convert_time_zone(tz)
             .alias("_ts")
@@ -227,8 +249,13 @@ def normalize(
     *,
     tz: str,
     input_tz: str | None = None,
+    latest: datetime | None = None,
 ) -> Normalized:
-    """Map, parse and validate every table into one canonical event table."""
+    """Map, parse and validate every table into one canonical event table.
+
+    A timestamp before 2000 or after `latest` (the run's own time plus a day's slack) is
+    rejected: one such row would otherwise move the as-of day, and every period, silently.
+    """
     frames = [_canonical_strings(t, aliases) for t in tables if t.frame.collect_schema().names() != ["_record"]]
     if frames:
         raw = pl.concat(frames, how="vertical")
@@ -242,6 +269,12 @@ def normalize(
     spam = _mapped("spam", aliases.value_map("spam"))
     rating = _mapped("rating", aliases.value_map("rating"))
     served_by = _mapped("served_by", aliases.value_map("served_by"))
+    # Compared as epoch milliseconds: the same instant whatever the zones involved.
+    too_late = (
+        pl.col("_ts").dt.epoch("ms") > int((latest + timedelta(days=1)).timestamp() * 1000)
+        if latest is not None
+        else pl.lit(False)
+    )
     parsed = parse_timestamps(raw, "ts", tz=tz, naive_tz=input_tz or tz, formats=aliases.timestamp_formats)
     parsed = parsed.with_columns(
         role.alias("_role"),
@@ -252,6 +285,8 @@ def normalize(
     reason = (
         pl.when(_blank("ts")).then(pl.lit("missing timestamp"))
         .when(pl.col("_ts").is_null()).then(pl.format("unparseable timestamp '{}'", pl.col("ts")))
+        .when(pl.col("_ts").dt.epoch("ms") < int(EARLIEST.timestamp() * 1000)).then(pl.format("timestamp '{}' is before 2000", pl.col("ts")))
+        .when(too_late).then(pl.format("timestamp '{}' is in the future", pl.col("ts")))
         .when(_blank("role")).then(pl.lit("missing role"))
         .when(pl.col("_role").is_null()).then(pl.format("unknown role '{}'", pl.col("role")))
         .when(_blank("buyer")).then(pl.lit("missing buyer"))

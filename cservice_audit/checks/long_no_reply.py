@@ -26,7 +26,7 @@ import polars as pl
 
 from cservice_audit.checks.context import CheckOutput, Context
 from cservice_audit.checks.items import in_window
-from cservice_audit.checks.occurrences import occurrence_escalations, tally
+from cservice_audit.checks.occurrences import occurrence_escalations, occurrence_findings, tally
 from cservice_audit.params import COMMON, DAYTIME, REPLY_ROLES, Param
 from cservice_audit.ruleset import Rule
 
@@ -75,23 +75,7 @@ def run(rule: Rule, context: Context) -> CheckOutput:
     ).otherwise(
         pl.format("asked {}, first reply {} (after {})", pl.col("ts").dt.strftime(local), pl.col("reply_ts").dt.strftime(local), pl.col("deadline").dt.strftime(local))
     )
-    findings = reported.select(
-        pl.lit(rule.code).alias("code"),
-        pl.when(pl.col("pending")).then(pl.lit("info")).otherwise(pl.lit(rule.severity)).alias("severity"),
-        pl.lit(rule.name).alias("name"),
-        pl.lit("agent").alias("scope"),
-        "shop",
-        "agent",
-        "conversation",
-        "buyer",
-        "day",
-        "ts",
-        pl.lit("day").alias("period"),
-        pl.col("day").alias("period_start"),
-        pl.format("{}: {}", pl.lit(rule.title), what).alias("message"),
-        pl.col("text").fill_null("").str.slice(0, 200).alias("evidence"),
-        pl.when(pl.col("pending")).then(0.0).otherwise(float(rule.points)).alias("points"),
-    )
+    findings = occurrence_findings(reported, rule, what, pl.col("text").fill_null(""), pending=pl.col("pending"))
     findings = pl.concat([findings, occurrence_escalations(metrics, rule, context)], how="diagonal_relaxed")
     return CheckOutput(metrics, findings, days)
 

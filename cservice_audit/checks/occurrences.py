@@ -44,6 +44,37 @@ def tally(context: Context, rule: Rule, items: pl.LazyFrame) -> tuple[pl.LazyFra
     return metrics, current
 
 
+def occurrence_findings(
+    occurrences: pl.LazyFrame,
+    rule: Rule,
+    what: pl.Expr,
+    evidence: pl.Expr,
+    match: pl.Expr | None = None,
+    pending: pl.Expr | None = None,
+) -> pl.LazyFrame:
+    """One finding per occurrence row (shop, agent, conversation, buyer, day, ts): the rule's
+    severity and points, or `info` and no points where `pending` holds."""
+    pending = pending if pending is not None else pl.lit(False)
+    return occurrences.select(
+        pl.lit(rule.code).alias("code"),
+        pl.when(pending).then(pl.lit("info")).otherwise(pl.lit(rule.severity)).alias("severity"),
+        pl.lit(rule.name).alias("name"),
+        pl.lit("agent").alias("scope"),
+        "shop",
+        "agent",
+        "conversation",
+        "buyer",
+        "day",
+        "ts",
+        pl.lit("day").alias("period"),
+        pl.col("day").alias("period_start"),
+        pl.format("{}: {}", pl.lit(rule.title), what).alias("message"),
+        evidence.str.slice(0, 300).alias("evidence"),
+        (match if match is not None else pl.lit(None, dtype=pl.String)).alias("match"),
+        pl.when(pending).then(0.0).otherwise(float(rule.points)).alias("points"),
+    )
+
+
 def occurrence_escalations(metrics: pl.LazyFrame, rule: Rule, context: Context) -> pl.LazyFrame:
     """One finding per reported scope-period whose occurrences reach an escalation tier
     (e.g. PDD: three bad-attitude findings in 30 days bring a platform warning)."""

@@ -27,7 +27,7 @@ from __future__ import annotations
 import polars as pl
 
 from cservice_audit.checks.context import CheckOutput, Context
-from cservice_audit.checks.occurrences import occurrence_escalations, tally
+from cservice_audit.checks.occurrences import occurrence_escalations, occurrence_findings, tally
 from cservice_audit.params import OCCURRENCE, REPLY_ROLES, Param, ParamError
 from cservice_audit.ruleset import Rule
 from cservice_audit.text import combined_pattern, normalize_phrases
@@ -70,23 +70,12 @@ def run(rule: Rule, context: Context) -> CheckOutput:
     checked = texts.join(matches, on="norm", how="left", nulls_equal=True, maintain_order="left")
     checked = checked.with_columns(pl.col("match").is_not_null().alias("hit"))
     metrics, days = tally(context, rule, checked)
-    findings = checked.filter(pl.col("hit")).select(
-        pl.lit(rule.code).alias("code"),
-        pl.lit(rule.severity).alias("severity"),
-        pl.lit(rule.name).alias("name"),
-        pl.lit("agent").alias("scope"),
-        "shop",
-        "agent",
-        "conversation",
-        "buyer",
-        "day",
-        "ts",
-        pl.lit("day").alias("period"),
-        pl.col("day").alias("period_start"),
-        pl.format("{}: matched '{}'", pl.lit(rule.title), pl.col("match")).alias("message"),
-        pl.col("text").str.slice(0, 300).alias("evidence"),
-        "match",
-        pl.lit(float(rule.points)).alias("points"),
+    findings = occurrence_findings(
+        checked.filter(pl.col("hit")),
+        rule,
+        pl.format("matched '{}'", pl.col("match")),
+        pl.col("text"),
+        match=pl.col("match"),
     )
     findings = pl.concat([findings, occurrence_escalations(metrics, rule, context)], how="diagonal_relaxed")
     return CheckOutput(metrics, findings, days)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import polars as pl
 
 from cservice_audit.checks.context import CheckOutput, Context
-from cservice_audit.checks.occurrences import occurrence_escalations, tally
+from cservice_audit.checks.occurrences import occurrence_escalations, occurrence_findings, tally
 from cservice_audit.params import OCCURRENCE, REPLY_ROLES, Param, ParamError
 from cservice_audit.ruleset import Rule
 
@@ -56,23 +56,12 @@ def run(rule: Rule, context: Context) -> CheckOutput:
         .with_columns((pl.col("sends") >= params["min_repeats"]).alias("hit"))
     )
     metrics, days = tally(context, rule, groups)
-    findings = groups.filter(pl.col("hit")).select(
-        pl.lit(rule.code).alias("code"),
-        pl.lit(rule.severity).alias("severity"),
-        pl.lit(rule.name).alias("name"),
-        pl.lit("agent").alias("scope"),
-        "shop",
-        "agent",
-        "conversation",
-        "buyer",
-        "day",
-        "ts",
-        pl.lit("day").alias("period"),
-        pl.col("day").alias("period_start"),
-        pl.format("{}: same reply sent {} times in one conversation", pl.lit(rule.title), pl.col("sends")).alias("message"),
-        pl.col("text").str.slice(0, 300).alias("evidence"),
-        pl.col("norm").alias("match"),
-        pl.lit(float(rule.points)).alias("points"),
+    findings = occurrence_findings(
+        groups.filter(pl.col("hit")),
+        rule,
+        pl.format("same reply sent {} times in one conversation", pl.col("sends")),
+        pl.col("text"),
+        match=pl.col("norm"),
     )
     findings = pl.concat([findings, occurrence_escalations(metrics, rule, context)], how="diagonal_relaxed")
     return CheckOutput(metrics, findings, days)

@@ -275,7 +275,7 @@ def generate_events(profile: Profile) -> pl.DataFrame:
     rng = random.Random(profile.seed)
     rand = rng.random  # the only randomness; drawn through local names because the loop is hot
     book = _Book(profile)
-    agents, n_agents = profile.agents, len(profile.agents)
+    n_agents = len(profile.agents)
     habits = [profile.habits[i % len(profile.habits)] for i in range(n_agents)]
 
     # Some days and some agents are busier than others; drawn once per profile.

@@ -62,7 +62,6 @@ def judged_turns(rule: Rule, context: Context) -> pl.LazyFrame:
 
 
 def run(rule: Rule, context: Context) -> CheckOutput:
-    params = rule.params
     turns = judged_turns(rule, context)
     metrics, days = tally(context, rule, turns.with_columns(pl.col("late").alias("hit")))
 

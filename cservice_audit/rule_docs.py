@@ -37,6 +37,13 @@ def _param_json(value: Any) -> Any:
     return value
 
 
+def escalation_line(rule: Rule) -> str:
+    if rule.escalation is None:
+        return ""
+    tiers = "; ".join(f"{t.at}: {t.label} ({t.severity}) {t.penalty}".rstrip() for t in rule.escalation.tiers)
+    return f"escalation within {rule.escalation.lookback_days} days: {tiers}"
+
+
 def params_line(rule: Rule) -> str:
     return ", ".join(f"{k}={_param_text(v)}" for k, v in rule.params.items() if v is not None)
 
@@ -53,6 +60,12 @@ def rule_dict(rule: Rule) -> dict[str, Any]:
         "confidence_note": rule.confidence_note,
         "source": rule.source,
         "params": {k: _param_json(v) for k, v in rule.params.items()},
+        "escalation": None
+        if rule.escalation is None
+        else {
+            "lookback_days": rule.escalation.lookback_days,
+            "tiers": [{"at": t.at, "label": t.label, "severity": t.severity, "penalty": t.penalty} for t in rule.escalation.tiers],
+        },
     }
 
 
@@ -86,7 +99,7 @@ def ruleset_table(ruleset: Ruleset) -> list[Any]:
             f"{rule.title}\n{rule.name}",
             rule.check,
             rule.severity,
-            params_line(rule) + points,
+            params_line(rule) + points + (f"\n{escalation_line(rule)}" if rule.escalation else ""),
             f"{rule.confidence}: {rule.confidence_note}" if rule.confidence_note else rule.confidence,
             rule.source,
         )
@@ -119,6 +132,8 @@ def explain_rule(ruleset: Ruleset, rule: Rule) -> str:
     ]
     if rule.source:
         lines.append(f"source {rule.source}")
+    if rule.escalation:
+        lines.append(escalation_line(rule))
     if rule.description:
         lines += ["", rule.description]
     lines += ["", "Parameters in effect"]

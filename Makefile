@@ -4,6 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 BENCH_ROWS ?= 1000000
+BENCH_FILES ?= 1
 
 .PHONY: demo test bench golden fuzz clean
 
@@ -20,7 +21,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py --rows $(BENCH_ROWS)
+	$(BIN)/python benchmarks/run.py --rows $(BENCH_ROWS) --files $(BENCH_FILES)
 
 # Regenerate the samples and their reviewed golden reports (on purpose only; review the diff).
 golden: $(STAMP)

@@ -36,30 +36,36 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=int(os.environ.get("BENCH_ROWS", 1_000_000)))
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--files", type=int, default=int(os.environ.get("BENCH_FILES", 1)),
+                        help="split the rows over this many files (one shop each), read as one glob")
     args = parser.parse_args()
 
     DATA.mkdir(exist_ok=True)
-    path = DATA / f"bench-{args.rows}-{args.seed}-{args.days}d.csv"
-    if not path.exists():
-        print(f"generating {args.rows:,} rows into {path} ...", file=sys.stderr)
+    paths = [DATA / f"bench-{args.rows}-{args.seed}-{args.days}d-{i + 1}of{args.files}.csv" for i in range(args.files)]
+    for i, path in enumerate(paths):
+        if path.exists():
+            continue
+        print(f"generating {args.rows // args.files:,} rows into {path} ...", file=sys.stderr)
         t0 = time.perf_counter()
         subprocess.run(
-            [sys.executable, "-m", "cservice_audit", "generate", "-o", str(path), "--rows", str(args.rows),
-             "--seed", str(args.seed), "--days", str(args.days), "--start", "2026-10-24"],
+            [sys.executable, "-m", "cservice_audit", "generate", "-o", str(path), "--rows", str(args.rows // args.files),
+             "--seed", str(args.seed + i), "--days", str(args.days), "--start", "2026-10-24", "--shop", f"店铺{i + 1}"],
             check=True,
         )
         print(f"generated in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
 
+    files = [str(p) for p in paths]
     read_wall, read_rss = measure(
-        [sys.executable, "-c", f"import polars as pl; pl.read_csv({str(path)!r}, infer_schema=False)"]
+        [sys.executable, "-c", f"import polars as pl\nfor f in {files!r}: pl.read_csv(f, infer_schema=False)"]
     )
     audit_wall, audit_rss = measure(
-        [sys.executable, "-m", "cservice_audit", "audit", str(path), "--platform", "pinduoduo",
+        [sys.executable, "-m", "cservice_audit", "audit", *files, "--platform", "pinduoduo",
          "--format", "json", "-o", os.devnull, "--exit-zero", "-q", "--no-history"]
     )
-    rows = sum(1 for _ in open(path, "rb")) - 1
+    rows = sum(sum(1 for _ in open(p, "rb")) - 1 for p in paths)
+    size = sum(p.stat().st_size for p in paths)
     gib = 1024**3
-    print(f"file               {path.name} ({path.stat().st_size / 1024**2:,.0f} MiB, {rows:,} rows)")
+    print(f"files              {len(paths)} x {paths[0].name.rsplit('-', 1)[0]} ({size / 1024**2:,.0f} MiB, {rows:,} rows)")
     print(f"polars.read_csv    {read_wall:8.2f} s   peak {read_rss / gib:5.2f} GiB")
     print(f"audit pinduoduo    {audit_wall:8.2f} s   peak {audit_rss / gib:5.2f} GiB")
     print(f"rows per second    {rows / audit_wall:,.0f}")

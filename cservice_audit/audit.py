@@ -128,7 +128,7 @@ def run_audit(
     store = HistoryStore(options.history, ruleset.platform) if options.history and as_of is not None else None
     with store.locked() if store else contextlib.nullcontext():
         if store is not None:
-            context.history = store.read()
+            context.history = store.read(skip=covered)
         progress("computing metrics")
         outputs = [
             CHECKS[rule.check].run(rule, context)
@@ -147,7 +147,8 @@ def run_audit(
         written = 0
         if store is not None:
             days = pl.concat([pl.DataFrame(schema=DAY_SCHEMA), *day_frames], how="vertical")
-            written = store.write_days(days, covered, ruleset.version, generated_at)
+            rules_run = {rule.code for rule in ruleset.rules}
+            written = store.write_days(days, covered, rules_run, ruleset.version, generated_at)
 
     metrics = _sorted_metrics(metric_frames, ruleset)
     findings = pl.concat([pl.DataFrame(schema=FINDING_SCHEMA), *finding_frames], how="diagonal")

@@ -79,11 +79,28 @@ class HistoryStore:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def files(self) -> list[Path]:
-        return sorted(self.folder.glob(f"shop=*/day=*/{FILE_NAME}"))
+        """Every stored day file. A folder that looks like part of the layout but is not
+        (`day=2026-04-28 (copy)`) stops the run: read, it would count a day twice."""
+        found = sorted(self.folder.glob(f"shop=*/day=*/{FILE_NAME}"))
+        for path in found:
+            name = path.parent.name.removeprefix("day=")
+            try:
+                date.fromisoformat(name)
+                valid = len(name) == 10
+            except ValueError:
+                valid = False
+            if not valid:
+                raise HistoryError(f"{path.parent}: not a day folder of the history (expected day=YYYY-MM-DD); move it away")
+        return found
 
-    def read(self) -> pl.LazyFrame | None:
-        """Every stored day row (validated file by file), or None when nothing is stored."""
-        frames = [self._read_file(path) for path in self.files()]
+    def read(self, skip: pl.DataFrame | None = None) -> pl.LazyFrame | None:
+        """Every stored day row (validated file by file), or None when nothing is stored.
+
+        Days in `skip` (shop, day) are not read: this run replaces them, so a damaged file is
+        repaired by auditing its day again.
+        """
+        skipped = set() if skip is None else {self.day_folder(shop, day) for shop, day in skip.select("shop", "day").iter_rows()}
+        frames = [self._read_file(path) for path in self.files() if path.parent not in skipped]
         if not frames:
             return None
         return pl.concat(frames, how="vertical").lazy()
@@ -98,10 +115,17 @@ class HistoryStore:
             ) from None
         if dict(frame.schema) != STORED_SCHEMA or frame.height and frame["history_version"][0] != HISTORY_VERSION:
             raise HistoryError(f"{path}: not a cservice-audit history file (unexpected columns or version)")
+        folder_day = path.parent.name.removeprefix("day=")
+        if frame.height and (frame["day"].cast(pl.String) != folder_day).any():
+            raise HistoryError(f"{path}: holds rows of another day than its folder says; move it away")
         return frame
 
-    def write_days(self, days: pl.DataFrame, covered: pl.DataFrame, ruleset_version: str, written_at: datetime) -> int:
-        """Replace the stored rows of every (shop, day) in `covered` with this run's rows."""
+    def write_days(
+        self, days: pl.DataFrame, covered: pl.DataFrame, rules_run: set[str], ruleset_version: str, written_at: datetime
+    ) -> int:
+        """Replace the stored rows of the rules this run judged, for every (shop, day) in
+        `covered`, with this run's rows. Rows of rules it did not run (--select, --ignore)
+        stay as they were: they were not judged again."""
         stamp = written_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         stored = days.with_columns(
             pl.lit(ruleset_version).alias("ruleset_version"),
@@ -110,19 +134,35 @@ class HistoryStore:
         ).select(list(STORED_SCHEMA))
         written = 0
         for shop, day in covered.select("shop", "day").unique().sort("shop", "day").iter_rows():
+            folder = self.day_folder(shop, day)
             rows = stored.filter((pl.col("shop") == shop) & (pl.col("day") == day))
-            self._replace(self.day_folder(shop, day), rows)
+            kept = self._kept_rows(folder / FILE_NAME, rules_run)
+            if kept is not None:
+                rows = pl.concat([rows, kept], how="vertical")
+            self._replace(folder, rows, {"ruleset_version": ruleset_version, "written_at": stamp})
             written += 1
         return written
+
+    def _kept_rows(self, path: Path, rules_run: set[str]) -> pl.DataFrame | None:
+        """The rows of a stored day for rules this run did not judge; none if the file is
+        missing or damaged (auditing the day again is how a damaged file is repaired)."""
+        if not path.exists():
+            return None
+        try:
+            return self._read_file(path).filter(~pl.col("rule").is_in(list(rules_run)))
+        except HistoryError:
+            return None
 
     def day_folder(self, shop: str, day: date) -> Path:
         return self.folder / f"shop={quote(shop, safe='')}" / f"day={day.isoformat()}"
 
-    def _replace(self, folder: Path, rows: pl.DataFrame) -> None:
+    def _replace(self, folder: Path, rows: pl.DataFrame, metadata: dict[str, str]) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         temporary = folder / f".{FILE_NAME}.tmp-{os.getpid()}"
         try:
-            rows.write_parquet(temporary)
+            # The version and time also go in the file's metadata, so a day with nothing to
+            # count (no rows) still says which ruleset judged it and when.
+            rows.write_parquet(temporary, metadata=metadata)
             with open(temporary, "rb") as fh:
                 os.fsync(fh.fileno())
             os.replace(temporary, folder / FILE_NAME)
@@ -136,13 +176,14 @@ class HistoryStore:
         entries = []
         for path in self.files():
             frame = self._read_file(path)
+            metadata = pl.read_parquet_metadata(path)
             entries.append(
                 {
                     "shop": unquote(path.parent.parent.name.removeprefix("shop=")),
                     "day": date.fromisoformat(path.parent.name.removeprefix("day=")),
                     "rows": frame.height,
-                    "ruleset_version": frame["ruleset_version"][0] if frame.height else None,
-                    "written_at": frame["written_at"][0] if frame.height else None,
+                    "ruleset_version": metadata.get("ruleset_version"),
+                    "written_at": metadata.get("written_at"),
                 }
             )
         schema = {"shop": pl.String, "day": pl.Date, "rows": pl.Int64, "ruleset_version": pl.String, "written_at": pl.String}

@@ -212,7 +212,7 @@ def rules(
     if fmt == Format.json:
         sys.stdout.write(json.dumps(ruleset_dict(ruleset), ensure_ascii=False, indent=2) + "\n")
     elif fmt == Format.table:
-        console = Console(no_color="NO_COLOR" in os.environ)
+        console = _console()
         for renderable in ruleset_table(ruleset):
             console.print(renderable)
     else:
@@ -306,15 +306,20 @@ def _print_frame(frame, fmt: Format, title: str) -> None:
             table.add_column(column)
         for row in frame.iter_rows():
             table.add_row(*(Text("-" if v is None else str(v)) for v in row))
-        Console(no_color="NO_COLOR" in os.environ).print(table)
+        _console().print(table)
     else:
         raise AuditError("--format: table, json or csv here")
+
+
+def _console() -> Console:
+    """The terminal's width on a terminal; 140 columns when piped (Chinese names stay whole)."""
+    return Console(no_color="NO_COLOR" in os.environ, width=None if sys.stdout.isatty() else 140)
 
 
 def _print_trend(frame, sparkline) -> None:
     from rich.text import Text
 
-    console = Console(no_color="NO_COLOR" in os.environ)
+    console = _console()
     weeks = sorted(set(frame.get_column("week_start")))
     table = Table(title=f"weekly rates, {weeks[0]} .. {weeks[-1]}" if weeks else "weekly rates", title_justify="left")
     for column in ("rule", "shop", "agent", "trend", *[str(w)[5:] for w in weeks]):

@@ -116,8 +116,9 @@ class HistoryStore:
         if dict(frame.schema) != STORED_SCHEMA or frame.height and frame["history_version"][0] != HISTORY_VERSION:
             raise HistoryError(f"{path}: not a cservice-audit history file (unexpected columns or version)")
         folder_day = path.parent.name.removeprefix("day=")
-        if frame.height and (frame["day"].cast(pl.String) != folder_day).any():
-            raise HistoryError(f"{path}: holds rows of another day than its folder says; move it away")
+        folder_shop = unquote(path.parent.parent.name.removeprefix("shop="))
+        if frame.height and ((frame["day"].cast(pl.String) != folder_day).any() or (frame["shop"] != folder_shop).any()):
+            raise HistoryError(f"{path}: holds rows of another shop or day than its folders say; move it away")
         return frame
 
     def write_days(
@@ -158,6 +159,9 @@ class HistoryStore:
 
     def _replace(self, folder: Path, rows: pl.DataFrame, metadata: dict[str, str]) -> None:
         folder.mkdir(parents=True, exist_ok=True)
+        # Temporary files of runs that were killed mid-write (harmless, never read) go now.
+        for stale in folder.glob(f".{FILE_NAME}.tmp-*"):
+            stale.unlink(missing_ok=True)
         temporary = folder / f".{FILE_NAME}.tmp-{os.getpid()}"
         try:
             # The version and time also go in the file's metadata, so a day with nothing to

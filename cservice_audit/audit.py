@@ -26,6 +26,7 @@ from cservice_audit.metrics.rollup import DAY_SCHEMA
 from cservice_audit.normalize import CANONICAL, Aliases, assign_conversations, normalize, profile_path
 from cservice_audit.ruleset import Ruleset
 from cservice_audit.schema import FINDING_SCHEMA, IDENTITY, METRIC_SCHEMA, conform, with_fingerprints
+from cservice_audit.spreadsheet import guard_formulas
 
 METRIC_ORDER = ("rule_order", "scope_order", "shop", "agent", "period_start")
 # Engines by stage, as measured with `make bench` (same results either way): reading and
@@ -101,12 +102,17 @@ def run_audit(
     progress("normalizing")
     normalized = normalize(tables, aliases, tz=ruleset.timezone, input_tz=options.input_tz, latest=generated_at)
     try:
-        events_all, rejected = pl.collect_all([normalized.events, normalized.rejects], engine=NORMALIZE_ENGINE)
+        # Only what the metrics need is kept: message ids have done their work (duplicates are
+        # flagged) and the file name is one categorical code per row, not a copy of the path.
+        slim = normalized.events.drop("message_id", "_record").with_columns(pl.col("_source").cast(pl.Categorical))
+        events_all, rejected = pl.collect_all([slim, normalized.rejects], engine=NORMALIZE_ENGINE)
     except pl.exceptions.ComputeError as exc:
         # Files are scanned lazily, so unreadable content shows up only here.
         raise loader.explain_read_failure(tables, exc) from exc
     rejects = _rejects_with_lines(rejected, tables)
-    events = assign_conversations(events_all.lazy().filter(~pl.col("_duplicate")), ruleset.session_gap)
+    events = assign_conversations(
+        events_all.lazy().filter(~pl.col("_duplicate")).drop("_duplicate", "_source"), ruleset.session_gap
+    )
     summary = _summarize_input(events_all, rejects, tables)
 
     as_of = options.date or options.until or (summary.last_ts.date() if summary.last_ts else None)
@@ -239,37 +245,43 @@ def _rejects_with_lines(rejected: pl.DataFrame, tables: list[loader.RawTable]) -
 
 
 def _summarize_input(events_all: pl.DataFrame, rejects: pl.DataFrame, tables: list[loader.RawTable]) -> InputSummary:
-    used = events_all.filter(~pl.col("_duplicate"))
+    """Rows read, used, rejected and duplicate, per file and in all: aggregations only, so a
+    month of a busy shop is never copied for counting."""
+    per_file = {
+        str(source): (valid, duplicate)
+        for source, valid, duplicate in events_all.group_by("_source")
+        .agg(pl.len(), pl.col("_duplicate").sum())
+        .iter_rows()
+    }
+    rejected = dict(rejects.group_by("_source").len().iter_rows()) if rejects.height else {}
     files = []
     for table in tables:
-        mine = events_all.filter(pl.col("_source") == table.source)
-        rejected = rejects.filter(pl.col("_source") == table.source).height
-        duplicate = int(mine.get_column("_duplicate").sum())
+        valid, duplicate = per_file.get(table.source, (0, 0))
         files.append(
             {
                 "file": table.source,
                 "format": table.kind,
                 "encoding": table.encoding,
-                "rows_read": mine.height + rejected,
-                "rows_used": mine.height - duplicate,
-                "rows_rejected": rejected,
+                "rows_read": valid + rejected.get(table.source, 0),
+                "rows_used": valid - duplicate,
+                "rows_rejected": rejected.get(table.source, 0),
                 "rows_duplicate": duplicate,
             }
         )
-    ts = used.get_column("ts")
+    used_ts = pl.col("ts").filter(~pl.col("_duplicate"))
+    first_ts, last_ts = events_all.select(used_ts.min().alias("first"), used_ts.max().alias("last")).row(0)
     return InputSummary(
         files=files,
         rows_read=sum(f["rows_read"] for f in files),
-        rows_used=used.height,
+        rows_used=sum(f["rows_used"] for f in files),
         rows_rejected=rejects.height,
-        rows_duplicate=int(events_all.get_column("_duplicate").sum()),
-        first_ts=ts.min() if used.height else None,
-        last_ts=ts.max() if used.height else None,
+        rows_duplicate=sum(f["rows_duplicate"] for f in files),
+        first_ts=first_ts,
+        last_ts=last_ts,
     )
 
 
 def write_rejects(result: AuditResult, path: str | Path) -> None:
     """`--rejects FILE`: every rejected row, with its file, line and reason, as CSV."""
-    result.rejects.select(
-        pl.col("_source").alias("file"), "line", "problem", *CANONICAL
-    ).write_csv(path)
+    rows = result.rejects.select(pl.col("_source").alias("file"), "line", "problem", *CANONICAL)
+    guard_formulas(rows).write_csv(path)

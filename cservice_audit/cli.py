@@ -159,6 +159,10 @@ def audit(
         )
     if rejects is not None:
         write_rejects(result, rejects)
+    if not quiet:
+        for entry in result.input.files:
+            if entry["rows_read"] == 0:
+                _stderr.print(f"cservice-audit: {entry['file']} has no data rows", markup=False, soft_wrap=True)
 
     if statistics:
         text = _statistics(result)
@@ -297,7 +301,9 @@ def _print_frame(frame, fmt: Format, title: str) -> None:
         rows = [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()} for r in frame.iter_rows(named=True)]
         sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
     elif fmt == Format.csv:
-        sys.stdout.write(frame.write_csv())
+        from cservice_audit.spreadsheet import guard_formulas
+
+        sys.stdout.write(guard_formulas(frame).write_csv())
     elif fmt == Format.table:
         from rich.text import Text
 
@@ -312,8 +318,10 @@ def _print_frame(frame, fmt: Format, title: str) -> None:
 
 
 def _console() -> Console:
-    """The terminal's width on a terminal; 140 columns when piped (Chinese names stay whole)."""
-    return Console(no_color="NO_COLOR" in os.environ, width=None if sys.stdout.isatty() else 140)
+    """The terminal's (or $COLUMNS') width; 140 columns when piped without COLUMNS, so Chinese
+    names stay whole."""
+    piped = not sys.stdout.isatty() and "COLUMNS" not in os.environ
+    return Console(no_color="NO_COLOR" in os.environ, width=140 if piped else None)
 
 
 def _print_trend(frame, sparkline) -> None:

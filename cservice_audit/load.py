@@ -170,7 +170,7 @@ def _read_path(path: str, encoding: str | None, sheet: str | None = None) -> Raw
         return _read_excel(path, sheet)
     compressed = head[:2] == b"\x1f\x8b"
     if not compressed and kind == "csv":
-        chosen = encoding or _sniff_encoding(head)
+        chosen = encoding or _sniff_encoding(head, path)
         if chosen in {"utf-8", "utf-8-sig"}:
             # The fast road: polars scans the file itself (memory-mapped, streamable).
             frame = pl.scan_csv(path, infer_schema=False, separator=_separator(path, head))
@@ -193,7 +193,7 @@ def _from_bytes(source: str, data: bytes, encoding: str | None, kind: str | None
             raise InputError(f"{source}: not a readable gzip file ({exc})") from exc
     if kind is None:
         kind = "jsonl" if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{" else "csv"
-    chosen = encoding or _sniff_encoding(data[:_SNIFF_BYTES])
+    chosen = encoding or _sniff_encoding(data[:_SNIFF_BYTES], source)
     text = _decode(source, data, chosen)
     if kind == "jsonl":
         return _jsonl(source, text, chosen)
@@ -201,14 +201,29 @@ def _from_bytes(source: str, data: bytes, encoding: str | None, kind: str | None
     return RawTable(source, frame, chosen, "csv")
 
 
-def _sniff_encoding(sample: bytes) -> str:
-    """UTF-8 (with or without BOM) when the sample decodes as UTF-8, else GB18030."""
+def _sniff_encoding(sample: bytes, source: str = "input") -> str:
+    """UTF-8 (with or without BOM) when the sample decodes as UTF-8, else GB18030.
+
+    UTF-16 is refused (exports are not written in it; save as UTF-8), and so is a sample
+    that is valid multi-byte UTF-8 up to a point and then not: that is two encodings glued
+    together, and reading it as either would silently garble one part.
+    """
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise InputError(f"{source}: UTF-16 text is not supported; save the export as UTF-8 (or GB18030) and run again")
     try:
         codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
         return "utf-8"
-    except UnicodeDecodeError:
+    except UnicodeDecodeError as exc:
+        # GB18030 byte pairs can pass as two-byte UTF-8 (Latin, Greek, ...) by chance, but not
+        # as a run of Chinese characters: two or more of those first means real UTF-8 text.
+        prefix = sample[: exc.start].decode("utf-8", errors="ignore")
+        if sum(ord(ch) >= 0x3000 for ch in prefix) >= 2:
+            raise InputError(
+                f"{source}: valid UTF-8 up to byte {exc.start}, then not: the file mixes encodings; "
+                "save it in one encoding (or pass --encoding if you know it)"
+            ) from None
         return "gb18030"
 
 
@@ -260,24 +275,29 @@ def explain_read_failure(tables: list[RawTable], exc: BaseException) -> InputErr
             continue
         problem = _utf8_problem(table.source)
         if problem is None:
-            with open(table.source, encoding="utf-8-sig", newline="") as fh:
-                problem = _csv_problem(fh, _separator(table.source, b""))
+            with open(table.source, "rb") as fh:
+                head = fh.read(_SNIFF_BYTES)
+            with open(table.source, encoding="utf-8-sig", newline="", errors="replace") as fh:
+                problem = _csv_problem(fh, _separator(table.source, head))
         if problem is not None:
             return InputError(f"{table.source}: {problem}")
-    return InputError(f"input not readable ({_first_line(exc)})")
+    names = ", ".join(t.source for t in tables)
+    return InputError(f"{names}: not readable as CSV ({_first_line(exc)}); an unclosed quote?")
 
 
 def _utf8_problem(path: str) -> str | None:
     decoder = codecs.getincrementaldecoder("utf-8")()
     offset = 0
     with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 24):
+        while True:
+            chunk = fh.read(1 << 24)
             try:
-                decoder.decode(chunk)
+                decoder.decode(chunk, final=not chunk)  # the last call catches a cut-off character
             except UnicodeDecodeError as exc:
                 return f"not valid UTF-8 at byte {offset + exc.start}; if it is a GBK export, pass --encoding gb18030"
+            if not chunk:
+                return None
             offset += len(chunk)
-    return None
 
 
 def _csv_problem(lines: io.TextIOBase, separator: str) -> str | None:

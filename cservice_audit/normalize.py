@@ -229,6 +229,13 @@ def _mapped(column: str, mapping: dict[str, str]) -> pl.Expr:
     )
 
 
+def _shown(column: str) -> pl.Expr:
+    """A raw value as quoted in a rejection reason: at most 80 characters (one huge bad cell
+    must not flood the report; the whole row is in --rejects)."""
+    value = pl.col(column).fill_null("")
+    return pl.when(value.str.len_chars() > 80).then(value.str.slice(0, 80) + "…").otherwise(value)
+
+
 def _blank(column: str) -> pl.Expr:
     return pl.col(column).is_null() | (pl.col(column).str.strip_chars() == "")
 
@@ -284,19 +291,19 @@ def normalize(
     )
     reason = (
         pl.when(_blank("ts")).then(pl.lit("missing timestamp"))
-        .when(pl.col("_ts").is_null()).then(pl.format("unparseable timestamp '{}'", pl.col("ts")))
-        .when(pl.col("_ts").dt.epoch("ms") < int(EARLIEST.timestamp() * 1000)).then(pl.format("timestamp '{}' is before 2000", pl.col("ts")))
-        .when(too_late).then(pl.format("timestamp '{}' is in the future", pl.col("ts")))
+        .when(pl.col("_ts").is_null()).then(pl.format("unparseable timestamp '{}'", _shown("ts")))
+        .when(pl.col("_ts").dt.epoch("ms") < int(EARLIEST.timestamp() * 1000)).then(pl.format("timestamp '{}' is before 2000", _shown("ts")))
+        .when(too_late).then(pl.format("timestamp '{}' is in the future", _shown("ts")))
         .when(_blank("role")).then(pl.lit("missing role"))
-        .when(pl.col("_role").is_null()).then(pl.format("unknown role '{}'", pl.col("role")))
+        .when(pl.col("_role").is_null()).then(pl.format("unknown role '{}'", _shown("role")))
         .when(_blank("buyer")).then(pl.lit("missing buyer"))
         .when((pl.col("_role") == "agent") & _blank("agent")).then(pl.lit("agent message without an agent"))
         .when((pl.col("_role") == "review") & _blank("agent")).then(pl.lit("review without the agent it rates"))
         .when((pl.col("_role") == "review") & pl.col("_rating").is_null())
-        .then(pl.format("unknown rating '{}'", pl.col("rating").fill_null("")))
-        .when(~_blank("spam") & pl.col("_spam").is_null()).then(pl.format("unknown spam flag '{}'", pl.col("spam")))
+        .then(pl.format("unknown rating '{}'", _shown("rating")))
+        .when(~_blank("spam") & pl.col("_spam").is_null()).then(pl.format("unknown spam flag '{}'", _shown("spam")))
         .when(~_blank("served_by") & pl.col("_served_by").is_null())
-        .then(pl.format("unknown served_by '{}'", pl.col("served_by")))
+        .then(pl.format("unknown served_by '{}'", _shown("served_by")))
         .otherwise(None)
     )  # fmt: skip
     parsed = parsed.with_columns(reason.alias("reason_rejected"))

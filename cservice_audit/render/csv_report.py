@@ -7,20 +7,9 @@ from typing import Any
 import polars as pl
 
 from cservice_audit.audit import AuditResult
-from cservice_audit.schema import FINDING_SCHEMA
-
-# A cell starting like this is a formula to Excel; a leading quote keeps it text. A lone
-# "-" (the default shop) is not a formula and stays as it is.
-_FORMULA_START = r"^([=@\t\r]|[+\-].)"
+from cservice_audit.spreadsheet import guard_formulas
 
 
 def render(result: AuditResult, **_: Any) -> str:
-    text_columns = [c for c, t in FINDING_SCHEMA.items() if t == pl.String]
-    safe = result.findings.with_columns(
-        pl.col("ts").dt.convert_time_zone(result.ruleset.timezone),
-        *[
-            pl.when(pl.col(c).str.contains(_FORMULA_START)).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
-            for c in text_columns
-        ],
-    )
-    return safe.write_csv(datetime_format="%Y-%m-%dT%H:%M:%S%:z")
+    local = result.findings.with_columns(pl.col("ts").dt.convert_time_zone(result.ruleset.timezone))
+    return guard_formulas(local).write_csv(datetime_format="%Y-%m-%dT%H:%M:%S%:z")

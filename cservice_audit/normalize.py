@@ -9,7 +9,7 @@ Everything is whole-column polars expressions.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
 
@@ -27,7 +27,7 @@ CANONICAL = (
     "spam", "rating", "reason", "served_by", "message_id",
 )  # fmt: skip
 DEFAULT_SHOP = "-"
-EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
+EARLIEST_YEAR = 2000  # in the ruleset's local time: 2000-01-01 00:00 local is accepted
 BOT_WITHOUT_ACCOUNT = "(bot)"
 
 # The schema of the canonical table as it leaves this stage (plus provenance columns).
@@ -292,7 +292,7 @@ def normalize(
     reason = (
         pl.when(_blank("ts")).then(pl.lit("missing timestamp"))
         .when(pl.col("_ts").is_null()).then(pl.format("unparseable timestamp '{}'", _shown("ts")))
-        .when(pl.col("_ts").dt.epoch("ms") < int(EARLIEST.timestamp() * 1000)).then(pl.format("timestamp '{}' is before 2000", _shown("ts")))
+        .when(pl.col("_ts").dt.year() < EARLIEST_YEAR).then(pl.format("timestamp '{}' is before 2000", _shown("ts")))
         .when(too_late).then(pl.format("timestamp '{}' is in the future", _shown("ts")))
         .when(_blank("role")).then(pl.lit("missing role"))
         .when(pl.col("_role").is_null()).then(pl.format("unknown role '{}'", _shown("role")))

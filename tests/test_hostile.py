@@ -67,7 +67,7 @@ OUT_OF_RANGE = HEADER + CLEAN + (
     "1999-12-31 23:59:59,p1,买家,,上个世纪\n"
     "1970-01-01 08:00:00,p2,买家,,纪元\n"
     "36000,p3,买家,,Excel 1998\n"  # an Excel serial number: 1998-07-24
-    "946684799,p4,买家,,纪元秒1999\n"  # 1999-12-31T23:59:59Z in epoch seconds
+    "946655999,p4,买家,,纪元秒1999\n"  # 1999-12-31 23:59:59 +08:00 (local time, spec §2) in epoch seconds
 )
 TYPO_ROLES = ["买加", "客幅", "机器仁", "bueyr", "agnet", "系桶", "卖家家", "?", "0"]
 # Spellings that are not typos: surrounding (also full-width) spaces and case are ignored.

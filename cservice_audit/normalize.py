@@ -19,8 +19,6 @@ import yaml
 from cservice_audit.errors import InputError
 from cservice_audit.load import RawTable
 
-ROLES = ("buyer", "agent", "bot", "system", "review")
-RATINGS = ("satisfied", "neutral", "disappointed")
 REQUIRED = ("ts", "buyer", "role")
 CANONICAL = (
     "ts", "shop", "buyer", "conversation", "role", "agent", "text",
@@ -29,28 +27,6 @@ CANONICAL = (
 DEFAULT_SHOP = "-"
 EARLIEST_YEAR = 2000  # in the ruleset's local time: 2000-01-01 00:00 local is accepted
 BOT_WITHOUT_ACCOUNT = "(bot)"
-
-# The schema of the canonical table as it leaves this stage (plus provenance columns).
-EVENT_SCHEMA = {
-    "ts": pl.Datetime("ms", "UTC"),  # converted to the ruleset's zone at run time
-    "day": pl.Date,
-    "tod": pl.Int32,  # local seconds after midnight
-    "shop": pl.String,
-    "buyer": pl.String,
-    "conversation": pl.String,
-    "role": pl.String,
-    "agent": pl.String,
-    "text": pl.String,
-    "spam": pl.Boolean,
-    "rating": pl.String,
-    "reason": pl.String,
-    "served_by": pl.String,
-    "message_id": pl.String,
-    "_source": pl.String,
-    "_record": pl.UInt32,
-    "_order": pl.UInt32,
-}
-
 
 @dataclass(frozen=True)
 class Aliases:
@@ -242,12 +218,11 @@ def _blank(column: str) -> pl.Expr:
 
 @dataclass
 class Normalized:
-    """The canonical events (lazy, duplicates flagged), the rows that could not be
-    normalized, and the raw tables they came from."""
+    """The canonical events (lazy, duplicates flagged) and the rows that could not be
+    normalized."""
 
     events: pl.LazyFrame
     rejects: pl.LazyFrame  # canonical raw strings + _source, _record, problem
-    tables: list[RawTable]
 
 
 def normalize(
@@ -337,7 +312,7 @@ def normalize(
         "_record",
         pl.col("_order").cast(pl.UInt32),
     )
-    return Normalized(events=mark_duplicates(events), rejects=rejects, tables=tables)
+    return Normalized(events=mark_duplicates(events), rejects=rejects)
 
 
 def mark_duplicates(events: pl.LazyFrame) -> pl.LazyFrame:

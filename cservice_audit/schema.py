@@ -68,10 +68,6 @@ def empty_metrics() -> pl.LazyFrame:
     return pl.LazyFrame(schema=METRIC_SCHEMA)
 
 
-def empty_findings() -> pl.LazyFrame:
-    return pl.LazyFrame(schema=FINDING_SCHEMA)
-
-
 def conform(frame: pl.LazyFrame, schema: dict[str, pl.DataType], keep: tuple[str, ...] = ()) -> pl.LazyFrame:
     """Select the schema's columns in order, casting; missing ones become nulls.
 

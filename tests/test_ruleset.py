@@ -10,14 +10,7 @@ import pytest
 
 SHIPPED = sorted((Path(__file__).resolve().parents[1] / "cservice_audit" / "rulesets").glob("*.yaml"))
 
-HEADER = "时间,买家,发送方,客服账号,内容\n"
-# b1 answered by a1 after 60 s, b2 answered by a2 after 600 s.
-FAILING = HEADER + (
-    "2026-11-22 09:00:00,b1,买家,,在吗\n"
-    "2026-11-22 09:01:00,b1,客服,a1,在的\n"
-    "2026-11-22 10:00:00,b2,买家,,发货了吗\n"
-    "2026-11-22 10:10:00,b2,客服,a2,发了\n"
-)
+from transcripts import FAILING
 
 # A complete standalone ruleset, used as the base of the broken ones.
 STANDALONE = """\

@@ -13,7 +13,8 @@ import polars as pl
 
 from cservice_audit.audit import AuditResult
 
-# Worst first: an agent's badness is (error fails, other fails, at risk, points).
+# Worst first: an agent's badness is (error fails, other fails, at risk, |points|); points are
+# deductions (negative) on some platforms.
 STATUS_ORDER = ("fail", "at_risk", "insufficient", "pass")
 
 
@@ -81,5 +82,5 @@ def agent_matrix(result: AuditResult) -> Matrix:
                 at_risk=sum(1 for s in statuses.values() if s == "at_risk"),
             )
         )
-    rows.sort(key=lambda r: (r.shop, r.agent is None, r.is_bot, -r.error_fails, -r.fails, -r.at_risk, -r.points, r.agent or ""))
+    rows.sort(key=lambda r: (r.shop, r.agent is None, r.is_bot, -r.error_fails, -r.fails, -r.at_risk, -abs(r.points), r.agent or ""))
     return Matrix(used, rows)

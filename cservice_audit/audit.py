@@ -20,12 +20,14 @@ import polars as pl
 from cservice_audit import load as loader
 from cservice_audit.checks import CHECKS
 from cservice_audit.checks.context import Context
+from cservice_audit.drilldown import failing_items
 from cservice_audit.errors import InputError
 from cservice_audit.history import HistoryStore
 from cservice_audit.metrics.rollup import DAY_SCHEMA
+from cservice_audit.needs import with_needs
 from cservice_audit.normalize import CANONICAL, Aliases, assign_conversations, normalize, profile_path
 from cservice_audit.ruleset import Ruleset
-from cservice_audit.schema import FINDING_SCHEMA, IDENTITY, METRIC_SCHEMA, conform, with_fingerprints
+from cservice_audit.schema import FINDING_SCHEMA, IDENTITY, ITEM_SCHEMA, METRIC_SCHEMA, conform, with_fingerprints
 from cservice_audit.spreadsheet import guard_formulas
 
 METRIC_ORDER = ("rule_order", "scope_order", "shop", "agent", "period_start")
@@ -78,6 +80,8 @@ class AuditResult:
     options: AuditOptions = field(default_factory=AuditOptions)
     history_days_written: int = 0
     baseline_hidden: int = 0
+    # ITEM_SCHEMA: the late and unanswered items of failing and at-risk metrics (drilldown.py)
+    items: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=ITEM_SCHEMA))
 
 
 def run_audit(
@@ -142,26 +146,31 @@ def run_audit(
             if as_of is not None or rule.check == "data_quality"
         ]
         day_outputs = [o.days for o in outputs if o.days is not None]
+        item_outputs = [o.items for o in outputs if o.items is not None]
         collected = pl.collect_all(
             [conform(o.metrics.filter(context.reported_periods()), METRIC_SCHEMA) for o in outputs]
             + [conform(o.findings, FINDING_SCHEMA, keep=(IDENTITY,)) for o in outputs]
-            + day_outputs,
+            + day_outputs
+            + item_outputs,
             engine=METRICS_ENGINE,
         )
-        n = len(outputs)
-        metric_frames, finding_frames, day_frames = collected[:n], collected[n : 2 * n], collected[2 * n :]
+        n, d = len(outputs), len(day_outputs)
+        metric_frames, finding_frames, day_frames = collected[:n], collected[n : 2 * n], collected[2 * n : 2 * n + d]
+        item_frames = collected[2 * n + d :]
         written = 0
         if store is not None:
             days = pl.concat([pl.DataFrame(schema=DAY_SCHEMA), *day_frames], how="vertical")
             rules_run = {rule.code for rule in ruleset.rules}
             written = store.write_days(days, covered, rules_run, ruleset.version, generated_at)
 
-    metrics = _sorted_metrics(metric_frames, ruleset)
+    metrics = with_needs(_sorted_metrics(metric_frames, ruleset), ruleset, as_of)
+    items = failing_items(item_frames, metrics, ruleset)
     findings = pl.concat([pl.DataFrame(schema=FINDING_SCHEMA), *finding_frames], how="diagonal")
     if options.agent is not None:
         # A spot-check of one agent: that agent's rows, and the shop rows for context.
         metrics = metrics.filter((pl.col("scope") == "shop") | (pl.col("agent") == options.agent))
         findings = findings.filter(pl.col("agent").is_null() | (pl.col("agent") == options.agent))
+        items = items.filter((pl.col("scope") == "shop") | (pl.col("agent") == options.agent))
     findings = conform(with_fingerprints(findings).lazy(), FINDING_SCHEMA).collect()
     hidden = 0
     if options.baseline:
@@ -170,7 +179,7 @@ def run_audit(
         hidden, findings = findings.height - kept.height, kept
     points = points_in_force(metrics, as_of)
     return AuditResult(
-        ruleset, summary, as_of, generated_at, metrics, findings, points, rejects, options, written, hidden
+        ruleset, summary, as_of, generated_at, metrics, findings, points, rejects, options, written, hidden, items
     )
 
 

@@ -110,6 +110,8 @@ def audit(
     baseline: Annotated[Optional[Path], typer.Option("--baseline", help="An earlier --format json report: report only findings not in it.")] = None,
     sheet: Annotated[Optional[str], typer.Option("--sheet", help="Excel exports: the sheet to read (default: the first).")] = None,
     profile: Annotated[Optional[str], typer.Option("--profile", help="A shipped export layout (see docs/inputs.md).")] = None,
+    items: Annotated[int, typer.Option("--items", min=0, help="Table/markdown: the N worst late items per failing metric (0 hides them).")] = 5,
+    items_csv: Annotated[Optional[Path], typer.Option("--items-csv", help="Write every late or unanswered item of the failing metrics to this CSV.")] = None,
 ) -> None:
     """Audit chat exports and report metrics and findings."""
     from cservice_audit.audit import AuditOptions, run_audit, write_rejects
@@ -159,6 +161,8 @@ def audit(
         )
     if rejects is not None:
         write_rejects(result, rejects)
+    if items_csv is not None:
+        _write_items_csv(result, items_csv)
     if not quiet:
         for entry in result.input.files:
             if entry["rows_read"] == 0:
@@ -169,7 +173,7 @@ def audit(
     else:
         color = to_terminal and chosen == Format.table and "NO_COLOR" not in os.environ
         width = _stderr.width if to_terminal else 140
-        text = FORMATS[chosen.value](result, color=color, width=width, quiet=quiet)
+        text = FORMATS[chosen.value](result, color=color, width=width, quiet=quiet, items=items)
     if output is not None:
         try:
             output.write_text(text, encoding="utf-8")
@@ -182,6 +186,17 @@ def audit(
     worst = SEVERITY_RANK[fail_on.value]
     failing = any(SEVERITY_RANK[s] <= worst for s in result.findings.get_column("severity"))
     raise typer.Exit(exitcodes.FINDINGS if failing and not exit_zero else exitcodes.CLEAN)
+
+
+def _write_items_csv(result, path: Path) -> None:
+    """`--items-csv FILE`: the drill-down items (schema.ITEM_SCHEMA), times in the ruleset's zone."""
+    from cservice_audit.render.items_view import items_frame
+    from cservice_audit.spreadsheet import guard_formulas
+
+    try:
+        guard_formulas(items_frame(result)).write_csv(path, datetime_format="%Y-%m-%dT%H:%M:%S%:z")
+    except OSError as exc:
+        raise AuditError(f"{path}: cannot write the items CSV ({exc.strerror})") from None
 
 
 def _zone(name: str | None) -> str | None:

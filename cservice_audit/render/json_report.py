@@ -10,9 +10,10 @@ import polars as pl
 
 from cservice_audit import __version__
 from cservice_audit.audit import AuditResult
-from cservice_audit.schema import FINDING_SCHEMA, METRIC_SCHEMA, SEVERITY_RANK
+from cservice_audit.schema import FINDING_SCHEMA, ITEM_SCHEMA, METRIC_SCHEMA, SEVERITY_RANK
 
-SCHEMA_VERSION = "1.0"
+# 1.1: `items` (the drill-down, schema.ITEM_SCHEMA) and the metrics' needed-to-pass columns.
+SCHEMA_VERSION = "1.1"
 
 
 def to_dict(result: AuditResult) -> dict[str, Any]:
@@ -57,6 +58,8 @@ def to_dict(result: AuditResult) -> dict[str, Any]:
         "summary": summary(result),
         "metrics": records(result.metrics, METRIC_SCHEMA, tz),
         "findings": records(result.findings, FINDING_SCHEMA, tz),
+        # Every late or unanswered item of the failing and at-risk reply and wait metrics.
+        "items": records(result.items, ITEM_SCHEMA, tz),
     }
 
 
@@ -91,12 +94,13 @@ def render(result: AuditResult, **_: Any) -> str:
 
 
 def render_lines(result: AuditResult, **_: Any) -> str:
-    """One JSON object per line: a header, then every metric, then every finding."""
+    """One JSON object per line: a header, then every metric, every finding, every item."""
     report = to_dict(result)
-    header = {k: v for k, v in report.items() if k not in ("metrics", "findings")}
+    header = {k: v for k, v in report.items() if k not in ("metrics", "findings", "items")}
     lines = [{"type": "report", **header}]
     lines += [{"type": "metric", **m} for m in report["metrics"]]
     lines += [{"type": "finding", **f} for f in report["findings"]]
+    lines += [{"type": "item", **i} for i in report["items"]]
     return "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
 
 

@@ -27,6 +27,8 @@ def late_items(context: Context, rule: Rule, late: pl.Expr) -> pl.LazyFrame:
                 items.filter(context.reported_periods()).with_columns(
                     pl.lit(rule.code).alias("rule"),
                     pl.lit(scope).alias("scope"),
+                    # A shop-scope metric's key has no agent; the item's agent is `handled_by`.
+                    pl.col("agent") if scope == "agent" else pl.lit(None, dtype=pl.String).alias("agent"),
                     pl.lit(params["period"]).alias("period"),
                 ),
                 ITEM_SCHEMA,

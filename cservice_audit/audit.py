@@ -54,6 +54,7 @@ class AuditOptions:
     sheet: str | None = None  # --sheet: the Excel sheet to read (default: the first)
     profile: str | None = None  # --profile: a shipped export layout (profiles/*.yaml)
     baseline: str | None = None  # an earlier JSON report: its findings are not reported again
+    conversation: str | None = None  # `show`: also keep this conversation's annotated events
 
 
 @dataclass
@@ -82,6 +83,7 @@ class AuditResult:
     baseline_hidden: int = 0
     # ITEM_SCHEMA: the late and unanswered items of failing and at-risk metrics (drilldown.py)
     items: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=ITEM_SCHEMA))
+    transcript: pl.DataFrame | None = None  # `show`: the conversation's events (show.conversation_rows)
 
 
 def run_audit(
@@ -163,6 +165,11 @@ def run_audit(
             rules_run = {rule.code for rule in ruleset.rules}
             written = store.write_days(days, covered, rules_run, ruleset.version, generated_at)
 
+    transcript = None
+    if options.conversation is not None:
+        from cservice_audit.show import conversation_rows
+
+        transcript = conversation_rows(context, ruleset, options.conversation)
     metrics = with_needs(_sorted_metrics(metric_frames, ruleset), ruleset, as_of)
     items = failing_items(item_frames, metrics, ruleset)
     findings = pl.concat([pl.DataFrame(schema=FINDING_SCHEMA), *finding_frames], how="diagonal")
@@ -179,7 +186,7 @@ def run_audit(
         hidden, findings = findings.height - kept.height, kept
     points = points_in_force(metrics, as_of)
     return AuditResult(
-        ruleset, summary, as_of, generated_at, metrics, findings, points, rejects, options, written, hidden, items
+        ruleset, summary, as_of, generated_at, metrics, findings, points, rejects, options, written, hidden, items, transcript
     )
 
 

@@ -219,6 +219,36 @@ def _statistics(result) -> str:
 
 
 @app.command()
+def show(
+    conversation: Annotated[str, typer.Argument(help="The conversation id (as in the findings and the drill-down).")],
+    paths: Annotated[list[str], typer.Argument(help="The export(s) that hold it: files, globs, or - for stdin.")],
+    platform: Annotated[Optional[str], typer.Option("--platform", "-p", help="Shipped ruleset: pinduoduo, kuaishou, douyin, taobao, jd.")] = None,
+    ruleset_file: Annotated[Optional[Path], typer.Option("--ruleset", help="Your own ruleset YAML (may `extends:` a shipped one).")] = None,
+    input_tz: Annotated[Optional[str], typer.Option("--input-tz", help="Zone of timestamps without an offset (default: the ruleset's).")] = None,
+    encoding: Annotated[Optional[str], typer.Option("--encoding", help="Input encoding (default: detect UTF-8 / GB18030).")] = None,
+    mapping: Annotated[Optional[Path], typer.Option("--mapping", help="YAML with your export's header/value spellings.")] = None,
+    profile: Annotated[Optional[str], typer.Option("--profile", help="A shipped export layout (see docs/inputs.md).")] = None,
+    sheet: Annotated[Optional[str], typer.Option("--sheet", help="Excel exports: the sheet to read (default: the first).")] = None,
+) -> None:
+    """Print one conversation as a transcript: each wait, the late ones, the rules it triggered."""
+    from cservice_audit.audit import AuditOptions, run_audit
+    from cservice_audit.show import conversation_findings, render
+
+    options = AuditOptions(
+        input_tz=_zone(input_tz),
+        encoding=encoding,
+        mapping=str(mapping) if mapping else None,
+        sheet=sheet,
+        profile=profile,
+        conversation=conversation,
+    )
+    ruleset = _load_ruleset(platform, ruleset_file)
+    result = run_audit(paths, ruleset, options, generated_at=datetime.now(timezone.utc))
+    assert result.transcript is not None
+    sys.stdout.write(render(result.transcript, conversation_findings(result.findings, conversation), ruleset))
+
+
+@app.command()
 def rules(
     platform: Annotated[Optional[str], typer.Option("--platform", "-p", help="Shipped ruleset name.")] = None,
     ruleset_file: Annotated[Optional[Path], typer.Option("--ruleset", help="A ruleset YAML file.")] = None,

@@ -220,7 +220,7 @@ def _statistics(result) -> str:
 
 @app.command()
 def show(
-    conversation: Annotated[str, typer.Argument(help="The conversation id (as in the findings and the drill-down).")],
+    conversation: Annotated[str, typer.Argument(help="The conversation id (as in the findings and the drill-down); one that starts with - goes after --: show -p pdd -- -/b1 FILE.")],
     paths: Annotated[list[str], typer.Argument(help="The export(s) that hold it: files, globs, or - for stdin.")],
     platform: Annotated[Optional[str], typer.Option("--platform", "-p", help="Shipped ruleset: pinduoduo, kuaishou, douyin, taobao, jd.")] = None,
     ruleset_file: Annotated[Optional[Path], typer.Option("--ruleset", help="Your own ruleset YAML (may `extends:` a shipped one).")] = None,

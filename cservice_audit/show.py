@@ -150,10 +150,10 @@ def render(rows: pl.DataFrame, findings: pl.DataFrame, ruleset: Ruleset) -> str:
             waits = [row[c] for c in wait_columns]
             if waits:
                 # One figure when every set of reply roles gives the same wait.
-                labelled = len(set(waits)) > 1
-                shown = " / ".join(
-                    _wait_text(w) + (f" ({c[5:]})" if labelled else "") for c, w in zip(wait_columns, waits, strict=True)
-                )
+                if len(set(waits)) == 1:
+                    shown = _wait_text(waits[0])
+                else:
+                    shown = " / ".join(f"{_wait_text(w)} ({c[5:]})" for c, w in zip(wait_columns, waits, strict=True))
                 notes.append(LABELS["wait"].format(wait=shown))
             notes += [m for m in (_marks(rule, row) for rule in reply_rules) if m]
         if notes:

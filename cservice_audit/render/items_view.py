@@ -17,25 +17,27 @@ from cservice_audit.audit import AuditResult
 from cservice_audit.sanitize import one_line
 
 DEFAULT_ITEMS = 5  # --items: the worst items shown per failing metric
+COMPACT_DROPS = ("buyer", "reply")  # left out on a narrow terminal (the reply time is sent + wait)
 
 # Every word these views print, in one place (the message catalogue can take them over).
 LABELS = {
-    "items_title": "{code} {title} · late and unanswered, {limit} worst each · {period} (all: --format json, --items-csv FILE)",
+    "items_title": "{code} {title} · late and unanswered, {limit} worst each · {period} (all: --items-csv FILE)",
     "item_columns": ["agent", "conversation", "buyer", "sent", "wait", "reply"],
     "shop_total": "(shop total)",
     "unanswered": "unanswered",
     "more": "+{n} more",
     "needs_title": "What the period still needs",
     "needs_columns": ["rule", "agent", "period", "so far", "still needs"],
-    "good": {"reply_rate": "on time", "good_rate": "satisfied", "attitude_share": "without an attitude complaint"},
-    "needs_rate": "{good} of the ≈{remaining} items still to come, {need_rate:.0%} ({threshold})",
-    "needs_rate_none": "no items are expected in the remaining days at this volume",
-    "needs_mean": "a mean wait of at most {mean:.0f}s over the ≈{remaining} items still to come (limit {limit:g}s)",
-    "cannot_pass_rate": "cannot pass any more: even all ≈{remaining} items still to come {good} are not enough",
-    "cannot_pass_mean": "cannot pass any more: even instant replies to the ≈{remaining} items still to come are not enough",
-    "cannot_pass_count": "cannot pass any more: occurrences never go away",
+    "good": {"reply_rate": "on time", "good_rate": "satisfied", "attitude_share": "not about attitude"},
+    "needs_rate": "{needed} of next ≈{remaining} {good} ({need_rate:.0%})",
+    "needs_rate_none": "no more items expected",
+    "needs_mean": "mean ≤ {mean:.0f}s over next ≈{remaining}",
+    "cannot_pass_rate": "cannot pass (≈{remaining} left)",
+    "cannot_pass_mean": "cannot pass (≈{remaining} left)",
+    "cannot_pass_count": "cannot pass",
     "period_day": "{start}",
     "period_span": "{period} {start}..{end}",
+    "period_short": {"natural_week": "week {start:%m-%d}..{end:%m-%d}", "natural_month": "month {start:%Y-%m}", "rolling_30d": "30d {start:%m-%d}..{end:%m-%d}", "day": "{start}"},
 }
 
 
@@ -73,9 +75,13 @@ def items_frame(result: AuditResult) -> pl.DataFrame:
     return result.items.with_columns(pl.col("ts", "reply_ts").dt.convert_time_zone(tz))
 
 
-def item_tables(result: AuditResult, limit: int = DEFAULT_ITEMS, clean: Callable[[object], str] = one_line) -> list[ItemTable]:
+def item_tables(
+    result: AuditResult, limit: int = DEFAULT_ITEMS, clean: Callable[[object], str] = one_line, compact: bool = False
+) -> list[ItemTable]:
     """Per rule and period: the `limit` worst items of each failing or at-risk metric (agents
-    first, then the shop total), and how many more there are. `limit` 0 shows nothing."""
+    first, then the shop total), and how many more there are. `limit` 0 shows nothing.
+    `compact` (a narrow terminal) leaves out buyer and reply time, so that the conversation
+    id, which `show` takes, stays on one line."""
     if limit <= 0 or result.items.is_empty():
         return []
     titles = {rule.code: rule.title for rule in result.ruleset.rules}
@@ -109,11 +115,15 @@ def item_tables(result: AuditResult, limit: int = DEFAULT_ITEMS, clean: Callable
             )
             if row["_rank"] == limit - 1 and row["_count"] > limit:
                 rows.append(["", LABELS["more"].format(n=row["_count"] - limit), "", "", "", ""])
+        columns = list(LABELS["item_columns"])
+        if compact:
+            keep = [i for i, name in enumerate(LABELS["item_columns"]) if name not in COMPACT_DROPS]
+            columns, rows = [columns[i] for i in keep], [[r[i] for i in keep] for r in rows]
         tables.append(
             ItemTable(
                 code=code,
                 title=LABELS["items_title"].format(code=code, title=titles.get(code, ""), limit=limit, period=_period(period, start, end)),
-                columns=list(LABELS["item_columns"]),
+                columns=columns,
                 rows=rows,
             )
         )
@@ -126,28 +136,23 @@ def _so_far(check: str, row: dict) -> str:
     if row["value"] is None:
         return "-"
     if check in ("reply_rate", "review_rate"):
-        return f"{row['value'] * 100:.1f}% ({row['numerator']:g}/{row['denominator']})"
+        return f"{row['value'] * 100:.1f}% ({row['numerator']:g}/{row['denominator']}) vs {row['threshold'] * 100:g}%"
     return f"{row['numerator']:g}"
 
 
 def _needs(rule, row: dict) -> str:
     remaining, can_pass = row["expected_remaining"], row["can_pass"]
     check = rule.check
-    if check == "average_wait":
-        if not can_pass:
-            return LABELS["cannot_pass_mean"].format(remaining=remaining)
-        return LABELS["needs_mean"].format(mean=row["needed_mean_wait"], remaining=remaining, limit=row["threshold"])
     if remaining is None:
         return LABELS["cannot_pass_count"]
-    good = LABELS["good"][rule.params.get("measure", check) if check == "review_rate" else check]
     if not can_pass:
-        return LABELS["cannot_pass_rate"].format(remaining=remaining, good=good)
+        return LABELS["cannot_pass_mean" if check == "average_wait" else "cannot_pass_rate"].format(remaining=remaining)
+    if check == "average_wait":
+        return LABELS["needs_mean"].format(mean=row["needed_mean_wait"], remaining=remaining)
     if row["needed_rate"] is None:
         return LABELS["needs_rate_none"]
-    word = "max" if rule.params.get("measure") == "attitude_share" else "min"
-    return f"{row['needed_good']} " + LABELS["needs_rate"].format(
-        good=good, remaining=remaining, need_rate=row["needed_rate"], threshold=f"{word} {row['threshold'] * 100:g}%"
-    )
+    good = LABELS["good"][rule.params.get("measure", check) if check == "review_rate" else check]
+    return LABELS["needs_rate"].format(needed=row["needed_good"], remaining=remaining, good=good, need_rate=row["needed_rate"])
 
 
 def need_rows(result: AuditResult, clean: Callable[[object], str] = one_line) -> tuple[list[str], list[list[str]]]:
@@ -163,7 +168,6 @@ def need_rows(result: AuditResult, clean: Callable[[object], str] = one_line) ->
         who = clean(row["agent"]) if row["scope"] == "agent" else LABELS["shop_total"]
         if many_shops:
             who = f"{clean(row['shop'])} / {who}"
-        rows.append(
-            [row["rule"], who, _period(row["period"], row["period_start"], row["period_end"]), _so_far(rule.check, row), _needs(rule, row)]
-        )
+        period = LABELS["period_short"][row["period"]].format(start=row["period_start"], end=row["period_end"])
+        rows.append([row["rule"], who, period, _so_far(rule.check, row), _needs(rule, row)])
     return list(LABELS["needs_columns"]), rows

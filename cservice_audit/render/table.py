@@ -68,10 +68,11 @@ def _drilldown(console: Console, result: AuditResult, limit: int) -> None:
         for row in rows:
             table.add_row(*map(Text, row))
         console.print(table)
-    for card in item_tables(result, limit):
+    for card in item_tables(result, limit, compact=console.width < 100):
         table = Table(title=Text(card.title, style="bold"), title_justify="left")
         for column in card.columns:
-            table.add_column(column, justify="right" if column == "wait" else "left", overflow="fold")
+            # The conversation id stays whole: it is what `cservice-audit show` takes.
+            table.add_column(column, justify="right" if column == "wait" else "left", overflow="fold", no_wrap=column == "conversation")
         for row in card.rows:
             table.add_row(*map(Text, row))
         console.print(table)

@@ -17,6 +17,7 @@ import polars as pl
 from cservice_audit.checks.context import Context
 from cservice_audit.checks.items import reply_items
 from cservice_audit.errors import AuditError
+from cservice_audit.render.items_view import wait_text
 from cservice_audit.ruleset import Ruleset
 from cservice_audit.sanitize import one_line, terminal_safe
 
@@ -28,7 +29,6 @@ LABELS = {
     "header": "conversation {conversation} · shop {shop} · buyer {buyer} · {first}..{last} ({tz})",
     "rules": "reply rules: {rules}",
     "wait": "wait {wait}",
-    "unanswered": "unanswered",
     "late": "✗ {code} late (> {limit}s)",
     "on_time": "✓ {code}",
     "above_mean": "✗ {code} above the mean limit (> {limit}s)",
@@ -38,13 +38,6 @@ LABELS = {
     "not_found": "conversation {conversation!r} is not in the input{close}",
     "close": "; close: {ids}",
 }
-
-
-def _wait_text(seconds: float | None) -> str:
-    if seconds is None:
-        return LABELS["unanswered"]
-    whole = int(round(seconds))
-    return f"{whole}s" if whole < 60 else f"{whole // 60}m{whole % 60:02d}s" if whole < 3600 else f"{whole // 3600}h{whole % 3600 // 60:02d}m"
 
 
 def close_ids(conversation: str, ids: pl.Series) -> list[str]:
@@ -151,9 +144,9 @@ def render(rows: pl.DataFrame, findings: pl.DataFrame, ruleset: Ruleset) -> str:
             if waits:
                 # One figure when every set of reply roles gives the same wait.
                 if len(set(waits)) == 1:
-                    shown = _wait_text(waits[0])
+                    shown = wait_text(waits[0])
                 else:
-                    shown = " / ".join(f"{_wait_text(w)} ({c[5:]})" for c, w in zip(wait_columns, waits, strict=True))
+                    shown = " / ".join(f"{wait_text(w)} ({c[5:]})" for c, w in zip(wait_columns, waits, strict=True))
                 notes.append(LABELS["wait"].format(wait=shown))
             notes += [m for m in (_marks(rule, row) for rule in reply_rules) if m]
         if notes:

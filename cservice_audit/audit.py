@@ -21,14 +21,16 @@ import polars as pl
 from cservice_audit import load as loader
 from cservice_audit.checks import CHECKS
 from cservice_audit.checks.context import Context
+from cservice_audit.drilldown import failing_items
 from cservice_audit.errors import InputError
 from cservice_audit.history import HistoryStore
 from cservice_audit.metrics.rollup import DAY_SCHEMA
 from cservice_audit.files import atomic_write
+from cservice_audit.needs import with_needs
 from cservice_audit.normalize import CANONICAL, DEFAULT_SHOP, Aliases, assign_conversations, normalize, profile_path
 from cservice_audit.ruleset import Ruleset
 from cservice_audit.sanitize import one_line
-from cservice_audit.schema import FINDING_SCHEMA, IDENTITY, METRIC_SCHEMA, SEVERITY_RANK, conform, with_fingerprints
+from cservice_audit.schema import FINDING_SCHEMA, IDENTITY, ITEM_SCHEMA, METRIC_SCHEMA, SEVERITY_RANK, conform, with_fingerprints
 from cservice_audit.spreadsheet import guard_formulas
 
 METRIC_ORDER = ("rule_order", "scope_order", "shop", "agent", "period_start")
@@ -56,6 +58,7 @@ class AuditOptions:
     profile: str | None = None  # --profile: a shipped export layout (profiles/*.yaml)
     baseline: str | None = None  # an earlier JSON report: findings in it are `known` (spec §11)
     shop: str | None = None  # --shop: the shop of rows whose export names none
+    conversation: str | None = None  # `show`: also keep this conversation's annotated events
 
 
 @dataclass
@@ -85,6 +88,9 @@ class AuditResult:
     # Things the user should read on stderr (files named twice, days re-audited, a trailing
     # day not judged): one line each, already worded.
     notes: list[str] = field(default_factory=list)
+    # ITEM_SCHEMA: the late and unanswered items of failing and at-risk metrics (drilldown.py)
+    items: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=ITEM_SCHEMA))
+    transcript: pl.DataFrame | None = None  # `show`: the conversation's events (show.conversation_rows)
 
 
 def run_audit(
@@ -168,14 +174,17 @@ def run_audit(
             if as_of is not None or rule.check == "data_quality"
         ]
         day_outputs = [o.days for o in outputs if o.days is not None]
+        item_outputs = [o.items for o in outputs if o.items is not None]
         collected = pl.collect_all(
             [conform(o.metrics.filter(context.reported_periods()), METRIC_SCHEMA) for o in outputs]
             + [conform(o.findings, FINDING_SCHEMA, keep=(IDENTITY,)) for o in outputs]
-            + day_outputs,
+            + day_outputs
+            + item_outputs,
             engine=METRICS_ENGINE,
         )
-        n = len(outputs)
-        metric_frames, finding_frames, day_frames = collected[:n], collected[n : 2 * n], collected[2 * n :]
+        n, d = len(outputs), len(day_outputs)
+        metric_frames, finding_frames, day_frames = collected[:n], collected[n : 2 * n], collected[2 * n : 2 * n + d]
+        item_frames = collected[2 * n + d :]
         written = 0
         if store is not None:
             days = pl.concat([pl.DataFrame(schema=DAY_SCHEMA), *day_frames], how="vertical")
@@ -187,7 +196,13 @@ def run_audit(
                     f"{shop}: {_days_text(stored_days)} audited before; the stored result is replaced by this run's"
                 )
 
-    metrics = _sorted_metrics(metric_frames, ruleset).filter(pl.col("shop").is_in(shops))
+    transcript = None
+    if options.conversation is not None:
+        from cservice_audit.show import conversation_rows
+
+        transcript = conversation_rows(context, ruleset, options.conversation)
+    metrics = with_needs(_sorted_metrics(metric_frames, ruleset).filter(pl.col("shop").is_in(shops)), ruleset, as_of)
+    items = failing_items(item_frames, metrics, ruleset)
     findings = pl.concat([pl.DataFrame(schema=FINDING_SCHEMA), *finding_frames], how="diagonal")
     # Rejected rows belong to no shop yet (their shop may be what failed to parse); every other
     # finding is about a shop of this run.
@@ -196,12 +211,13 @@ def run_audit(
         # A spot-check of one agent: that agent's rows, and the shop rows for context.
         metrics = metrics.filter((pl.col("scope") == "shop") | (pl.col("agent") == options.agent))
         findings = findings.filter(pl.col("agent").is_null() | (pl.col("agent") == options.agent))
+        items = items.filter((pl.col("scope") == "shop") | (pl.col("agent") == options.agent))
     findings = conform(with_fingerprints(findings).lazy(), FINDING_SCHEMA).collect()
     findings = mark_known(findings, baseline_findings(options.baseline) if options.baseline else {}, ruleset)
     hidden = int((findings.get_column("state") == "known").sum())
     points = points_in_force(metrics, as_of)
     return AuditResult(
-        ruleset, summary, as_of, generated_at, metrics, findings, points, rejects, options, written, hidden, notes
+        ruleset, summary, as_of, generated_at, metrics, findings, points, rejects, options, written, hidden, notes, items, transcript
     )
 
 

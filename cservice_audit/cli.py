@@ -114,6 +114,8 @@ def audit(
     profile: Annotated[Optional[str], typer.Option("--profile", help="A shipped export layout (see docs/inputs.md).")] = None,
     shop: Annotated[Optional[str], typer.Option("--shop", help="The shop of an export without a shop column (needed to store its days).")] = None,
     config: Annotated[Optional[Path], typer.Option("--config", help="Config file (default: ./cservice-audit.toml if present).")] = None,
+    items: Annotated[Optional[int], typer.Option("--items", min=0, help="Table/markdown: the N worst late items per failing metric (default 5; 0 hides them).")] = None,
+    items_csv: Annotated[Optional[Path], typer.Option("--items-csv", help="Write every late or unanswered item of the failing metrics to this CSV.")] = None,
 ) -> None:
     """Audit chat exports and report metrics and findings."""
     from cservice_audit.audit import AuditOptions, run_audit, write_rejects
@@ -135,6 +137,7 @@ def audit(
     select = select or _listed(settings.get("select"))
     ignore = ignore or _listed(settings.get("ignore"))
     fail_on = fail_on or Severity(_choice(settings.get("fail_on", "error"), Severity, "fail_on"))
+    items = items if items is not None else settings.get("items", 5)
     if shop is not None and not shop.strip():
         raise AuditError("--shop: give the shop's name")
 
@@ -185,6 +188,8 @@ def audit(
         )
     if rejects is not None:
         write_rejects(result, rejects)
+    if items_csv is not None:
+        _write_items_csv(result, items_csv)
     if not quiet:
         for entry in result.input.files:
             if entry["rows_read"] == 0:
@@ -197,7 +202,7 @@ def audit(
     else:
         color = to_terminal and chosen == Format.table and "NO_COLOR" not in os.environ
         width = _stderr.width if to_terminal else 140
-        text = FORMATS[chosen.value](result, color=color, width=width, quiet=quiet)
+        text = FORMATS[chosen.value](result, color=color, width=width, quiet=quiet, items=items)
     if output is not None:
         atomic_write(output, text, what="report")
     else:
@@ -262,6 +267,15 @@ def _check_codes(ruleset, codes: list[str] | None, option: str) -> None:
         )
 
 
+def _write_items_csv(result, path: Path) -> None:
+    """`--items-csv FILE`: the drill-down items (schema.ITEM_SCHEMA), times in the ruleset's zone."""
+    from cservice_audit.render.items_view import items_frame
+    from cservice_audit.spreadsheet import guard_formulas
+
+    text = guard_formulas(items_frame(result)).write_csv(datetime_format="%Y-%m-%dT%H:%M:%S%:z")
+    atomic_write(path, text, what="items CSV")
+
+
 def _zone(name: str | None) -> str | None:
     if name is None:
         return None
@@ -279,6 +293,36 @@ def _statistics(result) -> str:
     lines = [f"{n:>6}  {code:<10} {severity}" for code, severity, n in counts.iter_rows()]
     lines.append(f"{result.findings.height:>6}  total")
     return "\n".join(lines) + "\n"
+
+
+@app.command()
+def show(
+    conversation: Annotated[str, typer.Argument(help="The conversation id (as in the findings and the drill-down); one that starts with - goes after --: show -p pdd -- -/b1 FILE.")],
+    paths: Annotated[list[str], typer.Argument(help="The export(s) that hold it: files, globs, or - for stdin.")],
+    platform: Annotated[Optional[str], typer.Option("--platform", "-p", help="Shipped ruleset: pinduoduo, kuaishou, douyin, taobao, jd.")] = None,
+    ruleset_file: Annotated[Optional[Path], typer.Option("--ruleset", help="Your own ruleset YAML (may `extends:` a shipped one).")] = None,
+    input_tz: Annotated[Optional[str], typer.Option("--input-tz", help="Zone of timestamps without an offset (default: the ruleset's).")] = None,
+    encoding: Annotated[Optional[str], typer.Option("--encoding", help="Input encoding (default: detect UTF-8 / GB18030).")] = None,
+    mapping: Annotated[Optional[Path], typer.Option("--mapping", help="YAML with your export's header/value spellings.")] = None,
+    profile: Annotated[Optional[str], typer.Option("--profile", help="A shipped export layout (see docs/inputs.md).")] = None,
+    sheet: Annotated[Optional[str], typer.Option("--sheet", help="Excel exports: the sheet to read (default: the first).")] = None,
+) -> None:
+    """Print one conversation as a transcript: each wait, the late ones, the rules it triggered."""
+    from cservice_audit.audit import AuditOptions, run_audit
+    from cservice_audit.show import conversation_findings, render
+
+    options = AuditOptions(
+        input_tz=_zone(input_tz),
+        encoding=encoding,
+        mapping=str(mapping) if mapping else None,
+        sheet=sheet,
+        profile=profile,
+        conversation=conversation,
+    )
+    ruleset = _load_ruleset(platform, ruleset_file)
+    result = run_audit(paths, ruleset, options, generated_at=datetime.now(timezone.utc))
+    assert result.transcript is not None
+    sys.stdout.write(render(result.transcript, conversation_findings(result.findings, conversation), ruleset))
 
 
 @app.command()

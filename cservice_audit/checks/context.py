@@ -83,3 +83,4 @@ class CheckOutput:
     metrics: pl.LazyFrame  # every period, stored history included (audit keeps the reported ones)
     findings: pl.LazyFrame
     days: pl.LazyFrame | None = None  # this run's day rows, for the history store
+    items: pl.LazyFrame | None = None  # late and unanswered items (schema.ITEM_SCHEMA), for the drill-down

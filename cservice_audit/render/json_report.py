@@ -10,10 +10,11 @@ import polars as pl
 
 from cservice_audit import __version__
 from cservice_audit.audit import AuditResult
-from cservice_audit.schema import FINDING_SCHEMA, METRIC_SCHEMA, SEVERITY_RANK
+from cservice_audit.schema import FINDING_SCHEMA, ITEM_SCHEMA, METRIC_SCHEMA, SEVERITY_RANK
 
 # 2.0: findings carry `status`, `tier_rank` and `state` (new | known) and known findings stay
-# in the report (spec §11); `shops`, `notes`, `baseline.known/new` and `summary.new/known`.
+# in the report (spec §11); `shops`, `notes`, `baseline.known/new` and `summary.new/known`;
+# `items` (the drill-down, schema.ITEM_SCHEMA) and the metrics' needed-to-pass columns.
 SCHEMA_VERSION = "2.0"
 
 
@@ -65,6 +66,8 @@ def to_dict(result: AuditResult) -> dict[str, Any]:
         "summary": summary(result),
         "metrics": records(result.metrics, METRIC_SCHEMA, tz),
         "findings": records(result.findings, FINDING_SCHEMA, tz),
+        # Every late or unanswered item of the failing and at-risk reply and wait metrics.
+        "items": records(result.items, ITEM_SCHEMA, tz),
     }
 
 
@@ -103,12 +106,13 @@ def render(result: AuditResult, **_: Any) -> str:
 
 
 def render_lines(result: AuditResult, **_: Any) -> str:
-    """One JSON object per line: a header, then every metric, then every finding."""
+    """One JSON object per line: a header, then every metric, every finding, every item."""
     report = to_dict(result)
-    header = {k: v for k, v in report.items() if k not in ("metrics", "findings")}
+    header = {k: v for k, v in report.items() if k not in ("metrics", "findings", "items")}
     lines = [{"type": "report", **header}]
     lines += [{"type": "metric", **m} for m in report["metrics"]]
     lines += [{"type": "finding", **f} for f in report["findings"]]
+    lines += [{"type": "item", **i} for i in report["items"]]
     return "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
 
 

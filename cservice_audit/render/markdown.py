@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from cservice_audit.audit import AuditResult
+from cservice_audit.sanitize import markdown_safe
+from cservice_audit.render.items_view import DEFAULT_ITEMS, LABELS, item_tables, need_rows
 from cservice_audit.render.views import finding_rows, header_lines, points_rows, scorecards
 
 
@@ -18,7 +20,7 @@ def _table(columns: list[str], rows: list[list[str]]) -> list[str]:
     return lines
 
 
-def render(result: AuditResult, **_: Any) -> str:
+def render(result: AuditResult, *, items: int = DEFAULT_ITEMS, **_: Any) -> str:
     out = [f"# cservice-audit: {result.ruleset.name} ({result.ruleset.platform})", ""]
     out += [f"- {line}" for line in header_lines(result)]
     for card in scorecards(result):
@@ -26,7 +28,24 @@ def render(result: AuditResult, **_: Any) -> str:
     columns, rows = points_rows(result)
     if rows:
         out += ["", f"## Points in force on {result.as_of}", "", *_table(columns, rows)]
+    out += _drilldown(result, items)
     columns, rows = finding_rows(result)
     out += ["", f"## Findings ({len(rows)})", ""]
     out += _table(columns, rows) if rows else ["No findings."]
     return "\n".join(out) + "\n"
+
+
+def _drilldown(result: AuditResult, limit: int) -> list[str]:
+    """What at-risk periods still need, then the worst items of each failing metric. The
+    cells are already Markdown-safe (markdown_safe), so they are joined as they are."""
+
+    def table(columns: list[str], rows: list[list[str]]) -> list[str]:
+        return ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns), *("| " + " | ".join(r) + " |" for r in rows)]
+
+    out: list[str] = []
+    columns, rows = need_rows(result, clean=markdown_safe)
+    if rows:
+        out += ["", f"## {LABELS['needs_title']}", "", *table(columns, rows)]
+    for card in item_tables(result, limit, clean=markdown_safe):
+        out += ["", f"## {markdown_safe(card.title)}", "", *table(card.columns, card.rows)]
+    return out

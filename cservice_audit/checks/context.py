@@ -8,6 +8,7 @@ from datetime import date, datetime
 import polars as pl
 
 from cservice_audit.metrics.waits import conversation_stream, waits_from_stream
+from cservice_audit.ruleset import Rule
 from cservice_audit.text import with_normalized
 
 
@@ -26,6 +27,9 @@ class Context:
     input_days: pl.LazyFrame | None = None
     # Periods ending before this day come from history only and are not reported.
     first_reported_day: date | None = None
+    # The rules this run includes (after --select/--ignore): rules that share occurrences
+    # (long no-reply `yield_to`) look at each other through it.
+    rules: tuple[Rule, ...] = ()
     _stream: pl.LazyFrame | None = None
     _texts: dict[tuple[str, ...], pl.LazyFrame] = field(default_factory=dict)
     _waits: dict[tuple[str, ...], pl.LazyFrame] = field(default_factory=dict)

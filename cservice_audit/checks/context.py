@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -33,6 +34,14 @@ class Context:
     _stream: pl.LazyFrame | None = None
     _texts: dict[tuple[str, ...], pl.LazyFrame] = field(default_factory=dict)
     _waits: dict[tuple[str, ...], pl.LazyFrame] = field(default_factory=dict)
+    _shared: dict[tuple, pl.LazyFrame] = field(default_factory=dict)
+
+    def shared(self, key: tuple, build: Callable[[], pl.LazyFrame]) -> pl.LazyFrame:
+        """A frame one check builds and another reuses (a long-no-reply rule's late turns,
+        which a rule that yields to it also needs), built once per run."""
+        if key not in self._shared:
+            self._shared[key] = build().cache()
+        return self._shared[key]
 
     def waits(self, reply_roles: tuple[str, ...]) -> pl.LazyFrame:
         """Per-message waits for one set of reply roles, built once and shared.

@@ -96,6 +96,19 @@ def judged_turns(rule: Rule, context: Context) -> pl.LazyFrame:
     """Turns any clause looks at, one row per turn (its first message), with `late` (an
     occurrence of this rule), `pending` (cannot be judged yet), `deadline` (the earliest
     deadline missed, or the one awaited), `clause` and `topic_match`."""
+    judged = context.shared(("long_no_reply", rule.code), lambda: _own_verdicts(rule, context))
+    yielded = _yielded(rule, context)
+    if yielded is not None:
+        taken = yielded.select("_conv", "turn", pl.lit(True).alias("_taken"))
+        judged = judged.join(taken, on=["_conv", "turn"], how="left", maintain_order="left").with_columns(
+            (pl.col("late") & pl.col("_taken").is_null()).alias("late"),
+            (pl.col("pending") & pl.col("_taken").is_null()).alias("pending"),
+        ).drop("_taken")
+    return judged
+
+
+def _own_verdicts(rule: Rule, context: Context) -> pl.LazyFrame:
+    """The rule's verdicts by its own clauses, before any yielding."""
     params = rule.params
     waits = context.waits(params["reply_roles"])
     windowed = in_window(params["window"])
@@ -141,7 +154,7 @@ def judged_turns(rule: Rule, context: Context) -> pl.LazyFrame:
     for name, deadline, late, pending in reversed(clauses):
         chosen = pl.when(any_late).then(late & (deadline == missed)).otherwise(pending & (deadline == awaited))
         clause = pl.when(chosen).then(name if isinstance(name, pl.Expr) else pl.lit(name)).otherwise(clause)
-    judged = (
+    return (
         turns.with_columns(
             (pl.lit(context.data_end) if context.data_end is not None else pl.lit(None, dtype=pl.Datetime("ms", context.timezone))).alias("_data_end")
         )
@@ -154,14 +167,6 @@ def judged_turns(rule: Rule, context: Context) -> pl.LazyFrame:
         )
         .drop("_data_end")
     )
-    yielded = _yielded(rule, context)
-    if yielded is not None:
-        taken = yielded.select("_conv", "turn", pl.lit(True).alias("_taken"))
-        judged = judged.join(taken, on=["_conv", "turn"], how="left").with_columns(
-            (pl.col("late") & pl.col("_taken").is_null()).alias("late"),
-            (pl.col("pending") & pl.col("_taken").is_null()).alias("pending"),
-        ).drop("_taken")
-    return judged
 
 
 def _yielded(rule: Rule, context: Context) -> pl.LazyFrame | None:
@@ -172,17 +177,11 @@ def _yielded(rule: Rule, context: Context) -> pl.LazyFrame | None:
     for other in others:
         if other.params["reply_roles"] != rule.params["reply_roles"]:
             continue  # turns of another reply-role set are other turns; nothing to share
-        frames.append(judged_turns(_without_yield(other), context).filter(pl.col("late")).select("_conv", "turn"))
+        own = context.shared(("long_no_reply", other.code), lambda other=other: _own_verdicts(other, context))
+        frames.append(own.filter(pl.col("late")).select("_conv", "turn"))
     if not frames:
         return None
     return pl.concat(frames).unique()
-
-
-def _without_yield(rule: Rule) -> Rule:
-    """The rule judged on its own: two rules that yield to each other must not recurse."""
-    from dataclasses import replace
-
-    return replace(rule, params={**rule.params, "yield_to": None})
 
 
 def run(rule: Rule, context: Context) -> CheckOutput:

@@ -40,6 +40,7 @@ import polars as pl
 from cservice_audit.checks.context import CheckOutput, Context
 from cservice_audit.checks.items import in_window
 from cservice_audit.checks.occurrences import occurrence_escalations, occurrence_findings, tally
+from cservice_audit.formatting import format_text
 from cservice_audit.params import COMMON, DAYTIME, REPLY_ROLES, Param, ParamError
 from cservice_audit.ruleset import Rule
 from cservice_audit.text import normalize_phrases, with_normalized
@@ -136,7 +137,7 @@ def _own_verdicts(rule: Rule, context: Context) -> pl.LazyFrame:
         deadline = pl.col("ts") + timedelta(seconds=params["topic_deadline"])
         applies = windowed & pl.col("topic_match").is_not_null()
         late, pending = _judged(reply, deadline, pl.col("_data_end"))
-        name = pl.format("no reply within {} to {}", pl.lit(_span(params["topic_deadline"])), pl.col("topic_match"))
+        name = format_text("no reply within {} to {}", pl.lit(_span(params["topic_deadline"])), pl.col("topic_match"))
         clauses.append((name, deadline, applies & late, applies & pending))
         looked_at |= applies
     if params["max_wait"] is not None:
@@ -192,11 +193,11 @@ def run(rule: Rule, context: Context) -> CheckOutput:
     ts = pl.col("ts").dt.strftime(LOCAL)
     deadline = pl.col("deadline").dt.strftime(LOCAL)
     what = pl.when(pl.col("pending")).then(
-        pl.format("pending: asked {}, no reply yet; judged after {} ({})", ts, deadline, pl.col("clause"))
+        format_text("pending: asked {}, no reply yet; judged after {} ({})", ts, deadline, pl.col("clause"))
     ).when(pl.col("reply_ts").is_null()).then(
-        pl.format("asked {}, never answered ({})", ts, pl.col("clause"))
+        format_text("asked {}, never answered ({})", ts, pl.col("clause"))
     ).otherwise(
-        pl.format("asked {}, first reply {} (after {}: {})", ts, pl.col("reply_ts").dt.strftime(LOCAL), deadline, pl.col("clause"))
+        format_text("asked {}, first reply {} (after {}: {})", ts, pl.col("reply_ts").dt.strftime(LOCAL), deadline, pl.col("clause"))
     )
     findings = occurrence_findings(
         reported, rule, what, pl.col("text").fill_null(""), match=pl.col("topic_match"), pending=pl.col("pending")

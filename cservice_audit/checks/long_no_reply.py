@@ -27,8 +27,10 @@ Parameters
     window, reply_roles, same_day, max_wait, topic, topic_deadline, yield_to, max_count,
     period, min_count, scopes; `points` per finding.
 
-Example finding
-    PDD-N1 error 小美 conv 店/买家A 2026-11-22 21:40: buyer asked at 21:40:05, no reply before midnight
+Example findings
+    PDD-N1 error 小美 店/买家A: 长时间不回复: asked 2026-11-22 21:40:05, never answered (no reply the same day)
+    PDD-Q3 error 小周 店/买家B: 质量问题3分钟回复: asked 2026-11-22 09:17:30, first reply 2026-11-22 09:20:41
+        (after 2026-11-22 09:20:30: no reply within 3 min to 坏了)
 """
 
 from __future__ import annotations

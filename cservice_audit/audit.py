@@ -150,6 +150,7 @@ def run_audit(
         first_day=first_day,
         data_end=summary.last_ts,
         exempt_dates=ruleset.exempt_dates,
+        rules=ruleset.rules,
     )
     # The (shop, day) pairs this run judges: they replace whatever the history holds for them.
     covered = events.filter(context.judged_days()).select("shop", "day").unique().collect()

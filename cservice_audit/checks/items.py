@@ -128,7 +128,7 @@ def summarize(
         ),
         METRIC_SCHEMA,
     )
-    return metrics, current
+    return with_tier_points(metrics, rule), current
 
 
 def rate_findings(
@@ -154,10 +154,29 @@ def rate_findings(
         "period_start",
         describe.alias("message"),
         evidence.alias("evidence"),
-        pl.lit(float(rule.points)).alias("points"),
+        (pl.lit(float(rule.points)) + _tier_points()).alias("points"),
         "tier",
         "penalty",
         "status",
+    )
+
+
+def _tier_points() -> pl.Expr:
+    """A failed period's tier points (escalation `points`); none while only at risk."""
+    return pl.when(pl.col("status") == "fail").then(pl.col("tier_points")).otherwise(None).fill_null(0.0)
+
+
+def with_tier_points(metrics: pl.LazyFrame, rule: Rule) -> pl.LazyFrame:
+    """Metric rows whose failed period reaches a tier with points carry them (the points in
+    force, docs/metrics.md); nothing changes for rules whose tiers have none."""
+    if rule.escalation is None or not any(t.points for t in rule.escalation.tiers):
+        return metrics
+    keys = ["scope", "shop", "agent", "period_start"]
+    tiered = escalate_failed_periods(metrics.filter(pl.col("status") == "fail"), rule).select(*keys, "status", "tier_points")
+    return (
+        metrics.join(tiered, on=[*keys, "status"], how="left", nulls_equal=True, maintain_order="left")
+        .with_columns((pl.col("points") + _tier_points()).alias("points"))
+        .drop("tier_points")
     )
 
 

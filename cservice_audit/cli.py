@@ -40,6 +40,14 @@ class Format(str, Enum):
     jsonl = "jsonl"
     csv = "csv"
     markdown = "markdown"
+    xlsx = "xlsx"
+    html = "html"
+    digest = "digest"
+
+
+class CsvTable(str, Enum):
+    findings = "findings"
+    metrics = "metrics"
 
 
 class Severity(str, Enum):
@@ -110,6 +118,10 @@ def audit(
     baseline: Annotated[Optional[Path], typer.Option("--baseline", help="An earlier --format json report: report only findings not in it.")] = None,
     sheet: Annotated[Optional[str], typer.Option("--sheet", help="Excel exports: the sheet to read (default: the first).")] = None,
     profile: Annotated[Optional[str], typer.Option("--profile", help="A shipped export layout (see docs/inputs.md).")] = None,
+    csv_table: Annotated[CsvTable, typer.Option("--table", help="--format csv: findings, or metrics (the per-agent scorecard).")] = CsvTable.findings,
+    csv_bom: Annotated[Optional[bool], typer.Option("--csv-bom/--no-csv-bom", help="--format csv: start with a UTF-8 BOM (default: yes for a file, no for stdout).")] = None,
+    report_url: Annotated[Optional[str], typer.Option("--report-url", help="--format digest: link to the full report at the end.")] = None,
+    show_paths: Annotated[bool, typer.Option("--show-paths", help="Human formats: print input, history and baseline paths in full.")] = False,
 ) -> None:
     """Audit chat exports and report metrics and findings."""
     from cservice_audit.audit import AuditOptions, run_audit, write_rejects
@@ -140,6 +152,7 @@ def audit(
 
     to_terminal = output is None and sys.stdout.isatty()
     chosen = fmt or (Format.table if to_terminal else Format.json)
+    _check_output_options(chosen, output, csv_table, csv_bom, report_url)
     show_progress = not quiet and sys.stderr.isatty() and _input_bytes(paths) >= PROGRESS_BYTES
     generated_at = datetime.now(timezone.utc)
     if show_progress:
@@ -169,10 +182,14 @@ def audit(
     else:
         color = to_terminal and chosen == Format.table and "NO_COLOR" not in os.environ
         width = _stderr.width if to_terminal else 140
-        text = FORMATS[chosen.value](result, color=color, width=width, quiet=quiet)
+        extra = _render_options(chosen, result, output, csv_table, csv_bom, report_url)
+        text = FORMATS[chosen.value](result, color=color, width=width, quiet=quiet, show_paths=show_paths, **extra)
     if output is not None:
         try:
-            output.write_text(text, encoding="utf-8")
+            if isinstance(text, bytes):
+                output.write_bytes(text)
+            else:
+                output.write_text(text, encoding="utf-8")
         except OSError as exc:
             raise AuditError(f"{output}: cannot write report ({exc.strerror})") from None
     else:
@@ -182,6 +199,41 @@ def audit(
     worst = SEVERITY_RANK[fail_on.value]
     failing = any(SEVERITY_RANK[s] <= worst for s in result.findings.get_column("severity"))
     raise typer.Exit(exitcodes.FINDINGS if failing and not exit_zero else exitcodes.CLEAN)
+
+
+def _check_output_options(chosen: Format, output: Path | None, csv_table, csv_bom, report_url) -> None:
+    """Options that belong to one format, and the workbook's need for a file, checked before
+    the audit runs."""
+    if chosen == Format.xlsx and output is None:
+        raise AuditError("--format xlsx writes a binary workbook: give -o FILE.xlsx")
+    if chosen == Format.xlsx and output is not None and output.suffix.lower() != ".xlsx":
+        raise AuditError(f"-o {output.name}: a workbook's name must end in .xlsx (Excel refuses it otherwise)")
+    if chosen != Format.csv and (csv_table != CsvTable.findings or csv_bom is not None):
+        raise AuditError("--table and --csv-bom apply to --format csv")
+    if report_url is not None and chosen not in (Format.digest, Format.html):
+        raise AuditError("--report-url applies to --format digest and html")
+
+
+def _render_options(chosen: Format, result, output: Path | None, csv_table, csv_bom, report_url) -> dict:
+    if chosen == Format.csv:
+        # A file gets the BOM Excel needs to read UTF-8; stdout none unless asked, since a
+        # BOM at the start of a pipe trips up the next tool (docs/outputs.md).
+        return {"table": csv_table.value, "bom": output is not None if csv_bom is None else csv_bom}
+    if chosen == Format.digest:
+        return {"report_url": report_url}
+    if chosen == Format.html:
+        return {"history_rows": _stored_history(result), "report_url": report_url}
+    return {}
+
+
+def _stored_history(result):
+    """The stored day rows for the HTML trend lines (None without a history); read here so the
+    renderer stays pure."""
+    if not result.options.history:
+        return None
+    from cservice_audit.history import HistoryStore
+
+    return HistoryStore(result.options.history, result.ruleset.platform).read()
 
 
 def _zone(name: str | None) -> str | None:
@@ -342,6 +394,30 @@ def _print_trend(frame, sparkline) -> None:
             *(Text("-" if v is None else f"{v * 100:.0f}%" if v <= 1 else f"{v:.0f}") for v in values),
         )
     console.print(table)
+
+
+@app.command()
+def notify(
+    report: Annotated[Path, typer.Argument(help="A JSON report (audit --format json -o REPORT.json).")],
+    wecom: Annotated[Optional[str], typer.Option("--wecom", help="WeCom group bot webhook address.")] = None,
+    dingtalk: Annotated[Optional[str], typer.Option("--dingtalk", help="DingTalk custom bot webhook address.")] = None,
+    feishu: Annotated[Optional[str], typer.Option("--feishu", help="Feishu custom bot webhook address.")] = None,
+    secret: Annotated[Optional[str], typer.Option("--secret", help="DingTalk/Feishu signing secret (加签 / 签名校验).", envvar="CSERVICE_AUDIT_NOTIFY_SECRET", show_envvar=False)] = None,
+    report_url: Annotated[Optional[str], typer.Option("--report-url", help="Link to the full report, at the end of the message.")] = None,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the bot per try.", min=0.1)] = 10.0,
+) -> None:
+    """Push a short digest of a JSON report to a WeCom, DingTalk or Feishu group bot."""
+    from cservice_audit.notify import notify as push
+
+    try:
+        parsed = json.loads(report.read_text("utf-8"))
+        parsed["ruleset"]["platform"], parsed["metrics"], parsed["findings"]  # noqa: B018 - shape check
+    except OSError as exc:
+        raise AuditError(f"{report}: cannot read the report ({exc.strerror})") from None
+    except (ValueError, KeyError, TypeError):
+        raise AuditError(f"{report}: not a JSON report of cservice-audit (--format json)") from None
+    platform = push(parsed, wecom=wecom, dingtalk=dingtalk, feishu=feishu, secret=secret, report_url=report_url, timeout=timeout)
+    _stderr.print(f"cservice-audit: pushed the digest of {report.name} to {platform}", markup=False, soft_wrap=True)
 
 
 @app.command()

@@ -16,11 +16,11 @@ _STATUS_STYLE = {"pass": "green", "fail": "bold red", "at_risk": "yellow", "insu
 _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
-def render(result: AuditResult, *, color: bool = False, width: int = 120, quiet: bool = False, **_: Any) -> str:
+def render(result: AuditResult, *, color: bool = False, width: int = 120, quiet: bool = False, show_paths: bool = False, **_: Any) -> str:
     buffer = io.StringIO()
     console = Console(file=buffer, width=width, force_terminal=color, color_system="standard" if color else None, no_color=not color)
     if not quiet:
-        for line in header_lines(result):
+        for line in header_lines(result, show_paths):
             console.print(Text(line, style="dim"))
         for card in scorecards(result):
             table = Table(title=Text(card.title, style="bold"), title_justify="left", show_lines=False)

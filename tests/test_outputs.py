@@ -24,7 +24,7 @@ HOSTILE = FAILING + (
     f"2026-11-22 11:00:00,b3,买家,,在吗\n"
     f"2026-11-22 11:20:00,b3,客服,\"{FORMULA.replace(chr(34), chr(34) * 2)}\",在\n"
     "2026-11-22 12:00:00,b4,买家,,在吗\n"
-    "2026-11-22 12:00:30,b4,客服,a1,加我微信聊\n"
+    "2026-11-22 12:00:30,b4,客服,小美,加我微信聊\n"
 )
 
 
@@ -219,3 +219,94 @@ def test_human_formats_carry_no_machine_path_unless_asked(cli, write, tmp_path):
     quiet = cli(*args, "-f", "markdown", "-q")
     assert "## Findings" in quiet.out
     assert "ruleset pinduoduo" not in quiet.out and "## PDD-R3" not in quiet.out  # -q: findings only
+
+
+# --------------------------------------------------------------------------- workbook
+
+
+@pytest.fixture(scope="module")
+def workbook(tmp_path_factory, cli_factory):
+    tmp = tmp_path_factory.mktemp("xlsx")
+    (tmp / "chats.csv").write_text(HOSTILE, "utf-8")
+    cli = cli_factory(tmp)
+    json_run, xlsx_run = cli.many(
+        ("audit", "chats.csv", "-p", "pdd", "--exit-zero", "-f", "json"),
+        ("audit", "chats.csv", "-p", "pdd", "--exit-zero", "-f", "xlsx", "-o", "report.xlsx"),
+    )
+    assert xlsx_run.code == 0 and xlsx_run.out == "", xlsx_run.err
+    openpyxl = pytest.importorskip("openpyxl", reason="openpyxl is in the test extras")
+    return openpyxl.load_workbook(tmp / "report.xlsx"), json_run.json()
+
+
+def _table(sheet) -> list[dict]:
+    rows = list(sheet.iter_rows(values_only=True))
+    return [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+
+
+def test_workbook_sheets_and_headers(workbook):
+    book, report = workbook
+    rules = list(dict.fromkeys(m["rule"] for m in report["metrics"]))
+    assert book.sheetnames == ["Summary", *rules, "Findings", "Rejected rows", "About"]
+    findings = book["Findings"]
+    assert [c.value for c in findings[1]] == list(report["findings"][0])
+    assert len(_table(findings)) == len(report["findings"])
+    summary = _table(book["Summary"])
+    assert {"shop", "agent", "PDD-R3", "points"} <= set(summary[0])
+
+
+def test_workbook_types_dates_numbers_percentages(workbook):
+    from datetime import datetime
+
+    book, report = workbook
+    by_print = {f["fingerprint"]: f for f in report["findings"]}
+    rows = _table(book["Findings"])
+    timed = [r for r in rows if r["ts"] is not None]
+    assert timed
+    for row in timed:
+        assert isinstance(row["ts"], datetime) and row["ts"].tzinfo is None
+        # Local wall time of the ruleset's zone, as in the JSON (without its offset).
+        assert row["ts"].isoformat() == by_print[row["fingerprint"]]["ts"][:19]
+    assert all(isinstance(r["points"], (int, float)) for r in rows if r["points"] is not None)
+    card = book["PDD-R3"]
+    header = [c.value for c in card[1]]
+    value = card.cell(row=2, column=header.index("value") + 1)
+    assert isinstance(value.value, (int, float)) and "%" in value.number_format
+    counted = card.cell(row=2, column=header.index("counted") + 1).value
+    assert isinstance(counted, int)
+    start = card.cell(row=2, column=header.index("period_start") + 1)
+    assert isinstance(start.value, datetime) and start.number_format == "yyyy-mm-dd"
+
+
+def test_workbook_chinese_name_and_formula_text(workbook):
+    book, _ = workbook
+    agents = [r["agent"] for r in _table(book["Summary"])]
+    assert "小美" in agents
+    formula_cells = [c for ws in book.worksheets for row in ws.iter_rows() for c in row if c.data_type == "f"]
+    assert formula_cells == []  # nothing in the workbook runs
+    guarded = [c for row in book["Summary"].iter_rows() for c in row if isinstance(c.value, str) and FORMULA in c.value]
+    assert guarded and all(c.data_type == "s" and c.value == "'" + FORMULA for c in guarded)
+    # Chinese text counts double: the message column is wider than its character count.
+    findings = book["Findings"]
+    header = [c.value for c in findings[1]]
+    letter = findings.cell(row=1, column=header.index("message") + 1).column_letter
+    longest = max(len(str(c.value or "")) for c in findings[letter])
+    assert findings.column_dimensions[letter].width > longest
+
+
+def test_workbook_frozen_filtered_coloured(workbook):
+    book, _ = workbook
+    for sheet in book.worksheets:
+        assert sheet.freeze_panes in ("A2", "C2"), sheet.title
+        (table,) = sheet.tables.values()
+        assert table.autoFilter is not None and table.ref.startswith("A1:"), sheet.title
+    rules = [r for cf in book["Summary"].conditional_formatting for r in cf.rules]
+    assert any(r.formula and '"fail"' in r.formula[0] for r in rules)
+    assert any(r.formula and '"at risk"' in r.formula[0] for r in rules)
+
+
+def test_workbook_needs_a_file(cli, write):
+    write("chats.csv", FAILING)
+    for args in ((), ("-o", "report.csv")):
+        run = cli("audit", "chats.csv", "-p", "pdd", "-f", "xlsx", *args)
+        assert run.code == 2 and run.out == "" and len(run.err_lines()) == 1, run.err
+        assert ".xlsx" in run.err

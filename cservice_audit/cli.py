@@ -210,8 +210,8 @@ def _check_output_options(chosen: Format, output: Path | None, csv_table, csv_bo
         raise AuditError(f"-o {output.name}: a workbook's name must end in .xlsx (Excel refuses it otherwise)")
     if chosen != Format.csv and (csv_table != CsvTable.findings or csv_bom is not None):
         raise AuditError("--table and --csv-bom apply to --format csv")
-    if report_url is not None and chosen not in (Format.digest, Format.html):
-        raise AuditError("--report-url applies to --format digest and html")
+    if report_url is not None and chosen != Format.digest:
+        raise AuditError("--report-url applies to --format digest")
 
 
 def _render_options(chosen: Format, result, output: Path | None, csv_table, csv_bom, report_url) -> dict:
@@ -222,7 +222,7 @@ def _render_options(chosen: Format, result, output: Path | None, csv_table, csv_
     if chosen == Format.digest:
         return {"report_url": report_url}
     if chosen == Format.html:
-        return {"history_rows": _stored_history(result), "report_url": report_url}
+        return {"history_rows": _stored_history(result)}
     return {}
 
 

@@ -40,8 +40,11 @@ def clip(text: str, chars: int = ITEM_CHARS) -> str:
 
 
 def _safe(value: object, chars: int = 60) -> str:
-    # Clipped before escaping, so an escape sequence is never cut in half.
-    return markdown_safe(clip("" if value is None else str(value), chars))
+    # Clipped before escaping, so an escape sequence is never cut in half. Parentheses are
+    # left bare for readability ("(unassigned)"): with every bracket escaped they cannot
+    # form a link, and bots would show the backslashes.
+    text = markdown_safe(clip("" if value is None else str(value), chars))
+    return text.replace("\\(", "(").replace("\\)", ")")
 
 
 @dataclass

@@ -145,6 +145,7 @@ def rate_findings(
         pl.lit(float(rule.points)).alias("points"),
         "tier",
         "penalty",
+        "status",
     )
 
 

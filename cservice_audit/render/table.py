@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cservice_audit.audit import AuditResult
-from cservice_audit.render.views import finding_rows, header_lines, points_rows, scorecards
+from cservice_audit.render.views import finding_rows, header_lines, points_rows, scorecards, shown_findings
 
 _STATUS_STYLE = {"pass": "green", "fail": "bold red", "at_risk": "yellow", "insufficient": "dim"}
 _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
@@ -44,7 +44,7 @@ def render(result: AuditResult, *, color: bool = False, width: int = 120, quiet:
     table = Table(title=f"Findings ({len(rows)})", title_justify="left")
     for column in columns:
         table.add_column(column, overflow="fold")
-    for row, match in zip(rows, result.findings.get_column("match"), strict=True):
+    for row, match in zip(rows, shown_findings(result).get_column("match"), strict=True):
         what = Text(row[-1])
         if match:
             # The match is normalized text; it is marked where it appears as written.

@@ -45,7 +45,7 @@ def header_lines(result: AuditResult, show_paths: bool = False) -> list[str]:
         lines.append(f"history{where}: {result.history_days_written} shop-day(s) written")
     if result.options.baseline:
         where = f" {result.options.baseline}" if show_paths else ""
-        lines.append(f"baseline{where}: {result.baseline_hidden} known finding(s) hidden")
+        lines.append(f"baseline{where}: {result.baseline_hidden} known finding(s) not shown (in the JSON, state known)")
     return lines
 
 
@@ -142,19 +142,27 @@ def points_rows(result: AuditResult) -> tuple[list[str], list[list[str]]]:
     return ["agent", *rules, "total"], rows
 
 
+def shown_findings(result: AuditResult) -> pl.DataFrame:
+    """The findings a person is shown: the new ones (known ones are counted in the header)."""
+    return result.findings.filter(pl.col("state") != "known")
+
+
 def finding_rows(result: AuditResult) -> tuple[list[str], list[list[str]]]:
     """The findings as text rows; the last cell is the message, then the evidence text for
     findings about one message (text rules, long no-reply) or a rejected row."""
     columns = ["code", "severity", "agent", "conversation", "day", "time", "what happened"]
-    findings = result.findings.with_columns(pl.col("ts").dt.convert_time_zone(result.ruleset.timezone))
+    findings = shown_findings(result).with_columns(pl.col("ts").dt.convert_time_zone(result.ruleset.timezone))
+    # With more than one shop in the report, every agent is named with its shop (spec §11).
+    many_shops = findings.get_column("shop").drop_nulls().n_unique() > 1
     rows = []
     for f in findings.iter_rows(named=True):
         day = f["day"] or f["period_start"]
+        who = f["agent"] or (SHOP_TOTAL if f["scope"] == "shop" else "-")
         rows.append(
             [
                 f["code"],
                 f["severity"],
-                f["agent"] or (SHOP_TOTAL if f["scope"] == "shop" else "-"),
+                f"{f['shop']} / {who}" if many_shops and f["shop"] else who,
                 f["conversation"] or "-",
                 str(day) if day else "-",
                 f["ts"].strftime("%H:%M:%S") if f["ts"] else "-",

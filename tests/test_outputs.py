@@ -311,3 +311,37 @@ def test_workbook_needs_a_file(cli, write):
         run = cli("audit", "chats.csv", "-p", "pdd", "-f", "xlsx", *args)
         assert run.code == 2 and run.out == "" and len(run.err_lines()) == 1, run.err
         assert ".xlsx" in run.err
+
+
+# --------------------------------------------------------------------------- late items
+
+
+def test_late_items_reach_the_workbook_and_the_page(tmp_path):
+    """`result.items` (added by the drill-down work) is optional: when present, the workbook
+    has a sheet of it and the page a section, and the waits become a histogram."""
+    from datetime import datetime, timezone
+
+    from cservice_audit.audit import AuditOptions, run_audit
+    from cservice_audit.render import html, xlsx
+    from cservice_audit.ruleset import load_platform
+
+    openpyxl = pytest.importorskip("openpyxl")
+    (tmp_path / "chats.csv").write_text(HOSTILE, "utf-8")
+    result = run_audit([str(tmp_path / "chats.csv")], load_platform("pinduoduo"), AuditOptions(),
+                       generated_at=datetime(2026, 11, 23, tzinfo=timezone.utc))
+    assert getattr(result, "items", None) is None or isinstance(result.items, pl.DataFrame)
+    result.items = pl.DataFrame(
+        {"rule": ["PDD-R3", "PDD-R5"], "agent": ["小美", FORMULA],
+         "asked": [datetime(2026, 11, 22, 2, 0, tzinfo=timezone.utc), datetime(2026, 11, 22, 3, 0, tzinfo=timezone.utc)],
+         "wait": [600.0, 1200.0]},
+        schema_overrides={"asked": pl.Datetime("ms", "UTC")},
+    )  # fmt: skip
+    (tmp_path / "r.xlsx").write_bytes(xlsx.render(result))
+    sheet = openpyxl.load_workbook(tmp_path / "r.xlsx")["Late items"]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0] == ("rule", "agent", "asked", "wait")
+    assert rows[1][2] == datetime(2026, 11, 22, 10, 0)  # 02:00 UTC is 10:00 in Shanghai
+    assert rows[2][1] == "'" + FORMULA
+    page = html.render(result)
+    assert '<section id="items">' in page and "2026-11-22 10:00:00" in page
+    assert "Wait of each listed item" in page

@@ -51,13 +51,13 @@ class Request:
 
 def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
     """base64(HMAC-SHA256(secret, "timestamp\\nsecret")), not yet url-encoded."""
-    mac = hmac.new(secret.encode("utf-8"), f"{timestamp_ms}\n{secret}".encode("utf-8"), hashlib.sha256)
+    mac = hmac.new(secret.encode("utf-8"), f"{timestamp_ms}\n{secret}".encode(), hashlib.sha256)
     return base64.b64encode(mac.digest()).decode("ascii")
 
 
 def feishu_sign(secret: str, timestamp_s: int) -> str:
     """base64(HMAC-SHA256(key="timestamp\\nsecret", msg=""))."""
-    mac = hmac.new(f"{timestamp_s}\n{secret}".encode("utf-8"), b"", hashlib.sha256)
+    mac = hmac.new(f"{timestamp_s}\n{secret}".encode(), b"", hashlib.sha256)
     return base64.b64encode(mac.digest()).decode("ascii")
 
 
@@ -136,7 +136,7 @@ def post(
             request.url, data=data, method="POST", headers={"Content-Type": "application/json; charset=utf-8"}
         )
         try:
-            with urllib.request.urlopen(outgoing, timeout=timeout) as response:  # noqa: S310 - the user's own webhook
+            with urllib.request.urlopen(outgoing, timeout=timeout) as response:
                 raw = response.read()
         except urllib.error.HTTPError as exc:
             problem = f"HTTP {exc.code} from {host}"

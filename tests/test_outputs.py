@@ -13,7 +13,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from transcripts import FAILING, HEADER
+from transcripts import FAILING
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 LARGEST = SAMPLES / "kuaishou-2026-11-16-week.csv"

@@ -32,7 +32,7 @@ MAX_ROWS = 2000  # findings and items shown in the page; the workbook and JSON h
 TREND_DAYS = 30
 
 CSS = """
-body{font-family:%(font)s;margin:24px;color:#222;background:#fff;max-width:1200px}
+body{font-family:__FONT__;margin:24px;color:#222;background:#fff;max-width:1200px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
 .meta{color:#666;font-size:13px;margin:2px 0}
 table{border-collapse:collapse;font-size:13px}th,td{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}
@@ -44,7 +44,7 @@ figure{margin:12px 0 20px}figcaption{font-weight:bold;font-size:14px;margin-bott
 .filters{margin:8px 0;font-size:13px}.filters select{margin-right:12px}
 .note{color:#666;font-size:13px}
 .wrap{overflow-x:auto}
-""" % {"font": FONT}
+""".replace("__FONT__", FONT)
 
 SCRIPT = """
 (function () {
@@ -243,9 +243,12 @@ def findings_section(result: AuditResult, words: dict[str, str]) -> str:
     shown = rows[:MAX_ROWS]
     agents = sorted({r[2] for r in shown})
     rules = list(dict.fromkeys(r[0] for r in shown))
-    options = lambda values, all_word: f'<option value="">{html_safe(all_word)}</option>' + "".join(  # noqa: E731
-        f'<option value="{html_safe(v)}">{html_safe(v)}</option>' for v in values
-    )
+
+    def options(values: list[str], all_word: str) -> str:
+        return f'<option value="">{html_safe(all_word)}</option>' + "".join(
+            f'<option value="{html_safe(v)}">{html_safe(v)}</option>' for v in values
+        )
+
     filters = (
         f'<div class="filters"><select id="f-agent" aria-label="agent">{options(agents, words["all_agents"])}</select>'
         f'<select id="f-rule" aria-label="rule">{options(rules, words["all_rules"])}</select>'

@@ -42,6 +42,14 @@ class Format(str, Enum):
     jsonl = "jsonl"
     csv = "csv"
     markdown = "markdown"
+    xlsx = "xlsx"
+    html = "html"
+    digest = "digest"
+
+
+class CsvTable(str, Enum):
+    findings = "findings"
+    metrics = "metrics"
 
 
 class Severity(str, Enum):
@@ -116,6 +124,10 @@ def audit(
     config: Annotated[Optional[Path], typer.Option("--config", help="Config file (default: ./cservice-audit.toml if present).")] = None,
     items: Annotated[Optional[int], typer.Option("--items", min=0, help="Table/markdown: the N worst late items per failing metric (default 5; 0 hides them).")] = None,
     items_csv: Annotated[Optional[Path], typer.Option("--items-csv", help="Write every late or unanswered item of the failing metrics to this CSV.")] = None,
+    csv_table: Annotated[CsvTable, typer.Option("--table", help="--format csv: findings, or metrics (the per-agent scorecard).")] = CsvTable.findings,
+    csv_bom: Annotated[Optional[bool], typer.Option("--csv-bom/--no-csv-bom", help="--format csv: start with a UTF-8 BOM (default: yes for a file, no for stdout).")] = None,
+    report_url: Annotated[Optional[str], typer.Option("--report-url", help="--format digest: link to the full report at the end.")] = None,
+    show_paths: Annotated[bool, typer.Option("--show-paths", help="Human formats: print input, history and baseline paths in full.")] = False,
 ) -> None:
     """Audit chat exports and report metrics and findings."""
     from cservice_audit.audit import AuditOptions, run_audit, write_rejects
@@ -169,6 +181,7 @@ def audit(
 
     to_terminal = output is None and sys.stdout.isatty()
     chosen = fmt or (Format.table if to_terminal else Format.json)
+    _check_output_options(chosen, output, csv_table, csv_bom, report_url)
     show_progress = not quiet and sys.stderr.isatty() and _input_bytes(paths) >= PROGRESS_BYTES
     generated_at = datetime.now(timezone.utc)
     if show_progress:
@@ -202,7 +215,8 @@ def audit(
     else:
         color = to_terminal and chosen == Format.table and "NO_COLOR" not in os.environ
         width = _stderr.width if to_terminal else 140
-        text = FORMATS[chosen.value](result, color=color, width=width, quiet=quiet, items=items)
+        extra = _render_options(chosen, result, output, csv_table, csv_bom, report_url)
+        text = FORMATS[chosen.value](result, color=color, width=width, quiet=quiet, show_paths=show_paths, items=items, **extra)
     if output is not None:
         atomic_write(output, text, what="report")
     else:
@@ -214,6 +228,41 @@ def audit(
     new = result.findings.filter(result.findings["state"] == "new")
     failing = any(SEVERITY_RANK[s] <= worst for s in new.get_column("severity"))
     raise typer.Exit(exitcodes.FINDINGS if failing and not exit_zero else exitcodes.CLEAN)
+
+
+def _check_output_options(chosen: Format, output: Path | None, csv_table, csv_bom, report_url) -> None:
+    """Options that belong to one format, and the workbook's need for a file, checked before
+    the audit runs."""
+    if chosen == Format.xlsx and output is None:
+        raise AuditError("--format xlsx writes a binary workbook: give -o FILE.xlsx")
+    if chosen == Format.xlsx and output is not None and output.suffix.lower() != ".xlsx":
+        raise AuditError(f"-o {output.name}: a workbook's name must end in .xlsx (Excel refuses it otherwise)")
+    if chosen != Format.csv and (csv_table != CsvTable.findings or csv_bom is not None):
+        raise AuditError("--table and --csv-bom apply to --format csv")
+    if report_url is not None and chosen != Format.digest:
+        raise AuditError("--report-url applies to --format digest")
+
+
+def _render_options(chosen: Format, result, output: Path | None, csv_table, csv_bom, report_url) -> dict:
+    if chosen == Format.csv:
+        # A file gets the BOM Excel needs to read UTF-8; stdout none unless asked, since a
+        # BOM at the start of a pipe trips up the next tool (docs/outputs.md).
+        return {"table": csv_table.value, "bom": output is not None if csv_bom is None else csv_bom}
+    if chosen == Format.digest:
+        return {"report_url": report_url}
+    if chosen == Format.html:
+        return {"history_rows": _stored_history(result)}
+    return {}
+
+
+def _stored_history(result):
+    """The stored day rows for the HTML trend lines (None without a history); read here so the
+    renderer stays pure."""
+    if not result.options.history:
+        return None
+    from cservice_audit.history import HistoryStore
+
+    return HistoryStore(result.options.history, result.ruleset.platform).read()
 
 
 def _path(value: str | None) -> Path | None:
@@ -466,6 +515,44 @@ def _print_trend(frame, sparkline) -> None:
             *(Text("-" if v is None else f"{v * 100:.0f}%" if v <= 1 else f"{v:.0f}") for v in values),
         )
     console.print(table)
+
+
+@app.command()
+def notify(
+    report: Annotated[Optional[Path], typer.Argument(help="A JSON report (audit --format json -o REPORT.json); default: the config's `output`.")] = None,
+    wecom: Annotated[Optional[str], typer.Option("--wecom", help="WeCom group bot webhook address.")] = None,
+    dingtalk: Annotated[Optional[str], typer.Option("--dingtalk", help="DingTalk custom bot webhook address.")] = None,
+    feishu: Annotated[Optional[str], typer.Option("--feishu", help="Feishu custom bot webhook address.")] = None,
+    secret: Annotated[Optional[str], typer.Option("--secret", help="DingTalk/Feishu signing secret (加签 / 签名校验).", envvar="CSERVICE_AUDIT_NOTIFY_SECRET", show_envvar=False)] = None,
+    report_url: Annotated[Optional[str], typer.Option("--report-url", help="Link to the full report, at the end of the message.")] = None,
+    timeout: Annotated[Optional[float], typer.Option("--timeout", help="Seconds to wait for the bot per try (default 10).", min=0.1)] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", help="Config file: its [notify] table and `output` (default: ./cservice-audit.toml if present).")] = None,
+) -> None:
+    """Push a short digest of a JSON report to a WeCom, DingTalk or Feishu group bot."""
+    from cservice_audit.config import load_config
+    from cservice_audit.notify import notify as push
+
+    settings = load_config(config)
+    given = settings.notify
+    if not (wecom or dingtalk or feishu):
+        # The bot comes from the flags, or else the config file's [notify] table; never a mix.
+        wecom, dingtalk, feishu = given.get("wecom"), given.get("dingtalk"), given.get("feishu")
+    secret = secret or given.get("secret")
+    report_url = report_url or given.get("report_url") or settings.get("report_url")
+    timeout = timeout or float(given.get("timeout", 10.0))
+    report = report or _path(settings.get("output"))
+    if report is None:
+        raise AuditError("give the JSON report to push (or `output` in the config file)")
+
+    try:
+        parsed = json.loads(report.read_text("utf-8"))
+        parsed["ruleset"]["platform"], parsed["metrics"], parsed["findings"]  # noqa: B018 - shape check
+    except OSError as exc:
+        raise AuditError(f"{report}: cannot read the report ({exc.strerror})") from None
+    except (ValueError, KeyError, TypeError):
+        raise AuditError(f"{report}: not a JSON report of cservice-audit (--format json)") from None
+    platform = push(parsed, wecom=wecom, dingtalk=dingtalk, feishu=feishu, secret=secret, report_url=report_url, timeout=timeout)
+    _stderr.print(f"cservice-audit: pushed the digest of {report.name} to {platform}", markup=False, soft_wrap=True)
 
 
 @app.command()

@@ -13,10 +13,14 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import threading
 from datetime import date, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import polars as pl
+import pytest
+
 from conftest import _command
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,10 +80,29 @@ def _night_export(folder: Path, shop: str, night: int, *, cut: bool = False, emp
     return path
 
 
+class GroupBot(BaseHTTPRequestHandler):
+    """A local stand-in for the WeCom group bot: records each push by its key."""
+
+    pushes: list[tuple[str, dict]] = []
+
+    def do_POST(self):  # noqa: N802 - http.server's name
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        GroupBot.pushes.append((self.path.rpartition("key=")[2], body))
+        answer = b'{"errcode": 0, "errmsg": "ok"}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, *args):
+        pass
+
+
 class Site:
     """The cron recipe's folders under tmp_path, with the README's paths swapped in."""
 
-    def __init__(self, tmp_path: Path):
+    def __init__(self, tmp_path: Path, bot: str):
         self.root = tmp_path
         self.etc, self.var, self.log = tmp_path / "etc", tmp_path / "var", tmp_path / "log"
         for folder in (self.etc, self.var, self.log):
@@ -88,11 +111,13 @@ class Site:
         for shop in ("A", "B"):
             text = config.replace("/var/lib/cservice-audit", str(self.var)).replace("shop-a", f"shop-{shop.lower()}")
             text = text.replace('shop = "拼多多旗舰店"', f'shop = "{shop}"')
+            text = re.sub(r'wecom = "[^"]*"', f'wecom = "{bot}?key=shop-{shop.lower()}"', text)
             (self.etc / f"shop-{shop.lower()}.toml").write_text(text, "utf-8")
 
     def command(self, shop: str, night: int) -> str:
         day = FIRST + timedelta(days=night - 1)
         line = self.line.replace("/opt/cservice-audit/.venv/bin/cservice-audit", _command())
+        assert line.count(_command()) == 2  # the audit, then the push
         line = line.replace("/etc/cservice-audit", str(self.etc)).replace("/var/lib/cservice-audit", str(self.var))
         line = line.replace("/var/log/cservice-audit.log", str(self.log / f"shop-{shop.lower()}.log"))
         line = line.replace("/srv/exports", str(self.root / "exports")).replace("shop-a", f"shop-{shop.lower()}")
@@ -125,8 +150,19 @@ def _late(shop: str, day: date) -> set[tuple[str, str | None, str]]:
     return {(code, agent, str(day)) for code in LATE for agent in (f"{shop}客服1", None)}
 
 
-def test_a_fortnight_of_the_readme_cron_recipe_for_two_shops(tmp_path):
-    site = Site(tmp_path)
+@pytest.fixture
+def group_bot():
+    GroupBot.pushes = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), GroupBot)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/cgi-bin/webhook/send"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_fortnight_of_the_readme_cron_recipe_for_two_shops(tmp_path, group_bot):
+    site = Site(tmp_path, group_bot)
     plan = {night: {} for night in range(1, 15)}
     plan[7] = {"A": {"cut": True}}
     plan[8] = {"B": {"empty": True}}
@@ -170,7 +206,14 @@ def test_a_fortnight_of_the_readme_cron_recipe_for_two_shops(tmp_path):
     stored = sorted(p.parent.name for p in (tmp_path / "var" / "pinduoduo").glob("shop=A/day=*/rows.parquet"))
     assert stored == [f"day={FIRST + timedelta(days=n)}" for n in range(14)]
     assert not list((tmp_path / "var" / "pinduoduo").glob("shop=-*"))
+    # Pushed to the group exactly on the nights with something new, each about its own shop.
+    pushed = [key for key, _ in GroupBot.pushes]
+    assert pushed.count("shop-a") == 4 and pushed.count("shop-b") == 3, pushed
+    for key, body in GroupBot.pushes:
+        text = body["markdown"]["content"]
+        mine, other = ("A", "B") if key == "shop-a" else ("B", "A")
+        assert f"{mine}客服1" in text and f"{other}客服" not in text, text
+        assert len(text.encode("utf-8")) <= 4096
     alerts = (tmp_path / "alerts.log").read_text("utf-8").splitlines()
     subjects = [a for a in alerts if not a.strip().isdigit()]
-    assert subjects.count("shop-a: new findings") == 4 and subjects.count("shop-b: new findings") == 3
-    assert subjects.count("shop-b: audit could not run") == 1 and subjects.count("shop-a: audit could not run") == 0
+    assert subjects == ["shop-b: audit could not run"]

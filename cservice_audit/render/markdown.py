@@ -20,15 +20,18 @@ def _table(columns: list[str], rows: list[list[str]]) -> list[str]:
     return lines
 
 
-def render(result: AuditResult, *, items: int = DEFAULT_ITEMS, **_: Any) -> str:
-    out = [f"# cservice-audit: {result.ruleset.name} ({result.ruleset.platform})", ""]
-    out += [f"- {line}" for line in header_lines(result)]
-    for card in scorecards(result):
-        out += ["", f"## {card.title}", "", *_table(card.columns, card.rows)]
-    columns, rows = points_rows(result)
-    if rows:
-        out += ["", f"## Points in force on {result.as_of}", "", *_table(columns, rows)]
-    out += _drilldown(result, items)
+def render(
+    result: AuditResult, *, quiet: bool = False, show_paths: bool = False, items: int = DEFAULT_ITEMS, **_: Any
+) -> str:
+    out = [f"# cservice-audit: {result.ruleset.name} ({result.ruleset.platform})"]
+    if not quiet:  # -q: findings only, as in the table format
+        out += ["", *(f"- {line}" for line in header_lines(result, show_paths))]
+        for card in scorecards(result):
+            out += ["", f"## {card.title}", "", *_table(card.columns, card.rows)]
+        columns, rows = points_rows(result)
+        if rows:
+            out += ["", f"## Points in force on {result.as_of}", "", *_table(columns, rows)]
+        out += _drilldown(result, items)
     columns, rows = finding_rows(result)
     out += ["", f"## Findings ({len(rows)})", ""]
     out += _table(columns, rows) if rows else ["No findings."]

@@ -18,12 +18,19 @@ _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
 def render(
-    result: AuditResult, *, color: bool = False, width: int = 120, quiet: bool = False, items: int = DEFAULT_ITEMS, **_: Any
+    result: AuditResult,
+    *,
+    color: bool = False,
+    width: int = 120,
+    quiet: bool = False,
+    show_paths: bool = False,
+    items: int = DEFAULT_ITEMS,
+    **_: Any,
 ) -> str:
     buffer = io.StringIO()
     console = Console(file=buffer, width=width, force_terminal=color, color_system="standard" if color else None, no_color=not color)
     if not quiet:
-        for line in header_lines(result):
+        for line in header_lines(result, show_paths):
             console.print(Text(line, style="dim"))
         for card in scorecards(result):
             table = Table(title=Text(card.title, style="bold"), title_justify="left", show_lines=False)

@@ -8,6 +8,7 @@ failing period of any day is in the findings.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import PurePath
 
 import polars as pl
 
@@ -26,9 +27,11 @@ class Scorecard:
     statuses: list[str]
 
 
-def header_lines(result: AuditResult) -> list[str]:
+def header_lines(result: AuditResult, show_paths: bool = False) -> list[str]:
+    """Human formats name files by their base name and leave out the history and baseline
+    paths unless `show_paths` (`--show-paths`): a report is mailed and pasted around."""
     rs, inp = result.ruleset, result.input
-    files = ", ".join(f["file"] for f in inp.files)
+    files = ", ".join(f["file"] if show_paths else PurePath(f["file"]).name for f in inp.files)
     lines = [
         f"ruleset {rs.platform} {rs.version} (effective {rs.effective}, {rs.origin})",
         f"input {files}: {inp.rows_read} rows read, {inp.rows_used} used, "
@@ -38,9 +41,11 @@ def header_lines(result: AuditResult) -> list[str]:
     if result.options.agent:
         lines.append(f"agent {result.options.agent} only (shop totals kept)")
     if result.options.history:
-        lines.append(f"history: {result.history_days_written} shop-day(s) written")
+        where = f" {result.options.history}" if show_paths else ""
+        lines.append(f"history{where}: {result.history_days_written} shop-day(s) written")
     if result.options.baseline:
-        lines.append(f"baseline: {result.baseline_hidden} known finding(s) not shown (in the JSON, state known)")
+        where = f" {result.options.baseline}" if show_paths else ""
+        lines.append(f"baseline{where}: {result.baseline_hidden} known finding(s) not shown (in the JSON, state known)")
     return lines
 
 

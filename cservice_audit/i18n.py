@@ -10,7 +10,7 @@ catalogue with a `zh` and an `en` text; code holds keys, never the words. Rule t
 The language is chosen once by the caller (`--lang`, else `default_lang()` from the
 environment) and passed down; nothing here reads a global at render time.
 
-Errors follow the same pattern: raise `AuditError(t("error.some_key", lang, **values))`
+Errors follow the same pattern: raise `AuditError(t("error.cannot_write", lang, path=p, reason=r))`
 with a key added to the catalogue in both languages. Code that has no language at hand
 (deep in load or ruleset) uses `t(key, **values)`, which reads the environment's default;
 the CLI passes `--lang` explicitly.

@@ -58,6 +58,11 @@ class Cli:
         # Each command starts with an empty history of its own, so commands run side by side
         # (cli.many) cannot see each other's days; a test about history passes its own.
         env.update({"NO_COLOR": "1", "PYTHONIOENCODING": "utf-8", "TZ": "UTC", "CSERVICE_AUDIT_HOME": tempfile.mkdtemp(prefix="history-")})
+        # The interface language follows the locale (zh_* -> Chinese): tests run in English
+        # unless they set LANG/LC_ALL/--lang themselves.
+        for name in ("LC_ALL", "LC_MESSAGES"):
+            env.pop(name, None)
+        env["LANG"] = "C.UTF-8"
         env.update(extra or {})
         return env
 
@@ -126,4 +131,8 @@ def isolated_history(tmp_path_factory, monkeypatch):
     ($CSERVICE_AUDIT_HOME), and no test may read another's days or the user's own."""
     folder = tmp_path_factory.mktemp("history")
     monkeypatch.setenv("CSERVICE_AUDIT_HOME", str(folder))
+    # In-process runs of the CLI (fuzz, killed writes) speak English whatever the host's locale.
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_MESSAGES", raising=False)
     return folder

@@ -193,6 +193,8 @@ def audit(
 
     to_terminal = output is None and sys.stdout.isatty()
     chosen = fmt or (Format.table if to_terminal else Format.json)
+    if summary and chosen not in (Format.table, Format.markdown):
+        raise AuditError(t("error.summary_format", language, format=chosen.value))
     show_progress = not quiet and sys.stderr.isatty() and _input_bytes(paths) >= PROGRESS_BYTES
     generated_at = datetime.now(timezone.utc)
     if show_progress:

@@ -36,7 +36,10 @@ def summary_markdown(view: Summary) -> list[str]:
             return [name or r.name, *(MARK[m].strip() for m in r.marks), r.points]
 
         rows = [row(r) for r in shop.agents]
-        rows += [row(r, f"{r.name} ({t('summary.others', lang)})") for r in shop.others]
+        if shop.others:
+            # The robot and unassigned turns under their own heading row: not agents to coach.
+            rows.append([f"*{t('summary.others', lang)}*", *([""] * (len(columns) - 1))])
+            rows += [row(r) for r in shop.others]
         if shop.total:
             rows.append(row(shop.total, f"**{shop.total.name}**"))
         out += _table(columns, rows)
@@ -45,7 +48,10 @@ def summary_markdown(view: Summary) -> list[str]:
         if shop.tiers:
             out += ["", t("summary.tiers", lang), "", *(f"- {tier}" for tier in shop.tiers)]
         out.append("")
-    out.append(view.legend + (f" · {view.columns_note}" if view.columns_note else ""))
+    if not view.shops:
+        out.append(t("summary.no_data", lang))
+    else:
+        out.append(view.legend + (f" · {view.columns_note}" if view.columns_note else ""))
     out += ["", f"**{view.closing}**"]
     return out
 

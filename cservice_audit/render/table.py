@@ -33,6 +33,7 @@ _STATUS_STYLE = {"pass": "green", "fail": "bold red", "at_risk": "yellow", "insu
 _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 _GAP = "  "
 NAME_MIN = 4  # cells: a name is never cut shorter than this
+NAME_MAX = 24  # cells: longer names are cut, so the marks stay next to the names
 
 
 def fit(text: str, width: int) -> str:
@@ -63,7 +64,7 @@ def summary_lines(view: Summary, width: int) -> list[Text]:
         pts_w = max([cell_len(pts_head), *(cell_len(r.points) for r in rows)])
         fixed = sum(w + len(_GAP) for w in head_w) + len(_GAP) + pts_w
         name_w = max([cell_len(r.name) for r in rows] + [cell_len(view_agent_head(view))])
-        name_w = max(NAME_MIN, min(name_w, width - fixed))
+        name_w = max(NAME_MIN, min(name_w, width - fixed, NAME_MAX))
 
         def line(r: SummaryRow) -> Text:
             text = Text(fit(r.name, name_w), style="bold" if r.kind == "agent" and r.marks.count("fail") else "")
@@ -91,7 +92,10 @@ def summary_lines(view: Summary, width: int) -> list[Text]:
             lines.append(Text(clip(t("summary.tiers", view.lang), width), style="bold"))
             lines += [Text(clip("  " + tier, width)) for tier in shop.tiers]
         lines.append(Text(""))
-    lines.append(Text(clip(view.legend, width), style="dim"))
+    if not view.shops:
+        lines.append(Text(clip(t("summary.no_data", view.lang), width)))
+    else:
+        lines.append(Text(clip(view.legend, width), style="dim"))
     if view.columns_note:
         lines.append(Text(clip(view.columns_note, width), style="dim"))
     lines.append(Text(clip(view.closing, width), style="bold"))

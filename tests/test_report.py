@@ -121,6 +121,13 @@ def test_tiers_and_penalties_in_summary_table_and_markdown(cli):
     assert markdown.out.index("| 客服 |") < markdown.out.index("## KS-R3")
 
 
+def test_readme_tour_shows_todays_summary():
+    """The README's tour is the reviewed 80-column output, so its numbers are today's."""
+    readme = (ROOT / "README.md").read_text("utf-8")
+    for name in ("pinduoduo-en-80.txt", "kuaishou-zh-80.txt"):
+        assert (GOLDEN / name).read_text("utf-8") in readme, name
+
+
 # --------------------------------------------------------------------------- language
 
 

@@ -78,6 +78,7 @@ class AuditResult:
     options: AuditOptions = field(default_factory=AuditOptions)
     history_days_written: int = 0
     baseline_hidden: int = 0
+    bots: frozenset[tuple[str, str]] = frozenset()  # (shop, agent) whose every message is a bot's
 
 
 def run_audit(
@@ -170,8 +171,16 @@ def run_audit(
         hidden, findings = findings.height - kept.height, kept
     points = points_in_force(metrics, as_of)
     return AuditResult(
-        ruleset, summary, as_of, generated_at, metrics, findings, points, rejects, options, written, hidden
+        ruleset, summary, as_of, generated_at, metrics, findings, points, rejects, options, written, hidden,
+        bots=bot_accounts(events_all),
     )
+
+
+def bot_accounts(events: pl.DataFrame) -> frozenset[tuple[str, str]]:
+    """(shop, agent) pairs whose every message is a bot's: the robot, shown apart from the
+    agents to coach whatever its account is called. One aggregation over the events."""
+    bots = events.filter(pl.col("agent").is_not_null()).group_by("shop", "agent").agg((pl.col("role") == "bot").all().alias("bot"))
+    return frozenset((shop, agent) for shop, agent, _ in bots.filter(pl.col("bot")).iter_rows())
 
 
 def baseline_fingerprints(path: str) -> set[str]:

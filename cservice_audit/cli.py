@@ -273,6 +273,7 @@ def rules(
     ruleset_file: Annotated[Optional[Path], typer.Option("--ruleset", help="A ruleset YAML file.")] = None,
     fmt: Annotated[RulesFormat, typer.Option("--format", "-f", help=t("help.rules_format", LANG))] = RulesFormat.table,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help=t("help.verbose", LANG))] = False,
+    lang: Annotated[Optional[Lang], typer.Option("--lang", help=t("help.lang", LANG))] = None,  # read by main() from argv
 ) -> None:
     """List the rules in effect: codes, checks, parameters, sources and confidence."""
     from cservice_audit.rule_docs import ruleset_dict, ruleset_table
@@ -318,6 +319,7 @@ def history_command(
     history: Annotated[Optional[Path], typer.Option("--history", help="History folder (default: $CSERVICE_AUDIT_HOME, else your data folder).")] = None,
     prune_before: Annotated[Optional[str], typer.Option("--prune-before", help="Delete stored days before this date (YYYY-MM-DD).")] = None,
     fmt: Annotated[ListingFormat, typer.Option("--format", "-f", help=t("help.listing_format", LANG))] = ListingFormat.table,
+    lang: Annotated[Optional[Lang], typer.Option("--lang", help=t("help.lang", LANG))] = None,  # read by main() from argv
 ) -> None:
     """List what the history holds (shop, day, rows, ruleset version), or prune old days."""
     from cservice_audit.history import HistoryStore, default_root
@@ -365,6 +367,7 @@ def trend(
     rule: Annotated[Optional[str], typer.Option("--rule", help="Only this rule code.")] = None,
     agent: Annotated[Optional[str], typer.Option("--agent", help="Only this agent (and the shop).")] = None,
     fmt: Annotated[ListingFormat, typer.Option("--format", "-f", help=t("help.listing_format", LANG))] = ListingFormat.table,
+    lang: Annotated[Optional[Lang], typer.Option("--lang", help=t("help.lang", LANG))] = None,  # read by main() from argv
 ) -> None:
     """Per-agent and per-shop rates week by week, from the history."""
     from cservice_audit.history import HistoryStore, default_root
@@ -464,12 +467,12 @@ def _print_trend(frame, ruleset) -> None:
             *(Text(_trend_value(v, first["kind"]) + (" ✗" if miss else ""), style="red" if miss else "") for v, miss in zip(values, misses, strict=True)),
         )
     console.print(table)
-    notes = [t("trend.miss", LANG)]
+    notes = [t("trend.scale", LANG), t("trend.miss", LANG)]
     last = weeks[-1]
     if partial.get(last):
         days = frame.filter(frame["week_start"] == last).get_column("coverage").max()
         notes.append(t("trend.partial", LANG, week=last, days=days))
-    console.print(Text("  ".join(notes), style="dim"))
+    console.print(Text("\n".join(notes), style="dim"))
 
 
 @app.command()

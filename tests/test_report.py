@@ -102,6 +102,20 @@ def test_worst_agent_first_and_robot_apart(summaries):
     assert fails == sorted(fails, reverse=True), rows
 
 
+def test_robot_is_told_by_its_rows_whatever_its_name(cli, write):
+    """店小蜜 sends only bot messages: apart from the agents; 阿强 sends human ones: an agent."""
+    write("chats.csv", "ts,buyer,role,agent,text\n"
+          "2026-11-22 09:00:00,b1,买家,,在吗\n2026-11-22 09:00:05,b1,机器人,店小蜜,您好，欢迎光临\n"
+          "2026-11-22 09:20:00,b1,客服,阿强,在的\n"
+          "2026-11-22 10:00:00,b2,买家,,发货了吗\n2026-11-22 10:00:05,b2,机器人,店小蜜,亲，请稍等\n")
+    out = cli("audit", "chats.csv", "--platform", "pinduoduo", "-f", "table", "--summary", "--lang", "en").out
+    lines = out.splitlines()
+    apart = lines.index("not coached (robot, unassigned)")
+    assert any(line.startswith("店小蜜") for line in lines[apart:]), out
+    assert any(line.startswith("阿强") for line in lines[:apart]), out
+    assert "1 agents: 1 failing" in out
+
+
 def test_tiers_and_penalties_in_summary_table_and_markdown(cli):
     sample = ROOT / "samples" / "kuaishou-2026-11-16-week.csv"
     runs = cli.many(

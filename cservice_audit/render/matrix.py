@@ -6,10 +6,10 @@ statuses are metric rows, points are the points in force, tiers are the findings
 
 Who is coached: a row's `kind` is `agent` (a person to coach), `bot` (the robot), `unassigned`
 (buyer turns nobody answered, so no agent owns them) or `shop` (the shop total). The robot is
-recognised by its name: the sentinel `(bot)` that normalize gives bot rows without an account,
-or an account named with one of the bot role spellings of `data/aliases.yaml` (机器人,
-智能客服, robot, ...). Exports name the robot's account like that; the result holds no
-per-row roles, so the name is what there is (docs/report.md).
+an account whose every message in the input is a bot's (`AuditResult.bots`), or, for agents
+known only from the history, one named like a robot: the sentinel `(bot)` that normalize
+gives bot rows without an account, or a bot role spelling of `data/aliases.yaml` (机器人,
+智能客服, robot, ...). See docs/report.md.
 """
 
 from __future__ import annotations
@@ -38,13 +38,13 @@ def _bot_names() -> frozenset[str]:
     return frozenset(n.casefold() for n in names)
 
 
-def agent_kind(agent: str | None) -> str:
+def agent_kind(agent: str | None, shop: str | None = None, bots: frozenset = frozenset()) -> str:
     """agent | bot | unassigned | shop (None: the shop total)."""
     if agent is None:
         return "shop"
     if agent == UNASSIGNED:
         return "unassigned"
-    if agent == BOT_SENTINEL or agent.strip().casefold() in _bot_names():
+    if (shop, agent) in bots or agent == BOT_SENTINEL or agent.strip().casefold() in _bot_names():
         return "bot"
     return "agent"
 
@@ -111,7 +111,7 @@ def agent_matrix(result: AuditResult) -> Matrix:
     rows = []
     for (shop, agent), statuses in cells.items():
         fails = [c for c, s in statuses.items() if s == "fail"]
-        kind = agent_kind(agent)
+        kind = agent_kind(agent, shop, getattr(result, "bots", frozenset()))
         mine = tiers.get((shop, agent), {})
         rows.append(
             MatrixRow(

@@ -54,8 +54,9 @@ def default_lang(environ: Mapping[str, str] | None = None) -> str:
     return "en"
 
 
-def t(key: str, lang: str | None = None, /, **values: object) -> str:
-    """The text of `key` in `lang` (default: from the environment), with `{name}` filled."""
+def t(key: str, lang: str | None = None, **values: object) -> str:
+    """The text of `key` in `lang` (default: from the environment), with `{name}` filled.
+    (Messages never use `{key}` or `{lang}` as field names.)"""
     texts = catalogue()[key]  # a KeyError is a bug: every key used must exist
     text = texts.get(lang or default_lang(), texts[FALLBACK])
     return text.format(**values) if values else text

@@ -162,6 +162,20 @@ def test_lang_option_and_locale_default(cli):
     assert english == [not c for c in chinese]
 
 
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [({}, "en"), ({"LANG": "zh_CN.UTF-8"}, "zh"), ({"LANG": "zh"}, "zh"), ({"LANG": "C.UTF-8"}, "en"),
+     ({"LC_ALL": "", "LANG": "zh_TW.Big5"}, "zh"), ({"LC_ALL": "en_GB.UTF-8", "LANG": "zh_CN.UTF-8"}, "en"),
+     ({"LC_MESSAGES": "zh_CN.UTF-8", "LANG": "en_US.UTF-8"}, "zh"), ({"LANG": "fr_FR.UTF-8"}, "en")],
+)  # fmt: skip
+def test_default_language_from_the_locale(env, expected):
+    from cservice_audit.i18n import default_lang, t
+
+    assert default_lang(env) == expected
+    assert t("status.fail", expected) == {"zh": "未达标", "en": "fail"}[expected]
+    assert t("summary.agents", lang="zh", agents=3, failing=2, at_risk=1) == "3 名客服：2 名未达标，1 名有风险"
+
+
 def test_errors_and_help_in_chinese(cli):
     runs = cli.many(
         {"args": ("audit", "x.csv", "--date", "2026-13-01", "--platform", "pdd"), "env": {"LANG": "zh_CN.UTF-8"}},

@@ -67,7 +67,8 @@ def summary_lines(view: Summary, width: int) -> list[Text]:
         name_w = max(NAME_MIN, min(name_w, width - fixed, NAME_MAX))
 
         def line(r: SummaryRow) -> Text:
-            text = Text(fit(r.name, name_w), style="bold" if r.kind == "agent" and r.marks.count("fail") else "")
+            text = Text()
+            text.append(fit(r.name, name_w), style="bold" if r.kind == "agent" and "fail" in r.marks else "")
             for mark, w in zip(r.marks, head_w, strict=True):
                 text.append(_GAP)
                 text.append(fit(MARK[mark], w), style=_STATUS_STYLE[mark])

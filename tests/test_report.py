@@ -142,6 +142,27 @@ def test_readme_tour_shows_todays_summary():
         assert (GOLDEN / name).read_text("utf-8") in readme, name
 
 
+def test_period_findings_read_in_both_languages(cli):
+    """Reply-rate, review-rate and average-wait findings are written from their metric in
+    the reader's language: the English text is the check's own message (as in the JSON),
+    the Chinese one carries the same numbers."""
+    sample = ROOT / "samples" / "kuaishou-2026-11-16-week.csv"
+    base = ("audit", sample, "--platform", "kuaishou", "--no-history")
+    en, zh, as_json = cli.many(
+        {"args": (*base, "-f", "markdown", "--lang", "en")},
+        {"args": (*base, "-f", "markdown", "--lang", "zh")},
+        (*base, "-f", "json"),
+    )
+    period = [f for f in as_json.json()["findings"] if f["code"] in ("KS-R3", "KS-G1", "KS-G2")]
+    assert period
+    for f in period:
+        assert f["message"] in en.out, f["message"]
+        numbers = re.match(r"\S+ ([\d.]+)% \((\d+)/(\d+) ", f["message"]).groups()
+        assert f"{numbers[0]}%（{numbers[1]}/{numbers[2]} " in zh.out, f["message"]
+    assert "低于 70.0%，自然周 2026-11-16..2026-11-22" in zh.out
+    assert "（截至目前）" in zh.out  # the month of KS-G2 is not over
+
+
 # --------------------------------------------------------------------------- language
 
 

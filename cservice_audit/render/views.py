@@ -213,6 +213,49 @@ def _script_groups(findings: pl.DataFrame, codes: set[str]) -> dict[tuple, dict]
     return groups
 
 
+_PERIOD_CHECKS = ("reply_rate", "average_wait", "review_rate")
+
+
+def _period_label(m: dict, lang: str) -> str:
+    """`2026-11-22`, `week 2026-11-16..2026-11-22 (so far)`, ... in the reader's language."""
+    span = f"{m['period_start']}..{m['period_end']}"
+    label = {
+        "day": str(m["period_start"]),
+        "natural_week": t("finding.week", lang, span=span),
+        "natural_month": t("finding.month", lang, month=f"{m['period_start']:%Y-%m}"),
+    }.get(m["period"], t("finding.rolling", lang, span=span))
+    return label if m["complete"] else t("finding.so_far", lang, label=label)
+
+
+def _period_messages(result: AuditResult, lang: str, target: str) -> dict[tuple, str]:
+    """The message of each reply-rate, average-wait and review-rate finding, written from its
+    metric row in the reader's language (the JSON keeps the check's own message), keyed by
+    (code, scope, shop, agent, period_start)."""
+    rules = {r.code: r for r in result.ruleset.rules if r.check in _PERIOD_CHECKS}
+    if not rules:
+        return {}
+    out = {}
+    for m in result.metrics.filter(pl.col("rule").is_in(list(rules)) & pl.col("status").is_in(["fail", "at_risk"])).iter_rows(named=True):
+        rule = rules[m["rule"]]
+        if m["value"] is None:
+            continue
+        title, period = shown(rule.title, target), _period_label(m, lang)
+        if rule.check == "average_wait":
+            text = t("finding.wait_above", lang, title=title, value=f"{m['value']:.1f}", n=m["denominator"],
+                     unit=t(f"unit.{rule.params['unit']}", lang), threshold=f"{rule.params['max_seconds']:g}", period=period)
+        else:
+            if rule.check == "reply_rate":
+                key, unit, limit = "finding.rate_below", t(f"unit.{rule.params['unit']}", lang), rule.params["min_rate"]
+            elif rule.params.get("measure") == "good_rate":
+                key, unit, limit = "finding.rate_below", t("unit.reviews", lang), rule.params["min_rate"]
+            else:
+                key, unit, limit = "finding.rate_above", t("unit.bad_reviews", lang), rule.params["max_rate"]
+            text = t(key, lang, title=title, value=f"{m['value'] * 100:.1f}", num=f"{m['numerator']:.0f}", den=m["denominator"],
+                     unit=unit, threshold=str(round(limit * 100, 1)), period=period)
+        out[(m["rule"], m["scope"], m["shop"], m["agent"], m["period_start"])] = text
+    return out
+
+
 def finding_rows(result: AuditResult, lang: str = "en", target: str = "terminal") -> tuple[list[str], list[list[str]]]:
     """The findings as text rows; the last cell is the message, then the evidence text for
     findings about one message (text rules, long no-reply) or a rejected row, then the
@@ -225,6 +268,7 @@ def finding_rows(result: AuditResult, lang: str = "en", target: str = "terminal"
     findings = result.findings.with_columns(pl.col("ts").dt.convert_time_zone(result.ruleset.timezone))
     grouped = _grouped_codes(result)
     groups = _script_groups(findings, grouped)
+    written = _period_messages(result, lang, target)
     done: set[tuple] = set()
     rows = []
     for f in findings.iter_rows(named=True):
@@ -247,7 +291,7 @@ def finding_rows(result: AuditResult, lang: str = "en", target: str = "terminal"
             ]
         else:
             day = f["day"] or f["period_start"]
-            what = shown_block(f["message"], target)
+            what = written.get((f["code"], f["scope"], f["shop"], f["agent"], f["period_start"])) or shown_block(f["message"], target)
             if f["evidence"] and (f["conversation"] or f["match"] or f["code"].endswith("-D1")):
                 what += "\n" + shown_block(f["evidence"], target)
             if f["tier"]:

@@ -514,7 +514,12 @@ _OPTION_KEYS = {
     "no_history": "help.no_history", "baseline": "help.baseline", "sheet": "help.sheet", "profile": "help.profile",
     "code": "help.code", "prune_before": "help.prune_before", "weeks": "help.weeks",
 }  # fmt: skip
+# Commands whose options mean what _OPTION_KEYS says (generate's --output, explain's --ruleset
+# mean other things and have their own keys, or keep their English text).
+_SHARED_OPTIONS = ("audit", "rules", "history", "trend")
 _COMMAND_OPTION_KEYS = {
+    ("explain", "code"): "help.code", ("explain", "ruleset_file"): "help.explain_ruleset",
+    ("validate-ruleset", "path"): "help.validate_path",
     ("audit", "fmt"): "help.format", ("history", "platform"): "help.history_platform",
     ("trend", "platform"): "help.history_platform", ("trend", "rule"): "help.trend_rule",
     ("trend", "agent"): "help.trend_agent",
@@ -531,7 +536,7 @@ def _localized_command(lang: str):
         if name in _HELP_KEYS:
             sub.help = t(_HELP_KEYS[name], lang)
         for param in sub.params:
-            key = _COMMAND_OPTION_KEYS.get((name, param.name)) or _OPTION_KEYS.get(param.name)
+            key = _COMMAND_OPTION_KEYS.get((name, param.name)) or (_OPTION_KEYS.get(param.name) if name in _SHARED_OPTIONS else None)
             if key and hasattr(param, "help"):
                 param.help = t(key, lang)
     return command

@@ -194,7 +194,7 @@ def test_default_language_from_the_locale(env, expected):
 
     assert default_lang(env) == expected
     assert t("status.fail", expected) == {"zh": "未达标", "en": "fail"}[expected]
-    assert t("summary.agents", lang="zh", agents=3, failing=2, at_risk=1) == "3 名客服：2 名未达标，1 名有风险"
+    assert t("summary.agents", lang="zh", agents=3, failing=2, at_risk=1) == "3 名客服：2 名未达标，另有 1 名有风险"
 
 
 def test_errors_and_help_in_chinese(cli):

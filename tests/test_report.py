@@ -163,6 +163,24 @@ def test_period_findings_read_in_both_languages(cli):
     assert "（截至目前）" in zh.out  # the month of KS-G2 is not over
 
 
+def test_full_report_at_80_columns_fits_and_lists_findings(cli):
+    """At 80 columns the whole table report fits (findings become a list, not a folded
+    table): one heading line per finding, repeated scripts one per agent."""
+    sample = ROOT / "samples" / "pinduoduo-2026-11-22.csv"
+    narrow, as_json = cli.many(
+        {"args": ("audit", sample, "--platform", "pinduoduo", "-f", "table", "--no-history"), "env": {"COLUMNS": "80"}},
+        ("audit", sample, "--platform", "pinduoduo", "-f", "json", "--no-history"),
+    )
+    findings = as_json.json()["findings"]
+    lines = narrow.out.splitlines()
+    assert not [line for line in lines if cell_len(line) > 80]
+    assert f"Findings ({len(findings)})" in lines
+    headings = [line for line in lines if re.match(r"PDD-\w+  (error|warning|info)  ", line)]
+    scripts = {f["agent"] for f in findings if f["code"] == "PDD-S1" and f["conversation"]}
+    assert len(headings) == len([f for f in findings if f["code"] != "PDD-S1" or not f["conversation"]]) + len(scripts)
+    assert lines[-1].startswith(f"Found {len(findings)} findings")
+
+
 # --------------------------------------------------------------------------- language
 
 

@@ -33,6 +33,7 @@ _STATUS_STYLE = {"pass": "green", "fail": "bold red", "at_risk": "yellow", "insu
 _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 _GAP = "  "
 NAME_MIN = 4  # cells: a name is never cut shorter than this
+LIST_BELOW = 100  # columns: narrower terminals get the findings as a list, not a table
 NAME_MAX = 24  # cells: longer names are cut, so the marks stay next to the names
 
 
@@ -107,6 +108,31 @@ def view_agent_head(view: Summary) -> str:
     return t("col.agent", view.lang)
 
 
+def _what(text: str, match: str | None) -> Text:
+    what = Text(text)
+    if match:
+        # The match is normalized text; it is marked where it appears as written.
+        what.highlight_words([match], style="bold reverse", case_sensitive=False)
+    return what
+
+
+def _finding_list(console: Console, columns: list[str], rows: list[list[str]], marks: list, title: str) -> None:
+    """Findings on a narrow terminal: one heading line per finding (code, severity, who,
+    when, conversation), its text indented below; a seven-column table would fold every
+    cell into a tall narrow strip."""
+    console.print(Text(title, style="bold"))
+    for row, (severity, match) in zip(rows, marks, strict=True):
+        head = Text()
+        head.append(row[0], style="bold")
+        for i, cell in enumerate(row[1:-1], start=1):
+            if cell != "-":
+                head.append("  ")
+                head.append(cell, style=_SEVERITY_STYLE.get(severity, "") if i == 1 else "")
+        console.print(head)
+        for line in row[-1].split("\n"):
+            console.print(Text("    ").append_text(_what(line, match)))
+
+
 def render(
     result: AuditResult,
     *,
@@ -151,19 +177,18 @@ def render(
     if not rows:
         console.print(t("section.no_findings", lang), style="green")
         return buffer.getvalue()
-    table = Table(title=t("section.findings", lang, n=result.findings.height), title_justify="left")
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    severity_at = 1
-    for row, (severity, match) in zip(rows, finding_marks(result), strict=True):
-        what = Text(row[-1])
-        if match:
-            # The match is normalized text; it is marked where it appears as written.
-            what.highlight_words([match], style="bold reverse", case_sensitive=False)
-        cells = [Text(c) for c in row[:-1]] + [what]
-        cells[severity_at].stylize(_SEVERITY_STYLE.get(severity, ""))
-        table.add_row(*cells)
-    console.print(table)
+    marks = finding_marks(result)
+    if width < LIST_BELOW:
+        _finding_list(console, columns, rows, marks, t("section.findings", lang, n=result.findings.height))
+    else:
+        table = Table(title=t("section.findings", lang, n=result.findings.height), title_justify="left")
+        for column in columns:
+            table.add_column(column, overflow="fold")
+        for row, (severity, match) in zip(rows, marks, strict=True):
+            cells = [Text(c) for c in row[:-1]] + [_what(row[-1], match)]
+            cells[1].stylize(_SEVERITY_STYLE.get(severity, ""))
+            table.add_row(*cells)
+        console.print(table)
     if not quiet:
         console.print(Text(summary(result, lang).closing, style="bold"))
     return buffer.getvalue()

@@ -116,6 +116,19 @@ def test_robot_is_told_by_its_rows_whatever_its_name(cli, write):
     assert "1 agents: 1 failing" in out
 
 
+def test_agents_passing_everything_are_one_line(cli, write):
+    """a1 answers in a minute (passes every rule), a2 after ten minutes (fails PDD-R3/R5)."""
+    from transcripts import FAILING
+
+    write("chats.csv", FAILING)
+    out = cli("audit", "chats.csv", "--platform", "pinduoduo", "-f", "table", "--summary", "--lang", "en").out
+    lines = out.splitlines()
+    assert "passing every rule: a1" in lines
+    assert any(line.startswith("a2 ") and line.count("✗") == 2 for line in lines), out
+    assert not any(line.startswith("a1 ") for line in lines)
+    assert "2 agents: 1 failing, 0 more at risk" in lines
+
+
 def test_tiers_and_penalties_in_summary_table_and_markdown(cli):
     sample = ROOT / "samples" / "kuaishou-2026-11-16-week.csv"
     runs = cli.many(

@@ -430,7 +430,7 @@ def summary(result: AuditResult, lang: str = "en", target: str = "terminal", mat
     for shop in matrix.shops:
         mine = matrix.of_shop(shop)
         coached = [r for r in mine if r.coached]
-        trouble = [r for r in coached if r.fails or r.at_risk or r.points or r.tiers]
+        trouble = [r for r in coached if any(s != "pass" for s in r.statuses.values()) or r.points or r.tiers]
         clean = [r for r in coached if r not in trouble]
         failed = matrix.failing_rules(shop)
         tier_lines = _tier_lines(mine, matrix.rules, prefix, lang, target)

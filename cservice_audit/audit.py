@@ -192,7 +192,8 @@ def run_audit(
             days = pl.concat([pl.DataFrame(schema=DAY_SCHEMA), *day_frames], how="vertical")
             rules_run = {rule.code for rule in ruleset.rules}
             replaced = store.stored_days(covered)
-            written = store.write_days(days, covered, rules_run, ruleset.version, generated_at)
+            chat_rows = {(shop, day): n for shop, day, n in used.group_by("shop", "day").len().iter_rows()}
+            written = store.write_days(days, covered, rules_run, ruleset.version, generated_at, chat_rows)
             for shop, stored_days in replaced.items():
                 notes.append(
                     f"{shop}: {_days_text(stored_days)} audited before; the stored result is replaced by this run's"

@@ -528,6 +528,7 @@ def _listing_for_people(listing, zone: str):
         {
             "shop": t("col.shop", LANG),
             "day": t("history.col.day", LANG),
+            "chat_rows": t("history.col.chat_rows", LANG),
             "rows": t("history.col.rows", LANG),
             "ruleset_version": t("history.col.version", LANG),
             "written_at": t("history.col.written", LANG),

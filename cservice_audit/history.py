@@ -134,7 +134,13 @@ class HistoryStore:
         return frame
 
     def write_days(
-        self, days: pl.DataFrame, covered: pl.DataFrame, rules_run: set[str], ruleset_version: str, written_at: datetime
+        self,
+        days: pl.DataFrame,
+        covered: pl.DataFrame,
+        rules_run: set[str],
+        ruleset_version: str,
+        written_at: datetime,
+        chat_rows: dict[tuple[str, date], int] | None = None,
     ) -> int:
         """Replace the stored rows of the rules this run judged, for every (shop, day) in
         `covered`, with this run's rows. Rows of rules it did not run (--select, --ignore)
@@ -152,7 +158,11 @@ class HistoryStore:
             kept = self._kept_rows(folder / FILE_NAME, rules_run)
             if kept is not None:
                 rows = pl.concat([rows, kept], how="vertical")
-            self._replace(folder, rows, {"ruleset_version": ruleset_version, "written_at": stamp, "shop": shop})
+            metadata = {"ruleset_version": ruleset_version, "written_at": stamp, "shop": shop}
+            if chat_rows is not None:
+                # The export rows that day came from, for `cservice-audit history`.
+                metadata["chat_rows"] = str(chat_rows.get((shop, day), 0))
+            self._replace(folder, rows, metadata)
             written += 1
         return written
 
@@ -191,7 +201,8 @@ class HistoryStore:
             temporary.unlink(missing_ok=True)
 
     def listing(self) -> pl.DataFrame:
-        """One row per stored shop and day: rows, ruleset version, when it was written."""
+        """One row per stored shop and day: the export rows it came from (`chat_rows`; null for
+        days stored before that was kept), stored rows, ruleset version, when it was written."""
         entries = []
         for path in self.files():
             frame = self._read_file(path)
@@ -200,12 +211,13 @@ class HistoryStore:
                 {
                     "shop": metadata.get("shop") or unquote(path.parent.parent.name.removeprefix("shop=")),
                     "day": date.fromisoformat(path.parent.name.removeprefix("day=")),
+                    "chat_rows": int(metadata["chat_rows"]) if metadata.get("chat_rows", "").isdigit() else None,
                     "rows": frame.height,
                     "ruleset_version": metadata.get("ruleset_version"),
                     "written_at": metadata.get("written_at"),
                 }
             )
-        schema = {"shop": pl.String, "day": pl.Date, "rows": pl.Int64, "ruleset_version": pl.String, "written_at": pl.String}
+        schema = {"shop": pl.String, "day": pl.Date, "chat_rows": pl.Int64, "rows": pl.Int64, "ruleset_version": pl.String, "written_at": pl.String}
         return pl.DataFrame(entries, schema=schema).sort("shop", "day")
 
     def prune(self, before: date) -> int:

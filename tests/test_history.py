@@ -73,7 +73,7 @@ BARS = "▁▂▃▄▅▆▇█"
 DAILY_RULES = {"TB-R3", "TB-A1", "KS-R3", "KS-R30", "KS-A30", "JD-R30", "JD-A1"}
 RATE_RULES = {"TB-R3", "KS-R3", "KS-G1", "KS-G2", "KS-R30", "JD-R30"}  # reply and review rates: 0..1
 COMPARED = ("numerator", "denominator", "value", "status", "complete", "coverage", "answered", "wait_mean", "points")
-LISTING_COLUMNS = ["shop", "day", "rows", "ruleset_version", "written_at"]
+LISTING_COLUMNS = ["shop", "day", "chat_rows", "rows", "ruleset_version", "written_at"]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -752,6 +752,10 @@ def test_history_listing_json_and_csv_and_prune(nightly, span, cli, tmp_path):
     assert [(e["shop"], e["day"]) for e in listing] == sorted((s, d) for s in SHOPS for d in span.days)
     assert {e["ruleset_version"] for e in listing} == {version} == {"2025.1-nightly"}
     assert all(e["rows"] > 0 and e["written_at"].endswith("Z") and "T" in e["written_at"] for e in listing)
+    # The export rows each day came from: the span's events of that shop and day.
+    counts = span.frame.group_by("shop", "day").len()
+    expected = {(shop, day): n for shop, day, n in counts.iter_rows()}
+    assert {(e["shop"], e["day"]): e["chat_rows"] for e in listing} == expected
 
     as_csv = cli("history", "--platform", "kuaishou", "--history", history, "--format", "csv")
     assert as_csv.code == 0, as_csv.err

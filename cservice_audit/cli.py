@@ -20,6 +20,7 @@ from rich.table import Table
 
 from cservice_audit import exitcodes
 from cservice_audit.errors import AuditError
+from cservice_audit.sanitize import one_line
 from cservice_audit.schema import SEVERITY_RANK
 
 app = typer.Typer(
@@ -32,6 +33,8 @@ app = typer.Typer(
 _stderr = Console(stderr=True, highlight=False)
 # Inputs at least this large get a progress display on an interactive stderr.
 PROGRESS_BYTES = 20 * 1024 * 1024
+# The last year a day can be judged in: periods reach a year beyond it without leaving the calendar.
+LATEST_YEAR = 9990
 
 
 class Format(str, Enum):
@@ -55,6 +58,17 @@ def _day(value: str | None, option: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise AuditError(f"{option} {value!r}: expected a date YYYY-MM-DD") from None
+
+
+def _audit_day(value: str | None, option: str) -> date | None:
+    """A day to judge: inside the years a timestamp can have (a row before 2000 is rejected,
+    spec §2), so the periods around it stay inside the calendar."""
+    from cservice_audit.normalize import EARLIEST_YEAR
+
+    day = _day(value, option)
+    if day is not None and not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
+        raise AuditError(f"{option} {day}: no data can be on that day (days from {EARLIEST_YEAR}-01-01 to {LATEST_YEAR}-12-31)")
+    return day
 
 
 def _codes(values: list[str] | None) -> list[str] | None:
@@ -110,16 +124,18 @@ def audit(
     baseline: Annotated[Optional[Path], typer.Option("--baseline", help="An earlier --format json report: report only findings not in it.")] = None,
     sheet: Annotated[Optional[str], typer.Option("--sheet", help="Excel exports: the sheet to read (default: the first).")] = None,
     profile: Annotated[Optional[str], typer.Option("--profile", help="A shipped export layout (see docs/inputs.md).")] = None,
+    limit: Annotated[Optional[list[str]], typer.Option("--limit", help="Raise a resource cap: NAME=VALUE, e.g. input_bytes=100G (docs/limits.md).")] = None,
 ) -> None:
     """Audit chat exports and report metrics and findings."""
+    _apply_limits(limit)
     from cservice_audit.audit import AuditOptions, run_audit, write_rejects
     from cservice_audit.history import default_root
     from cservice_audit.render import FORMATS
 
     options = AuditOptions(
-        date=_day(on_date, "--date"),
-        since=_day(since, "--since"),
-        until=_day(until, "--until"),
+        date=_audit_day(on_date, "--date"),
+        since=_audit_day(since, "--since"),
+        until=_audit_day(until, "--until"),
         agent=agent,
         input_tz=_zone(input_tz),
         encoding=encoding,
@@ -152,8 +168,8 @@ def audit(
     if result.input.rows_rejected and not quiet:
         first = result.rejects.row(0, named=True)
         _stderr.print(
-            f"cservice-audit: {result.input.rows_rejected} row(s) rejected, first {first['_source']}:{first['line']}: "
-            f"{first['problem']}" + ("" if rejects else " (--rejects FILE writes them all)"),
+            f"cservice-audit: {result.input.rows_rejected} row(s) rejected, first {one_line(first['_source'])}:{first['line']}: "
+            f"{one_line(first['problem'])}" + ("" if rejects else " (--rejects FILE writes them all)"),
             markup=False,
             soft_wrap=True,
         )
@@ -162,7 +178,7 @@ def audit(
     if not quiet:
         for entry in result.input.files:
             if entry["rows_read"] == 0:
-                _stderr.print(f"cservice-audit: {entry['file']} has no data rows", markup=False, soft_wrap=True)
+                _stderr.print(f"cservice-audit: {one_line(entry['file'])} has no data rows", markup=False, soft_wrap=True)
 
     if statistics:
         text = _statistics(result)
@@ -182,6 +198,14 @@ def audit(
     worst = SEVERITY_RANK[fail_on.value]
     failing = any(SEVERITY_RANK[s] <= worst for s in result.findings.get_column("severity"))
     raise typer.Exit(exitcodes.FINDINGS if failing and not exit_zero else exitcodes.CLEAN)
+
+
+def _apply_limits(pairs: list[str] | None) -> None:
+    """--limit NAME=VALUE over $CSERVICE_AUDIT_LIMITS over the defaults (docs/limits.md)."""
+    from cservice_audit import limits
+
+    if pairs:
+        limits.activate(limits.from_environment().with_pairs(pairs))
 
 
 def _zone(name: str | None) -> str | None:
@@ -236,14 +260,19 @@ def explain(
 
 
 @app.command("validate-ruleset")
-def validate_ruleset(path: Annotated[Path, typer.Argument(help="The ruleset YAML to check.")]) -> None:
+def validate_ruleset(
+    path: Annotated[Path, typer.Argument(help="The ruleset YAML to check.")],
+    limit: Annotated[Optional[list[str]], typer.Option("--limit", help="Raise a resource cap: NAME=VALUE (docs/limits.md).")] = None,
+) -> None:
     """Check a ruleset file: exit 0, or name the file and key that is wrong and exit 2."""
     from cservice_audit.ruleset import load_file
 
+    _apply_limits(limit)
+
     ruleset = load_file(path)
     _stderr.print(
-        f"{path}: ok ({ruleset.platform} {ruleset.version}, {len(ruleset.rules)} rules: "
-        f"{', '.join(r.code for r in ruleset.rules)})",
+        one_line(f"{path}: ok ({ruleset.platform} {ruleset.version}, {len(ruleset.rules)} rules: "
+        f"{', '.join(r.code for r in ruleset.rules)})"),
         markup=False,
         soft_wrap=True,
     )
@@ -265,7 +294,7 @@ def history_command(
         cutoff = _day(prune_before, "--prune-before")
         with store.locked():
             removed = store.prune(cutoff)
-        _stderr.print(f"removed {removed} stored day(s) before {cutoff} from {store.folder}", markup=False)
+        _stderr.print(one_line(f"removed {removed} stored day(s) before {cutoff} from {store.folder}"), markup=False)
         return
     _print_frame(store.listing(), fmt, title=f"history in {store.folder}")
 
@@ -307,11 +336,11 @@ def _print_frame(frame, fmt: Format, title: str) -> None:
     elif fmt == Format.table:
         from rich.text import Text
 
-        table = Table(title=title, title_justify="left")
+        table = Table(title=one_line(title), title_justify="left")
         for column in frame.columns:
             table.add_column(column)
         for row in frame.iter_rows():
-            table.add_row(*(Text("-" if v is None else str(v)) for v in row))
+            table.add_row(*(Text("-" if v is None else one_line(v)) for v in row))
         _console().print(table)
     else:
         raise AuditError("--format: table, json or csv here")
@@ -338,7 +367,7 @@ def _print_trend(frame, sparkline) -> None:
         by_week = dict(zip(mine.get_column("week_start"), mine.get_column("value"), strict=True))
         values = [by_week.get(w) for w in weeks]
         table.add_row(
-            Text(rule_code), Text(shop), Text(agent or "(shop total)"), Text(sparkline(values)),
+            Text(one_line(rule_code)), Text(one_line(shop)), Text(one_line(agent or "(shop total)")), Text(sparkline(values)),
             *(Text("-" if v is None else f"{v * 100:.0f}%" if v <= 1 else f"{v:.0f}") for v in values),
         )
     console.print(table)
@@ -373,6 +402,9 @@ def main() -> None:
     one line on stderr and exit 2 (spec §10), not a boxed usage screen.
     """
     try:
+        from cservice_audit import limits
+
+        limits.activate(limits.from_environment())  # a bad $CSERVICE_AUDIT_LIMITS is exit 2 too
         code = app(standalone_mode=False)
     except AuditError as exc:
         _fail(str(exc))
@@ -389,5 +421,6 @@ def main() -> None:
 
 
 def _fail(message: str) -> None:
-    _stderr.print(f"cservice-audit: error: {message}", markup=False, soft_wrap=True, highlight=False)
+    # Messages quote file names, values and keys from the input: shown safe, on one line.
+    _stderr.print(f"cservice-audit: error: {one_line(message)}", markup=False, soft_wrap=True, highlight=False)
     sys.exit(exitcodes.CANNOT_RUN)

@@ -44,12 +44,9 @@ class Aliases:
 
     def with_mapping(self, path: str | Path) -> Aliases:
         """Put a user's mapping file in front of the shipped spellings."""
-        try:
-            data = yaml.safe_load(Path(path).read_text("utf-8")) or {}
-        except OSError as exc:
-            raise InputError(f"{path}: cannot read mapping file ({exc.strerror})") from exc
-        except yaml.YAMLError as exc:
-            raise InputError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from exc
+        from cservice_audit.ruleset import read_yaml_file
+
+        data = read_yaml_file(path, "mapping file", InputError) or {}
         if not isinstance(data, dict):
             raise InputError(f"{path}: a mapping file is a YAML mapping with 'columns' and/or 'values'")
         unknown = set(data) - {"columns", "values", "timestamp_formats", "description", "example"}

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from cservice_audit.audit import AuditResult
+from cservice_audit.sanitize import markdown_safe
 from cservice_audit.render.views import finding_rows, header_lines, points_rows, scorecards
 
 
 def _escape(cell: str) -> str:
-    return cell.replace("|", "\\|").replace("\n", " ")
+    # No links, images, raw HTML or emphasis from the data: every markup character escaped.
+    return markdown_safe(cell.replace("\n", " "))
 
 
 def _table(columns: list[str], rows: list[list[str]]) -> list[str]:
@@ -19,13 +21,13 @@ def _table(columns: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def render(result: AuditResult, **_: Any) -> str:
-    out = [f"# cservice-audit: {result.ruleset.name} ({result.ruleset.platform})", ""]
-    out += [f"- {line}" for line in header_lines(result)]
+    out = [f"# cservice-audit: {_escape(result.ruleset.name)} ({_escape(result.ruleset.platform)})", ""]
+    out += [f"- {_escape(line)}" for line in header_lines(result)]
     for card in scorecards(result):
-        out += ["", f"## {card.title}", "", *_table(card.columns, card.rows)]
+        out += ["", f"## {_escape(card.title)}", "", *_table([_escape(c) for c in card.columns], card.rows)]
     columns, rows = points_rows(result)
     if rows:
-        out += ["", f"## Points in force on {result.as_of}", "", *_table(columns, rows)]
+        out += ["", f"## Points in force on {result.as_of}", "", *_table([_escape(c) for c in columns], rows)]
     columns, rows = finding_rows(result)
     out += ["", f"## Findings ({len(rows)})", ""]
     out += _table(columns, rows) if rows else ["No findings."]

@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cservice_audit.audit import AuditResult
+from cservice_audit.sanitize import one_line
 from cservice_audit.render.views import finding_rows, header_lines, points_rows, scorecards
 
 _STATUS_STYLE = {"pass": "green", "fail": "bold red", "at_risk": "yellow", "insufficient": "dim"}
@@ -48,7 +49,7 @@ def render(result: AuditResult, *, color: bool = False, width: int = 120, quiet:
         what = Text(row[-1])
         if match:
             # The match is normalized text; it is marked where it appears as written.
-            what.highlight_words([match], style="bold reverse", case_sensitive=False)
+            what.highlight_words([one_line(match)], style="bold reverse", case_sensitive=False)
         table.add_row(Text(row[0]), Text(row[1], style=_SEVERITY_STYLE.get(row[1], "")), *map(Text, row[2:-1]), what)
     console.print(table)
     return buffer.getvalue()

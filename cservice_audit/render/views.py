@@ -1,7 +1,9 @@
 """What the human-readable formats show, as rows of text: shared by table and markdown.
 
 Nothing here computes a number: every figure is a field of a metric or finding row,
-formatted. The scorecard shows, per rule, the period that contains the as-of day; every
+formatted. Text from the input or a user's ruleset (names, ids, messages, file names)
+enters rows through `one_line` here, so no control character or escape sequence reaches a
+terminal; markdown escapes its markup on top. The scorecard shows, per rule, the period that contains the as-of day; every
 failing period of any day is in the findings.
 """
 
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from cservice_audit.audit import AuditResult
+from cservice_audit.sanitize import one_line
 
 SHOP_TOTAL = "(shop total)"
 STATUS_MARK = {"pass": "✓ pass", "fail": "✗ fail", "at_risk": "! at risk", "insufficient": "· too few"}
@@ -41,7 +44,7 @@ def header_lines(result: AuditResult) -> list[str]:
         lines.append(f"history {result.options.history}: {result.history_days_written} shop-day(s) written")
     if result.options.baseline:
         lines.append(f"baseline {result.options.baseline}: {result.baseline_hidden} known finding(s) hidden")
-    return lines
+    return [one_line(line) for line in lines]
 
 
 def _seconds(value: float | None) -> str:
@@ -107,12 +110,12 @@ def scorecards(result: AuditResult) -> list[Scorecard]:
             who = row["agent"] if row["scope"] == "agent" else SHOP_TOTAL
             if many_shops:
                 who = f"{row['shop']} / {who}"
-            body.append([who, *_cells(rule.check, row), STATUS_MARK[row["status"]]])
+            body.append([one_line(who), *_cells(rule.check, row), STATUS_MARK[row["status"]]])
             statuses.append(row["status"])
         cards.append(
             Scorecard(
                 code=rule.code,
-                title=f"{rule.code} {rule.title} · {period} · {_threshold(rule, first['threshold'])}",
+                title=one_line(f"{rule.code} {rule.title} · {period} · {_threshold(rule, first['threshold'])}"),
                 columns=["agent", *_COLUMNS[rule.check], "status"],
                 rows=body,
                 statuses=statuses,
@@ -133,8 +136,8 @@ def points_rows(result: AuditResult) -> tuple[list[str], list[list[str]]]:
     rows = []
     for (shop, agent), by_rule in sorted(table.items(), key=lambda kv: (kv[0][0], kv[0][1] is None, kv[0][1] or "")):
         who = agent if agent is not None else SHOP_TOTAL
-        rows.append([f"{shop} / {who}" if many_shops else who, *(_count(by_rule.get(r, 0.0)) for r in rules), _count(sum(by_rule.values()))])
-    return ["agent", *rules, "total"], rows
+        rows.append([one_line(f"{shop} / {who}" if many_shops else who), *(_count(by_rule.get(r, 0.0)) for r in rules), _count(sum(by_rule.values()))])
+    return ["agent", *map(one_line, rules), "total"], rows
 
 
 def finding_rows(result: AuditResult) -> tuple[list[str], list[list[str]]]:
@@ -147,13 +150,14 @@ def finding_rows(result: AuditResult) -> tuple[list[str], list[list[str]]]:
         day = f["day"] or f["period_start"]
         rows.append(
             [
-                f["code"],
+                one_line(f["code"]),
                 f["severity"],
-                f["agent"] or (SHOP_TOTAL if f["scope"] == "shop" else "-"),
-                f["conversation"] or "-",
+                one_line(f["agent"] or (SHOP_TOTAL if f["scope"] == "shop" else "-")),
+                one_line(f["conversation"] or "-"),
                 str(day) if day else "-",
                 f["ts"].strftime("%H:%M:%S") if f["ts"] else "-",
-                f["message"] + (f"\n{f['evidence']}" if f["evidence"] and (f["conversation"] or f["match"] or f["code"].endswith("-D1")) else ""),
+                # One line of message, then one line of evidence: the newline is the renderer's.
+                one_line(f["message"]) + (f"\n{one_line(f['evidence'])}" if f["evidence"] and (f["conversation"] or f["match"] or f["code"].endswith("-D1")) else ""),
             ]
         )
     return columns, rows

@@ -200,7 +200,7 @@ def _read_path(path: str, encoding: str | None, sheet: str | None = None) -> Raw
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
     compressed = head[:2] == GZIP_MAGIC
-    if not compressed and kind == "csv" and not _has_lone_cr(head):
+    if not compressed and kind == "csv" and not _cr_only(head):
         chosen = encoding or _sniff_encoding(head, path)
         if chosen in {"utf-8", "utf-8-sig"}:
             # The fast road: polars scans the file itself (memory-mapped, streamable).
@@ -312,13 +312,11 @@ def _spool_raw(source: str, fh: IO[bytes]) -> str:
     return name
 
 
-_LONE_CR = re.compile(rb"\r(?!\n)")
-
-
-def _has_lone_cr(sample: bytes) -> bool:
-    """Whether the sample ends a line with CR alone (old Mac, some Excel exports; CR-only or
-    mixed): such a file is read with every CR, CRLF and LF as a line end."""
-    return _LONE_CR.search(sample[:-1] if sample.endswith(b"\r") else sample) is not None
+def _cr_only(sample: bytes) -> bool:
+    """Whether lines end with CR alone (old Mac, some Excel exports): a CR and no LF in the
+    sample. Such a file is read with every CR as a line end. In a file whose lines end with
+    LF or CRLF (mixed freely), a lone CR is a character inside a field, as written."""
+    return b"\r" in sample and b"\n" not in sample
 
 
 def _read_stream(source: str, fh: IO[bytes], encoding: str | None, kind: str | None) -> RawTable:
@@ -337,7 +335,7 @@ def _read_stream(source: str, fh: IO[bytes], encoding: str | None, kind: str | N
     if kind is None:
         kind = "jsonl" if sample.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{" else "csv"
     chosen = encoding or _sniff_encoding(sample[:_SNIFF_BYTES], source)
-    universal = _has_lone_cr(sample)
+    universal = _cr_only(sample)
     decoder = codecs.getincrementaldecoder(chosen)()
     name, out = _new_spool(".jsonl" if kind == "jsonl" else ".csv")
     offset = 0  # bytes of input decoded so far

@@ -33,7 +33,6 @@ from cservice_audit.metrics.rollup import DAY_SCHEMA
 HISTORY_VERSION = 1
 FILE_NAME = "rows.parquet"
 STORED_SCHEMA = {**DAY_SCHEMA, "ruleset_version": pl.String, "written_at": pl.String, "history_version": pl.Int64}
-LOCK_WAIT_SECONDS = 30.0
 
 
 class HistoryError(AuditError):
@@ -86,8 +85,13 @@ class HistoryStore:
         self._no_links(folder)  # a link swapped in meanwhile is caught before anything is written
 
     @contextlib.contextmanager
-    def locked(self, wait: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
-        """Hold the platform's lock; wait up to `wait` seconds for another run to finish."""
+    def locked(self, wait: float | None = None) -> Iterator[None]:
+        """Hold the platform's lock; wait up to `wait` seconds (default: the lock_wait limit)
+        for another run to finish."""
+        if wait is None:
+            from cservice_audit import limits
+
+            wait = limits.current().lock_wait
         try:
             self._mkdirs(self.folder)
             handle = _open_no_follow(self.folder / ".lock", os.O_RDWR | os.O_CREAT)

@@ -37,7 +37,7 @@ class Limits:
     # this caps disk, not memory. 64 GiB: several months of a large shop in one file.
     input_bytes: int = 64 * GIB
     # Decompressed / compressed size of a gzip file or an xlsx container, checked once
-    # 64 MiB have come out. Chat CSV compresses 5-15x; a bomb of blank lines ~1000x.
+    # 8 MiB have come out. Chat CSV compresses 5-15x; a bomb of blank lines ~1000x.
     compression_ratio: int = 100
     # One field (or one line of a stream) in bytes. The longest real chat message is a
     # few thousand characters; a million-character cell (3 MB) must still be read whole.

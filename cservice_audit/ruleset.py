@@ -454,6 +454,6 @@ def _check_combined_patterns(label: str, where: str, params: dict[str, Any]) -> 
         lines = [line.strip() for line in str(exc).split("This error occurred")[0].splitlines() if line.strip()]
         problem = next((line for line in lines if line.startswith("error:")), lines[0] if lines else type(exc).__name__)
         raise RulesetError(
-            f"{label}: {where}.params.patterns: each pattern compiles but together they do not ({problem[:200]}); "
-            "simplify or split them"
+            f"{label}: {where}.params.patterns: the patterns do not compile as the one expression they are matched with "
+            f"({problem[:200]}); simplify or split them"
         ) from None

@@ -13,6 +13,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
+from cservice_audit.sanitize import one_line, terminal_safe
 from cservice_audit.checks import CHECKS
 from cservice_audit.errors import AuditError
 from cservice_audit.params import Window
@@ -89,7 +90,7 @@ def ruleset_table(ruleset: Ruleset) -> list[Any]:
         f"{ruleset.name} ({ruleset.platform}) version {ruleset.version}, effective {ruleset.effective}, "
         f"zone {ruleset.timezone}, from {ruleset.origin}"
     )
-    table = Table(title=heading, title_justify="left", show_lines=True)
+    table = Table(title=one_line(heading), title_justify="left", show_lines=True)
     for column in ("code", "rule", "check", "severity", "parameters", "confidence", "source"):
         table.add_column(column, overflow="fold")
     for rule in ruleset.rules:
@@ -103,13 +104,13 @@ def ruleset_table(ruleset: Ruleset) -> list[Any]:
             f"{rule.confidence}: {rule.confidence_note}" if rule.confidence_note else rule.confidence,
             rule.source,
         )
-        table.add_row(*(Text(c) for c in cells))  # plain text: `[agent]` is not markup
+        table.add_row(*(Text(terminal_safe(c)) for c in cells))  # plain text: `[agent]` is not markup
     sources = "\n".join(f"source: {s['title']}" + (f" ({s['note']})" if "note" in s else "") for s in ruleset.sources)
     extra = []
     if ruleset.session_gap:
         extra.append(f"session gap: {ruleset.session_gap:g} s")
     extra.append("exempt dates: " + (", ".join(d.isoformat() for d in ruleset.exempt_dates) or "none"))
-    return [table, Text(sources), Text("\n".join(extra))]
+    return [table, Text(terminal_safe(sources)), Text(terminal_safe("\n".join(extra)))]
 
 
 def find_rule(code: str, ruleset_file: Path | None) -> tuple[Ruleset, Rule]:
@@ -141,4 +142,4 @@ def explain_rule(ruleset: Ruleset, rule: Rule) -> str:
         value = rule.params.get(key)
         lines.append(f"    {key} = {_param_text(value) if value is not None else '(none)'}    # {spec.doc}")
     lines += ["", inspect.cleandoc(check.__doc__ or "")]
-    return "\n".join(lines) + "\n"
+    return terminal_safe("\n".join(lines)) + "\n"  # a user's ruleset texts, shown safe

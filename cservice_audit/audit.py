@@ -264,6 +264,9 @@ def _summarize_input(
         rejected = {src: n + bad_lines.get(src, 0) for src, n in counts.select("_source", "rows_rejected").iter_rows()}
         rejected.update({src: n for src, n in bad_lines.items() if n and src not in rejected})
         blank = {src: n for src, n in counts.select("_source", "rows_blank").iter_rows() if n}
+        for table in tables:
+            if table.blank_lines:
+                blank[table.source] = blank.get(table.source, 0) + table.blank_lines
     files = []
     for table in tables:
         valid, duplicate = per_file.get(table.source, (0, 0))

@@ -60,6 +60,8 @@ class RawTable:
     path: str | None = None
     # Unreadable JSONL lines beyond the `rejects_kept` kept in `bad_lines`: counted only.
     bad_lines_dropped: int = 0
+    # Blank JSONL lines, skipped (CSV blank rows are counted in normalize).
+    blank_lines: int = 0
 
     def lines_of(self, records: pl.Series) -> pl.Series:
         """Physical line (1-based) on which each given record starts."""
@@ -588,6 +590,7 @@ def _jsonl(source: str, text: str, encoding: str) -> RawTable:
         encoding,
         "jsonl",
         bad_lines=bad[:kept],
+        blank_lines=len(lines) - len(numbered) - (1 if text.endswith("\n") or not text else 0),
         record_lines=pl.Series("line", good_lines, dtype=pl.Int64),
         bad_lines_dropped=max(0, len(bad) - kept),
     )

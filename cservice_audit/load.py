@@ -12,6 +12,7 @@ import atexit
 import codecs
 import contextlib
 import csv
+import functools
 import glob
 import io
 import itertools
@@ -409,9 +410,17 @@ def _open_run(source: str, chunk: bytes, run: int, ends: re.Pattern[bytes], cap:
     else:
         last = max(chunk.rfind(b) for b in _ends_bytes(ends))
         run = len(chunk) - last - 1
+        if cap < last and _long_run(ends, cap).search(chunk, first.start(), last):  # a cap set below the chunk size
+            run = cap + 1
     if run > cap:
         raise limits.exceeded("field_bytes", f"{source}: {what} longer than {cap} bytes")
     return run
+
+
+@functools.lru_cache(maxsize=8)
+def _long_run(ends: re.Pattern[bytes], cap: int) -> re.Pattern[bytes]:
+    inside = b"".join(re.escape(b) for b in _ends_bytes(ends))
+    return re.compile(b"[^" + inside + b"]{" + str(cap + 1).encode() + b",}")
 
 
 def _ends_bytes(ends: re.Pattern[bytes]) -> tuple[bytes, ...]:

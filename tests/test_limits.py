@@ -407,3 +407,11 @@ def test_ruleset_platform_is_an_identifier(cli, write):
         write(f"r{i}.yaml", f"platform: {json.dumps(platform)}\nversion: '1'\neffective: 2026-01-01\nrules: []\n")
     for platform, run in zip(platforms, cli.many(*[("validate-ruleset", f"r{i}.yaml") for i in range(len(platforms))]), strict=True):
         assert run.code == 2 and "platform" in run.err and len(run.err_lines()) == 1, (platform, run.err)
+
+
+def test_a_field_cap_below_the_read_chunk_still_holds(cli, write):
+    """A 300 KB field inside one 1 MiB read chunk, against a 100 KiB cap."""
+    write("mid.csv.gz", gzip.compress((HEADER + "2026-11-22 09:00:00,b1,买家,," + "x" * 300_000 + "\n" + CLEAN).encode()))
+    low, high = cli.many(("audit", "mid.csv.gz", *AUDIT, "--limit", "field_bytes=100K"), ("audit", "mid.csv.gz", *AUDIT, "--limit", "field_bytes=400K"))
+    assert low.code == 2 and "field_bytes" in low.err and len(low.err_lines()) == 1, low.err
+    assert high.code in (0, 1) and high.json()["input"]["rows_read"] == 3, high.err

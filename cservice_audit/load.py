@@ -326,6 +326,17 @@ def _cr_only(sample: bytes) -> bool:
 def _read_stream(source: str, fh: IO[bytes], encoding: str | None, kind: str | None) -> RawTable:
     """Read a stream whole, in bounded chunks, into a UTF-8 spool; then CSV is scanned from the
     spool and JSONL parsed from it."""
+    try:
+        return _spool_stream(source, fh, encoding, kind)
+    except OSError as exc:
+        # Reading the input, or writing the spool (a full or read-only temporary folder).
+        raise InputError(
+            f"{source}: cannot read it through a temporary file in {tempfile.gettempdir()} "
+            f"({exc.strerror or exc}); free space there or set TMPDIR"
+        ) from None
+
+
+def _spool_stream(source: str, fh: IO[bytes], encoding: str | None, kind: str | None) -> RawTable:
     cap = limits.current()
     chunks = _raw_chunks(source, fh)
     head: list[bytes] = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -20,12 +21,16 @@ import polars as pl
 from cservice_audit import load as loader
 from cservice_audit.checks import CHECKS
 from cservice_audit.checks.context import Context
+from cservice_audit.drilldown import failing_items
 from cservice_audit.errors import InputError
 from cservice_audit.history import HistoryStore
 from cservice_audit.metrics.rollup import DAY_SCHEMA
-from cservice_audit.normalize import CANONICAL, Aliases, assign_conversations, normalize, profile_path
+from cservice_audit.files import atomic_write
+from cservice_audit.needs import with_needs
+from cservice_audit.normalize import CANONICAL, DEFAULT_SHOP, Aliases, assign_conversations, normalize, profile_path
 from cservice_audit.ruleset import Ruleset
-from cservice_audit.schema import FINDING_SCHEMA, IDENTITY, METRIC_SCHEMA, conform, with_fingerprints
+from cservice_audit.sanitize import one_line
+from cservice_audit.schema import FINDING_SCHEMA, IDENTITY, ITEM_SCHEMA, METRIC_SCHEMA, SEVERITY_RANK, conform, with_fingerprints
 from cservice_audit.spreadsheet import guard_formulas
 
 METRIC_ORDER = ("rule_order", "scope_order", "shop", "agent", "period_start")
@@ -51,7 +56,9 @@ class AuditOptions:
     history: str | None = None  # the history folder (None: no memory across runs)
     sheet: str | None = None  # --sheet: the Excel sheet to read (default: the first)
     profile: str | None = None  # --profile: a shipped export layout (profiles/*.yaml)
-    baseline: str | None = None  # an earlier JSON report: its findings are not reported again
+    baseline: str | None = None  # an earlier JSON report: findings in it are `known` (spec §11)
+    shop: str | None = None  # --shop: the shop of rows whose export names none
+    conversation: str | None = None  # `show`: also keep this conversation's annotated events
 
 
 @dataclass
@@ -77,7 +84,13 @@ class AuditResult:
     rejects: pl.DataFrame  # the rejected rows, whole, with file, line and reason
     options: AuditOptions = field(default_factory=AuditOptions)
     history_days_written: int = 0
-    baseline_hidden: int = 0
+    baseline_hidden: int = 0  # findings marked `known` (in the baseline, not worse)
+    # Things the user should read on stderr (files named twice, days re-audited, a trailing
+    # day not judged): one line each, already worded.
+    notes: list[str] = field(default_factory=list)
+    # ITEM_SCHEMA: the late and unanswered items of failing and at-risk metrics (drilldown.py)
+    items: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=ITEM_SCHEMA))
+    transcript: pl.DataFrame | None = None  # `show`: the conversation's events (show.conversation_rows)
 
 
 def run_audit(
@@ -90,9 +103,11 @@ def run_audit(
     progress: Callable[[str], None] = lambda stage: None,
 ) -> AuditResult:
     progress("reading input")
-    tables = loader.load(paths, encoding=options.encoding, stdin=stdin, sheet=options.sheet)
-    if options.reviews:
-        tables += loader.load(list(options.reviews), encoding=options.encoding, stdin=stdin, default_role="review", sheet=options.sheet)
+    notes: list[str] = []
+    paths, reviews = read_once(paths, list(options.reviews), notes)
+    tables = loader.load(paths, encoding=options.encoding, stdin=stdin, sheet=options.sheet) if paths else []
+    if reviews:
+        tables += loader.load(reviews, encoding=options.encoding, stdin=stdin, default_role="review", sheet=options.sheet)
     aliases = Aliases.shipped()
     if options.profile:
         aliases = aliases.with_mapping(profile_path(options.profile))
@@ -105,6 +120,11 @@ def run_audit(
         # Only what the metrics need is kept: message ids have done their work (duplicates are
         # flagged) and the file name is one categorical code per row, not a copy of the path.
         slim = normalized.events.drop("message_id", "_record").with_columns(pl.col("_source").cast(pl.Categorical))
+        if options.shop is not None:
+            # --shop names the shop of rows whose export has no shop column (spec §11).
+            slim = slim.with_columns(
+                pl.when(pl.col("shop") == DEFAULT_SHOP).then(pl.lit(options.shop)).otherwise(pl.col("shop")).alias("shop")
+            )
         events_all, rejected, counts = pl.collect_all([slim, normalized.rejects, normalized.counts], engine=NORMALIZE_ENGINE)
     except pl.exceptions.ComputeError as exc:
         # Files are scanned lazily, so unreadable content shows up only here.
@@ -115,7 +135,12 @@ def run_audit(
     )
     summary = _summarize_input(events_all, rejects, tables, counts)
 
-    as_of = options.date or options.until or (summary.last_ts.date() if summary.last_ts else None)
+    _require_rows(summary, rejects)
+    used = events_all.filter(~pl.col("_duplicate"))
+    as_of = options.date or options.until or judged_as_of(used, ruleset, notes)
+    _require_days(used, options)
+    if options.agent is not None:
+        _require_agent(used, options.agent)
     first_day = options.date or options.since
     context = Context(
         events=events,
@@ -125,16 +150,24 @@ def run_audit(
         first_day=first_day,
         data_end=summary.last_ts,
         exempt_dates=ruleset.exempt_dates,
+        rules=ruleset.rules,
     )
     # The (shop, day) pairs this run judges: they replace whatever the history holds for them.
     covered = events.filter(context.judged_days()).select("shop", "day").unique().collect()
     context.input_days = covered.lazy()
     context.first_reported_day = first_day or (covered.get_column("day").min() if covered.height else None)
 
+    # The shops this run is about (spec §11): other shops' stored days are never read.
+    shops = sorted(set(covered.get_column("shop")))
     store = HistoryStore(options.history, ruleset.platform) if options.history and as_of is not None else None
+    if store is not None and DEFAULT_SHOP in shops:
+        raise InputError(
+            "the export has no shop column, so its days cannot be stored apart from another shop's: "
+            "name the shop with --shop NAME (or `shop` in the config file), or audit without history"
+        )
     with store.locked() if store else contextlib.nullcontext():
         if store is not None:
-            context.history = store.read(skip=covered)
+            context.history = store.read(shops=shops, skip=covered)
         progress("computing metrics")
         outputs = [
             CHECKS[rule.check].run(rule, context)
@@ -142,51 +175,205 @@ def run_audit(
             if as_of is not None or rule.check == "data_quality"
         ]
         day_outputs = [o.days for o in outputs if o.days is not None]
+        item_outputs = [o.items for o in outputs if o.items is not None]
         collected = pl.collect_all(
             [conform(o.metrics.filter(context.reported_periods()), METRIC_SCHEMA) for o in outputs]
             + [conform(o.findings, FINDING_SCHEMA, keep=(IDENTITY,)) for o in outputs]
-            + day_outputs,
+            + day_outputs
+            + item_outputs,
             engine=METRICS_ENGINE,
         )
-        n = len(outputs)
-        metric_frames, finding_frames, day_frames = collected[:n], collected[n : 2 * n], collected[2 * n :]
+        n, d = len(outputs), len(day_outputs)
+        metric_frames, finding_frames, day_frames = collected[:n], collected[n : 2 * n], collected[2 * n : 2 * n + d]
+        item_frames = collected[2 * n + d :]
         written = 0
         if store is not None:
             days = pl.concat([pl.DataFrame(schema=DAY_SCHEMA), *day_frames], how="vertical")
             rules_run = {rule.code for rule in ruleset.rules}
+            replaced = store.stored_days(covered)
             written = store.write_days(days, covered, rules_run, ruleset.version, generated_at)
+            for shop, stored_days in replaced.items():
+                notes.append(
+                    f"{shop}: {_days_text(stored_days)} audited before; the stored result is replaced by this run's"
+                )
 
-    metrics = _sorted_metrics(metric_frames, ruleset)
+    transcript = None
+    if options.conversation is not None:
+        from cservice_audit.show import conversation_rows
+
+        transcript = conversation_rows(context, ruleset, options.conversation)
+    metrics = with_needs(_sorted_metrics(metric_frames, ruleset).filter(pl.col("shop").is_in(shops)), ruleset, as_of)
+    items = failing_items(item_frames, metrics, ruleset)
     findings = pl.concat([pl.DataFrame(schema=FINDING_SCHEMA), *finding_frames], how="diagonal")
+    # Rejected rows belong to no shop yet (their shop may be what failed to parse); every other
+    # finding is about a shop of this run.
+    findings = findings.filter(pl.col("shop").is_in(shops) | pl.col("code").str.ends_with("-D1"))
     if options.agent is not None:
         # A spot-check of one agent: that agent's rows, and the shop rows for context.
         metrics = metrics.filter((pl.col("scope") == "shop") | (pl.col("agent") == options.agent))
         findings = findings.filter(pl.col("agent").is_null() | (pl.col("agent") == options.agent))
+        items = items.filter((pl.col("scope") == "shop") | (pl.col("agent") == options.agent))
     findings = conform(with_fingerprints(findings).lazy(), FINDING_SCHEMA).collect()
-    hidden = 0
-    if options.baseline:
-        known = baseline_fingerprints(options.baseline)
-        kept = findings.filter(~pl.col("fingerprint").is_in(list(known)))
-        hidden, findings = findings.height - kept.height, kept
+    findings = mark_known(findings, baseline_findings(options.baseline) if options.baseline else {}, ruleset)
+    hidden = int((findings.get_column("state") == "known").sum())
     points = points_in_force(metrics, as_of)
     return AuditResult(
-        ruleset, summary, as_of, generated_at, metrics, findings, points, rejects, options, written, hidden
+        ruleset, summary, as_of, generated_at, metrics, findings, points, rejects, options, written, hidden, notes, items, transcript
     )
 
 
-def baseline_fingerprints(path: str) -> set[str]:
-    """The fingerprints of an earlier JSON report (`--baseline`). A baseline that does not
-    exist yet (the first night) hides nothing; one that exists but cannot be read stops
-    the run, so a damaged file never silently turns every finding into a new one."""
+STATUS_RANK = {"at_risk": 0, "fail": 1}
+
+
+def baseline_findings(path: str) -> dict[str, tuple[int, int, int]]:
+    """What an earlier JSON report (`--baseline`) found: fingerprint -> (status, severity,
+    tier) ranks, the worst when a fingerprint repeats. A baseline that does not exist yet
+    (the first night) knows nothing; one that exists but cannot be read stops the run, so a
+    damaged file never silently turns every finding into a new one."""
     if not Path(path).exists():
-        return set()
+        return {}
     try:
         report = json.loads(Path(path).read_text("utf-8"))
-        return {f["fingerprint"] for f in report["findings"]}
+        known: dict[str, tuple[int, int, int]] = {}
+        for f in report["findings"]:
+            ranks = (
+                STATUS_RANK.get(f.get("status"), 1),
+                -SEVERITY_RANK.get(f["severity"], 2),
+                f.get("tier_rank", -1) if isinstance(f.get("tier_rank", -1), int) else -1,
+            )
+            fingerprint = f["fingerprint"]
+            known[fingerprint] = max(known.get(fingerprint, ranks), ranks)
+        return known
     except OSError as exc:
         raise InputError(f"{path}: cannot read the baseline report ({exc.strerror})") from None
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         raise InputError(f"{path}: not a JSON report of cservice-audit (--format json)") from None
+
+
+def tier_ranks(findings: pl.DataFrame, ruleset: Ruleset) -> pl.Series:
+    """Each finding's escalation tier as a rank (0 = the lowest tier, -1 = none)."""
+    ranks = {
+        (rule.code, tier.label): i
+        for rule in ruleset.rules
+        if rule.escalation is not None
+        for i, tier in enumerate(sorted(rule.escalation.tiers, key=lambda t: t.at))
+    }
+    return pl.Series(
+        "tier_rank",
+        [ranks.get((code, tier), -1) if tier is not None else -1 for code, tier in findings.select("code", "tier").iter_rows()],
+        dtype=pl.Int64,
+    )
+
+
+def mark_known(findings: pl.DataFrame, known: dict[str, tuple[int, int, int]], ruleset: Ruleset) -> pl.DataFrame:
+    """`state`: `known` when the baseline holds the fingerprint with the same or a worse
+    status, severity and tier; else `new` (at_risk -> fail, warning -> error or a higher
+    tier is new: spec §11). Findings are few; this runs on them, not on events."""
+    findings = findings.with_columns(tier_ranks(findings, ruleset))
+    states = []
+    for fingerprint, status, severity, tier_rank in findings.select("fingerprint", "status", "severity", "tier_rank").iter_rows():
+        now = (STATUS_RANK.get(status, 1), -SEVERITY_RANK.get(severity, 2), tier_rank)
+        before = known.get(fingerprint)
+        worse = before is None or any(n > b for n, b in zip(now, before, strict=True))
+        states.append("new" if worse else "known")
+    return findings.with_columns(pl.Series("state", states, dtype=pl.String))
+
+
+def read_once(paths: list[str], reviews: list[str], notes: list[str]) -> tuple[list[str], list[str]]:
+    """Expand paths and review paths; a file named more than once (the same path twice, a
+    folder and a file in it, a glob and a file, `--reviews` naming an audited file) is read
+    once, where it was first named, with a note."""
+    seen: set[str] = set()
+    repeated: list[str] = []
+
+    def keep(expanded: list[str]) -> list[str]:
+        kept = []
+        for path in expanded:
+            key = path if path == loader.STDIN else os.path.realpath(path)
+            if key in seen:
+                if path not in repeated:
+                    repeated.append(path)
+                continue
+            seen.add(key)
+            kept.append(path)
+        return kept
+
+    kept_paths = keep(loader.expand(paths))
+    kept_reviews = keep(loader.expand(reviews)) if reviews else []
+    if repeated:
+        notes.append(f"read once: {', '.join(one_line(p) for p in repeated)} named more than once")
+    return kept_paths, kept_reviews
+
+
+def window_opens(ruleset: Ruleset) -> int:
+    """The earliest time of day (seconds) any rule starts counting: a day with no event at
+    or after it has nothing to judge."""
+    starts = [rule.params["window"].start for rule in ruleset.rules if rule.params.get("window") is not None]
+    return min(starts, default=0)
+
+
+def judged_as_of(events: pl.DataFrame, ruleset: Ruleset, notes: list[str]) -> date | None:
+    """The as-of day without --date/--until (spec §8): the last day with an event at or after
+    the window opens. A trailing day with only earlier events (an export cut at 02:30) is not
+    judged: it only supplies late replies to the day before."""
+    if events.is_empty():
+        return None
+    opens = window_opens(ruleset)
+    last_day = events.get_column("day").max()
+    judged = events.filter(pl.col("tod") >= opens).get_column("day").max()
+    if judged is None:
+        return last_day
+    if judged < last_day:
+        trailing = events.filter(pl.col("day") > judged).get_column("day").unique().sort().to_list()
+        notes.append(
+            f"{_days_text(trailing)}: only events before the window opens; not judged, "
+            f"used for late replies to {judged} (give --date to judge it anyway)"
+        )
+    return judged
+
+
+def _days_text(days: list[date]) -> str:
+    days = sorted(days)
+    return str(days[0]) if len(days) == 1 else f"{days[0]}..{days[-1]} ({len(days)} days)"
+
+
+def _require_rows(summary: InputSummary, rejects: pl.DataFrame) -> None:
+    """An empty input is not an all-clear (spec §10)."""
+    if summary.rows_used:
+        return
+    names = ", ".join(one_line(f["file"]) for f in summary.files) or "the input"
+    if summary.rows_read == 0:
+        raise InputError(f"{names}: no data rows to audit")
+    if summary.rows_rejected:
+        first = rejects.row(0, named=True)
+        raise InputError(
+            f"{names}: no usable rows ({summary.rows_rejected} rejected, first "
+            f"{one_line(first['_source'])}:{first['line']}: {one_line(first['problem'])})"
+        )
+    raise InputError(f"{names}: no usable rows (all {summary.rows_duplicate} are duplicates)")
+
+
+def _require_days(events: pl.DataFrame, options: AuditOptions) -> None:
+    """--date/--since/--until must select days the input has (spec §10)."""
+    if options.date is None and options.since is None and options.until is None:
+        return
+    days = events.get_column("day")
+    low, high = options.date or options.since, options.date or options.until
+    inside = days.filter((days >= low) if low else days.is_not_null())
+    inside = inside.filter((inside <= high) if high else inside.is_not_null())
+    if inside.len():
+        return
+    asked = f"--date {options.date}" if options.date else f"--since/--until {low or '...'}..{high or '...'}"
+    raise InputError(f"{asked}: the input has no rows then (it covers {days.min()}..{days.max()})")
+
+
+def _require_agent(events: pl.DataFrame, agent: str) -> None:
+    """--agent must name an agent of the input (spec §10)."""
+    agents = sorted(set(events.get_column("agent").drop_nulls()))
+    if agent in agents or agent == "(unassigned)":
+        return
+    listed = ", ".join(one_line(a) for a in agents[:20]) + (f" and {len(agents) - 20} more" if len(agents) > 20 else "")
+    raise InputError(f"--agent {one_line(agent)}: not in the input (agents: {listed or 'none'})")
 
 
 POINTS_SCHEMA = {"shop": pl.String, "agent": pl.String, "rule": pl.String, "points": pl.Float64}
@@ -299,4 +486,4 @@ def _summarize_input(
 def write_rejects(result: AuditResult, path: str | Path) -> None:
     """`--rejects FILE`: every rejected row, with its file, line and reason, as CSV."""
     rows = result.rejects.select(pl.col("_source").alias("file"), "line", "problem", *CANONICAL)
-    guard_formulas(rows).write_csv(path)
+    atomic_write(path, guard_formulas(rows).write_csv(), what="rejects file")

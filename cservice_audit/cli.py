@@ -20,6 +20,7 @@ from rich.table import Table
 
 from cservice_audit import exitcodes
 from cservice_audit.errors import AuditError
+from cservice_audit.files import atomic_write
 from cservice_audit.sanitize import one_line
 from cservice_audit.schema import SEVERITY_RANK
 
@@ -43,6 +44,14 @@ class Format(str, Enum):
     jsonl = "jsonl"
     csv = "csv"
     markdown = "markdown"
+    xlsx = "xlsx"
+    html = "html"
+    digest = "digest"
+
+
+class CsvTable(str, Enum):
+    findings = "findings"
+    metrics = "metrics"
 
 
 class Severity(str, Enum):
@@ -107,7 +116,7 @@ def audit(
     until: Annotated[Optional[str], typer.Option("--until", help="Judge days up to this one; it is the as-of day.")] = None,
     fmt: Annotated[Optional[Format], typer.Option("--format", "-f", help="Default: table on a terminal, json otherwise.")] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report here instead of stdout.")] = None,
-    fail_on: Annotated[Severity, typer.Option("--fail-on", help="Exit 1 when a finding is at least this severe.")] = Severity.error,
+    fail_on: Annotated[Optional[Severity], typer.Option("--fail-on", help="Exit 1 when a new finding is at least this severe (default: error).")] = None,
     exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when there are findings.")] = False,
     select: Annotated[Optional[list[str]], typer.Option("--select", help="Only rules with these codes or prefixes (comma-separated).")] = None,
     ignore: Annotated[Optional[list[str]], typer.Option("--ignore", help="Skip rules with these codes or prefixes.")] = None,
@@ -119,18 +128,45 @@ def audit(
     mapping: Annotated[Optional[Path], typer.Option("--mapping", help="YAML with your export's header/value spellings.")] = None,
     rejects: Annotated[Optional[Path], typer.Option("--rejects", help="Write rejected rows (file, line, reason) to this CSV.")] = None,
     reviews: Annotated[Optional[list[str]], typer.Option("--reviews", help="A separate review export (same formats; rows without a role are reviews).")] = None,
-    history: Annotated[Optional[Path], typer.Option("--history", help="History folder (default: $CSERVICE_AUDIT_HOME, else your data folder).")] = None,
-    no_history: Annotated[bool, typer.Option("--no-history", help="Neither read nor write the history.")] = False,
-    baseline: Annotated[Optional[Path], typer.Option("--baseline", help="An earlier --format json report: report only findings not in it.")] = None,
+    history: Annotated[Optional[Path], typer.Option("--history", help="History folder (else $CSERVICE_AUDIT_HOME, else the config file; none: no memory across runs).")] = None,
+    no_history: Annotated[bool, typer.Option("--no-history", help="Neither read nor write the history, even if one is configured.")] = False,
+    baseline: Annotated[Optional[Path], typer.Option("--baseline", help="An earlier --format json report: findings in it are known; only new ones set the exit status.")] = None,
     sheet: Annotated[Optional[str], typer.Option("--sheet", help="Excel exports: the sheet to read (default: the first).")] = None,
     profile: Annotated[Optional[str], typer.Option("--profile", help="A shipped export layout (see docs/inputs.md).")] = None,
     limit: Annotated[Optional[list[str]], typer.Option("--limit", help="Raise a resource cap: NAME=VALUE, e.g. input_bytes=100G (docs/limits.md).")] = None,
+    shop: Annotated[Optional[str], typer.Option("--shop", help="The shop of an export without a shop column (needed to store its days).")] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", help="Config file (default: ./cservice-audit.toml if present).")] = None,
+    items: Annotated[Optional[int], typer.Option("--items", min=0, help="Table/markdown: the N worst late items per failing metric (default 5; 0 hides them).")] = None,
+    items_csv: Annotated[Optional[Path], typer.Option("--items-csv", help="Write every late or unanswered item of the failing metrics to this CSV.")] = None,
+    csv_table: Annotated[CsvTable, typer.Option("--table", help="--format csv: findings, or metrics (the per-agent scorecard).")] = CsvTable.findings,
+    csv_bom: Annotated[Optional[bool], typer.Option("--csv-bom/--no-csv-bom", help="--format csv: start with a UTF-8 BOM (default: yes for a file, no for stdout).")] = None,
+    report_url: Annotated[Optional[str], typer.Option("--report-url", help="--format digest: link to the full report at the end.")] = None,
+    show_paths: Annotated[bool, typer.Option("--show-paths", help="Human formats: print input, history and baseline paths in full.")] = False,
 ) -> None:
     """Audit chat exports and report metrics and findings."""
     _apply_limits(limit)
     from cservice_audit.audit import AuditOptions, run_audit, write_rejects
-    from cservice_audit.history import default_root
+    from cservice_audit.config import load_config
     from cservice_audit.render import FORMATS
+
+    settings = load_config(config)
+    platform = platform or settings.get("platform")
+    ruleset_file = ruleset_file or _path(settings.get("ruleset"))
+    fmt = fmt or (Format(_choice(settings.get("format"), Format, "format")) if settings.get("format") else None)
+    output = output or _path(settings.get("output"))
+    baseline = baseline or _path(settings.get("baseline"))
+    rejects = rejects or _path(settings.get("rejects"))
+    mapping = mapping or _path(settings.get("mapping"))
+    profile = profile or settings.get("profile")
+    encoding = encoding or settings.get("encoding")
+    input_tz = input_tz or settings.get("input_tz")
+    shop = shop if shop is not None else settings.get("shop")
+    select = select or _listed(settings.get("select"))
+    ignore = ignore or _listed(settings.get("ignore"))
+    fail_on = fail_on or Severity(_choice(settings.get("fail_on", "error"), Severity, "fail_on"))
+    items = items if items is not None else settings.get("items", 5)
+    if shop is not None and not shop.strip():
+        raise AuditError("--shop: give the shop's name")
 
     options = AuditOptions(
         date=_audit_day(on_date, "--date"),
@@ -141,21 +177,26 @@ def audit(
         encoding=encoding,
         mapping=str(mapping) if mapping else None,
         reviews=tuple(reviews or ()),
-        history=None if no_history else str(history or default_root()),
+        history=None if no_history else _history_root(history, settings),
         baseline=str(baseline) if baseline else None,
         sheet=sheet,
         profile=profile,
+        shop=shop.strip() if shop else None,
     )
     if options.date and (options.since or options.until):
         raise AuditError("--date judges one day; use it without --since/--until")
     if options.since and options.until and options.since > options.until:
         raise AuditError(f"--since {options.since} is after --until {options.until}")
-    ruleset = _load_ruleset(platform, ruleset_file).selected(_codes(select), _codes(ignore))
+    ruleset = _load_ruleset(platform, ruleset_file)
+    _check_codes(ruleset, _codes(select), "--select")
+    _check_codes(ruleset, _codes(ignore), "--ignore")
+    ruleset = ruleset.selected(_codes(select), _codes(ignore))
     if not ruleset.rules:
         raise AuditError("--select/--ignore leave no rule to run")
 
     to_terminal = output is None and sys.stdout.isatty()
     chosen = fmt or (Format.table if to_terminal else Format.json)
+    _check_output_options(chosen, output, csv_table, csv_bom, report_url)
     show_progress = not quiet and sys.stderr.isatty() and _input_bytes(paths) >= PROGRESS_BYTES
     generated_at = datetime.now(timezone.utc)
     if show_progress:
@@ -175,28 +216,32 @@ def audit(
         )
     if rejects is not None:
         write_rejects(result, rejects)
+    if items_csv is not None:
+        _write_items_csv(result, items_csv)
     if not quiet:
         for entry in result.input.files:
             if entry["rows_read"] == 0:
                 _stderr.print(f"cservice-audit: {one_line(entry['file'])} has no data rows", markup=False, soft_wrap=True)
+        for note in result.notes:
+            _stderr.print(f"cservice-audit: note: {one_line(note)}", markup=False, soft_wrap=True)
 
     if statistics:
         text = _statistics(result)
     else:
         color = to_terminal and chosen == Format.table and "NO_COLOR" not in os.environ
         width = _stderr.width if to_terminal else 140
-        text = FORMATS[chosen.value](result, color=color, width=width, quiet=quiet)
+        extra = _render_options(chosen, result, output, csv_table, csv_bom, report_url)
+        text = FORMATS[chosen.value](result, color=color, width=width, quiet=quiet, show_paths=show_paths, items=items, **extra)
     if output is not None:
-        try:
-            output.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise AuditError(f"{output}: cannot write report ({exc.strerror})") from None
+        atomic_write(output, text, what="report")
     else:
         sys.stdout.write(text)
         sys.stdout.flush()
 
+    # Only new findings set the exit status: known ones were alerted on before (spec §11).
     worst = SEVERITY_RANK[fail_on.value]
-    failing = any(SEVERITY_RANK[s] <= worst for s in result.findings.get_column("severity"))
+    new = result.findings.filter(result.findings["state"] == "new")
+    failing = any(SEVERITY_RANK[s] <= worst for s in new.get_column("severity"))
     raise typer.Exit(exitcodes.FINDINGS if failing and not exit_zero else exitcodes.CLEAN)
 
 
@@ -206,6 +251,101 @@ def _apply_limits(pairs: list[str] | None) -> None:
 
     if pairs:
         limits.activate(limits.from_environment().with_pairs(pairs))
+
+
+def _check_output_options(chosen: Format, output: Path | None, csv_table, csv_bom, report_url) -> None:
+    """Options that belong to one format, and the workbook's need for a file, checked before
+    the audit runs."""
+    if chosen == Format.xlsx and output is None:
+        raise AuditError("--format xlsx writes a binary workbook: give -o FILE.xlsx")
+    if chosen == Format.xlsx and output is not None and output.suffix.lower() != ".xlsx":
+        raise AuditError(f"-o {output.name}: a workbook's name must end in .xlsx (Excel refuses it otherwise)")
+    if chosen != Format.csv and (csv_table != CsvTable.findings or csv_bom is not None):
+        raise AuditError("--table and --csv-bom apply to --format csv")
+    if report_url is not None and chosen != Format.digest:
+        raise AuditError("--report-url applies to --format digest")
+
+
+def _render_options(chosen: Format, result, output: Path | None, csv_table, csv_bom, report_url) -> dict:
+    if chosen == Format.csv:
+        # A file gets the BOM Excel needs to read UTF-8; stdout none unless asked, since a
+        # BOM at the start of a pipe trips up the next tool (docs/outputs.md).
+        return {"table": csv_table.value, "bom": output is not None if csv_bom is None else csv_bom}
+    if chosen == Format.digest:
+        return {"report_url": report_url}
+    if chosen == Format.html:
+        return {"history_rows": _stored_history(result)}
+    return {}
+
+
+def _stored_history(result):
+    """The stored day rows for the HTML trend lines (None without a history); read here so the
+    renderer stays pure."""
+    if not result.options.history:
+        return None
+    from cservice_audit.history import HistoryStore
+
+    return HistoryStore(result.options.history, result.ruleset.platform).read()
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value) if value else None
+
+
+def _listed(value: list[str] | str | None) -> list[str] | None:
+    if value is None:
+        return None
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _choice(value: str, enum: type[Enum], key: str) -> str:
+    allowed = [member.value for member in enum]
+    if value not in allowed:
+        raise AuditError(f"config {key} = {value!r}: expected one of {', '.join(allowed)}")
+    return value
+
+
+def _history_root(flag: Path | None, settings) -> str | None:
+    """The history folder in force: --history, else $CSERVICE_AUDIT_HOME, else the config
+    file's `history`; none of them: no history (a one-off audit touches nothing, spec §11)."""
+    if flag is not None:
+        return str(flag)
+    env = os.environ.get("CSERVICE_AUDIT_HOME")
+    if env:
+        return env
+    return settings.get("history")
+
+
+def _required_history(flag: Path | None, config: Path | None) -> Path:
+    from cservice_audit.config import load_config
+
+    root = _history_root(flag, load_config(config))
+    if root is None:
+        raise AuditError("no history configured: give --history DIR, set CSERVICE_AUDIT_HOME, or `history` in cservice-audit.toml")
+    return Path(root)
+
+
+def _check_codes(ruleset, codes: list[str] | None, option: str) -> None:
+    """Every code or prefix given to --select/--ignore must match a rule (ruff does the same):
+    a typo that silently selects or ignores nothing is a verdict about the wrong rules."""
+    if not codes:
+        return
+    known = [rule.code for rule in ruleset.rules]
+    unknown = [c for c in codes if not any(k == c or k.startswith(c) for k in known)]
+    if unknown:
+        raise AuditError(
+            f"{option} {', '.join(one_line(c) for c in unknown)}: no such rule in {ruleset.platform} "
+            f"(rules: {', '.join(known)})"
+        )
+
+
+def _write_items_csv(result, path: Path) -> None:
+    """`--items-csv FILE`: the drill-down items (schema.ITEM_SCHEMA), times in the ruleset's zone."""
+    from cservice_audit.render.items_view import items_frame
+    from cservice_audit.spreadsheet import guard_formulas
+
+    text = guard_formulas(items_frame(result)).write_csv(datetime_format="%Y-%m-%dT%H:%M:%S%:z")
+    atomic_write(path, text, what="items CSV")
 
 
 def _zone(name: str | None) -> str | None:
@@ -225,6 +365,36 @@ def _statistics(result) -> str:
     lines = [f"{n:>6}  {code:<10} {severity}" for code, severity, n in counts.iter_rows()]
     lines.append(f"{result.findings.height:>6}  total")
     return "\n".join(lines) + "\n"
+
+
+@app.command()
+def show(
+    conversation: Annotated[str, typer.Argument(help="The conversation id (as in the findings and the drill-down); one that starts with - goes after --: show -p pdd -- -/b1 FILE.")],
+    paths: Annotated[list[str], typer.Argument(help="The export(s) that hold it: files, globs, or - for stdin.")],
+    platform: Annotated[Optional[str], typer.Option("--platform", "-p", help="Shipped ruleset: pinduoduo, kuaishou, douyin, taobao, jd.")] = None,
+    ruleset_file: Annotated[Optional[Path], typer.Option("--ruleset", help="Your own ruleset YAML (may `extends:` a shipped one).")] = None,
+    input_tz: Annotated[Optional[str], typer.Option("--input-tz", help="Zone of timestamps without an offset (default: the ruleset's).")] = None,
+    encoding: Annotated[Optional[str], typer.Option("--encoding", help="Input encoding (default: detect UTF-8 / GB18030).")] = None,
+    mapping: Annotated[Optional[Path], typer.Option("--mapping", help="YAML with your export's header/value spellings.")] = None,
+    profile: Annotated[Optional[str], typer.Option("--profile", help="A shipped export layout (see docs/inputs.md).")] = None,
+    sheet: Annotated[Optional[str], typer.Option("--sheet", help="Excel exports: the sheet to read (default: the first).")] = None,
+) -> None:
+    """Print one conversation as a transcript: each wait, the late ones, the rules it triggered."""
+    from cservice_audit.audit import AuditOptions, run_audit
+    from cservice_audit.show import conversation_findings, render
+
+    options = AuditOptions(
+        input_tz=_zone(input_tz),
+        encoding=encoding,
+        mapping=str(mapping) if mapping else None,
+        sheet=sheet,
+        profile=profile,
+        conversation=conversation,
+    )
+    ruleset = _load_ruleset(platform, ruleset_file)
+    result = run_audit(paths, ruleset, options, generated_at=datetime.now(timezone.utc))
+    assert result.transcript is not None
+    sys.stdout.write(render(result.transcript, conversation_findings(result.findings, conversation), ruleset))
 
 
 @app.command()
@@ -281,15 +451,16 @@ def validate_ruleset(
 @app.command("history")
 def history_command(
     platform: Annotated[str, typer.Option("--platform", "-p", help="Whose history (pinduoduo, kuaishou, ...).")],
-    history: Annotated[Optional[Path], typer.Option("--history", help="History folder (default: $CSERVICE_AUDIT_HOME, else your data folder).")] = None,
+    history: Annotated[Optional[Path], typer.Option("--history", help="History folder (else $CSERVICE_AUDIT_HOME, else the config file's).")] = None,
     prune_before: Annotated[Optional[str], typer.Option("--prune-before", help="Delete stored days before this date (YYYY-MM-DD).")] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", help="Config file (default: ./cservice-audit.toml if present).")] = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="table, json or csv.")] = Format.table,
 ) -> None:
     """List what the history holds (shop, day, rows, ruleset version), or prune old days."""
-    from cservice_audit.history import HistoryStore, default_root
+    from cservice_audit.history import HistoryStore
     from cservice_audit.ruleset import resolve_platform
 
-    store = HistoryStore(history or default_root(), resolve_platform(platform))
+    store = HistoryStore(_required_history(history, config), resolve_platform(platform))
     if prune_before is not None:
         cutoff = _day(prune_before, "--prune-before")
         with store.locked():
@@ -302,19 +473,20 @@ def history_command(
 @app.command()
 def trend(
     platform: Annotated[str, typer.Option("--platform", "-p", help="Whose history (pinduoduo, kuaishou, ...).")],
-    history: Annotated[Optional[Path], typer.Option("--history", help="History folder (default: $CSERVICE_AUDIT_HOME, else your data folder).")] = None,
+    history: Annotated[Optional[Path], typer.Option("--history", help="History folder (else $CSERVICE_AUDIT_HOME, else the config file's).")] = None,
     weeks: Annotated[int, typer.Option("--weeks", help="How many natural weeks, ending with the last stored one.")] = 8,
     rule: Annotated[Optional[str], typer.Option("--rule", help="Only this rule code.")] = None,
     agent: Annotated[Optional[str], typer.Option("--agent", help="Only this agent (and the shop).")] = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="table, json or csv.")] = Format.table,
+    config: Annotated[Optional[Path], typer.Option("--config", help="Config file (default: ./cservice-audit.toml if present).")] = None,
 ) -> None:
     """Per-agent and per-shop rates week by week, from the history."""
-    from cservice_audit.history import HistoryStore, default_root
+    from cservice_audit.history import HistoryStore
     from cservice_audit.ruleset import load_platform
     from cservice_audit.trend import sparkline, weekly
 
     ruleset = load_platform(platform)
-    store = HistoryStore(history or default_root(), ruleset.platform)
+    store = HistoryStore(_required_history(history, config), ruleset.platform)
     stored = store.read()
     if stored is None:
         raise AuditError(f"{store.folder}: no history stored yet for {ruleset.platform} (run audits first)")
@@ -374,6 +546,44 @@ def _print_trend(frame, sparkline) -> None:
 
 
 @app.command()
+def notify(
+    report: Annotated[Optional[Path], typer.Argument(help="A JSON report (audit --format json -o REPORT.json); default: the config's `output`.")] = None,
+    wecom: Annotated[Optional[str], typer.Option("--wecom", help="WeCom group bot webhook address.")] = None,
+    dingtalk: Annotated[Optional[str], typer.Option("--dingtalk", help="DingTalk custom bot webhook address.")] = None,
+    feishu: Annotated[Optional[str], typer.Option("--feishu", help="Feishu custom bot webhook address.")] = None,
+    secret: Annotated[Optional[str], typer.Option("--secret", help="DingTalk/Feishu signing secret (加签 / 签名校验).", envvar="CSERVICE_AUDIT_NOTIFY_SECRET", show_envvar=False)] = None,
+    report_url: Annotated[Optional[str], typer.Option("--report-url", help="Link to the full report, at the end of the message.")] = None,
+    timeout: Annotated[Optional[float], typer.Option("--timeout", help="Seconds to wait for the bot per try (default 10).", min=0.1)] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", help="Config file: its [notify] table and `output` (default: ./cservice-audit.toml if present).")] = None,
+) -> None:
+    """Push a short digest of a JSON report to a WeCom, DingTalk or Feishu group bot."""
+    from cservice_audit.config import load_config
+    from cservice_audit.notify import notify as push
+
+    settings = load_config(config)
+    given = settings.notify
+    if not (wecom or dingtalk or feishu):
+        # The bot comes from the flags, or else the config file's [notify] table; never a mix.
+        wecom, dingtalk, feishu = given.get("wecom"), given.get("dingtalk"), given.get("feishu")
+    secret = secret or given.get("secret")
+    report_url = report_url or given.get("report_url") or settings.get("report_url")
+    timeout = timeout or float(given.get("timeout", 10.0))
+    report = report or _path(settings.get("output"))
+    if report is None:
+        raise AuditError("give the JSON report to push (or `output` in the config file)")
+
+    try:
+        parsed = json.loads(report.read_text("utf-8"))
+        parsed["ruleset"]["platform"], parsed["metrics"], parsed["findings"]  # noqa: B018 - shape check
+    except OSError as exc:
+        raise AuditError(f"{report}: cannot read the report ({exc.strerror})") from None
+    except (ValueError, KeyError, TypeError):
+        raise AuditError(f"{report}: not a JSON report of cservice-audit (--format json)") from None
+    platform = push(parsed, wecom=wecom, dingtalk=dingtalk, feishu=feishu, secret=secret, report_url=report_url, timeout=timeout)
+    _stderr.print(f"cservice-audit: pushed the digest of {report.name} to {platform}", markup=False, soft_wrap=True)
+
+
+@app.command()
 def generate(
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write (.csv, .jsonl, optionally .gz).")],
     rows: Annotated[int, typer.Option("--rows", help="About how many events to write.")] = 2000,
@@ -399,8 +609,13 @@ def main() -> None:
     """Entry point: the one place that exits.
 
     An AuditError raised anywhere, and any usage error (bad option, missing argument), is
-    one line on stderr and exit 2 (spec §10), not a boxed usage screen.
+    one line on stderr and exit 2 (spec §10), not a boxed usage screen. Anything else (a bug,
+    a library panic) is also exit 2, never 1, which cron reads as "new findings": one line
+    with the path of a crash log that holds the traceback (`--debug` prints it instead).
     """
+    debug = "--debug" in sys.argv[1:] or os.environ.get("CSERVICE_AUDIT_DEBUG") == "1"
+    if "--debug" in sys.argv[1:]:
+        sys.argv.remove("--debug")
     try:
         from cservice_audit import limits
 
@@ -408,16 +623,54 @@ def main() -> None:
         code = app(standalone_mode=False)
     except AuditError as exc:
         _fail(str(exc))
-    except Exception as exc:  # noqa: BLE001 - only click's usage errors are handled here
+    except (SystemExit, KeyboardInterrupt) as exc:
+        if isinstance(exc, KeyboardInterrupt):
+            _fail("interrupted")
+        raise
+    except BaseException as exc:  # noqa: BLE001 - the top-level handler of spec §10
         # Typer raises its (vendored) click's ClickException; recognised by its interface so
         # this works with either click.
-        if not (hasattr(exc, "format_message") and hasattr(exc, "exit_code")):
-            raise
-        if type(exc).__name__ == "NoArgsIsHelpError":
-            _stderr.print(exc.format_message(), markup=False, highlight=False)
-            sys.exit(exitcodes.CANNOT_RUN)
-        _fail(f"{exc.format_message()} (see cservice-audit --help)")
+        if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
+            if type(exc).__name__ == "NoArgsIsHelpError":
+                _stderr.print(exc.format_message(), markup=False, highlight=False)
+                sys.exit(exitcodes.CANNOT_RUN)
+            _fail(f"{exc.format_message()} (see cservice-audit --help)")
+        _crash(exc, debug)
     sys.exit(code if isinstance(code, int) else exitcodes.CLEAN)
+
+
+def _crash(exc: BaseException, debug: bool) -> None:
+    """An internal error: exit 2 with one line and where the traceback was written."""
+    import traceback
+
+    trace = "".join(traceback.format_exception(exc))
+    first = (str(exc).strip().splitlines() or [""])[0][:200]
+    reason = f"internal error ({type(exc).__name__}: {one_line(first)})"
+    if debug:
+        sys.stderr.write(trace)
+        _fail(reason)
+    log = _crash_log(trace)
+    where = f"; traceback in {log}" if log else ""
+    _fail(f"{reason}{where}; please report it (run again with --debug to print it)")
+
+
+def _crash_log(trace: str) -> str | None:
+    """Write the traceback to the user's log folder (else the temp folder); its path, or None."""
+    import tempfile
+    from datetime import datetime as _dt
+
+    import platformdirs
+
+    stamp = _dt.now().strftime("%Y%m%d-%H%M%S")
+    for folder in (Path(platformdirs.user_log_dir("cservice-audit", appauthor=False)), Path(tempfile.gettempdir())):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"crash-{stamp}-{os.getpid()}.log"
+            path.write_text(f"cservice-audit {' '.join(sys.argv[1:])}\n{trace}", encoding="utf-8")
+            return str(path)
+        except OSError:
+            continue
+    return None
 
 
 def _fail(message: str) -> None:

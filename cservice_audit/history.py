@@ -4,6 +4,10 @@ Layout, per platform, one Parquet file per shop and day, readable by polars or D
 
     <root>/<platform>/shop=<shop, %-quoted>/day=YYYY-MM-DD/rows.parquet
 
+A shop name whose quoted form would pass file-system limits (255 bytes a name) is cut and
+given a stable hash of the whole name (`shop=<start>~<sha1>`); the full name is kept in the
+file (its `shop` column and metadata), so names round-trip exactly.
+
 Each file holds the day rows of every rule for that shop and day (metrics/rollup.DAY_SCHEMA)
 plus `ruleset_version`, `written_at` and `history_version`. Auditing a day again replaces its
 file: the new rows go to a temporary file in the same folder, then `os.replace` swaps it in,
@@ -16,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import hashlib
 import os
 import re
 import stat
@@ -33,20 +38,12 @@ from cservice_audit.metrics.rollup import DAY_SCHEMA
 HISTORY_VERSION = 1
 FILE_NAME = "rows.parquet"
 STORED_SCHEMA = {**DAY_SCHEMA, "ruleset_version": pl.String, "written_at": pl.String, "history_version": pl.Int64}
+# Longest quoted shop name kept whole in a folder name (file systems allow 255 bytes).
+SHOP_NAME_BYTES = 200
 
 
 class HistoryError(AuditError):
     """The history store cannot be used; the message names the file."""
-
-
-def default_root() -> Path:
-    """$CSERVICE_AUDIT_HOME, else the user's data directory (XDG on Linux)."""
-    home = os.environ.get("CSERVICE_AUDIT_HOME")
-    if home:
-        return Path(home)
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("cservice-audit", appauthor=False))
 
 
 class HistoryStore:
@@ -115,10 +112,12 @@ class HistoryStore:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def files(self) -> list[Path]:
-        """Every stored day file. A folder that looks like part of the layout but is not
-        (`day=2026-04-28 (copy)`) stops the run: read, it would count a day twice."""
-        found = self._layout_files()
+    def files(self, shops: list[str] | None = None) -> list[Path]:
+        """Every stored day file, or those of `shops` only (other shops' folders are not even
+        listed: their damage must not stop this shop's run). A folder that looks like part of
+        the layout but is not (`day=2026-04-28 (copy)`) stops the run: read, it would count a
+        day twice."""
+        found = self._layout_files(shops)
         for path in found:
             name = path.parent.name.removeprefix("day=")
             try:
@@ -130,13 +129,15 @@ class HistoryStore:
                 raise HistoryError(f"{path.parent}: not a day folder of the history (expected day=YYYY-MM-DD); move it away")
         return found
 
-    def _layout_files(self) -> list[Path]:
-        """shop=*/day=*/rows.parquet, found without following links: a link among them stops
-        the run (a shop folder linked elsewhere would be read, written and pruned there)."""
+    def _layout_files(self, shops: list[str] | None = None) -> list[Path]:
+        """shop=*/day=*/rows.parquet (of `shops` only, when given), found without following
+        links: a link among them stops the run (a shop folder linked elsewhere would be read,
+        written and pruned there)."""
         self._no_links(self.folder)
+        wanted = None if shops is None else {self.shop_folder(shop).name for shop in shops}
         found = []
         for shop in _entries(self.folder):
-            if not shop.name.startswith("shop="):
+            if not shop.name.startswith("shop=") or (wanted is not None and shop.name not in wanted):
                 continue
             if shop.is_symlink():
                 raise _link_error(shop)
@@ -156,17 +157,26 @@ class HistoryStore:
                         found.append(Path(entry.path))
         return sorted(found)
 
-    def read(self, skip: pl.DataFrame | None = None) -> pl.LazyFrame | None:
-        """Every stored day row (validated file by file), or None when nothing is stored.
+    def read(self, shops: list[str] | None = None, skip: pl.DataFrame | None = None) -> pl.LazyFrame | None:
+        """Every stored day row of `shops` (all shops when None), validated file by file, or
+        None when nothing is stored.
 
         Days in `skip` (shop, day) are not read: this run replaces them, so a damaged file is
         repaired by auditing its day again.
         """
         skipped = set() if skip is None else {self.day_folder(shop, day) for shop, day in skip.select("shop", "day").iter_rows()}
-        frames = [self._read_file(path) for path in self.files() if path.parent not in skipped]
+        frames = [self._read_file(path) for path in self.files(shops) if path.parent not in skipped]
         if not frames:
             return None
         return pl.concat(frames, how="vertical").lazy()
+
+    def stored_days(self, covered: pl.DataFrame) -> dict[str, list[date]]:
+        """The (shop, day) pairs of `covered` that a stored file already holds, by shop."""
+        found: dict[str, list[date]] = {}
+        for shop, day in covered.select("shop", "day").unique().sort("shop", "day").iter_rows():
+            if (self.day_folder(shop, day) / FILE_NAME).exists():
+                found.setdefault(shop, []).append(day)
+        return found
 
     def _read_file(self, path: Path) -> pl.DataFrame:
         try:
@@ -179,8 +189,9 @@ class HistoryStore:
         if dict(frame.schema) != STORED_SCHEMA or frame.height and frame["history_version"][0] != HISTORY_VERSION:
             raise HistoryError(f"{path}: not a cservice-audit history file (unexpected columns or version)")
         folder_day = path.parent.name.removeprefix("day=")
-        folder_shop = unquote(path.parent.parent.name.removeprefix("shop="))
-        if frame.height and ((frame["day"].cast(pl.String) != folder_day).any() or (frame["shop"] != folder_shop).any()):
+        shops = frame["shop"].unique().to_list() if frame.height else []
+        misplaced = len(shops) > 1 or (shops and self.shop_folder(shops[0]) != path.parent.parent)
+        if frame.height and ((frame["day"].cast(pl.String) != folder_day).any() or misplaced):
             raise HistoryError(f"{path}: holds rows of another shop or day than its folders say; move it away")
         return frame
 
@@ -203,7 +214,7 @@ class HistoryStore:
             kept = self._kept_rows(folder / FILE_NAME, rules_run)
             if kept is not None:
                 rows = pl.concat([rows, kept], how="vertical")
-            self._replace(folder, rows, {"ruleset_version": ruleset_version, "written_at": stamp})
+            self._replace(folder, rows, {"ruleset_version": ruleset_version, "written_at": stamp, "shop": shop})
             written += 1
         return written
 
@@ -217,8 +228,11 @@ class HistoryStore:
         except HistoryError:
             return None
 
+    def shop_folder(self, shop: str) -> Path:
+        return self.folder / f"shop={shop_folder_name(shop)}"
+
     def day_folder(self, shop: str, day: date) -> Path:
-        return self.folder / f"shop={quote(shop, safe='')}" / f"day={day.isoformat()}"
+        return self.shop_folder(shop) / f"day={day.isoformat()}"
 
     def _replace(self, folder: Path, rows: pl.DataFrame, metadata: dict[str, str]) -> None:
         temporary = folder / f".{FILE_NAME}.tmp-{os.getpid()}"
@@ -250,7 +264,7 @@ class HistoryStore:
             metadata = pl.read_parquet_metadata(path)
             entries.append(
                 {
-                    "shop": unquote(path.parent.parent.name.removeprefix("shop=")),
+                    "shop": metadata.get("shop") or unquote(path.parent.parent.name.removeprefix("shop=")),
                     "day": date.fromisoformat(path.parent.name.removeprefix("day=")),
                     "rows": frame.height,
                     "ruleset_version": metadata.get("ruleset_version"),
@@ -315,3 +329,14 @@ def _reason(exc: BaseException) -> str:
         return strerror
     lines = str(exc).strip().splitlines()
     return lines[0] if lines else type(exc).__name__
+
+
+def shop_folder_name(shop: str) -> str:
+    """The shop's folder name: %-quoted, or for a long name its quoted start and a hash of
+    the whole name, always within file-system limits and the same for the same name."""
+    quoted = quote(shop, safe="")
+    if len(quoted.encode()) <= SHOP_NAME_BYTES:
+        return quoted
+    head = quoted[:120]
+    head = head[: head.rfind("%")] if "%" in head[-2:] else head  # never cut a %XX escape
+    return f"{head}~{hashlib.sha1(shop.encode('utf-8')).hexdigest()}"

@@ -41,7 +41,10 @@ def _param_json(value: Any) -> Any:
 def escalation_line(rule: Rule) -> str:
     if rule.escalation is None:
         return ""
-    tiers = "; ".join(f"{t.at}: {t.label} ({t.severity}) {t.penalty}".rstrip() for t in rule.escalation.tiers)
+    tiers = "; ".join(
+        f"{t.at}: {t.label} ({t.severity}{f', points {t.points:g}' if t.points else ''}) {t.penalty}".rstrip()
+        for t in rule.escalation.tiers
+    )
     return f"escalation within {rule.escalation.lookback_days} days: {tiers}"
 
 
@@ -60,12 +63,16 @@ def rule_dict(rule: Rule) -> dict[str, Any]:
         "confidence": rule.confidence,
         "confidence_note": rule.confidence_note,
         "source": rule.source,
+        "sources": list(rule.sources),
         "params": {k: _param_json(v) for k, v in rule.params.items()},
         "escalation": None
         if rule.escalation is None
         else {
             "lookback_days": rule.escalation.lookback_days,
-            "tiers": [{"at": t.at, "label": t.label, "severity": t.severity, "penalty": t.penalty} for t in rule.escalation.tiers],
+            "tiers": [
+                {"at": t.at, "label": t.label, "severity": t.severity, "penalty": t.penalty, "points": t.points}
+                for t in rule.escalation.tiers
+            ],
         },
     }
 
@@ -81,6 +88,7 @@ def ruleset_dict(ruleset: Ruleset) -> dict[str, Any]:
         "session_gap": ruleset.session_gap,
         "exempt_dates": [d.isoformat() for d in ruleset.exempt_dates],
         "sources": list(ruleset.sources),
+        "notes": list(ruleset.notes),
         "rules": [rule_dict(r) for r in ruleset.rules],
     }
 
@@ -102,15 +110,25 @@ def ruleset_table(ruleset: Ruleset) -> list[Any]:
             rule.severity,
             params_line(rule) + points + (f"\n{escalation_line(rule)}" if rule.escalation else ""),
             f"{rule.confidence}: {rule.confidence_note}" if rule.confidence_note else rule.confidence,
-            rule.source,
+            "\n".join([rule.source, *(f"[{i}]" for i in rule.sources)]).strip(),
         )
         table.add_row(*(Text(terminal_safe(c)) for c in cells))  # plain text: `[agent]` is not markup
-    sources = "\n".join(f"source: {s['title']}" + (f" ({s['note']})" if "note" in s else "") for s in ruleset.sources)
+    sources = "\n".join(source_line(s) for s in ruleset.sources)
+    notes = "\n".join(f"note: {n}" for n in ruleset.notes)
     extra = []
     if ruleset.session_gap:
         extra.append(f"session gap: {ruleset.session_gap:g} s")
     extra.append("exempt dates: " + (", ".join(d.isoformat() for d in ruleset.exempt_dates) or "none"))
-    return [table, Text(terminal_safe(sources)), Text(terminal_safe("\n".join(extra)))]
+    return [table, Text(terminal_safe(sources)), *([Text(terminal_safe(notes))] if notes else []), Text(terminal_safe("\n".join(extra)))]
+
+
+def source_line(source: dict[str, str]) -> str:
+    """`source [seed-000] title (2023-10-13): note`: what a rule's `sources` ids point to."""
+    ref = f" [{source['id']}]" if source.get("id") else ""
+    date = f" ({source['date']})" if source.get("date") else ""
+    note = f": {source['note']}" if source.get("note") else ""
+    url = f" {source['url']}" if source.get("url") else ""
+    return f"source{ref} {source['title']}{date}{url}{note}"
 
 
 def find_rule(code: str, ruleset_file: Path | None) -> tuple[Ruleset, Rule]:
@@ -133,6 +151,9 @@ def explain_rule(ruleset: Ruleset, rule: Rule) -> str:
     ]
     if rule.source:
         lines.append(f"source {rule.source}")
+    for source_id in rule.sources:
+        cited = ruleset.source(source_id)
+        lines.append(source_line(cited) if cited else f"source [{source_id}]")
     if rule.escalation:
         lines.append(escalation_line(rule))
     if rule.description:

@@ -36,14 +36,14 @@ _CODE = re.compile(r"^[A-Z][A-Z0-9]*-[A-Z][A-Z0-9]*$")
 _PLATFORM_ID = re.compile(r"^[a-z0-9_-]{1,64}\Z")
 _TOP_KEYS = {
     "platform", "name", "version", "effective", "timezone", "sources", "extends",
-    "session_gap", "exempt_dates", "rules",
+    "session_gap", "exempt_dates", "rules", "notes",
 }  # fmt: skip
 _RULE_KEYS = {
     "code", "name", "title", "check", "severity", "confidence", "confidence_note",
-    "source", "description", "points", "enabled", "params", "escalation",
+    "source", "sources", "description", "points", "enabled", "params", "escalation",
 }  # fmt: skip
 _ESCALATION_KEYS = {"lookback_days", "tiers"}
-_TIER_KEYS = {"at", "label", "severity", "penalty"}
+_TIER_KEYS = {"at", "label", "severity", "penalty", "points"}
 
 
 @dataclass(frozen=True)
@@ -52,13 +52,15 @@ class Tier:
     label: str  # e.g. 情节严重
     severity: str
     penalty: str  # what the platform does, as text
+    points: float = 0  # points the tier deducts (Kuaishou good-review rate: −2), on a failed period
 
 
 @dataclass(frozen=True)
 class Escalation:
     lookback_days: int
     tiers: tuple[Tier, ...]
-_SOURCE_KEYS = {"title", "url", "note", "date"}
+# `id` lets a rule cite the source in its own `sources` list (the confidence of its numbers).
+_SOURCE_KEYS = {"id", "title", "url", "note", "date"}
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ class Rule:
     source: str = ""
     description: str = ""
     escalation: Escalation | None = None
+    sources: tuple[str, ...] = ()  # ids of the ruleset's sources that state the rule's numbers
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,10 @@ class Ruleset:
     exempt_dates: tuple[date, ...] = ()
     session_gap: float | None = None
     extends: str | None = None
+    notes: tuple[str, ...] = ()  # conflicts between sources and choices made, as text
+
+    def source(self, source_id: str) -> dict[str, str] | None:
+        return next((s for s in self.sources if s.get("id") == source_id), None)
 
     def rule(self, code: str) -> Rule:
         for rule in self.rules:
@@ -251,7 +258,13 @@ def _merge(base: dict, override: dict) -> dict:
     """Override top-level keys; merge rules by code (params key by key); drop `enabled: false`."""
     merged = copy.deepcopy(base)
     for key, value in override.items():
-        if key not in ("rules", "extends"):
+        if key == "sources" and isinstance(value, list) and isinstance(merged.get("sources"), list):
+            # The base's rules cite the base's sources by id: keep them, and let an entry with
+            # the same id replace the base's.
+            ids = {s.get("id") for s in value if isinstance(s, dict) and s.get("id")}
+            kept = [s for s in merged["sources"] if not (isinstance(s, dict) and s.get("id") in ids)]
+            merged[key] = kept + value
+        elif key not in ("rules", "extends"):
             merged[key] = value
     by_code = {r["code"]: r for r in merged.get("rules", [])}
     order = [r["code"] for r in merged.get("rules", [])]
@@ -301,6 +314,13 @@ def _build(label: str, data: dict, origin: str) -> Ruleset:
         if not isinstance(src, dict) or "title" not in src:
             raise RulesetError(f"{label}: sources[{i}]: expected a mapping with at least a title")
         _check_keys(label, f"sources[{i}].", src, _SOURCE_KEYS)
+    source_ids = [str(s["id"]) for s in sources if s.get("id") is not None]
+    twice = next((i for i in source_ids if source_ids.count(i) > 1), None)
+    if twice:
+        raise RulesetError(f"{label}: sources: the id {twice!r} is used twice")
+    notes = data.get("notes") or []
+    if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
+        raise RulesetError(f"{label}: notes: expected a list of texts")
     exempt = data.get("exempt_dates") or []
     if not isinstance(exempt, list):
         raise RulesetError(f"{label}: exempt_dates: expected a list of dates")
@@ -317,6 +337,11 @@ def _build(label: str, data: dict, origin: str) -> Ruleset:
     duplicate = next((c for c in codes if codes.count(c) > 1), None)
     if duplicate:
         raise RulesetError(f"{label}: rules[{duplicate}]: the code is used twice")
+    _check_across_rules(label, rules)
+    for rule in rules:
+        unknown = [i for i in rule.sources if i not in source_ids]
+        if unknown:
+            raise RulesetError(f"{label}: rules[{rule.code}].sources: {unknown[0]!r} is not the id of one of the ruleset's sources")
     return Ruleset(
         platform=platform,
         name=str(data.get("name", platform)),
@@ -329,7 +354,22 @@ def _build(label: str, data: dict, origin: str) -> Ruleset:
         exempt_dates=exempt_dates,
         session_gap=float(gap) if gap is not None else None,
         extends=data.get("extends"),
+        notes=tuple(notes),
     )
+
+
+def _check_across_rules(label: str, rules: tuple[Rule, ...]) -> None:
+    """Parameters that name other rules (a check's optional `validate_in_ruleset`)."""
+    from cservice_audit.checks import CHECKS
+
+    for rule in rules:
+        hook = getattr(CHECKS[rule.check], "validate_in_ruleset", None)
+        if hook is None:
+            continue
+        try:
+            hook(rule, rules)
+        except ParamError as exc:
+            raise RulesetError(f"{label}: rules[{rule.code}].params: {exc}") from None
 
 
 def _build_rule(label: str, index: int, data: Any) -> Rule:
@@ -388,6 +428,9 @@ def _build_rule(label: str, index: int, data: Any) -> Rule:
     if isinstance(points, bool) or not isinstance(points, (int, float)):
         raise RulesetError(f"{label}: {where}.points: expected a number, got {points!r}")
     escalation = _build_escalation(label, where, data.get("escalation"))
+    cited = data.get("sources", [])
+    if not isinstance(cited, list) or not all(isinstance(c, str) and c for c in cited):
+        raise RulesetError(f"{label}: {where}.sources: expected a list of source ids, got {cited!r}")
     return Rule(
         code=code,
         name=text("name"),
@@ -401,6 +444,7 @@ def _build_rule(label: str, index: int, data: Any) -> Rule:
         source=text("source", ""),
         description=text("description", ""),
         escalation=escalation,
+        sources=tuple(cited),
     )
 
 
@@ -431,7 +475,10 @@ def _build_escalation(label: str, where: str, data: Any) -> Escalation | None:
         for key in ("label", "penalty"):
             if not isinstance(tier.get(key, ""), str) or (key == "label" and not tier.get(key)):
                 raise RulesetError(f"{at}.tiers[{i}].{key}: expected text")
-        built.append(Tier(count, tier["label"], severity, tier.get("penalty", "")))
+        points = tier.get("points", 0)
+        if isinstance(points, bool) or not isinstance(points, (int, float)):
+            raise RulesetError(f"{at}.tiers[{i}].points: expected a number, got {points!r}")
+        built.append(Tier(count, tier["label"], severity, tier.get("penalty", ""), points))
     return Escalation(lookback, tuple(built))
 
 

@@ -33,6 +33,32 @@ METRIC_SCHEMA = {
     "wait_p90": pl.Float64,
     "points": pl.Float64,
     "coverage": pl.Int64,  # days in the period with data (this run's input and stored history)
+    # What an at-risk period still needs to pass (needs.py; null unless status is at_risk).
+    "expected_remaining": pl.Int64,  # items the remaining days should bring, at the volume so far
+    "needed_good": pl.Int64,  # of those, how many must be good (on time / satisfied / not attitude)
+    "needed_rate": pl.Float64,  # needed_good / expected_remaining
+    "needed_mean_wait": pl.Float64,  # average-wait rules: the mean (seconds) the rest must keep
+    "can_pass": pl.Boolean,  # false: the period can no longer pass at that volume
+}
+
+# The drill-down (drilldown.py): the late and unanswered items of every failing or at-risk
+# reply-rate and average-wait metric, one row per item and metric (a shop-scope metric lists
+# the union of its agents' items). An item is a message, a turn (its first message), a
+# conversation (its first message) or a buyer-day (its worst message).
+ITEM_SCHEMA = {
+    "rule": pl.String,
+    "scope": pl.String,  # the metric's scope keys: agent | shop
+    "shop": pl.String,
+    "agent": pl.String,  # null at shop scope
+    "period": pl.String,
+    "period_start": pl.Date,
+    "status": pl.String,  # the metric's status: fail | at_risk
+    "conversation": pl.String,
+    "buyer": pl.String,
+    "handled_by": pl.String,  # the agent the item is attributed to (spec §3)
+    "ts": pl.Datetime("ms", "UTC"),  # the item's buyer message; rendered in the ruleset's zone
+    "wait": pl.Float64,  # seconds until the first reply; null: unanswered
+    "reply_ts": pl.Datetime("ms", "UTC"),  # null: unanswered
 }
 
 FINDING_SCHEMA = {
@@ -55,6 +81,9 @@ FINDING_SCHEMA = {
     "tier": pl.String,  # escalation tier reached (e.g. 情节严重), else null
     "penalty": pl.String,  # what the platform does at that tier
     "fingerprint": pl.String,
+    "status": pl.String,  # period findings: fail | at_risk; null for one-off occurrences
+    "tier_rank": pl.Int64,  # the tier's rank among the rule's tiers (0 = lowest), -1 = none
+    "state": pl.String,  # new | known, against the baseline (spec §11)
 }
 
 # The parts of a finding that identify it across runs (never row numbers, never the

@@ -55,9 +55,10 @@ class Cli:
     def _env(self, extra: dict[str, str] | None) -> dict[str, str]:
         env = dict(os.environ)
         env.pop("COLUMNS", None)
-        # Each command starts with an empty history of its own, so commands run side by side
-        # (cli.many) cannot see each other's days; a test about history passes its own.
-        env.update({"NO_COLOR": "1", "PYTHONIOENCODING": "utf-8", "TZ": "UTC", "CSERVICE_AUDIT_HOME": tempfile.mkdtemp(prefix="history-")})
+        # No history unless a test configures one (spec §11: a one-off audit touches nothing);
+        # a test about history passes --history or CSERVICE_AUDIT_HOME itself.
+        env.pop("CSERVICE_AUDIT_HOME", None)
+        env.update({"NO_COLOR": "1", "PYTHONIOENCODING": "utf-8", "TZ": "UTC"})
         env.update(extra or {})
         return env
 

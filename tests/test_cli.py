@@ -254,7 +254,7 @@ def test_output_file_written_and_stdout_empty(cli, write, tmp_path):
     code, out, err = cli("audit", "failing.csv", "-p", "pdd", "-f", "csv", "-o", "report.csv")
     assert code == 1, err
     assert out == ""
-    rows = list(csv.DictReader(io.StringIO((tmp_path / "report.csv").read_text("utf-8"))))
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "report.csv").read_text("utf-8-sig"))))  # a file starts with a BOM
     assert {r["code"] for r in rows} == {"PDD-R3", "PDD-R5"}
     assert len(rows) == 4
 

@@ -12,6 +12,9 @@ plain tuples (no polars), so it can be read line by line against the spec:
   else the agent of the conversation's latest earlier reply, else `(unassigned)` (§3);
 - reply-rate items per unit, window decided by the start event, rate = on_time / counted,
   per shop and per agent (buyer_day per (buyer, day, agent) at agent scope) (§2, §4).
+- long no-reply (§5): per turn the same-day, max_wait and topic-deadline clauses, pending
+  while the data does not reach a deadline, one occurrence per turn however many clauses
+  hold, and a rule that yields to another leaves it the turns that rule counts late.
 
 Transcripts are random: a few conversations (several may share a shop and buyer), offsets
 in whole seconds (few distinct instants, so ties are common), every role, spam flags on buyer
@@ -506,3 +509,157 @@ def test_reply_rates_match_reference(transcript: Transcript, data: st.DataObject
 def test_reply_rates_routed_leak_regression() -> None:
     """The routed-agent leak (fixed in 757ab23) at agent scope: B, A and (unassigned)."""
     check_rates(NOT_ROUTED_UNANSWERED, 60, ("00:00", "24:00"))
+
+
+# --------------------------------------------------------------------------------------
+# Long no-reply (spec/metrics.md §5): three clauses, one occurrence per turn
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NoReplyRule:
+    code: str
+    same_day: bool
+    max_wait: int | None
+    topic: tuple[str, ...] | None
+    topic_deadline: int | None
+    yield_to: tuple[str, ...] = ()
+
+    def params(self, roles: tuple[str, ...], window: tuple[str, str]) -> dict:
+        params = {
+            "same_day": self.same_day,
+            "reply_roles": list(roles),
+            "window": {"start": window[0], "end": window[1]},
+            "period": "day",
+        }
+        if self.max_wait is not None:
+            params["max_wait"] = self.max_wait
+        if self.topic is not None:
+            params["topic"] = list(self.topic)
+            params["topic_deadline"] = self.topic_deadline
+        if self.yield_to:
+            params["yield_to"] = list(self.yield_to)
+        return params
+
+
+def reference_turn_verdicts(
+    messages: dict[str, RefMessage], rule: NoReplyRule, window: tuple[str, str], data_end: datetime
+) -> dict[tuple[str, int], tuple[RefMessage, bool, bool]]:
+    """(conversation, turn) -> (first message, late, pending) for the turns the rule looks at,
+    straight from spec §5, before any yielding."""
+    start, end = clock(window[0]), clock(window[1])
+    turns: dict[tuple[str, int], list[RefMessage]] = {}
+    for m in messages.values():
+        turns.setdefault((m.conversation, m.turn), []).append(m)
+    verdicts = {}
+    for key, members in turns.items():
+        first = next(m for m in members if m.turn_start)
+        seconds = first.ts.hour * 3600 + first.ts.minute * 60 + first.ts.second
+        inside = start <= seconds < end
+        reply = None if first.wait is None else first.ts + timedelta(seconds=first.wait)
+        looked_at, late, pending = False, False, False
+
+        def deadline_clause(deadline: datetime) -> tuple[bool, bool]:
+            if reply is not None:
+                return reply > deadline, False
+            return data_end >= deadline, data_end < deadline
+
+        if rule.same_day and inside:
+            looked_at = True
+            midnight = datetime.combine(first.ts.date() + timedelta(days=1), datetime.min.time())
+            late |= reply is None or reply >= midnight
+        if rule.topic is not None and inside and any(p in m.text for m in members for p in rule.topic):
+            looked_at = True
+            is_late, is_pending = deadline_clause(first.ts + timedelta(seconds=rule.topic_deadline))
+            late, pending = late or is_late, pending or is_pending
+        if rule.max_wait is not None:
+            looked_at = True
+            is_late, is_pending = deadline_clause(first.ts + timedelta(seconds=rule.max_wait))
+            late, pending = late or is_late, pending or is_pending
+        if looked_at:
+            verdicts[key] = (first, late, pending and not late)
+    return verdicts
+
+
+def reference_no_reply(
+    transcript: Transcript, rules: list[NoReplyRule], roles: tuple[str, ...], window: tuple[str, str]
+) -> tuple[dict, dict]:
+    """Per rule: (scope, shop, agent, day) -> (occurrences, turns looked at), and the set of
+    reported turns (conversation, first ts, agent, severity)."""
+    messages = reference_waits(transcript, roles)
+    data_end = max(r.ts for r in transcript.rows)
+    own = {rule.code: reference_turn_verdicts(messages, rule, window, data_end) for rule in rules}
+    tallies, reported = {}, {}
+    for rule in rules:
+        taken = {key for code in rule.yield_to for key, (_, late, _) in own[code].items() if late}
+        totals: dict[tuple, tuple[int, int]] = {}
+        found = set()
+        for key, (first, late, pending) in own[rule.code].items():
+            late, pending = (False, False) if key in taken else (late, pending)
+            for scope_key in (("shop", first.shop, None), ("agent", first.shop, first.agent)):
+                k = (*scope_key, first.ts.date())
+                num, den = totals.get(k, (0, 0))
+                totals[k] = (num + int(late), den + 1)
+            if late or pending:
+                found.add((first.conversation, first.ts, first.agent, "error" if late else "info"))
+        tallies[rule.code], reported[rule.code] = totals, found
+    return tallies, reported
+
+
+def product_no_reply(
+    transcript: Transcript, rules: list[NoReplyRule], roles: tuple[str, ...], window: tuple[str, str]
+) -> tuple[dict, dict]:
+    ruleset = {
+        "extends": "pinduoduo",
+        "rules": [
+            {"code": r.code, "name": r.code.lower(), "check": "long_no_reply", "confidence": "assumed", "params": r.params(roles, window)}
+            for r in rules
+        ],
+    }
+    last_day = max(r.ts for r in transcript.rows).date()
+    with tempfile.TemporaryDirectory() as tmp:
+        ruleset_path = Path(tmp) / "ruleset.yaml"
+        ruleset_path.write_text(yaml.safe_dump(ruleset), "utf-8")
+        loaded = load_file(ruleset_path).selected(["T-"], None)
+        events = Path(tmp) / "events.csv"
+        events.write_text(transcript.csv_text(), "utf-8")
+        result = run_audit([str(events)], loaded, AuditOptions(until=last_day), generated_at=FIXED_NOW, stdin=io.BytesIO())
+    tallies: dict[str, dict] = {r.code: {} for r in rules}
+    for row in result.metrics.iter_rows(named=True):
+        key = (row["scope"], row["shop"], row["agent"], row["period_start"])
+        tallies[row["rule"]][key] = (int(row["numerator"]), row["denominator"])
+    reported: dict[str, set] = {r.code: set() for r in rules}
+    for row in result.findings.filter(pl.col("conversation").is_not_null()).iter_rows(named=True):
+        ts = row["ts"].astimezone(timezone(timedelta(hours=8))).replace(tzinfo=None)
+        reported[row["code"]].add((row["conversation"], ts, row["agent"], row["severity"]))
+    return tallies, reported
+
+
+def deadlines_for(transcript: Transcript) -> st.SearchStrategy[int]:
+    """Mostly a wait that occurs (so `wait == deadline`, in time, is tried), or one the data
+    may not reach (pending)."""
+    return thresholds_for(transcript)
+
+
+@settings(max_examples=40, deadline=None, phases=PHASES, suppress_health_check=[HealthCheck.too_slow])
+@given(transcript=transcripts(), roles=st.sampled_from(sorted(ROLE_SETS)), data=st.data())
+def test_long_no_reply_matches_reference(transcript: Transcript, roles: str, data: st.DataObject) -> None:
+    """§5: same day, max_wait (pending until the data reaches it) and topic deadline; one
+    occurrence per turn; a rule yielding to another leaves it the turns that rule counts late."""
+    window = data.draw(windows_for(transcript), label="window")
+    max_wait = data.draw(deadlines_for(transcript), label="max_wait")
+    topic_deadline = data.draw(deadlines_for(transcript), label="topic_deadline")
+    topic = (data.draw(st.sampled_from(["m1", "m2", "m"]), label="topic"),)  # "m" matches every turn
+    rules = [
+        NoReplyRule("T-Q", same_day=False, max_wait=None, topic=topic, topic_deadline=topic_deadline),
+        NoReplyRule("T-N", same_day=True, max_wait=max_wait, topic=None, topic_deadline=None, yield_to=("T-Q",)),
+        NoReplyRule("T-S", same_day=True, max_wait=None, topic=None, topic_deadline=None),
+        NoReplyRule("T-ALL", same_day=True, max_wait=max_wait, topic=topic, topic_deadline=topic_deadline),
+    ]
+    reply_roles = ROLE_SETS[roles]
+    got_tallies, got_reported = product_no_reply(transcript, rules, reply_roles, window)
+    want_tallies, want_reported = reference_no_reply(transcript, rules, reply_roles, window)
+    for rule in rules:
+        where = f"{rule.code} roles={reply_roles} window={window} max_wait={max_wait} topic={topic}/{topic_deadline}{transcript.show()}"
+        assert got_tallies[rule.code] == want_tallies[rule.code], f"tallies: {got_tallies[rule.code]} != {want_tallies[rule.code]}; {where}"
+        assert got_reported[rule.code] == want_reported[rule.code], f"findings: {got_reported[rule.code]} != {want_reported[rule.code]}; {where}"

@@ -23,6 +23,7 @@ from __future__ import annotations
 import polars as pl
 
 from cservice_audit.checks.context import CheckOutput, Context
+from cservice_audit.checks.late import late_items
 from cservice_audit.checks.items import UNIT_LABELS, period_label, rate_findings, summarize
 from cservice_audit.params import COMMON, DAYTIME, REPLY_ROLES, Param, ParamError
 from cservice_audit.ruleset import Rule
@@ -64,4 +65,7 @@ def run(rule: Rule, context: Context) -> CheckOutput:
     )
     how = f"each capped at {cap:g} s, unanswered = {cap:g} s" if cap is not None else "answered items only"
     evidence = pl.lit(f"mean wait of {unit} counted {params['window'].label()}, {how}")
-    return CheckOutput(metrics, rate_findings(metrics, rule, describe, evidence, context), days)
+    # The drill-down: the counted items that wait longer than the limit on the mean, and
+    # (with a cap) the unanswered ones, which count as cap; without a cap they do not count.
+    items = late_items(context, rule, counted & (pl.col("wait").is_null() | (pl.col("wait") > params["max_seconds"])))
+    return CheckOutput(metrics, rate_findings(metrics, rule, describe, evidence, context), days, items)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import polars as pl
 
 from cservice_audit.metrics.waits import conversation_stream, waits_from_stream
+from cservice_audit.ruleset import Rule
 from cservice_audit.text import with_normalized
 
 
@@ -26,9 +28,20 @@ class Context:
     input_days: pl.LazyFrame | None = None
     # Periods ending before this day come from history only and are not reported.
     first_reported_day: date | None = None
+    # The rules this run includes (after --select/--ignore): rules that share occurrences
+    # (long no-reply `yield_to`) look at each other through it.
+    rules: tuple[Rule, ...] = ()
     _stream: pl.LazyFrame | None = None
     _texts: dict[tuple[str, ...], pl.LazyFrame] = field(default_factory=dict)
     _waits: dict[tuple[str, ...], pl.LazyFrame] = field(default_factory=dict)
+    _shared: dict[tuple, pl.LazyFrame] = field(default_factory=dict)
+
+    def shared(self, key: tuple, build: Callable[[], pl.LazyFrame]) -> pl.LazyFrame:
+        """A frame one check builds and another reuses (a long-no-reply rule's late turns,
+        which a rule that yields to it also needs), built once per run."""
+        if key not in self._shared:
+            self._shared[key] = build().cache()
+        return self._shared[key]
 
     def waits(self, reply_roles: tuple[str, ...]) -> pl.LazyFrame:
         """Per-message waits for one set of reply roles, built once and shared.
@@ -83,3 +96,4 @@ class CheckOutput:
     metrics: pl.LazyFrame  # every period, stored history included (audit keeps the reported ones)
     findings: pl.LazyFrame
     days: pl.LazyFrame | None = None  # this run's day rows, for the history store
+    items: pl.LazyFrame | None = None  # late and unanswered items (schema.ITEM_SCHEMA), for the drill-down

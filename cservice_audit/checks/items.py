@@ -31,7 +31,8 @@ def in_window(window: Window) -> pl.Expr:
 
 
 def reply_items(context: Context, rule: Rule, scope: str) -> pl.LazyFrame:
-    """The rule's counted items for one scope: shop, agent, buyer, conversation, day, ts, wait."""
+    """The rule's counted items for one scope: shop, agent, buyer, conversation, day, ts, wait,
+    reply_ts and handled_by (the agent the item is attributed to, also at shop scope)."""
     params = rule.params
     unit = params["unit"]
     waits = context.waits(params["reply_roles"])
@@ -47,14 +48,25 @@ def reply_items(context: Context, rule: Rule, scope: str) -> pl.LazyFrame:
     if starts is not None:
         counted = counted.filter(pl.col(starts))
     if unit != "buyer_day":
-        return counted.select("shop", "agent", "buyer", "conversation", "day", "ts", "wait")
+        return counted.select(
+            "shop", "agent", "buyer", "conversation", "day", "ts", "wait", "reply_ts", pl.col("agent").alias("handled_by")
+        )
     # A buyer-day is on time only when every one of its messages is: its wait is the
     # longest message wait, and unanswered (null) whenever any message is unanswered.
+    # Its conversation, ts and reply_ts are those of that worst message (the first
+    # unanswered one, else the longest wait; then the earliest), so a drill-down names it.
     keys = ["shop", "buyer", "day"] + (["agent"] if scope == "agent" else [])
+    worst = [pl.col("wait").is_not_null(), pl.col("wait"), pl.col("ts"), pl.col("conversation")]
+
+    def of_worst(name: str) -> pl.Expr:
+        return pl.col(name).sort_by(worst, descending=[False, True, False, False], nulls_last=True).first()
+
     return counted.group_by(keys).agg(
-        pl.col("conversation").sort_by("ts").first(),
-        pl.col("ts").min(),
+        of_worst("conversation"),
+        of_worst("ts"),
         pl.when(pl.col("wait").null_count() > 0).then(None).otherwise(pl.col("wait").max()).alias("wait"),
+        of_worst("reply_ts"),
+        of_worst("agent").alias("handled_by"),
         *([] if scope == "agent" else [pl.lit(None, dtype=pl.String).alias("agent")]),
     )
 
@@ -116,7 +128,7 @@ def summarize(
         ),
         METRIC_SCHEMA,
     )
-    return metrics, current
+    return with_tier_points(metrics, rule), current
 
 
 def rate_findings(
@@ -142,9 +154,29 @@ def rate_findings(
         "period_start",
         describe.alias("message"),
         evidence.alias("evidence"),
-        pl.lit(float(rule.points)).alias("points"),
+        (pl.lit(float(rule.points)) + _tier_points()).alias("points"),
         "tier",
         "penalty",
+        "status",
+    )
+
+
+def _tier_points() -> pl.Expr:
+    """A failed period's tier points (escalation `points`); none while only at risk."""
+    return pl.when(pl.col("status") == "fail").then(pl.col("tier_points")).otherwise(None).fill_null(0.0)
+
+
+def with_tier_points(metrics: pl.LazyFrame, rule: Rule) -> pl.LazyFrame:
+    """Metric rows whose failed period reaches a tier with points carry them (the points in
+    force, docs/metrics.md); nothing changes for rules whose tiers have none."""
+    if rule.escalation is None or not any(t.points for t in rule.escalation.tiers):
+        return metrics
+    keys = ["scope", "shop", "agent", "period_start"]
+    tiered = escalate_failed_periods(metrics.filter(pl.col("status") == "fail"), rule).select(*keys, "status", "tier_points")
+    return (
+        metrics.join(tiered, on=[*keys, "status"], how="left", nulls_equal=True, maintain_order="left")
+        .with_columns((pl.col("points") + _tier_points()).alias("points"))
+        .drop("tier_points")
     )
 
 

@@ -1,21 +1,36 @@
-"""Long no-reply (长时间不回复): a turn asked inside the window and not answered in time.
+"""Long no-reply (长时间不回复): a turn not answered in time, one occurrence per turn.
 
 What it checks
-    Every turn whose first buyer message is inside `window` and that has no reply before
-    local midnight of that day (default), or, with `max_wait`, within `max_wait` seconds.
-    Each such turn is one finding (one occurrence, `points` each). With `max_wait`, a turn
-    whose deadline lies past the end of the data is reported as pending (info), not as a
-    violation. Per scope and period, the metric counts occurrences (numerator) among the
-    turns counted (denominator); it fails when occurrences exceed `max_count` (default 0).
+    Every turn (spec §3) against up to three clauses (spec §5); a turn that breaks any of
+    them is ONE occurrence, however many clauses it breaks:
+    - `same_day` (default on): the turn's first message is inside `window` and no reply
+      comes before local midnight of that day. Always judged: the day is over.
+    - `max_wait` (seconds, e.g. 86400 for 24 h): any turn, inside the window or not, has no
+      reply within `max_wait`. Judged only when the data reaches `max_wait` past the
+      message; until then an unanswered turn is pending (an `info` finding, no points).
+    - `topic` with `topic_deadline` (seconds): a turn whose first message is inside
+      `window` and whose buyer text (any message of the turn) mentions a topic phrase has
+      no reply within `topic_deadline` (PDD: quality complaints in 3 minutes). Pending
+      like `max_wait` while the data does not reach the deadline.
+    `yield_to` names other long-no-reply rules of the ruleset (PDD-N1 names PDD-Q3): a turn
+    that one of them counts as an occurrence in this run is left to it, so the platform's
+    one deduction per turn is counted once. A rule named there that the run does not
+    include (`--select`, `enabled: false`) takes nothing away.
+    Per scope and period, the metric counts occurrences (numerator) among the turns any
+    clause looks at (denominator); it fails when occurrences exceed `max_count` (default 0).
 
 Why it matters
-    Pinduoduo deducts 10 points per long no-reply in its 30-day service tally.
+    Pinduoduo deducts 10 points per long no-reply (not answered the same day, not within
+    24 hours, a quality complaint not within 3 minutes) in its 30-day service tally.
 
 Parameters
-    window, reply_roles, max_wait, max_count, period, min_count, scopes; `points` per finding.
+    window, reply_roles, same_day, max_wait, topic, topic_deadline, yield_to, max_count,
+    period, min_count, scopes; `points` per finding.
 
-Example finding
-    PDD-N1 error 小美 conv 店/买家A 2026-11-22 21:40: buyer asked at 21:40:05, no reply before midnight
+Example findings
+    PDD-N1 error 小美 店/买家A: 长时间不回复: asked 2026-11-22 21:40:05, never answered (no reply the same day)
+    PDD-Q3 error 小周 店/买家B: 质量问题3分钟回复: asked 2026-11-22 09:17:30, first reply 2026-11-22 09:20:41
+        (after 2026-11-22 09:20:30: no reply within 3 min to 坏了)
 """
 
 from __future__ import annotations
@@ -27,38 +42,149 @@ import polars as pl
 from cservice_audit.checks.context import CheckOutput, Context
 from cservice_audit.checks.items import in_window
 from cservice_audit.checks.occurrences import occurrence_escalations, occurrence_findings, tally
-from cservice_audit.params import COMMON, DAYTIME, REPLY_ROLES, Param
+from cservice_audit.formatting import format_text
+from cservice_audit.params import COMMON, DAYTIME, REPLY_ROLES, Param, ParamError
 from cservice_audit.ruleset import Rule
+from cservice_audit.text import normalize_phrases, with_normalized
 
 PARAMS = {
-    "window": Param("window", "local time of day in which a turn's first message is counted", DAYTIME),
+    "window": Param("window", "local time of day in which a turn's first message is counted (same_day, topic)", DAYTIME),
     "reply_roles": Param("subset", "whose messages count as replies", ["agent"], REPLY_ROLES),
-    "max_wait": Param("seconds", "deadline after the message (none: local midnight of its day)", None),
+    "same_day": Param("flag", "late when a turn asked inside the window has no reply before local midnight", True),
+    "max_wait": Param("seconds", "late when any turn, at any hour, has no reply within this (none: no such clause)", None),
+    "topic": Param("optional_phrases", "turns whose buyer text mentions one of these have topic_deadline", None),
+    "topic_deadline": Param("seconds", "seconds a topic turn (asked inside the window) may wait", None),
+    "yield_to": Param("optional_phrases", "codes of long_no_reply rules that take a turn both count (counted once)", None),
     **COMMON,
     "max_count": Param("count", "the period fails when occurrences exceed this", 0),
 }
 
+LOCAL = "%Y-%m-%d %H:%M:%S"
+
 
 def validate(params: dict) -> None:
-    """All parameters are checked one by one; nothing depends on another."""
+    if (params["topic"] is None) != (params["topic_deadline"] is None):
+        raise ParamError("topic and topic_deadline go together")
+    if not params["same_day"] and params["max_wait"] is None and params["topic"] is None:
+        raise ParamError("no clause left: set same_day, max_wait or topic with topic_deadline")
+
+
+def validate_in_ruleset(rule: Rule, rules: tuple[Rule, ...]) -> None:
+    """`yield_to` names other long_no_reply rules. A code the ruleset lacks is allowed: a
+    user's `enabled: false` drops the rule, and then it takes nothing away."""
+    by_code = {r.code: r for r in rules}
+    for code in rule.params["yield_to"] or ():
+        other = by_code.get(code)
+        if code == rule.code or (other is not None and other.check != "long_no_reply"):
+            raise ParamError(f"yield_to: {code!r} is not another long_no_reply rule")
+
+
+def _span(seconds: float) -> str:
+    """86400 -> 24 h, 180 -> 3 min, 90 -> 90 s: deadlines as a supervisor reads them."""
+    if seconds >= 3600 and seconds % 3600 == 0:
+        return f"{seconds / 3600:g} h"
+    if seconds >= 60 and seconds % 60 == 0:
+        return f"{seconds / 60:g} min"
+    return f"{seconds:g} s"
+
+
+def _judged(reply_ts: pl.Expr, deadline: pl.Expr, data_end: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """(late, pending) for a deadline that the data may not reach yet: a reply after the
+    deadline, or none while the data reaches it, is late; none before then is pending."""
+    late = pl.when(reply_ts.is_not_null()).then(reply_ts > deadline).otherwise(data_end >= deadline)
+    return late, reply_ts.is_null() & ~late
 
 
 def judged_turns(rule: Rule, context: Context) -> pl.LazyFrame:
-    """Counted turns with `late` (a violation) and `pending` (cannot be judged yet)."""
+    """Turns any clause looks at, one row per turn (its first message), with `late` (an
+    occurrence of this rule), `pending` (cannot be judged yet), `deadline` (the earliest
+    deadline missed, or the one awaited), `clause` and `topic_match`."""
+    judged = context.shared(("long_no_reply", rule.code), lambda: _own_verdicts(rule, context))
+    yielded = _yielded(rule, context)
+    if yielded is not None:
+        taken = yielded.select("_conv", "turn", pl.lit(True).alias("_taken"))
+        judged = judged.join(taken, on=["_conv", "turn"], how="left", maintain_order="left").with_columns(
+            (pl.col("late") & pl.col("_taken").is_null()).alias("late"),
+            (pl.col("pending") & pl.col("_taken").is_null()).alias("pending"),
+        ).drop("_taken")
+    return judged
+
+
+def _own_verdicts(rule: Rule, context: Context) -> pl.LazyFrame:
+    """The rule's verdicts by its own clauses, before any yielding."""
     params = rule.params
-    turns = context.waits(params["reply_roles"]).filter(
-        pl.col("turn_start") & in_window(params["window"]) & context.judged_days()
-    )
-    if params["max_wait"] is None:
-        deadline = pl.col("day").dt.offset_by("1d").cast(pl.Datetime("ms")).dt.replace_time_zone(context.timezone)
-        late = pl.col("reply_ts").is_null() | (pl.col("reply_ts") >= deadline)
-        pending = pl.lit(False)
+    waits = context.waits(params["reply_roles"])
+    windowed = in_window(params["window"])
+    if params["topic"]:
+        # Any message of the turn may carry the topic word, even one sent after the window
+        # closed or after the day ended: the window decides by the turn's first message.
+        found = pl.col("_norm").fill_null("").str.extract_many(normalize_phrases(params["topic"])).list.first()
+        waits = with_normalized(waits, "text", "_norm").with_columns(
+            found.drop_nulls().first().over("_conv", "turn").alias("topic_match")
+        )
     else:
+        waits = waits.with_columns(pl.lit(None, dtype=pl.String).alias("topic_match"))
+    turns = waits.filter(pl.col("turn_start") & context.judged_days())
+
+    reply = pl.col("reply_ts")
+    none = pl.lit(False)
+    looked_at = none
+    clauses: list[tuple[str | pl.Expr, pl.Expr, pl.Expr, pl.Expr]] = []  # (name, deadline, late, pending)
+    if params["same_day"]:
+        midnight = pl.col("day").dt.offset_by("1d").cast(pl.Datetime("ms")).dt.replace_time_zone(context.timezone)
+        applies = windowed
+        clauses.append(("no reply the same day", midnight, applies & (reply.is_null() | (reply >= midnight)), none))
+        looked_at |= applies
+    if params["topic"]:
+        deadline = pl.col("ts") + timedelta(seconds=params["topic_deadline"])
+        applies = windowed & pl.col("topic_match").is_not_null()
+        late, pending = _judged(reply, deadline, pl.col("_data_end"))
+        name = format_text("no reply within {} to {}", pl.lit(_span(params["topic_deadline"])), pl.col("topic_match"))
+        clauses.append((name, deadline, applies & late, applies & pending))
+        looked_at |= applies
+    if params["max_wait"] is not None:
         deadline = pl.col("ts") + timedelta(seconds=params["max_wait"])
-        late = pl.col("reply_ts").is_null() | (pl.col("reply_ts") > deadline)
-        reaches = pl.lit(context.data_end) >= deadline if context.data_end is not None else pl.lit(False)
-        pending = pl.col("reply_ts").is_null() & ~reaches
-    return turns.with_columns(deadline.alias("deadline"), (late & ~pending).alias("late"), pending.alias("pending"))
+        late, pending = _judged(reply, deadline, pl.col("_data_end"))
+        clauses.append((f"no reply within {_span(params['max_wait'])}", deadline, late, pending))
+        looked_at = pl.lit(True)
+
+    # The earliest missed deadline names the clause; pending only when no clause is broken.
+    any_late = pl.any_horizontal([late for _, _, late, _ in clauses])
+    any_pending = pl.any_horizontal([pending for _, _, _, pending in clauses]) & ~any_late
+    missed = pl.min_horizontal([pl.when(late).then(deadline) for _, deadline, late, _ in clauses])
+    awaited = pl.min_horizontal([pl.when(pending).then(deadline) for _, deadline, _, pending in clauses])
+    clause = pl.lit(None, dtype=pl.String)
+    for name, deadline, late, pending in reversed(clauses):
+        chosen = pl.when(any_late).then(late & (deadline == missed)).otherwise(pending & (deadline == awaited))
+        clause = pl.when(chosen).then(name if isinstance(name, pl.Expr) else pl.lit(name)).otherwise(clause)
+    return (
+        turns.with_columns(
+            (pl.lit(context.data_end) if context.data_end is not None else pl.lit(None, dtype=pl.Datetime("ms", context.timezone))).alias("_data_end")
+        )
+        .filter(looked_at)
+        .with_columns(
+            any_late.fill_null(False).alias("late"),
+            any_pending.fill_null(False).alias("pending"),
+            pl.when(any_late).then(missed).otherwise(awaited).alias("deadline"),
+            clause.alias("clause"),
+        )
+        .drop("_data_end")
+    )
+
+
+def _yielded(rule: Rule, context: Context) -> pl.LazyFrame | None:
+    """The turns that the rules named in `yield_to`, where this run includes them, count."""
+    running = {r.code: r for r in context.rules}
+    others = [running[c] for c in rule.params["yield_to"] or () if c in running]
+    frames = []
+    for other in others:
+        if other.params["reply_roles"] != rule.params["reply_roles"]:
+            continue  # turns of another reply-role set are other turns; nothing to share
+        own = context.shared(("long_no_reply", other.code), lambda other=other: _own_verdicts(other, context))
+        frames.append(own.filter(pl.col("late")).select("_conv", "turn"))
+    if not frames:
+        return None
+    return pl.concat(frames).unique()
 
 
 def run(rule: Rule, context: Context) -> CheckOutput:
@@ -66,15 +192,17 @@ def run(rule: Rule, context: Context) -> CheckOutput:
     metrics, days = tally(context, rule, turns.with_columns(pl.col("late").alias("hit")))
 
     reported = turns.filter(pl.col("late") | pl.col("pending"))
-    local = "%Y-%m-%d %H:%M:%S"
+    ts = pl.col("ts").dt.strftime(LOCAL)
+    deadline = pl.col("deadline").dt.strftime(LOCAL)
     what = pl.when(pl.col("pending")).then(
-        pl.format("pending: asked {}, no reply yet; judged after {}", pl.col("ts").dt.strftime(local), pl.col("deadline").dt.strftime(local))
+        format_text("pending: asked {}, no reply yet; judged after {} ({})", ts, deadline, pl.col("clause"))
     ).when(pl.col("reply_ts").is_null()).then(
-        pl.format("asked {}, never answered", pl.col("ts").dt.strftime(local))
+        format_text("asked {}, never answered ({})", ts, pl.col("clause"))
     ).otherwise(
-        pl.format("asked {}, first reply {} (after {})", pl.col("ts").dt.strftime(local), pl.col("reply_ts").dt.strftime(local), pl.col("deadline").dt.strftime(local))
+        format_text("asked {}, first reply {} (after {}: {})", ts, pl.col("reply_ts").dt.strftime(LOCAL), deadline, pl.col("clause"))
     )
-    findings = occurrence_findings(reported, rule, what, pl.col("text").fill_null(""), pending=pl.col("pending"))
+    findings = occurrence_findings(
+        reported, rule, what, pl.col("text").fill_null(""), match=pl.col("topic_match"), pending=pl.col("pending")
+    )
     findings = pl.concat([findings, occurrence_escalations(metrics, rule, context)], how="diagonal_relaxed")
     return CheckOutput(metrics, findings, days)
-

@@ -24,6 +24,7 @@ from __future__ import annotations
 import polars as pl
 
 from cservice_audit.checks.context import CheckOutput, Context
+from cservice_audit.checks.late import late_items
 from cservice_audit.checks.items import UNIT_LABELS, UNITS, period_label, rate_findings, summarize
 from cservice_audit.params import COMMON, DAYTIME, REPLY_ROLES, Param
 from cservice_audit.ruleset import Rule
@@ -65,4 +66,6 @@ def run(rule: Rule, context: Context) -> CheckOutput:
         f"{unit} answered within {params['threshold']:g} s by {'/'.join(params['reply_roles'])}, "
         f"counted {params['window'].label()}"
     )
-    return CheckOutput(metrics, rate_findings(metrics, rule, describe, evidence, context), days)
+    # The drill-down: the counted items that are not on time (unanswered is late).
+    items = late_items(context, rule, ~on_time)
+    return CheckOutput(metrics, rate_findings(metrics, rule, describe, evidence, context), days, items)

@@ -2,8 +2,10 @@
 
 What it checks
     Review rows (role `review`) counted on the day of their `ts`, inside `window`; with
-    `human_only`, reviews of robot-served sessions (`served_by: bot`) are left out. Each
-    review belongs to the agent it rates (spec §6).
+    `human_only`, reviews of robot-served sessions (`served_by: bot`) are left out, without
+    it they count (Kuaishou's 服务态度差比例 counts them: 「商家使用智能机器人等工具提供服务的，
+    同样纳入考核」). Each review belongs to the agent it rates (spec §6): a robot-served review
+    with the robot's account counts for that account and for the shop.
     - `measure: good_rate`: satisfied / (satisfied + neutral + disappointed); fails below
       `min_rate`.
     - `measure: attitude_share`: (neutral + disappointed whose reason mentions one of
@@ -13,7 +15,8 @@ What it checks
 
 Why it matters
     Kuaishou judges 人工客服好评率 per natural week (at least 80%) and 服务态度差比例 per natural
-    month (at most 6%); failing costs fines and points, and repeated failures more.
+    month (at most 6%); failing costs fines (and, for the good-review rate, 2 points), and
+    repeated failures are treated one tier up (escalation tiers in the ruleset).
 
 Parameters
     measure, min_rate, max_rate, reasons, human_only, window, period, min_count, scopes.
@@ -94,6 +97,6 @@ def run(rule: Rule, context: Context) -> CheckOutput:
         pl.lit(round(threshold * 100, 1)),
         period_label(),
     )
-    scope_note = "human-served only, " if params["human_only"] else ""
+    scope_note = "human-served only, " if params["human_only"] else "robot-served included, "
     evidence = pl.lit(f"{counted}, {scope_note}sent {params['window'].label()}")
     return CheckOutput(metrics, rate_findings(metrics, rule, describe, evidence, context), days)

@@ -32,11 +32,16 @@ def assign(items: pl.LazyFrame, period: str, as_of: date) -> pl.LazyFrame:
 
 
 def status(failing: pl.Expr, denominator: pl.Expr, min_count: int, as_of: date) -> pl.Expr:
-    """pass / fail / at_risk / insufficient, from a failing flag and the period's end."""
+    """pass / fail / at_risk / insufficient, from a failing flag and the period's end.
+
+    An incomplete period past the threshold so far is at risk even below `min_count`: the
+    supervisor needs the warning mid-week, and the period may still reach the count (spec §8).
+    A period below `min_count` that is complete, or not failing so far, is insufficient.
+    """
     complete = pl.col("period_end") <= as_of
     return (
-        pl.when(denominator < min_count).then(pl.lit("insufficient"))
-        .when(failing & complete).then(pl.lit("fail"))
-        .when(failing).then(pl.lit("at_risk"))
+        pl.when(failing & ~complete).then(pl.lit("at_risk"))
+        .when(denominator < min_count).then(pl.lit("insufficient"))
+        .when(failing).then(pl.lit("fail"))
         .otherwise(pl.lit("pass"))
     )  # fmt: skip

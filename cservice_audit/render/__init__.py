@@ -1,8 +1,9 @@
-"""Render: pure functions `render(result, ...) -> str`. They never filter, open files or exit."""
+"""Render: pure functions `render(result, ...) -> str` (bytes for the workbook). They never
+filter, open files or exit."""
 
 from __future__ import annotations
 
-from cservice_audit.render import csv_report, json_report, markdown, table
+from cservice_audit.render import csv_report, digest, html, json_report, markdown, table, xlsx
 
 FORMATS = {
     "table": table.render,
@@ -10,4 +11,7 @@ FORMATS = {
     "jsonl": json_report.render_lines,
     "csv": csv_report.render,
     "markdown": markdown.render,
+    "xlsx": xlsx.render,
+    "html": html.render,
+    "digest": digest.render,
 }

@@ -10,9 +10,12 @@ import polars as pl
 
 from cservice_audit import __version__
 from cservice_audit.audit import AuditResult
-from cservice_audit.schema import FINDING_SCHEMA, METRIC_SCHEMA, SEVERITY_RANK
+from cservice_audit.schema import FINDING_SCHEMA, ITEM_SCHEMA, METRIC_SCHEMA, SEVERITY_RANK
 
-SCHEMA_VERSION = "1.0"
+# 2.0: findings carry `status`, `tier_rank` and `state` (new | known) and known findings stay
+# in the report (spec §11); `shops`, `notes`, `baseline.known/new` and `summary.new/known`;
+# `items` (the drill-down, schema.ITEM_SCHEMA) and the metrics' needed-to-pass columns.
+SCHEMA_VERSION = "2.0"
 
 
 def to_dict(result: AuditResult) -> dict[str, Any]:
@@ -43,6 +46,8 @@ def to_dict(result: AuditResult) -> dict[str, Any]:
             "last_ts": _iso(inp.last_ts),
         },
         "as_of": _iso(result.as_of),
+        "shops": sorted(set(result.metrics.get_column("shop")) | set(result.findings.get_column("shop").drop_nulls())),
+        "notes": result.notes,
         "selection": {
             "date": _iso(result.options.date),
             "since": _iso(result.options.since),
@@ -53,10 +58,16 @@ def to_dict(result: AuditResult) -> dict[str, Any]:
             "folder": result.options.history,
             "days_written": result.history_days_written,
         },
-        "baseline": {"file": result.options.baseline, "hidden": result.baseline_hidden},
+        "baseline": {
+            "file": result.options.baseline,
+            "known": result.baseline_hidden,
+            "new": result.findings.height - result.baseline_hidden,
+        },
         "summary": summary(result),
         "metrics": records(result.metrics, METRIC_SCHEMA, tz),
         "findings": records(result.findings, FINDING_SCHEMA, tz),
+        # Every late or unanswered item of the failing and at-risk reply and wait metrics.
+        "items": records(result.items, ITEM_SCHEMA, tz),
     }
 
 
@@ -70,8 +81,12 @@ def summary(result: AuditResult) -> dict[str, Any]:
         entry = tallies.setdefault((row["shop"], row["agent"]), {"shop": row["shop"], "agent": row["agent"], "points": 0, "by_rule": {}})
         entry["points"] = _number(entry["points"] + row["points"])
         entry["by_rule"][row["rule"]] = _number(row["points"])
+    new = findings.filter(pl.col("state") == "new")
     return {
         "findings": findings.height,
+        "new": new.height,
+        "known": findings.height - new.height,
+        "new_by_severity": {s: int((new.get_column("severity") == s).sum()) for s in SEVERITY_RANK},
         "by_severity": by_severity,
         "by_code": by_code,
         # Points in force on the as-of day, per agent and per shop (agent null), by rule.
@@ -91,12 +106,13 @@ def render(result: AuditResult, **_: Any) -> str:
 
 
 def render_lines(result: AuditResult, **_: Any) -> str:
-    """One JSON object per line: a header, then every metric, then every finding."""
+    """One JSON object per line: a header, then every metric, every finding, every item."""
     report = to_dict(result)
-    header = {k: v for k, v in report.items() if k not in ("metrics", "findings")}
+    header = {k: v for k, v in report.items() if k not in ("metrics", "findings", "items")}
     lines = [{"type": "report", **header}]
     lines += [{"type": "metric", **m} for m in report["metrics"]]
     lines += [{"type": "finding", **f} for f in report["findings"]]
+    lines += [{"type": "item", **i} for i in report["items"]]
     return "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
 
 

@@ -10,6 +10,7 @@ failing period of any day is in the findings.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import PurePath
 
 import polars as pl
 
@@ -29,9 +30,11 @@ class Scorecard:
     statuses: list[str]
 
 
-def header_lines(result: AuditResult) -> list[str]:
+def header_lines(result: AuditResult, show_paths: bool = False) -> list[str]:
+    """Human formats name files by their base name and leave out the history and baseline
+    paths unless `show_paths` (`--show-paths`): a report is mailed and pasted around."""
     rs, inp = result.ruleset, result.input
-    files = ", ".join(f["file"] for f in inp.files)
+    files = ", ".join(f["file"] if show_paths else PurePath(f["file"]).name for f in inp.files)
     lines = [
         f"ruleset {rs.platform} {rs.version} (effective {rs.effective}, {rs.origin})",
         f"input {files}: {inp.rows_read} rows read, {inp.rows_used} used, "
@@ -41,9 +44,11 @@ def header_lines(result: AuditResult) -> list[str]:
     if result.options.agent:
         lines.append(f"agent {result.options.agent} only (shop totals kept)")
     if result.options.history:
-        lines.append(f"history {result.options.history}: {result.history_days_written} shop-day(s) written")
+        where = f" {result.options.history}" if show_paths else ""
+        lines.append(f"history{where}: {result.history_days_written} shop-day(s) written")
     if result.options.baseline:
-        lines.append(f"baseline {result.options.baseline}: {result.baseline_hidden} known finding(s) hidden")
+        where = f" {result.options.baseline}" if show_paths else ""
+        lines.append(f"baseline{where}: {result.baseline_hidden} known finding(s) not shown (in the JSON, state known)")
     return [one_line(line) for line in lines]
 
 
@@ -140,19 +145,27 @@ def points_rows(result: AuditResult) -> tuple[list[str], list[list[str]]]:
     return ["agent", *map(one_line, rules), "total"], rows
 
 
+def shown_findings(result: AuditResult) -> pl.DataFrame:
+    """The findings a person is shown: the new ones (known ones are counted in the header)."""
+    return result.findings.filter(pl.col("state") != "known")
+
+
 def finding_rows(result: AuditResult) -> tuple[list[str], list[list[str]]]:
     """The findings as text rows; the last cell is the message, then the evidence text for
     findings about one message (text rules, long no-reply) or a rejected row."""
     columns = ["code", "severity", "agent", "conversation", "day", "time", "what happened"]
-    findings = result.findings.with_columns(pl.col("ts").dt.convert_time_zone(result.ruleset.timezone))
+    findings = shown_findings(result).with_columns(pl.col("ts").dt.convert_time_zone(result.ruleset.timezone))
+    # With more than one shop in the report, every agent is named with its shop (spec §11).
+    many_shops = findings.get_column("shop").drop_nulls().n_unique() > 1
     rows = []
     for f in findings.iter_rows(named=True):
         day = f["day"] or f["period_start"]
+        who = f["agent"] or (SHOP_TOTAL if f["scope"] == "shop" else "-")
         rows.append(
             [
                 one_line(f["code"]),
                 f["severity"],
-                one_line(f["agent"] or (SHOP_TOTAL if f["scope"] == "shop" else "-")),
+                one_line(f"{f['shop']} / {who}" if many_shops and f["shop"] else who),
                 one_line(f["conversation"] or "-"),
                 str(day) if day else "-",
                 f["ts"].strftime("%H:%M:%S") if f["ts"] else "-",

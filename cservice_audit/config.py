@@ -1,0 +1,108 @@
+"""The config file: `cservice-audit.toml` in the working folder, or `--config FILE`.
+
+One file per shop keeps a cron line short. Precedence is file < environment < flag: a value
+given on the command line wins, then the environment (`CSERVICE_AUDIT_HOME` for the history,
+`LANG`/`LC_ALL` for the language), then the file. Unknown keys are errors naming the file and
+the key, like rulesets, so a typo never silently does nothing.
+
+    platform = "pinduoduo"
+    shop = "拼多多旗舰店"
+    history = "/var/lib/cservice-audit"
+    format = "json"
+    output = "/var/lib/cservice-audit/shopA.json"
+    baseline = "/var/lib/cservice-audit/shopA.json"   # tonight's report is tomorrow's baseline
+    fail_on = "error"
+    select = ["PDD-R", "PDD-N1"]
+    [notify]
+    wecom = "https://..."
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cservice_audit.errors import AuditError
+
+DEFAULT_NAME = "cservice-audit.toml"
+
+# key -> the Python types it accepts (lists are lists of strings).
+_KEYS: dict[str, tuple[type, ...]] = {
+    "platform": (str,),
+    "ruleset": (str,),
+    "shop": (str,),
+    "history": (str,),
+    "mapping": (str,),
+    "profile": (str,),
+    "select": (list, str),
+    "ignore": (list, str),
+    "fail_on": (str,),
+    "lang": (str,),
+    "items": (int,),
+    "format": (str,),
+    "output": (str,),
+    "baseline": (str,),
+    "input_tz": (str,),
+    "encoding": (str,),
+    "rejects": (str,),
+    "report_url": (str,),
+}
+_NOTIFY_KEYS = {"wecom", "dingtalk", "feishu", "secret", "timeout", "report_url"}
+_PATH_KEYS = {"ruleset", "history", "mapping", "output", "baseline", "rejects"}
+
+
+class ConfigError(AuditError):
+    """The config file is unreadable or has a wrong key; the message names file and key."""
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None = None
+    values: dict[str, Any] = field(default_factory=dict)
+    notify: dict[str, Any] = field(default_factory=dict)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.values.get(key, default)
+
+
+def load_config(explicit: Path | None, cwd: Path | None = None) -> Config:
+    """`--config FILE` (must exist), else `cservice-audit.toml` in the working folder if any."""
+    if explicit is not None:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError(f"{path}: no such config file")
+    else:
+        path = (cwd or Path.cwd()) / DEFAULT_NAME
+        if not path.is_file():
+            return Config()
+    try:
+        raw = tomllib.loads(path.read_text("utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror})") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML ({str(exc).splitlines()[0]})") from None
+    values: dict[str, Any] = {}
+    notify: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key == "notify":
+            if not isinstance(value, dict):
+                raise ConfigError(f"{path}: notify: expected a table [notify]")
+            for sub, subvalue in value.items():
+                if sub not in _NOTIFY_KEYS:
+                    raise ConfigError(f"{path}: notify.{sub}: unknown key (known: {', '.join(sorted(_NOTIFY_KEYS))})")
+                notify[sub] = subvalue
+            continue
+        if key not in _KEYS:
+            raise ConfigError(f"{path}: {key}: unknown key (known: {', '.join(sorted(_KEYS))}, [notify])")
+        if not isinstance(value, _KEYS[key]) or isinstance(value, bool):
+            names = " or ".join("list of strings" if t is list else t.__name__ for t in _KEYS[key])
+            raise ConfigError(f"{path}: {key}: expected {names}, got {type(value).__name__}")
+        if isinstance(value, list) and not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{path}: {key}: expected a list of strings")
+        if key in _PATH_KEYS:
+            # Relative paths in the file are relative to the file, not to cron's working folder.
+            value = str((path.parent / value).resolve()) if not Path(value).is_absolute() else value
+        values[key] = value
+    return Config(path, values, notify)

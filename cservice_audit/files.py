@@ -1,0 +1,43 @@
+"""Files the tool writes: whole or not at all (spec §10).
+
+Every report, rejects file and export goes to a temporary file beside its target and is
+renamed over it, so a run killed or failing mid-write never leaves a truncated report that
+would break tomorrow's `--baseline`.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from cservice_audit.errors import AuditError
+
+
+def atomic_write(path: str | Path, data: str | bytes, *, what: str = "file") -> None:
+    """Write `data` to `path` via a temporary file in the same folder and a rename."""
+    target = Path(path)
+    if target.is_dir():
+        raise AuditError(f"{target}: is a folder; give a file name for the {what}")
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    folder = target.parent if str(target.parent) else Path(".")
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise AuditError(f"{target}: cannot write the {what} ({exc.strerror})") from None
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(payload)
+            out.flush()
+            os.fsync(out.fileno())
+        if target.exists():
+            # Keep the permissions of the file being replaced (a report others read).
+            os.chmod(temporary, target.stat().st_mode & 0o7777)
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(temporary, 0o666 & ~umask)
+        os.replace(temporary, target)
+    except OSError as exc:
+        Path(temporary).unlink(missing_ok=True)
+        raise AuditError(f"{target}: cannot write the {what} ({exc.strerror})") from None

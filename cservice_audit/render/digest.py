@@ -1,0 +1,207 @@
+"""The digest for group bots (WeCom, DingTalk, Feishu): Markdown that fits one message.
+
+It is built from the JSON report's dict (`json_report.to_dict`), never from the live result,
+so `--format digest` and `cservice-audit notify REPORT.json` send the same text. The classic
+bot Markdown dialect has no tables, so everything is short lines and lists. The size limit
+(WeCom: 4,096 bytes of UTF-8) is kept by showing fewer list items and saying "…and N more";
+text is only ever cut between characters, never inside one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from cservice_audit.sanitize import markdown_safe
+
+LIMIT = 4096  # bytes of UTF-8: the WeCom group bot's markdown limit, the strictest of the three
+ITEM_CHARS = 160  # one list line at most: a huge agent name or message cannot eat the budget
+FIRST_SHOWN = 10  # list items shown before trimming starts
+SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
+
+
+@cache
+def labels() -> dict[str, Any]:
+    text = resources.files("cservice_audit").joinpath("data/outputs.yaml").read_text("utf-8")
+    return yaml.safe_load(text)
+
+
+def _words() -> dict[str, str]:
+    return labels()["digest"]
+
+
+def clip(text: str, chars: int = ITEM_CHARS) -> str:
+    """At most `chars` characters (str slicing never splits a character)."""
+    return text if len(text) <= chars else text[: chars - 1] + "…"
+
+
+def _safe(value: object, chars: int = 60) -> str:
+    # Clipped before escaping, so an escape sequence is never cut in half. Parentheses are
+    # left bare for readability ("(unassigned)"): with every bracket escaped they cannot
+    # form a link, and bots would show the backslashes.
+    text = markdown_safe(clip("" if value is None else str(value), chars))
+    return text.replace("\\(", "(").replace("\\)", ")")
+
+
+@dataclass
+class Section:
+    heading: str
+    items: list[str]
+    shown: int = FIRST_SHOWN
+    more: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        if not self.items:
+            return []
+        shown = self.items[: self.shown]
+        out = ["", f"**{self.heading}**", *(f"- {clip(item)}" for item in shown)]
+        rest = len(self.items) - len(shown)
+        if rest:
+            out.append(_words()["more"].format(n=rest))
+        return out
+
+
+def _current(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Metric rows of the period that contains the as-of day (as the summary matrix)."""
+    day = report.get("as_of")
+    if not day:
+        return []
+    return [m for m in report["metrics"] if m["period_start"] <= day <= m["period_end"]]
+
+
+def _rule_severity(report: dict[str, Any]) -> dict[str, str]:
+    return {f["code"]: f["severity"] for f in report["findings"]}
+
+
+def failed_rules(report: dict[str, Any]) -> list[str]:
+    w = _words()
+    by_rule: dict[str, dict[str, Any]] = {}
+    for m in _current(report):
+        entry = by_rule.setdefault(m["rule"], {"name": m["name"], "shop": False, "agents": set()})
+        if m["status"] == "fail":
+            if m["scope"] == "shop":
+                entry["shop"] = True
+            else:
+                entry["agents"].add((m["shop"], m["agent"]))
+    order = report["ruleset"]["rules"]
+    lines = []
+    for code in sorted(by_rule, key=lambda c: order.index(c) if c in order else len(order)):
+        entry = by_rule[code]
+        if not entry["shop"] and not entry["agents"]:
+            continue
+        who = [w["rule_shop"]] if entry["shop"] else []
+        if entry["agents"]:
+            who.append(w["rule_agents"].format(n=len(entry["agents"])))
+        lines.append(w["rule_line"].format(code=code, name=_safe(entry["name"]), who=", ".join(who)))
+    return lines
+
+
+def worst_agents(report: dict[str, Any]) -> list[str]:
+    """Agents with a failed or at-risk rule, worst first (error fails, fails, at risk, points)."""
+    w = _words()
+    severity = _rule_severity(report)
+    agents: dict[tuple[str, str], dict[str, list[str]]] = {}
+    for m in _current(report):
+        if m["scope"] != "agent" or m["agent"] == "(bot)":
+            continue
+        entry = agents.setdefault((m["shop"], m["agent"]), {"fail": [], "at_risk": []})
+        if m["status"] in entry:
+            entry[m["status"]].append(m["rule"])
+    points = {(p["shop"], p["agent"]): p["points"] for p in report["summary"]["points"] if p["agent"] is not None}
+    many_shops = len({shop for shop, _ in agents}) > 1
+
+    def badness(key: tuple[str, str]) -> tuple:
+        entry = agents[key]
+        errors = sum(1 for c in entry["fail"] if severity.get(c) == "error")
+        return (-errors, -len(entry["fail"]), -len(entry["at_risk"]), -abs(points.get(key, 0)), key[0], key[1] or "")
+
+    lines = []
+    for key in sorted(agents, key=badness):
+        entry = agents[key]
+        if not entry["fail"] and not entry["at_risk"]:
+            continue
+        parts = []
+        if entry["fail"]:
+            parts.append(w["agent_fails"].format(codes=", ".join(entry["fail"])))
+        if entry["at_risk"]:
+            parts.append(w["agent_at_risk"].format(codes=", ".join(entry["at_risk"])))
+        if points.get(key):
+            parts.append(w["agent_points"].format(points=f"{points[key]:g}"))
+        name = _safe(key[1], 40)
+        if many_shops:
+            name = f"{_safe(key[0], 30)} / {name}"
+        lines.append(f"**{name}**: " + " · ".join(parts))
+    return lines
+
+
+def finding_lines(report: dict[str, Any]) -> tuple[list[str], int, bool]:
+    """The new findings when the report says which are new (`state`), else all of them,
+    errors first. Returns the lines, the total and whether `state` was present."""
+    findings = report["findings"]
+    has_state = any("state" in f for f in findings)
+    chosen = [f for f in findings if f.get("state") == "new"] if has_state else list(findings)
+    chosen.sort(key=lambda f: (SEVERITY_RANK.get(f["severity"], 9), f["code"], f["shop"] or "", f["agent"] or "", f["ts"] or ""))
+    lines = []
+    for f in chosen:
+        who = _safe(f["agent"], 40) if f["agent"] else _safe(f["shop"], 40)
+        when = (f["ts"] or "")[11:16] or (f["day"] or f["period_start"] or "")
+        lines.append(f"{f['code']} {who} {when}: {_safe(f['message'], 90)}")
+    return lines, len(findings), has_state
+
+
+def tier_lines(report: dict[str, Any]) -> list[str]:
+    reached: dict[tuple, str] = {}
+    for f in report["findings"]:
+        if f.get("tier"):
+            label = f"{f['tier']}（{f['penalty']}）" if f.get("penalty") else f["tier"]
+            reached[(f["shop"], f["agent"], f["code"])] = label  # later periods overwrite earlier
+    return [
+        f"{_safe(agent or shop, 40)} {code}: {_safe(label, 80)}" for (shop, agent, code), label in reached.items()
+    ]
+
+
+def digest(report: dict[str, Any], *, report_url: str | None = None, limit: int = LIMIT) -> str:
+    """The digest of a JSON report, at most `limit` bytes of UTF-8."""
+    w = _words()
+    rs = report["ruleset"]
+    shops = sorted({m["shop"] for m in report["metrics"]} | {f["shop"] for f in report["findings"] if f["shop"]})
+    head = [
+        f"**{w['title'].format(platform=_safe(rs['platform'], 20), day=report.get('as_of') or '-')}**",
+        w["shop"].format(shops=", ".join(_safe(s, 40) for s in shops[:5]) + (" …" if len(shops) > 5 else "")),
+    ]
+    findings, total, has_state = finding_lines(report)
+    sections = [
+        Section(w["rules_failed"].format(n=0), failed_rules(report)),
+        Section(w["worst"], worst_agents(report)),
+        Section((w["findings_new"] if has_state else w["findings_all"]).format(n=len(findings), total=total), findings),
+        Section(w["tiers"], tier_lines(report)),
+    ]
+    sections[0].heading = w["rules_failed"].format(n=len(sections[0].items))
+    tail = ["", w["report"].format(url=report_url)] if report_url else []
+    if not any(s.items for s in sections):
+        head.append(w["clean"])
+
+    def assemble() -> str:
+        return "\n".join(head + [line for s in sections for line in s.lines()] + tail) + "\n"
+
+    text = assemble()
+    # Show one item fewer in the longest shown list until the message fits.
+    while len(text.encode("utf-8")) > limit:
+        longest = max(sections, key=lambda s: min(s.shown, len(s.items)))
+        if min(longest.shown, len(longest.items)) == 0:
+            break
+        longest.shown = min(longest.shown, len(longest.items)) - 1
+        text = assemble()
+    if len(text.encode("utf-8")) > limit:  # only a huge --report-url gets here: keep whole characters
+        text = text.encode("utf-8")[: limit - 4].decode("utf-8", errors="ignore") + "…\n"
+    return text
+
+
+def render(result, *, report_url: str | None = None, **_: Any) -> str:
+    from cservice_audit.render.json_report import to_dict
+
+    return digest(to_dict(result), report_url=report_url)

@@ -1,0 +1,188 @@
+"""The Excel workbook (`--format xlsx -o FILE.xlsx`): what a supervisor filters and forwards.
+
+Sheets: the summary matrix (agent × rule, fail / at risk coloured), one scorecard per rule
+(every reported period of it), the findings, the late items (when the result has them), the
+rejected rows, and what the run was. Every sheet is an Excel table: a frozen header row and
+filter buttons. Dates and times are real Excel dates in the ruleset's local time (Excel has
+no time zones), counts are numbers, rates are numbers formatted as percentages. Text that
+would run as a formula gets the same guard as the CSV, and the writer is told never to turn
+a string into a formula or a link.
+
+Written with polars' `write_excel` on an `xlsxwriter` workbook; returns the file's bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import PurePath
+from typing import Any
+
+import polars as pl
+from xlsxwriter import Workbook
+
+from cservice_audit.audit import AuditResult
+from cservice_audit.render.digest import labels
+from cservice_audit.render.matrix import agent_matrix
+from cservice_audit.spreadsheet import guard_formulas
+
+# East Asian wide and fullwidth characters take two columns in Excel's grid as on a terminal.
+WIDE = r"[\x{1100}-\x{115F}\x{2E80}-\x{303E}\x{3041}-\x{33FF}\x{3400}-\x{4DBF}\x{4E00}-\x{9FFF}\x{A000}-\x{A4CF}\x{AC00}-\x{D7A3}\x{F900}-\x{FAFF}\x{FE30}-\x{FE4F}\x{FF00}-\x{FF60}\x{FFE0}-\x{FFE6}]"
+MAX_WIDTH = 60  # characters; longer text wraps off-screen rather than making a column huge
+PIXELS_PER_CHAR = 7  # Calibri 11, Excel's default
+RATE_CHECKS = ("reply_rate", "review_rate")
+FILL = {"fail": "#FFC7CE", "at_risk": "#FFEB9C", "pass": "#C6EFCE"}
+FONT = {"fail": "#9C0006", "at_risk": "#9C5700", "pass": "#006100"}
+_SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+
+
+def display_width(frame: pl.DataFrame) -> dict[str, int]:
+    """Per column, the widest cell (or header) in characters, wide characters counted twice."""
+    widths = {}
+    exprs = []
+    for name, dtype in frame.schema.items():
+        if dtype in (pl.Date, pl.Boolean) or isinstance(dtype, pl.Datetime):
+            widths[name] = 19 if isinstance(dtype, pl.Datetime) else 10
+            continue
+        text = pl.col(name).cast(pl.String)
+        exprs.append((text.str.len_chars() + text.str.count_matches(WIDE)).max().alias(name))
+    if exprs and frame.height:
+        widths.update({k: v or 0 for k, v in frame.select(exprs).row(0, named=True).items()})
+    header = pl.DataFrame({"h": list(frame.columns)}).select(
+        (pl.col("h").str.len_chars() + pl.col("h").str.count_matches(WIDE)).alias("w")
+    )["w"].to_list()
+    # +3 for the filter button in the header cell.
+    return {name: min(MAX_WIDTH, max(widths.get(name, 0), h + 3, 6)) for name, h in zip(frame.columns, header, strict=True)}
+
+
+def excel_ready(frame: pl.DataFrame, tz: str) -> pl.DataFrame:
+    """Zone-aware datetimes to naive local time (Excel has no zones); text guarded."""
+    local = frame.with_columns(
+        pl.col(name).dt.convert_time_zone(tz).dt.replace_time_zone(None)
+        for name, dtype in frame.schema.items()
+        if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None
+    )
+    return guard_formulas(local)
+
+
+def _sheet_name(name: str, taken: set[str]) -> str:
+    base = _SHEET_FORBIDDEN.sub("_", name)[:31] or "sheet"
+    candidate, n = base, 2
+    while candidate.lower() in taken:
+        suffix = f" ({n})"
+        candidate, n = base[: 31 - len(suffix)] + suffix, n + 1
+    taken.add(candidate.lower())
+    return candidate
+
+
+def _status_formats(columns: list[str], words: dict[str, str]) -> dict:
+    """Cell colours for the status words in `columns`."""
+    rules = [
+        {"type": "cell", "criteria": "==", "value": f'"{words[status]}"',
+         "format": {"bg_color": FILL[status], "font_color": FONT[status]}}
+        for status in ("fail", "at_risk", "pass")
+    ]  # fmt: skip
+    return {tuple(columns): rules} if columns else {}
+
+
+def _write(
+    workbook: Workbook,
+    frame: pl.DataFrame,
+    name: str,
+    taken: set[str],
+    *,
+    freeze: tuple[int, int] = (1, 0),
+    column_formats: dict[str, str] | None = None,
+    conditional: dict | None = None,
+) -> None:
+    widths = display_width(frame)
+    frame.write_excel(
+        workbook,
+        worksheet=_sheet_name(name, taken),
+        table_style="Table Style Light 9",
+        column_formats=column_formats or None,
+        conditional_formats=conditional or None,
+        column_widths={c: w * PIXELS_PER_CHAR + 10 for c, w in widths.items()},
+        dtype_formats={pl.Date: "yyyy-mm-dd", pl.Datetime: "yyyy-mm-dd hh:mm:ss"},
+        float_precision=2,
+        freeze_panes=freeze,
+        autofilter=True,
+    )
+
+
+def summary_frame(result: AuditResult) -> pl.DataFrame:
+    words = labels()["status"]
+    matrix = agent_matrix(result)
+    total = labels()["xlsx"]["shop_total"]
+    data: dict[str, list] = {"shop": [], "agent": []}
+    for code in matrix.rules:
+        data[code] = []
+    data["points"], data["tiers"] = [], []
+    for row in matrix.rows:
+        data["shop"].append(row.shop)
+        data["agent"].append(row.agent if row.agent is not None else total)
+        for code in matrix.rules:
+            status = row.statuses.get(code)
+            data[code].append(words[status] if status else None)
+        data["points"].append(row.points)
+        data["tiers"].append("; ".join(f"{code} {tier}" for code, tier in row.tiers.items()) or None)
+    schema = {"shop": pl.String, "agent": pl.String, **{c: pl.String for c in matrix.rules}, "points": pl.Float64, "tiers": pl.String}
+    return pl.DataFrame(data, schema=schema)
+
+
+def scorecard_frame(result: AuditResult, code: str) -> pl.DataFrame:
+    words = labels()["status"]
+    total = labels()["xlsx"]["shop_total"]
+    rows = result.metrics.filter(pl.col("rule") == code)
+    return rows.select(
+        "shop",
+        pl.when(pl.col("scope") == "shop").then(pl.lit(total)).otherwise(pl.col("agent")).alias("agent"),
+        "period", "period_start", "period_end", "complete",
+        pl.col("denominator").alias("counted"), "numerator", "value", "threshold",
+        pl.col("status").replace_strict(words, default=pl.col("status")).alias("status"),
+        "answered", "wait_mean", "wait_p50", "wait_p90", "points", "coverage",
+    )  # fmt: skip
+
+
+def about_frame(result: AuditResult, show_paths: bool) -> pl.DataFrame:
+    rs, inp = result.ruleset, result.input
+    files = ", ".join(f["file"] if show_paths else PurePath(f["file"]).name for f in inp.files)
+    pairs = [
+        ("platform", rs.platform), ("ruleset", f"{rs.name} {rs.version} (effective {rs.effective})"),
+        ("time zone", rs.timezone), ("as of", str(result.as_of or "-")),
+        ("input", files), ("rows read", str(inp.rows_read)), ("rows used", str(inp.rows_used)),
+        ("rows rejected", str(inp.rows_rejected)), ("rows duplicate", str(inp.rows_duplicate)),
+        ("generated", result.generated_at.strftime("%Y-%m-%d %H:%M:%S %Z")),
+    ]  # fmt: skip
+    return guard_formulas(pl.DataFrame({"what": [k for k, _ in pairs], "value": [v for _, v in pairs]}))
+
+
+def render(result: AuditResult, *, show_paths: bool = False, **_: Any) -> bytes:
+    tz = result.ruleset.timezone
+    words = labels()["xlsx"]
+    status_words = labels()["status"]
+    buffer = io.BytesIO()
+    taken: set[str] = set()
+    # Strings stay strings: never formulas, links or numbers, whatever they look like.
+    options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False, "in_memory": True}
+    with Workbook(buffer, options) as workbook:
+        workbook.set_properties({"title": f"cservice-audit {result.ruleset.platform} {result.as_of or ''}".strip()})
+        summary = excel_ready(summary_frame(result), tz)
+        rules = [c for c in summary.columns if c not in ("shop", "agent", "points", "tiers")]
+        _write(workbook, summary, words["summary"], taken, freeze=(1, 2), conditional=_status_formats(rules, status_words))
+        checks = {rule.code: rule.check for rule in result.ruleset.rules}
+        for code in dict.fromkeys(result.metrics.get_column("rule").to_list()):
+            card = excel_ready(scorecard_frame(result, code), tz)
+            percent = {"value": "0.0%", "threshold": "0.0%"} if checks.get(code) in RATE_CHECKS else {}
+            _write(workbook, card, code, taken, freeze=(1, 2), column_formats=percent,
+                   conditional=_status_formats(["status"], status_words))  # fmt: skip
+        _write(workbook, excel_ready(result.findings, tz), words["findings"], taken)
+        items = getattr(result, "items", None)
+        if isinstance(items, pl.DataFrame):
+            _write(workbook, excel_ready(items, tz), words["items"], taken)
+        rejects = result.rejects.select(pl.col("_source").alias("file"), "line", "problem", pl.exclude("_source", "_record", "line", "problem"))
+        if not show_paths:
+            rejects = rejects.with_columns(pl.col("file").str.replace(r"^.*[/\\]", ""))
+        _write(workbook, excel_ready(rejects, tz), words["rejected"], taken)
+        _write(workbook, about_frame(result, show_paths), "About", taken)
+    return buffer.getvalue()

@@ -1,0 +1,169 @@
+"""`cservice-audit show CONVERSATION FILE...`: one conversation as an annotated transcript.
+
+Nothing is judged here: the normal audit runs on the input (run_audit with
+`AuditOptions.conversation`), and `conversation_rows` takes, for that one conversation,
+what the audit's own stages give: each message of the event table, each buyer message's
+wait from the same wait computation every reply rule reads (metrics/waits.py), the items
+each reply rule counts there (checks/items.reply_items) and the audit's findings. `render`
+turns them into text; every untrusted string goes through `terminal_safe`/`one_line`.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+import polars as pl
+
+from cservice_audit.checks.context import Context
+from cservice_audit.checks.items import reply_items
+from cservice_audit.errors import AuditError
+from cservice_audit.render.items_view import wait_text
+from cservice_audit.ruleset import Ruleset
+from cservice_audit.sanitize import one_line, terminal_safe
+
+REPLY_CHECKS = ("reply_rate", "average_wait")
+CLOSE_IDS = 5
+
+# Every word `show` prints, in one place (the message catalogue can take them over).
+LABELS = {
+    "header": "conversation {conversation} · shop {shop} · buyer {buyer} · {first}..{last} ({tz})",
+    "rules": "reply rules: {rules}",
+    "wait": "wait {wait}",
+    "late": "✗ {code} late (> {limit}s)",
+    "on_time": "✓ {code}",
+    "above_mean": "✗ {code} above the mean limit (> {limit}s)",
+    "finding": "⚑ {code} {severity}: {message}",
+    "other_findings": "findings of this conversation not tied to one message:",
+    "spam": "(spam)",
+    "not_found": "conversation {conversation!r} is not in the input{close}",
+    "close": "; close: {ids}",
+}
+
+
+def close_ids(conversation: str, ids: pl.Series) -> list[str]:
+    """Up to CLOSE_IDS ids that contain what was asked (a buyer, a number), else look alike."""
+    containing = ids.filter(ids.str.contains(conversation, literal=True)).sort().head(CLOSE_IDS).to_list()
+    if containing:
+        return containing
+    return difflib.get_close_matches(conversation, ids.to_list(), n=CLOSE_IDS, cutoff=0.3)
+
+
+def conversation_rows(context: Context, ruleset: Ruleset, conversation: str) -> pl.DataFrame:
+    """The conversation's events in order, each buyer message with its wait per set of reply
+    roles (`wait_<roles>`) and, per reply rule, `rule_<code>`: the rule counts an item that
+    starts at this message (its wait), else null. Raises AuditError when it is not there."""
+    mine = context.events.filter(pl.col("conversation") == conversation)
+    events = mine.sort("ts", "_order").collect()
+    if events.is_empty():
+        ids = context.events.select(pl.col("conversation").unique()).collect().get_column("conversation")
+        near = close_ids(conversation, ids)
+        close = LABELS["close"].format(ids=", ".join(one_line(i) for i in near)) if near else ""
+        raise AuditError(LABELS["not_found"].format(conversation=one_line(conversation), close=close))
+    events = events.with_row_index("_row")
+    # Waits are per conversation, so computing them on this conversation alone gives the rows
+    # the rules count; the stream keeps (ts, input order), the order of `events` too.
+    counted = events.filter((pl.col("role") == "buyer") & ~pl.col("spam")).get_column("_row")
+    columns = []
+    for roles in sorted({tuple(r.params["reply_roles"]) for r in ruleset.rules if r.check in REPLY_CHECKS}):
+        waits = context.waits(roles).filter(pl.col("conversation") == conversation).collect()
+        columns.append(
+            pl.DataFrame({"_row": counted, f"wait_{'+'.join(roles)}": waits.get_column("wait")})
+        )
+    for rule in ruleset.rules:
+        if rule.check not in REPLY_CHECKS:
+            continue
+        items = reply_items(context, rule, "agent").filter(pl.col("conversation") == conversation).collect()
+        # An item stands at the first message of the conversation with its start time.
+        starts = (
+            events.filter(pl.col("_row").is_in(counted.implode()))
+            .join(items.select("ts", pl.col("wait").alias(f"rule_{rule.code}")).unique("ts"), on="ts", how="inner")
+            .group_by("ts")
+            .agg(pl.col("_row").min(), pl.col(f"rule_{rule.code}").first(), pl.lit(True).alias(f"item_{rule.code}"))
+            .select("_row", f"rule_{rule.code}", f"item_{rule.code}")
+        )
+        columns.append(starts)
+    for extra in columns:
+        events = events.join(extra, on="_row", how="left")
+    return events.sort("_row")
+
+
+def _marks(rule, row: dict) -> str | None:
+    if not row.get(f"item_{rule.code}"):
+        return None
+    wait = row[f"rule_{rule.code}"]
+    if rule.check == "reply_rate":
+        limit = rule.params["threshold"]
+        late = wait is None or wait > limit
+        return LABELS["late"].format(code=rule.code, limit=f"{limit:g}") if late else LABELS["on_time"].format(code=rule.code)
+    limit = rule.params["max_seconds"]
+    if wait is None or wait > limit:
+        return LABELS["above_mean"].format(code=rule.code, limit=f"{limit:g}")
+    return None
+
+
+def render(rows: pl.DataFrame, findings: pl.DataFrame, ruleset: Ruleset) -> str:
+    """The transcript: time (ruleset's zone), role, agent, text; under each buyer message its
+    wait and the reply rules' marks; under each message the findings at its time."""
+    tz = ruleset.timezone
+    findings = findings.with_columns(pl.col("ts").dt.convert_time_zone(tz))
+    reply_rules = [r for r in ruleset.rules if r.check in REPLY_CHECKS]
+    first, last = rows.get_column("ts").min(), rows.get_column("ts").max()
+    head = rows.row(0, named=True)
+    lines = [
+        LABELS["header"].format(
+            conversation=one_line(head["conversation"]),
+            shop=one_line(head["shop"]),
+            buyer=one_line(head["buyer"]),
+            first=f"{first:%Y-%m-%d %H:%M:%S}",
+            last=f"{last:%m-%d %H:%M:%S}" if last.date() != first.date() else f"{last:%H:%M:%S}",
+            tz=tz,
+        ),
+        LABELS["rules"].format(rules=", ".join(r.code for r in reply_rules)),
+        "",
+    ]
+    wait_columns = [c for c in rows.columns if c.startswith("wait_")]
+    placed: set[int] = set()
+    by_ts: dict = {}
+    for index, f in enumerate(findings.iter_rows(named=True)):
+        if f["ts"] is not None:
+            by_ts.setdefault(f["ts"].replace(tzinfo=None), []).append(index)
+    finding_rows = findings.rows(named=True)
+    multi_day = first.date() != last.date()
+    for row in rows.iter_rows(named=True):
+        when = row["ts"].strftime("%m-%d %H:%M:%S" if multi_day else "%H:%M:%S")
+        who = one_line(row["agent"]) if row["agent"] else ""
+        role = row["role"] + (f" {LABELS['spam']}" if row["spam"] else "")
+        text = row["text"] if row["text"] is not None else (row["rating"] or "")
+        if row["reason"]:
+            text = f"{text} ({row['reason']})"
+        body = terminal_safe(text).replace("\n", "\n" + " " * 30)
+        lines.append(f"{when}  {role:<8} {who:<10} {body}")
+        notes: list[str] = []
+        if row["role"] == "buyer" and not row["spam"]:
+            waits = [row[c] for c in wait_columns]
+            if waits:
+                # One figure when every set of reply roles gives the same wait.
+                if len(set(waits)) == 1:
+                    shown = wait_text(waits[0])
+                else:
+                    shown = " / ".join(f"{wait_text(w)} ({c[5:]})" for c, w in zip(wait_columns, waits, strict=True))
+                notes.append(LABELS["wait"].format(wait=shown))
+            notes += [m for m in (_marks(rule, row) for rule in reply_rules) if m]
+        if notes:
+            lines.append(" " * 10 + " · ".join(notes))
+        for index in by_ts.get(row["ts"].replace(tzinfo=None), []):
+            if index in placed:
+                continue
+            placed.add(index)
+            f = finding_rows[index]
+            lines.append(" " * 10 + LABELS["finding"].format(code=f["code"], severity=f["severity"], message=one_line(f["message"])))
+    rest = [f for i, f in enumerate(finding_rows) if i not in placed]
+    if rest:
+        lines += ["", LABELS["other_findings"]]
+        lines += [" " * 2 + LABELS["finding"].format(code=f["code"], severity=f["severity"], message=one_line(f["message"])) for f in rest]
+    return "\n".join(lines) + "\n"
+
+
+def conversation_findings(findings: pl.DataFrame, conversation: str) -> pl.DataFrame:
+    return findings.filter(pl.col("conversation") == conversation)
+

@@ -1,0 +1,93 @@
+"""The config file (`cservice-audit.toml` or `--config`): precedence file < environment <
+flag, strict keys, paths relative to the file. Through the installed command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "pinduoduo-2026-11-22.csv"
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, "utf-8")
+    return path
+
+
+def test_the_config_in_the_working_folder_sets_platform_format_and_selection(cli, tmp_path):
+    _write(tmp_path / "cservice-audit.toml", 'platform = "pinduoduo"\nformat = "json"\nselect = ["PDD-R3"]\n')
+    r = cli("audit", SAMPLE, cwd=tmp_path)
+    assert r.code == 1, r.err
+    assert r.json()["ruleset"]["rules"] == ["PDD-R3"]
+    # A flag wins over the file.
+    r = cli("audit", SAMPLE, "--select", "PDD-R5", cwd=tmp_path)
+    assert r.json()["ruleset"]["rules"] == ["PDD-R5"]
+
+
+def test_history_precedence_is_file_then_environment_then_flag(cli, tmp_path):
+    from_file, from_env, from_flag = tmp_path / "file-h", tmp_path / "env-h", tmp_path / "flag-h"
+    config = _write(tmp_path / "shop.toml", f'platform = "pinduoduo"\nformat = "json"\nhistory = "{from_file}"\nfail_on = "info"\n')
+    assert cli("audit", SAMPLE, "--config", config).code == 1
+    assert list(from_file.rglob("rows.parquet"))
+    assert cli("audit", SAMPLE, "--config", config, env={"CSERVICE_AUDIT_HOME": str(from_env)}).code == 1
+    assert list(from_env.rglob("rows.parquet"))
+    assert cli("audit", SAMPLE, "--config", config, "--history", from_flag, env={"CSERVICE_AUDIT_HOME": str(from_env)}).code == 1
+    assert list(from_flag.rglob("rows.parquet"))
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert cli("audit", SAMPLE, "--config", config, "--no-history").code == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_relative_paths_in_the_file_are_relative_to_the_file(cli, tmp_path):
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    config = _write(etc / "a.toml", 'platform = "pinduoduo"\nformat = "json"\noutput = "out/a.json"\n')
+    (etc / "out").mkdir()
+    elsewhere = tmp_path / "cron-cwd"
+    elsewhere.mkdir()
+    r = cli("audit", SAMPLE, "--config", config, cwd=elsewhere)
+    assert r.code == 1 and r.out == ""
+    assert (etc / "out" / "a.json").exists() and not list(elsewhere.iterdir())
+
+
+def test_fail_on_from_the_file_sets_the_exit_status(cli, tmp_path):
+    config = _write(tmp_path / "c.toml", 'platform = "pinduoduo"\nformat = "json"\nselect = ["PDD-S1"]\nfail_on = "error"\n')
+    assert cli("audit", SAMPLE, "--config", config).code == 0  # PDD-S1 findings are warnings
+    assert cli("audit", SAMPLE, "--config", config, "--fail-on", "warning").code == 1
+
+
+@pytest.mark.parametrize(
+    "text, named",
+    [
+        ('platfrom = "pinduoduo"\n', "platfrom"),
+        ('platform = "pinduoduo"\n[notify]\nwecom_url = "x"\n', "notify.wecom_url"),
+        ('platform = "pinduoduo"\nitems = "five"\n', "items"),
+        ('platform = "pinduoduo"\nselect = [1, 2]\n', "select"),
+        ('platform = "pinduoduo"\nfail_on = "fatal"\n', "fail_on"),
+        ('platform = "pinduoduo\n', "not valid TOML"),
+    ],
+)
+def test_a_wrong_key_or_value_is_one_line_naming_it(cli, tmp_path, text, named):
+    config = _write(tmp_path / "bad.toml", text)
+    r = cli("audit", SAMPLE, "--config", config, "-f", "json")
+    lines = r.err_lines()
+    assert r.code == 2 and len(lines) == 1 and named in lines[0], r.err
+    assert "Traceback" not in r.err and r.out == ""
+
+
+def test_a_missing_config_file_is_exit_2(cli, tmp_path):
+    r = cli("audit", SAMPLE, "--config", tmp_path / "nope.toml")
+    assert r.code == 2 and "nope.toml" in r.err
+
+
+def test_the_shop_key_names_an_export_without_a_shop_column(cli, tmp_path):
+    frame = pl.read_csv(SAMPLE, infer_schema=False)
+    shop_column = next(c for c in frame.columns if "店" in c or c.lower() == "shop")
+    export = tmp_path / "noshop.csv"
+    frame.drop(shop_column).write_csv(export)
+    config = _write(tmp_path / "c.toml", f'platform = "pinduoduo"\nformat = "json"\nshop = "三店"\nhistory = "{tmp_path / "h"}"\n')
+    r = cli("audit", export, "--config", config)
+    assert r.code == 1, r.err
+    assert r.json()["shops"] == ["三店"]

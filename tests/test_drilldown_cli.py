@@ -1,0 +1,164 @@
+"""End-to-end: the drill-down (--items, --items-csv, JSON items), what at-risk periods still
+need, and `show`, through the installed `cservice-audit` command on the bundled samples."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+
+from conftest import Cli
+
+ROOT = Path(__file__).resolve().parents[1]
+PDD = ("samples/pinduoduo-2026-11-22.csv", "--platform", "pinduoduo", "--no-history")
+KS_MIDWEEK = ("samples/kuaishou-2026-11-16-week.csv", "--platform", "kuaishou", "--no-history", "--until", "2026-11-19")
+
+
+@pytest.fixture(scope="module")
+def root_cli(cli_factory) -> Cli:
+    return cli_factory(ROOT)
+
+
+@pytest.fixture(scope="module")
+def pdd_json(root_cli) -> dict:
+    run = root_cli("audit", *PDD, "--format", "json")
+    assert run.code == 1, run.err
+    return run.json()
+
+
+def _markdown_sections(text: str) -> dict[str, list[list[str]]]:
+    """Markdown section title -> its table rows (cells, stripped), header row excluded."""
+    sections: dict[str, list[list[str]]] = {}
+    title = None
+    for line in text.splitlines():
+        if line.startswith("## "):
+            title, sections[line[3:]] = line[3:], []
+        elif title and line.startswith("|") and not line.startswith("|---"):
+            sections[title].append([c.strip() for c in line.strip("|").split(" | ")])
+    return {t: rows[1:] for t, rows in sections.items()}
+
+
+def _unescape(cell: str) -> str:
+    return cell.replace("\\", "")
+
+
+def test_items_in_json_are_the_failing_metrics_late_items(pdd_json) -> None:
+    report = pdd_json
+    assert report["schema_version"] == "2.0"
+    items = report["items"]
+    assert items, "the sample fails reply rules, so it has late items"
+    failing = {
+        (m["rule"], m["scope"], m["agent"], m["period_start"])
+        for m in report["metrics"]
+        if m["status"] in ("fail", "at_risk")
+    }
+    for item in items:
+        assert (item["rule"], item["scope"], item["agent"], item["period_start"]) in failing
+        # Late means unanswered or over the rule's threshold (PDD-R3: 180 s, PDD-R5: 300 s).
+        limit = {"PDD-R3": 180, "PDD-R5": 300, "PDD-Q3": 180}.get(item["rule"])
+        if limit is not None:
+            assert item["wait"] is None or item["wait"] > limit, item
+        assert item["ts"].endswith("+08:00")
+    # Per agent-scope reply-rate metric: as many late items as counted minus on time.
+    for m in report["metrics"]:
+        if m["status"] == "fail" and m["rule"] in ("PDD-R3", "PDD-R5") and m["scope"] == "agent":
+            mine = [i for i in items if (i["rule"], i["scope"], i["agent"]) == (m["rule"], "agent", m["agent"])]
+            assert len(mine) == m["denominator"] - m["numerator"], m
+
+
+def test_items_option_shows_the_n_worst_per_metric(root_cli, pdd_json) -> None:
+    md2, md0, table = root_cli.many(
+        ("audit", *PDD, "--format", "markdown", "--items", "2"),
+        ("audit", *PDD, "--format", "markdown", "--items", "0"),
+        ("audit", *PDD, "--format", "table", "--items", "3"),
+    )
+    assert md2.code == 1 and md0.code == 1 and table.code == 1, md2.err + md0.err + table.err
+    assert "late and unanswered" not in md0.out and "late and unanswered" in md2.out
+    assert "late and unanswered, 3 worst each" in table.out
+    expected: dict[tuple[str, str], list[str]] = {}
+    counts: dict[tuple[str, str], int] = {}
+    for item in pdd_json["items"]:
+        who = item["agent"] if item["scope"] == "agent" else f"(shop total) {item['handled_by']}"
+        key = (item["rule"], item["agent"] or "(shop total)")
+        counts[key] = counts.get(key, 0) + 1
+        if counts[key] <= 2:
+            expected.setdefault(item["rule"], []).append((who, item["conversation"]))
+    sections = {t.split(" ")[0]: rows for t, rows in _markdown_sections(md2.out).items() if "late and unanswered" in t}
+    assert set(sections) == set(expected)
+    for code, rows in sections.items():
+        shown = [(_unescape(r[0]), _unescape(r[1])) for r in rows if not r[1].startswith("+")]
+        assert shown == expected[code], code
+        more = [int(r[1].split()[0][1:]) for r in rows if r[1].startswith("+")]
+        assert sum(more) == sum(n - 2 for (rule, _), n in counts.items() if rule == code and n > 2)
+
+
+def test_items_csv_holds_every_item(root_cli, pdd_json, tmp_path) -> None:
+    out = tmp_path / "items.csv"
+    run = root_cli("audit", *PDD, "--format", "json", "--items-csv", str(out))
+    assert run.code == 1, run.err
+    rows = list(csv.DictReader(io.StringIO(out.read_text("utf-8"))))
+    assert len(rows) == len(pdd_json["items"])
+    assert [r["conversation"] for r in rows] == [i["conversation"] for i in pdd_json["items"]]
+    assert all(r["ts"].endswith("+08:00") for r in rows)
+    assert {r["wait"] for r in rows if not r["reply_ts"]} == {""}  # unanswered: no wait
+
+
+def test_needs_of_at_risk_metrics_in_json_and_markdown(root_cli) -> None:
+    js, md = root_cli.many(("audit", *KS_MIDWEEK, "--format", "json"), ("audit", *KS_MIDWEEK, "--format", "markdown"))
+    at_risk = [m for m in js.json()["metrics"] if m["status"] == "at_risk"]
+    assert at_risk, "mid-week, the weekly and monthly Kuaishou rules are at risk"
+    for m in js.json()["metrics"]:
+        if m["status"] != "at_risk":
+            assert m["can_pass"] is None and m["needed_good"] is None
+    rows = _markdown_sections(md.out)["What the period still needs"]
+    assert len(rows) == len(at_risk)
+    for m, row in zip(at_risk, rows, strict=True):
+        assert row[0] == m["rule"]
+        if m["can_pass"]:
+            assert row[4].startswith(f"{m['needed_good']} "), (m, row)
+            assert f"≈{m['expected_remaining']} " in row[4]
+        else:
+            assert row[4].startswith("cannot pass"), (m, row)
+
+
+def test_show_marks_the_worst_item_and_the_findings(root_cli, pdd_json) -> None:
+    worst = next(i for i in pdd_json["items"] if i["rule"] == "PDD-R3" and i["scope"] == "agent" and i["wait"] is not None)
+    phrase = next(f for f in pdd_json["findings"] if f["code"] == "PDD-P2")
+    late, found = root_cli.many(
+        ("show", worst["conversation"], PDD[0], "-p", "pinduoduo"),
+        ("show", phrase["conversation"], PDD[0], "-p", "pinduoduo"),
+    )
+    assert late.code == 0 and found.code == 0, late.err + found.err
+    lines = late.out.splitlines()
+    assert worst["conversation"] in lines[0]
+    at = next(n for n, line in enumerate(lines) if line.startswith(worst["ts"][11:19]))
+    minutes, seconds = divmod(int(worst["wait"]), 60)
+    assert f"wait {minutes}m{seconds:02d}s" in lines[at + 1]
+    assert "✗ PDD-R3 late (> 180s)" in lines[at + 1]
+    lines = found.out.splitlines()
+    at = next(n for n, line in enumerate(lines) if line.startswith(phrase["ts"][11:19]) and " agent " in line)
+    assert lines[at + 1].strip().startswith("⚑ PDD-P2 error")
+
+
+def test_show_unknown_conversation_is_exit_2_with_close_ids(root_cli, pdd_json) -> None:
+    known = pdd_json["items"][0]["conversation"]
+    run = root_cli("show", known[-6:] + "x", PDD[0], "-p", "pinduoduo")
+    assert run.code == 2
+    assert len(run.err_lines()) == 1
+    assert f"'{known[-6:]}x'" in run.err and known in run.err
+
+
+def test_show_keeps_control_characters_off_the_terminal(cli, write) -> None:
+    write(
+        "chats.csv",
+        "ts,shop,buyer,conversation,role,agent,text\n"
+        "2026-11-22 10:00:00,s,b1,c1,buyer,,hi \x1b]52;c;ZXZpbA==\x07 there\n"
+        "2026-11-22 10:05:00,s,b1,c1,agent,a\x1b[2J,ok\n",
+    )
+    run = cli("show", "c1", "chats.csv", "-p", "pinduoduo")
+    assert run.code == 0, run.err
+    assert "\x1b" not in run.out and "\x07" not in run.out
+    assert "\\x1b]52" in run.out
+    assert "wait 5m00s" in run.out and "✗ PDD-R3 late (> 180s)" in run.out

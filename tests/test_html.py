@@ -1,0 +1,137 @@
+"""The HTML report: structure checked in Python, then loaded by a real headless Chromium from
+disk with the network off: no console message, the filter script ran, and the screenshot
+shows the charts (not a blank page)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from transcripts import FAILING
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+WEEK = SAMPLES / "kuaishou-2026-11-16-week.csv"
+NASTY = "<script>alert(1)</script>"
+HOSTILE = FAILING + f"2026-11-22 11:00:00,b3,买家,,在吗\n2026-11-22 11:20:00,b3,客服,{NASTY},在\n"
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory, cli_factory):
+    tmp = tmp_path_factory.mktemp("html")
+    (tmp / "hostile.csv").write_text(HOSTILE, "utf-8")
+    cli = cli_factory(tmp)
+    runs = cli.many(
+        ("audit", WEEK, "-p", "kuaishou", "-f", "html", "-o", "week.html", "--exit-zero", "--history", tmp / "history"),
+        ("audit", WEEK, "-p", "kuaishou", "-f", "json", "--exit-zero", "--no-history"),
+        ("audit", "hostile.csv", "-p", "pdd", "-f", "html", "--exit-zero", "--no-history"),
+    )
+    for run in runs:
+        assert run.code == 0, run.err
+    return tmp / "week.html", runs[1].json(), runs[2].out
+
+
+def test_html_is_self_contained(reports):
+    path, _, hostile = reports
+    for page in (path.read_text("utf-8"), hostile):
+        assert page.startswith("<!DOCTYPE html>")
+        assert 'http-equiv="Content-Security-Policy"' in page and "default-src 'none'" in page
+        assert len(re.findall(r"<script\b", page)) == 1  # the filter, inline
+        assert not re.search(r"<(script|img|iframe|link)\b[^>]*\b(src|href)=", page)
+        assert not re.search(r"@import|url\(", page)
+        assert not re.search(r"\b(src|href)=\"?(https?:)?//", page)
+    assert path.stat().st_size < 1_000_000  # SVG charts, no bundle
+
+
+def test_html_sections_charts_and_filters(reports):
+    path, report, _ = reports
+    page = path.read_text("utf-8")
+    for section in ("summary", "rates", "waits", "trend", "findings"):
+        assert f'<section id="{section}">' in page, section
+    # One chart per rate/wait rule with data, the waits, and the trend lines from the history.
+    assert page.count("<svg") >= 4
+    rows = re.findall(r"<tr data-agent=\"([^\"]*)\" data-rule=\"([^\"]*)\">", page)
+    assert len(rows) == len(report["findings"])
+    assert {rule for _, rule in rows} == {f["code"] for f in report["findings"]}
+    options = set(re.findall(r'<option value="([^"]+)">', page))
+    assert {"莉莉", "KS-R3"} <= options
+    matrix = page[page.index('<table id="matrix">'):page.index("</table>", page.index('<table id="matrix">'))]
+    assert '<td class="fail">fail</td>' in matrix and "莉莉" in matrix
+
+
+def test_html_escapes_untrusted_text(reports):
+    _, _, hostile = reports
+    assert NASTY not in hostile
+    assert html_escaped(NASTY) in hostile
+
+
+def html_escaped(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# --------------------------------------------------------------------------- the browser
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def _offline_prefix() -> list[str]:
+    """`unshare -n`: a network namespace with nothing in it, where the system allows one."""
+    unshare = shutil.which("unshare")
+    if unshare and subprocess.run([unshare, "-n", "true"], capture_output=True).returncode == 0:
+        return [unshare, "-n"]
+    return []
+
+
+def _browse(page: Path, *action: str) -> subprocess.CompletedProcess:
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("no Chromium installed (make test installs Debian's chromium where apt-get is available as root)")
+    with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
+        command = [
+            *_offline_prefix(), browser, "--headless", "--no-sandbox", "--disable-gpu",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--no-first-run", f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0",
+            "--window-size=1280,2200", *action, page.as_uri(),
+        ]  # fmt: skip
+        return subprocess.run(command, capture_output=True, text=True, timeout=120, env={**os.environ, "TZ": "UTC"})
+
+
+def test_chromium_runs_the_page_without_console_messages(reports):
+    path, _, _ = reports
+    run = _browse(path, "--dump-dom")
+    assert run.returncode == 0, run.stderr[-2000:]
+    # The page logs nothing itself: any console line is an error (a script error, or a load
+    # the Content-Security-Policy refused).
+    console = [line for line in run.stderr.splitlines() if ":CONSOLE" in line]
+    assert console == [], console
+    assert re.search(r'<body[^>]*data-ready="1"', run.stdout), "the filter script did not finish"
+
+
+def test_chromium_screenshot_shows_the_charts(reports, tmp_path):
+    Image = pytest.importorskip("PIL.Image", reason="Pillow is in the test extras")
+    path, _, _ = reports
+    shot = tmp_path / "report.png"
+    run = _browse(path, f"--screenshot={shot}")
+    assert run.returncode == 0 and shot.exists(), run.stderr[-2000:]
+    image = Image.open(shot).convert("RGB")
+    assert image.size == (1280, 2200)
+    small = image.resize((320, 550))
+    raw = small.tobytes()
+    pixels = [tuple(raw[i : i + 3]) for i in range(0, len(raw), 3)]
+    inked = sum(1 for r, g, b in pixels if r + g + b < 600) / len(pixels)
+    assert inked > 0.02, f"the page looks blank ({inked:.1%} inked)"
+    # The fail bars (#d9534f) and pass bars (#5cb85c) of the rate charts are on screen.
+    near = lambda rgb, target: all(abs(a - b) < 40 for a, b in zip(rgb, target, strict=True))  # noqa: E731
+    assert any(near(p, (0xD9, 0x53, 0x4F)) for p in pixels), "no fail bar"
+    assert any(near(p, (0x5C, 0xB8, 0x5C)) for p in pixels), "no pass bar"

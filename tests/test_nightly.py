@@ -1,0 +1,219 @@
+"""A scripted fortnight of the README's cron recipe, run literally for two shops (issue 8).
+
+The config file and the crontab line are taken from README.md (between the `cron-config` and
+`cron-line` markers); only the paths, the date and `mail` are swapped for the test's own. Shop
+A's export has a shop column; shop B's has none and is named by `shop =` in its config. Each
+night asserts the exit status, the exact set of new findings, and that the report is about its
+own shop only. The nights include a re-run, an export cut at 02:30, an empty export and the
+two shops running at the same time on one history folder.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import threading
+from datetime import date, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from conftest import _command
+
+ROOT = Path(__file__).resolve().parents[1]
+FIRST = date(2026, 11, 2)  # a Monday
+BAD_DAY = {("A", 3), ("A", 4), ("A", 7), ("A", 9), ("B", 5), ("B", 9), ("B", 12)}
+LATE = {"PDD-R3", "PDD-R5"}  # what one bad day of agent 1 fails (agent and shop scope)
+
+
+def _readme_blocks() -> tuple[str, str]:
+    text = (ROOT / "README.md").read_text("utf-8")
+    config = re.search(r"<!-- cron-config -->\s*```toml\n(.*?)```", text, re.S).group(1)
+    cron = re.search(r"<!-- cron-line -->\s*```\n(.*?)```", text, re.S).group(1)
+    line = next(ln for ln in cron.splitlines() if ln and not ln.startswith("#"))
+    return config, line.split(" ", 5)[5]  # drop the five time fields of crontab
+
+
+def _day_rows(shop: str, day: date, bad: bool, with_shop: bool) -> list[dict]:
+    """20 buyers; agent 1 serves 15 of them, agent 2 five. On a bad day agent 1 answers
+    after ten minutes; otherwise every reply takes 20 seconds. Texts are polite and distinct."""
+    rows = []
+    for i in range(20):
+        agent = f"{shop}客服1" if i < 15 else f"{shop}客服2"
+        asked = f"{day} {9 + i % 12:02d}:{(i * 7) % 60:02d}:00"
+        wait = 600 if bad and i < 15 else 20
+        h, m = 9 + i % 12, (i * 7) % 60
+        total = h * 3600 + m * 60 + wait
+        answered = f"{day} {total // 3600:02d}:{total % 3600 // 60:02d}:{total % 60:02d}"
+        buyer = f"{shop}-买家{i:02d}"
+        rows.append({"ts": asked, "shop": shop, "buyer": buyer, "role": "buyer", "agent": "", "text": f"订单{day:%m%d}{i:02d}什么时候发货"})
+        rows.append({"ts": answered, "shop": shop, "buyer": buyer, "role": "agent", "agent": agent, "text": f"亲，订单{day:%m%d}{i:02d}今天下午发出哦"})
+    if not with_shop:
+        for row in rows:
+            del row["shop"]
+    return rows
+
+
+def _write(path: Path, rows: list[dict], columns: list[str]) -> None:
+    frame = pl.DataFrame(rows, schema={c: pl.String for c in columns}) if rows else pl.DataFrame(schema={c: pl.String for c in columns})
+    frame.write_csv(path)
+
+
+def _night_export(folder: Path, shop: str, night: int, *, cut: bool = False, empty: bool = False) -> Path:
+    day = FIRST + timedelta(days=night - 1)
+    with_shop = shop == "A"
+    columns = ["ts", "shop", "buyer", "role", "agent", "text"] if with_shop else ["ts", "buyer", "role", "agent", "text"]
+    rows = [] if empty else _day_rows(shop, day, (shop, night) in BAD_DAY, with_shop)
+    if cut:
+        # The export runs to 02:30 the next morning: a question at 01:10 answered at 01:20.
+        early = [
+            {"ts": f"{day + timedelta(days=1)} 01:10:00", "shop": shop, "buyer": f"{shop}-夜猫", "role": "buyer", "agent": "", "text": "在吗"},
+            {"ts": f"{day + timedelta(days=1)} 01:20:00", "shop": shop, "buyer": f"{shop}-夜猫", "role": "agent", "agent": f"{shop}客服1", "text": "在的亲"},
+        ]
+        rows += [{k: v for k, v in r.items() if with_shop or k != "shop"} for r in early]
+    path = folder / "exports" / f"shop-{shop.lower()}" / f"{day}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write(path, rows, columns)
+    return path
+
+
+class GroupBot(BaseHTTPRequestHandler):
+    """A local stand-in for the WeCom group bot: records each push by its key."""
+
+    pushes: list[tuple[str, dict]] = []
+
+    def do_POST(self):  # noqa: N802 - http.server's name
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        GroupBot.pushes.append((self.path.rpartition("key=")[2], body))
+        answer = b'{"errcode": 0, "errmsg": "ok"}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, *args):
+        pass
+
+
+class Site:
+    """The cron recipe's folders under tmp_path, with the README's paths swapped in."""
+
+    def __init__(self, tmp_path: Path, bot: str):
+        self.root = tmp_path
+        self.etc, self.var, self.log = tmp_path / "etc", tmp_path / "var", tmp_path / "log"
+        for folder in (self.etc, self.var, self.log):
+            folder.mkdir()
+        config, self.line = _readme_blocks()
+        for shop in ("A", "B"):
+            text = config.replace("/var/lib/cservice-audit", str(self.var)).replace("shop-a", f"shop-{shop.lower()}")
+            text = text.replace('shop = "拼多多旗舰店"', f'shop = "{shop}"')
+            text = re.sub(r'wecom = "[^"]*"', f'wecom = "{bot}?key=shop-{shop.lower()}"', text)
+            (self.etc / f"shop-{shop.lower()}.toml").write_text(text, "utf-8")
+
+    def command(self, shop: str, night: int) -> str:
+        day = FIRST + timedelta(days=night - 1)
+        line = self.line.replace("/opt/cservice-audit/.venv/bin/cservice-audit", _command())
+        assert line.count(_command()) == 2  # the audit, then the push
+        line = line.replace("/etc/cservice-audit", str(self.etc)).replace("/var/lib/cservice-audit", str(self.var))
+        line = line.replace("/var/log/cservice-audit.log", str(self.log / f"shop-{shop.lower()}.log"))
+        line = line.replace("/srv/exports", str(self.root / "exports")).replace("shop-a", f"shop-{shop.lower()}")
+        line = line.replace("$(date -d yesterday +\\%F)", str(day))
+        # `mail -s SUBJECT TO < FILE` becomes a line in alerts.log: subject and body size.
+        line = re.sub(r'mail -s "([^"]*)" \S+', rf'{{ echo "\1"; wc -c; }} >> {self.root}/alerts.log', line)
+        return line
+
+    def run(self, shop: str, night: int) -> subprocess.Popen:
+        # The status the line saw is recorded by wrapping it: the cron line itself stays as written.
+        script = self.command(shop, night).replace("; case $? in", f"; s=$?; echo $s > {self.root}/status-{shop}; case $s in", 1)
+        return subprocess.Popen(["bash", "-c", script], env={"PATH": "/usr/bin:/bin", "NO_COLOR": "1", "TZ": "UTC"})
+
+    def report(self, shop: str) -> dict:
+        return json.loads((self.var / f"shop-{shop.lower()}.json").read_text("utf-8"))
+
+    def status(self, shop: str) -> int:
+        return int((self.root / f"status-{shop}").read_text().strip())
+
+    def stderr(self, shop: str) -> str:
+        path = self.log / f"shop-{shop.lower()}.log"
+        return path.read_text("utf-8") if path.exists() else ""
+
+
+def _new(report: dict) -> set[tuple[str, str | None, str]]:
+    return {(f["code"], f["agent"], f["day"]) for f in report["findings"] if f["state"] == "new"}
+
+
+def _late(shop: str, day: date) -> set[tuple[str, str | None, str]]:
+    return {(code, agent, str(day)) for code in LATE for agent in (f"{shop}客服1", None)}
+
+
+@pytest.fixture
+def group_bot():
+    GroupBot.pushes = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), GroupBot)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/cgi-bin/webhook/send"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_fortnight_of_the_readme_cron_recipe_for_two_shops(tmp_path, group_bot):
+    site = Site(tmp_path, group_bot)
+    plan = {night: {} for night in range(1, 15)}
+    plan[7] = {"A": {"cut": True}}
+    plan[8] = {"B": {"empty": True}}
+    for night in range(1, 15):
+        day = FIRST + timedelta(days=night - 1)
+        reruns = 2 if night == 5 else 1  # night 5 is run twice (someone re-ran the job)
+        for attempt in range(reruns):
+            exports = {shop: _night_export(tmp_path, shop, night, **plan[night].get(shop, {})) for shop in ("A", "B")}
+            before = {shop: site.stderr(shop) for shop in ("A", "B")}
+            # Night 10: both shops' jobs at the same minute, on one history folder.
+            if night == 10:
+                jobs = [site.run(shop, night) for shop in ("A", "B")]
+                for job in jobs:
+                    assert job.wait(timeout=300) == 0
+            else:
+                for shop in ("A", "B"):
+                    assert site.run(shop, night).wait(timeout=300) == 0
+            for shop in ("A", "B"):
+                said = site.stderr(shop)[len(before[shop]):]
+                assert "Traceback" not in said, said
+                status = site.status(shop)
+                if night == 8 and shop == "B":
+                    assert status == 2, said
+                    assert len([ln for ln in said.splitlines() if "error" in ln]) == 1, said
+                    assert "no data rows" in said and str(exports["B"]) in said
+                    continue
+                report = site.report(shop)
+                # One shop per report: never the other shop's rows, metrics or points.
+                assert report["shops"] == [shop], (night, shop, report["shops"])
+                assert {m["shop"] for m in report["metrics"]} == {shop}
+                assert {f["shop"] for f in report["findings"]} <= {shop}
+                assert report["as_of"] == str(day), (night, shop)
+                expected = _late(shop, day) if (shop, night) in BAD_DAY and attempt == 0 else set()
+                assert _new(report) == expected, (night, shop, attempt)
+                assert status == (1 if expected else 0), (night, shop, attempt, said)
+                if night == 5 and attempt == 1:
+                    assert f"{day} audited before" in said, said
+                if night == 7 and shop == "A":
+                    assert f"{day + timedelta(days=1)}: only events before the window opens" in said, said
+    # The cut night stored its day only; the early hours were not stored as a day of their own.
+    stored = sorted(p.parent.name for p in (tmp_path / "var" / "pinduoduo").glob("shop=A/day=*/rows.parquet"))
+    assert stored == [f"day={FIRST + timedelta(days=n)}" for n in range(14)]
+    assert not list((tmp_path / "var" / "pinduoduo").glob("shop=-*"))
+    # Pushed to the group exactly on the nights with something new, each about its own shop.
+    pushed = [key for key, _ in GroupBot.pushes]
+    assert pushed.count("shop-a") == 4 and pushed.count("shop-b") == 3, pushed
+    for key, body in GroupBot.pushes:
+        text = body["markdown"]["content"]
+        mine, other = ("A", "B") if key == "shop-a" else ("B", "A")
+        assert f"{mine}客服1" in text and f"{other}客服" not in text, text
+        assert len(text.encode("utf-8")) <= 4096
+    alerts = (tmp_path / "alerts.log").read_text("utf-8").splitlines()
+    subjects = [a for a in alerts if not a.strip().isdigit()]
+    assert subjects == ["shop-b: audit could not run"]

@@ -1,0 +1,208 @@
+"""`cservice-audit notify`: the installed command pushes the digest of a JSON report to a REAL
+local HTTP server (127.0.0.1, a thread of this test) that plays WeCom, DingTalk and Feishu:
+it checks each payload's shape, size and signature and answers as scripted (errors, delays)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+SECRET = "SECtest-secret-9f8e7d"  # noqa: S105 - a test value that must never be printed
+TOKEN = "tok-5a4b3c2d1e"  # the credential inside every webhook address
+
+
+class Bot:
+    """The fake platforms. `script[path]` is a list of answers, one per request, the last one
+    repeated: (status, reply_dict) or ("sleep", seconds)."""
+
+    def __init__(self):
+        self.requests: list[dict] = []
+        self.script: dict[str, list] = {}
+        bot = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server's name
+                length = int(self.headers.get("Content-Length", 0))
+                raw = self.rfile.read(length)
+                parts = urlsplit(self.path)
+                bot.requests.append({"path": parts.path, "query": parse_qs(parts.query), "raw": raw,
+                                     "type": self.headers.get("Content-Type"), "at": time.time()})
+                answers = bot.script.get(parts.path, [(200, {"errcode": 0, "errmsg": "ok"})])
+                answer = answers.pop(0) if len(answers) > 1 else answers[0]
+                if answer[0] == "sleep":
+                    time.sleep(answer[1])
+                    answer = (200, {"errcode": 0, "code": 0})
+                status, reply = answer
+                body = json.dumps(reply).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (timeout test)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def bot():
+    with Bot() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def report_file(tmp_path_factory, cli_factory) -> Path:
+    """The JSON report of the largest sample (the kuaishou week)."""
+    tmp = tmp_path_factory.mktemp("notify")
+    run = cli_factory(tmp)("audit", str(SAMPLES / "kuaishou-2026-11-16-week.csv"), "-p", "kuaishou",
+                           "-f", "json", "-o", "report.json", "--exit-zero", "--no-history")
+    assert run.code == 0, run.err
+    return tmp / "report.json"
+
+
+def _no_secrets(run) -> None:
+    for text in (run.out, run.err):
+        assert SECRET not in text and TOKEN not in text, text
+        assert "Traceback" not in text, text
+
+
+def test_wecom_markdown_payload(cli, bot, report_file):
+    run = cli("notify", report_file, "--wecom", f"{bot.url}/cgi-bin/webhook/send?key={TOKEN}")
+    assert run.code == 0, run.err
+    _no_secrets(run)
+    (request,) = bot.requests
+    assert request["query"] == {"key": [TOKEN]}
+    assert request["type"].startswith("application/json")
+    body = json.loads(request["raw"])
+    assert set(body) == {"msgtype", "markdown"} and body["msgtype"] == "markdown"
+    content = body["markdown"]["content"]
+    assert 0 < len(content.encode("utf-8")) <= 4096
+    assert "KS-R3" in content and "|" not in content  # no tables in the classic dialect
+    assert report_file.exists()
+
+
+def test_dingtalk_signed_markdown(cli, bot, report_file):
+    run = cli("notify", report_file, "--dingtalk", f"{bot.url}/robot/send?access_token={TOKEN}",
+              "--secret", SECRET, "--report-url", "https://reports.example/ks/2026-11-22.html")
+    assert run.code == 0, run.err
+    _no_secrets(run)
+    (request,) = bot.requests
+    query = request["query"]
+    assert query["access_token"] == [TOKEN]
+    stamp = query["timestamp"][0]
+    assert abs(int(stamp) / 1000 - request["at"]) < 3600  # milliseconds, within the platform's hour
+    expected = hmac.new(SECRET.encode(), f"{stamp}\n{SECRET}".encode(), hashlib.sha256).digest()
+    assert base64.b64decode(query["sign"][0]) == expected  # parse_qs undid the url-encoding
+    body = json.loads(request["raw"])
+    assert body["msgtype"] == "markdown" and set(body["markdown"]) == {"title", "text"}
+    assert body["markdown"]["text"].rstrip().endswith("https://reports.example/ks/2026-11-22.html")
+    assert len(body["markdown"]["text"].encode("utf-8")) <= 4096
+
+
+def test_feishu_signed_card(cli, bot, report_file):
+    bot.script["/open-apis/bot/v2/hook/" + TOKEN] = [(200, {"code": 0, "msg": "success", "data": {}})]
+    run = cli("notify", report_file, "--feishu", f"{bot.url}/open-apis/bot/v2/hook/{TOKEN}", "--secret", SECRET)
+    assert run.code == 0, run.err
+    _no_secrets(run)
+    (request,) = bot.requests
+    body = json.loads(request["raw"])
+    stamp = body["timestamp"]
+    assert abs(int(stamp) - request["at"]) < 3600  # seconds
+    expected = hmac.new(f"{stamp}\n{SECRET}".encode(), b"", hashlib.sha256).digest()
+    assert base64.b64decode(body["sign"]) == expected
+    assert body["msg_type"] == "interactive"
+    (element,) = body["card"]["elements"]
+    assert element["tag"] == "markdown" and "KS-R3" in element["content"]
+    assert len(element["content"].encode("utf-8")) <= 4096
+
+
+def test_5xx_is_retried_then_succeeds(cli, bot, report_file):
+    bot.script["/send"] = [(502, {}), (503, {}), (200, {"errcode": 0, "errmsg": "ok"})]
+    run = cli("notify", report_file, "--wecom", f"{bot.url}/send?key={TOKEN}")
+    assert run.code == 0, run.err
+    assert len(bot.requests) == 3
+    # Backoff: the retries wait, they do not hammer the platform.
+    assert bot.requests[2]["at"] - bot.requests[0]["at"] >= 1.0
+
+
+def test_5xx_three_times_fails_with_one_line(cli, bot, report_file):
+    bot.script["/send"] = [(500, {})]
+    run = cli("notify", report_file, "--dingtalk", f"{bot.url}/send?access_token={TOKEN}", "--secret", SECRET)
+    assert run.code == 2
+    assert len(bot.requests) == 3  # one try and two retries
+    assert len(run.err_lines()) == 1 and "HTTP 500" in run.err and "3 tries" in run.err
+    _no_secrets(run)
+    assert report_file.exists()
+
+
+def test_permanent_4xx_is_not_retried(cli, bot, report_file):
+    bot.script[f"/send/{TOKEN}"] = [(404, {"code": 404})]
+    run = cli("notify", report_file, "--feishu", f"{bot.url}/send/{TOKEN}")
+    assert run.code == 2 and len(bot.requests) == 1
+    assert len(run.err_lines()) == 1 and "HTTP 404" in run.err
+    _no_secrets(run)
+
+
+@pytest.mark.parametrize(
+    ("platform", "reply", "says"),
+    [
+        ("wecom", {"errcode": 93000, "errmsg": "invalid webhook url"}, "93000"),
+        ("dingtalk", {"errcode": 310000, "errmsg": "sign not match"}, "sign not match"),
+        ("feishu", {"code": 19021, "msg": "sign match fail or timestamp is not within one hour"}, "19021"),
+    ],
+)
+def test_platform_error_code_fails(cli, bot, report_file, platform, reply, says):
+    bot.script["/hook"] = [(200, reply)]
+    args = ["--secret", SECRET] if platform != "wecom" else []
+    run = cli("notify", report_file, f"--{platform}", f"{bot.url}/hook?access_token={TOKEN}", *args)
+    assert run.code == 2, run.err
+    assert len(bot.requests) == 1  # the platform said no: retrying would not help
+    assert len(run.err_lines()) == 1 and says in run.err
+    _no_secrets(run)
+
+
+def test_timeout_is_retried_then_fails(cli, bot, report_file):
+    bot.script["/slow"] = [("sleep", 3.0)]
+    run = cli("notify", report_file, "--wecom", f"{bot.url}/slow?key={TOKEN}", "--timeout", "0.3")
+    assert run.code == 2
+    assert len(bot.requests) == 3
+    assert len(run.err_lines()) == 1 and "timed out" in run.err
+    _no_secrets(run)
+
+
+def test_one_platform_and_a_real_report(cli, bot, report_file, write):
+    run = cli("notify", report_file, "--wecom", f"{bot.url}/a", "--feishu", f"{bot.url}/b")
+    assert run.code == 2 and "exactly one" in run.err
+    write("bad.json", "{}")
+    run = cli("notify", "bad.json", "--wecom", f"{bot.url}/a")
+    assert run.code == 2 and "not a JSON report" in run.err
+    run = cli("notify", report_file, "--wecom", f"{bot.url}/a?key={TOKEN}", "--secret", SECRET)
+    assert run.code == 2 and "not signed" in run.err
+    _no_secrets(run)
+    assert bot.requests == []

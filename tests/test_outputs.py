@@ -1,0 +1,347 @@
+"""Reports people open where they work (docs/outputs.md): CSV for Excel, the bot digest, and
+no machine path in a human format unless asked. End to end through the installed command."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from transcripts import FAILING
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+LARGEST = SAMPLES / "kuaishou-2026-11-16-week.csv"
+# A formula-looking agent name with a late answer (findings of its own), and an off-platform
+# contact phrase (a finding with a time).
+FORMULA = "=HYPERLINK(\"http://x\",\"点我\")"
+HOSTILE = FAILING + (
+    f"2026-11-22 11:00:00,b3,买家,,在吗\n"
+    f"2026-11-22 11:20:00,b3,客服,\"{FORMULA.replace(chr(34), chr(34) * 2)}\",在\n"
+    "2026-11-22 12:00:00,b4,买家,,在吗\n"
+    "2026-11-22 12:00:30,b4,客服,小美,加我微信聊\n"
+)
+
+
+def _rows(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+# --------------------------------------------------------------------------- CSV
+
+
+@pytest.fixture(scope="module")
+def csv_runs(tmp_path_factory, cli_factory):
+    tmp = tmp_path_factory.mktemp("csv")
+    (tmp / "chats.csv").write_text(HOSTILE, "utf-8")
+    cli = cli_factory(tmp)
+    base = ("audit", "chats.csv", "-p", "pdd", "--exit-zero")
+    runs = cli.many(
+        (*base, "-f", "json"),
+        (*base, "-f", "csv", "-o", "findings.csv"),
+        (*base, "-f", "csv"),
+        (*base, "-f", "csv", "--no-csv-bom", "-o", "plain.csv"),
+        (*base, "-f", "csv", "--csv-bom"),
+        (*base, "-f", "csv", "--table", "metrics", "-o", "metrics.csv"),
+    )
+    for run in runs:
+        assert run.code == 0, run.err
+    return tmp, runs
+
+
+def test_csv_file_has_a_bom_and_reads_back_with_utf8_sig(csv_runs):
+    tmp, (json_run, *_) = csv_runs
+    raw = (tmp / "findings.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    with open(tmp / "findings.csv", encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    report = json_run.json()
+    assert [r["fingerprint"] for r in rows] == [f["fingerprint"] for f in report["findings"]]
+    assert "code" in rows[0]  # the BOM is not glued to the first header
+    assert not (tmp / "plain.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+
+
+def test_csv_stdout_has_no_bom_unless_asked(csv_runs):
+    _, (_, _, stdout, _, asked, _) = csv_runs
+    assert not stdout.out.startswith("\ufeff") and stdout.out.startswith("code,")
+    assert asked.out.startswith("\ufeffcode,")
+
+
+def test_csv_times_are_local_date_and_time_columns(csv_runs):
+    _, (json_run, _, stdout, *_) = csv_runs
+    rows = _rows(stdout.out)
+    assert "ts" not in rows[0] and {"ts_date", "ts_time"} <= set(rows[0])
+    by_print = {f["fingerprint"]: f for f in json_run.json()["findings"]}
+    timed = [r for r in rows if r["ts_time"]]
+    assert timed, "no finding with a time"
+    for row in timed:
+        stamp = by_print[row["fingerprint"]]["ts"]  # the JSON keeps the offset
+        assert stamp.endswith("+08:00")
+        assert (row["ts_date"], row["ts_time"]) == (stamp[:10], stamp[11:19])
+        date.fromisoformat(row["ts_date"])
+        assert re.fullmatch(r"\d\d:\d\d:\d\d", row["ts_time"])
+
+
+def test_csv_integers_are_integers_and_formulas_stay_text(csv_runs):
+    _, (_, _, stdout, *_) = csv_runs
+    rows = _rows(stdout.out)
+    points = [r["points"] for r in rows if r["points"]]
+    assert points and all(re.fullmatch(r"-?\d+", p) for p in points), points
+    agents = {r["agent"] for r in rows}
+    assert "'" + FORMULA in agents, agents  # guarded: Excel shows it, never runs it
+    assert FORMULA not in agents
+
+
+def test_csv_metrics_table_is_the_scorecard(csv_runs):
+    tmp, (json_run, *_) = csv_runs
+    with open(tmp / "metrics.csv", encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    metrics = json_run.json()["metrics"]
+    assert len(rows) == len(metrics)
+    guarded = {FORMULA: "'" + FORMULA, None: ""}
+    assert [(r["rule"], r["agent"]) for r in rows] == [(m["rule"], guarded.get(m["agent"], m["agent"])) for m in metrics]
+    assert all(re.fullmatch(r"\d+", r["denominator"]) for r in rows)
+    assert all(re.fullmatch(r"-?\d+", r["numerator"]) for r in rows if r["rule"] == "PDD-R3")
+    assert {r["status"] for r in rows} <= {"pass", "fail", "at_risk", "insufficient"}
+
+
+def test_csv_only_options_are_refused_elsewhere(cli, write):
+    write("chats.csv", FAILING)
+    for args in (("--table", "metrics"), ("--csv-bom",)):
+        run = cli("audit", "chats.csv", "-p", "pdd", "-f", "json", *args)
+        assert run.code == 2 and len(run.err_lines()) == 1 and "--format csv" in run.err
+
+
+# --------------------------------------------------------------------------- digest
+
+LIMIT = 4096
+
+
+def _check_digest(text: str) -> None:
+    size = len(text.encode("utf-8"))
+    assert 0 < size <= LIMIT, size
+    assert not any(line.lstrip().startswith("|") for line in text.splitlines()), "a table row"
+
+
+def test_digest_of_the_largest_sample(cli):
+    run = cli("audit", LARGEST, "-p", "kuaishou", "-f", "digest", "--exit-zero", "--no-history")
+    assert run.code == 0, run.err
+    _check_digest(run.out)
+    assert "2026-11-22" in run.out and "快手示例小店" in run.out
+    assert "KS-R3" in run.out  # a failed rule
+    assert "**莉莉**" in run.out  # a worst agent
+
+
+@pytest.fixture(scope="module")
+def big_day(tmp_path_factory) -> Path:
+    """One shop, one day, 200 agents: two generated halves of 100 agents (the generator takes
+    at most 120), their ids made distinct."""
+    from cservice_audit.generate import Profile, generate_events, write_export
+
+    halves = []
+    for half in range(2):
+        names = tuple(f"客服{half * 100 + i:03d}号" for i in range(100))
+        frame = generate_events(Profile(rows=12000, seed=11 + half, start=date(2026, 11, 22), agents=names))
+        if half:
+            frame = frame.with_columns((pl.lit("h2-") + pl.col(c)).alias(c) for c in ("buyer", "conversation", "message_id"))
+        halves.append(frame)
+    day = pl.concat(halves).sort("ts")
+    path = tmp_path_factory.mktemp("big") / "day.csv"
+    write_export(day, path)
+    return path
+
+
+def test_digest_of_a_200_agent_day_is_trimmed_whole(cli, big_day):
+    run = cli("audit", big_day, "-p", "pdd", "-f", "json", "-o", "report.json", "--exit-zero", "--no-history")
+    assert run.code == 0, run.err
+    report = json.loads((Path(cli.cwd) / "report.json").read_text("utf-8"))
+    assert len({m["agent"] for m in report["metrics"] if m["scope"] == "agent"}) >= 200
+    run = cli("audit", big_day, "-p", "pdd", "-f", "digest", "--exit-zero", "--no-history",
+              "--report-url", "https://reports.example/pdd/2026-11-22.html")
+    assert run.code == 0, run.err
+    _check_digest(run.out)
+    # Trimmed by list items, with the rest counted: shown + "more" = all findings.
+    # A first run: every finding is new (the report's `state`), so all are candidates.
+    shown = re.search(r"\*\*(?:New f|F)indings \((\d+)(?: of \d+)?\):\*\*\n((?:- .*\n)*)(?:…and (\d+) more)?", run.out)
+    assert shown, run.out
+    total, listed, more = int(shown.group(1)), shown.group(2).count("\n"), int(shown.group(3) or 0)
+    assert total == len(report["findings"]) and listed + more == total and more > 0
+    assert run.out.rstrip().endswith("https://reports.example/pdd/2026-11-22.html")
+
+
+def test_digest_never_cuts_a_character():
+    from cservice_audit.render.digest import digest
+
+    agent = "客" * 300 + "*[x](http://evil)"
+    metric = {"rule": "PDD-R3", "name": "three-minute-human-reply-rate", "scope": "agent", "shop": "店" * 200,
+              "agent": agent, "period_start": "2026-11-22", "period_end": "2026-11-22", "status": "fail"}
+    finding = {"code": "PDD-R3", "severity": "error", "shop": "店", "agent": agent, "ts": None, "day": "2026-11-22",
+               "period_start": "2026-11-22", "message": "回复慢" * 100, "tier": "情节严重", "penalty": "扣分"}
+    report = {"ruleset": {"platform": "pinduoduo", "rules": ["PDD-R3"]}, "as_of": "2026-11-22",
+              "metrics": [metric] * 50, "findings": [finding] * 80, "summary": {"points": []}}
+    for limit in (4096, 1000, 300):
+        text = digest(report, report_url="https://example/" + "长" * 2000, limit=limit)
+        assert len(text.encode("utf-8")) <= limit
+        assert "[x](http" not in text  # the name cannot smuggle a link in
+    text = digest(report, limit=1000)
+    assert "…and 79 more" in text or "…and 80 more" in text
+
+
+def test_digest_lists_new_findings_when_the_report_says_which():
+    from cservice_audit.render.digest import digest
+
+    base = {"code": "PDD-R3", "severity": "error", "shop": "店", "ts": "2026-11-22T09:03:00+08:00", "day": "2026-11-22",
+            "period_start": "2026-11-22", "message": "late", "tier": None, "penalty": None}
+    findings = [{**base, "agent": "新人", "state": "new"}, {**base, "agent": "老人", "state": "known"}]
+    report = {"ruleset": {"platform": "pinduoduo", "rules": ["PDD-R3"]}, "as_of": "2026-11-22",
+              "metrics": [], "findings": findings, "summary": {"points": []}}
+    text = digest(report)
+    assert "New findings (1 of 2)" in text and "新人" in text and "老人" not in text
+
+
+# --------------------------------------------------------------------------- paths and -q
+
+
+def test_human_formats_carry_no_machine_path_unless_asked(cli, write, tmp_path):
+    write("in/chats.csv", FAILING)
+    history = tmp_path / "secret-history-folder"
+    args = ("audit", "in/chats.csv", "-p", "pdd", "--exit-zero", "--history", history, "--shop", "店")
+    for fmt in ("markdown", "table", "digest"):
+        run = cli(*args, "-f", fmt)
+        assert run.code == 0, run.err
+        assert "secret-history-folder" not in run.out and "in/chats.csv" not in run.out, fmt
+    shown = cli(*args, "-f", "markdown", "--show-paths")
+    assert "secret-history-folder" in shown.out and "in/chats.csv" in shown.out
+    quiet = cli(*args, "-f", "markdown", "-q")
+    assert "## Findings" in quiet.out
+    assert "ruleset pinduoduo" not in quiet.out and "## PDD-R3" not in quiet.out  # -q: findings only
+
+
+# --------------------------------------------------------------------------- workbook
+
+
+@pytest.fixture(scope="module")
+def workbook(tmp_path_factory, cli_factory):
+    tmp = tmp_path_factory.mktemp("xlsx")
+    (tmp / "chats.csv").write_text(HOSTILE, "utf-8")
+    cli = cli_factory(tmp)
+    json_run, xlsx_run = cli.many(
+        ("audit", "chats.csv", "-p", "pdd", "--exit-zero", "-f", "json"),
+        ("audit", "chats.csv", "-p", "pdd", "--exit-zero", "-f", "xlsx", "-o", "report.xlsx"),
+    )
+    assert xlsx_run.code == 0 and xlsx_run.out == "", xlsx_run.err
+    openpyxl = pytest.importorskip("openpyxl", reason="openpyxl is in the test extras")
+    return openpyxl.load_workbook(tmp / "report.xlsx"), json_run.json()
+
+
+def _table(sheet) -> list[dict]:
+    rows = list(sheet.iter_rows(values_only=True))
+    return [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+
+
+def test_workbook_sheets_and_headers(workbook):
+    book, report = workbook
+    rules = list(dict.fromkeys(m["rule"] for m in report["metrics"]))
+    assert book.sheetnames == ["Summary", *rules, "Findings", "Rejected rows", "About"]
+    findings = book["Findings"]
+    assert [c.value for c in findings[1]] == list(report["findings"][0])
+    assert len(_table(findings)) == len(report["findings"])
+    summary = _table(book["Summary"])
+    assert {"shop", "agent", "PDD-R3", "points"} <= set(summary[0])
+
+
+def test_workbook_types_dates_numbers_percentages(workbook):
+    from datetime import datetime
+
+    book, report = workbook
+    by_print = {f["fingerprint"]: f for f in report["findings"]}
+    rows = _table(book["Findings"])
+    timed = [r for r in rows if r["ts"] is not None]
+    assert timed
+    for row in timed:
+        assert isinstance(row["ts"], datetime) and row["ts"].tzinfo is None
+        # Local wall time of the ruleset's zone, as in the JSON (without its offset).
+        assert row["ts"].isoformat() == by_print[row["fingerprint"]]["ts"][:19]
+    assert all(isinstance(r["points"], (int, float)) for r in rows if r["points"] is not None)
+    card = book["PDD-R3"]
+    header = [c.value for c in card[1]]
+    value = card.cell(row=2, column=header.index("value") + 1)
+    assert isinstance(value.value, (int, float)) and "%" in value.number_format
+    counted = card.cell(row=2, column=header.index("counted") + 1).value
+    assert isinstance(counted, int)
+    start = card.cell(row=2, column=header.index("period_start") + 1)
+    assert isinstance(start.value, datetime) and start.number_format == "yyyy-mm-dd"
+
+
+def test_workbook_chinese_name_and_formula_text(workbook):
+    book, _ = workbook
+    agents = [r["agent"] for r in _table(book["Summary"])]
+    assert "小美" in agents
+    formula_cells = [c for ws in book.worksheets for row in ws.iter_rows() for c in row if c.data_type == "f"]
+    assert formula_cells == []  # nothing in the workbook runs
+    guarded = [c for row in book["Summary"].iter_rows() for c in row if isinstance(c.value, str) and FORMULA in c.value]
+    assert guarded and all(c.data_type == "s" and c.value == "'" + FORMULA for c in guarded)
+    # Chinese text counts double: the message column is wider than its character count.
+    findings = book["Findings"]
+    header = [c.value for c in findings[1]]
+    letter = findings.cell(row=1, column=header.index("message") + 1).column_letter
+    longest = max(len(str(c.value or "")) for c in findings[letter])
+    assert findings.column_dimensions[letter].width > longest
+
+
+def test_workbook_frozen_filtered_coloured(workbook):
+    book, _ = workbook
+    for sheet in book.worksheets:
+        assert sheet.freeze_panes in ("A2", "C2"), sheet.title
+        (table,) = sheet.tables.values()
+        assert table.autoFilter is not None and table.ref.startswith("A1:"), sheet.title
+    rules = [r for cf in book["Summary"].conditional_formatting for r in cf.rules]
+    assert any(r.formula and '"fail"' in r.formula[0] for r in rules)
+    assert any(r.formula and '"at risk"' in r.formula[0] for r in rules)
+
+
+def test_workbook_needs_a_file(cli, write):
+    write("chats.csv", FAILING)
+    for args in ((), ("-o", "report.csv")):
+        run = cli("audit", "chats.csv", "-p", "pdd", "-f", "xlsx", *args)
+        assert run.code == 2 and run.out == "" and len(run.err_lines()) == 1, run.err
+        assert ".xlsx" in run.err
+
+
+# --------------------------------------------------------------------------- late items
+
+
+def test_late_items_reach_the_workbook_and_the_page(tmp_path):
+    """`result.items` (added by the drill-down work) is optional: when present, the workbook
+    has a sheet of it and the page a section, and the waits become a histogram."""
+    from datetime import datetime, timezone
+
+    from cservice_audit.audit import AuditOptions, run_audit
+    from cservice_audit.render import html, xlsx
+    from cservice_audit.ruleset import load_platform
+
+    openpyxl = pytest.importorskip("openpyxl")
+    (tmp_path / "chats.csv").write_text(HOSTILE, "utf-8")
+    result = run_audit([str(tmp_path / "chats.csv")], load_platform("pinduoduo"), AuditOptions(),
+                       generated_at=datetime(2026, 11, 23, tzinfo=timezone.utc))
+    assert getattr(result, "items", None) is None or isinstance(result.items, pl.DataFrame)
+    result.items = pl.DataFrame(
+        {"rule": ["PDD-R3", "PDD-R5"], "agent": ["小美", FORMULA],
+         "asked": [datetime(2026, 11, 22, 2, 0, tzinfo=timezone.utc), datetime(2026, 11, 22, 3, 0, tzinfo=timezone.utc)],
+         "wait": [600.0, 1200.0]},
+        schema_overrides={"asked": pl.Datetime("ms", "UTC")},
+    )  # fmt: skip
+    (tmp_path / "r.xlsx").write_bytes(xlsx.render(result))
+    sheet = openpyxl.load_workbook(tmp_path / "r.xlsx")["Late items"]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0] == ("rule", "agent", "asked", "wait")
+    assert rows[1][2] == datetime(2026, 11, 22, 10, 0)  # 02:00 UTC is 10:00 in Shanghai
+    assert rows[2][1] == "'" + FORMULA
+    page = html.render(result)
+    assert '<section id="items">' in page and "2026-11-22 10:00:00" in page
+    assert "Wait of each listed item" in page

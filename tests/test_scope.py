@@ -1,0 +1,275 @@
+"""Scope of a run, new and known findings, loud failures (spec §10 and §11; issue 8).
+
+Through the installed command unless the point is a function's contract (mark_known, the
+two-shop property test, which runs many nights and compares whole reports).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cservice_audit.audit import AuditOptions, mark_known, run_audit
+from cservice_audit.ruleset import load_platform
+from cservice_audit.schema import FINDING_SCHEMA
+
+COLUMNS = ["ts", "shop", "buyer", "role", "agent", "text"]
+
+
+def _csv(path: Path, rows: list[tuple], columns: list[str] = COLUMNS) -> Path:
+    pl.DataFrame([dict(zip(columns, r, strict=True)) for r in rows], schema={c: pl.String for c in columns}).write_csv(path)
+    return path
+
+
+def _one_error(run) -> str:
+    lines = run.err_lines()
+    assert run.code == 2, (run.code, run.err)
+    assert len(lines) == 1 and lines[0].startswith("cservice-audit: error: "), run.err
+    assert "Traceback" not in run.err and run.out == ""
+    return lines[0]
+
+
+def _late_day(day: date, shop: str = "店", agent: str = "小周", n: int = 6, wait: int = 600) -> list[tuple]:
+    rows = []
+    for i in range(n):
+        t = datetime(day.year, day.month, day.day, 10, i * 5)
+        rows.append((f"{t:%Y-%m-%d %H:%M:%S}", shop, f"b{i}", "buyer", "", f"问题{i}"))
+        rows.append((f"{t + timedelta(seconds=wait):%Y-%m-%d %H:%M:%S}", shop, f"b{i}", "agent", agent, f"回复{day}{i}"))
+    return rows
+
+
+# --------------------------------------------------------------------------- exit 2, one line
+
+
+@pytest.fixture
+def day_file(tmp_path):
+    return _csv(tmp_path / "day.csv", _late_day(date(2026, 11, 22)))
+
+
+def test_an_export_with_only_a_header_is_exit_2_not_all_clear(cli, tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text(",".join(COLUMNS) + "\n", "utf-8")
+    line = _one_error(cli("audit", empty, "-p", "pinduoduo", "-f", "json"))
+    assert str(empty) in line and "no data rows" in line
+
+
+def test_a_date_the_export_does_not_contain_names_the_days_it_covers(cli, day_file):
+    line = _one_error(cli("audit", day_file, "-p", "pinduoduo", "--date", "2026-11-23", "-f", "json"))
+    assert "2026-11-23" in line and "2026-11-22..2026-11-22" in line
+    line = _one_error(cli("audit", day_file, "-p", "pinduoduo", "--since", "2026-12-01", "-f", "json"))
+    assert "2026-11-22..2026-11-22" in line
+
+
+@pytest.mark.parametrize("option", ["--select", "--ignore"])
+def test_unknown_rule_codes_are_named(cli, day_file, option):
+    line = _one_error(cli("audit", day_file, "-p", "pinduoduo", option, "PDD-R3,PDD-S9", "-f", "json"))
+    assert "PDD-S9" in line and "PDD-R3," not in line.split(":")[2]
+
+
+def test_a_prefix_that_matches_rules_is_fine(cli, day_file):
+    r = cli("audit", day_file, "-p", "pinduoduo", "--select", "PDD-R", "-f", "json")
+    assert r.code == 1 and set(r.json()["ruleset"]["rules"]) == {"PDD-R3", "PDD-R5"}
+
+
+def test_an_agent_not_in_the_input_lists_the_agents(cli, day_file):
+    line = _one_error(cli("audit", day_file, "-p", "pinduoduo", "--agent", "小张", "-f", "json"))
+    assert "小张" in line and "小周" in line
+
+
+def test_storing_an_unnamed_shop_needs_a_name(cli, tmp_path):
+    rows = [r[:1] + r[2:] for r in _late_day(date(2026, 11, 22))]
+    export = _csv(tmp_path / "noshop.csv", rows, [c for c in COLUMNS if c != "shop"])
+    history = tmp_path / "h"
+    line = _one_error(cli("audit", export, "-p", "pinduoduo", "--history", history, "-f", "json"))
+    assert "--shop" in line
+    assert not history.exists() or not list(history.rglob("*.parquet"))
+    named = cli("audit", export, "-p", "pinduoduo", "--history", history, "--shop", "二店", "-f", "json")
+    assert named.code == 1 and named.json()["shops"] == ["二店"]
+    assert [p.parent.parent.name for p in history.rglob("rows.parquet")] == ["shop=%E4%BA%8C%E5%BA%97"]
+    # Without history, an unnamed shop is fine (a one-off look).
+    assert cli("audit", export, "-p", "pinduoduo", "-f", "json").code == 1
+
+
+@pytest.mark.parametrize("option", ["-o", "--rejects"])
+def test_writing_into_a_folder_is_exit_2(cli, day_file, tmp_path, option):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    line = _one_error(cli("audit", day_file, "-p", "pinduoduo", "-f", "json", option, folder))
+    assert str(folder) in line
+
+
+def test_history_commands_need_a_configured_history(cli):
+    for command in (("history", "-p", "pinduoduo"), ("trend", "-p", "pinduoduo")):
+        assert "no history configured" in _one_error(cli(*command))
+
+
+# --------------------------------------------------------------------------- crashes
+
+
+SITE = '''
+import polars as pl
+import cservice_audit.audit as audit
+
+def boom(*args, **kwargs):
+    raise {exc}
+
+audit.run_audit = boom
+'''
+
+
+@pytest.mark.parametrize("exc", ['RuntimeError("injected failure")', 'pl.exceptions.PanicException("assertion failed: i < self.len()")'])
+def test_an_internal_error_is_exit_2_with_a_crash_log_and_the_report_untouched(cli, day_file, tmp_path, exc):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(SITE.format(exc=exc), "utf-8")
+    report = tmp_path / "report.json"
+    report.write_text('{"old": true}', "utf-8")
+    state = tmp_path / "state"
+    env = {"PYTHONPATH": str(site), "XDG_STATE_HOME": str(state), "HOME": str(tmp_path)}
+    r = cli("audit", day_file, "-p", "pinduoduo", "-f", "json", "-o", report, env=env)
+    line = _one_error(r)
+    assert "internal error" in line and "Traceback" not in r.err
+    log = Path(line.split("traceback in ")[1].split(";")[0])
+    assert log.exists() and "Traceback" in log.read_text("utf-8") and "boom" in log.read_text("utf-8")
+    assert report.read_text("utf-8") == '{"old": true}'  # written whole or not at all
+    debug = cli("audit", day_file, "-p", "pinduoduo", "-f", "json", "--debug", env=env)
+    assert debug.code == 2 and "Traceback" in debug.err and "boom" in debug.err
+
+
+# --------------------------------------------------------------------------- files named twice
+
+
+def test_a_file_named_twice_is_read_once(cli, day_file, tmp_path):
+    once = cli("audit", day_file, "-p", "pinduoduo", "-f", "json").json()["input"]
+    folder = day_file.parent
+    for args in ([day_file, day_file], [folder, day_file], [str(folder / "*.csv"), day_file], [day_file, "--reviews", day_file]):
+        r = cli("audit", *args, "-p", "pinduoduo", "-f", "json")
+        assert r.json()["input"]["rows_read"] == once["rows_read"], args
+        assert "read once" in r.err and "named more than once" in r.err, args
+
+
+# --------------------------------------------------------------------------- shop names
+
+
+def test_a_very_long_shop_name_is_stored_and_read_back_exactly(cli, tmp_path):
+    shop = "超长店名" * 40 + "/../旗舰店"  # 487 bytes quoted 3× over: far past 255
+    history = tmp_path / "h"
+    first = _csv(tmp_path / "d1.csv", _late_day(date(2026, 11, 16), shop=shop))
+    second = _csv(tmp_path / "d2.csv", _late_day(date(2026, 11, 17), shop=shop, wait=10))
+    assert cli("audit", first, "-p", "kuaishou", "--history", history, "-f", "json").code == 0  # at risk: a warning
+    r = cli("audit", second, "-p", "kuaishou", "--history", history, "-f", "json")
+    week = [m for m in r.json()["metrics"] if m["rule"] == "KS-R3" and m["scope"] == "shop"]
+    assert week and week[0]["shop"] == shop and week[0]["denominator"] == 12  # both days counted
+    for path in history.rglob("*"):
+        assert all(len(part.encode()) <= 255 for part in path.relative_to(history).parts)
+        assert path.resolve().is_relative_to(history.resolve())
+    listing = cli("history", "-p", "kuaishou", "--history", history, "-f", "json")
+    assert {row["shop"] for row in listing.json()} == {shop}
+
+
+# --------------------------------------------------------------------------- new and known
+
+
+def _finding(fingerprint: str, severity: str, status: str | None, tier: str | None, code: str = "KS-R3") -> dict:
+    return {"code": code, "fingerprint": fingerprint, "severity": severity, "status": status, "tier": tier}
+
+
+def test_known_means_the_baseline_had_it_at_least_as_bad():
+    ruleset = load_platform("kuaishou")
+    now = pl.DataFrame(
+        [
+            _finding("same", "error", "fail", "情节轻微"),
+            _finding("worse-status", "error", "fail", "情节轻微"),
+            _finding("worse-severity", "error", None, None),
+            _finding("worse-tier", "error", "fail", "情节严重"),
+            _finding("better", "warning", "at_risk", None),
+            _finding("unseen", "warning", "at_risk", None),
+        ],
+        schema={k: FINDING_SCHEMA[k] for k in ("code", "fingerprint", "severity", "status", "tier")},
+    )
+    known = {
+        "same": (1, 0, 0),
+        "worse-status": (0, 0, 0),  # at_risk then
+        "worse-severity": (1, -1, -1),  # a warning then
+        "worse-tier": (1, 0, 0),  # 情节轻微 then
+        "better": (1, 0, 0),  # failed then: now only at risk
+    }
+    states = dict(zip(now["fingerprint"], mark_known(now, known, ruleset)["state"], strict=True))
+    assert states == {"same": "known", "worse-status": "new", "worse-severity": "new", "worse-tier": "new", "better": "known", "unseen": "new"}
+
+
+def test_the_kuaishou_week_alerts_when_at_risk_becomes_failed_and_when_the_tier_rises(cli, tmp_path):
+    """Nightly, one day per export, tonight's report as tomorrow's baseline: KS-R3 is at risk
+    all week (a warning: exit 0), fails on Sunday (new error: exit 1, 情节轻微), and the next
+    week's failure reaches 情节严重 (new, exit 1)."""
+    history, report = tmp_path / "h", tmp_path / "ks.json"
+    monday = date(2026, 11, 16)
+    for n in range(14):
+        day = monday + timedelta(days=n)
+        export = _csv(tmp_path / f"{day}.csv", _late_day(day, agent="小快"))
+        r = cli("audit", export, "-p", "kuaishou", "--history", history, "-f", "json", "-o", report, "--baseline", report)
+        body = json.loads(report.read_text("utf-8"))
+        ks = [f for f in body["findings"] if f["code"] == "KS-R3" and f["scope"] == "agent"]
+        assert len(ks) == 1, (day, ks)
+        sunday = day.weekday() == 6
+        assert ks[0]["status"] == ("fail" if sunday else "at_risk"), day
+        assert ks[0]["state"] == ("new" if sunday or day.weekday() == 0 else "known"), day
+        assert r.code == (1 if sunday else 0), (day, r.err)
+        if sunday:
+            assert ks[0]["tier"] == ("情节轻微" if n == 6 else "情节严重"), day
+
+
+# --------------------------------------------------------------------------- scope: property
+
+
+def _shop_rows(rnd: random.Random, shop: str, day: date) -> list[tuple]:
+    rows = []
+    for i in range(rnd.randint(1, 6)):
+        t = datetime(day.year, day.month, day.day, rnd.choice([7, 9, 13, 22]), rnd.randint(0, 59))
+        buyer = f"{shop}b{rnd.randint(0, 3)}"
+        rows.append((f"{t:%Y-%m-%d %H:%M:%S}", shop, buyer, "buyer", "", "在吗"))
+        if rnd.random() < 0.8:
+            wait = rnd.choice([20, 170, 200, 400, 4000])
+            rows.append((f"{t + timedelta(seconds=wait):%Y-%m-%d %H:%M:%S}", shop, buyer, "agent", rnd.choice(["甲", "乙"]), f"好的{i}"))
+    return rows
+
+
+def _comparable(frame: pl.DataFrame) -> list[dict]:
+    return sorted((json.dumps(r, default=str, sort_keys=True) for r in frame.iter_rows(named=True)))
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), nights=st.permutations([0, 1, 2, 3]))
+def test_each_shops_report_equals_that_shop_audited_alone(tmp_path, seed, nights):
+    """Random two-shop nights in a random order into one history, against each shop alone
+    with its own history: the last night's metrics, findings and points are the same."""
+    rnd = random.Random(seed)
+    work = tmp_path / f"w{seed}-{''.join(map(str, nights))}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    ruleset = load_platform("kuaishou")
+    start = date(2026, 11, 16)
+    data = {(shop, n): _shop_rows(rnd, shop, start + timedelta(days=n)) for shop in "AB" for n in range(4)}
+    results: dict[str, object] = {}
+    for label, shops in (("both", "AB"), ("A", "A"), ("B", "B")):
+        for n in nights:
+            rows = [r for shop in shops for r in data[(shop, n)]]
+            export = _csv(work / f"{label}-{n}.csv", rows)
+            options = AuditOptions(history=str(work / f"h-{label}"), date=start + timedelta(days=n))
+            results[label] = run_audit([str(export)], ruleset, options, generated_at=datetime(2026, 11, 30, tzinfo=timezone.utc))
+    both = results["both"]
+    for shop in "AB":
+        alone = results[shop]
+        mine = pl.col("shop") == shop
+        assert _comparable(both.metrics.filter(mine)) == _comparable(alone.metrics)
+        assert _comparable(both.findings.filter(mine)) == _comparable(alone.findings)
+        assert _comparable(both.points.filter(mine)) == _comparable(alone.points)

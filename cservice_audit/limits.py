@@ -44,9 +44,11 @@ class Limits:
     field_bytes: int = 16 * MIB
     # Rejected rows kept whole (findings, --rejects); the rest are only counted.
     rejects_kept: int = 100_000
-    # A ruleset or mapping file: bytes, nesting depth. YAML aliases are refused outright.
+    # A ruleset or mapping file: bytes, nesting depth, and values with every alias expanded
+    # (shipped rulesets hold ~400; a 500-byte alias bomb a billion).
     yaml_bytes: int = 4 * MIB
     yaml_depth: int = 32
+    yaml_nodes: int = 200_000
     # Seconds to wait for another run holding the history lock before giving up. A nightly
     # run of a large shop takes minutes; runs started together by cron must queue, not fail.
     lock_wait: float = 900.0

@@ -190,11 +190,12 @@ def _read_yaml(path: Path) -> Any:
 
 
 def read_yaml_file(path: str | Path, what: str, error: type[Exception], loader: type = yaml.SafeLoader) -> Any:
-    """A small YAML file (a ruleset, a mapping) read within the limits: at most
-    `yaml_bytes`, nested at most `yaml_depth` deep, and no aliases. Aliases are refused, not
-    expanded with a cap: a ruleset or mapping never needs them, and a few hundred bytes of
-    nested aliases expand to gigabytes (the "billion laughs"). The depth is checked on the
-    event stream, which PyYAML parses without recursion, before the recursive composer runs."""
+    """A small YAML file (a ruleset, a mapping) read within the limits: at most `yaml_bytes`,
+    nested at most `yaml_depth` deep, and at most `yaml_nodes` nodes with every alias expanded.
+    Aliases are allowed (yaml.dump writes them for repeated lists) but counted as what they
+    stand for, so a few hundred bytes of nested aliases (the "billion laughs") are refused
+    before anything walks them. Both are checked on the event stream, which PyYAML parses
+    without recursion, before the recursive composer runs."""
     from cservice_audit import limits
 
     cap = limits.current()
@@ -210,7 +211,7 @@ def read_yaml_file(path: str | Path, what: str, error: type[Exception], loader: 
     except UnicodeDecodeError:
         raise error(f"{path}: a {what} must be UTF-8 text") from None
     try:
-        _check_yaml_shape(text, path, what, error, cap.yaml_depth)
+        _check_yaml_shape(text, path, what, error, cap)
         return yaml.load(text, Loader=loader)  # noqa: S506 - a SafeLoader (subclass)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -219,22 +220,32 @@ def read_yaml_file(path: str | Path, what: str, error: type[Exception], loader: 
         raise error(f"{path}: not valid YAML{where} ({problem})") from None
 
 
-def _check_yaml_shape(text: str, path: str | Path, what: str, error: type[Exception], max_depth: int) -> None:
+def _check_yaml_shape(text: str, path: str | Path, what: str, error: type[Exception], cap: Any) -> None:
     from cservice_audit import limits
 
     parser = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    depth = 0
+    open_nodes: list[tuple[str | None, int]] = []  # (anchor, nodes counted when it opened)
+    sizes: dict[str, int] = {}  # anchor -> nodes it stands for, aliases inside expanded
+    nodes = 0
     for event in yaml.parse(text, Loader=parser):
+        line = event.start_mark.line + 1 if event.start_mark else 0
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-            depth += 1
-            if depth > max_depth:
-                line = event.start_mark.line + 1 if event.start_mark else 0
-                raise error(str(limits.exceeded("yaml_depth", f"{path}: {what} nested more than {max_depth} deep at line {line}")))
+            open_nodes.append((event.anchor, nodes))
+            nodes += 1
+            if len(open_nodes) > cap.yaml_depth:
+                raise error(str(limits.exceeded("yaml_depth", f"{path}: {what} nested more than {cap.yaml_depth} deep at line {line}")))
         elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-            depth -= 1
+            anchor, start = open_nodes.pop()
+            if anchor is not None:
+                sizes[anchor] = nodes - start
+        elif isinstance(event, yaml.ScalarEvent):
+            nodes += 1
+            if event.anchor is not None:
+                sizes[event.anchor] = 1
         elif isinstance(event, yaml.AliasEvent):
-            line = event.start_mark.line + 1 if event.start_mark else 0
-            raise error(f"{path}: YAML alias *{event.anchor} at line {line}: aliases are not allowed in a {what} (write the value out)")
+            nodes += sizes.get(event.anchor, 1)
+        if nodes > cap.yaml_nodes:
+            raise error(str(limits.exceeded("yaml_nodes", f"{path}: {what} expands to more than {cap.yaml_nodes} values at line {line} (nested aliases?)")))
 
 
 def _check_keys(label: str, where: str, data: dict, allowed: set[str]) -> None:

@@ -91,6 +91,7 @@ class AuditResult:
     # ITEM_SCHEMA: the late and unanswered items of failing and at-risk metrics (drilldown.py)
     items: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=ITEM_SCHEMA))
     transcript: pl.DataFrame | None = None  # `show`: the conversation's events (show.conversation_rows)
+    bots: frozenset[tuple[str, str]] = frozenset()  # (shop, agent) whose every message is a bot's
 
 
 def run_audit(
@@ -218,8 +219,16 @@ def run_audit(
     hidden = int((findings.get_column("state") == "known").sum())
     points = points_in_force(metrics, as_of)
     return AuditResult(
-        ruleset, summary, as_of, generated_at, metrics, findings, points, rejects, options, written, hidden, notes, items, transcript
+        ruleset, summary, as_of, generated_at, metrics, findings, points, rejects, options, written, hidden, notes, items, transcript,
+        bots=bot_accounts(used),
     )
+
+
+def bot_accounts(events: pl.DataFrame) -> frozenset[tuple[str, str]]:
+    """(shop, agent) pairs whose every message is a bot's: the robot, shown apart from the
+    agents to coach whatever its account is called. One aggregation over the events."""
+    bots = events.filter(pl.col("agent").is_not_null()).group_by("shop", "agent").agg((pl.col("role") == "bot").all().alias("bot"))
+    return frozenset((shop, agent) for shop, agent, _ in bots.filter(pl.col("bot")).iter_rows())
 
 
 STATUS_RANK = {"at_risk": 0, "fail": 1}

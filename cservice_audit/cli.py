@@ -18,9 +18,10 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cservice_audit import exitcodes
+from cservice_audit import __version__, exitcodes
 from cservice_audit.errors import AuditError
 from cservice_audit.files import atomic_write
+from cservice_audit.i18n import LANGS, default_lang, t
 from cservice_audit.sanitize import one_line
 from cservice_audit.schema import SEVERITY_RANK
 
@@ -54,6 +55,54 @@ class CsvTable(str, Enum):
     metrics = "metrics"
 
 
+class ListingFormat(str, Enum):
+    """What `rules`, `history` and `trend` can print (their --help lists only these)."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class RulesFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+# `rules` shows this many items of a phrase or keyword list, then how many more (-v: all).
+FOLD_AFTER = 8
+
+
+class Lang(str, Enum):
+    zh = "zh"
+    en = "en"
+
+
+# The interface language of this process: `--lang` when given (read from argv before
+# parsing, so --help and usage errors speak it too), else LC_ALL / LC_MESSAGES / LANG.
+LANG = default_lang()
+
+
+def _argv_lang(argv: list[str]) -> str | None:
+    for i, arg in enumerate(argv):
+        value = arg.split("=", 1)[1] if arg.startswith("--lang=") else argv[i + 1] if arg == "--lang" and i + 1 < len(argv) else None
+        if value in LANGS:
+            return value
+    return None
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"cservice-audit {__version__}\n")
+        raise typer.Exit(exitcodes.CLEAN)
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_version, help=t("help.version", LANG))] = False,
+) -> None:
+    pass
+
+
 class Severity(str, Enum):
     error = "error"
     warning = "warning"
@@ -66,7 +115,7 @@ def _day(value: str | None, option: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise AuditError(f"{option} {value!r}: expected a date YYYY-MM-DD") from None
+        raise AuditError(t("error.date", LANG, option=option, value=value)) from None
 
 
 def _audit_day(value: str | None, option: str) -> date | None:
@@ -92,7 +141,7 @@ def _load_ruleset(platform: str | None, ruleset_file: Path | None):
     if ruleset_file is not None:
         return load_file(ruleset_file)
     if platform is None:
-        raise AuditError("give --platform NAME (pinduoduo, kuaishou, douyin, taobao, jd) or --ruleset FILE")
+        raise AuditError(t("error.platform_needed", LANG))
     return load_platform(platform)
 
 
@@ -142,6 +191,8 @@ def audit(
     csv_bom: Annotated[Optional[bool], typer.Option("--csv-bom/--no-csv-bom", help="--format csv: start with a UTF-8 BOM (default: yes for a file, no for stdout).")] = None,
     report_url: Annotated[Optional[str], typer.Option("--report-url", help="--format digest: link to the full report at the end.")] = None,
     show_paths: Annotated[bool, typer.Option("--show-paths", help="Human formats: print input, history and baseline paths in full.")] = False,
+    summary: Annotated[bool, typer.Option("--summary", help=t("help.summary", LANG))] = False,
+    lang: Annotated[Optional[Lang], typer.Option("--lang", help=t("help.lang", LANG))] = None,
 ) -> None:
     """Audit chat exports and report metrics and findings."""
     _apply_limits(limit)
@@ -183,20 +234,25 @@ def audit(
         profile=profile,
         shop=shop.strip() if shop else None,
     )
+    # The config's `lang` beats the locale: a locale is the machine's (cron runs with LANG=C),
+    # the config file is this shop's choice; --lang beats both.
+    language = lang.value if lang else (_choice(settings.get("lang"), Lang, "lang") if settings.get("lang") else LANG)
     if options.date and (options.since or options.until):
-        raise AuditError("--date judges one day; use it without --since/--until")
+        raise AuditError(t("error.date_with_range", language))
     if options.since and options.until and options.since > options.until:
-        raise AuditError(f"--since {options.since} is after --until {options.until}")
+        raise AuditError(t("error.since_after_until", language, since=options.since, until=options.until))
     ruleset = _load_ruleset(platform, ruleset_file)
     _check_codes(ruleset, _codes(select), "--select")
     _check_codes(ruleset, _codes(ignore), "--ignore")
     ruleset = ruleset.selected(_codes(select), _codes(ignore))
     if not ruleset.rules:
-        raise AuditError("--select/--ignore leave no rule to run")
+        raise AuditError(t("error.nothing_selected", language))
 
     to_terminal = output is None and sys.stdout.isatty()
     chosen = fmt or (Format.table if to_terminal else Format.json)
     _check_output_options(chosen, output, csv_table, csv_bom, report_url)
+    if summary and chosen not in (Format.table, Format.markdown):
+        raise AuditError(t("error.summary_format", language, format=chosen.value))
     show_progress = not quiet and sys.stderr.isatty() and _input_bytes(paths) >= PROGRESS_BYTES
     generated_at = datetime.now(timezone.utc)
     if show_progress:
@@ -209,8 +265,8 @@ def audit(
     if result.input.rows_rejected and not quiet:
         first = result.rejects.row(0, named=True)
         _stderr.print(
-            f"cservice-audit: {result.input.rows_rejected} row(s) rejected, first {one_line(first['_source'])}:{first['line']}: "
-            f"{one_line(first['problem'])}" + ("" if rejects else " (--rejects FILE writes them all)"),
+            t("note.rejected", language, n=result.input.rows_rejected, where=one_line(f"{first['_source']}:{first['line']}"), problem=one_line(first["problem"]))
+            + ("" if rejects else t("note.rejects_hint", language)),
             markup=False,
             soft_wrap=True,
         )
@@ -221,17 +277,19 @@ def audit(
     if not quiet:
         for entry in result.input.files:
             if entry["rows_read"] == 0:
-                _stderr.print(f"cservice-audit: {one_line(entry['file'])} has no data rows", markup=False, soft_wrap=True)
+                _stderr.print(t("note.no_data_rows", language, file=one_line(entry["file"])), markup=False, soft_wrap=True)
         for note in result.notes:
             _stderr.print(f"cservice-audit: note: {one_line(note)}", markup=False, soft_wrap=True)
 
     if statistics:
-        text = _statistics(result)
+        text = _statistics(result, language)
     else:
         color = to_terminal and chosen == Format.table and "NO_COLOR" not in os.environ
-        width = _stderr.width if to_terminal else 140
+        width = _stderr.width if to_terminal else _piped_width()
         extra = _render_options(chosen, result, output, csv_table, csv_bom, report_url)
-        text = FORMATS[chosen.value](result, color=color, width=width, quiet=quiet, show_paths=show_paths, items=items, **extra)
+        text = FORMATS[chosen.value](
+            result, color=color, width=width, quiet=quiet, summary_only=summary, lang=language, show_paths=show_paths, items=items, **extra
+        )
     if output is not None:
         atomic_write(output, text, what="report")
     else:
@@ -285,7 +343,8 @@ def _stored_history(result):
         return None
     from cservice_audit.history import HistoryStore
 
-    return HistoryStore(result.options.history, result.ruleset.platform).read()
+    shops = sorted(set(result.metrics.get_column("shop")))
+    return HistoryStore(result.options.history, result.ruleset.platform).read(shops=shops)
 
 
 def _path(value: str | None) -> Path | None:
@@ -348,6 +407,15 @@ def _write_items_csv(result, path: Path) -> None:
     atomic_write(path, text, what="items CSV")
 
 
+def _piped_width() -> int:
+    """Piped output is as wide as $COLUMNS says (a report sized for a terminal or a mail),
+    else 140 columns, so Chinese names stay whole."""
+    try:
+        return max(40, int(os.environ["COLUMNS"]))
+    except (KeyError, ValueError):
+        return 140
+
+
 def _zone(name: str | None) -> str | None:
     if name is None:
         return None
@@ -356,14 +424,14 @@ def _zone(name: str | None) -> str | None:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise AuditError(f"--input-tz {name!r}: unknown time zone (e.g. Asia/Shanghai, UTC)") from None
+        raise AuditError(t("error.input_tz", LANG, name=name)) from None
     return name
 
 
-def _statistics(result) -> str:
+def _statistics(result, lang: str) -> str:
     counts = result.findings.group_by("code", "severity").len().sort("code", "severity")
-    lines = [f"{n:>6}  {code:<10} {severity}" for code, severity, n in counts.iter_rows()]
-    lines.append(f"{result.findings.height:>6}  total")
+    lines = [f"{n:>6}  {code:<10} {t(f'severity.{severity}', lang)}" for code, severity, n in counts.iter_rows()]
+    lines.append(f"{result.findings.height:>6}  {t('statistics.total', lang)}")
     return "\n".join(lines) + "\n"
 
 
@@ -401,20 +469,21 @@ def show(
 def rules(
     platform: Annotated[Optional[str], typer.Option("--platform", "-p", help="Shipped ruleset name.")] = None,
     ruleset_file: Annotated[Optional[Path], typer.Option("--ruleset", help="A ruleset YAML file.")] = None,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="table or json.")] = Format.table,
+    fmt: Annotated[RulesFormat, typer.Option("--format", "-f", help=t("help.rules_format", LANG))] = RulesFormat.table,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help=t("help.verbose", LANG))] = False,
+    lang: Annotated[Optional[Lang], typer.Option("--lang", help=t("help.lang", LANG))] = None,  # read by main() from argv
 ) -> None:
     """List the rules in effect: codes, checks, parameters, sources and confidence."""
     from cservice_audit.rule_docs import ruleset_dict, ruleset_table
 
     ruleset = _load_ruleset(platform, ruleset_file)
-    if fmt == Format.json:
+    if fmt == RulesFormat.json:
         sys.stdout.write(json.dumps(ruleset_dict(ruleset), ensure_ascii=False, indent=2) + "\n")
-    elif fmt == Format.table:
-        console = _console()
-        for renderable in ruleset_table(ruleset):
-            console.print(renderable)
     else:
-        raise AuditError("rules --format: table or json")
+        console = _console()
+        fold = None if verbose else (FOLD_AFTER, lambda n: t("rules.folded", LANG, n=n))
+        for renderable in ruleset_table(ruleset, fold=fold):
+            console.print(renderable)
 
 
 @app.command()
@@ -441,8 +510,7 @@ def validate_ruleset(
 
     ruleset = load_file(path)
     _stderr.print(
-        one_line(f"{path}: ok ({ruleset.platform} {ruleset.version}, {len(ruleset.rules)} rules: "
-        f"{', '.join(r.code for r in ruleset.rules)})"),
+        one_line(t("note.ruleset_ok", LANG, path=path, platform=ruleset.platform, version=ruleset.version, n=len(ruleset.rules), codes=", ".join(r.code for r in ruleset.rules))),
         markup=False,
         soft_wrap=True,
     )
@@ -454,20 +522,45 @@ def history_command(
     history: Annotated[Optional[Path], typer.Option("--history", help="History folder (else $CSERVICE_AUDIT_HOME, else the config file's).")] = None,
     prune_before: Annotated[Optional[str], typer.Option("--prune-before", help="Delete stored days before this date (YYYY-MM-DD).")] = None,
     config: Annotated[Optional[Path], typer.Option("--config", help="Config file (default: ./cservice-audit.toml if present).")] = None,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="table, json or csv.")] = Format.table,
+    fmt: Annotated[ListingFormat, typer.Option("--format", "-f", help=t("help.listing_format", LANG))] = ListingFormat.table,
+    lang: Annotated[Optional[Lang], typer.Option("--lang", help=t("help.lang", LANG))] = None,  # read by main() from argv
 ) -> None:
     """List what the history holds (shop, day, rows, ruleset version), or prune old days."""
     from cservice_audit.history import HistoryStore
-    from cservice_audit.ruleset import resolve_platform
+    from cservice_audit.ruleset import load_platform
 
-    store = HistoryStore(_required_history(history, config), resolve_platform(platform))
+    ruleset = load_platform(platform)
+    store = HistoryStore(_required_history(history, config), ruleset.platform)
     if prune_before is not None:
         cutoff = _day(prune_before, "--prune-before")
         with store.locked():
             removed = store.prune(cutoff)
-        _stderr.print(one_line(f"removed {removed} stored day(s) before {cutoff} from {store.folder}"), markup=False)
+        _stderr.print(t("note.pruned", LANG, n=removed, cutoff=cutoff, folder=one_line(store.folder)), markup=False)
         return
-    _print_frame(store.listing(), fmt, title=f"history in {store.folder}")
+    listing = store.listing()
+    if fmt == ListingFormat.table:
+        listing = _listing_for_people(listing, ruleset.timezone)
+        title = t("history.title", LANG, folder=one_line(store.folder), zone=ruleset.timezone)
+    else:
+        title = ""
+    _print_frame(listing, fmt, title=title)
+
+
+def _listing_for_people(listing, zone: str):
+    """The history listing with its write times in the ruleset's zone and headers in the
+    reader's language; machine formats keep UTC ISO times and the fixed column names."""
+    import polars as pl
+
+    written = pl.col("written_at").str.to_datetime(time_zone="UTC", strict=False).dt.convert_time_zone(zone)
+    return listing.with_columns(written.dt.strftime("%Y-%m-%d %H:%M:%S").alias("written_at")).rename(
+        {
+            "shop": t("col.shop", LANG),
+            "day": t("history.col.day", LANG),
+            "rows": t("history.col.rows", LANG),
+            "ruleset_version": t("history.col.version", LANG),
+            "written_at": t("history.col.written", LANG),
+        }
+    )
 
 
 @app.command()
@@ -477,35 +570,46 @@ def trend(
     weeks: Annotated[int, typer.Option("--weeks", help="How many natural weeks, ending with the last stored one.")] = 8,
     rule: Annotated[Optional[str], typer.Option("--rule", help="Only this rule code.")] = None,
     agent: Annotated[Optional[str], typer.Option("--agent", help="Only this agent (and the shop).")] = None,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="table, json or csv.")] = Format.table,
+    fmt: Annotated[ListingFormat, typer.Option("--format", "-f", help=t("help.listing_format", LANG))] = ListingFormat.table,
+    lang: Annotated[Optional[Lang], typer.Option("--lang", help=t("help.lang", LANG))] = None,  # read by main() from argv
     config: Annotated[Optional[Path], typer.Option("--config", help="Config file (default: ./cservice-audit.toml if present).")] = None,
 ) -> None:
     """Per-agent and per-shop rates week by week, from the history."""
     from cservice_audit.history import HistoryStore
     from cservice_audit.ruleset import load_platform
-    from cservice_audit.trend import sparkline, weekly
+    from cservice_audit.trend import known_agents, weekly
 
     ruleset = load_platform(platform)
+    if weeks < 1:
+        raise AuditError(t("error.weeks", LANG, weeks=weeks))
+    code = rule.strip().upper() if rule else None
+    codes = [r.code for r in ruleset.rules if r.check != "data_quality"]
+    if code is not None and code not in codes:
+        raise AuditError(t("error.unknown_rule", LANG, rule=one_line(rule), platform=ruleset.platform, known=", ".join(codes)))
     store = HistoryStore(_required_history(history, config), ruleset.platform)
     stored = store.read()
     if stored is None:
-        raise AuditError(f"{store.folder}: no history stored yet for {ruleset.platform} (run audits first)")
-    table = weekly(stored, ruleset, weeks=weeks, rule=rule.upper() if rule else None, agent=agent)
-    if fmt == Format.table:
-        _print_trend(table, sparkline)
+        raise AuditError(t("error.no_history", LANG, folder=one_line(store.folder), platform=ruleset.platform))
+    if agent is not None:
+        agents = known_agents(stored)
+        if agent not in agents:
+            raise AuditError(t("error.unknown_agent", LANG, agent=one_line(agent), platform=ruleset.platform, known=one_line(", ".join(agents))))
+    table = weekly(stored, ruleset, weeks=weeks, rule=code, agent=agent)
+    if fmt == ListingFormat.table:
+        _print_trend(table, ruleset)
     else:
-        _print_frame(table, fmt, title="trend")
+        _print_frame(table, fmt, title="")
 
 
-def _print_frame(frame, fmt: Format, title: str) -> None:
-    if fmt == Format.json:
+def _print_frame(frame, fmt: ListingFormat, title: str) -> None:
+    if fmt == ListingFormat.json:
         rows = [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()} for r in frame.iter_rows(named=True)]
         sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
-    elif fmt == Format.csv:
+    elif fmt == ListingFormat.csv:
         from cservice_audit.spreadsheet import guard_formulas
 
         sys.stdout.write(guard_formulas(frame).write_csv())
-    elif fmt == Format.table:
+    else:
         from rich.text import Text
 
         table = Table(title=one_line(title), title_justify="left")
@@ -514,8 +618,6 @@ def _print_frame(frame, fmt: Format, title: str) -> None:
         for row in frame.iter_rows():
             table.add_row(*(Text("-" if v is None else one_line(v)) for v in row))
         _console().print(table)
-    else:
-        raise AuditError("--format: table, json or csv here")
 
 
 def _console() -> Console:
@@ -525,24 +627,57 @@ def _console() -> Console:
     return Console(no_color="NO_COLOR" in os.environ, width=140 if piped else None)
 
 
-def _print_trend(frame, sparkline) -> None:
+def _trend_value(value: float | None, kind: str) -> str:
+    if value is None:
+        return "-"
+    if kind == "rate":
+        return f"{value * 100:.0f}%"
+    if kind == "seconds":
+        return f"{value:.0f}s"
+    return f"{value:g}"
+
+
+def _print_trend(frame, ruleset) -> None:
+    """Rows of rule × shop × agent, a sparkline on a fixed scale, one column per week; a
+    value that misses the rule's threshold is marked ✗ (and red), the week in progress *."""
     from rich.text import Text
 
+    from cservice_audit.render.views import threshold_text, who
+    from cservice_audit.trend import BARS, scale_top, sparkline, week_label
+
     console = _console()
+    if frame.is_empty():
+        console.print(t("trend.empty", LANG))
+        return
     weeks = sorted(set(frame.get_column("week_start")))
-    table = Table(title=f"weekly rates, {weeks[0]} .. {weeks[-1]}" if weeks else "weekly rates", title_justify="left")
-    for column in ("rule", "shop", "agent", "trend", *[str(w)[5:] for w in weeks]):
+    partial = dict(frame.select("week_start", "partial").unique().iter_rows())
+    rules = {r.code: r for r in ruleset.rules}
+    table = Table(title=t("trend.title", LANG, first=weeks[0], last=weeks[-1]), title_justify="left")
+    for column in (t("col.rule", LANG), t("col.shop", LANG), t("col.agent", LANG), t("col.threshold", LANG), t("col.trend", LANG)):
         table.add_column(column)
-    keys = frame.select("rule", "shop", "agent").unique(maintain_order=True).iter_rows()
-    for rule_code, shop, agent in keys:
-        mine = frame.filter((frame["rule"] == rule_code) & (frame["shop"] == shop) & ((frame["agent"] == agent) if agent is not None else frame["agent"].is_null()))
-        by_week = dict(zip(mine.get_column("week_start"), mine.get_column("value"), strict=True))
-        values = [by_week.get(w) for w in weeks]
+    for w in weeks:
+        table.add_column(week_label(w, partial.get(w, False)), justify="right")
+    for (rule_code, shop, agent), mine in frame.group_by("rule", "shop", "agent", maintain_order=True):
+        by_week = {row["week_start"]: row for row in mine.iter_rows(named=True)}
+        first = mine.row(0, named=True)
+        values = [by_week[w]["value"] if w in by_week else None for w in weeks]
+        misses = [bool(by_week[w]["miss"]) if w in by_week else False for w in weeks]
+        top = scale_top(first["kind"], values, first["threshold"])
+        bars = Text()
+        for bar, miss in zip(sparkline(values, top), misses, strict=True):
+            bars.append(bar, style="red" if miss else "green" if bar in BARS else "")
+        limit = threshold_text(rules[rule_code], first["threshold"], LANG) if first["threshold"] is not None else "-"
         table.add_row(
-            Text(one_line(rule_code)), Text(one_line(shop)), Text(one_line(agent or "(shop total)")), Text(sparkline(values)),
-            *(Text("-" if v is None else f"{v * 100:.0f}%" if v <= 1 else f"{v:.0f}") for v in values),
+            Text(rule_code), Text(one_line(shop)), Text(who(agent, first["scope"], LANG)), Text(limit), bars,
+            *(Text(_trend_value(v, first["kind"]) + (" ✗" if miss else ""), style="red" if miss else "") for v, miss in zip(values, misses, strict=True)),
         )
     console.print(table)
+    notes = [t("trend.scale", LANG), t("trend.miss", LANG)]
+    last = weeks[-1]
+    if partial.get(last):
+        days = frame.filter(frame["week_start"] == last).get_column("coverage").max()
+        notes.append(t("trend.partial", LANG, week=last, days=days))
+    console.print(Text("\n".join(notes), style="dim"))
 
 
 @app.command()
@@ -599,10 +734,55 @@ def generate(
     first = _day(start, "--start")
     assert first is not None
     if headers not in ("en", "zh"):
-        raise AuditError("--headers: en or zh")
+        raise AuditError(t("error.headers", LANG))
     frame = generate_events(Profile(rows=rows, seed=seed, start=first, days=days, shop=shop))
     write_export(frame, output, headers=headers)
-    _stderr.print(f"wrote {frame.height} events to {output}", markup=False)
+    _stderr.print(t("note.generated", LANG, n=frame.height, file=output), markup=False)
+
+
+# Help texts of commands and options from the catalogue (key: help.<command>.<option> or
+# help.<option>, by the option's Python name; commands: help.<command>), so --help reads in
+# the interface language. An option without a key keeps the English text written with it.
+_HELP_KEYS = {
+    "audit": "help.audit", "rules": "help.rules", "explain": "help.explain",
+    "validate-ruleset": "help.validate", "history": "help.history_cmd", "trend": "help.trend",
+    "generate": "help.generate",
+}  # fmt: skip
+_OPTION_KEYS = {
+    "paths": "help.paths", "platform": "help.platform", "ruleset_file": "help.ruleset", "on_date": "help.date",
+    "since": "help.since", "until": "help.until", "output": "help.output", "fail_on": "help.fail_on",
+    "exit_zero": "help.exit_zero", "select": "help.select", "ignore": "help.ignore", "agent": "help.agent",
+    "quiet": "help.quiet", "statistics": "help.statistics", "encoding": "help.encoding", "input_tz": "help.input_tz",
+    "mapping": "help.mapping", "rejects": "help.rejects", "reviews": "help.reviews", "history": "help.history",
+    "no_history": "help.no_history", "baseline": "help.baseline", "sheet": "help.sheet", "profile": "help.profile",
+    "code": "help.code", "prune_before": "help.prune_before", "weeks": "help.weeks",
+}  # fmt: skip
+# Commands whose options mean what _OPTION_KEYS says (generate's --output, explain's --ruleset
+# mean other things and have their own keys, or keep their English text).
+_SHARED_OPTIONS = ("audit", "rules", "history", "trend")
+_COMMAND_OPTION_KEYS = {
+    ("explain", "code"): "help.code", ("explain", "ruleset_file"): "help.explain_ruleset",
+    ("validate-ruleset", "path"): "help.validate_path",
+    ("audit", "fmt"): "help.format", ("history", "platform"): "help.history_platform",
+    ("trend", "platform"): "help.history_platform", ("trend", "rule"): "help.trend_rule",
+    ("trend", "agent"): "help.trend_agent",
+}  # fmt: skip
+
+
+def _localized_command(lang: str):
+    """The click command of `app` with its help texts in `lang`."""
+    from typer.main import get_command
+
+    command = get_command(app)
+    command.help = t("help.app", lang)
+    for name, sub in getattr(command, "commands", {}).items():
+        if name in _HELP_KEYS:
+            sub.help = t(_HELP_KEYS[name], lang)
+        for param in sub.params:
+            key = _COMMAND_OPTION_KEYS.get((name, param.name)) or (_OPTION_KEYS.get(param.name) if name in _SHARED_OPTIONS else None)
+            if key and hasattr(param, "help"):
+                param.help = t(key, lang)
+    return command
 
 
 def main() -> None:
@@ -616,11 +796,13 @@ def main() -> None:
     debug = "--debug" in sys.argv[1:] or os.environ.get("CSERVICE_AUDIT_DEBUG") == "1"
     if "--debug" in sys.argv[1:]:
         sys.argv.remove("--debug")
+    global LANG
+    LANG = _argv_lang(sys.argv[1:]) or default_lang()
     try:
         from cservice_audit import limits
 
         limits.activate(limits.from_environment())  # a bad $CSERVICE_AUDIT_LIMITS is exit 2 too
-        code = app(standalone_mode=False)
+        code = _localized_command(LANG)(standalone_mode=False)
     except AuditError as exc:
         _fail(str(exc))
     except (SystemExit, KeyboardInterrupt) as exc:
@@ -634,7 +816,7 @@ def main() -> None:
             if type(exc).__name__ == "NoArgsIsHelpError":
                 _stderr.print(exc.format_message(), markup=False, highlight=False)
                 sys.exit(exitcodes.CANNOT_RUN)
-            _fail(f"{exc.format_message()} (see cservice-audit --help)")
+            _fail(t("error.usage", LANG, message=exc.format_message()))
         _crash(exc, debug)
     sys.exit(code if isinstance(code, int) else exitcodes.CLEAN)
 
@@ -674,6 +856,5 @@ def _crash_log(trace: str) -> str | None:
 
 
 def _fail(message: str) -> None:
-    # Messages quote file names, values and keys from the input: shown safe, on one line.
-    _stderr.print(f"cservice-audit: error: {one_line(message)}", markup=False, soft_wrap=True, highlight=False)
+    _stderr.print(t("error.prefix", LANG, message=one_line(message)), markup=False, soft_wrap=True, highlight=False)
     sys.exit(exitcodes.CANNOT_RUN)

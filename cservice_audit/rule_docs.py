@@ -7,6 +7,7 @@ sources and confidence.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +21,17 @@ from cservice_audit.params import Window
 from cservice_audit.ruleset import Rule, Ruleset, load_file, load_platform, shipped_platforms
 
 
-def _param_text(value: Any) -> str:
+# (how many items to show, text for the rest given their number): `rules` folds long phrase
+# and keyword lists unless -v; None shows every item.
+Fold = tuple[int, Callable[[int], str]] | None
+
+
+def _param_text(value: Any, fold: Fold = None) -> str:
     if isinstance(value, Window):
         return value.label()
     if isinstance(value, tuple):
+        if fold is not None and len(value) > fold[0]:
+            return "[" + ", ".join(str(v) for v in value[: fold[0]]) + ", " + fold[1](len(value) - fold[0]) + "]"
         return "[" + ", ".join(str(v) for v in value) + "]"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -48,8 +56,8 @@ def escalation_line(rule: Rule) -> str:
     return f"escalation within {rule.escalation.lookback_days} days: {tiers}"
 
 
-def params_line(rule: Rule) -> str:
-    return ", ".join(f"{k}={_param_text(v)}" for k, v in rule.params.items() if v is not None)
+def params_line(rule: Rule, fold: Fold = None) -> str:
+    return ", ".join(f"{k}={_param_text(v, fold)}" for k, v in rule.params.items() if v is not None)
 
 
 def rule_dict(rule: Rule) -> dict[str, Any]:
@@ -93,7 +101,7 @@ def ruleset_dict(ruleset: Ruleset) -> dict[str, Any]:
     }
 
 
-def ruleset_table(ruleset: Ruleset) -> list[Any]:
+def ruleset_table(ruleset: Ruleset, fold: Fold = None) -> list[Any]:
     heading = (
         f"{ruleset.name} ({ruleset.platform}) version {ruleset.version}, effective {ruleset.effective}, "
         f"zone {ruleset.timezone}, from {ruleset.origin}"
@@ -108,7 +116,7 @@ def ruleset_table(ruleset: Ruleset) -> list[Any]:
             f"{rule.title}\n{rule.name}",
             rule.check,
             rule.severity,
-            params_line(rule) + points + (f"\n{escalation_line(rule)}" if rule.escalation else ""),
+            params_line(rule, fold) + points + (f"\n{escalation_line(rule)}" if rule.escalation else ""),
             f"{rule.confidence}: {rule.confidence_note}" if rule.confidence_note else rule.confidence,
             "\n".join([rule.source, *(f"[{i}]" for i in rule.sources)]).strip(),
         )

@@ -59,6 +59,11 @@ class Cli:
         # a test about history passes --history or CSERVICE_AUDIT_HOME itself.
         env.pop("CSERVICE_AUDIT_HOME", None)
         env.update({"NO_COLOR": "1", "PYTHONIOENCODING": "utf-8", "TZ": "UTC"})
+        # The interface language follows the locale (zh_* -> Chinese): tests run in English
+        # unless they set LANG/LC_ALL/--lang themselves.
+        for name in ("LC_ALL", "LC_MESSAGES"):
+            env.pop(name, None)
+        env["LANG"] = "C.UTF-8"
         env.update(extra or {})
         return env
 
@@ -127,4 +132,8 @@ def isolated_history(tmp_path_factory, monkeypatch):
     ($CSERVICE_AUDIT_HOME), and no test may read another's days or the user's own."""
     folder = tmp_path_factory.mktemp("history")
     monkeypatch.setenv("CSERVICE_AUDIT_HOME", str(folder))
+    # In-process runs of the CLI (fuzz, killed writes) speak English whatever the host's locale.
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_MESSAGES", raising=False)
     return folder

@@ -56,7 +56,11 @@ def test_html_sections_charts_and_filters(reports):
     # One chart per rate/wait rule with data, the waits, and the trend lines from the history.
     assert page.count("<svg") >= 4
     rows = re.findall(r"<tr data-agent=\"([^\"]*)\" data-rule=\"([^\"]*)\">", page)
-    assert len(rows) == len(report["findings"])
+    # Repeated-script findings are one row per agent in human formats (issue 9, noise control).
+    scripts = [f for f in report["findings"] if f["code"].endswith("-S1") and f["conversation"]]
+    assert scripts
+    grouped = len(report["findings"]) - len(scripts) + len({(f["shop"], f["agent"]) for f in scripts})
+    assert len(rows) == grouped
     assert {rule for _, rule in rows} == {f["code"] for f in report["findings"]}
     options = set(re.findall(r'<option value="([^"]+)">', page))
     assert {"莉莉", "KS-R3"} <= options
@@ -113,7 +117,9 @@ def test_chromium_runs_the_page_without_console_messages(reports):
     assert run.returncode == 0, run.stderr[-2000:]
     # The page logs nothing itself: any console line is an error (a script error, or a load
     # the Content-Security-Policy refused).
-    console = [line for line in run.stderr.splitlines() if ":CONSOLE" in line]
+    # Chromium's own pages (chrome://, e.g. "Slow network is detected" on a busy machine) are
+    # not ours; every line from the report itself counts.
+    console = [line for line in run.stderr.splitlines() if ":CONSOLE" in line and "source: chrome://" not in line]
     assert console == [], console
     assert re.search(r'<body[^>]*data-ready="1"', run.stdout), "the filter script did not finish"
 

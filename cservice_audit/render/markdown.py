@@ -1,41 +1,101 @@
-"""A Markdown report: the scorecard and the findings, for pasting into a ticket or wiki."""
+"""A Markdown report for pasting into a ticket or wiki: the summary, the scorecards, the findings.
+
+Untrusted text is escaped by views (target "markdown"); only a cell's line breaks are
+turned into spaces here.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from cservice_audit.audit import AuditResult
-from cservice_audit.sanitize import markdown_safe
+from cservice_audit.i18n import t
 from cservice_audit.render.items_view import DEFAULT_ITEMS, LABELS, item_tables, need_rows
-from cservice_audit.render.views import finding_rows, header_lines, points_rows, scorecards
+from cservice_audit.render.views import (
+    MARK,
+    Summary,
+    SummaryRow,
+    finding_rows,
+    header_lines,
+    points_rows,
+    scorecards,
+    shown,
+    shown_findings,
+    summary,
+)
+from cservice_audit.sanitize import markdown_safe
+
+TARGET = "markdown"
 
 
-def _escape(cell: str) -> str:
-    # No links, images, raw HTML or emphasis from the data: every markup character escaped.
-    return markdown_safe(cell.replace("\n", " "))
+def _cell(cell: str) -> str:
+    return cell.replace("\n", " ")
 
 
 def _table(columns: list[str], rows: list[list[str]]) -> list[str]:
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(_escape(c) for c in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(_cell(c) or " " for c in row) + " |" for row in rows]
     return lines
 
 
+def summary_markdown(view: Summary) -> list[str]:
+    lang = view.lang
+    out: list[str] = []
+    for shop in view.shops:
+        out += [f"## {shop.title}", "", f"**{shop.failed}** · {shop.counts}", ""]
+        columns = [t("col.agent", lang), *shop.heads, t("summary.points", lang)]
+
+        def row(r: SummaryRow, name: str | None = None) -> list[str]:
+            return [name or r.name, *(MARK[m].strip() for m in r.marks), r.points]
+
+        rows = [row(r) for r in shop.agents]
+        if shop.others:
+            # The robot and unassigned turns under their own heading row: not agents to coach.
+            rows.append([f"*{t('summary.others', lang)}*", *([""] * (len(columns) - 1))])
+            rows += [row(r) for r in shop.others]
+        if shop.total:
+            rows.append(row(shop.total, f"**{shop.total.name}**"))
+        out += _table(columns, rows)
+        if shop.passing:
+            out += ["", shop.passing]
+        if shop.tiers:
+            out += ["", t("summary.tiers", lang), "", *(f"- {tier}" for tier in shop.tiers)]
+        out.append("")
+    if not view.shops:
+        out.append(t("summary.no_data", lang))
+    else:
+        out.append(view.legend + (f" · {view.columns_note}" if view.columns_note else ""))
+    out += ["", f"**{view.closing}**"]
+    return out
+
+
 def render(
-    result: AuditResult, *, quiet: bool = False, show_paths: bool = False, items: int = DEFAULT_ITEMS, **_: Any
+    result: AuditResult,
+    *,
+    summary_only: bool = False,
+    lang: str = "en",
+    quiet: bool = False,
+    show_paths: bool = False,
+    items: int = DEFAULT_ITEMS,
+    **_: Any,
 ) -> str:
-    out = [f"# cservice-audit: {_escape(result.ruleset.name)} ({_escape(result.ruleset.platform)})"]
+    title = t("report.title", lang, name=shown(result.ruleset.name, TARGET), platform=result.ruleset.platform)
+    out = [f"# {title}", ""]
     if not quiet:  # -q: findings only, as in the table format
-        out += ["", *(f"- {_escape(line)}" for line in header_lines(result, show_paths))]
-        for card in scorecards(result):
-            out += ["", f"## {_escape(card.title)}", "", *_table([_escape(c) for c in card.columns], card.rows)]
-        columns, rows = points_rows(result)
+        out += [f"- {line}" for line in header_lines(result, lang, TARGET, show_paths=show_paths)]
+        out += ["", *summary_markdown(summary(result, lang, TARGET))]
+    if summary_only:
+        return "\n".join(out) + "\n"
+    if not quiet:
+        for card in scorecards(result, lang, TARGET):
+            out += ["", f"## {card.title}", "", *_table(card.columns, card.rows)]
+        columns, rows = points_rows(result, lang, TARGET)
         if rows:
-            out += ["", f"## Points in force on {result.as_of}", "", *_table([_escape(c) for c in columns], rows)]
+            out += ["", f"## {t('section.points', lang, day=result.as_of)}", "", *_table(columns, rows)]
         out += _drilldown(result, items)
-    columns, rows = finding_rows(result)
-    out += ["", f"## Findings ({len(rows)})", ""]
-    out += _table(columns, rows) if rows else ["No findings."]
+    columns, rows = finding_rows(result, lang, TARGET)
+    out += ["", f"## {t('section.findings', lang, n=shown_findings(result).height)}", ""]
+    out += _table(columns, rows) if rows else [t("section.no_findings", lang)]
     return "\n".join(out) + "\n"
 
 

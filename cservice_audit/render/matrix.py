@@ -3,19 +3,50 @@
 Shared by every human format (the summary screen, markdown, the workbook's summary sheet,
 the HTML report, the bot digest). Nothing is computed here that the result does not hold:
 statuses are metric rows, points are the points in force, tiers are the findings' tiers.
+
+Who is coached: a row's `kind` is `agent` (a person to coach), `bot` (the robot), `unassigned`
+(buyer turns nobody answered, so no agent owns them) or `shop` (the shop total). The robot is
+an account whose every message in the input is a bot's (`AuditResult.bots`), or, for agents
+known only from the history, one named like a robot: the sentinel `(bot)` that normalize
+gives bot rows without an account, or a bot role spelling of `data/aliases.yaml` (机器人,
+智能客服, robot, ...). See docs/report.md.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cache
+from importlib.resources import files
 
 import polars as pl
+import yaml
 
 from cservice_audit.audit import AuditResult
 
 # Worst first: an agent's badness is (error fails, other fails, at risk, |points|); points are
 # deductions (negative) on some platforms.
 STATUS_ORDER = ("fail", "at_risk", "insufficient", "pass")
+BOT_SENTINEL = "(bot)"  # normalize.BOT_WITHOUT_ACCOUNT
+UNASSIGNED = "(unassigned)"  # metrics.waits.UNASSIGNED
+KIND_ORDER = {"agent": 0, "bot": 1, "unassigned": 2, "shop": 3}
+
+
+@cache
+def _bot_names() -> frozenset[str]:
+    aliases = yaml.safe_load(files("cservice_audit").joinpath("data", "aliases.yaml").read_text("utf-8"))
+    names = set(aliases["values"]["role"]["bot"]) | set(aliases["values"]["served_by"]["bot"])
+    return frozenset(n.casefold() for n in names)
+
+
+def agent_kind(agent: str | None, shop: str | None = None, bots: frozenset = frozenset()) -> str:
+    """agent | bot | unassigned | shop (None: the shop total)."""
+    if agent is None:
+        return "shop"
+    if agent == UNASSIGNED:
+        return "unassigned"
+    if (shop, agent) in bots or agent == BOT_SENTINEL or agent.strip().casefold() in _bot_names():
+        return "bot"
+    return "agent"
 
 
 @dataclass(frozen=True)
@@ -29,12 +60,20 @@ class MatrixRow:
     error_fails: int
     fails: int
     at_risk: int
+    kind: str = "agent"  # agent | bot | unassigned | shop
+    tier_labels: dict[str, str] = field(default_factory=dict)  # rule code -> tier label only
+    penalties: dict[str, str] = field(default_factory=dict)  # rule code -> penalty text (when the ruleset gives one)
+
+    @property
+    def coached(self) -> bool:
+        """A person the supervisor coaches (not the robot, not unassigned turns, not the shop)."""
+        return self.kind == "agent"
 
 
 @dataclass(frozen=True)
 class Matrix:
     rules: list[str]  # rule codes that have a row for any agent, in ruleset order
-    rows: list[MatrixRow]  # worst agent first within each shop; the shop total last
+    rows: list[MatrixRow]  # per shop: agents worst first, then the robot, unassigned, the shop total
 
     def failing_rules(self, shop: str) -> list[str]:
         """Rule codes failed by the shop total or by any agent of the shop."""
@@ -43,6 +82,9 @@ class Matrix:
     @property
     def shops(self) -> list[str]:
         return sorted({row.shop for row in self.rows})
+
+    def of_shop(self, shop: str) -> list[MatrixRow]:
+        return [row for row in self.rows if row.shop == shop]
 
 
 def agent_matrix(result: AuditResult) -> Matrix:
@@ -58,29 +100,34 @@ def agent_matrix(result: AuditResult) -> Matrix:
     points: dict[tuple[str, str | None], float] = {}
     for shop, agent, value in result.points.select("shop", "agent", "points").iter_rows():
         points[(shop, agent)] = points.get((shop, agent), 0.0) + (value or 0.0)
-    tiers: dict[tuple[str, str | None], dict[str, str]] = {}
+    tiers: dict[tuple[str, str | None], dict[str, tuple[str, str | None]]] = {}
+    # Findings are sorted by period: a later period's tier replaces an earlier one's.
     tiered = result.findings.filter(pl.col("tier").is_not_null())
     for shop, agent, code, tier, penalty in tiered.select("shop", "agent", "code", "tier", "penalty").iter_rows():
-        label = f"{tier}（{penalty}）" if penalty else tier
-        tiers.setdefault((shop, agent), {})[code] = label  # later periods overwrite earlier ones
+        tiers.setdefault((shop, agent), {})[code] = (tier, penalty)
     for key in points:
         cells.setdefault(key, {})
     used = [c for c in codes if any(c in statuses for statuses in cells.values())]
     rows = []
     for (shop, agent), statuses in cells.items():
         fails = [c for c, s in statuses.items() if s == "fail"]
+        kind = agent_kind(agent, shop, getattr(result, "bots", frozenset()))
+        mine = tiers.get((shop, agent), {})
         rows.append(
             MatrixRow(
                 shop=shop,
                 agent=agent,
-                is_bot=agent == "(bot)",
+                is_bot=kind == "bot",
                 statuses=statuses,
                 points=points.get((shop, agent), 0.0),
-                tiers=tiers.get((shop, agent), {}),
+                tiers={c: f"{t}（{p}）" if p else t for c, (t, p) in mine.items()},
                 error_fails=sum(1 for c in fails if severity.get(c) == "error"),
                 fails=len(fails),
                 at_risk=sum(1 for s in statuses.values() if s == "at_risk"),
+                kind=kind,
+                tier_labels={c: t for c, (t, _) in mine.items()},
+                penalties={c: p for c, (_, p) in mine.items() if p},
             )
         )
-    rows.sort(key=lambda r: (r.shop, r.agent is None, r.is_bot, -r.error_fails, -r.fails, -r.at_risk, -abs(r.points), r.agent or ""))
+    rows.sort(key=lambda r: (r.shop, KIND_ORDER[r.kind], -r.error_fails, -r.fails, -r.at_risk, -abs(r.points), r.agent or ""))
     return Matrix(used, rows)

@@ -1,21 +1,138 @@
-"""Rich tables for a person at a terminal: the scorecards, then the findings."""
+"""Rich tables for a person at a terminal: the summary screen, the scorecards, then the findings.
+
+The summary is laid out as plain aligned lines (not a rich Table) so that it never wraps:
+rule codes are the column heads, statuses one mark each, names cut to fit the width.
+"""
 
 from __future__ import annotations
 
 import io
 from typing import Any
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from cservice_audit.audit import AuditResult
-from cservice_audit.sanitize import one_line
+from cservice_audit.i18n import t
+from cservice_audit.render.views import (
+    MARK,
+    NUMERIC_COLUMNS,
+    Summary,
+    SummaryRow,
+    finding_marks,
+    finding_rows,
+    header_lines,
+    points_rows,
+    scorecards,
+    shown_findings,
+    summary,
+)
 from cservice_audit.render.items_view import DEFAULT_ITEMS, LABELS, item_tables, need_rows
-from cservice_audit.render.views import finding_rows, header_lines, points_rows, scorecards, shown_findings
 
-_STATUS_STYLE = {"pass": "green", "fail": "bold red", "at_risk": "yellow", "insufficient": "dim"}
+_STATUS_STYLE = {"pass": "green", "fail": "bold red", "at_risk": "yellow", "insufficient": "dim", None: ""}
 _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+_GAP = "  "
+NAME_MIN = 4  # cells: a name is never cut shorter than this
+LIST_BELOW = 100  # columns: narrower terminals get the findings as a list, not a table
+NAME_MAX = 24  # cells: longer names are cut, so the marks stay next to the names
+
+
+def fit(text: str, width: int) -> str:
+    """`text` cut to `width` display cells (an ellipsis marks the cut), else padded to it."""
+    if cell_len(text) <= width:
+        return text + " " * (width - cell_len(text))
+    out, used = "", 0
+    for ch in text:
+        if used + cell_len(ch) > width - 1:
+            break
+        out += ch
+        used += cell_len(ch)
+    return out + "…" + " " * (width - 1 - used)
+
+
+def clip(text: str, width: int) -> str:
+    """A free-text line cut to the width (no padding)."""
+    return text if cell_len(text) <= width else fit(text, width).rstrip()
+
+
+def summary_lines(view: Summary, width: int) -> list[Text]:
+    """The summary as lines of at most `width` cells, marks styled by status."""
+    lines: list[Text] = []
+    for shop in view.shops:
+        rows = [*shop.agents, *shop.others, *([shop.total] if shop.total else [])]
+        head_w = [max(1, cell_len(h)) for h in shop.heads]
+        pts_head = t("summary.points", view.lang)
+        pts_w = max([cell_len(pts_head), *(cell_len(r.points) for r in rows)])
+        fixed = sum(w + len(_GAP) for w in head_w) + len(_GAP) + pts_w
+        name_w = max([cell_len(r.name) for r in rows] + [cell_len(view_agent_head(view))])
+        name_w = max(NAME_MIN, min(name_w, width - fixed, NAME_MAX))
+
+        def line(r: SummaryRow) -> Text:
+            text = Text()
+            text.append(fit(r.name, name_w), style="bold" if r.kind == "agent" and "fail" in r.marks else "")
+            for mark, w in zip(r.marks, head_w, strict=True):
+                text.append(_GAP)
+                text.append(fit(MARK[mark], w), style=_STATUS_STYLE[mark])
+            text.append(_GAP + r.points.rjust(pts_w))
+            text.rstrip()
+            return text
+
+        lines.append(Text(clip(shop.title, width), style="bold"))
+        lines.append(Text(clip(shop.failed, width), style="bold red" if shop.failing else "green"))
+        lines.append(Text(clip(shop.counts, width)))
+        head = fit(view_agent_head(view), name_w) + "".join(_GAP + fit(h, w) for h, w in zip(shop.heads, head_w, strict=True))
+        lines.append(Text((head + _GAP + pts_head.rjust(pts_w)).rstrip(), style="bold"))
+        lines += [line(r) for r in shop.agents]
+        if shop.passing:
+            lines.append(Text(clip(shop.passing, width), style="green"))
+        if shop.others:
+            lines.append(Text(clip(t("summary.others", view.lang), width), style="dim"))
+            lines += [line(r) for r in shop.others]
+        if shop.total:
+            lines.append(line(shop.total))
+        if shop.tiers:
+            lines.append(Text(clip(t("summary.tiers", view.lang), width), style="bold"))
+            lines += [Text(clip("  " + tier, width)) for tier in shop.tiers]
+        lines.append(Text(""))
+    if not view.shops:
+        lines.append(Text(clip(t("summary.no_data", view.lang), width)))
+    else:
+        lines.append(Text(clip(view.legend, width), style="dim"))
+    if view.columns_note:
+        lines.append(Text(clip(view.columns_note, width), style="dim"))
+    lines.append(Text(clip(view.closing, width), style="bold"))
+    return lines
+
+
+def view_agent_head(view: Summary) -> str:
+    return t("col.agent", view.lang)
+
+
+def _what(text: str, match: str | None) -> Text:
+    what = Text(text)
+    if match:
+        # The match is normalized text; it is marked where it appears as written.
+        what.highlight_words([match], style="bold reverse", case_sensitive=False)
+    return what
+
+
+def _finding_list(console: Console, columns: list[str], rows: list[list[str]], marks: list, title: str) -> None:
+    """Findings on a narrow terminal: one heading line per finding (code, severity, who,
+    when, conversation), its text indented below; a seven-column table would fold every
+    cell into a tall narrow strip."""
+    console.print(Text(title, style="bold"))
+    for row, (severity, match) in zip(rows, marks, strict=True):
+        head = Text()
+        head.append(row[0], style="bold")
+        for i, cell in enumerate(row[1:-1], start=1):
+            if cell != "-":
+                head.append("  ")
+                head.append(cell, style=_SEVERITY_STYLE.get(severity, "") if i == 1 else "")
+        console.print(head)
+        for line in row[-1].split("\n"):
+            console.print(Text("    ").append_text(_what(line, match)))
 
 
 def render(
@@ -24,45 +141,61 @@ def render(
     color: bool = False,
     width: int = 120,
     quiet: bool = False,
+    summary_only: bool = False,
+    lang: str = "en",
     show_paths: bool = False,
     items: int = DEFAULT_ITEMS,
     **_: Any,
 ) -> str:
     buffer = io.StringIO()
-    console = Console(file=buffer, width=width, force_terminal=color, color_system="standard" if color else None, no_color=not color)
+    console = Console(file=buffer, width=width, force_terminal=color, color_system="standard" if color else None, no_color=not color, highlight=False)
     if not quiet:
-        for line in header_lines(result, show_paths):
+        for line in header_lines(result, lang, show_paths=show_paths):
             console.print(Text(line, style="dim"))
-        for card in scorecards(result):
-            table = Table(title=Text(card.title, style="bold"), title_justify="left", show_lines=False)
+    if not quiet or summary_only:
+        view = summary(result, lang)
+        for line in summary_lines(view, width):
+            console.print(line, no_wrap=True, overflow="ellipsis", crop=True)
+    if summary_only:
+        return buffer.getvalue()
+    if not quiet:
+        for card in scorecards(result, lang):
+            # As wide as its title (up to the width), so the title never breaks mid-threshold.
+            table = Table(title=Text(card.title, style="bold"), title_justify="left", show_lines=False, min_width=min(cell_len(card.title), width))
             for column in card.columns:
-                table.add_column(column, justify="left" if column in ("agent", "status") else "right")
+                table.add_column(column, justify="right" if column in NUMERIC_COLUMNS else "left")
             for row, status in zip(card.rows, card.statuses, strict=True):
-                table.add_row(*map(Text, row[:-1]), Text(row[-1], style=_STATUS_STYLE[status]))
+                cells = [Text(c) for c in row]
+                cells[len(card.columns) - 1 - (card.columns[-1] == t("col.tier", lang))].stylize(_STATUS_STYLE[status])
+                table.add_row(*cells)
             console.print(table)
-        columns, rows = points_rows(result)
+        columns, rows = points_rows(result, lang)
         if rows:
-            table = Table(title=Text(f"Points in force on {result.as_of}", style="bold"), title_justify="left")
-            for column in columns:
-                table.add_column(column, justify="left" if column == "agent" else "right")
+            table = Table(title=Text(t("section.points", lang, day=result.as_of), style="bold"), title_justify="left")
+            for i, column in enumerate(columns):
+                table.add_column(column, justify="left" if i == 0 else "right")
             for row in rows:
                 table.add_row(*map(Text, row))
             console.print(table)
         _drilldown(console, result, items)
-    columns, rows = finding_rows(result)
+    columns, rows = finding_rows(result, lang)
     if not rows:
-        console.print("No findings.", style="green")
+        console.print(t("section.no_findings", lang), style="green")
         return buffer.getvalue()
-    table = Table(title=f"Findings ({len(rows)})", title_justify="left")
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for row, match in zip(rows, shown_findings(result).get_column("match"), strict=True):
-        what = Text(row[-1])
-        if match:
-            # The match is normalized text; it is marked where it appears as written.
-            what.highlight_words([one_line(match)], style="bold reverse", case_sensitive=False)
-        table.add_row(Text(row[0]), Text(row[1], style=_SEVERITY_STYLE.get(row[1], "")), *map(Text, row[2:-1]), what)
-    console.print(table)
+    marks = finding_marks(result)
+    if width < LIST_BELOW:
+        _finding_list(console, columns, rows, marks, t("section.findings", lang, n=shown_findings(result).height))
+    else:
+        table = Table(title=t("section.findings", lang, n=shown_findings(result).height), title_justify="left")
+        for column in columns:
+            table.add_column(column, overflow="fold")
+        for row, (severity, match) in zip(rows, marks, strict=True):
+            cells = [Text(c) for c in row[:-1]] + [_what(row[-1], match)]
+            cells[1].stylize(_SEVERITY_STYLE.get(severity, ""))
+            table.add_row(*cells)
+        console.print(table)
+    if not quiet:
+        console.print(Text(summary(result, lang).closing, style="bold"))
     return buffer.getvalue()
 
 

@@ -1,24 +1,60 @@
 """What the human-readable formats show, as rows of text: shared by table and markdown.
 
 Nothing here computes a number: every figure is a field of a metric or finding row,
-formatted. Text from the input or a user's ruleset (names, ids, messages, file names)
-enters rows through `one_line` here, so no control character or escape sequence reaches a
-terminal; markdown escapes its markup on top. The scorecard shows, per rule, the period that contains the as-of day; every
+formatted. The scorecard shows, per rule, the period that contains the as-of day; every
 failing period of any day is in the findings.
+
+Every word comes from the message catalogue (`i18n.t`) in the language the caller passes.
+Every untrusted text (agent, shop and file names, conversation ids, chat texts, messages
+quoting them, titles of a user's ruleset) goes through `shown()`, the one place that calls
+`cservice_audit.sanitize`: `target` is "terminal" (table) or "markdown".
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+
 from pathlib import PurePath
 
 import polars as pl
 
+from cservice_audit import sanitize
 from cservice_audit.audit import AuditResult
-from cservice_audit.sanitize import one_line
+from cservice_audit.i18n import t
+from cservice_audit.render.matrix import Matrix, MatrixRow, agent_matrix
 
-SHOP_TOTAL = "(shop total)"
-STATUS_MARK = {"pass": "✓ pass", "fail": "✗ fail", "at_risk": "! at risk", "insufficient": "· too few"}
+# Status marks are symbols, the same in every language; their words are in the catalogue.
+MARK = {"pass": "✓", "fail": "✗", "at_risk": "!", "insufficient": "·", None: " "}
+SEVERITIES = ("error", "warning", "info")
+
+
+def shown(value: object, target: str = "terminal") -> str:
+    """Untrusted text made safe for where it is shown (on one line)."""
+    if target == "markdown":
+        return sanitize.markdown_safe(value)
+    return sanitize.one_line(value)
+
+
+def shown_block(value: object, target: str = "terminal") -> str:
+    """Like `shown`, but newlines kept on a terminal (a table cell of several lines)."""
+    return sanitize.terminal_safe(value) if target == "terminal" else sanitize.markdown_safe(value)
+
+
+def status_text(status: str, lang: str) -> str:
+    return f"{MARK[status]} {t(f'status.{status}', lang)}"
+
+
+def who(agent: str | None, scope: str | None, lang: str, target: str = "terminal") -> str:
+    """An agent's name as shown; the sentinels of normalize/metrics in the reader's language."""
+    if agent is None:
+        return t("who.shop_total", lang) if scope in (None, "shop") else "-"
+    if agent == "(unassigned)":
+        return t("who.unassigned", lang)
+    if agent == "(bot)":
+        return t("who.bot", lang)
+    return shown(agent, target)
 
 
 @dataclass
@@ -30,26 +66,33 @@ class Scorecard:
     statuses: list[str]
 
 
-def header_lines(result: AuditResult, show_paths: bool = False) -> list[str]:
+def header_lines(result: AuditResult, lang: str = "en", target: str = "terminal", show_paths: bool = False) -> list[str]:
     """Human formats name files by their base name and leave out the history and baseline
     paths unless `show_paths` (`--show-paths`): a report is mailed and pasted around."""
     rs, inp = result.ruleset, result.input
-    files = ", ".join(f["file"] if show_paths else PurePath(f["file"]).name for f in inp.files)
+    files = ", ".join(shown(f["file"] if show_paths else PurePath(f["file"]).name, target) for f in inp.files)
     lines = [
-        f"ruleset {rs.platform} {rs.version} (effective {rs.effective}, {rs.origin})",
-        f"input {files}: {inp.rows_read} rows read, {inp.rows_used} used, "
-        f"{inp.rows_rejected} rejected, {inp.rows_duplicate} duplicate",
-        f"as of {result.as_of or '-'} ({rs.timezone})",
+        t("header.ruleset", lang, platform=rs.platform, version=shown(rs.version, target), effective=rs.effective, origin=shown(rs.origin, target)),
+        t("header.input", lang, files=files, read=inp.rows_read, used=inp.rows_used, rejected=inp.rows_rejected, duplicate=inp.rows_duplicate),
+        t("header.as_of", lang, day=result.as_of or "-", zone=rs.timezone),
     ]
     if result.options.agent:
-        lines.append(f"agent {result.options.agent} only (shop totals kept)")
+        lines.append(t("header.agent_only", lang, agent=shown(result.options.agent, target)))
     if result.options.history:
-        where = f" {result.options.history}" if show_paths else ""
-        lines.append(f"history{where}: {result.history_days_written} shop-day(s) written")
+        where = f" {shown(result.options.history, target)}" if show_paths else ""
+        lines.append(t("header.history", lang, folder=where, days=result.history_days_written))
     if result.options.baseline:
-        where = f" {result.options.baseline}" if show_paths else ""
-        lines.append(f"baseline{where}: {result.baseline_hidden} known finding(s) not shown (in the JSON, state known)")
-    return [one_line(line) for line in lines]
+        where = f" {shown(result.options.baseline, target)}" if show_paths else ""
+        lines.append(t("header.baseline", lang, file=where, hidden=result.baseline_hidden))
+    return lines
+
+
+def shown_findings(result: AuditResult) -> pl.DataFrame:
+    """The findings a person is shown: the new ones (spec §11: the known ones are counted in
+    the header and the closing line, and kept in the JSON)."""
+    if "state" not in result.findings.columns:
+        return result.findings
+    return result.findings.filter(pl.col("state") != "known")
 
 
 def _seconds(value: float | None) -> str:
@@ -74,29 +117,46 @@ def _cells(check: str, row: dict) -> list[str]:
 
 
 _COLUMNS = {
-    "reply_rate": ["counted", "on time", "rate", "mean", "p50", "p90"],
-    "average_wait": ["counted", "total wait", "mean wait", "mean", "p50", "p90"],
+    "reply_rate": ["counted", "on_time", "rate", "mean", "p50", "p90"],
+    "average_wait": ["counted", "total_wait", "mean_wait", "mean", "p50", "p90"],
     "long_no_reply": ["turns", "occurrences", "points"],
     "review_rate": ["counted", "hits", "rate"],
     "phrases": ["messages", "matches", "points"],
     "repeated_script": ["scripts", "repeated", "points"],
 }
+# Columns whose cells are right-aligned numbers (the rest: names, statuses, tiers).
+NUMERIC_COLUMNS = {t(f"col.{c}", lang) for cols in _COLUMNS.values() for c in cols for lang in ("zh", "en")}
 
 
-def _threshold(rule, value: float) -> str:
+def threshold_text(rule, value: float, lang: str) -> str:
     check = rule.check
     if check == "review_rate":
-        return ("min " if rule.params["measure"] == "good_rate" else "max ") + f"{value * 100:g}%"
+        key = "threshold.min_pct" if rule.params["measure"] == "good_rate" else "threshold.max_pct"
+        return t(key, lang, value=f"{value * 100:g}")
     if check == "reply_rate":
-        return f"min {value * 100:g}%"
+        return t("threshold.min_pct", lang, value=f"{value * 100:g}")
     if check == "average_wait":
-        return f"max {value:g} s"
-    return f"max {value:g}"
+        return t("threshold.max_seconds", lang, value=f"{value:g}")
+    return t("threshold.max_count", lang, value=f"{value:g}")
 
 
-def scorecards(result: AuditResult) -> list[Scorecard]:
+def period_text(period: str, start, end, lang: str) -> str:
+    return f"{t(f'period.{period}', lang)} {start}" + (f"..{end}" if start != end else "")
+
+
+def _tiers_by_period(result: AuditResult) -> dict[tuple, str]:
+    """(rule, shop, agent, period_start) -> the tier a finding reached, with its penalty."""
+    tiered = result.findings.filter(pl.col("tier").is_not_null())
+    return {
+        (code, shop, agent, start): (tier, penalty)
+        for code, shop, agent, start, tier, penalty in tiered.select("code", "shop", "agent", "period_start", "tier", "penalty").iter_rows()
+    }
+
+
+def scorecards(result: AuditResult, lang: str = "en", target: str = "terminal") -> list[Scorecard]:
     cards = []
     as_of = result.as_of
+    tiers = _tiers_by_period(result)
     for rule in result.ruleset.rules:
         if rule.check not in _COLUMNS or as_of is None:
             continue
@@ -106,22 +166,26 @@ def scorecards(result: AuditResult) -> list[Scorecard]:
         if rows.is_empty():
             continue
         first = rows.row(0, named=True)
-        period = f"{first['period']} {first['period_start']}" + (
-            f"..{first['period_end']}" if first["period_start"] != first["period_end"] else ""
-        )
+        period = period_text(first["period"], first["period_start"], first["period_end"], lang)
         many_shops = rows.get_column("shop").n_unique() > 1
+        with_tier = rule.escalation is not None
         body, statuses = [], []
         for row in rows.iter_rows(named=True):
-            who = row["agent"] if row["scope"] == "agent" else SHOP_TOTAL
+            name = who(row["agent"], row["scope"], lang, target)
             if many_shops:
-                who = f"{row['shop']} / {who}"
-            body.append([one_line(who), *_cells(rule.check, row), STATUS_MARK[row["status"]]])
+                name = f"{shown(row['shop'], target)} / {name}"
+            cells = [name, *_cells(rule.check, row), status_text(row["status"], lang)]
+            if with_tier:
+                tier = tiers.get((rule.code, row["shop"], row["agent"], row["period_start"]))
+                cells.append(tier[0] if tier else "")
+            body.append(cells)
             statuses.append(row["status"])
+        columns = [t("col.agent", lang), *(t(f"col.{c}", lang) for c in _COLUMNS[rule.check]), t("col.status", lang)]
         cards.append(
             Scorecard(
                 code=rule.code,
-                title=one_line(f"{rule.code} {rule.title} · {period} · {_threshold(rule, first['threshold'])}"),
-                columns=["agent", *_COLUMNS[rule.check], "status"],
+                title=f"{rule.code} {shown(rule.title, target)} · {period} · {threshold_text(rule, first['threshold'], lang)}",
+                columns=columns + ([t("col.tier", lang)] if with_tier else []),
                 rows=body,
                 statuses=statuses,
             )
@@ -129,7 +193,7 @@ def scorecards(result: AuditResult) -> list[Scorecard]:
     return cards
 
 
-def points_rows(result: AuditResult) -> tuple[list[str], list[list[str]]]:
+def points_rows(result: AuditResult, lang: str = "en", target: str = "terminal") -> tuple[list[str], list[list[str]]]:
     """Points in force on the as-of day: one row per agent and the shop, a column per rule."""
     if result.points.is_empty():
         return [], []
@@ -140,37 +204,272 @@ def points_rows(result: AuditResult) -> tuple[list[str], list[list[str]]]:
     many_shops = len({shop for shop, _ in table}) > 1
     rows = []
     for (shop, agent), by_rule in sorted(table.items(), key=lambda kv: (kv[0][0], kv[0][1] is None, kv[0][1] or "")):
-        who = agent if agent is not None else SHOP_TOTAL
-        rows.append([one_line(f"{shop} / {who}" if many_shops else who), *(_count(by_rule.get(r, 0.0)) for r in rules), _count(sum(by_rule.values()))])
-    return ["agent", *map(one_line, rules), "total"], rows
+        name = who(agent, None if agent is None else "agent", lang, target)
+        rows.append([f"{shown(shop, target)} / {name}" if many_shops else name, *(_count(by_rule.get(r, 0.0)) for r in rules), _count(sum(by_rule.values()))])
+    return [t("col.agent", lang), *rules, t("col.total", lang)], rows
 
 
-def shown_findings(result: AuditResult) -> pl.DataFrame:
-    """The findings a person is shown: the new ones (known ones are counted in the header)."""
-    return result.findings.filter(pl.col("state") != "known")
+def _grouped_codes(result: AuditResult) -> set[str]:
+    """Codes whose per-conversation findings are one line per agent (repeated scripts)."""
+    return {rule.code for rule in result.ruleset.rules if rule.check == "repeated_script"}
 
 
-def finding_rows(result: AuditResult) -> tuple[list[str], list[list[str]]]:
+def _script_groups(findings: pl.DataFrame, codes: set[str]) -> dict[tuple, dict]:
+    """(code, shop, agent) -> how many conversations, the most repeated script and in how many
+    conversations it was repeated. Findings without a conversation (escalations) stay single."""
+    mine = findings.filter(pl.col("code").is_in(list(codes)) & pl.col("conversation").is_not_null())
+    groups: dict[tuple, dict] = {}
+    for (code, shop, agent), part in mine.group_by("code", "shop", "agent", maintain_order=True):
+        scripts = Counter(part.get_column("match").fill_null(""))
+        top, k = scripts.most_common(1)[0]
+        text = part.filter(pl.col("match").fill_null("") == top).get_column("evidence").first()
+        groups[(code, shop, agent)] = {"n": part.height, "text": text or top, "k": k}
+    return groups
+
+
+_PERIOD_CHECKS = ("reply_rate", "average_wait", "review_rate")
+
+
+def _period_label(m: dict, lang: str) -> str:
+    """`2026-11-22`, `week 2026-11-16..2026-11-22 (so far)`, ... in the reader's language."""
+    span = f"{m['period_start']}..{m['period_end']}"
+    label = {
+        "day": str(m["period_start"]),
+        "natural_week": t("finding.week", lang, span=span),
+        "natural_month": t("finding.month", lang, month=f"{m['period_start']:%Y-%m}"),
+    }.get(m["period"], t("finding.rolling", lang, span=span))
+    return label if m["complete"] else t("finding.so_far", lang, label=label)
+
+
+def _period_messages(result: AuditResult, lang: str, target: str) -> dict[tuple, str]:
+    """The message of each reply-rate, average-wait and review-rate finding, written from its
+    metric row in the reader's language (the JSON keeps the check's own message), keyed by
+    (code, scope, shop, agent, period_start)."""
+    rules = {r.code: r for r in result.ruleset.rules if r.check in _PERIOD_CHECKS}
+    if not rules:
+        return {}
+    out = {}
+    for m in result.metrics.filter(pl.col("rule").is_in(list(rules)) & pl.col("status").is_in(["fail", "at_risk"])).iter_rows(named=True):
+        rule = rules[m["rule"]]
+        if m["value"] is None:
+            continue
+        title, period = shown(rule.title, target), _period_label(m, lang)
+        if rule.check == "average_wait":
+            text = t("finding.wait_above", lang, title=title, value=f"{m['value']:.1f}", n=m["denominator"],
+                     unit=t(f"unit.{rule.params['unit']}", lang), threshold=f"{rule.params['max_seconds']:g}", period=period)
+        else:
+            if rule.check == "reply_rate":
+                key, unit, limit = "finding.rate_below", t(f"unit.{rule.params['unit']}", lang), rule.params["min_rate"]
+            elif rule.params.get("measure") == "good_rate":
+                key, unit, limit = "finding.rate_below", t("unit.reviews", lang), rule.params["min_rate"]
+            else:
+                key, unit, limit = "finding.rate_above", t("unit.bad_reviews", lang), rule.params["max_rate"]
+            text = t(key, lang, title=title, value=f"{m['value'] * 100:.1f}", num=f"{m['numerator']:.0f}", den=m["denominator"],
+                     unit=unit, threshold=str(round(limit * 100, 1)), period=period)
+        out[(m["rule"], m["scope"], m["shop"], m["agent"], m["period_start"])] = text
+    return out
+
+
+def finding_rows(result: AuditResult, lang: str = "en", target: str = "terminal") -> tuple[list[str], list[list[str]]]:
     """The findings as text rows; the last cell is the message, then the evidence text for
-    findings about one message (text rules, long no-reply) or a rejected row."""
-    columns = ["code", "severity", "agent", "conversation", "day", "time", "what happened"]
+    findings about one message (text rules, long no-reply) or a rejected row, then the
+    escalation tier and its penalty. Repeated-script findings are one row per agent (the
+    JSON report keeps each one)."""
+    columns = [t(f"col.{c}", lang) for c in ("code", "severity", "agent", "conversation", "day", "time", "what")]
     findings = shown_findings(result).with_columns(pl.col("ts").dt.convert_time_zone(result.ruleset.timezone))
     # With more than one shop in the report, every agent is named with its shop (spec §11).
     many_shops = findings.get_column("shop").drop_nulls().n_unique() > 1
+
+    def qualified(shop: str | None, name: str) -> str:
+        return f"{shown(shop, target)} / {name}" if many_shops and shop else name
+
+    grouped = _grouped_codes(result)
+    groups = _script_groups(findings, grouped)
+    written = _period_messages(result, lang, target)
+    done: set[tuple] = set()
     rows = []
     for f in findings.iter_rows(named=True):
-        day = f["day"] or f["period_start"]
-        who = f["agent"] or (SHOP_TOTAL if f["scope"] == "shop" else "-")
-        rows.append(
-            [
-                one_line(f["code"]),
-                f["severity"],
-                one_line(f"{f['shop']} / {who}" if many_shops and f["shop"] else who),
-                one_line(f["conversation"] or "-"),
+        key = (f["code"], f["shop"], f["agent"])
+        if f["code"] in grouped and f["conversation"] is not None:
+            if key in done:
+                continue
+            done.add(key)
+            group = groups[key]
+            name = qualified(f["shop"], who(f["agent"], f["scope"], lang, target))
+            text = shown(group["text"], target)
+            cells = [
+                f["code"],
+                t(f"severity.{f['severity']}", lang),
+                name,
+                t("group.conversations", lang, n=group["n"]),
+                str(f["day"] or f["period_start"] or "-"),
+                "-",
+                t("group.repeated", lang, agent=name, n=group["n"], text=text, k=group["k"]) + "\n" + t("group.details", lang),
+            ]
+        else:
+            day = f["day"] or f["period_start"]
+            what = written.get((f["code"], f["scope"], f["shop"], f["agent"], f["period_start"])) or shown_block(f["message"], target)
+            if f["evidence"] and (f["conversation"] or f["match"] or f["code"].endswith("-D1")):
+                what += "\n" + shown_block(f["evidence"], target)
+            if f["tier"]:
+                tier = t("tier.text", lang, tier=shown(f["tier"], target), penalty=shown(f["penalty"], target)) if f["penalty"] else shown(f["tier"], target)
+                what += "\n" + tier
+            cells = [
+                f["code"],
+                t(f"severity.{f['severity']}", lang),
+                qualified(f["shop"], who(f["agent"], f["scope"], lang, target)) if f["agent"] or f["scope"] == "shop" else "-",
+                shown(f["conversation"], target) if f["conversation"] else "-",
                 str(day) if day else "-",
                 f["ts"].strftime("%H:%M:%S") if f["ts"] else "-",
-                # One line of message, then one line of evidence: the newline is the renderer's.
-                one_line(f["message"]) + (f"\n{one_line(f['evidence'])}" if f["evidence"] and (f["conversation"] or f["match"] or f["code"].endswith("-D1")) else ""),
+                what,
             ]
-        )
+        rows.append(cells)
     return columns, rows
+
+
+def finding_marks(result: AuditResult) -> list[tuple[str, str | None]]:
+    """Per row of `finding_rows`: its severity and the matched text to highlight (none for a
+    grouped row)."""
+    grouped = _grouped_codes(result)
+    seen: set[tuple] = set()
+    out = []
+    for code, shop, agent, conversation, severity, match in shown_findings(result).select(
+        "code", "shop", "agent", "conversation", "severity", "match"
+    ).iter_rows():
+        if code in grouped and conversation is not None:
+            if (code, shop, agent) in seen:
+                continue
+            seen.add((code, shop, agent))
+            match = None
+        out.append((severity, match))
+    return out
+
+
+# --------------------------------------------------------------------------- the summary screen
+
+
+@dataclass
+class SummaryRow:
+    name: str
+    kind: str  # agent | bot | unassigned | shop
+    marks: list[str | None]  # per rule column: status or None (no data)
+    points: str
+
+
+@dataclass
+class ShopSummary:
+    shop: str
+    title: str
+    failed: str
+    failing: bool  # any rule failed in this shop
+    counts: str
+    heads: list[str]  # rule codes, shortened when they share a prefix
+    agents: list[SummaryRow]  # agents with anything to coach, worst first
+    passing: str | None  # one line naming the agents who pass every rule
+    others: list[SummaryRow]  # the robot and unassigned turns
+    total: SummaryRow | None
+    tiers: list[str]
+
+
+@dataclass
+class Summary:
+    shops: list[ShopSummary]
+    legend: str
+    columns_note: str | None
+    closing: str
+    lang: str = "en"
+    severities: dict[str, int] = field(default_factory=dict)
+
+
+def _prefix(codes: list[str]) -> str:
+    """The platform prefix all codes share (`PDD-`), left off in the column heads."""
+    prefix = os.path.commonprefix(codes) if codes else ""
+    return prefix[: prefix.rfind("-") + 1] if "-" in prefix else ""
+
+
+def closing_line(result: AuditResult, lang: str) -> tuple[str, dict[str, int]]:
+    findings = result.findings
+    if findings.is_empty():
+        return t("section.no_findings", lang), {}
+    counts = dict(findings.group_by("severity").len().iter_rows())
+    by_severity = t("list.sep", lang).join(
+        t("summary.severity_count", lang, n=counts[s], severity=t(f"severity.{s}", lang)) for s in SEVERITIES if counts.get(s)
+    )
+    if "state" in findings.columns:
+        known = findings.filter(pl.col("state") == "known").height
+    else:
+        known = 0  # no baseline information: every finding is new
+    line = t("summary.closing", lang, n=findings.height, by_severity=by_severity, new=findings.height - known, known=known)
+    return line, counts
+
+
+def _tier_lines(rows: list[MatrixRow], order: list[str], prefix: str, lang: str, target: str) -> list[str]:
+    """Escalation on the summary: one line per agent with a tier (its rules grouped by tier),
+    then one line per tier and penalty naming the rules it applies to."""
+    lines, penalties = [], {}
+    for r in rows:
+        if not r.tier_labels:
+            continue
+        by_tier: dict[str, list[str]] = {}
+        for code, label in sorted(r.tier_labels.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)):
+            short = code.removeprefix(prefix)
+            by_tier.setdefault(label, []).append(short)
+            rules = penalties.setdefault((label, r.penalties.get(code)), [])
+            if short not in rules:
+                rules.append(short)
+        name = who(r.agent, "shop" if r.agent is None else "agent", lang, target)
+        parts = t("list.sep", lang).join(f"{' '.join(codes)} {shown(label, target)}" for label, codes in by_tier.items())
+        lines.append(t("summary.tier_who", lang, who=name, tiers=parts))
+    for (label, penalty), codes in penalties.items():
+        key = "summary.tier" if penalty else "summary.tier_bare"
+        lines.append(t(key, lang, tier=shown(label, target), codes=" ".join(codes), penalty=shown(penalty, target)))
+    return lines
+
+
+def summary(result: AuditResult, lang: str = "en", target: str = "terminal", matrix: Matrix | None = None) -> Summary:
+    """The first screen: per shop the rules failed, the agent × rule matrix (worst first), the
+    robot apart, tiers with their penalties; then a legend and one closing line."""
+    matrix = matrix or agent_matrix(result)
+    prefix = _prefix(matrix.rules)
+    heads = [code.removeprefix(prefix) for code in matrix.rules]
+
+    def row(r: MatrixRow) -> SummaryRow:
+        return SummaryRow(
+            name=who(r.agent, "shop" if r.agent is None else "agent", lang, target),
+            kind=r.kind,
+            marks=[r.statuses.get(code) for code in matrix.rules],
+            points=_count(r.points) if r.points else "",
+        )
+
+    shops = []
+    for shop in matrix.shops:
+        mine = matrix.of_shop(shop)
+        coached = [r for r in mine if r.coached]
+        trouble = [r for r in coached if any(s != "pass" for s in r.statuses.values()) or r.points or r.tiers]
+        clean = [r for r in coached if r not in trouble]
+        failed = matrix.failing_rules(shop)
+        tier_lines = _tier_lines(mine, matrix.rules, prefix, lang, target)
+        shops.append(
+            ShopSummary(
+                shop=shop,
+                title=t("summary.title", lang, shop=shown(shop, target), day=result.as_of),
+                failed=t("summary.failed", lang, codes=" ".join(failed)) if failed else t("summary.failed_none", lang),
+                failing=bool(failed),
+                counts=t("summary.agents", lang, agents=len(coached), failing=sum(1 for r in coached if r.fails), at_risk=sum(1 for r in coached if r.at_risk and not r.fails)),
+                heads=heads,
+                agents=[row(r) for r in trouble],
+                passing=t("summary.all_pass", lang, names=", ".join(who(r.agent, "agent", lang, target) for r in clean)) if clean else None,
+                others=[row(r) for r in mine if r.kind in ("bot", "unassigned")],
+                total=next((row(r) for r in mine if r.kind == "shop"), None),
+                tiers=tier_lines,
+            )
+        )
+    closing, counts = closing_line(result, lang)
+    return Summary(
+        shops=shops,
+        legend=t("summary.legend", lang),
+        columns_note=t("summary.columns", lang, prefix=prefix) if prefix else None,
+        closing=closing,
+        lang=lang,
+        severities=counts,
+    )

@@ -1,0 +1,70 @@
+"""The interface in Chinese or English: one message catalogue (`data/messages.yaml`) and a lookup.
+
+Every word the human formats, the CLI's help and its one-line errors show is a key of the
+catalogue with a `zh` and an `en` text; code holds keys, never the words. Rule titles
+(3分钟人工回复率) are ruleset data and stay Chinese in both languages.
+
+    t("status.fail", "zh")                         -> "未达标"
+    t("summary.closing", "en", n=3, errors=2, ...) -> "Found 3 findings: ..."
+
+The language is chosen once by the caller (`--lang`, else `default_lang()` from the
+environment) and passed down; nothing here reads a global at render time.
+
+Errors follow the same pattern: raise `AuditError(t("error.cannot_write", lang, path=p, reason=r))`
+with a key added to the catalogue in both languages. Code that has no language at hand
+(deep in load or ruleset) uses `t(key, **values)`, which reads the environment's default;
+the CLI passes `--lang` explicitly.
+"""
+
+from __future__ import annotations
+
+import os
+import string
+from collections.abc import Mapping
+from functools import cache
+from importlib.resources import files
+
+import yaml
+
+LANGS = ("zh", "en")
+FALLBACK = "en"
+
+
+@cache
+def catalogue() -> dict[str, dict[str, str]]:
+    """Key -> {"zh": text, "en": text}; checked on load so a missing language fails loudly."""
+    raw = yaml.safe_load(files("cservice_audit").joinpath("data", "messages.yaml").read_text("utf-8"))
+    for key, texts in raw.items():
+        if not isinstance(texts, dict) or set(texts) != set(LANGS):
+            raise ValueError(f"messages.yaml: {key} needs exactly zh and en texts")
+        for lang, text in texts.items():
+            if not isinstance(text, str):
+                raise ValueError(f"messages.yaml: {key}.{lang} is not text")
+    return raw
+
+
+def default_lang(environ: Mapping[str, str] | None = None) -> str:
+    """The POSIX order: the first of LC_ALL, LC_MESSAGES, LANG that is set and not empty;
+    zh_* (zh_CN.UTF-8, zh_TW, zh) means Chinese, anything else English."""
+    env = os.environ if environ is None else environ
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = env.get(name, "")
+        if value:
+            return "zh" if value.lower().startswith("zh") else "en"
+    return "en"
+
+
+def t(key: str, lang: str | None = None, **values: object) -> str:
+    """The text of `key` in `lang` (default: from the environment), with `{name}` filled.
+    (Messages never use `{key}` or `{lang}` as field names.)"""
+    texts = catalogue()[key]  # a KeyError is a bug: every key used must exist
+    text = texts.get(lang or default_lang(), texts[FALLBACK])
+    return text.format(**values) if values else text
+
+
+def fields(key: str) -> set[str]:
+    """The `{names}` a message expects (the same in both languages; tests check that)."""
+    out: set[str] = set()
+    for text in catalogue()[key].values():
+        out |= {name for _, name, _, _ in string.Formatter().parse(text) if name}
+    return out

@@ -1,0 +1,447 @@
+"""The morning report (issue 9): the summary screen, Chinese and English, grouping of
+repeated scripts, tiers, trend, --version; end to end through the installed command.
+
+The summary goldens (tests/golden/summary/) are reviewed text: after an intended change run
+`.venv/bin/python tests/test_report.py` and review `git diff tests/golden/summary/`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+from rich.cells import cell_len
+
+ROOT = Path(__file__).resolve().parents[1]
+GOLDEN = ROOT / "tests" / "golden" / "summary"
+# (sample, platform): PDD has the robot and points; Kuaishou has escalation tiers.
+SAMPLES = [("pinduoduo-2026-11-22.csv", "pinduoduo"), ("kuaishou-2026-11-16-week.csv", "kuaishou")]
+CASES = [(s, p, lang, width) for s, p in SAMPLES for lang in ("zh", "en") for width in (80, 120)]
+# The summary's status marks: the screen must use them, not words, in its matrix.
+MARKS = "✗!✓·"
+
+
+def _golden_name(sample: str, lang: str, width: int) -> str:
+    return f"{sample.split('-')[0]}-{lang}-{width}.txt"
+
+
+def _summary_args(sample: str, platform: str, lang: str) -> tuple:
+    """Run from the repository root, so the input line names samples/... as in the README."""
+    return ("audit", f"samples/{sample}", "--platform", platform, "--format", "table", "--summary", "--lang", lang, "--no-history")
+
+
+@pytest.fixture(scope="module")
+def summaries(cli_factory):
+    cli = cli_factory(ROOT)
+    runs = cli.many(*({"args": _summary_args(s, p, lang), "env": {"COLUMNS": str(width)}} for s, p, lang, width in CASES))
+    return dict(zip(CASES, runs, strict=True))
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c[1]}-{c[2]}-{c[3]}")
+def test_summary_matches_reviewed_golden(summaries, case):
+    sample, _, lang, width = case
+    run = summaries[case]
+    assert run.code == 1, run.err  # every sample has error findings
+    assert run.err == ""
+    golden = (GOLDEN / _golden_name(sample, lang, width)).read_text("utf-8")
+    assert run.out == golden
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c[3] == 80], ids=lambda c: f"{c[1]}-{c[2]}")
+def test_80_column_summary_fits_80_cells(summaries, case):
+    lines = summaries[case].out.splitlines()
+    assert lines
+    too_wide = [line for line in lines if cell_len(line) > 80]
+    assert not too_wide, too_wide
+
+
+def test_summary_is_one_screen_and_names_every_failing_agent(summaries, cli, tmp_path):
+    """On the 80-column summary: every agent that fails a rule in the JSON report is on a
+    matrix row with a ✗, the failed rules are named, and the closing line counts the JSON's
+    findings by severity."""
+    for sample, platform in SAMPLES:
+        report = cli("audit", ROOT / "samples" / sample, "--platform", platform, "--format", "json", "--no-history").json()
+        out = summaries[(sample, platform, "en", 80)].out
+        assert len(out.splitlines()) <= 50, "the summary is one screen"
+        as_of = report["as_of"]
+        current = [m for m in report["metrics"] if m["period_start"] <= as_of <= m["period_end"]]
+        failing_agents = {m["agent"] for m in current if m["status"] == "fail" and m["scope"] == "agent"}
+        for agent in failing_agents:
+            name = "(unassigned)" if agent == "(unassigned)" else agent
+            row = next((line for line in out.splitlines() if line.startswith(name)), None)
+            assert row is not None and "✗" in row, (agent, out)
+        failed_rules = sorted({m["rule"] for m in current if m["status"] == "fail"})
+        failed_line = next(line for line in out.splitlines() if line.startswith("rules failed:"))
+        assert sorted(failed_line.removeprefix("rules failed:").split()) == failed_rules
+        counts = {s: sum(1 for f in report["findings"] if f["severity"] == s) for s in ("error", "warning", "info")}
+        closing = out.splitlines()[-1]
+        n = len(report["findings"])
+        assert closing.startswith(f"Found {n} findings")
+        for severity, k in counts.items():
+            assert (f"{k} {severity}" in closing) == (k > 0), closing
+        assert f"{n} new, 0 known" in closing
+
+
+def test_worst_agent_first_and_robot_apart(summaries):
+    out = summaries[("pinduoduo-2026-11-22.csv", "pinduoduo", "zh", 120)].out
+    lines = out.splitlines()
+    head = next(i for i, line in enumerate(lines) if line.startswith("客服"))
+    apart = lines.index("不计入辅导（机器人、未分配）")
+    agents = [line.split()[0] for line in lines[head + 1 : apart] if line and line[0] not in " 全"]
+    robot = [line for line in lines[apart:] if line.startswith("机器人")]
+    assert robot, "the robot is listed apart from the agents to coach"
+    assert "机器人" not in agents
+    # Worst first: the number of ✗ never grows down the list of agents to coach.
+    rows = [line for line in lines[head + 1 : apart] if line.split()[0] in agents]
+    fails = [row.count("✗") for row in rows]
+    assert fails == sorted(fails, reverse=True), rows
+
+
+def test_robot_is_told_by_its_rows_whatever_its_name(cli, write):
+    """店小蜜 sends only bot messages: apart from the agents; 阿强 sends human ones: an agent."""
+    write("chats.csv", "ts,buyer,role,agent,text\n"
+          "2026-11-22 09:00:00,b1,买家,,在吗\n2026-11-22 09:00:05,b1,机器人,店小蜜,您好，欢迎光临\n"
+          "2026-11-22 09:20:00,b1,客服,阿强,在的\n"
+          "2026-11-22 10:00:00,b2,买家,,发货了吗\n2026-11-22 10:00:05,b2,机器人,店小蜜,亲，请稍等\n")
+    out = cli("audit", "chats.csv", "--platform", "pinduoduo", "-f", "table", "--summary", "--lang", "en").out
+    lines = out.splitlines()
+    apart = lines.index("not coached (robot, unassigned)")
+    assert any(line.startswith("店小蜜") for line in lines[apart:]), out
+    assert any(line.startswith("阿强") for line in lines[:apart]), out
+    assert "1 agents: 1 failing" in out
+
+
+def test_agents_passing_everything_are_one_line(cli, write):
+    """a1 answers in a minute (passes every rule), a2 after ten minutes (fails PDD-R3/R5)."""
+    from transcripts import FAILING
+
+    write("chats.csv", FAILING)
+    out = cli("audit", "chats.csv", "--platform", "pinduoduo", "-f", "table", "--summary", "--lang", "en").out
+    lines = out.splitlines()
+    assert "passing every rule: a1" in lines
+    assert any(line.startswith("a2 ") and line.count("✗") == 2 for line in lines), out
+    assert not any(line.startswith("a1 ") for line in lines)
+    assert "2 agents: 1 failing, 0 more at risk" in lines
+
+
+def test_tiers_and_penalties_in_summary_table_and_markdown(cli):
+    sample = ROOT / "samples" / "kuaishou-2026-11-16-week.csv"
+    runs = cli.many(
+        ("audit", sample, "--platform", "kuaishou", "--format", "table", "--lang", "zh", "--no-history"),
+        ("audit", sample, "--platform", "kuaishou", "--format", "markdown", "--lang", "zh", "--no-history"),
+        ("audit", sample, "--platform", "kuaishou", "--format", "json", "--no-history"),
+    )
+    table, markdown, as_json = runs
+    tiered = [f for f in as_json.json()["findings"] if f["tier"]]
+    assert tiered, "the Kuaishou sample reaches an escalation tier"
+    for run in (table, markdown):
+        assert run.code == 1, run.err
+        for f in tiered:
+            assert f["tier"] in run.out and f["penalty"] in run.out
+        assert "处罚档" in run.out
+    # The markdown opens with the summary: its matrix comes before the first scorecard.
+    assert markdown.out.index("| 客服 |") < markdown.out.index("## KS-R3")
+
+
+def test_readme_tour_shows_todays_summary():
+    """The README's tour is the reviewed 80-column output, so its numbers are today's."""
+    readme = (ROOT / "README.md").read_text("utf-8")
+    for name in ("pinduoduo-en-80.txt", "kuaishou-zh-80.txt"):
+        assert (GOLDEN / name).read_text("utf-8") in readme, name
+
+
+def test_period_findings_read_in_both_languages(cli):
+    """Reply-rate, review-rate and average-wait findings are written from their metric in
+    the reader's language: the English text is the check's own message (as in the JSON),
+    the Chinese one carries the same numbers."""
+    sample = ROOT / "samples" / "kuaishou-2026-11-16-week.csv"
+    base = ("audit", sample, "--platform", "kuaishou", "--no-history")
+    en, zh, as_json = cli.many(
+        {"args": (*base, "-f", "markdown", "--lang", "en")},
+        {"args": (*base, "-f", "markdown", "--lang", "zh")},
+        (*base, "-f", "json"),
+    )
+    period = [f for f in as_json.json()["findings"] if f["code"] in ("KS-R3", "KS-G1", "KS-G2")]
+    assert period
+    for f in period:
+        assert f["message"] in en.out, f["message"]
+        numbers = re.match(r"\S+ ([\d.]+)% \((\d+)/(\d+) ", f["message"]).groups()
+        assert f"{numbers[0]}%（{numbers[1]}/{numbers[2]} " in zh.out, f["message"]
+    assert "低于 70.0%，自然周 2026-11-16..2026-11-22" in zh.out
+    assert "（截至目前）" in zh.out  # the month of KS-G2 is not over
+
+
+def test_full_report_at_80_columns_fits_and_lists_findings(cli):
+    """At 80 columns the whole table report fits (findings become a list, not a folded
+    table): one heading line per finding, repeated scripts one per agent."""
+    sample = ROOT / "samples" / "pinduoduo-2026-11-22.csv"
+    narrow, as_json = cli.many(
+        {"args": ("audit", sample, "--platform", "pinduoduo", "-f", "table", "--no-history"), "env": {"COLUMNS": "80"}},
+        ("audit", sample, "--platform", "pinduoduo", "-f", "json", "--no-history"),
+    )
+    findings = as_json.json()["findings"]
+    lines = narrow.out.splitlines()
+    assert not [line for line in lines if cell_len(line) > 80]
+    assert f"Findings ({len(findings)})" in lines
+    headings = [line for line in lines if re.match(r"PDD-\w+  (error|warning|info)  ", line)]
+    scripts = {f["agent"] for f in findings if f["code"] == "PDD-S1" and f["conversation"]}
+    assert len(headings) == len([f for f in findings if f["code"] != "PDD-S1" or not f["conversation"]]) + len(scripts)
+    assert lines[-1].startswith(f"Found {len(findings)} findings")
+
+
+# --------------------------------------------------------------------------- language
+
+
+def test_lang_option_and_locale_default(cli):
+    sample = ROOT / "samples" / "pinduoduo-2026-11-22.csv"
+    base = ("audit", sample, "--platform", "pinduoduo", "--format", "table", "--summary", "--no-history")
+    runs = cli.many(
+        {"args": base, "env": {"LANG": "zh_CN.UTF-8"}},
+        {"args": base, "env": {"LANG": "en_US.UTF-8"}},
+        {"args": base, "env": {"LANG": "zh_CN.UTF-8", "LC_ALL": "en_US.UTF-8"}},  # LC_ALL wins
+        {"args": base, "env": {"LANG": "en_US.UTF-8", "LC_MESSAGES": "zh_TW.UTF-8"}},
+        {"args": (*base, "--lang", "en"), "env": {"LANG": "zh_CN.UTF-8"}},  # the option wins
+        {"args": (*base, "--lang", "zh")},
+    )
+    chinese = [run.code == 1 and "未达标规则" in run.out and "共 " in run.out for run in runs]
+    english = [run.code == 1 and "rules failed" in run.out and "Found " in run.out for run in runs]
+    assert chinese == [True, False, False, True, False, True]
+    assert english == [not c for c in chinese]
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [({}, "en"), ({"LANG": "zh_CN.UTF-8"}, "zh"), ({"LANG": "zh"}, "zh"), ({"LANG": "C.UTF-8"}, "en"),
+     ({"LC_ALL": "", "LANG": "zh_TW.Big5"}, "zh"), ({"LC_ALL": "en_GB.UTF-8", "LANG": "zh_CN.UTF-8"}, "en"),
+     ({"LC_MESSAGES": "zh_CN.UTF-8", "LANG": "en_US.UTF-8"}, "zh"), ({"LANG": "fr_FR.UTF-8"}, "en")],
+)  # fmt: skip
+def test_default_language_from_the_locale(env, expected):
+    from cservice_audit.i18n import default_lang, t
+
+    assert default_lang(env) == expected
+    assert t("status.fail", expected) == {"zh": "未达标", "en": "fail"}[expected]
+    assert t("summary.agents", lang="zh", agents=3, failing=2, at_risk=1) == "3 名客服：2 名未达标，另有 1 名有风险"
+
+
+def test_errors_and_help_in_chinese(cli):
+    runs = cli.many(
+        {"args": ("audit", "x.csv", "--date", "2026-13-01", "--platform", "pdd"), "env": {"LANG": "zh_CN.UTF-8"}},
+        {"args": ("audit", "x.csv", "--date", "2026-13-01", "--platform", "pdd")},
+        {"args": ("audit", "--help"), "env": {"LANG": "zh_CN.UTF-8", "COLUMNS": "200"}},
+        {"args": ("audit", "--help", "--lang", "en"), "env": {"LANG": "zh_CN.UTF-8", "COLUMNS": "200"}},
+    )
+    zh_error, en_error, zh_help, en_help = runs
+    assert zh_error.code == en_error.code == 2
+    assert zh_error.err_lines() == ["cservice-audit：错误：--date '2026-13-01'：应为日期 YYYY-MM-DD"]
+    assert en_error.err_lines() == ["cservice-audit: error: --date '2026-13-01': expected a date YYYY-MM-DD"]
+    assert zh_help.code == 0 and "审核聊天导出" in zh_help.out and "只输出第一屏概览" in zh_help.out
+    assert en_help.code == 0 and "Audit chat exports" in en_help.out and "summary" in en_help.out
+
+
+def test_catalogue_has_both_languages_with_the_same_fields():
+    import yaml
+
+    raw = yaml.safe_load((ROOT / "cservice_audit" / "data" / "messages.yaml").read_text("utf-8"))
+    names = re.compile(r"\{(\w+)(?:![rs])?\}")
+    for key, texts in raw.items():
+        assert set(texts) == {"zh", "en"}, key
+        assert set(names.findall(texts["zh"])) == set(names.findall(texts["en"])), key
+
+
+def test_every_key_the_code_uses_is_in_the_catalogue():
+    import yaml
+
+    keys = set(yaml.safe_load((ROOT / "cservice_audit" / "data" / "messages.yaml").read_text("utf-8")))
+    used = set()
+    for path in (ROOT / "cservice_audit").rglob("*.py"):
+        used |= set(re.findall(r"""\bt\(\s*["']([a-z_]+\.[a-z_.]+)["']""", path.read_text("utf-8")))
+    assert used, "no catalogue keys found: the pattern is stale"
+    assert used <= keys, sorted(used - keys)
+    # Keys built at run time: statuses, severities, periods, states, columns.
+    for prefix, names in {
+        "status": ("pass", "fail", "at_risk", "insufficient"),
+        "severity": ("error", "warning", "info"),
+        "period": ("day", "natural_week", "natural_month", "rolling_30d"),
+        "state": ("new", "known"),
+    }.items():
+        assert {f"{prefix}.{n}" for n in names} <= keys
+
+
+# --------------------------------------------------------------------------- noise, safety
+
+
+REPEATS = "ts,buyer,role,agent,text,conversation\n" + "".join(
+    f"2026-11-22 {9 + c}:0{k}:00,b{c},{'买家' if k % 2 == 0 else '客服'},{'' if k % 2 == 0 else agent},"
+    f"{'在吗' if k % 2 == 0 else text},c{c}\n"
+    for c, (agent, text) in enumerate(
+        [("小周", "亲，已经在帮您催促了哦"), ("小周", "亲，已经在帮您催促了哦"), ("小周", "亲，这边马上为您处理一下"), ("小美", "亲，已经在帮您催促了哦")]
+    )
+    for k in range(8)
+)
+
+
+def test_repeated_scripts_grouped_per_agent_details_in_json(cli, write):
+    write("chats.csv", REPEATS)
+    table, markdown, as_json = cli.many(
+        {"args": ("audit", "chats.csv", "--platform", "pinduoduo", "--format", "table", "--lang", "en", "--select", "PDD-S1"), "env": {"COLUMNS": "300"}},
+        ("audit", "chats.csv", "--platform", "pinduoduo", "--format", "markdown", "--lang", "en", "--select", "PDD-S1"),
+        ("audit", "chats.csv", "--platform", "pinduoduo", "--format", "json", "--select", "PDD-S1"),
+    )
+    findings = [f for f in as_json.json()["findings"] if f["conversation"]]
+    assert sorted(f["agent"] for f in findings) == ["小周", "小周", "小周", "小美"]  # JSON keeps each one
+    for run in (table, markdown):
+        out = run.out.replace("\\", "")
+        assert "小周: 3 conversation(s), most repeated: 亲，已经在帮您催促了哦 (in 2)" in out, out
+        assert "小美: 1 conversation(s), most repeated: 亲，已经在帮您催促了哦 (in 1)" in out
+        # One findings row per agent, not one per conversation.
+        assert sum(1 for line in out.splitlines() if "PDD-S1" in line and "conversation(s)" in line) == 2
+        assert not re.search(r"\bc[0-3]\b", out), "conversation ids are in the JSON only"
+
+
+def test_hostile_agent_name_is_shown_escaped_in_summary(cli, write):
+    evil = "小\x1b]52;c;ZWNobyBwd25lZA==\x07周"
+    write("chats.csv", "ts,buyer,role,agent,text\n2026-11-22 09:00:00,b1,买家,,在吗\n"
+          f"2026-11-22 09:10:00,b1,客服,{evil},在的\n")
+    for fmt in ("table", "markdown"):
+        run = cli("audit", "chats.csv", "--platform", "pinduoduo", "--format", fmt, "--summary")
+        assert run.code == 1, run.err
+        assert "\x1b" not in run.out and "\x07" not in run.out
+        assert "\\x1b" in run.out
+
+
+# --------------------------------------------------------------------------- trend, history, rules, version
+
+
+@pytest.fixture(scope="module")
+def stored(cli_factory, tmp_path_factory):
+    """A history: the Kuaishou week, and the Taobao month up to Wednesday 2026-11-18."""
+    folder = tmp_path_factory.mktemp("stored")
+    cli = cli_factory(folder)
+    history = folder / "history"
+    for args in (
+        ("audit", ROOT / "samples" / "kuaishou-2026-11-16-week.csv", "-p", "kuaishou", "--history", history, "-f", "json", "--exit-zero"),
+        ("audit", ROOT / "samples" / "taobao-2026-11.csv.gz", "-p", "taobao", "--history", history, "-f", "json", "--exit-zero", "--until", "2026-11-18"),
+    ):
+        run = cli(*args)
+        assert run.code == 0, run.err
+    return cli, history
+
+
+def _listed_formats(cli, command: str) -> list[str]:
+    help_text = cli(command, "--help", env={"COLUMNS": "300"}).out
+    listed = re.search(r"\[(\w+(?:\|\w+)+)\]|<(\w+(?:\|\w+)+)>", help_text)
+    assert listed, help_text
+    return (listed.group(1) or listed.group(2)).split("|")
+
+
+@pytest.mark.parametrize("command", ["trend", "history", "rules"])
+def test_every_format_help_lists_works(stored, command):
+    cli, history = stored
+    formats = _listed_formats(cli, command)
+    assert "table" in formats and "json" in formats
+    base = {"trend": ("trend", "-p", "taobao", "--history", history), "history": ("history", "-p", "taobao", "--history", history),
+            "rules": ("rules", "-p", "taobao")}[command]
+    for fmt in formats:
+        run = cli(*base, "--format", fmt)
+        assert run.code == 0, (fmt, run.err)
+        assert run.out.strip(), fmt
+        if fmt == "json":
+            json.loads(run.out)
+    assert cli(*base, "--format", "markdown").code == 2 or "markdown" in formats
+
+
+def test_trend_rates_as_percent_counts_as_counts_fixed_scale_partial_week(stored):
+    cli, history = stored
+    rows = cli("trend", "-p", "taobao", "--history", history, "--weeks", "5", "-f", "json").json()
+    kinds = {r["rule"]: r["kind"] for r in rows}
+    assert kinds["TB-R3"] == "rate" and kinds["TB-A1"] == "seconds" and kinds["TB-P1"] == "count"
+    for r in rows:
+        if r["value"] is not None and r["threshold"] is not None:
+            assert r["miss"] == (r["value"] < r["threshold"] if r["direction"] == "min" else r["value"] > r["threshold"]), r
+    last = max(r["week_start"] for r in rows)
+    assert {r["partial"] for r in rows if r["week_start"] == last} == {True}  # up to Wednesday only
+    assert not any(r["partial"] for r in rows if r["week_start"] != last)
+
+    table = cli("trend", "-p", "taobao", "--history", history, "--weeks", "5", env={"COLUMNS": "200"}).out
+    for line in table.splitlines():
+        if "TB-P" in line:
+            assert "%" not in line, line  # occurrences are counts
+        if "TB-R3" in line:
+            assert re.search(r"\d+%", line), line
+    assert "11-16*" in table and "in progress: 3 of 7 days" in table
+    # A steady shop rate draws steady high bars on the 0–100 % scale, not a collapse.
+    shop_r3 = next(line for line in table.splitlines() if "TB-R3" in line and "(shop total)" in line)
+    bars = re.search(r"[▁▂▃▄▅▆▇█]{5}", shop_r3).group()
+    assert set(bars) <= set("▆▇█"), shop_r3
+
+
+def test_trend_unknown_rule_or_agent_exits_2_naming_it(stored):
+    cli, history = stored
+    bad_rule, bad_agent, good = cli.many(
+        ("trend", "-p", "taobao", "--history", history, "--rule", "TB-R99"),
+        ("trend", "-p", "taobao", "--history", history, "--agent", "小王"),
+        ("trend", "-p", "taobao", "--history", history, "--agent", "小周", "--rule", "tb-r3", "-f", "json"),
+    )
+    assert bad_rule.code == 2 and len(bad_rule.err_lines()) == 1 and "TB-R99" in bad_rule.err and bad_rule.out == ""
+    assert bad_agent.code == 2 and len(bad_agent.err_lines()) == 1 and "小王" in bad_agent.err and bad_agent.out == ""
+    assert good.code == 0 and {(r["rule"], r["agent"]) for r in good.json()} == {("TB-R3", "小周"), ("TB-R3", None)}
+
+
+def test_history_table_times_in_the_ruleset_zone(stored):
+    cli, history = stored
+    listing = cli("history", "-p", "kuaishou", "--history", history, "-f", "json").json()
+    table = cli("history", "-p", "kuaishou", "--history", history, env={"COLUMNS": "200"}).out
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    written = datetime.fromisoformat(listing[0]["written_at"].replace("Z", "+00:00"))
+    local = written.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M:%S")
+    assert local in table and "Asia/Shanghai" in table
+
+
+def test_rules_fold_phrase_lists_unless_verbose(cli):
+    folded, full, as_json = cli.many(
+        {"args": ("rules", "-p", "pinduoduo"), "env": {"COLUMNS": "400"}},
+        {"args": ("rules", "-p", "pinduoduo", "-v"), "env": {"COLUMNS": "400"}},
+        ("rules", "-p", "pinduoduo", "-f", "json"),
+    )
+    phrases = next(r for r in as_json.json()["rules"] if r["code"] == "PDD-P1")["params"]["phrases"]
+    assert len(phrases) > 8
+    assert f"{len(phrases) - 8} more (-v lists all)" in folded.out
+    assert phrases[-1] not in folded.out and phrases[-1] in full.out
+
+
+def test_version_prints_the_installed_version(cli):
+    from importlib.metadata import version
+
+    run = cli("--version")
+    assert run.code == 0 and run.err == ""
+    assert run.out.strip() == f"cservice-audit {version('cservice-audit')}"
+    assert version("cservice-audit") == tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]["version"]
+
+
+# --------------------------------------------------------------------------- regenerate goldens
+
+
+def main() -> None:
+    """Write the summary goldens from the installed command (then review the diff)."""
+    import os
+
+    GOLDEN.mkdir(parents=True, exist_ok=True)
+    command = str(Path(sys.executable).parent / "cservice-audit")
+    for sample, platform, lang, width in CASES:
+        env = {**os.environ, "COLUMNS": str(width), "NO_COLOR": "1", "TZ": "UTC", "LANG": "C.UTF-8"}
+        env.pop("LC_ALL", None)
+        env.pop("LC_MESSAGES", None)
+        done = subprocess.run([command, *map(str, _summary_args(sample, platform, lang))], capture_output=True, text=True, env=env, cwd=ROOT)
+        (GOLDEN / _golden_name(sample, lang, width)).write_text(done.stdout, "utf-8")
+        print(f"{_golden_name(sample, lang, width)}: {len(done.stdout.splitlines())} lines", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

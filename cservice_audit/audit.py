@@ -126,7 +126,7 @@ def run_audit(
             slim = slim.with_columns(
                 pl.when(pl.col("shop") == DEFAULT_SHOP).then(pl.lit(options.shop)).otherwise(pl.col("shop")).alias("shop")
             )
-        events_all, rejected = pl.collect_all([slim, normalized.rejects], engine=NORMALIZE_ENGINE)
+        events_all, rejected, counts = pl.collect_all([slim, normalized.rejects, normalized.counts], engine=NORMALIZE_ENGINE)
     except pl.exceptions.ComputeError as exc:
         # Files are scanned lazily, so unreadable content shows up only here.
         raise loader.explain_read_failure(tables, exc) from exc
@@ -134,7 +134,7 @@ def run_audit(
     events = assign_conversations(
         events_all.lazy().filter(~pl.col("_duplicate")).drop("_duplicate", "_source"), ruleset.session_gap
     )
-    summary = _summarize_input(events_all, rejects, tables)
+    summary = _summarize_input(events_all, rejects, tables, counts)
 
     _require_rows(summary, rejects)
     used = events_all.filter(~pl.col("_duplicate"))
@@ -441,7 +441,9 @@ def _rejects_with_lines(rejected: pl.DataFrame, tables: list[loader.RawTable]) -
     return conform(combined.lazy(), schema).collect().sort("_source", "line")
 
 
-def _summarize_input(events_all: pl.DataFrame, rejects: pl.DataFrame, tables: list[loader.RawTable]) -> InputSummary:
+def _summarize_input(
+    events_all: pl.DataFrame, rejects: pl.DataFrame, tables: list[loader.RawTable], counts: pl.DataFrame | None = None
+) -> InputSummary:
     """Rows read, used, rejected and duplicate, per file and in all: aggregations only, so a
     month of a busy shop is never copied for counting."""
     per_file = {
@@ -451,6 +453,17 @@ def _summarize_input(events_all: pl.DataFrame, rejects: pl.DataFrame, tables: li
         .iter_rows()
     }
     rejected = dict(rejects.group_by("_source").len().iter_rows()) if rejects.height else {}
+    blank: dict[str, int] = {}
+    if counts is not None:
+        # rejects holds only the first rejects_kept rows whole (limits.py); these count them all,
+        # plus the unreadable JSONL lines that only `rejects` holds.
+        bad_lines = {t.source: len(t.bad_lines) + t.bad_lines_dropped for t in tables}
+        rejected = {src: n + bad_lines.get(src, 0) for src, n in counts.select("_source", "rows_rejected").iter_rows()}
+        rejected.update({src: n for src, n in bad_lines.items() if n and src not in rejected})
+        blank = {src: n for src, n in counts.select("_source", "rows_blank").iter_rows() if n}
+        for table in tables:
+            if table.blank_lines:
+                blank[table.source] = blank.get(table.source, 0) + table.blank_lines
     files = []
     for table in tables:
         valid, duplicate = per_file.get(table.source, (0, 0))
@@ -465,13 +478,15 @@ def _summarize_input(events_all: pl.DataFrame, rejects: pl.DataFrame, tables: li
                 "rows_duplicate": duplicate,
             }
         )
+        if blank.get(table.source):
+            files[-1]["rows_blank"] = blank[table.source]  # present only when lines were skipped
     used_ts = pl.col("ts").filter(~pl.col("_duplicate"))
     first_ts, last_ts = events_all.select(used_ts.min().alias("first"), used_ts.max().alias("last")).row(0)
     return InputSummary(
         files=files,
         rows_read=sum(f["rows_read"] for f in files),
         rows_used=sum(f["rows_used"] for f in files),
-        rows_rejected=rejects.height,
+        rows_rejected=sum(f["rows_rejected"] for f in files),
         rows_duplicate=sum(f["rows_duplicate"] for f in files),
         first_ts=first_ts,
         last_ts=last_ts,

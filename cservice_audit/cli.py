@@ -35,6 +35,8 @@ app = typer.Typer(
 _stderr = Console(stderr=True, highlight=False)
 # Inputs at least this large get a progress display on an interactive stderr.
 PROGRESS_BYTES = 20 * 1024 * 1024
+# The last year a day can be judged in: periods reach a year beyond it without leaving the calendar.
+LATEST_YEAR = 9990
 
 
 class Format(str, Enum):
@@ -116,6 +118,17 @@ def _day(value: str | None, option: str) -> date | None:
         raise AuditError(t("error.date", LANG, option=option, value=value)) from None
 
 
+def _audit_day(value: str | None, option: str) -> date | None:
+    """A day to judge: inside the years a timestamp can have (a row before 2000 is rejected,
+    spec §2), so the periods around it stay inside the calendar."""
+    from cservice_audit.normalize import EARLIEST_YEAR
+
+    day = _day(value, option)
+    if day is not None and not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
+        raise AuditError(f"{option} {day}: no data can be on that day (days from {EARLIEST_YEAR}-01-01 to {LATEST_YEAR}-12-31)")
+    return day
+
+
 def _codes(values: list[str] | None) -> list[str] | None:
     if not values:
         return None
@@ -169,6 +182,7 @@ def audit(
     baseline: Annotated[Optional[Path], typer.Option("--baseline", help="An earlier --format json report: findings in it are known; only new ones set the exit status.")] = None,
     sheet: Annotated[Optional[str], typer.Option("--sheet", help="Excel exports: the sheet to read (default: the first).")] = None,
     profile: Annotated[Optional[str], typer.Option("--profile", help="A shipped export layout (see docs/inputs.md).")] = None,
+    limit: Annotated[Optional[list[str]], typer.Option("--limit", help="Raise a resource cap: NAME=VALUE, e.g. input_bytes=100G (docs/limits.md).")] = None,
     shop: Annotated[Optional[str], typer.Option("--shop", help="The shop of an export without a shop column (needed to store its days).")] = None,
     config: Annotated[Optional[Path], typer.Option("--config", help="Config file (default: ./cservice-audit.toml if present).")] = None,
     items: Annotated[Optional[int], typer.Option("--items", min=0, help="Table/markdown: the N worst late items per failing metric (default 5; 0 hides them).")] = None,
@@ -181,6 +195,7 @@ def audit(
     lang: Annotated[Optional[Lang], typer.Option("--lang", help=t("help.lang", LANG))] = None,
 ) -> None:
     """Audit chat exports and report metrics and findings."""
+    _apply_limits(limit)
     from cservice_audit.audit import AuditOptions, run_audit, write_rejects
     from cservice_audit.config import load_config
     from cservice_audit.render import FORMATS
@@ -205,9 +220,9 @@ def audit(
         raise AuditError("--shop: give the shop's name")
 
     options = AuditOptions(
-        date=_day(on_date, "--date"),
-        since=_day(since, "--since"),
-        until=_day(until, "--until"),
+        date=_audit_day(on_date, "--date"),
+        since=_audit_day(since, "--since"),
+        until=_audit_day(until, "--until"),
         agent=agent,
         input_tz=_zone(input_tz),
         encoding=encoding,
@@ -286,6 +301,14 @@ def audit(
     new = result.findings.filter(result.findings["state"] == "new")
     failing = any(SEVERITY_RANK[s] <= worst for s in new.get_column("severity"))
     raise typer.Exit(exitcodes.FINDINGS if failing and not exit_zero else exitcodes.CLEAN)
+
+
+def _apply_limits(pairs: list[str] | None) -> None:
+    """--limit NAME=VALUE over $CSERVICE_AUDIT_LIMITS over the defaults (docs/limits.md)."""
+    from cservice_audit import limits
+
+    if pairs:
+        limits.activate(limits.from_environment().with_pairs(pairs))
 
 
 def _check_output_options(chosen: Format, output: Path | None, csv_table, csv_bom, report_url) -> None:
@@ -476,13 +499,18 @@ def explain(
 
 
 @app.command("validate-ruleset")
-def validate_ruleset(path: Annotated[Path, typer.Argument(help="The ruleset YAML to check.")]) -> None:
+def validate_ruleset(
+    path: Annotated[Path, typer.Argument(help="The ruleset YAML to check.")],
+    limit: Annotated[Optional[list[str]], typer.Option("--limit", help="Raise a resource cap: NAME=VALUE (docs/limits.md).")] = None,
+) -> None:
     """Check a ruleset file: exit 0, or name the file and key that is wrong and exit 2."""
     from cservice_audit.ruleset import load_file
 
+    _apply_limits(limit)
+
     ruleset = load_file(path)
     _stderr.print(
-        t("note.ruleset_ok", LANG, path=path, platform=ruleset.platform, version=ruleset.version, n=len(ruleset.rules), codes=", ".join(r.code for r in ruleset.rules)),
+        one_line(t("note.ruleset_ok", LANG, path=path, platform=ruleset.platform, version=ruleset.version, n=len(ruleset.rules), codes=", ".join(r.code for r in ruleset.rules))),
         markup=False,
         soft_wrap=True,
     )
@@ -585,7 +613,7 @@ def _print_frame(frame, fmt: ListingFormat, title: str) -> None:
     else:
         from rich.text import Text
 
-        table = Table(title=title, title_justify="left")
+        table = Table(title=one_line(title), title_justify="left")
         for column in frame.columns:
             table.add_column(column)
         for row in frame.iter_rows():
@@ -772,6 +800,9 @@ def main() -> None:
     global LANG
     LANG = _argv_lang(sys.argv[1:]) or default_lang()
     try:
+        from cservice_audit import limits
+
+        limits.activate(limits.from_environment())  # a bad $CSERVICE_AUDIT_LIMITS is exit 2 too
         code = _localized_command(LANG)(standalone_mode=False)
     except AuditError as exc:
         _fail(str(exc))

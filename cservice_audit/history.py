@@ -18,9 +18,12 @@ that is not a readable history file stops the run with its name (never a silent 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import os
+import re
+import stat
 import time
 from collections.abc import Iterator
 from datetime import date, datetime, timezone
@@ -35,7 +38,6 @@ from cservice_audit.metrics.rollup import DAY_SCHEMA
 HISTORY_VERSION = 1
 FILE_NAME = "rows.parquet"
 STORED_SCHEMA = {**DAY_SCHEMA, "ruleset_version": pl.String, "written_at": pl.String, "history_version": pl.Int64}
-LOCK_WAIT_SECONDS = 30.0
 # Longest quoted shop name kept whole in a folder name (file systems allow 255 bytes).
 SHOP_NAME_BYTES = 200
 
@@ -46,17 +48,52 @@ class HistoryError(AuditError):
 
 class HistoryStore:
     def __init__(self, root: str | Path, platform: str):
+        if not _PLATFORM_ID.match(platform):
+            raise HistoryError(f"{platform!r}: not a platform identifier (a-z, 0-9, _ and -); the history is not used")
         self.root = Path(root)
         self.folder = self.root / platform
 
+    # -------------------------------------------------------------- paths: never through a link
+    #
+    # The history is written unattended on shared servers: a symbolic link planted inside it
+    # (the lock, a shop or day folder, a file) would make a run create, replace or delete
+    # files elsewhere. Nothing below the history root is followed: every path is checked part
+    # by part (lstat) before use, files are opened with O_NOFOLLOW, and a link stops the run
+    # naming it. The root itself may be a link (a user's own choice of where the data lives).
+
+    def _no_links(self, path: Path) -> Path:
+        """`path` (inside the root), once no existing part of it below the root is a link."""
+        current = self.root
+        for part in path.relative_to(self.root).parts:
+            current = current / part
+            try:
+                mode = os.lstat(current).st_mode
+            except FileNotFoundError:
+                break
+            except OSError as exc:
+                raise HistoryError(f"{current}: cannot use the history folder ({exc.strerror})") from None
+            if stat.S_ISLNK(mode):
+                raise _link_error(current)
+        return path
+
+    def _mkdirs(self, folder: Path) -> None:
+        self._no_links(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        self._no_links(folder)  # a link swapped in meanwhile is caught before anything is written
+
     @contextlib.contextmanager
-    def locked(self, wait: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
-        """Hold the platform's lock; wait up to `wait` seconds for another run to finish."""
+    def locked(self, wait: float | None = None) -> Iterator[None]:
+        """Hold the platform's lock; wait up to `wait` seconds (default: the lock_wait limit)
+        for another run to finish."""
+        if wait is None:
+            from cservice_audit import limits
+
+            wait = limits.current().lock_wait
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            handle = open(self.folder / ".lock", "a+")
+            self._mkdirs(self.folder)
+            handle = _open_no_follow(self.folder / ".lock", os.O_RDWR | os.O_CREAT)
         except OSError as exc:
-            raise HistoryError(f"{self.folder}: cannot use the history folder ({exc.strerror})") from None
+            raise HistoryError(f"{self.folder}: cannot use the history folder ({_reason(exc)})") from None
         deadline = time.monotonic() + wait
         with handle:
             while True:
@@ -80,10 +117,7 @@ class HistoryStore:
         listed: their damage must not stop this shop's run). A folder that looks like part of
         the layout but is not (`day=2026-04-28 (copy)`) stops the run: read, it would count a
         day twice."""
-        if shops is None:
-            found = sorted(self.folder.glob(f"shop=*/day=*/{FILE_NAME}"))
-        else:
-            found = sorted(p for shop in shops for p in self.shop_folder(shop).glob(f"day=*/{FILE_NAME}"))
+        found = self._layout_files(shops)
         for path in found:
             name = path.parent.name.removeprefix("day=")
             try:
@@ -94,6 +128,34 @@ class HistoryStore:
             if not valid:
                 raise HistoryError(f"{path.parent}: not a day folder of the history (expected day=YYYY-MM-DD); move it away")
         return found
+
+    def _layout_files(self, shops: list[str] | None = None) -> list[Path]:
+        """shop=*/day=*/rows.parquet (of `shops` only, when given), found without following
+        links: a link among them stops the run (a shop folder linked elsewhere would be read,
+        written and pruned there)."""
+        self._no_links(self.folder)
+        wanted = None if shops is None else {self.shop_folder(shop).name for shop in shops}
+        found = []
+        for shop in _entries(self.folder):
+            if not shop.name.startswith("shop=") or (wanted is not None and shop.name not in wanted):
+                continue
+            if shop.is_symlink():
+                raise _link_error(shop)
+            if not shop.is_dir():
+                continue
+            for day in _entries(shop):
+                if not day.name.startswith("day="):
+                    continue
+                if day.is_symlink():
+                    raise _link_error(day)
+                if not day.is_dir():
+                    continue
+                for entry in _entries(day):
+                    if entry.is_symlink() and (entry.name == FILE_NAME or entry.name.startswith(f".{FILE_NAME}.tmp-")):
+                        raise _link_error(entry)
+                    if entry.name == FILE_NAME and entry.is_file():
+                        found.append(Path(entry.path))
+        return sorted(found)
 
     def read(self, shops: list[str] | None = None, skip: pl.DataFrame | None = None) -> pl.LazyFrame | None:
         """Every stored day row of `shops` (all shops when None), validated file by file, or
@@ -169,7 +231,7 @@ class HistoryStore:
     def _kept_rows(self, path: Path, rules_run: set[str]) -> pl.DataFrame | None:
         """The rows of a stored day for rules this run did not judge; none if the file is
         missing or damaged (auditing the day again is how a damaged file is repaired)."""
-        if not path.exists():
+        if not self._no_links(path).exists():
             return None
         try:
             return self._read_file(path).filter(~pl.col("rule").is_in(list(rules_run)))
@@ -183,22 +245,26 @@ class HistoryStore:
         return self.shop_folder(shop) / f"day={day.isoformat()}"
 
     def _replace(self, folder: Path, rows: pl.DataFrame, metadata: dict[str, str]) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        # Temporary files of runs that were killed mid-write (harmless, never read) go now.
-        for stale in folder.glob(f".{FILE_NAME}.tmp-*"):
-            stale.unlink(missing_ok=True)
         temporary = folder / f".{FILE_NAME}.tmp-{os.getpid()}"
         try:
+            self._mkdirs(folder)
+            # Temporary files of runs that were killed mid-write (harmless, never read) go now;
+            # unlinking a link removes the link, never its target.
+            for stale in folder.glob(f".{FILE_NAME}.tmp-*"):
+                stale.unlink(missing_ok=True)
+            # Created here, exclusively and without following a link, before polars writes it.
+            os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644))
             # The version and time also go in the file's metadata, so a day with nothing to
             # count (no rows) still says which ruleset judged it and when.
             rows.write_parquet(temporary, metadata=metadata)
             with open(temporary, "rb") as fh:
                 os.fsync(fh.fileno())
             os.replace(temporary, folder / FILE_NAME)
-        except OSError as exc:
-            raise HistoryError(f"{folder}: cannot write history ({exc.strerror})") from None
+        except (OSError, pl.exceptions.PolarsError) as exc:
+            raise HistoryError(f"{folder}: cannot write history ({_reason(exc)})") from None
         finally:
-            temporary.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                temporary.unlink(missing_ok=True)
 
     def listing(self) -> pl.DataFrame:
         """One row per stored shop and day: the export rows it came from (`chat_rows`; null for
@@ -225,11 +291,56 @@ class HistoryStore:
         removed = 0
         for path in self.files():
             if date.fromisoformat(path.parent.name.removeprefix("day=")) < before:
-                path.unlink()
+                self._no_links(path).unlink()
                 with contextlib.suppress(OSError):
                     path.parent.rmdir()
                 removed += 1
         return removed
+
+
+_PLATFORM_ID = re.compile(r"^[a-z0-9_-]{1,64}\Z")
+
+
+def _link_error(path: Path | os.DirEntry) -> HistoryError:
+    return HistoryError(
+        f"{getattr(path, 'path', path)}: a symbolic link inside the history folder; the history never follows links "
+        "(move it away, or point --history at the real folder)"
+    )
+
+
+def _entries(folder: Path | os.DirEntry) -> list[os.DirEntry]:
+    try:
+        with os.scandir(folder) as entries:
+            return list(entries)
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise HistoryError(f"{getattr(folder, 'path', folder)}: cannot read the history folder ({_reason(exc)})") from None
+
+
+def _open_no_follow(path: Path, flags: int):
+    """A regular file opened read-write without following a link (ELOOP names it) and
+    without blocking on a FIFO planted in its place."""
+    try:
+        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _link_error(path) from None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise HistoryError(f"{path}: not a regular file; move it away")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "a+")
+
+
+def _reason(exc: BaseException) -> str:
+    """Why an operation failed, never "(None)": an OSError's own words, else the message."""
+    strerror = getattr(exc, "strerror", None)
+    if strerror:
+        return strerror
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def shop_folder_name(shop: str) -> str:

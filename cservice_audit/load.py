@@ -8,18 +8,29 @@ see (rejected rows), so the common path pays nothing for them.
 
 from __future__ import annotations
 
+import atexit
 import codecs
+import contextlib
 import csv
+import functools
 import glob
-import gzip
 import io
+import itertools
 import json
 import os
+import re
+import stat
+import tempfile
+import zipfile
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import polars as pl
 
+from cservice_audit import limits
 from cservice_audit.errors import InputError
 
 STDIN = "-"
@@ -45,6 +56,13 @@ class RawTable:
     record_lines: pl.Series | None = None
     # The role of rows whose export has no role column (`--reviews` files: "review").
     default_role: str | None = None
+    # The file polars reads when it is not `source`: a spool of a stream, a decompressed or
+    # re-encoded copy (always UTF-8 with LF line ends), removed when the process ends.
+    path: str | None = None
+    # Unreadable JSONL lines beyond the `rejects_kept` kept in `bad_lines`: counted only.
+    bad_lines_dropped: int = 0
+    # Blank JSONL lines, skipped (CSV blank rows are counted in normalize).
+    blank_lines: int = 0
 
     def lines_of(self, records: pl.Series) -> pl.Series:
         """Physical line (1-based) on which each given record starts."""
@@ -109,8 +127,7 @@ def load(
     tables = []
     for path in expand(paths):
         if path == STDIN:
-            data = (stdin or _stdin()).read()
-            tables.append(_from_bytes("<stdin>", data, encoding, kind=None))
+            tables.append(_read_stream("<stdin>", stdin or _stdin(), encoding, kind=None))
         else:
             tables.append(_read_path(path, encoding, sheet))
     for table in tables:
@@ -142,11 +159,11 @@ def _kind_from_name(name: str) -> str | None:
     return None
 
 
-def _read_excel(path: str, sheet: str | None) -> RawTable:
+def _read_excel(path: str, sheet: str | None, spooled: str | None = None) -> RawTable:
     """The first sheet (or `--sheet NAME`) of an Excel export, every cell as text."""
     try:
         frame = pl.read_excel(
-            path,
+            spooled or path,
             sheet_name=sheet,
             sheet_id=None if sheet else 1,
             engine="calamine",
@@ -162,14 +179,31 @@ def _read_excel(path: str, sheet: str | None) -> RawTable:
 def _read_path(path: str, encoding: str | None, sheet: str | None = None) -> RawTable:
     kind = _kind_from_name(path)
     try:
+        regular = stat.S_ISREG(os.stat(path).st_mode)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
+    if not regular:
+        # A named pipe, a device or a socket: it can be read once only, so it is read whole,
+        # as a stream, like stdin (opening it twice loses what the first read took).
+        try:
+            with open(path, "rb") as fh:
+                if kind == "xlsx":
+                    spooled = _spool_raw(path, fh)
+                    _check_xlsx(path, spooled)
+                    return _read_excel(path, sheet, spooled)
+                return _read_stream(path, fh, encoding, kind)
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
+    if kind == "xlsx":
+        _check_xlsx(path, path)
+        return _read_excel(path, sheet)
+    try:
         with open(path, "rb") as fh:
             head = fh.read(_SNIFF_BYTES)
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
-    if kind == "xlsx":
-        return _read_excel(path, sheet)
-    compressed = head[:2] == b"\x1f\x8b"
-    if not compressed and kind == "csv":
+    compressed = head[:2] == GZIP_MAGIC
+    if not compressed and kind == "csv" and not _cr_only(head):
         chosen = encoding or _sniff_encoding(head, path)
         if chosen in {"utf-8", "utf-8-sig"}:
             # The fast road: polars scans the file itself (memory-mapped, streamable).
@@ -179,26 +213,269 @@ def _read_path(path: str, encoding: str | None, sheet: str | None = None) -> Raw
             return RawTable(path, frame, "utf-8", "csv")
     try:
         with open(path, "rb") as fh:
-            data = fh.read()
+            return _read_stream(path, fh, encoding, kind)
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
-    return _from_bytes(path, data, encoding, kind)
 
 
-def _from_bytes(source: str, data: bytes, encoding: str | None, kind: str | None) -> RawTable:
-    if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            raise InputError(f"{source}: not a readable gzip file ({exc})") from exc
+# ----------------------------------------------------------------------- streams and spools
+#
+# Everything that is not a plain UTF-8 CSV file on disk (stdin, pipes, gzip, GB18030, CR line
+# ends, JSONL) is read in bounded chunks, decompressed and decoded incrementally, and written
+# as UTF-8 with LF line ends to a temporary file that polars then scans like any file. Memory
+# stays bounded whatever the input; the caps of limits.py stop bombs and endless streams.
+
+GZIP_MAGIC = b"\x1f\x8b"
+_CHUNK = 1 << 20  # well below field_bytes: a run longer than the cap always spans chunks
+_RATIO_FLOOR = 8 << 20  # the compression ratio is judged once this much has come out (a bomb of
+# blank lines below it costs ~250 MB; real exports compress 5-15x, far below the cap)
+_SPOOLS: list[str] = []
+
+
+def _remove_spools() -> None:
+    for name in _SPOOLS:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+    _SPOOLS.clear()
+
+
+atexit.register(_remove_spools)
+
+
+def _new_spool(suffix: str) -> tuple[str, IO[bytes]]:
+    fd, name = tempfile.mkstemp(prefix="cservice-audit-", suffix=suffix)
+    _SPOOLS.append(name)
+    return name, os.fdopen(fd, "wb")
+
+
+def _raw_chunks(source: str, fh: IO[bytes]) -> Iterator[bytes]:
+    """The bytes of `fh`, gunzipped when they start as gzip, in chunks of at most _CHUNK,
+    within input_bytes (what comes out) and compression_ratio (out / in)."""
+    cap = limits.current()
+    first = fh.read(_CHUNK)
+    out = 0
+    if first[:2] != GZIP_MAGIC:
+        chunk = first
+        while chunk:
+            out += len(chunk)
+            if out > cap.input_bytes:
+                raise limits.exceeded("input_bytes", f"{source}: more than {out - len(chunk)} bytes")
+            yield chunk
+            chunk = fh.read(_CHUNK)
+        return
+    consumed = 0
+    pending = first
+    inflater = zlib.decompressobj(wbits=31)
+    try:
+        while True:
+            if not pending:
+                pending = fh.read(_CHUNK)
+                if not pending:
+                    break
+            before = len(pending)
+            data = inflater.decompress(pending, _CHUNK)
+            pending = inflater.unconsumed_tail
+            consumed += before - len(pending)
+            if inflater.eof:
+                rest = inflater.unused_data + pending
+                consumed -= len(inflater.unused_data)
+                if rest[:2] == GZIP_MAGIC:  # another gzip member (concatenated .gz files)
+                    inflater, pending = zlib.decompressobj(wbits=31), rest
+                elif rest.strip(b"\x00") or fh.read(1).strip(b"\x00"):
+                    raise InputError(f"{source}: not a readable gzip file (data after its end)")
+                else:
+                    pending = b""
+            if data:
+                out += len(data)
+                if out > cap.input_bytes:
+                    raise limits.exceeded("input_bytes", f"{source}: decompresses to more than {out - len(data)} bytes")
+                if out > _RATIO_FLOOR and out > cap.compression_ratio * max(consumed, 1):
+                    raise limits.exceeded(
+                        "compression_ratio", f"{source}: decompresses to over {cap.compression_ratio}x its size (a gzip bomb?)"
+                    )
+                yield data
+            elif inflater.eof and not pending:
+                break
+    except zlib.error as exc:
+        raise InputError(f"{source}: not a readable gzip file ({exc})") from None
+    if not inflater.eof:
+        raise InputError(f"{source}: not a readable gzip file (it ends before its end-of-stream marker: cut off?)")
+
+
+def _spool_raw(source: str, fh: IO[bytes]) -> str:
+    """A stream copied, as it is, to a temporary file (an Excel file from a pipe)."""
+    cap = limits.current()
+    name, out = _new_spool(Path(source).suffix)
+    total = 0
+    with out:
+        while chunk := fh.read(_CHUNK):
+            total += len(chunk)
+            if total > cap.input_bytes:
+                raise limits.exceeded("input_bytes", f"{source}: more than {total - len(chunk)} bytes")
+            out.write(chunk)
+    return name
+
+
+def _cr_only(sample: bytes) -> bool:
+    """Whether lines end with CR alone (old Mac, some Excel exports): a CR and no LF in the
+    sample. Such a file is read with every CR as a line end. In a file whose lines end with
+    LF or CRLF (mixed freely), a lone CR is a character inside a field, as written."""
+    return b"\r" in sample and b"\n" not in sample
+
+
+def _read_stream(source: str, fh: IO[bytes], encoding: str | None, kind: str | None) -> RawTable:
+    """Read a stream whole, in bounded chunks, into a UTF-8 spool; then CSV is scanned from the
+    spool and JSONL parsed from it."""
+    try:
+        return _spool_stream(source, fh, encoding, kind)
+    except OSError as exc:
+        # Reading the input, or writing the spool (a full or read-only temporary folder).
+        raise InputError(
+            f"{source}: cannot read it through a temporary file in {tempfile.gettempdir()} "
+            f"({exc.strerror or exc}); free space there or set TMPDIR"
+        ) from None
+
+
+def _spool_stream(source: str, fh: IO[bytes], encoding: str | None, kind: str | None) -> RawTable:
+    cap = limits.current()
+    chunks = _raw_chunks(source, fh)
+    head: list[bytes] = []
+    size = 0
+    for chunk in chunks:
+        head.append(chunk)
+        size += len(chunk)
+        if size >= _SNIFF_BYTES:
+            break
+    sample = b"".join(head)
     if kind is None:
-        kind = "jsonl" if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{" else "csv"
-    chosen = encoding or _sniff_encoding(data[:_SNIFF_BYTES], source)
-    text = _decode(source, data, chosen)
+        kind = "jsonl" if sample.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{" else "csv"
+    chosen = encoding or _sniff_encoding(sample[:_SNIFF_BYTES], source)
+    universal = _cr_only(sample)
+    decoder = codecs.getincrementaldecoder(chosen)()
+    name, out = _new_spool(".jsonl" if kind == "jsonl" else ".csv")
+    offset = 0  # bytes of input decoded so far
+    run = 0  # bytes of the line still open
+    held_cr = False
+    ends = _LINE_ENDS_ANY if universal else _LINE_END_LF
+    as_is = chosen in ("utf-8", "utf-8-sig") and not universal
+    with out:
+        for chunk in itertools.chain(head, chunks):
+            try:
+                text = decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                raise _decode_error(source, chosen, offset + exc.start) from None
+            first_chunk = offset == 0
+            offset += len(chunk)
+            run = _open_run(source, chunk, run, ends, cap.field_bytes, "a line or field")
+            if as_is:
+                # Valid UTF-8 (just checked): written as it came, without a BOM.
+                data = chunk[3:] if first_chunk and chunk.startswith(codecs.BOM_UTF8) else chunk
+            else:
+                data = text.encode("utf-8")
+            if universal:
+                data, held_cr = _lf_line_ends(data, held_cr)
+            out.write(data)
+        try:
+            tail = decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise InputError(f"{source}: not valid {chosen} at byte {max(offset - 1, 0)}: it ends inside a character (cut off?)") from None
+        if tail:
+            out.write(tail.encode("utf-8"))
+        if held_cr:
+            out.write(b"\n")
     if kind == "jsonl":
-        return _jsonl(source, text, chosen)
-    frame = _read_csv_text(source, text)
-    return RawTable(source, frame, chosen, "csv")
+        with open(name, encoding="utf-8") as text_file:
+            text = text_file.read()
+        table = _jsonl(source, text, chosen)
+        table.path = name
+        return table
+    if os.path.getsize(name) == 0:
+        raise InputError(f"{source}: empty file (not even a header line)")
+    with open(name, "rb") as spooled:
+        first = spooled.read(_SNIFF_BYTES)
+    frame = pl.scan_csv(name, infer_schema=False, separator=_separator(source, first)).with_row_index("_record")
+    _check_csv_readable(source, frame, name)
+    return RawTable(source, frame, chosen, "csv", path=name)
+
+
+def _decode_error(source: str, encoding: str, at: int) -> InputError:
+    hint = "--encoding gb18030" if encoding.startswith("utf") else "--encoding utf-8"
+    return InputError(f"{source}: not valid {encoding} at byte {at}; if it is another encoding, pass {hint}")
+
+
+_LINE_END_LF = re.compile(rb"\n")
+_LINE_ENDS_ANY = re.compile(rb"[\r\n]")
+_MARKUP = re.compile(rb"[<>]")
+
+
+def _open_run(source: str, chunk: bytes, run: int, ends: re.Pattern[bytes], cap: int, what: str) -> int:
+    """The length of the run (a line; a text between XML markup) still open at the end of
+    `chunk`, given `run` bytes open before it. A run longer than `cap` (/dev/zero, one huge
+    field or cell) stops the read. Chunks are shorter than any cap, so only a run spanning
+    chunks can pass it: two C-speed searches per chunk, no per-line work."""
+    first = ends.search(chunk)
+    if first is None:
+        run += len(chunk)
+    elif run + first.start() > cap:
+        run += first.start()
+    else:
+        last = max(chunk.rfind(b) for b in _ends_bytes(ends))
+        run = len(chunk) - last - 1
+        if cap < last and _long_run(ends, cap).search(chunk, first.start(), last):  # a cap set below the chunk size
+            run = cap + 1
+    if run > cap:
+        raise limits.exceeded("field_bytes", f"{source}: {what} longer than {cap} bytes")
+    return run
+
+
+@functools.lru_cache(maxsize=8)
+def _long_run(ends: re.Pattern[bytes], cap: int) -> re.Pattern[bytes]:
+    inside = b"".join(re.escape(b) for b in _ends_bytes(ends))
+    return re.compile(b"[^" + inside + b"]{" + str(cap + 1).encode() + b",}")
+
+
+def _ends_bytes(ends: re.Pattern[bytes]) -> tuple[bytes, ...]:
+    return {_LINE_END_LF: (b"\n",), _LINE_ENDS_ANY: (b"\n", b"\r"), _MARKUP: (b"<", b">")}[ends]
+
+
+def _lf_line_ends(data: bytes, held_cr: bool) -> tuple[bytes, bool]:
+    """CRLF and lone CR to LF; a CR at the end of a chunk waits for the next one (a CRLF split
+    across chunks is one line end)."""
+    if held_cr:
+        data = b"\r" + data
+    held = data.endswith(b"\r")
+    if held:
+        data = data[:-1]
+    return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n"), held
+
+
+def _check_xlsx(source: str, path: str) -> None:
+    """An Excel file is a zip of XML: before it is parsed, every part is inflated once, in
+    chunks, to check what it expands to (input_bytes, compression_ratio) and its longest text
+    (field_bytes): a 256 KiB workbook can hold a cell of gigabytes."""
+    cap = limits.current()
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # not a zip: the Excel reader says so, naming the file
+    size = max(os.path.getsize(path), 1)
+    total = 0
+    with archive:
+        for info in archive.infolist():
+            if info.is_dir():
+                continue
+            run = 0
+            try:
+                with archive.open(info) as member:
+                    while chunk := member.read(_CHUNK):
+                        total += len(chunk)
+                        if total > cap.input_bytes:
+                            raise limits.exceeded("input_bytes", f"{source}: the workbook expands to more than {total - len(chunk)} bytes")
+                        if total > _RATIO_FLOOR and total > cap.compression_ratio * size:
+                            raise limits.exceeded("compression_ratio", f"{source}: the workbook expands to over {cap.compression_ratio}x its size")
+                        run = _open_run(source, chunk, run, _MARKUP, cap.field_bytes, "a cell")
+            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, OSError):
+                return  # damaged: the Excel reader reports it
 
 
 def _sniff_encoding(sample: bytes, source: str = "input") -> str:
@@ -227,17 +504,6 @@ def _sniff_encoding(sample: bytes, source: str = "input") -> str:
         return "gb18030"
 
 
-def _decode(source: str, data: bytes, encoding: str) -> str:
-    try:
-        text = data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        hint = "--encoding gb18030" if encoding.startswith("utf") else "--encoding utf-8"
-        raise InputError(
-            f"{source}: not valid {encoding} at byte {exc.start}; if it is another encoding, pass {hint}"
-        ) from exc
-    return text.removeprefix("\ufeff")
-
-
 def _separator(name: str, head: bytes) -> str:
     """Comma, tab or semicolon: whichever the header line has most of (a .tsv is tab)."""
     if name.lower().removesuffix(".gz").endswith(".tsv"):
@@ -248,21 +514,6 @@ def _separator(name: str, head: bytes) -> str:
     return best if counts[best] else ","
 
 
-def _read_csv_text(source: str, text: str) -> pl.LazyFrame:
-    try:
-        frame = pl.read_csv(
-            io.StringIO(text),
-            infer_schema=False,
-            separator=_separator(source, text[:_SNIFF_BYTES].encode()),
-        )
-    except pl.exceptions.NoDataError:
-        raise InputError(f"{source}: empty file (not even a header line)") from None
-    except (pl.exceptions.PolarsError, ValueError) as exc:
-        problem = _csv_problem(io.StringIO(text, newline=""), _separator(source, text[:_SNIFF_BYTES].encode()))
-        raise InputError(f"{source}: {problem or f'not readable as CSV ({_first_line(exc)})'}") from exc
-    return frame.lazy().with_row_index("_record")
-
-
 def explain_read_failure(tables: list[RawTable], exc: BaseException) -> InputError:
     """Why polars could not read the files it scans lazily, as one line naming file and line.
 
@@ -271,13 +522,14 @@ def explain_read_failure(tables: list[RawTable], exc: BaseException) -> InputErr
     the header (an unquoted comma in a text).
     """
     for table in tables:
-        if table.kind != "csv" or table.encoding != "utf-8" or not os.path.isfile(table.source):
+        path = table.path or table.source
+        if table.kind != "csv" or not os.path.isfile(path) or (table.path is None and table.encoding != "utf-8"):
             continue
-        problem = _utf8_problem(table.source)
+        problem = _utf8_problem(path) if table.path is None else None  # a spool is valid UTF-8
         if problem is None:
-            with open(table.source, "rb") as fh:
+            with open(path, "rb") as fh:
                 head = fh.read(_SNIFF_BYTES)
-            with open(table.source, encoding="utf-8-sig", newline="", errors="replace") as fh:
+            with open(path, encoding="utf-8-sig", newline="", errors="replace") as fh:
                 problem = _csv_problem(fh, _separator(table.source, head))
         if problem is not None:
             return InputError(f"{table.source}: {problem}")
@@ -317,14 +569,14 @@ def _csv_problem(lines: io.TextIOBase, separator: str) -> str | None:
     return None
 
 
-def _check_csv_readable(path: str, frame: pl.LazyFrame) -> None:
+def _check_csv_readable(source: str, frame: pl.LazyFrame, path: str | None = None) -> None:
     """Surface a bad header or encoding now, as one clear line, not deep in the pipeline."""
-    if os.path.getsize(path) == 0:
-        raise InputError(f"{path}: empty file (not even a header line)")
+    if os.path.getsize(path or source) == 0:
+        raise InputError(f"{source}: empty file (not even a header line)")
     try:
         frame.collect_schema()
     except (pl.exceptions.PolarsError, ValueError) as exc:
-        raise InputError(f"{path}: not readable as CSV ({_first_line(exc)})") from exc
+        raise InputError(f"{source}: not readable as CSV ({_first_line(exc)})") from exc
 
 
 def _jsonl(source: str, text: str, encoding: str) -> RawTable:
@@ -351,13 +603,16 @@ def _jsonl(source: str, text: str, encoding: str) -> RawTable:
             good_lines.append(number)
         frame = pl.read_ndjson(io.StringIO("\n".join(good)), infer_schema_length=None) if good else pl.DataFrame()
     frame = frame.select(_as_string(name, dtype) for name, dtype in frame.schema.items())
+    kept = limits.current().rejects_kept
     return RawTable(
         source,
         frame.lazy().with_row_index("_record"),
         encoding,
         "jsonl",
-        bad_lines=bad,
+        bad_lines=bad[:kept],
+        blank_lines=len(lines) - len(numbered) - (1 if text.endswith("\n") or not text else 0),
         record_lines=pl.Series("line", good_lines, dtype=pl.Int64),
+        bad_lines_dropped=max(0, len(bad) - kept),
     )
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import polars as pl
 import yaml
 
+from cservice_audit import limits
 from cservice_audit.errors import InputError
 from cservice_audit.load import RawTable
 
@@ -27,6 +28,8 @@ CANONICAL = (
 DEFAULT_SHOP = "-"
 EARLIEST_YEAR = 2000  # in the ruleset's local time: 2000-01-01 00:00 local is accepted
 BOT_WITHOUT_ACCOUNT = "(bot)"
+# 10000-01-01T00:00:00Z in epoch seconds: an epoch number below it is seconds, else ms.
+EPOCH_SECONDS_BELOW = 253_402_300_800
 
 @dataclass(frozen=True)
 class Aliases:
@@ -44,12 +47,9 @@ class Aliases:
 
     def with_mapping(self, path: str | Path) -> Aliases:
         """Put a user's mapping file in front of the shipped spellings."""
-        try:
-            data = yaml.safe_load(Path(path).read_text("utf-8")) or {}
-        except OSError as exc:
-            raise InputError(f"{path}: cannot read mapping file ({exc.strerror})") from exc
-        except yaml.YAMLError as exc:
-            raise InputError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from exc
+        from cservice_audit.ruleset import read_yaml_file
+
+        data = read_yaml_file(path, "mapping file", InputError) or {}
         if not isinstance(data, dict):
             raise InputError(f"{path}: a mapping file is a YAML mapping with 'columns' and/or 'values'")
         unknown = set(data) - {"columns", "values", "timestamp_formats", "description", "example"}
@@ -141,17 +141,21 @@ def _canonical_strings(table: RawTable, aliases: Aliases) -> pl.LazyFrame:
         (pl.col(found[name]) if name in found else pl.lit(missing.get(name), dtype=pl.String)).alias(name)
         for name in CANONICAL
     ]
+    headers = [c for c in table.frame.collect_schema().names() if c != "_record"]
     return table.frame.select(
         *columns,
         pl.lit(table.source).alias("_source"),
         pl.col("_record").cast(pl.UInt32),
+        # A blank line (or a row of empty cells, as spreadsheets leave at the end) is skipped
+        # and counted, not rejected: a file of blank lines must not become a finding per line.
+        pl.all_horizontal([pl.col(h).is_null() for h in headers] or [pl.lit(False)]).alias("_blank"),
     )
 
 
 def parse_timestamps(frame: pl.LazyFrame, column: str, *, tz: str, naive_tz: str, formats: dict[str, list[str]]) -> pl.LazyFrame:
     """Add `_ts`: `column` parsed into tz-aware datetimes in `tz`; null where no layout fits.
 
-    Epoch seconds (10 digits) and milliseconds (13 digits) are UTC instants; values with an
+    Epoch seconds and milliseconds (9 to 13 digits, told apart by magnitude) are UTC instants; values with an
     offset are converted; naive values are read in `naive_tz` (the ruleset's zone unless
     --input-tz says otherwise).
 
@@ -165,7 +169,10 @@ def parse_timestamps(frame: pl.LazyFrame, column: str, *, tz: str, naive_tz: str
     iso = pl.col("_ts_rest").str.replace_all("/", "-", literal=True)
     iso = iso.str.replace(r"^(\d{4}-\d{1,2}-\d{1,2})T", "$1 ").str.replace(r"Z$", "+00:00")
     epoch = pl.col("_ts_rest").cast(pl.Float64, strict=False)
-    epoch_ms = pl.when(epoch >= 1e11).then(epoch).otherwise(epoch * 1000).round(0).cast(pl.Int64)
+    # Seconds or milliseconds, by magnitude: seconds up to the last second of year 9999, ms
+    # above (ms of any year from 2000 on are above it; values between are years 1978-1999 in
+    # ms, rejected as before 2000 either way). docs/inputs.md "Epoch timestamps".
+    epoch_ms = pl.when(epoch >= EPOCH_SECONDS_BELOW).then(epoch).otherwise(epoch * 1000).round(0).cast(pl.Int64)
     is_epoch = pl.col("_ts_rest").str.contains(r"^\d{9,13}(\.\d+)?$")
     # Excel stores times as days since 1899-12-30 (e.g. 46348.3354): a CSV saved from Excel
     # can carry that serial number instead of a date.
@@ -222,7 +229,9 @@ class Normalized:
     normalized."""
 
     events: pl.LazyFrame
-    rejects: pl.LazyFrame  # canonical raw strings + _source, _record, problem
+    rejects: pl.LazyFrame  # canonical raw strings + _source, _record, problem (the first rejects_kept)
+    # Per file (_source): rows_blank (skipped blank lines) and rows_rejected (all of them).
+    counts: pl.LazyFrame | None = None
 
 
 def normalize(
@@ -243,9 +252,10 @@ def normalize(
         raw = pl.concat(frames, how="vertical")
     else:
         raw = pl.LazyFrame(
-            schema={**{c: pl.String for c in CANONICAL}, "_source": pl.String, "_record": pl.UInt32}
+            schema={**{c: pl.String for c in CANONICAL}, "_source": pl.String, "_record": pl.UInt32, "_blank": pl.Boolean}
         )
-    raw = raw.with_row_index("_order")
+    whole = raw
+    raw = raw.filter(~pl.col("_blank")).drop("_blank").with_row_index("_order")
 
     role = _mapped("role", aliases.value_map("role"))
     spam = _mapped("spam", aliases.value_map("spam"))
@@ -283,8 +293,17 @@ def normalize(
     )  # fmt: skip
     parsed = parsed.with_columns(reason.alias("reason_rejected"))
 
-    rejects = parsed.filter(pl.col("reason_rejected").is_not_null()).select(
-        *CANONICAL, "_source", "_record", pl.col("reason_rejected").alias("problem")
+    rejected = parsed.filter(pl.col("reason_rejected").is_not_null())
+    # Only the first `rejects_kept` rejected rows are kept whole (findings, --rejects); every
+    # one is counted, per file, with the blank lines skipped.
+    rejects = rejected.select(*CANONICAL, "_source", "_record", pl.col("reason_rejected").alias("problem")).head(
+        limits.current().rejects_kept
+    )
+    counts = (
+        whole.group_by("_source")
+        .agg(pl.col("_blank").sum().cast(pl.Int64).alias("rows_blank"))
+        .join(rejected.group_by("_source").agg(pl.len().cast(pl.Int64).alias("rows_rejected")), on="_source", how="left")
+        .with_columns(pl.col("rows_rejected").fill_null(0))
     )
     shop = pl.when(_blank("shop")).then(pl.lit(DEFAULT_SHOP)).otherwise(pl.col("shop").str.strip_chars())
     agent = (
@@ -312,7 +331,7 @@ def normalize(
         "_record",
         pl.col("_order").cast(pl.UInt32),
     )
-    return Normalized(events=mark_duplicates(events), rejects=rejects)
+    return Normalized(events=mark_duplicates(events), rejects=rejects, counts=counts)
 
 
 def mark_duplicates(events: pl.LazyFrame) -> pl.LazyFrame:

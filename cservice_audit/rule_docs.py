@@ -14,6 +14,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
+from cservice_audit.sanitize import one_line, terminal_safe
 from cservice_audit.checks import CHECKS
 from cservice_audit.errors import AuditError
 from cservice_audit.params import Window
@@ -105,7 +106,7 @@ def ruleset_table(ruleset: Ruleset, fold: Fold = None) -> list[Any]:
         f"{ruleset.name} ({ruleset.platform}) version {ruleset.version}, effective {ruleset.effective}, "
         f"zone {ruleset.timezone}, from {ruleset.origin}"
     )
-    table = Table(title=heading, title_justify="left", show_lines=True)
+    table = Table(title=one_line(heading), title_justify="left", show_lines=True)
     for column in ("code", "rule", "check", "severity", "parameters", "confidence", "source"):
         table.add_column(column, overflow="fold")
     for rule in ruleset.rules:
@@ -119,14 +120,14 @@ def ruleset_table(ruleset: Ruleset, fold: Fold = None) -> list[Any]:
             f"{rule.confidence}: {rule.confidence_note}" if rule.confidence_note else rule.confidence,
             "\n".join([rule.source, *(f"[{i}]" for i in rule.sources)]).strip(),
         )
-        table.add_row(*(Text(c) for c in cells))  # plain text: `[agent]` is not markup
+        table.add_row(*(Text(terminal_safe(c)) for c in cells))  # plain text: `[agent]` is not markup
     sources = "\n".join(source_line(s) for s in ruleset.sources)
     notes = "\n".join(f"note: {n}" for n in ruleset.notes)
     extra = []
     if ruleset.session_gap:
         extra.append(f"session gap: {ruleset.session_gap:g} s")
     extra.append("exempt dates: " + (", ".join(d.isoformat() for d in ruleset.exempt_dates) or "none"))
-    return [table, Text(sources), *([Text(notes)] if notes else []), Text("\n".join(extra))]
+    return [table, Text(terminal_safe(sources)), *([Text(terminal_safe(notes))] if notes else []), Text(terminal_safe("\n".join(extra)))]
 
 
 def source_line(source: dict[str, str]) -> str:
@@ -170,4 +171,4 @@ def explain_rule(ruleset: Ruleset, rule: Rule) -> str:
         value = rule.params.get(key)
         lines.append(f"    {key} = {_param_text(value) if value is not None else '(none)'}    # {spec.doc}")
     lines += ["", inspect.cleandoc(check.__doc__ or "")]
-    return "\n".join(lines) + "\n"
+    return terminal_safe("\n".join(lines)) + "\n"  # a user's ruleset texts, shown safe

@@ -33,6 +33,7 @@ PLATFORM_ALIASES = {
     "京东": "jd",
 }  # fmt: skip
 _CODE = re.compile(r"^[A-Z][A-Z0-9]*-[A-Z][A-Z0-9]*$")
+_PLATFORM_ID = re.compile(r"^[a-z0-9_-]{1,64}\Z")
 _TOP_KEYS = {
     "platform", "name", "version", "effective", "timezone", "sources", "extends",
     "session_gap", "exempt_dates", "rules", "notes",
@@ -185,19 +186,66 @@ _DatesAsText.yaml_implicit_resolvers = {
 
 
 def _read_yaml(path: Path) -> Any:
+    return read_yaml_file(path, "ruleset", RulesetError, loader=_DatesAsText)
+
+
+def read_yaml_file(path: str | Path, what: str, error: type[Exception], loader: type = yaml.SafeLoader) -> Any:
+    """A small YAML file (a ruleset, a mapping) read within the limits: at most `yaml_bytes`,
+    nested at most `yaml_depth` deep, and at most `yaml_nodes` nodes with every alias expanded.
+    Aliases are allowed (yaml.dump writes them for repeated lists) but counted as what they
+    stand for, so a few hundred bytes of nested aliases (the "billion laughs") are refused
+    before anything walks them. Both are checked on the event stream, which PyYAML parses
+    without recursion, before the recursive composer runs."""
+    from cservice_audit import limits
+
+    cap = limits.current()
     try:
-        text = path.read_text("utf-8")
+        with open(path, "rb") as fh:
+            data = fh.read(cap.yaml_bytes + 1)
     except OSError as exc:
-        raise RulesetError(f"{path}: cannot read ruleset ({exc.strerror})") from exc
-    except UnicodeDecodeError:
-        raise RulesetError(f"{path}: a ruleset must be UTF-8 text") from None
+        raise error(f"{path}: cannot read {what} ({exc.strerror})") from exc
+    if len(data) > cap.yaml_bytes:
+        raise error(str(limits.exceeded("yaml_bytes", f"{path}: {what} file too large")))
     try:
-        return yaml.load(text, Loader=_DatesAsText)  # noqa: S506 - a SafeLoader subclass
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise error(f"{path}: a {what} must be UTF-8 text") from None
+    try:
+        _check_yaml_shape(text, path, what, error, cap)
+        return yaml.load(text, Loader=loader)  # noqa: S506 - a SafeLoader (subclass)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise RulesetError(f"{path}: not valid YAML{where} ({problem})") from None
+        raise error(f"{path}: not valid YAML{where} ({problem})") from None
+
+
+def _check_yaml_shape(text: str, path: str | Path, what: str, error: type[Exception], cap: Any) -> None:
+    from cservice_audit import limits
+
+    parser = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    open_nodes: list[tuple[str | None, int]] = []  # (anchor, nodes counted when it opened)
+    sizes: dict[str, int] = {}  # anchor -> nodes it stands for, aliases inside expanded
+    nodes = 0
+    for event in yaml.parse(text, Loader=parser):
+        line = event.start_mark.line + 1 if event.start_mark else 0
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            open_nodes.append((event.anchor, nodes))
+            nodes += 1
+            if len(open_nodes) > cap.yaml_depth:
+                raise error(str(limits.exceeded("yaml_depth", f"{path}: {what} nested more than {cap.yaml_depth} deep at line {line}")))
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            anchor, start = open_nodes.pop()
+            if anchor is not None:
+                sizes[anchor] = nodes - start
+        elif isinstance(event, yaml.ScalarEvent):
+            nodes += 1
+            if event.anchor is not None:
+                sizes[event.anchor] = 1
+        elif isinstance(event, yaml.AliasEvent):
+            nodes += sizes.get(event.anchor, 1)
+        if nodes > cap.yaml_nodes:
+            raise error(str(limits.exceeded("yaml_nodes", f"{path}: {what} expands to more than {cap.yaml_nodes} values at line {line} (nested aliases?)")))
 
 
 def _check_keys(label: str, where: str, data: dict, allowed: set[str]) -> None:
@@ -257,6 +305,9 @@ def _build(label: str, data: dict, origin: str) -> Ruleset:
         return value
 
     platform = need("platform", str, "a platform name")
+    if not _PLATFORM_ID.match(platform):
+        # The platform names the history folder: it must never be a path (../x, /tmp/x).
+        raise RulesetError(f"{label}: platform: expected an identifier of a-z, 0-9, _ and - (e.g. pinduoduo), got {platform!r}")
     version = str(need("version", (str, int, float), "a version string"))
     try:
         effective = parse_date(need("effective", (str, date), "a date"))
@@ -383,6 +434,7 @@ def _build_rule(label: str, index: int, data: Any) -> Rule:
         check.validate(params)
     except ParamError as exc:
         raise RulesetError(f"{label}: {where}.params: {exc}") from None
+    _check_combined_patterns(label, where, params)
     points = data.get("points", 0)
     if isinstance(points, bool) or not isinstance(points, (int, float)):
         raise RulesetError(f"{label}: {where}.points: expected a number, got {points!r}")
@@ -439,3 +491,27 @@ def _build_escalation(label: str, where: str, data: Any) -> Escalation | None:
             raise RulesetError(f"{at}.tiers[{i}].points: expected a number, got {points!r}")
         built.append(Tier(count, tier["label"], severity, tier.get("penalty", ""), points))
     return Escalation(lookback, tuple(built))
+
+
+def _check_combined_patterns(label: str, where: str, params: dict[str, Any]) -> None:
+    """Patterns are matched as one combined expression: each may compile alone and the
+    combination still fail (`(?x)a#` comments out the rest; two `\\w{150}` pass the regex
+    engine's size limit together), so the combination is compiled here, at load, by the
+    engine that will run it. The engine (Rust regex) runs in linear time, so no pattern can
+    backtrack catastrophically: compiling is the whole check (docs/limits.md)."""
+    patterns = params.get("patterns")
+    if not patterns or not isinstance(patterns, (list, tuple)):
+        return
+    import polars as pl
+
+    from cservice_audit.text import combined_pattern
+
+    try:
+        pl.Series([""], dtype=pl.String).str.contains(combined_pattern(patterns))
+    except pl.exceptions.PolarsError as exc:
+        lines = [line.strip() for line in str(exc).split("This error occurred")[0].splitlines() if line.strip()]
+        problem = next((line for line in lines if line.startswith("error:")), lines[0] if lines else type(exc).__name__)
+        raise RulesetError(
+            f"{label}: {where}.params.patterns: the patterns do not compile as the one expression they are matched with "
+            f"({problem[:200]}); simplify or split them"
+        ) from None

@@ -68,7 +68,7 @@ class Cli:
         return env
 
     def __call__(self, *args: object, stdin: bytes | None = None, cwd: Path | None = None,
-                 env: dict[str, str] | None = None, timeout: float = 60) -> Run:
+                 env: dict[str, str] | None = None, timeout: float = 300) -> Run:
         proc = subprocess.run(
             [self.command, *map(str, args)],
             input=stdin,

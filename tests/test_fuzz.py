@@ -33,6 +33,7 @@ import json
 import os
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from importlib import metadata
@@ -98,7 +99,7 @@ def run_cli(*args: str, stdin: bytes = b"") -> Outcome:
 def check_contract(outcome: Outcome) -> dict | None:
     """The properties every input must keep; the JSON report when the run went through."""
     note(f"exit {outcome.code}; stderr: {outcome.err[:1500]!r}")
-    assert "Traceback" not in outcome.err, outcome.err[-3000:]
+    assert "Traceback" not in outcome.err and "internal error" not in outcome.err, outcome.err[-3000:]  # a crash, even caught
     if outcome.code == 2:
         assert outcome.out == "", "exit 2 with something on stdout"
         lines = [line for line in outcome.err.splitlines() if line.strip()]
@@ -115,13 +116,32 @@ def check_contract(outcome: Outcome) -> dict | None:
     return report
 
 
-def audit_bytes(data: bytes, name: str, *, via_stdin: bool = False, extra: tuple[str, ...] = ()) -> Outcome:
+def audit_bytes(data: bytes, name: str, *, via_stdin: bool = False, via_pipe: bool = False, extra: tuple[str, ...] = ()) -> Outcome:
     if via_stdin:
         return run_cli("audit", "-", *ARGS, *extra, stdin=data)
     with tempfile.TemporaryDirectory(prefix="fuzz-") as folder:
         path = Path(folder) / name
-        path.write_bytes(data)
-        return run_cli("audit", str(path), *ARGS, *extra)
+        if not via_pipe:
+            path.write_bytes(data)
+            return run_cli("audit", str(path), *ARGS, *extra)
+        # A named pipe: the command must read it once, whole (a writer thread feeds it).
+        os.mkfifo(path)
+        writer = threading.Thread(target=_feed, args=(path, data))
+        writer.start()
+        try:
+            return run_cli("audit", str(path), *ARGS, *extra)
+        finally:
+            with contextlib.suppress(OSError):  # unblock a writer whose pipe was never read
+                fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+                while os.read(fd, 1 << 16):
+                    pass
+                os.close(fd)
+            writer.join(timeout=30)
+
+
+def _feed(path: Path, data: bytes) -> None:
+    with contextlib.suppress(BrokenPipeError), open(path, "wb") as fh:
+        fh.write(data)
 
 
 def test_in_process_entry_point_is_the_installed_command():
@@ -374,3 +394,122 @@ def test_mutated_exports(case, via_stdin):
     data, suffix = case
     note(f"suffix {suffix}; data {data[:3000]!r}")
     check_contract(audit_bytes(data, "export" + suffix, via_stdin=via_stdin))
+
+
+# --------------------------------------------------------------------------- containers, YAML, pipes
+#
+# Hostile containers (issue 12): a gzip or xlsx file damaged anywhere, gzip members glued or
+# followed by junk; random YAML for --ruleset, validate-ruleset and --mapping (anchors,
+# aliases, deep nesting, tags, odd scalars); exports read through a named pipe. The same
+# contract: exit 0, 1 or 2, no traceback, exit 2 is one line.
+
+
+def _workbook() -> bytes:
+    import polars as pl
+
+    buffer = io.BytesIO()
+    pl.DataFrame(
+        {"时间": ["2026-11-22 09:00:00", "2026-11-22 09:01:00"], "买家": ["b1", "b1"], "发送方": ["买家", "客服"],
+         "客服账号": ["", "a1"], "内容": ["在吗", "在的"]}  # fmt: skip
+    ).write_excel(buffer)
+    return buffer.getvalue()
+
+
+WORKBOOK = _workbook()
+
+
+@st.composite
+def damaged_containers(draw) -> tuple[bytes, str]:
+    kind = draw(st.sampled_from(["gzip", "xlsx"]))
+    if kind == "xlsx":
+        data, suffix = WORKBOOK, ".xlsx"
+    else:
+        export = draw(exports())
+        plain = gzip.decompress(export.data) if export.suffix.endswith(".gz") else export.data
+        data, suffix = gzip.compress(plain), export.suffix.removesuffix(".gz") + ".gz"
+    for _ in range(draw(st.integers(1, 3))):
+        op = draw(st.sampled_from(["flip", "truncate", "junk_after", "glue", "zero_pad", "insert"]))
+        at = draw(st.integers(0, len(data) - 1))
+        if op == "flip":
+            data = data[:at] + bytes([draw(st.integers(0, 255))]) + data[at + 1 :]
+        elif op == "truncate":
+            data = data[:at]
+        elif op == "junk_after":
+            data += draw(st.binary(min_size=1, max_size=64))
+        elif op == "glue":
+            data += data  # two gzip members (or two zips) back to back
+        elif op == "zero_pad":
+            data += b"\x00" * draw(st.integers(1, 512))
+        else:
+            data = data[:at] + draw(st.binary(min_size=1, max_size=16)) + data[at:]
+    return data, suffix
+
+
+@FUZZ
+@given(case=damaged_containers(), via_pipe=st.booleans())
+def test_damaged_containers(case, via_pipe):
+    data, suffix = case
+    note(f"suffix {suffix}; {len(data)} bytes")
+    check_contract(audit_bytes(data, "export" + suffix, via_pipe=via_pipe))
+
+
+YAML_SCALARS = st.one_of(
+    st.sampled_from(["pinduoduo", "'1'", "2026-01-01", "2026-02-30", "~", "true", "1e400", "-0", "0x1F", "!!binary aGk=",
+                     "!!python/object:os.system x", "*undefined", "'\\e[2J'", '"\\e]52;c;eA==\\a"', "[", "{", "- x",
+                     "'(?x)a#'", "'\\w{150}'", "../../x", "/tmp/x", "PDD-P2", "reply_rate", "9" * 40]),
+    st.text(max_size=12).map(json.dumps),
+)
+YAML_KEYS = st.sampled_from(["platform", "version", "effective", "extends", "rules", "code", "check", "params",
+                             "patterns", "columns", "values", "ts", "role", "timezone", "name", "<<", "? x"])
+
+
+@st.composite
+def yaml_documents(draw, depth: int = 0) -> str:
+    """Random YAML text: mappings and sequences of scalars, with anchors, aliases, merges and
+    nesting (sometimes very deep), as a user's ruleset or mapping might be, or an attack."""
+    shape = draw(st.sampled_from(["mapping", "sequence", "scalar", "deep", "alias_bomb"]) if depth < 3 else st.just("scalar"))
+    pad = "  " * depth
+    if shape == "scalar":
+        return draw(YAML_SCALARS)
+    if shape == "deep":
+        levels = draw(st.integers(10, 3000))
+        return draw(st.sampled_from(["[" * levels + "x" + "]" * levels, "\n" + pad + "  " + "- " * levels + "x"]))
+    if shape == "alias_bomb":
+        return "&a [x, x]\n" + pad + "z: [*a, *a, *a]"
+    items = []
+    for _ in range(draw(st.integers(0, 4))):
+        value = draw(yaml_documents(depth=depth + 1))
+        anchor = draw(st.sampled_from(["", "", "&n ", "*n "]))
+        if shape == "mapping":
+            items.append(f"{pad}{draw(YAML_KEYS)}: {anchor if anchor != '*n ' else ''}{value if anchor != '*n ' else '*n'}")
+        else:
+            items.append(f"{pad}- {anchor if anchor != '*n ' else ''}{value if anchor != '*n ' else '*n'}")
+    return ("\n" + "\n".join(items)) if items else ("{}" if shape == "mapping" else "[]")
+
+
+RULESET_START = "platform: pinduoduo\nversion: '1'\neffective: 2026-01-01\nrules:\n  - code: PDD-P2\n"
+
+
+@FUZZ
+@given(document=yaml_documents(), as_ruleset=st.booleans(), prefix=st.booleans())
+# Found by hand (issue 12): deep nesting crashed the composer; nested aliases expand to a billion values.
+@example(document="columns:\n  ts:\n    " + "- " * 20000 + "x", as_ruleset=False, prefix=False)
+@example(document="sources: " + "[" * 900 + "]" * 900, as_ruleset=True, prefix=False)
+@example(document="a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 9)}]\n" for i in range(8)), as_ruleset=True, prefix=True)
+def test_random_yaml_rulesets_and_mappings(document, as_ruleset, prefix):
+    text = (RULESET_START if prefix and as_ruleset else "") + document.lstrip("\n")
+    note(text[:2000])
+    with tempfile.TemporaryDirectory(prefix="fuzz-") as folder:
+        chats = Path(folder) / "chats.csv"
+        chats.write_text("ts,buyer,role,agent,text\n2026-11-22 09:00:00,b1,buyer,,在吗\n", "utf-8")
+        path = Path(folder) / "file.yaml"
+        path.write_text(text, "utf-8")
+        if as_ruleset:
+            outcome = run_cli("validate-ruleset", str(path))
+            assert outcome.code in (0, 2)
+            assert "Traceback" not in outcome.err
+            if outcome.code == 2:
+                assert len([line for line in outcome.err.splitlines() if line.strip()]) == 1, outcome.err
+            check_contract(run_cli("audit", str(chats), "--ruleset", str(path), "-f", "json", "--no-history"))
+        else:
+            check_contract(run_cli("audit", str(chats), *ARGS, "--mapping", str(path)))

@@ -412,7 +412,9 @@ def test_lock_wait_that_expires_names_the_lock(tmp_path):
         started = time.monotonic()
         with pytest.raises(HistoryError) as caught, store.locked(wait=0.5):
             pass
-        assert 0.4 <= time.monotonic() - started < 5
+        # It waited, then gave up (the bound only catches a wait that never ends: the suite runs on
+        # busy machines, where a 0.5 s wait may take seconds).
+        assert 0.4 <= time.monotonic() - started < 120
     message = str(caught.value)
     assert "in use" in message and str(store.folder / ".lock") in message and "\n" not in message
 

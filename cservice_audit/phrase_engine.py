@@ -1,0 +1,238 @@
+"""The phrase engine behind the `phrases` check and `cservice-audit check-text`.
+
+A phrase rule is data (its ruleset's `params`, plus shared lexicons from
+`data/lexicons/*.yaml` named in `lexicons`). Everything runs as whole-column polars
+expressions over the distinct normalized texts (`text.normalize`: NFKC, lower case,
+traditional -> simplified, variant and look-alike folding, white space removed):
+
+1. `allow` phrases (innocent compounds: 微信支付, 最近, 滚动) are blanked out;
+2. negation: a span where a cue from `negate_before` (不能, 不要, 禁止, 平台规定 ...) precedes a
+   hit within `negation_window` characters of the same clause, or a hit is followed by a cue
+   from `negate_after` (是违规的, 会被封), is blanked out: a warning against the act is not the act;
+3. the first literal `phrases` hit, else the first `patterns` hit, is the match;
+4. pronunciation (only for rules with `sound_patterns`): characters that sound like one of
+   `sound_targets` (pinyin without tones, first reading, via pypinyin) are folded onto it
+   (薇芯 -> 微信, 家V -> 加v), `sound_allow` words (价位, 为新) having been blanked first,
+   negation applied again, and `sound_patterns` matched; the match reported is the message's
+   own spelling at that place, with what it sounds like.
+
+Each step is explainable: `explain` returns, for given texts, every intermediate column.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import polars as pl
+
+from cservice_audit.text import normalize_pattern, normalize_phrases, sound_fold, sound_table
+
+# Characters that end a clause: negation does not reach across them. Full-width forms are
+# already NFKC-folded to ASCII in normalized text, except the ideographic ones listed.
+CLAUSE_END = r",.!?;:~。、…"
+LIST_KEYS = ("phrases", "patterns", "allow", "negate_before", "negate_after", "sound_patterns", "sound_allow")
+
+
+@functools.cache
+def lexicon(name: str) -> dict[str, Any]:
+    """A shared lexicon, `data/lexicons/<name>.yaml` (validated by `lexicon_error`)."""
+    import yaml
+
+    path = resources.files("cservice_audit").joinpath(f"data/lexicons/{name}.yaml")
+    return yaml.safe_load(path.read_text("utf-8")) or {}
+
+
+def lexicon_names() -> list[str]:
+    folder = resources.files("cservice_audit").joinpath("data/lexicons")
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def lexicon_error(name: str) -> str | None:
+    """Why `name` is not a usable lexicon, or None."""
+    if name not in lexicon_names():
+        return f"unknown lexicon {name!r} (shipped: {', '.join(lexicon_names())})"
+    data = lexicon(name)
+    unknown = set(data) - {*LIST_KEYS, "name", "title", "description", "source", "sound_targets", "excluded"}
+    if unknown:
+        return f"lexicon {name}: unknown keys {sorted(unknown)}"
+    return None
+
+
+def merged(params: dict[str, Any]) -> dict[str, Any]:
+    """The rule's own lists plus those of every lexicon it names (rule's first)."""
+    out: dict[str, Any] = {key: list(params.get(key) or ()) for key in LIST_KEYS}
+    out["sound_targets"] = params.get("sound_targets") or ""
+    out["excluded"] = dict(params.get("excluded") or {})
+    out["negation_window"] = params.get("negation_window", 8)
+    for name in params.get("lexicons") or ():
+        data = lexicon(name)
+        for key in LIST_KEYS:
+            out[key] += [v for v in data.get(key) or () if v not in out[key]]
+        out["sound_targets"] += "".join(c for c in data.get("sound_targets") or "" if c not in out["sound_targets"])
+        for term, reason in (data.get("excluded") or {}).items():
+            out["excluded"].setdefault(str(term), str(reason))
+    return out
+
+
+def _alternation(patterns: list[str]) -> str | None:
+    return "|".join(f"(?:{normalize_pattern(p)})" for p in patterns) if patterns else None
+
+
+@dataclass(frozen=True)
+class Matcher:
+    """One rule's lists, normalized and compiled to the regular expressions the steps use."""
+
+    phrases: tuple[str, ...]
+    pattern: str | None  # capture group 1 = the matched text
+    allow: tuple[str, ...]
+    negation: str | None  # spans blanked out before matching
+    sound_targets: str
+    sound_pattern: str | None
+    sound_allow: tuple[str, ...]
+    sound_negation: str | None
+    excluded: tuple[tuple[str, str], ...]
+
+    @property
+    def empty(self) -> bool:
+        return not self.phrases and self.pattern is None and self.sound_pattern is None
+
+
+def _negation(before: str | None, after: str | None, hit: str | None, window: int) -> str | None:
+    if hit is None or (before is None and after is None):
+        return None
+    gap = f"[^{re.escape(CLAUSE_END)}]{{0,{window}}}?"
+    parts = []
+    if before is not None:
+        parts.append(f"(?:{before}){gap}(?:{hit})")
+    if after is not None:
+        parts.append(f"(?:{hit}){gap}(?:{after})")
+    return "(?i)" + "|".join(parts)
+
+
+@functools.lru_cache(maxsize=256)
+def _compile(key: str) -> Matcher:
+    import json
+
+    p = json.loads(key)
+    phrases = tuple(normalize_phrases(p["phrases"]))
+    patterns = _alternation(p["patterns"])
+    literal_hit = "|".join(re.escape(x) for x in phrases) or None
+    hit = "|".join(x for x in (literal_hit, patterns) if x) or None
+    before, after = _alternation(p["negate_before"]), _alternation(p["negate_after"])
+    window = int(p["negation_window"])
+    targets = p["sound_targets"]
+    sound = _alternation(p["sound_patterns"])
+    sound_negation = None
+    if sound is not None and targets:
+        table = sound_table(targets)
+
+        def fold(regex: str | None) -> str | None:
+            # Patterns and cues meet the folded text in its folded form (家 is read as 加).
+            return None if regex is None else "".join(table.get(c, c) for c in regex)
+
+        sound = fold(sound)
+        sound_negation = _negation(fold(before), fold(after), sound, window)
+    return Matcher(
+        phrases=phrases,
+        pattern=f"(?i)({patterns})" if patterns else None,
+        allow=tuple(normalize_phrases(p["allow"])),
+        negation=_negation(before, after, hit, window),
+        sound_targets=targets,
+        sound_pattern=f"(?i)({sound})" if sound and targets else None,
+        sound_allow=tuple(normalize_phrases(p["sound_allow"])),
+        sound_negation=sound_negation,
+        excluded=tuple(sorted(p["excluded"].items())),
+    )
+
+
+def compile_params(params: dict[str, Any]) -> Matcher:
+    """The matcher of one rule's params (cached: rules are compiled once per process)."""
+    import json
+
+    return _compile(json.dumps(merged(params), ensure_ascii=False, sort_keys=True))
+
+
+def _blank(text: pl.Expr, words: tuple[str, ...]) -> pl.Expr:
+    # A space, not "": white space is gone from normalized text, so a blank keeps the words on
+    # either side apart (微信支付给我 must not become a new match across the gap).
+    return text.str.replace_many(list(words), [" "] * len(words)) if words else text
+
+
+def steps(m: Matcher, norm: pl.Expr) -> dict[str, pl.Expr]:
+    """Named expressions, each built on the previous ones (use with `with_columns` in order):
+    `_allowed` (allow phrases blanked), `_checked` (negated spans blanked), `match_literal`,
+    `match_pattern`, and for sound rules `_sounded`, `sound_match` (the folded text matched),
+    `sound_source` (the message's own spelling there); finally `match` and `how`."""
+    out: dict[str, pl.Expr] = {"_allowed": _blank(norm, m.allow)}
+    checked = pl.col("_allowed")
+    if m.negation:
+        checked = checked.str.replace_all(m.negation, " ", literal=False)
+    out["_checked"] = checked
+    text = pl.col("_checked")
+    out["match_literal"] = text.str.extract_many(list(m.phrases)).list.first() if m.phrases else pl.lit(None, pl.String)
+    out["match_pattern"] = text.str.extract(m.pattern, 1) if m.pattern else pl.lit(None, pl.String)
+    candidates = [pl.col("match_literal"), pl.col("match_pattern")]
+    how = [pl.when(pl.col("match_literal").is_not_null()).then(pl.lit("phrase")), pl.when(pl.col("match_pattern").is_not_null()).then(pl.lit("pattern"))]
+    if m.sound_pattern:
+        out["_sound_base"] = _blank(pl.col("_allowed"), m.sound_allow)
+        out["_sounded"] = sound_fold(pl.col("_sound_base"), m.sound_targets)
+        sounded = pl.col("_sounded")
+        if m.sound_negation:
+            sounded = sounded.str.replace_all(m.sound_negation, " ", literal=False)
+        out["sound_match"] = sounded.str.extract(m.sound_pattern, 1)
+        offset = pl.col("_sounded").str.split(pl.col("sound_match")).list.first().str.len_chars()
+        out["sound_source"] = pl.col("_sound_base").str.slice(offset, pl.col("sound_match").str.len_chars())
+        candidates.append(pl.col("sound_source"))
+        how.append(pl.when(pl.col("sound_match").is_not_null()).then(pl.format("sounds like {}", pl.col("sound_match"))))
+    out["match"] = pl.coalesce(candidates)
+    out["how"] = pl.coalesce(how)
+    return out
+
+
+def match_distinct(texts: pl.LazyFrame, m: Matcher, column: str = "norm") -> pl.LazyFrame:
+    """`texts` (one row per distinct normalized text) with `match` and `how` (null: no hit)."""
+    if m.empty:
+        return texts.with_columns(pl.lit(None, pl.String).alias("match"), pl.lit(None, pl.String).alias("how"))
+    frame = texts
+    for name, expr in steps(m, pl.col(column)).items():
+        frame = frame.with_columns(expr.alias(name))
+    return frame.select(*texts.collect_schema().names(), "match", "how")
+
+
+def explain(texts: list[str], params: dict[str, Any]) -> list[dict[str, Any]]:
+    """For each text: every intermediate of the steps above, plus which allow phrases were
+    blanked, which negated spans were blanked and which single pattern matched."""
+    from cservice_audit.text import normalize
+
+    m = compile_params(params)
+    frame = pl.DataFrame({"text": texts}, schema={"text": pl.String}).with_columns(normalize(pl.col("text")).alias("norm"))
+    frame = frame.with_columns(
+        pl.col("norm").str.extract_many(list(m.allow)).alias("allowed") if m.allow else pl.lit([], pl.List(pl.String)).alias("allowed")
+    )
+    for name, expr in steps(m, pl.col("norm")).items():
+        frame = frame.with_columns(expr.alias(name))
+    frame = frame.with_columns(
+        pl.col("_allowed").str.extract_all(m.negation).alias("negated") if m.negation else pl.lit([], pl.List(pl.String)).alias("negated")
+    )
+    if m.sound_pattern and m.sound_negation:
+        frame = frame.with_columns(pl.col("_sounded").str.extract_all(m.sound_negation).alias("sound_negated"))
+    rows = frame.to_dicts()
+    merged_params = merged(params)
+    for row in rows:
+        row["pattern"] = None
+        if row.get("match_pattern") is not None and row.get("match_literal") is None:
+            for raw in merged_params["patterns"]:
+                if pl.select(pl.lit(row["_checked"]).str.contains(f"(?i){normalize_pattern(raw)}")).item():
+                    row["pattern"] = raw
+                    break
+        if row.get("sound_match") is not None and row.get("match") == row.get("sound_source"):
+            for raw in merged_params["sound_patterns"]:
+                folded = "".join(sound_table(m.sound_targets).get(c, c) for c in normalize_pattern(raw))
+                if pl.select(pl.lit(row["sound_match"]).str.contains(f"(?i){folded}")).item():
+                    row["pattern"] = raw
+                    break
+    return rows

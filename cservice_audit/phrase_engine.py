@@ -56,7 +56,7 @@ def lexicon_error(name: str) -> str | None:
     if name not in lexicon_names():
         return f"unknown lexicon {name!r} (shipped: {', '.join(lexicon_names())})"
     data = lexicon(name)
-    unknown = set(data) - {*LIST_KEYS, "name", "title", "description", "source", "sound_targets", "excluded"}
+    unknown = set(data) - {*LIST_KEYS, "name", "title", "description", "source", "sound_targets", "excluded", "negation_window"}
     if unknown:
         return f"lexicon {name}: unknown keys {sorted(unknown)}"
     return None
@@ -73,6 +73,8 @@ def merged(params: dict[str, Any]) -> dict[str, Any]:
         for key in LIST_KEYS:
             out[key] += [v for v in data.get(key) or () if v not in out[key]]
         out["sound_targets"] += "".join(c for c in data.get("sound_targets") or "" if c not in out["sound_targets"])
+        # A lexicon's cues were written for its own window; the wider one wins.
+        out["negation_window"] = max(out["negation_window"] or 0, int(data.get("negation_window") or 0))
         for term, reason in (data.get("excluded") or {}).items():
             out["excluded"].setdefault(str(term), str(reason))
     return out
@@ -106,10 +108,11 @@ def _negation(before: str | None, after: str | None, hit: str | None, window: in
         return None
     gap = f"[^{re.escape(CLAUSE_END)}]{{0,{window}}}?"
     parts = []
+    # One cue covers every hit that follows it in the clause (不能私下加微信: 私下 and 加微信).
     if before is not None:
-        parts.append(f"(?:{before}){gap}(?:{hit})")
+        parts.append(f"(?:{before})(?:{gap}(?:{hit}))+")
     if after is not None:
-        parts.append(f"(?:{hit}){gap}(?:{after})")
+        parts.append(f"(?:(?:{hit}){gap})+(?:{after})")
     return "(?i)" + "|".join(parts)
 
 

@@ -178,8 +178,16 @@ def steps(m: Matcher, norm: pl.Expr) -> dict[str, pl.Expr]:
     text = pl.col("_checked")
     out["match_literal"] = text.str.extract_many(list(m.phrases)).list.first() if m.phrases else pl.lit(None, pl.String)
     out["match_pattern"] = text.str.extract(m.pattern, 1) if m.pattern else pl.lit(None, pl.String)
-    candidates = [pl.col("match_literal"), pl.col("match_pattern")]
-    how = [pl.when(pl.col("match_literal").is_not_null()).then(pl.lit("phrase")), pl.when(pl.col("match_pattern").is_not_null()).then(pl.lit("pattern"))]
+    # The hit reported is the one that starts first in the message (a listed phrase on a tie).
+    pattern_first = (
+        pl.col("match_literal").is_null()
+        | (text.str.find(pl.col("match_pattern"), literal=True) < text.str.find(pl.col("match_literal"), literal=True))
+    ).fill_null(False)
+    out["_pattern_first"] = pattern_first
+    first = pl.when(pl.col("_pattern_first")).then(pl.col("match_pattern")).otherwise(pl.col("match_literal"))
+    kind = pl.when(pl.col("match_pattern").is_not_null() & pl.col("_pattern_first")).then(pl.lit("pattern")).when(pl.col("match_literal").is_not_null()).then(pl.lit("phrase"))
+    candidates = [first]
+    how = [kind]
     if m.sound_pattern:
         out["_sound_base"] = _blank(pl.col("_allowed"), m.sound_allow)
         out["_sounded"] = sound_fold(pl.col("_sound_base"), m.sound_targets)
@@ -227,12 +235,12 @@ def explain(texts: list[str], params: dict[str, Any]) -> list[dict[str, Any]]:
     merged_params = merged(params)
     for row in rows:
         row["pattern"] = None
-        if row.get("match_pattern") is not None and row.get("match_literal") is None:
+        if row.get("how") == "pattern":
             for raw in merged_params["patterns"]:
-                if pl.select(pl.lit(row["_checked"]).str.contains(f"(?i){normalize_pattern(raw)}")).item():
+                if pl.select(pl.lit(row["match"]).str.contains(f"(?i)^(?:{normalize_pattern(raw)})$")).item():
                     row["pattern"] = raw
                     break
-        if row.get("sound_match") is not None and row.get("match") == row.get("sound_source"):
+        if (row.get("how") or "").startswith("sounds like"):
             for raw in merged_params["sound_patterns"]:
                 folded = "".join(sound_table(m.sound_targets).get(c, c) for c in normalize_pattern(raw))
                 if pl.select(pl.lit(row["sound_match"]).str.contains(f"(?i){folded}")).item():

@@ -1,0 +1,122 @@
+"""The contract of the labelled phrase corpus (`tests/phrase_corpus/corpus.csv`, issue 10).
+
+The phrase rules are tuned on the `dev` rows and measured on the `heldout` rows, so the file
+must keep its shape: fixed columns, nine categories with enough violating and everyday rows,
+both splits in every category and label in a sensible share, unique ids and texts, and no
+message (up to width, spacing and punctuation) labelled both ways or present in both splits,
+which would leak tuning data into the measurement. `contract_problems` lists every breach;
+the second test feeds it a broken corpus to show it notices.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+CORPUS = Path(__file__).parent / "phrase_corpus" / "corpus.csv"
+COLUMNS = ["id", "split", "category", "label", "text", "note"]
+CATEGORIES = (
+    "insult", "threat", "confrontational", "offplatform", "bribery",
+    "adlaw", "closetrade", "invoice", "creditcard",
+)
+LABELS = ("violation", "ok")
+SPLITS = ("dev", "heldout")
+MIN_ROWS = {"violation": 150, "ok": 300}
+# The split was assigned as about 60 % dev / 40 % heldout per category and label.
+HELDOUT_SHARE = (0.30, 0.50)
+
+
+def load_corpus(path: Path = CORPUS) -> pl.DataFrame:
+    # Every column is text: ids and notes must not be parsed as numbers or dates.
+    return pl.read_csv(path, infer_schema=False, encoding="utf8")
+
+
+def _folded(text: pl.Expr) -> pl.Expr:
+    # Full-width to ASCII and compatibility forms folded, then spacing, punctuation and
+    # symbols dropped: "不 知 道！" and "不知道!" are the same message for leakage purposes.
+    return text.str.normalize("NFKC").str.to_lowercase().str.replace_all(r"[\s\p{P}\p{S}]", "")
+
+
+def contract_problems(df: pl.DataFrame) -> list[str]:
+    if df.columns != COLUMNS:
+        return [f"columns are {df.columns}, expected {COLUMNS}"]
+    problems: list[str] = []
+
+    for column, allowed in (("category", CATEGORIES), ("label", LABELS), ("split", SPLITS)):
+        bad = df.filter(~pl.col(column).is_in(allowed) | pl.col(column).is_null())
+        if bad.height:
+            problems.append(f"{bad.height} rows with a {column} outside {allowed}: {bad['id'].head(5).to_list()}")
+
+    counts = df.group_by("category", "label", "split").len()
+    for category in CATEGORIES:
+        for label in LABELS:
+            part = counts.filter(pl.col("category") == category, pl.col("label") == label)
+            total = int(part["len"].sum())
+            if total < MIN_ROWS[label]:
+                problems.append(f"{category}/{label}: {total} rows, need at least {MIN_ROWS[label]}")
+                continue
+            heldout = int(part.filter(pl.col("split") == "heldout")["len"].sum())
+            share = heldout / total
+            if not HELDOUT_SHARE[0] <= share <= HELDOUT_SHARE[1]:
+                problems.append(f"{category}/{label}: heldout share {share:.2f} outside {HELDOUT_SHARE}")
+
+    bad_ids = df.filter(
+        pl.col("id").is_null()
+        | ~pl.col("id").str.contains(r"^[a-z]+-\d{4}$")
+        | (pl.col("id").str.extract(r"^([a-z]+)-", 1) != pl.col("category"))
+    )
+    if bad_ids.height:
+        problems.append(f"ids not '<category>-NNNN' of their own category: {bad_ids['id'].head(5).to_list()}")
+    duplicated_ids = df.filter(pl.col("id").is_duplicated())["id"].unique().to_list()
+    if duplicated_ids:
+        problems.append(f"duplicate ids: {duplicated_ids[:5]}")
+
+    empty = df.filter(pl.col("text").is_null() | (pl.col("text").str.strip_chars() == ""))
+    if empty.height:
+        problems.append(f"empty texts: {empty['id'].head(5).to_list()}")
+    padded = df.filter(pl.col("text") != pl.col("text").str.strip_chars())
+    if padded.height:
+        problems.append(f"texts with leading or trailing whitespace: {padded['id'].head(5).to_list()}")
+    duplicated_texts = df.filter(pl.col("text").is_duplicated())["text"].unique().to_list()
+    if duplicated_texts:
+        problems.append(f"duplicate texts: {duplicated_texts[:5]}")
+
+    folded = df.with_columns(_folded(pl.col("text")).alias("folded"))
+    for column, what in (("label", "labelled both ways"), ("split", "in both splits")):
+        clash = (
+            folded.group_by("folded")
+            .agg(pl.col(column).n_unique().alias("n"), pl.col("id"))
+            .filter(pl.col("n") > 1)
+        )
+        if clash.height:
+            problems.append(f"{clash.height} messages {what}, e.g. {clash['id'].head(3).to_list()}")
+    return problems
+
+
+def test_corpus_meets_its_contract():
+    problems = contract_problems(load_corpus())
+    assert problems == [], "\n".join(problems)
+
+
+def test_contract_notices_a_broken_corpus():
+    good = load_corpus()
+    first = good.row(0, named=True)
+    broken = pl.concat([
+        # one category's heldout rows dropped: too few rows and no heldout share
+        good.filter(~((pl.col("category") == "invoice") & (pl.col("split") == "heldout"))),
+        # the first message again, spaced out, with the other label, in the other split, same id
+        pl.DataFrame([{
+            **first,
+            "label": "ok" if first["label"] == "violation" else "violation",
+            "split": "heldout" if first["split"] == "dev" else "dev",
+            "text": " ".join(first["text"]),
+        }]),
+    ])
+    problems = contract_problems(broken)
+    assert any(p.startswith("invoice/violation:") for p in problems)
+    assert any(p.startswith("invoice/ok:") for p in problems)
+    assert any(p.startswith("duplicate ids") for p in problems)
+    assert any("labelled both ways" in p for p in problems)
+    assert any("in both splits" in p for p in problems)
+    assert contract_problems(good.drop("note")) == [f"columns are {COLUMNS[:-1]}, expected {COLUMNS}"]

@@ -97,6 +97,9 @@ class Matcher:
     sound_allow: tuple[str, ...]
     sound_negation: str | None
     excluded: tuple[tuple[str, str], ...]
+    cues: str | None = None  # any negation cue (before or after), for the prefilter
+    pattern_parts: tuple[str, ...] = ()  # each pattern, normalized, for the prefilter
+    sound_parts: tuple[str, ...] = ()  # each sound pattern, folded
 
     @property
     def empty(self) -> bool:
@@ -130,6 +133,7 @@ def _compile(key: str) -> Matcher:
     targets = p["sound_targets"]
     sound = _alternation(p["sound_patterns"])
     sound_negation = None
+    sound_parts: tuple[str, ...] = ()
     if sound is not None and targets:
         table = sound_table(targets)
 
@@ -139,6 +143,7 @@ def _compile(key: str) -> Matcher:
 
         sound = fold(sound)
         sound_negation = _negation(fold(before), fold(after), sound, window)
+        sound_parts = tuple(fold(normalize_pattern(x)) for x in p["sound_patterns"])
     return Matcher(
         phrases=phrases,
         pattern=f"(?i)({patterns})" if patterns else None,
@@ -149,6 +154,9 @@ def _compile(key: str) -> Matcher:
         sound_allow=tuple(normalize_phrases(p["sound_allow"])),
         sound_negation=sound_negation,
         excluded=tuple(sorted(p["excluded"].items())),
+        cues="|".join(x for x in (before, after) if x) or None,
+        pattern_parts=tuple(normalize_pattern(x) for x in p["patterns"]),
+        sound_parts=sound_parts if sound and targets else (),
     )
 
 
@@ -165,14 +173,14 @@ def _blank(text: pl.Expr, words: tuple[str, ...]) -> pl.Expr:
     return text.str.replace_many(list(words), [" "] * len(words)) if words else text
 
 
-def steps(m: Matcher, norm: pl.Expr) -> dict[str, pl.Expr]:
+def steps(m: Matcher, norm: pl.Expr, negate: bool = True) -> dict[str, pl.Expr]:
     """Named expressions, each built on the previous ones (use with `with_columns` in order):
     `_allowed` (allow phrases blanked), `_checked` (negated spans blanked), `match_literal`,
     `match_pattern`, and for sound rules `_sounded`, `sound_match` (the folded text matched),
     `sound_source` (the message's own spelling there); finally `match` and `how`."""
     out: dict[str, pl.Expr] = {"_allowed": _blank(norm, m.allow)}
     checked = pl.col("_allowed")
-    if m.negation:
+    if m.negation and negate:
         checked = checked.str.replace_all(m.negation, " ", literal=False)
     out["_checked"] = checked
     text = pl.col("_checked")
@@ -192,7 +200,7 @@ def steps(m: Matcher, norm: pl.Expr) -> dict[str, pl.Expr]:
         out["_sound_base"] = _blank(pl.col("_allowed"), m.sound_allow)
         out["_sounded"] = sound_fold(pl.col("_sound_base"), m.sound_targets)
         sounded = pl.col("_sounded")
-        if m.sound_negation:
+        if m.sound_negation and negate:
             sounded = sounded.str.replace_all(m.sound_negation, " ", literal=False)
         out["sound_match"] = sounded.str.extract(m.sound_pattern, 1)
         offset = pl.col("_sounded").str.split(pl.col("sound_match")).list.first().str.len_chars()
@@ -204,14 +212,37 @@ def steps(m: Matcher, norm: pl.Expr) -> dict[str, pl.Expr]:
     return out
 
 
+def _candidate(m: Matcher, allowed: pl.Expr) -> pl.Expr:
+    """True where some phrase, pattern or sound pattern occurs at all (before negation).
+
+    A cheap prefilter: each pattern is tested on its own (small automata are far faster than
+    one large alternation), and only candidate texts - a few percent of real chat - go
+    through negation and extraction."""
+    tests = []
+    if m.phrases:
+        tests.append(allowed.str.contains_any(list(m.phrases)))
+    tests += [allowed.str.contains(f"(?i){p}") for p in m.pattern_parts]
+    if m.sound_pattern:
+        sounded = sound_fold(_blank(allowed, m.sound_allow), m.sound_targets)
+        tests += [sounded.str.contains(f"(?i){p}") for p in m.sound_parts]
+    return pl.any_horizontal(tests) if tests else pl.lit(False)
+
+
 def match_distinct(texts: pl.LazyFrame, m: Matcher, column: str = "norm") -> pl.LazyFrame:
     """`texts` (one row per distinct normalized text) with `match` and `how` (null: no hit)."""
+    names = texts.collect_schema().names()
     if m.empty:
         return texts.with_columns(pl.lit(None, pl.String).alias("match"), pl.lit(None, pl.String).alias("how"))
-    frame = texts
-    for name, expr in steps(m, pl.col(column)).items():
-        frame = frame.with_columns(expr.alias(name))
-    return frame.select(*texts.collect_schema().names(), "match", "how")
+    candidates = texts.select(column).filter(_candidate(m, _blank(pl.col(column), m.allow)))
+    # Negation (one large expression) runs only where a cue occurs at all.
+    has_cue = pl.col(column).str.contains(f"(?i){m.cues}") if m.cues else pl.lit(False)
+    parts = []
+    for negate, rows in ((True, candidates.filter(has_cue)), (False, candidates.filter(~has_cue))):
+        for name, expr in steps(m, pl.col(column), negate).items():
+            rows = rows.with_columns(expr.alias(name))
+        parts.append(rows.select(column, "match", "how"))
+    found = pl.concat(parts, how="vertical")
+    return texts.join(found, on=column, how="left", nulls_equal=True, maintain_order="left").select(*names, "match", "how")
 
 
 def explain(texts: list[str], params: dict[str, Any]) -> list[dict[str, Any]]:

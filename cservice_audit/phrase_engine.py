@@ -34,6 +34,7 @@ from cservice_audit.text import normalize_pattern, normalize_phrases, sound_fold
 # Characters that end a clause: negation does not reach across them. Full-width forms are
 # already NFKC-folded to ASCII in normalized text, except the ideographic ones listed.
 CLAUSE_END = r",.!?;:~。、…"
+SCOPES = ("clause", "message")
 LIST_KEYS = ("phrases", "patterns", "allow", "negate_before", "negate_after", "sound_patterns", "sound_allow")
 
 
@@ -68,6 +69,7 @@ def merged(params: dict[str, Any]) -> dict[str, Any]:
     out["sound_targets"] = params.get("sound_targets") or ""
     out["excluded"] = dict(params.get("excluded") or {})
     out["negation_window"] = params.get("negation_window", 8)
+    out["negation_scope"] = params.get("negation_scope") or "clause"
     for name in params.get("lexicons") or ():
         data = lexicon(name)
         for key in LIST_KEYS:
@@ -106,10 +108,13 @@ class Matcher:
         return not self.phrases and self.pattern is None and self.sound_pattern is None
 
 
-def _negation(before: str | None, after: str | None, hit: str | None, window: int) -> str | None:
+def _negation(before: str | None, after: str | None, hit: str | None, window: int, scope: str = "clause") -> str | None:
     if hit is None or (before is None and after is None):
         return None
-    gap = f"[^{re.escape(CLAUSE_END)}]{{0,{window}}}?"
+    # "message": a cue anywhere in the message counts (an excuse followed, after a comma, by
+    # the remedy the source asks for); the window still bounds the distance.
+    end = "。" if scope == "message" else CLAUSE_END
+    gap = f"[^{re.escape(end)}]{{0,{window}}}?"
     parts = []
     # One cue covers every hit that follows it in the clause (不能私下加微信: 私下 and 加微信).
     if before is not None:
@@ -130,6 +135,7 @@ def _compile(key: str) -> Matcher:
     hit = "|".join(x for x in (literal_hit, patterns) if x) or None
     before, after = _alternation(p["negate_before"]), _alternation(p["negate_after"])
     window = int(p["negation_window"])
+    scope = p.get("negation_scope") or "clause"
     targets = p["sound_targets"]
     sound = _alternation(p["sound_patterns"])
     sound_negation = None
@@ -142,13 +148,13 @@ def _compile(key: str) -> Matcher:
             return None if regex is None else "".join(table.get(c, c) for c in regex)
 
         sound = fold(sound)
-        sound_negation = _negation(fold(before), fold(after), sound, window)
+        sound_negation = _negation(fold(before), fold(after), sound, window, scope)
         sound_parts = tuple(fold(normalize_pattern(x)) for x in p["sound_patterns"])
     return Matcher(
         phrases=phrases,
         pattern=f"(?i)({patterns})" if patterns else None,
         allow=tuple(normalize_phrases(p["allow"])),
-        negation=_negation(before, after, hit, window),
+        negation=_negation(before, after, hit, window, scope),
         sound_targets=targets,
         sound_pattern=f"(?i)({sound})" if sound and targets else None,
         sound_allow=tuple(normalize_phrases(p["sound_allow"])),

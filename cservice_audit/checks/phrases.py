@@ -88,6 +88,7 @@ PARAMS = {
     "negate_before": Param("regexes", "cues that make a following hit a warning, not the act (不能, 禁止)", None),
     "negate_after": Param("regexes", "cues after a hit that make it a warning (是违规的)", None),
     "negation_window": Param("count", "characters allowed between a cue and a hit, within one clause", 8),
+    "negation_scope": Param("choice", "how far a cue reaches: its clause, or the whole message", "clause", ("clause", "message")),
     "sound_targets": _Characters("characters", "characters whose sound-alikes are folded onto them (微信加)", None),
     "sound_patterns": Param("regexes", "regular expressions matched on the sound-folded text", None),
     "sound_allow": Param("optional_phrases", "everyday words blanked before sound folding (价位, 为新)", None),

@@ -57,8 +57,8 @@ def check_text(text: str, ruleset: Ruleset) -> dict[str, Any]:
         normalized = row["norm"]
         hit = row["match"] is not None
         how = row["how"]
-        kind = None if not hit else ("sound" if how.startswith("sounds like") else how)
-        listed = {"phrase": row["match_literal"], "pattern": row["pattern"], "sound": row["pattern"]}.get(kind) if kind else None
+        kind = None if not hit else ("sound" if how.startswith("sounds like") else "model" if how.startswith("model") else how)
+        listed = {"phrase": row["match_literal"], "pattern": row["pattern"], "sound": row["pattern"], "model": how}.get(kind) if kind else None
         rules.append(
             {
                 "code": rule.code,
@@ -68,7 +68,7 @@ def check_text(text: str, ruleset: Ruleset) -> dict[str, Any]:
                 "how": kind,
                 "listed": listed,
                 "sounds_like": row.get("sound_match") if kind == "sound" else None,
-                "origin": _origin(rule.params, kind, listed) if kind else None,
+                "origin": _origin(rule.params, kind, listed) if kind in ("phrase", "pattern", "sound") else None,
                 "allowed": [a for a in (row.get("allowed") or []) if a],
                 # The same span may be negated in the written and in the sound-folded text.
                 "negated": list(dict.fromkeys(n.strip() for n in (row.get("negated") or []) + (row.get("sound_negated") or []) if n.strip())),
@@ -89,7 +89,7 @@ def render(result: dict[str, Any]) -> str:
         verdict = w["hit"] if rule["hit"] else w["pass"]
         lines.append(f"{rule['code']:<8} {verdict:<5} {terminal_safe(rule['title'])}")
         if rule["hit"]:
-            how = {"phrase": w["by_phrase"], "pattern": w["by_pattern"], "sound": w["by_sound"]}[rule["how"]]
+            how = {"phrase": w["by_phrase"], "pattern": w["by_pattern"], "sound": w["by_sound"], "model": w["by_model"]}[rule["how"]]
             detail = f"  {w['matched']} '{terminal_safe(rule['match'])}'"
             if rule["how"] == "sound":
                 detail += f" ({how} {terminal_safe(rule['sounds_like'])})"

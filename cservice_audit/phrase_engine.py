@@ -16,6 +16,12 @@ traditional -> simplified, variant and look-alike folding, white space removed):
    negation applied again, and `sound_patterns` matched; the match reported is the message's
    own spelling at that place, with what it sounds like.
 
+5. models (only for rules with `models`): where no list matched, a small logistic regression
+   over character 1-3-grams (trained on the dev split by tests/train_phrase_models.py, shipped as
+   data/models/NAME.csv) scores the text; at or above the model's threshold it is a hit, and the
+   match names the n-grams that weighed most. For veiled insults, sarcasm and threats no list
+   holds.
+
 Each step is explainable: `explain` returns, for given texts, every intermediate column.
 """
 
@@ -70,6 +76,7 @@ def merged(params: dict[str, Any]) -> dict[str, Any]:
     out["excluded"] = dict(params.get("excluded") or {})
     out["negation_window"] = params.get("negation_window", 8)
     out["negation_scope"] = params.get("negation_scope") or "clause"
+    out["models"] = list(params.get("models") or ())
     for name in params.get("lexicons") or ():
         data = lexicon(name)
         for key in LIST_KEYS:
@@ -101,11 +108,12 @@ class Matcher:
     excluded: tuple[tuple[str, str], ...]
     cues: str | None = None  # any negation cue (before or after), for the prefilter
     pattern_parts: tuple[str, ...] = ()  # each pattern, normalized, for the prefilter
+    models: tuple[str, ...] = ()  # shipped models (data/models) scoring what no list matched
     sound_parts: tuple[str, ...] = ()  # each sound pattern, folded
 
     @property
     def empty(self) -> bool:
-        return not self.phrases and self.pattern is None and self.sound_pattern is None
+        return not self.phrases and self.pattern is None and self.sound_pattern is None and not self.models
 
 
 def _negation(before: str | None, after: str | None, hit: str | None, window: int, scope: str = "clause") -> str | None:
@@ -162,6 +170,7 @@ def _compile(key: str) -> Matcher:
         excluded=tuple(sorted(p["excluded"].items())),
         cues="|".join(x for x in (before, after) if x) or None,
         pattern_parts=tuple(normalize_pattern(x) for x in p["patterns"]),
+        models=tuple(p.get("models") or ()),
         sound_parts=sound_parts if sound and targets else (),
     )
 
@@ -234,8 +243,93 @@ def _candidate(m: Matcher, allowed: pl.Expr) -> pl.Expr:
     return pl.any_horizontal(tests) if tests else pl.lit(False)
 
 
+def model_names() -> list[str]:
+    folder = resources.files("cservice_audit").joinpath("data/models")
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+@functools.cache
+def model(name: str) -> tuple[pl.DataFrame, float, float]:
+    """A shipped model: its n-gram weights, bias and threshold (see `model_meta`)."""
+    import yaml
+
+    folder = resources.files("cservice_audit").joinpath("data/models")
+    meta = yaml.safe_load(folder.joinpath(f"{name}.yaml").read_text("utf-8"))
+    weights = pl.read_csv(folder.joinpath(f"{name}.csv").read_bytes(), schema={"ngram": pl.String, "weight": pl.Float64})
+    return weights, float(meta["bias"]), float(meta["threshold"])
+
+
+@functools.cache
+def model_meta(name: str) -> dict[str, Any]:
+    import yaml
+
+    return yaml.safe_load(resources.files("cservice_audit").joinpath(f"data/models/{name}.yaml").read_text("utf-8"))
+
+
+def model_scores(texts: pl.LazyFrame, key: str, text: str, name: str) -> pl.LazyFrame:
+    """`key` with `score` (the model's logit on column `text`) and `top` (the three n-grams
+    that added most).
+
+    Whole-column: each text is split into characters, 1-3-grams are formed with shifts inside
+    the text, joined with the weight table and summed per text; no Python per row."""
+    weights, bias, _ = model(name)
+    # Keys are distinct texts, so the key itself groups a text's n-grams (a row index would not
+    # survive the plan computing its input twice in different orders).
+    folds = model_meta(name).get("neutralize") or {}
+    folded = pl.col(text).str.replace_many(list(folds), list(folds.values())) if folds else pl.col(text)
+    chars = texts.select(key, pl.concat_str(pl.lit("^"), folded, pl.lit("$")).str.split("").alias("c")).explode("c")
+    c = pl.col("c")
+    nxt, nxt2 = c.shift(-1).over(key), c.shift(-2).over(key)
+    grams = pl.concat(
+        [chars.select(key, c.alias("g")), chars.select(key, (c + nxt).alias("g")), chars.select(key, (c + nxt + nxt2).alias("g"))],
+        how="vertical",
+    ).drop_nulls("g")
+    per_text = (
+        grams.join(weights.lazy(), left_on="g", right_on="ngram", how="inner")
+        .group_by(key)
+        .agg(pl.col("weight").sum().alias("_sum"), pl.col("g").sort_by("weight", descending=True).head(3).alias("top"))
+    )
+    return (
+        texts.select(key)
+        .join(per_text, on=key, how="left", nulls_equal=True)
+        .with_columns((pl.col("_sum").fill_null(0.0) + bias).alias("score"))
+        .select(key, "score", "top")
+    )
+
+
+def _model_hits(texts: pl.LazyFrame, column: str, m: Matcher) -> pl.LazyFrame:
+    """`column`, match, how for texts some model of the rule scores at or above its threshold
+    (scored on the text with the rule's allow phrases blanked)."""
+    prepared = texts.select(column, _blank(pl.col(column), m.allow).alias("_model_text"))
+    parts = []
+    for name in m.models:
+        _, _, cut = model(name)
+        parts.append(
+            model_scores(prepared, column, "_model_text", name)
+            .filter(pl.col("score") >= cut)
+            .select(
+                column,
+                pl.col("top").list.join("/").alias("match"),
+                pl.format("model {} {} >= {}", pl.lit(name), pl.col("score").round(2), pl.lit(round(cut, 2))).alias("how"),
+            )
+        )
+    return pl.concat(parts, how="vertical").unique(column, keep="first", maintain_order=True)
+
+
 def match_distinct(texts: pl.LazyFrame, m: Matcher, column: str = "norm") -> pl.LazyFrame:
     """`texts` (one row per distinct normalized text) with `match` and `how` (null: no hit)."""
+    names = texts.collect_schema().names()
+    if m.models:
+        listed = _match_lists(texts.select(column), m, column)
+        unmatched = listed.filter(pl.col("match").is_null()).select(column)
+        by_model = _model_hits(unmatched, column, m)
+        found = pl.concat([listed.filter(pl.col("match").is_not_null()), by_model], how="vertical")
+        return texts.join(found, on=column, how="left", nulls_equal=True, maintain_order="left").select(*names, "match", "how")
+    return _match_lists(texts, m, column)
+
+
+def _match_lists(texts: pl.LazyFrame, m: Matcher, column: str = "norm") -> pl.LazyFrame:
+    """`texts` with `match` and `how` from the lists, patterns and sounds only."""
     names = texts.collect_schema().names()
     if m.empty:
         return texts.with_columns(pl.lit(None, pl.String).alias("match"), pl.lit(None, pl.String).alias("how"))
@@ -269,6 +363,14 @@ def explain(texts: list[str], params: dict[str, Any]) -> list[dict[str, Any]]:
     if m.sound_pattern and m.sound_negation:
         frame = frame.with_columns(pl.col("_sounded").str.extract_all(m.sound_negation).alias("sound_negated"))
     rows = frame.to_dicts()
+    if m.models:
+        # What the models make of each text (they decide only where no list matched).
+        keyed = pl.DataFrame({"norm": frame["norm"]}).unique().lazy()
+        by_model = _model_hits(keyed, "norm", m).collect()
+        hits = dict(zip(by_model["norm"], zip(by_model["match"], by_model["how"])))
+        for row in rows:
+            if row["match"] is None and row["norm"] in hits:
+                row["match"], row["how"] = hits[row["norm"]]
     merged_params = merged(params)
     for row in rows:
         row["pattern"] = None

@@ -118,3 +118,24 @@ def test_check_text_by_sound_and_errors(cli) -> None:
     assert "sounds like" in run.out and "JD-P1    HIT" in run.out
     bad = cli("check-text", "x", "-p", "nope")
     assert bad.code == 2 and len(bad.err_lines()) == 1
+
+
+def test_model_catches_what_no_list_holds_and_names_its_ngrams(cli) -> None:
+    """The abuse model (n-grams, trained on dev) decides where no list matched, and the
+    finding names the n-grams that weighed most."""
+    run = cli("check-text", "就你事儿最多，谁惯的你", "-p", "pinduoduo", "--format", "json")
+    assert run.code == 1
+    (p1,) = [r for r in run.json()["rules"] if r["code"] == "PDD-P1"]
+    assert p1["how"] == "model" and p1["listed"].startswith("model abuse")
+    assert "/" in p1["match"]  # the top n-grams, e.g. 就/你/你
+
+
+@pytest.mark.parametrize(
+    "text",
+    # polite replies that say 你 (not in tests/phrase_model_negatives.txt): the model must not
+    # take 你 itself for rudeness
+    ["你好亲，有什么可以帮你", "你收到货了吗", "谢谢你的支持", "你要哪个颜色呢", "你家宝宝多大了", "你发个照片给我看看", "我帮你问问仓库"],
+)
+def test_model_does_not_take_ni_for_an_insult(text: str) -> None:
+    params = load_platform("pinduoduo").rule("PDD-P1").params
+    assert _fires(params, [text]) == [None]

@@ -69,6 +69,19 @@ class _Lexicons(Param):
         return tuple(value)
 
 
+class _Models(Param):
+    """Names of shipped models (data/models/<name>.yaml)."""
+
+    def parse(self, value: Any) -> tuple[str, ...] | None:
+        from cservice_audit.phrase_engine import model_names
+
+        if value is None:
+            return None
+        if not isinstance(value, list) or not all(isinstance(v, str) and v in model_names() for v in value):
+            raise ParamError(f"expected a list of model names ({', '.join(model_names())}), got {value!r}")
+        return tuple(value)
+
+
 class _Characters(Param):
     """A string of target characters for pronunciation matching."""
 
@@ -93,14 +106,15 @@ PARAMS = {
     "sound_patterns": Param("regexes", "regular expressions matched on the sound-folded text", None),
     "sound_allow": Param("optional_phrases", "everyday words blanked before sound folding (价位, 为新)", None),
     "excluded": _Reasons("reasons", "source terms deliberately not matched, with the reason", None),
+    "models": _Models("models", "n-gram models scoring what no list matched (data/models/NAME)", None),
     "roles": Param("subset", "whose messages are checked", ["agent"], REPLY_ROLES),
     **OCCURRENCE,
 }
 
 
 def validate(params: dict) -> None:
-    if not params["phrases"] and not params["patterns"] and not params["lexicons"] and not params["sound_patterns"]:
-        raise ParamError("give phrases, patterns, lexicons or sound_patterns")
+    if not any(params[k] for k in ("phrases", "patterns", "lexicons", "sound_patterns", "models")):
+        raise ParamError("give phrases, patterns, lexicons, sound_patterns or models")
     if params["sound_patterns"] and not params["sound_targets"] and not params["lexicons"]:
         raise ParamError("sound_patterns need sound_targets")
 
@@ -113,9 +127,13 @@ def run(rule: Rule, context: Context) -> CheckOutput:
     checked = texts.join(matches, on="norm", how="left", nulls_equal=True, maintain_order="left")
     checked = checked.with_columns(pl.col("match").is_not_null().alias("hit"))
     metrics, days = tally(context, rule, checked)
-    what = pl.when(pl.col("how").str.starts_with("sounds like")).then(
-        pl.format("matched '{}' ({})", pl.col("match"), pl.col("how"))
-    ).otherwise(pl.format("matched '{}'", pl.col("match")))
+    what = (
+        pl.when(pl.col("how").str.starts_with("sounds like"))
+        .then(pl.format("matched '{}' ({})", pl.col("match"), pl.col("how")))
+        .when(pl.col("how").str.starts_with("model"))
+        .then(pl.format("{}, n-grams '{}'", pl.col("how"), pl.col("match")))
+        .otherwise(pl.format("matched '{}'", pl.col("match")))
+    )
     findings = occurrence_findings(checked.filter(pl.col("hit")), rule, what, pl.col("text"), match=pl.col("match"))
     findings = pl.concat([findings, occurrence_escalations(metrics, rule, context)], how="diagonal_relaxed")
     return CheckOutput(metrics, findings, days)

@@ -277,13 +277,15 @@ def model_scores(texts: pl.LazyFrame, key: str, text: str, name: str) -> pl.Lazy
     # survive the plan computing its input twice in different orders).
     folds = model_meta(name).get("neutralize") or {}
     folded = pl.col(text).str.replace_many(list(folds), list(folds.values())) if folds else pl.col(text)
-    chars = texts.select(key, pl.concat_str(pl.lit("^"), folded, pl.lit("$")).str.split("").alias("c")).explode("c")
-    c = pl.col("c")
-    nxt, nxt2 = c.shift(-1).over(key), c.shift(-2).over(key)
+    marked = texts.select(key, pl.concat_str(pl.lit("^"), folded, pl.lit("$")).alias("_m")).with_columns(
+        pl.int_ranges(0, pl.col("_m").str.len_chars()).alias("_p")
+    ).explode("_p")
+    # Each n-gram is a slice at every position (no window functions); slices cut short at the
+    # end of a text are dropped.
     grams = pl.concat(
-        [chars.select(key, c.alias("g")), chars.select(key, (c + nxt).alias("g")), chars.select(key, (c + nxt + nxt2).alias("g"))],
+        [marked.select(key, pl.col("_m").str.slice(pl.col("_p"), n).alias("g")).filter(pl.col("g").str.len_chars() == n) for n in (1, 2, 3)],
         how="vertical",
-    ).drop_nulls("g")
+    )
     per_text = (
         grams.join(weights.lazy(), left_on="g", right_on="ngram", how="inner")
         .group_by(key)

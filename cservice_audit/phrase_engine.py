@@ -266,15 +266,9 @@ def model_meta(name: str) -> dict[str, Any]:
     return yaml.safe_load(resources.files("cservice_audit").joinpath(f"data/models/{name}.yaml").read_text("utf-8"))
 
 
-def model_scores(texts: pl.LazyFrame, key: str, text: str, name: str) -> pl.LazyFrame:
-    """`key` with `score` (the model's logit on column `text`) and `top` (the three n-grams
-    that added most).
-
-    Whole-column: each text is split into characters, 1-3-grams are formed with shifts inside
-    the text, joined with the weight table and summed per text; no Python per row."""
-    weights, bias, _ = model(name)
-    # Keys are distinct texts, so the key itself groups a text's n-grams (a row index would not
-    # survive the plan computing its input twice in different orders).
+def _model_grams(texts: pl.LazyFrame, key: str, text: str, name: str) -> pl.LazyFrame:
+    """`key`, `g`, `weight`: every weighted 1-3-gram occurrence of each text."""
+    weights, _, _ = model(name)
     folds = model_meta(name).get("neutralize") or {}
     folded = pl.col(text).str.replace_many(list(folds), list(folds.values())) if folds else pl.col(text)
     marked = texts.select(key, pl.concat_str(pl.lit("^"), folded, pl.lit("$")).alias("_m")).with_columns(
@@ -286,30 +280,42 @@ def model_scores(texts: pl.LazyFrame, key: str, text: str, name: str) -> pl.Lazy
         [marked.select(key, pl.col("_m").str.slice(pl.col("_p"), n).alias("g")).filter(pl.col("g").str.len_chars() == n) for n in (1, 2, 3)],
         how="vertical",
     )
-    per_text = (
-        grams.join(weights.lazy(), left_on="g", right_on="ngram", how="inner")
-        .group_by(key)
-        .agg(pl.col("weight").sum().alias("_sum"), pl.col("g").sort_by("weight", descending=True).head(3).alias("top"))
-    )
+    return grams.join(weights.lazy(), left_on="g", right_on="ngram", how="inner")
+
+
+def model_scores(texts: pl.LazyFrame, key: str, text: str, name: str) -> pl.LazyFrame:
+    """`key` with `score`: the model's logit on column `text` (bias plus the weights of every
+    1-3-gram occurrence). Whole-column: characters to n-grams, a join, a sum per text."""
+    _, bias, _ = model(name)
+    per_text = _model_grams(texts, key, text, name).group_by(key).agg(pl.col("weight").sum().alias("_sum"))
     return (
         texts.select(key)
         .join(per_text, on=key, how="left", nulls_equal=True)
         .with_columns((pl.col("_sum").fill_null(0.0) + bias).alias("score"))
-        .select(key, "score", "top")
+        .select(key, "score")
+    )
+
+
+def model_evidence(texts: pl.LazyFrame, key: str, text: str, name: str) -> pl.LazyFrame:
+    """`key` with `top`: the three n-grams that added most (computed for hits only)."""
+    return (
+        _model_grams(texts, key, text, name)
+        .group_by(key)
+        .agg(pl.col("g").sort_by("weight", descending=True).head(3).alias("top"))
     )
 
 
 def _model_hits(texts: pl.LazyFrame, column: str, m: Matcher) -> pl.LazyFrame:
     """`column`, match, how for texts some model of the rule scores at or above its threshold
     (scored on the text with the rule's allow phrases blanked)."""
-    prepared = texts.select(column, _blank(pl.col(column), m.allow).alias("_model_text"))
+    prepared = texts.select(column, _blank(pl.col(column), m.allow).alias("_model_text")).cache()
     parts = []
     for name in m.models:
         _, _, cut = model(name)
+        hits = model_scores(prepared, column, "_model_text", name).filter(pl.col("score") >= cut)
+        evidence = model_evidence(prepared.join(hits.select(column), on=column, how="semi"), column, "_model_text", name)
         parts.append(
-            model_scores(prepared, column, "_model_text", name)
-            .filter(pl.col("score") >= cut)
-            .select(
+            hits.join(evidence, on=column, how="left").select(
                 column,
                 pl.col("top").list.join("/").alias("match"),
                 pl.format("model {} {} >= {}", pl.lit(name), pl.col("score").round(2), pl.lit(round(cut, 2))).alias("how"),
@@ -322,7 +328,8 @@ def match_distinct(texts: pl.LazyFrame, m: Matcher, column: str = "norm") -> pl.
     """`texts` (one row per distinct normalized text) with `match` and `how` (null: no hit)."""
     names = texts.collect_schema().names()
     if m.models:
-        listed = _match_lists(texts.select(column), m, column)
+        # Cached: both the hits and the texts left for the models read it.
+        listed = _match_lists(texts.select(column), m, column).cache()
         unmatched = listed.filter(pl.col("match").is_null()).select(column)
         by_model = _model_hits(unmatched, column, m)
         found = pl.concat([listed.filter(pl.col("match").is_not_null()), by_model], how="vertical")
@@ -335,7 +342,7 @@ def _match_lists(texts: pl.LazyFrame, m: Matcher, column: str = "norm") -> pl.La
     names = texts.collect_schema().names()
     if m.empty:
         return texts.with_columns(pl.lit(None, pl.String).alias("match"), pl.lit(None, pl.String).alias("how"))
-    candidates = texts.select(column).filter(_candidate(m, _blank(pl.col(column), m.allow)))
+    candidates = texts.select(column).filter(_candidate(m, _blank(pl.col(column), m.allow))).cache()
     # Negation (one large expression) runs only where a cue occurs at all.
     has_cue = pl.col(column).str.contains(f"(?i){m.cues}") if m.cues else pl.lit(False)
     parts = []

@@ -41,6 +41,9 @@ from cservice_audit.text import normalize_pattern, normalize_phrases, sound_fold
 # already NFKC-folded to ASCII in normalized text, except the ideographic ones listed.
 CLAUSE_END = r",.!?;:~。、…"
 SCOPES = ("clause", "message")
+# Models read at most this many characters of a text: chat messages are short, and n-grams cut
+# by character position cost time quadratic in a text's length (a million-character cell).
+MODEL_MAX_CHARS = 400
 LIST_KEYS = ("phrases", "patterns", "allow", "negate_before", "negate_after", "sound_patterns", "sound_allow")
 
 
@@ -270,7 +273,8 @@ def _model_grams(texts: pl.LazyFrame, key: str, text: str, name: str) -> pl.Lazy
     """`key`, `g`, `weight`: every weighted 1-3-gram occurrence of each text."""
     weights, _, _ = model(name)
     folds = model_meta(name).get("neutralize") or {}
-    folded = pl.col(text).str.replace_many(list(folds), list(folds.values())) if folds else pl.col(text)
+    head = pl.col(text).str.slice(0, MODEL_MAX_CHARS)
+    folded = head.str.replace_many(list(folds), list(folds.values())) if folds else head
     marked = texts.select(key, pl.concat_str(pl.lit("^"), folded, pl.lit("$")).alias("_m")).with_columns(
         pl.int_ranges(0, pl.col("_m").str.len_chars()).alias("_p")
     ).explode("_p")

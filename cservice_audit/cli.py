@@ -516,6 +516,27 @@ def validate_ruleset(
     )
 
 
+@app.command("check-text")
+def check_text_command(
+    text: Annotated[str, typer.Argument(help="One agent message, e.g. \"亲，加我V发你券\".")],
+    platform: Annotated[Optional[str], typer.Option("--platform", "-p", help="Shipped ruleset name.")] = None,
+    ruleset_file: Annotated[Optional[Path], typer.Option("--ruleset", help="A ruleset YAML file.")] = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="table or json.")] = Format.table,
+) -> None:
+    """What every phrase rule of a platform makes of one message, and why (exit 1 if one fires)."""
+    from cservice_audit.check_text import check_text, render
+
+    result = check_text(text, _load_ruleset(platform, ruleset_file))
+    if fmt == Format.json:
+        sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+    elif fmt == Format.table:
+        sys.stdout.write(render(result))
+    else:
+        raise AuditError("check-text --format: table or json")
+    # Like `audit`: 1 when something would be a finding, so scripts can test messages.
+    raise typer.Exit(exitcodes.FINDINGS if any(r["hit"] for r in result["rules"]) else exitcodes.CLEAN)
+
+
 @app.command("history")
 def history_command(
     platform: Annotated[str, typer.Option("--platform", "-p", help="Whose history (pinduoduo, kuaishou, ...).")],

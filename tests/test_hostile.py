@@ -224,7 +224,7 @@ def test_million_character_text_cell(runs):
     assert report is not None
     assert (report["input"]["rows_used"], report["input"]["rows_rejected"]) == (5, 0)
     p2 = sorted((f["agent"], f.get("match")) for f in report["findings"] if f["code"] == "PDD-P2")
-    assert p2 == [("a1", "微信"), ("a2", "微信")]
+    assert p2 == [("a1", "加我微信"), ("a2", "加我微信")]  # the contact verb is part of the match (issue 10)
     assert all(len(f["evidence"] or "") <= 1000 for f in report["findings"])
 
 

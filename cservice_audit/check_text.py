@@ -1,0 +1,109 @@
+"""`cservice-audit check-text`: what every phrase rule of a ruleset makes of one message, and why.
+
+For each phrase rule: the normalized text, whether it fires, the listed phrase, pattern or
+sound-alike that matched (and whether it comes from the rule or a shared lexicon), and any
+allow-list phrase or negation that blanked part of the text. Supervisors tune lists with it.
+The per-step values come from `phrase_engine.explain`, the same expressions the audit runs.
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+from typing import Any
+
+from cservice_audit.phrase_engine import explain, lexicon
+from cservice_audit.ruleset import Ruleset
+from cservice_audit.sanitize import terminal_safe
+from cservice_audit.text import normalize_pattern, normalize_phrases
+
+
+@functools.cache
+def labels() -> dict[str, str]:
+    import yaml
+
+    data = yaml.safe_load(resources.files("cservice_audit").joinpath("data/check_text.yaml").read_text("utf-8"))
+    return data["labels"]
+
+
+def _origin(params: dict[str, Any], kind: str, item: str | None) -> str | None:
+    """Where a matched phrase or pattern is listed: the rule itself or a lexicon's name."""
+    if item is None:
+        return None
+    key = {"phrase": "phrases", "pattern": "patterns", "sound": "sound_patterns"}[kind]
+
+    def holds(values) -> bool:
+        values = list(values or ())
+        if kind == "phrase":
+            return item in normalize_phrases(values)
+        return item in values
+
+    if holds(params.get(key)):
+        return labels()["from_rule"]
+    for name in params.get("lexicons") or ():
+        if holds(lexicon(name).get(key)):
+            return f"{labels()['from_lexicon']} {name}"
+    return None
+
+
+def check_text(text: str, ruleset: Ruleset) -> dict[str, Any]:
+    """The verdict of every phrase rule of `ruleset` on `text` (JSON-ready)."""
+    rules = []
+    normalized = None
+    for rule in ruleset.rules:
+        if rule.check != "phrases":
+            continue
+        row = explain([text], rule.params)[0]
+        normalized = row["norm"]
+        hit = row["match"] is not None
+        how = row["how"]
+        kind = None if not hit else ("sound" if how.startswith("sounds like") else "model" if how.startswith("model") else how)
+        listed = {"phrase": row["match_literal"], "pattern": row["pattern"], "sound": row["pattern"], "model": how}.get(kind) if kind else None
+        rules.append(
+            {
+                "code": rule.code,
+                "title": rule.title,
+                "hit": hit,
+                "match": row["match"],
+                "how": kind,
+                "listed": listed,
+                "sounds_like": row.get("sound_match") if kind == "sound" else None,
+                "origin": _origin(rule.params, kind, listed) if kind in ("phrase", "pattern", "sound") else None,
+                "allowed": [a for a in (row.get("allowed") or []) if a],
+                # The same span may be negated in the written and in the sound-folded text.
+                "negated": list(dict.fromkeys(n.strip() for n in (row.get("negated") or []) + (row.get("sound_negated") or []) if n.strip())),
+            }
+        )
+    return {"text": text, "normalized": normalized, "platform": ruleset.platform, "version": ruleset.version, "rules": rules}
+
+
+def render(result: dict[str, Any]) -> str:
+    """The result as plain lines for a terminal (untrusted text made terminal-safe)."""
+    w = labels()
+    lines = [f"{w['text']}: {terminal_safe(result['text'], keep_newlines=False)}"]
+    if result["normalized"] is not None:
+        lines.append(f"{w['normalized']}: {terminal_safe(result['normalized'], keep_newlines=False)}")
+    if not result["rules"]:
+        lines.append(w["no_rules"])
+    for rule in result["rules"]:
+        verdict = w["hit"] if rule["hit"] else w["pass"]
+        lines.append(f"{rule['code']:<8} {verdict:<5} {terminal_safe(rule['title'])}")
+        if rule["hit"]:
+            how = {"phrase": w["by_phrase"], "pattern": w["by_pattern"], "sound": w["by_sound"], "model": w["by_model"]}[rule["how"]]
+            detail = f"  {w['matched']} '{terminal_safe(rule['match'])}'"
+            if rule["how"] == "sound":
+                detail += f" ({how} {terminal_safe(rule['sounds_like'])})"
+            else:
+                detail += f" ({how})"
+            if rule["how"] != "phrase" and rule["listed"]:
+                detail += f": {terminal_safe(rule['listed'])}"
+            if rule["origin"]:
+                detail += f", {rule['origin']}"
+            lines.append(detail)
+        else:
+            lines.append(f"  {w['nothing']}")
+        if rule["allowed"]:
+            lines.append(f"  {w['allowed']}: {', '.join(terminal_safe(a) for a in rule['allowed'])}")
+        if rule["negated"]:
+            lines.append(f"  {w['negated']}: {', '.join(terminal_safe(n) for n in rule['negated'])}")
+    return "\n".join(lines) + "\n"

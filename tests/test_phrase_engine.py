@@ -1,0 +1,141 @@
+"""The phrase engine: normalization and folding, every lexicon term in a carrier sentence,
+negation and pronunciation guards, and `cservice-audit check-text` through the installed command."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from cservice_audit.phrase_engine import compile_params, match_distinct, merged
+from cservice_audit.ruleset import load_platform, shipped_platforms
+from cservice_audit.text import normalize
+
+# A neutral carrier: the term alone would also be a whole message, which some patterns treat
+# differently; 亲 … 哦 is how agents wrap everything.
+CARRIER = "亲，{}哦"
+
+
+def phrase_rules() -> list[tuple[str, str]]:
+    return [(p, r.code) for p in shipped_platforms() for r in load_platform(p).rules if r.check == "phrases"]
+
+
+def rules_with_terms() -> list[tuple[str, str]]:
+    """Phrase rules that list literal terms (TB-P2..P4 are patterns only)."""
+    return [(p, c) for p, c in phrase_rules() if merged(load_platform(p).rule(c).params)["phrases"]]
+
+
+def _fires(params: dict, texts: list[str]) -> list[str | None]:
+    frame = pl.DataFrame({"text": texts}, schema={"text": pl.String}).lazy().with_columns(normalize(pl.col("text")).alias("norm"))
+    return match_distinct(frame, compile_params(params)).collect()["match"].to_list()
+
+
+def test_every_phrase_rule_is_covered_here() -> None:
+    assert len(phrase_rules()) >= 12  # PDD-P1/P2, KS-P1/P2, DY-P1/P2, TB-P1..P5, JD-P1
+
+
+@pytest.mark.parametrize(("platform", "code"), rules_with_terms())
+def test_every_listed_term_fires_in_a_carrier_sentence(platform: str, code: str) -> None:
+    """Each active literal term (the rule's and its lexicons') fires in 亲，…哦, so no term is
+    dead weight hidden by an allow list or a negation cue; terms left out are in `excluded`."""
+    params = load_platform(platform).rule(code).params
+    lists = merged(params)
+    terms = lists["phrases"]
+    matches = _fires(params, [CARRIER.format(t) for t in terms])
+    silent = [t for t, m in zip(terms, matches) if m is None]
+    assert not silent, f"{code}: listed terms that do not fire in {CARRIER!r}: {silent}"
+    both = set(terms) & set(lists["excluded"])
+    assert not both, f"{code}: terms both active and excluded: {sorted(both)}"
+
+
+def test_tb_p1_decides_every_source_term() -> None:
+    """TB-P1 keeps source 002's everyday words out by data, each with a reason."""
+    lists = merged(load_platform("taobao").rule("TB-P1").params)
+    for word in ("最后", "首次", "第二", "今天", "一天"):
+        assert word in lists["excluded"] and lists["excluded"][word].strip()
+    for word in ("独一无二", "完美", "首选", "独家", "王牌", "遥遥领先", "万人疯抢", "神器", "必备", "绝对"):
+        assert word in lists["phrases"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "folded"),
+    [
+        ("你等著", "你等着"),  # 著 is not in OpenCC's character table
+        ("走著瞧", "走着瞧"),
+        ("微❤️：abc", "微心:abc"),  # emoji and its variation selector
+        ("➕V", "+v"),
+        ("看我朋友⭕", "看我朋友圈"),
+        ("最✨好✨的", "最好的"),
+        ("ＷＸ 号", "wx号"),
+    ],
+)
+def test_normalization_folds_variants_and_lookalikes(raw: str, folded: str) -> None:
+    assert pl.select(normalize(pl.lit(raw))).item() == folded
+
+
+@pytest.mark.parametrize(
+    ("text", "fires"),
+    [
+        ("亲，家V领红包哦", True),  # 家 sounds like 加
+        ("薇芯搜一下 mm01", True),
+        ("这个价位很划算了", False),  # 价位 sounds like 加微, an everyday word
+        ("为新用户准备了券", False),  # 为新 sounds like 微信, no contact verb
+        ("亲，平台规定不能私下加微信交易哦", False),  # a warning, not the act
+        ("请不要添加任何自称客服的微信或QQ", False),
+        ("支持微信支付的哦", False),
+        ("一三九零零一二三四五六，有事找我", True),  # a phone number in Chinese numerals
+        ("订单号是 240512338847162", False),  # a longer digit run is not a phone number
+    ],
+)
+def test_contact_evasions_and_their_guards(text: str, fires: bool) -> None:
+    params = load_platform("pinduoduo").rule("PDD-P2").params
+    (match,) = _fires(params, [text])
+    assert (match is not None) is fires, match
+
+
+def test_check_text_shows_the_match_and_its_source(cli) -> None:
+    run = cli("check-text", "亲，加我V发你券", "-p", "pinduoduo", "--format", "json")
+    assert run.code == 1, run.err
+    result = run.json()
+    assert result["normalized"] == "亲,加我v发你券"
+    by_code = {r["code"]: r for r in result["rules"]}
+    assert set(by_code) == {"PDD-P1", "PDD-P2"}
+    assert not by_code["PDD-P1"]["hit"]
+    assert by_code["PDD-P2"]["hit"] and by_code["PDD-P2"]["match"] == "加我v"
+    assert by_code["PDD-P2"]["origin"] == "in lexicon offplatform"
+
+
+def test_check_text_shows_what_suppressed_a_match(cli) -> None:
+    run = cli("check-text", "亲，平台规定不能私下加微信交易哦，支持微信支付", "-p", "taobao")
+    assert run.code == 0, run.out + run.err
+    assert "suppressed by negation: 平台规定不能私下加微信" in run.out
+    assert "blanked as allowed: 微信支付" in run.out
+    assert "TB-P5    pass" in run.out
+
+
+def test_check_text_by_sound_and_errors(cli) -> None:
+    run = cli("check-text", "嘉薇 xiaomei8866", "-p", "jd")
+    assert run.code == 1
+    assert "sounds like" in run.out and "JD-P1    HIT" in run.out
+    bad = cli("check-text", "x", "-p", "nope")
+    assert bad.code == 2 and len(bad.err_lines()) == 1
+
+
+def test_model_catches_what_no_list_holds_and_names_its_ngrams(cli) -> None:
+    """The abuse model (n-grams, trained on dev) decides where no list matched, and the
+    finding names the n-grams that weighed most."""
+    run = cli("check-text", "就你事儿最多，谁惯的你", "-p", "pinduoduo", "--format", "json")
+    assert run.code == 1
+    (p1,) = [r for r in run.json()["rules"] if r["code"] == "PDD-P1"]
+    assert p1["how"] == "model" and p1["listed"].startswith("model abuse")
+    assert "/" in p1["match"]  # the top n-grams, e.g. 就/你/你
+
+
+@pytest.mark.parametrize(
+    "text",
+    # polite replies that say 你 (not in tests/phrase_model_negatives.txt): the model must not
+    # take 你 itself for rudeness
+    ["你好亲，有什么可以帮你", "你收到货了吗", "谢谢你的支持", "你要哪个颜色呢", "你家宝宝多大了", "你发个照片给我看看", "我帮你问问仓库"],
+)
+def test_model_does_not_take_ni_for_an_insult(text: str) -> None:
+    params = load_platform("pinduoduo").rule("PDD-P1").params
+    assert _fires(params, [text]) == [None]

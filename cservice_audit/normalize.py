@@ -18,6 +18,7 @@ import yaml
 
 from cservice_audit import limits
 from cservice_audit.errors import InputError
+from cservice_audit.formatting import format_text
 from cservice_audit.load import RawTable
 
 REQUIRED = ("ts", "buyer", "role")
@@ -276,19 +277,19 @@ def normalize(
     )
     reason = (
         pl.when(_blank("ts")).then(pl.lit("missing timestamp"))
-        .when(pl.col("_ts").is_null()).then(pl.format("unparseable timestamp '{}'", _shown("ts")))
-        .when(pl.col("_ts").dt.year() < EARLIEST_YEAR).then(pl.format("timestamp '{}' is before 2000", _shown("ts")))
-        .when(too_late).then(pl.format("timestamp '{}' is in the future", _shown("ts")))
+        .when(pl.col("_ts").is_null()).then(format_text("unparseable timestamp '{}'", _shown("ts")))
+        .when(pl.col("_ts").dt.year() < EARLIEST_YEAR).then(format_text("timestamp '{}' is before 2000", _shown("ts")))
+        .when(too_late).then(format_text("timestamp '{}' is in the future", _shown("ts")))
         .when(_blank("role")).then(pl.lit("missing role"))
-        .when(pl.col("_role").is_null()).then(pl.format("unknown role '{}'", _shown("role")))
+        .when(pl.col("_role").is_null()).then(format_text("unknown role '{}'", _shown("role")))
         .when(_blank("buyer")).then(pl.lit("missing buyer"))
         .when((pl.col("_role") == "agent") & _blank("agent")).then(pl.lit("agent message without an agent"))
         .when((pl.col("_role") == "review") & _blank("agent")).then(pl.lit("review without the agent it rates"))
         .when((pl.col("_role") == "review") & pl.col("_rating").is_null())
-        .then(pl.format("unknown rating '{}'", _shown("rating")))
-        .when(~_blank("spam") & pl.col("_spam").is_null()).then(pl.format("unknown spam flag '{}'", _shown("spam")))
+        .then(format_text("unknown rating '{}'", _shown("rating")))
+        .when(~_blank("spam") & pl.col("_spam").is_null()).then(format_text("unknown spam flag '{}'", _shown("spam")))
         .when(~_blank("served_by") & pl.col("_served_by").is_null())
-        .then(pl.format("unknown served_by '{}'", _shown("served_by")))
+        .then(format_text("unknown served_by '{}'", _shown("served_by")))
         .otherwise(None)
     )  # fmt: skip
     parsed = parsed.with_columns(reason.alias("reason_rejected"))
@@ -354,14 +355,14 @@ def assign_conversations(events: pl.LazyFrame, session_gap: float | None) -> pl.
     shop and buyer starts a new conversation (JD's 10-minute session rule). A conversation
     id given by the export is the platform's own session and is kept as it is.
     """
-    base = pl.format("{}/{}", pl.col("shop"), pl.col("buyer"))
+    base = format_text("{}/{}", pl.col("shop"), pl.col("buyer"))
     if session_gap is None:
         derived = base
     else:
         events = events.sort("shop", "buyer", "ts", "_order")
         gap = (pl.col("ts") - pl.col("ts").shift(1)).over("shop", "buyer") > timedelta(seconds=session_gap)
         session = gap.fill_null(False).cum_sum().over("shop", "buyer")
-        derived = pl.format("{}#{}", base, session + 1)
+        derived = format_text("{}#{}", base, session + 1)
     return events.with_columns(
         pl.when(pl.col("conversation").is_null()).then(derived).otherwise(pl.col("conversation")).alias("conversation")
     )

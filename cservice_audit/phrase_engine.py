@@ -35,6 +35,7 @@ from typing import Any
 
 import polars as pl
 
+from cservice_audit.formatting import format_text
 from cservice_audit.text import normalize_pattern, normalize_phrases, sound_fold, sound_table
 
 # Characters that end a clause: negation does not reach across them. Full-width forms are
@@ -224,7 +225,7 @@ def steps(m: Matcher, norm: pl.Expr, negate: bool = True) -> dict[str, pl.Expr]:
         offset = pl.col("_sounded").str.split(pl.col("sound_match")).list.first().str.len_chars()
         out["sound_source"] = pl.col("_sound_base").str.slice(offset, pl.col("sound_match").str.len_chars())
         candidates.append(pl.col("sound_source"))
-        how.append(pl.when(pl.col("sound_match").is_not_null()).then(pl.format("sounds like {}", pl.col("sound_match"))))
+        how.append(pl.when(pl.col("sound_match").is_not_null()).then(format_text("sounds like {}", pl.col("sound_match"))))
     out["match"] = pl.coalesce(candidates)
     out["how"] = pl.coalesce(how)
     return out
@@ -322,7 +323,7 @@ def _model_hits(texts: pl.LazyFrame, column: str, m: Matcher) -> pl.LazyFrame:
             hits.join(evidence, on=column, how="left").select(
                 column,
                 pl.col("top").list.join("/").alias("match"),
-                pl.format("model {} {} >= {}", pl.lit(name), pl.col("score").round(2), pl.lit(round(cut, 2))).alias("how"),
+                format_text("model {} {} >= {}", pl.lit(name), pl.col("score").round(2), pl.lit(round(cut, 2))).alias("how"),
             )
         )
     return pl.concat(parts, how="vertical").unique(column, keep="first", maintain_order=True)

@@ -25,6 +25,7 @@ import polars as pl
 from cservice_audit.checks.context import CheckOutput, Context
 from cservice_audit.checks.late import late_items
 from cservice_audit.checks.items import UNIT_LABELS, period_label, rate_findings, summarize
+from cservice_audit.formatting import format_text
 from cservice_audit.params import COMMON, DAYTIME, REPLY_ROLES, Param, ParamError
 from cservice_audit.ruleset import Rule
 
@@ -54,7 +55,7 @@ def run(rule: Rule, context: Context) -> CheckOutput:
     failing = pl.col("value") > params["max_seconds"]
     metrics, days = summarize(context, rule, waits, counted, mean, failing, params["max_seconds"])
     unit = UNIT_LABELS[params["unit"]]
-    describe = pl.format(
+    describe = format_text(
         "{} {} s over {} {}, above {} s on {}",
         pl.lit(rule.title),
         pl.col("value").round(1),

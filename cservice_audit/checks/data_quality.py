@@ -22,6 +22,7 @@ from __future__ import annotations
 import polars as pl
 
 from cservice_audit.checks.context import CheckOutput, Context
+from cservice_audit.formatting import format_text
 from cservice_audit.normalize import CANONICAL
 from cservice_audit.params import Param
 from cservice_audit.ruleset import Rule
@@ -42,8 +43,8 @@ def run(rule: Rule, context: Context) -> CheckOutput:
         pl.lit("shop").alias("scope"),
         pl.col("shop").fill_null("-").alias("shop"),
         pl.col("buyer").alias("buyer"),
-        pl.format("row rejected: {}", pl.col("problem")).alias("message"),
-        pl.format("{}:{}", pl.col("_source"), pl.col("line")).alias("evidence"),
+        format_text("row rejected: {}", pl.col("problem")).alias("message"),
+        format_text("{}:{}", pl.col("_source"), pl.col("line")).alias("evidence"),
         pl.lit(float(rule.points)).alias("points"),
         # The row's own content identifies it across runs, where a line number would not.
         pl.concat_str([pl.col(c).fill_null("") for c in CANONICAL], separator="\x1f").alias(IDENTITY),

@@ -13,6 +13,7 @@ import polars as pl
 
 from cservice_audit.checks.context import Context
 from cservice_audit.checks.escalation import escalate_failed_periods
+from cservice_audit.formatting import format_text
 from cservice_audit.metrics import periods
 from cservice_audit.metrics.rollup import day_rows, period_rows
 from cservice_audit.params import Window
@@ -182,11 +183,11 @@ def with_tier_points(metrics: pl.LazyFrame, rule: Rule) -> pl.LazyFrame:
 
 def period_label() -> pl.Expr:
     """`2026-11-22`, `week 2026-11-16..2026-11-22 (so far)`, ..."""
-    span = pl.format("{}..{}", pl.col("period_start"), pl.col("period_end"))
+    span = format_text("{}..{}", pl.col("period_start"), pl.col("period_end"))
     label = (
         pl.when(pl.col("period") == "day").then(pl.col("period_start").cast(pl.String))
-        .when(pl.col("period") == "natural_week").then(pl.format("week {}", span))
-        .when(pl.col("period") == "natural_month").then(pl.format("month {}", pl.col("period_start").dt.strftime("%Y-%m")))
-        .otherwise(pl.format("30 days {}", span))
+        .when(pl.col("period") == "natural_week").then(format_text("week {}", span))
+        .when(pl.col("period") == "natural_month").then(format_text("month {}", pl.col("period_start").dt.strftime("%Y-%m")))
+        .otherwise(format_text("30 days {}", span))
     )  # fmt: skip
-    return pl.when(pl.col("complete")).then(label).otherwise(pl.format("{} (so far)", label))
+    return pl.when(pl.col("complete")).then(label).otherwise(format_text("{} (so far)", label))

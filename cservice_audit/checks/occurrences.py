@@ -10,6 +10,7 @@ import polars as pl
 
 from cservice_audit.checks.context import Context
 from cservice_audit.checks.escalation import escalate_occurrences
+from cservice_audit.formatting import format_text
 from cservice_audit.metrics import periods
 from cservice_audit.metrics.rollup import day_rows, period_rows
 from cservice_audit.ruleset import Rule
@@ -68,7 +69,7 @@ def occurrence_findings(
         "ts",
         pl.lit("day").alias("period"),
         pl.col("day").alias("period_start"),
-        pl.format("{}: {}", pl.lit(rule.title), what).alias("message"),
+        format_text("{}: {}", pl.lit(rule.title), what).alias("message"),
         evidence.str.slice(0, 300).alias("evidence"),
         (match if match is not None else pl.lit(None, dtype=pl.String)).alias("match"),
         pl.when(pending).then(0.0).otherwise(float(rule.points)).alias("points"),
@@ -88,7 +89,7 @@ def occurrence_escalations(metrics: pl.LazyFrame, rule: Rule, context: Context) 
         "agent",
         "period",
         "period_start",
-        pl.format("{}: {} occurrences {}..{}: {}", pl.lit(rule.title), pl.col("numerator").cast(pl.Int64), pl.col("period_start"), pl.col("period_end"), pl.col("tier")).alias("message"),
+        format_text("{}: {} occurrences {}..{}: {}", pl.lit(rule.title), pl.col("numerator").cast(pl.Int64), pl.col("period_start"), pl.col("period_end"), pl.col("tier")).alias("message"),
         pl.col("penalty").alias("evidence"),
         pl.lit(0.0).alias("points"),
         "tier",

@@ -38,6 +38,7 @@ import polars as pl
 
 from cservice_audit.checks.context import CheckOutput, Context
 from cservice_audit.checks.occurrences import occurrence_escalations, occurrence_findings, tally
+from cservice_audit.formatting import format_text
 from cservice_audit.params import OCCURRENCE, REPLY_ROLES, Param, ParamError
 from cservice_audit.phrase_engine import compile_params, lexicon_error, match_distinct
 from cservice_audit.ruleset import Rule
@@ -129,10 +130,10 @@ def run(rule: Rule, context: Context) -> CheckOutput:
     metrics, days = tally(context, rule, checked)
     what = (
         pl.when(pl.col("how").str.starts_with("sounds like"))
-        .then(pl.format("matched '{}' ({})", pl.col("match"), pl.col("how")))
+        .then(format_text("matched '{}' ({})", pl.col("match"), pl.col("how")))
         .when(pl.col("how").str.starts_with("model"))
-        .then(pl.format("{}, n-grams '{}'", pl.col("how"), pl.col("match")))
-        .otherwise(pl.format("matched '{}'", pl.col("match")))
+        .then(format_text("{}, n-grams '{}'", pl.col("how"), pl.col("match")))
+        .otherwise(format_text("matched '{}'", pl.col("match")))
     )
     findings = occurrence_findings(checked.filter(pl.col("hit")), rule, what, pl.col("text"), match=pl.col("match"))
     findings = pl.concat([findings, occurrence_escalations(metrics, rule, context)], how="diagonal_relaxed")

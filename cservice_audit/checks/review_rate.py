@@ -31,6 +31,7 @@ import polars as pl
 
 from cservice_audit.checks.context import CheckOutput, Context
 from cservice_audit.checks.items import in_window, period_label, rate_findings, summarize
+from cservice_audit.formatting import format_text
 from cservice_audit.params import COMMON, DAYTIME, Param, ParamError
 from cservice_audit.ruleset import Rule
 from cservice_audit.text import normalize, normalize_phrases
@@ -86,7 +87,7 @@ def run(rule: Rule, context: Context) -> CheckOutput:
         failing, threshold, word = pl.col("value") > params["max_rate"], params["max_rate"], "above"
         counted = "neutral or disappointed reviews"
     metrics, days = summarize(context, rule, pl.col("good"), pl.lit(True), rate, failing, threshold, items_of=review_items, has_waits=False)
-    describe = pl.format(
+    describe = format_text(
         "{} {}% ({}/{} {}) {} {}% on {}",
         pl.lit(rule.title),
         (pl.col("value") * 100).round(1),

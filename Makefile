@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-BENCH_ROWS ?= 1000000
+BENCH_ROWS ?= 2000000
 BENCH_FILES ?= 1
+BENCH_PLATFORM ?= pinduoduo
 
 .PHONY: demo test bench golden fuzz clean
 
@@ -21,7 +22,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py --rows $(BENCH_ROWS) --files $(BENCH_FILES)
+	$(BIN)/python benchmarks/run.py --rows $(BENCH_ROWS) --files $(BENCH_FILES) --platform $(BENCH_PLATFORM)
 
 # Regenerate the samples and their reviewed golden reports (on purpose only; review the diff).
 golden: $(STAMP)

@@ -32,7 +32,6 @@ from cservice_audit.normalize import Aliases, assign_conversations, normalize
 from cservice_audit.checks.context import Context
 from cservice_audit.render import FORMATS
 from cservice_audit.ruleset import load_platform
-from cservice_audit.text import with_normalized
 from cservice_audit.schema import FINDING_SCHEMA, IDENTITY, METRIC_SCHEMA, conform
 
 
@@ -87,14 +86,10 @@ def main() -> None:
     context = build_context(args.files, ruleset)
     for roles in sorted({tuple(r.params["reply_roles"]) for r in ruleset.rules if "reply_roles" in r.params}):
         with stage(f"waits {'+'.join(roles)}"):
-            # Materialized here, so the rules below are timed on top of the shared frames.
-            context._waits[roles] = context.waits(roles).collect().lazy()
+            context.waits(roles)  # materialized once, shared by the rules below
     for roles in sorted({tuple(r.params["roles"]) for r in ruleset.rules if "roles" in r.params}):
         with stage(f"texts {'+'.join(roles)}"):
-            messages = context.events.filter(
-                pl.col("role").is_in(list(roles)) & pl.col("text").is_not_null() & context.judged_days()
-            ).select("shop", "agent", "buyer", "conversation", "ts", "day", "role", "text", "_order")
-            context._texts[roles] = with_normalized(messages, "text", "norm").collect().lazy()
+            context.texts(roles)
     for rule in ruleset.rules:
         with stage(f"rule {rule.code}"):
             output = CHECKS[rule.check].run(rule, context)

@@ -18,14 +18,14 @@ from typing import IO
 import polars as pl
 
 from cservice_audit import load as loader
-from cservice_audit.checks import CHECKS
+from cservice_audit import partition
 from cservice_audit.checks.context import Context
 from cservice_audit.errors import InputError
 from cservice_audit.history import HistoryStore
 from cservice_audit.metrics.rollup import DAY_SCHEMA
 from cservice_audit.normalize import CANONICAL, Aliases, assign_conversations, normalize, profile_path
 from cservice_audit.ruleset import Ruleset
-from cservice_audit.schema import FINDING_SCHEMA, IDENTITY, METRIC_SCHEMA, conform, with_fingerprints
+from cservice_audit.schema import FINDING_SCHEMA, METRIC_SCHEMA, conform, with_fingerprints
 from cservice_audit.spreadsheet import guard_formulas
 
 METRIC_ORDER = ("rule_order", "scope_order", "shop", "agent", "period_start")
@@ -136,20 +136,8 @@ def run_audit(
         if store is not None:
             context.history = store.read(skip=covered)
         progress("computing metrics")
-        outputs = [
-            CHECKS[rule.check].run(rule, context)
-            for rule in ruleset.rules
-            if as_of is not None or rule.check == "data_quality"
-        ]
-        day_outputs = [o.days for o in outputs if o.days is not None]
-        collected = pl.collect_all(
-            [conform(o.metrics.filter(context.reported_periods()), METRIC_SCHEMA) for o in outputs]
-            + [conform(o.findings, FINDING_SCHEMA, keep=(IDENTITY,)) for o in outputs]
-            + day_outputs,
-            engine=METRICS_ENGINE,
-        )
-        n = len(outputs)
-        metric_frames, finding_frames, day_frames = collected[:n], collected[n : 2 * n], collected[2 * n :]
+        # Partition by partition (shop × day), then the periods: see partition.py.
+        metric_frames, finding_frames, day_frames = partition.audit_all(events, ruleset, context, progress)
         written = 0
         if store is not None:
             days = pl.concat([pl.DataFrame(schema=DAY_SCHEMA), *day_frames], how="vertical")

@@ -19,13 +19,14 @@ import polars as pl
 
 from cservice_audit import load as loader
 from cservice_audit import partition
+from cservice_audit.checks import CHECKS
 from cservice_audit.checks.context import Context
 from cservice_audit.errors import InputError
 from cservice_audit.history import HistoryStore
 from cservice_audit.metrics.rollup import DAY_SCHEMA
 from cservice_audit.normalize import CANONICAL, Aliases, assign_conversations, normalize, profile_path
 from cservice_audit.ruleset import Ruleset
-from cservice_audit.schema import FINDING_SCHEMA, METRIC_SCHEMA, conform, with_fingerprints
+from cservice_audit.schema import FINDING_SCHEMA, IDENTITY, METRIC_SCHEMA, conform, with_fingerprints
 from cservice_audit.spreadsheet import guard_formulas
 
 METRIC_ORDER = ("rule_order", "scope_order", "shop", "agent", "period_start")

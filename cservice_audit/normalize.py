@@ -281,10 +281,20 @@ def normalize(
         .then(pl.format("unknown served_by '{}'", _shown("served_by")))
         .otherwise(None)
     )  # fmt: skip
-    parsed = parsed.with_columns(reason.alias("reason_rejected"))
+    # The same tests as `reason`, as one boolean: when/then evaluates every branch on every
+    # row, so the reason text (ten formatted strings) is built only for rejected rows.
+    rejected = (
+        _blank("ts") | pl.col("_ts").is_null() | (pl.col("_ts").dt.year() < EARLIEST_YEAR) | too_late
+        | _blank("role") | pl.col("_role").is_null() | _blank("buyer")
+        | ((pl.col("_role") == "agent") & _blank("agent"))
+        | ((pl.col("_role") == "review") & (_blank("agent") | pl.col("_rating").is_null()))
+        | (~_blank("spam") & pl.col("_spam").is_null())
+        | (~_blank("served_by") & pl.col("_served_by").is_null())
+    ).fill_null(False)  # fmt: skip  (as when/then reads a null test: not taken)
+    parsed = parsed.with_columns(rejected.alias("_rejected"))
 
-    rejects = parsed.filter(pl.col("reason_rejected").is_not_null()).select(
-        *CANONICAL, "_source", "_record", pl.col("reason_rejected").alias("problem")
+    rejects = parsed.filter(pl.col("_rejected")).select(
+        *CANONICAL, "_source", "_record", reason.alias("problem")
     )
     shop = pl.when(_blank("shop")).then(pl.lit(DEFAULT_SHOP)).otherwise(pl.col("shop").str.strip_chars())
     agent = (
@@ -292,7 +302,7 @@ def normalize(
         .when(pl.col("_role") == "bot").then(pl.lit(BOT_WITHOUT_ACCOUNT))
         .otherwise(None)
     )  # fmt: skip
-    events = parsed.filter(pl.col("reason_rejected").is_null()).select(
+    events = parsed.filter(~pl.col("_rejected")).select(
         pl.col("_ts").alias("ts"),
         pl.col("_ts").dt.date().alias("day"),
         # Local time of day in seconds, computed once: every rule's window reads it.

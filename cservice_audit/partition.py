@@ -51,6 +51,9 @@ WAIT_SCHEMA = {
 QUANTILES = {"wait_p50": 0.5, "wait_p90": 0.9}
 WAIT_CHECKS = ("reply_rate", "average_wait")  # the checks whose metrics carry wait quantiles
 PERIOD_CHECKS = ("data_quality",)  # checks with nothing per item: they run once, in `combine`
+# Checks whose findings are all judged per period (never per item): `audit_partition` does
+# not build their findings at all. Any other check's findings with a conversation are per item.
+RATE_CHECKS = ("reply_rate", "average_wait", "review_rate")
 # Rows per batch of days handed to `audit_partition` at once (whole days only).
 BATCH_ROWS = 400_000
 
@@ -87,8 +90,9 @@ def audit_partition(events: pl.DataFrame, days: list[date], rules: list[Rule], t
             day_plans.append(conform(output.days.filter(mine), DAY_SCHEMA))
         # Findings with a conversation are per item; the others (rates, escalations) are
         # judged per period from the combined day rows, in `combine`.
-        findings = conform(output.findings, FINDING_SCHEMA, keep=(IDENTITY,))
-        finding_plans.append(findings.filter(pl.col("conversation").is_not_null() & mine))
+        if rule.check not in RATE_CHECKS:
+            findings = conform(output.findings, FINDING_SCHEMA, keep=(IDENTITY,))
+            finding_plans.append(findings.filter(pl.col("conversation").is_not_null() & mine))
         if rule.check in WAIT_CHECKS:
             for scope in rule.params["scopes"]:
                 items = reply_items(context, rule, scope).filter(pl.col("wait").is_not_null() & mine)

@@ -75,9 +75,16 @@ def _fast_mapping() -> tuple[list[str], list[str]] | None:
     return keys, values
 
 
+# Building the table takes about a second (every code point, once per process): worth it
+# only from this many texts on, or once it is built anyway.
+FAST_FROM = 100_000
+
+
 def normalize_distinct(texts: pl.DataFrame, column: str, name: str) -> pl.DataFrame:
     """`texts` (distinct values of `column`) with `name`: each one's normalized form, exactly
     as `text.normalize` gives it."""
+    if texts.height < FAST_FROM and _fast_mapping.cache_info().currsize == 0:
+        return texts.with_columns(text_rules.normalize(pl.col(column)).alias(name))
     mapping = _fast_mapping()
     if mapping is None or texts.height == 0:
         return texts.with_columns(text_rules.normalize(pl.col(column)).alias(name))

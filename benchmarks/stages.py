@@ -76,8 +76,13 @@ def main() -> None:
             progress=lambda name: marks.append((name, time.perf_counter())),
         )
         marks.append(("end", time.perf_counter()))
+    spent: dict[str, float] = {}
     for (name, at), (_, until) in zip(marks, marks[1:]):
-        report(name, until - at)
+        # One progress line per partition ("auditing SHOP DAY..DAY"): summed into one stage.
+        key = "partitions (shop x days)" if name.startswith("auditing ") else name
+        spent[key] = spent.get(key, 0.0) + until - at
+    for name, seconds in spent.items():
+        report(name, seconds)
     report("audit (total)", marks[-1][1] - start)
     with stage("render json"):
         FORMATS["json"](result)

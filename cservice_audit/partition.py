@@ -114,15 +114,21 @@ def _concat(frames: list[pl.DataFrame], schema: dict) -> pl.DataFrame:
     return pl.concat([pl.DataFrame(schema=schema), *frames], how="vertical")
 
 
-def partitions(events: pl.DataFrame, judged: pl.Expr, batch_rows: int) -> Iterator[tuple[pl.DataFrame, list[date]]]:
+def partitions(events: pl.LazyFrame, judged: pl.Expr, batch_rows: int) -> Iterator[tuple[pl.DataFrame, list[date]]]:
     """(events, days) per batch of one shop's consecutive days: the events are the whole
-    conversations with an event on one of the days. Days without a judged event are skipped."""
-    spans = events.group_by("shop", "conversation").agg(
-        pl.col("day").min().alias("_first"), pl.col("day").max().alias("_last")
+    conversations with an event on one of the days. Days without a judged event are skipped.
+
+    Only the batch's rows are ever collected: the conversations' first and last days
+    (`spans`, one row per conversation) say which days to read, and a semi-join keeps the
+    conversations that touch the batch.
+    """
+    spans = (
+        events.group_by("shop", "conversation")
+        .agg(pl.col("day").min().alias("_first"), pl.col("day").max().alias("_last"))
+        .collect(engine="in-memory")
     )
-    per_day = events.filter(judged).group_by("shop", "day").len().sort("shop", "day")
+    per_day = events.filter(judged).group_by("shop", "day").len().sort("shop", "day").collect(engine="in-memory")
     for (shop,), shop_days in per_day.partition_by("shop", as_dict=True, maintain_order=True).items():
-        shop_events = events.filter(pl.col("shop") == shop)
         shop_spans = spans.filter(pl.col("shop") == shop)
         batch: list[date] = []
         size = 0
@@ -130,17 +136,20 @@ def partitions(events: pl.DataFrame, judged: pl.Expr, batch_rows: int) -> Iterat
             batch.append(day)
             size += rows
             if size >= batch_rows:
-                yield _window(shop_events, shop_spans, batch), batch
+                yield _window(events, shop, shop_spans, batch), batch
                 batch, size = [], 0
         if batch:
-            yield _window(shop_events, shop_spans, batch), batch
+            yield _window(events, shop, shop_spans, batch), batch
 
 
-def _window(events: pl.DataFrame, spans: pl.DataFrame, days: list[date]) -> pl.DataFrame:
-    """The whole conversations that have an event on one of `days`."""
-    first, last = min(days), max(days)
-    touching = spans.filter((pl.col("_first") <= last) & (pl.col("_last") >= first)).select("conversation")
-    return events.join(touching, on="conversation", how="semi")
+def _window(events: pl.LazyFrame, shop: str, spans: pl.DataFrame, days: list[date]) -> pl.DataFrame:
+    """The whole conversations of `shop` that have an event on one of `days`."""
+    touching = spans.filter((pl.col("_first") <= max(days)) & (pl.col("_last") >= min(days)))
+    first, last = touching.get_column("_first").min(), touching.get_column("_last").max()
+    rows = events.filter((pl.col("shop") == shop) & pl.col("day").is_between(first, last))
+    return rows.join(touching.lazy().select("conversation"), on="conversation", how="semi", maintain_order="left").collect(
+        engine="in-memory"
+    )
 
 
 def audit_all(
@@ -154,15 +163,19 @@ def audit_all(
     # Without an as-of day (no usable row) only the data-quality rule runs (run_audit).
     judging = template.as_of != date.min
     rules = [rule for rule in ruleset.rules if judging or rule.check == "data_quality"]
-    if isinstance(events, pl.LazyFrame):
-        events = events.collect(engine="in-memory")
+    if isinstance(events, pl.DataFrame):
+        events = events.lazy()
+    elif ruleset.session_gap is not None:
+        # Sessions split at silences come from one sort of the whole input: done once here,
+        # not once per partition.
+        events = events.collect(engine="in-memory").lazy()
     results = []
     if judging:
         for shop_events, days in partitions(events, template.judged_days(), BATCH_ROWS):
             progress(f"auditing {shop_events.get_column('shop')[0]} {days[0]}..{days[-1]}")
             results.append(audit_partition(shop_events, days, rules, template))
     progress("combining periods")
-    return combine(results, rules, template, events.schema)
+    return combine(results, rules, template, events.collect_schema())
 
 
 def combine(

@@ -349,10 +349,19 @@ def assign_conversations(events: pl.LazyFrame, session_gap: float | None) -> pl.
     if session_gap is None:
         derived = base
     else:
-        events = events.sort("shop", "buyer", "ts", "_order")
-        gap = (pl.col("ts") - pl.col("ts").shift(1)).over("shop", "buyer") > timedelta(seconds=session_gap)
-        session = gap.fill_null(False).cum_sum().over("shop", "buyer")
-        derived = pl.format("{}#{}", base, session + 1)
-    return events.with_columns(
+        # Sessions from the four key columns only, sorted once and scanned linearly (windows
+        # keyed by shop and buyer strings, over every column, cost several times more), then
+        # joined back by input order.
+        same = ((pl.col("shop") == pl.col("shop").shift(1)) & (pl.col("buyer") == pl.col("buyer").shift(1))).fill_null(False)
+        gaps = (same & ((pl.col("ts") - pl.col("ts").shift(1)) > timedelta(seconds=session_gap))).cast(pl.UInt32).cum_sum()
+        sessions = (
+            events.select("shop", "buyer", "ts", "_order")
+            .sort("shop", "buyer", "ts", "_order")
+            .select("_order", (gaps - pl.when(~same).then(gaps).forward_fill() + 1).alias("_session"))
+        )
+        events = events.join(sessions, on="_order", how="left", maintain_order="left")
+        derived = pl.format("{}#{}", base, pl.col("_session"))
+    events = events.with_columns(
         pl.when(pl.col("conversation").is_null()).then(derived).otherwise(pl.col("conversation")).alias("conversation")
     )
+    return events if session_gap is None else events.drop("_session")

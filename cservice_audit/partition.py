@@ -175,7 +175,9 @@ def audit_all(
             progress(f"auditing {shop_events.get_column('shop')[0]} {days[0]}..{days[-1]}")
             results.append(audit_partition(shop_events, days, rules, template))
     progress("combining periods")
-    return combine(results, rules, template, events.collect_schema())
+    combined = combine(results, rules, template, events.collect_schema())
+    progress("history and report")  # what run_audit does next: store the days, sort, fingerprint
+    return combined
 
 
 def combine(

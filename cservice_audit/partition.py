@@ -62,7 +62,7 @@ BATCH_ROWS = 400_000
 class PartitionResult:
     days: pl.DataFrame  # DAY_SCHEMA: every rule's day rows for the partition's days
     waits: pl.DataFrame  # WAIT_SCHEMA
-    findings: pl.DataFrame  # FINDING_SCHEMA + IDENTITY: per-item findings dated on those days
+    findings: pl.DataFrame  # FINDING_SCHEMA: per-item findings dated on those days
 
 
 def _fresh(template: Context, events: pl.LazyFrame, **changes) -> Context:

@@ -9,7 +9,7 @@ works character by character, except in a few places:
   reorders combining marks;
 - lower-casing turns a Greek capital sigma into a final sigma at the end of a word.
 
-So for a text without any of those characters (`_CONTEXT`: combining marks, characters that
+So for a text without any of those characters (`_context_chars`: marks, characters that
 compose with the one before, anything whose NFKC starts with one, and sigma), the normalized
 text is the concatenation of each character's normalized form. `_table()` holds that form for
 every character `text.normalize` changes, computed by `text.normalize` itself on each
@@ -22,6 +22,7 @@ both roads give the same result on random text.
 from __future__ import annotations
 
 import functools
+
 import polars as pl
 
 from cservice_audit import text as text_rules

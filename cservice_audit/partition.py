@@ -16,9 +16,10 @@ that have events that day. So the unit of work is the partition (platform, shop,
   does (a period is the sum of its days, metrics/rollup.py), adds the quantiles and the
   findings judged per period (rates, escalations, unreadable rows).
 
-Several consecutive days of one shop may go through `audit_partition` together (a batch):
-each day's result is the same as alone, and fewer, larger calls cost less overhead. The
-same function is what a multi-machine run would fan out on.
+Several partitions may go through `audit_partition` together (a batch: consecutive days of
+one shop, or the days of several small shops): each one's result is the same as alone, and
+fewer, larger calls cost less overhead (a thousand small shops are a few batches, not a
+thousand). The same function is what a multi-machine run would fan out on.
 """
 
 from __future__ import annotations
@@ -54,8 +55,8 @@ PERIOD_CHECKS = ("data_quality",)  # checks with nothing per item: they run once
 # Checks whose findings are all judged per period (never per item): `audit_partition` does
 # not build their findings at all. Any other check's findings with a conversation are per item.
 RATE_CHECKS = ("reply_rate", "average_wait", "review_rate")
-# Judged rows per batch of days handed to `audit_partition` at once (whole days only; a day
-# with more is a batch of its own). At 2 M rows (pinduoduo, CPU s / peak GiB): 50,000:
+# Judged rows per batch of partitions handed to `audit_partition` at once (whole days only;
+# a day with more is a batch of its own). At 2 M rows (pinduoduo, CPU s / peak GiB): 50,000:
 # 11.8 / 1.04; 100,000: 11.1 / 1.00; 200,000: 10.7 / 1.12; 400,000: 10.9 / 1.23; one batch:
 # 12.8 / 2.42. Smaller batches pay per-call overhead, larger ones hold more at once.
 BATCH_ROWS = 100_000
@@ -75,30 +76,35 @@ def _fresh(template: Context, events: pl.LazyFrame, **changes) -> Context:
     )
 
 
-def audit_partition(events: pl.DataFrame, days: list[date], rules: list[Rule], template: Context) -> PartitionResult:
-    """Audit one shop's `days` (one day, or a batch of consecutive days).
+def audit_partition(events: pl.DataFrame, cells: pl.DataFrame, rules: list[Rule], template: Context) -> PartitionResult:
+    """Audit the partitions `cells` (shop, day): one, or a batch of several.
 
-    `events`: the canonical events (conversations assigned) of every conversation of the
-    shop with an event on one of `days`, whole. `template` carries the audit's choices
-    (as-of day, judged days, time zone, end of data). Returns only what is dated on `days`.
+    `events`: the canonical events (conversations assigned) of every conversation with an
+    event on one of the cells' days in its shop, whole. `template` carries the audit's
+    choices (as-of day, judged days, time zone, end of data). Returns only what is dated on
+    a cell: each cell's result is the same whatever else is in the batch.
     """
     context = _fresh(template, events.lazy())
-    mine = pl.col("day").is_in(days)
+    keys = cells.lazy().select("shop", "day")
+
+    def mine(frame: pl.LazyFrame) -> pl.LazyFrame:
+        return frame.join(keys, on=["shop", "day"], how="semi")
+
     day_plans, wait_plans, finding_plans = [], [], []
     for rule in rules:
         if rule.check in PERIOD_CHECKS:
             continue
         output: CheckOutput = CHECKS[rule.check].run(rule, context)
         if output.days is not None:
-            day_plans.append(conform(output.days.filter(mine), DAY_SCHEMA))
+            day_plans.append(conform(mine(output.days), DAY_SCHEMA))
         # Findings with a conversation are per item; the others (rates, escalations) are
         # judged per period from the combined day rows, in `combine`.
         if rule.check not in RATE_CHECKS:
             findings = conform(output.findings, FINDING_SCHEMA, keep=(IDENTITY,))
-            finding_plans.append(findings.filter(pl.col("conversation").is_not_null() & mine))
+            finding_plans.append(mine(findings.filter(pl.col("conversation").is_not_null())))
         if rule.check in WAIT_CHECKS:
             for scope in rule.params["scopes"]:
-                items = reply_items(context, rule, scope).filter(pl.col("wait").is_not_null() & mine)
+                items = mine(reply_items(context, rule, scope).filter(pl.col("wait").is_not_null()))
                 agent = pl.col("agent") if scope == "agent" else pl.lit(None, dtype=pl.String)
                 counts = items.group_by("shop", agent.alias("agent"), "day", "wait").agg(pl.len().alias("n"))
                 wait_plans.append(
@@ -117,9 +123,10 @@ def _concat(frames: list[pl.DataFrame], schema: dict) -> pl.DataFrame:
     return pl.concat([pl.DataFrame(schema=schema), *frames], how="vertical")
 
 
-def partitions(events: pl.LazyFrame, judged: pl.Expr, batch_rows: int) -> Iterator[tuple[pl.DataFrame, list[date]]]:
-    """(events, days) per batch of one shop's consecutive days: the events are the whole
-    conversations with an event on one of the days. Days without a judged event are skipped.
+def partitions(events: pl.LazyFrame, judged: pl.Expr, batch_rows: int) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
+    """(events, cells) per batch of (shop, day) partitions of about `batch_rows` judged rows,
+    in shop and day order (a batch may hold several small shops): the events are the whole
+    conversations with an event on one of the cells. Days without a judged event are skipped.
 
     Only the batch's rows are ever collected: the conversations' first and last days
     (`spans`, one row per conversation) say which days to read, and a semi-join keeps the
@@ -131,28 +138,22 @@ def partitions(events: pl.LazyFrame, judged: pl.Expr, batch_rows: int) -> Iterat
         .collect(engine="in-memory")
     )
     per_day = events.filter(judged).group_by("shop", "day").len().sort("shop", "day").collect(engine="in-memory")
-    for (shop,), shop_days in per_day.partition_by("shop", as_dict=True, maintain_order=True).items():
-        shop_spans = spans.filter(pl.col("shop") == shop)
-        batch: list[date] = []
-        size = 0
-        for day, rows in shop_days.select("day", "len").iter_rows():
-            batch.append(day)
-            size += rows
-            if size >= batch_rows:
-                yield _window(events, shop, shop_spans, batch), batch
-                batch, size = [], 0
-        if batch:
-            yield _window(events, shop, shop_spans, batch), batch
+    # Batch number per cell: a new batch starts once the running total reaches batch_rows.
+    total = pl.col("len").cum_sum()
+    batch = ((total - pl.col("len")) // batch_rows).alias("_batch")
+    for (_,), cells in per_day.with_columns(batch).partition_by("_batch", as_dict=True, maintain_order=True).items():
+        yield _window(events, spans, cells), cells.drop("_batch")
 
 
-def _window(events: pl.LazyFrame, shop: str, spans: pl.DataFrame, days: list[date]) -> pl.DataFrame:
-    """The whole conversations of `shop` that have an event on one of `days`."""
-    touching = spans.filter((pl.col("_first") <= max(days)) & (pl.col("_last") >= min(days)))
+def _window(events: pl.LazyFrame, spans: pl.DataFrame, cells: pl.DataFrame) -> pl.DataFrame:
+    """The whole conversations that have an event on one of the cells' days in their shop."""
+    ranges = cells.group_by("shop").agg(pl.col("day").min().alias("_lo"), pl.col("day").max().alias("_hi"))
+    touching = spans.join(ranges, on="shop").filter((pl.col("_first") <= pl.col("_hi")) & (pl.col("_last") >= pl.col("_lo")))
     first, last = touching.get_column("_first").min(), touching.get_column("_last").max()
-    rows = events.filter((pl.col("shop") == shop) & pl.col("day").is_between(first, last))
-    return rows.join(touching.lazy().select("conversation"), on="conversation", how="semi", maintain_order="left").collect(
-        engine="in-memory"
-    )
+    rows = events.filter(pl.col("shop").is_in(ranges.get_column("shop").implode()) & pl.col("day").is_between(first, last))
+    return rows.join(
+        touching.lazy().select("shop", "conversation"), on=["shop", "conversation"], how="semi", maintain_order="left"
+    ).collect(engine="in-memory")
 
 
 def audit_all(
@@ -174,9 +175,10 @@ def audit_all(
         events = events.collect(engine="in-memory").lazy()
     results = []
     if judging:
-        for shop_events, days in partitions(events, template.judged_days(), BATCH_ROWS):
-            progress(f"auditing {shop_events.get_column('shop')[0]} {days[0]}..{days[-1]}")
-            results.append(audit_partition(shop_events, days, rules, template))
+        for batch_events, cells in partitions(events, template.judged_days(), BATCH_ROWS):
+            first, last = cells.row(0, named=True), cells.row(-1, named=True)
+            progress(f"auditing {first['shop']} {first['day']} .. {last['shop']} {last['day']}")
+            results.append(audit_partition(batch_events, cells, rules, template))
     progress("combining periods")
     combined = combine(results, rules, template, events.collect_schema())
     progress("history and report")  # what run_audit does next: store the days, sort, fingerprint

@@ -2,17 +2,19 @@
 
 `partition.audit_all` audits one (shop, day) at a time, each with the whole conversations
 that touch that day, then sums the days into periods (partition.py). Here the same random
-exports go through three roads and must give identical metrics and findings:
+exports go through four roads and must give identical metrics and findings:
 
 1. every day its own partition (BATCH_ROWS = 1);
-2. every shop's days in one partition (BATCH_ROWS huge);
-3. the unpartitioned reference: every rule over the whole event table at once, as run_audit
+2. batches of a few rows, which mix one shop's last days with the next shop's first;
+3. all partitions in one batch, both shops together (BATCH_ROWS huge);
+4. the unpartitioned reference: every rule over the whole event table at once, as run_audit
    did before partitions existed (`whole` below).
 
 The exports are built to cut at the awkward places: conversations across midnight, replies
 more than 24 hours later, turns whose topic word comes after midnight, repeated replies
-on two days, two shops (one split over two files), reviews the next morning, and exports
-with and without conversation ids (JD splits sessions at silences).
+on two days, two shops (one split over two files, and both numbering their sessions alike),
+reviews the next morning, and exports with and without conversation ids (JD splits
+sessions at silences). Roads 2 and 3 put both shops in one batch.
 """
 
 from __future__ import annotations
@@ -53,8 +55,10 @@ event = st.tuples(
 )
 
 
-def write_exports(folder: Path, events: list[tuple], with_ids: bool) -> list[str]:
-    """Two files: 乙店's rows are split over both, so one shop comes from several files."""
+def write_exports(folder: Path, events: list[tuple], with_ids: bool | str) -> list[str]:
+    """Two files: 乙店's rows are split over both, so one shop comes from several files.
+    `with_ids`: True (ids unique across shops), False (no conversation column values), or
+    "shared" (both shops number their sessions c0, c1, c2: still different conversations)."""
     rows = []
     for i, (shop, buyer, conv, minutes, role, agent, text) in enumerate(events):
         ts = START + timedelta(minutes=minutes, seconds=i % 7)
@@ -63,7 +67,7 @@ def write_exports(folder: Path, events: list[tuple], with_ids: bool) -> list[str
                 "ts": ts.strftime("%Y-%m-%d %H:%M:%S"),
                 "shop": shop,
                 "buyer": buyer,
-                "conversation": f"{shop}-{buyer}-{conv}" if with_ids else "",
+                "conversation": f"c{conv}" if with_ids == "shared" else f"{shop}-{buyer}-{conv}" if with_ids else "",
                 "role": role,
                 "agent": agent if role in ("agent", "review") or i % 3 == 0 else "",
                 "text": "" if role == "review" else (BUYER_TEXTS if role == "buyer" else AGENT_TEXTS)[text],
@@ -111,13 +115,18 @@ def report(paths: list[str], platform: str, batch_rows: int | None, monkeypatch)
 
 @pytest.mark.parametrize("platform", ["pinduoduo", "kuaishou", "jd", "taobao", "douyin"])
 @settings(max_examples=12, deadline=None, phases=PHASES, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(events=st.lists(event, min_size=1, max_size=60), with_ids=st.booleans())
-def test_partitioned_equals_whole(platform, events, with_ids, tmp_path_factory, monkeypatch) -> None:
+@given(
+    events=st.lists(event, min_size=1, max_size=60),
+    with_ids=st.sampled_from([True, False, "shared"]),
+    batch=st.integers(2, 12),
+)
+def test_partitioned_equals_whole(platform, events, with_ids, batch, tmp_path_factory, monkeypatch) -> None:
     paths = write_exports(tmp_path_factory.mktemp("exports"), events, with_ids)
     by_day = report(paths, platform, 1, monkeypatch)
-    by_shop = report(paths, platform, 10**9, monkeypatch)
+    in_batches = report(paths, platform, batch, monkeypatch)
+    together = report(paths, platform, 10**9, monkeypatch)
     reference = report(paths, platform, None, monkeypatch)
-    for got in (by_day, by_shop):
+    for got in (by_day, in_batches, together):
         assert got[0].equals(reference[0]), "metrics differ"
         assert got[1].equals(reference[1]), "findings differ"
 

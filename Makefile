@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-BENCH_ROWS ?= 1000000
+BENCH_ROWS ?= 2000000
 BENCH_FILES ?= 1
+BENCH_PLATFORM ?= pinduoduo
 
 .PHONY: demo test bench golden fuzz clean browser phrase-eval
 
@@ -29,7 +30,7 @@ browser:
 	  echo "make: could not install chromium; the browser test will be skipped" >&2
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py --rows $(BENCH_ROWS) --files $(BENCH_FILES)
+	$(BIN)/python benchmarks/run.py --rows $(BENCH_ROWS) --files $(BENCH_FILES) --platform $(BENCH_PLATFORM)
 
 # Regenerate the samples and their reviewed golden reports (on purpose only; review the diff).
 golden: $(STAMP)

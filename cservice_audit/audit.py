@@ -19,6 +19,7 @@ from typing import IO
 import polars as pl
 
 from cservice_audit import load as loader
+from cservice_audit import partition
 from cservice_audit.checks import CHECKS
 from cservice_audit.checks.context import Context
 from cservice_audit.drilldown import failing_items
@@ -170,23 +171,8 @@ def run_audit(
         if store is not None:
             context.history = store.read(shops=shops, skip=covered)
         progress("computing metrics")
-        outputs = [
-            CHECKS[rule.check].run(rule, context)
-            for rule in ruleset.rules
-            if as_of is not None or rule.check == "data_quality"
-        ]
-        day_outputs = [o.days for o in outputs if o.days is not None]
-        item_outputs = [o.items for o in outputs if o.items is not None]
-        collected = pl.collect_all(
-            [conform(o.metrics.filter(context.reported_periods()), METRIC_SCHEMA) for o in outputs]
-            + [conform(o.findings, FINDING_SCHEMA, keep=(IDENTITY,)) for o in outputs]
-            + day_outputs
-            + item_outputs,
-            engine=METRICS_ENGINE,
-        )
-        n, d = len(outputs), len(day_outputs)
-        metric_frames, finding_frames, day_frames = collected[:n], collected[n : 2 * n], collected[2 * n : 2 * n + d]
-        item_frames = collected[2 * n + d :]
+        # Partition by partition (shop × day), then the periods: see partition.py.
+        metric_frames, finding_frames, day_frames, item_frames = partition.audit_all(events, ruleset, context, progress)
         written = 0
         if store is not None:
             days = pl.concat([pl.DataFrame(schema=DAY_SCHEMA), *day_frames], how="vertical")

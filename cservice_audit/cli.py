@@ -747,17 +747,35 @@ def generate(
     seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same file.")] = 7,
     start: Annotated[str, typer.Option("--start", help="First day (YYYY-MM-DD).")] = "2026-11-22",
     days: Annotated[int, typer.Option("--days", help="Number of days.")] = 1,
-    shop: Annotated[str, typer.Option("--shop", help="Shop name.")] = "示例旗舰店",
-    headers: Annotated[str, typer.Option("--headers", help="en (canonical) or zh (Chinese export headers).")] = "en",
+    shop: Annotated[Optional[str], typer.Option("--shop", help="Shop name (default: 示例旗舰店, or the platform's).")] = None,
+    headers: Annotated[Optional[str], typer.Option("--headers", help="en (canonical) or zh (Chinese export headers).")] = None,
+    agents: Annotated[Optional[int], typer.Option("--agents", help="Number of agents (default 4).")] = None,
+    platform: Annotated[Optional[str], typer.Option("--platform", help="Look like this platform's export: headers, agent accounts, sessions, robot, topics.")] = None,
+    variety: Annotated[float, typer.Option("--variety", help="Share of texts made one of a kind (order numbers, products, amounts, typos), 0..1.")] = 0.0,
+    risky_rate: Annotated[float, typer.Option("--risky-rate", help="Share of agent replies with phrases text rules flag.")] = 0.002,
 ) -> None:
     """Write a seeded, realistic chat export (samples, tests and benchmarks)."""
-    from cservice_audit.generate import Profile, generate_events, write_export
+    from cservice_audit.generate import DEFAULT_AGENTS, FLAVOURS, Profile, agent_names, generate_events, write_export
 
     first = _day(start, "--start")
     assert first is not None
+    if platform is not None and platform not in FLAVOURS:
+        raise AuditError(f"--platform: one of {', '.join(FLAVOURS)}, not {platform!r}")
+    flavour = FLAVOURS.get(platform) if platform else None
+    headers = headers or (flavour.headers if flavour else "en")
     if headers not in ("en", "zh"):
         raise AuditError(t("error.headers", LANG))
-    frame = generate_events(Profile(rows=rows, seed=seed, start=first, days=days, shop=shop))
+    if not 0 <= risky_rate <= 1:
+        raise AuditError("--risky-rate: between 0 and 1")
+    base = flavour.agents if flavour else DEFAULT_AGENTS
+    extra = {}
+    if flavour:
+        extra = {"conversation_ids": flavour.conversation_ids, "bot_rate": flavour.bot_rate, "topic_weights": flavour.topic_weights}
+    profile = Profile(
+        rows=rows, seed=seed, start=first, days=days, shop=shop or (flavour.shop if flavour else "示例旗舰店"),
+        agents=agent_names(agents, base) if agents is not None else base, variety=variety, risky_rate=risky_rate, **extra,
+    )  # fmt: skip
+    frame = generate_events(profile)
     write_export(frame, output, headers=headers)
     _stderr.print(t("note.generated", LANG, n=frame.height, file=output), markup=False)
 

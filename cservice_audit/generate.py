@@ -24,6 +24,7 @@ review rows the rating, reason and served_by.
 
 from __future__ import annotations
 
+import os
 import random
 import zlib
 from array import array
@@ -133,6 +134,10 @@ class Profile:
     return_rate: float = 0.15  # chance that a conversation comes from a buyer seen before
     review_rate: float = 0.35  # share of answered, non-spam conversations the buyer reviews afterwards
     hour_weights: tuple[float, ...] = DEFAULT_HOUR_WEIGHTS  # 24 relative weights, one per local hour
+    variety: float = 0.0  # share of texts made one of a kind (order numbers, products, amounts, typos)
+    conversation_ids: bool = True  # False: the export has no session column (sessions come from silences)
+    topic_weights: tuple[float, ...] | None = None  # relative weight of each topic (shipping, quality, sizes,
+                                                    # price, returns, invoices); None: all alike
 
 
 # --------------------------------------------------------------------------- phrases
@@ -306,6 +311,7 @@ def generate_events(profile: Profile) -> pl.DataFrame:
     greetings, nudges, buyer_closings = book.greetings, book.nudges, book.buyer_closings
     hellos, holds, sorry, agent_closings, risky = book.hellos, book.holds, book.sorry, book.agent_closings, book.risky
     topics = book.topics
+    topic_cum = _cumulative(profile.topic_weights) if profile.topic_weights is not None else None
     target = profile.rows
 
     while len(ts) < target:
@@ -342,7 +348,10 @@ def generate_events(profile: Profile) -> pl.DataFrame:
         n_turns = 1 + bisect(_TURNS_CUM, rand())
         drop_last = rand() < habit.drop_rate
         bot_on = bot_rate > 0 and (night or rand() < bot_rate)
-        buyer_words, agent_words = topics[int(rand() * len(topics))]
+        if topic_cum is None:
+            buyer_words, agent_words = topics[int(rand() * len(topics))]
+        else:
+            buyer_words, agent_words = topics[bisect(topic_cum, rand())]
         transfer_at = int(rand() * (n_turns - 1)) if n_turns > 1 and n_agents > 1 and rand() < transfer_rate else -1
         introduce = None  # the greeting the next human reply starts with, if any
         replied = _NO_AGENT  # the last human agent who replied
@@ -497,6 +506,12 @@ def _check(profile: Profile) -> None:
         raise AuditError("at least one agent and one habit are needed")
     if len(profile.agents) > 120:
         raise AuditError("at most 120 agents")  # agent codes are stored as signed bytes
+    if profile.topic_weights is not None and (
+        len(profile.topic_weights) != len(_TOPICS) or min(profile.topic_weights) < 0 or sum(profile.topic_weights) <= 0
+    ):
+        raise AuditError(f"topic_weights: {len(_TOPICS)} non-negative weights, not all zero")
+    if not 0 <= profile.variety <= 1:
+        raise AuditError(f"variety must be between 0 and 1, not {profile.variety}")
     if len(profile.hour_weights) != 24 or sum(profile.hour_weights) <= 0:
         raise AuditError("hour_weights: 24 non-negative weights, not all zero")
     for habit in profile.habits:
@@ -554,7 +569,9 @@ def _assemble(profile, book, ts, text, who, conv_day, conv_start, conv_buyer, co
         ts=pl.from_epoch(pl.col("t") + origin, time_unit="s").dt.strftime("%Y-%m-%d %H:%M:%S"),
         shop=pl.repeat(profile.shop, events.height, dtype=pl.String),
         buyer=conversations.get_column("buyer").gather(c),
-        conversation=conversations.get_column("conversation").gather(c),
+        conversation=conversations.get_column("conversation").gather(c)
+        if profile.conversation_ids
+        else pl.repeat(None, events.height, dtype=pl.String),
         role=pl.Series(book.role, dtype=pl.String).gather(x),
         agent=agent_names.gather(events.get_column("a")),
         text=pl.Series(book.text, dtype=pl.String).gather(x),
@@ -564,7 +581,97 @@ def _assemble(profile, book, ts, text, who, conv_day, conv_start, conv_buyer, co
         reason=pl.Series(book.reason, dtype=pl.String).gather(x),
         served_by=pl.Series(book.served_by, dtype=pl.String).gather(x),
     )
-    return frame.select(COLUMNS)
+    frame = frame.select(COLUMNS)
+    return _vary(frame, profile) if profile.variety > 0 else frame
+
+
+# --------------------------------------------------------------------------- platforms
+
+
+@dataclass(frozen=True)
+class Flavour:
+    """How one platform's export looks: its header language, whether it names sessions, what
+    its agent accounts look like, how much its robot answers and what its buyers ask about."""
+
+    shop: str
+    headers: str
+    agents: tuple[str, ...]
+    conversation_ids: bool = True
+    bot_rate: float = 0.30
+    topic_weights: tuple[float, ...] | None = None
+
+
+# Agent names a platform's back office shows (Taobao sub-accounts are `shop:name`); JD's
+# export has no session column, so its conversations come from silences (session_gap).
+FLAVOURS = {
+    "pinduoduo": Flavour("拼多多示例店", "zh", DEFAULT_AGENTS, topic_weights=(1.0, 1.6, 0.8, 1.4, 1.0, 0.3)),
+    "taobao": Flavour("淘宝示例旗舰店", "zh", tuple(f"淘宝示例旗舰店:{a}" for a in DEFAULT_AGENTS), bot_rate=0.45,
+                      topic_weights=(1.0, 1.2, 1.2, 1.0, 1.0, 0.6)),
+    "jd": Flavour("京东示例自营店", "en", ("jd_小美", "jd_阿强", "jd_小周", "jd_莉莉"), conversation_ids=False,
+                  topic_weights=(1.4, 1.2, 0.4, 0.8, 1.0, 1.2)),
+    "douyin": Flavour("抖音示例小店", "zh", DEFAULT_AGENTS, bot_rate=0.50, topic_weights=(1.2, 1.4, 1.2, 1.2, 1.0, 0.2)),
+    "kuaishou": Flavour("快手示例小店", "zh", DEFAULT_AGENTS, bot_rate=0.40, topic_weights=(1.2, 1.4, 1.2, 1.2, 1.0, 0.2)),
+}
+
+
+def agent_names(count: int, base: tuple[str, ...] = DEFAULT_AGENTS) -> tuple[str, ...]:
+    """`count` agent names: the given ones first, then 客服05, 客服06, ... (prefixed like them)."""
+    if not 1 <= count <= 120:
+        raise AuditError(f"agents: 1 to 120, not {count}")
+    shared = os.path.commonprefix(list(base))
+    prefix = shared if shared.endswith((":", "_")) else ""
+    extra = [f"{prefix}客服{i + 1:02d}" for i in range(len(base), count)]
+    return (*base, *extra)[:count]
+
+
+# --------------------------------------------------------------------------- variety
+
+# Real chats repeat few texts verbatim: buyers paste order numbers and product names, agents
+# quote prices, everybody makes typos. `Profile.variety` dresses that share of the texts up,
+# so a benchmark pays what a real export costs per distinct text. None of these words holds
+# anything a shipped rule or topic list looks for (no 质量/坏/漏/滚/微..., no 11-digit number).
+_PRODUCTS = (
+    "纯棉T恤", "连帽卫衣", "牛仔裤", "羽绒服", "运动鞋", "帆布包", "保温杯", "蓝牙耳机", "手机壳", "数据线",
+    "面霜", "洗发水", "收纳盒", "四件套", "拖鞋", "围巾", "台灯", "电饭煲", "瑜伽垫", "雨伞",
+)  # fmt: skip
+_COLOURS = ("白色", "黑色", "灰色", "藏青", "米色", "粉色", "卡其", "酒红")
+_SIZES = ("S码", "M码", "L码", "XL码", "XXL码", "均码", "36码", "40码", "42码")
+# (before, after): one misspelling a hurried typist makes; applied to the first occurrence only.
+_TYPOS = (("吗", "嘛"), ("您", "你"), ("的", "地"), ("在", "再"), ("哦", "噢"), ("，", ","), ("？", "?"), ("了", "啦"))
+
+
+def _vary(frame: pl.DataFrame, profile: Profile) -> pl.DataFrame:
+    """Make `profile.variety` of the texts one of a kind, by whole-column expressions.
+
+    Every choice comes from a hash of (seed, row number), so the same profile gives the same
+    frame. A row gets an order number (18 digits), a product (name, colour, size), an amount
+    or a typo; most get two of them, so nearly every varied text is distinct.
+    """
+    n = frame.height
+    h = pl.int_range(0, n, dtype=pl.UInt64).hash(profile.seed)
+    bits = lambda shift, size: ((h // (1 << shift)) % size).cast(pl.Int64)  # noqa: E731 - independent draws from one hash
+    varied = pl.col("text").is_not_null() & ((h % 10_000).cast(pl.Float64) < profile.variety * 10_000)
+    order = pl.format("订单号{}", (((h // 8) % 900_000_000_000_000_000) + 100_000_000_000_000_000).cast(pl.String))
+    product = pl.concat_str(
+        pl.lit(pl.Series(_PRODUCTS)).gather(bits(8, len(_PRODUCTS))),
+        pl.lit(pl.Series(_COLOURS)).gather(bits(16, len(_COLOURS))),
+        pl.lit(pl.Series(_SIZES)).gather(bits(24, len(_SIZES))),
+    )
+    amount = pl.format("{}.{}元", bits(32, 2000) + 9, bits(44, 10) * 10)
+    text = pl.col("text")
+    typo = bits(52, len(_TYPOS) + 4)  # the last four: no typo
+    for i, (before, after) in enumerate(_TYPOS):
+        text = pl.when(typo == i).then(pl.col("text").str.replace(before, after, literal=True)).otherwise(text)
+    kind = bits(56, 6)
+    dressed = (
+        pl.when(kind == 0).then(pl.format("{}，{}", text, order))
+        .when(kind == 1).then(pl.format("【{}】{}", product, text))
+        .when(kind == 2).then(pl.format("{} {} {}", text, product, amount))
+        .when(kind == 3).then(pl.format("{} {}", order, text))
+        .when(kind == 4).then(pl.format("{}（{}，{}）", text, product, order))
+        .otherwise(pl.format("{}，实付{}", text, amount))
+    )  # fmt: skip
+    return frame.with_columns(pl.when(varied).then(dressed).otherwise(pl.col("text")).alias("text"))
 
 
 # --------------------------------------------------------------------------- writing

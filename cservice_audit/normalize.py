@@ -292,12 +292,22 @@ def normalize(
         .then(format_text("unknown served_by '{}'", _shown("served_by")))
         .otherwise(None)
     )  # fmt: skip
-    parsed = parsed.with_columns(reason.alias("reason_rejected"))
+    # The same tests as `reason`, as one boolean: when/then evaluates every branch on every
+    # row, so the reason text (ten formatted strings) is built only for rejected rows.
+    rejected = (
+        _blank("ts") | pl.col("_ts").is_null() | (pl.col("_ts").dt.year() < EARLIEST_YEAR) | too_late
+        | _blank("role") | pl.col("_role").is_null() | _blank("buyer")
+        | ((pl.col("_role") == "agent") & _blank("agent"))
+        | ((pl.col("_role") == "review") & (_blank("agent") | pl.col("_rating").is_null()))
+        | (~_blank("spam") & pl.col("_spam").is_null())
+        | (~_blank("served_by") & pl.col("_served_by").is_null())
+    ).fill_null(False)  # fmt: skip  (as when/then reads a null test: not taken)
+    parsed = parsed.with_columns(rejected.alias("_rejected"))
 
-    rejected = parsed.filter(pl.col("reason_rejected").is_not_null())
+    rejected = parsed.filter(pl.col("_rejected"))
     # Only the first `rejects_kept` rejected rows are kept whole (findings, --rejects); every
     # one is counted, per file, with the blank lines skipped.
-    rejects = rejected.select(*CANONICAL, "_source", "_record", pl.col("reason_rejected").alias("problem")).head(
+    rejects = rejected.select(*CANONICAL, "_source", "_record", reason.alias("problem")).head(
         limits.current().rejects_kept
     )
     counts = (
@@ -312,7 +322,7 @@ def normalize(
         .when(pl.col("_role") == "bot").then(pl.lit(BOT_WITHOUT_ACCOUNT))
         .otherwise(None)
     )  # fmt: skip
-    events = parsed.filter(pl.col("reason_rejected").is_null()).select(
+    events = parsed.filter(~pl.col("_rejected")).select(
         pl.col("_ts").alias("ts"),
         pl.col("_ts").dt.date().alias("day"),
         # Local time of day in seconds, computed once: every rule's window reads it.
@@ -359,10 +369,19 @@ def assign_conversations(events: pl.LazyFrame, session_gap: float | None) -> pl.
     if session_gap is None:
         derived = base
     else:
-        events = events.sort("shop", "buyer", "ts", "_order")
-        gap = (pl.col("ts") - pl.col("ts").shift(1)).over("shop", "buyer") > timedelta(seconds=session_gap)
-        session = gap.fill_null(False).cum_sum().over("shop", "buyer")
-        derived = format_text("{}#{}", base, session + 1)
-    return events.with_columns(
+        # Sessions from the four key columns only, sorted once and scanned linearly (windows
+        # keyed by shop and buyer strings, over every column, cost several times more), then
+        # joined back by input order.
+        same = ((pl.col("shop") == pl.col("shop").shift(1)) & (pl.col("buyer") == pl.col("buyer").shift(1))).fill_null(False)
+        gaps = (same & ((pl.col("ts") - pl.col("ts").shift(1)) > timedelta(seconds=session_gap))).cast(pl.UInt32).cum_sum()
+        sessions = (
+            events.select("shop", "buyer", "ts", "_order")
+            .sort("shop", "buyer", "ts", "_order")
+            .select("_order", (gaps - pl.when(~same).then(gaps).forward_fill() + 1).alias("_session"))
+        )
+        events = events.join(sessions, on="_order", how="left", maintain_order="left")
+        derived = format_text("{}#{}", base, pl.col("_session"))
+    events = events.with_columns(
         pl.when(pl.col("conversation").is_null()).then(derived).otherwise(pl.col("conversation")).alias("conversation")
     )
+    return events if session_gap is None else events.drop("_session")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 from datetime import date, datetime, timedelta
 from importlib import resources
 
@@ -358,3 +359,53 @@ def test_no_reviews_when_review_rate_is_zero() -> None:
     quiet = generate_events(Profile(rows=2000, seed=7, start=START, days=2, review_rate=0.0))
     assert quiet.filter(pl.col("role") == "review").height == 0
     assert tuple(quiet.columns) == COLUMNS
+
+
+# --------------------------------------------------------------------------- variety and platforms
+
+
+def test_variety_makes_texts_distinct_and_changes_nothing_else() -> None:
+    """`variety` dresses texts up after the events are drawn: same rows, same roles, same
+    times; only the texts differ, and nearly all of them are one of a kind."""
+    plain = generate_events(Profile(rows=20_000, seed=5, start=START, days=3))
+    varied = generate_events(Profile(rows=20_000, seed=5, start=START, days=3, variety=0.95))
+    assert varied.drop("text").equals(plain.drop("text"))
+    texts = varied.get_column("text").drop_nulls()
+    assert texts.n_unique() / texts.len() >= 0.9
+    assert plain.get_column("text").drop_nulls().n_unique() / texts.len() < 0.1
+    assert generate_events(Profile(rows=20_000, seed=5, start=START, days=3, variety=0.95)).equals(varied)
+
+
+def test_variety_adds_nothing_a_text_rule_or_topic_looks_for(tmp_path, cli) -> None:
+    """The words variety adds (order numbers, products, amounts, typos) fire no pinduoduo
+    text rule: the same export with and without variety gives the same phrase findings."""
+    counts = []
+    for variety in (0.0, 1.0):
+        path = tmp_path / f"v{variety}.csv"
+        frame = generate_events(Profile(rows=6000, seed=9, start=START, days=2, variety=variety, risky_rate=0.05))
+        write_export(frame, path)
+        report = json.loads(cli("audit", str(path), "--platform", "pinduoduo", "--format", "json", "--exit-zero",
+                                "--no-history", "--select", "PDD-P1,PDD-P2").out)
+        counts.append(sorted((f["code"], f["ts"] or "", f["agent"] or "", f["conversation"] or "") for f in report["findings"]))
+    assert counts[0] and counts[0] == counts[1]
+
+
+def test_platform_flavours_from_the_command_line(tmp_path, cli) -> None:
+    jd, pdd = tmp_path / "jd.csv", tmp_path / "pdd.csv"
+    cli("generate", "-o", str(jd), "--rows", "3000", "--platform", "jd", "--agents", "6")
+    cli("generate", "-o", str(pdd), "--rows", "3000", "--platform", "pinduoduo", "--agents", "2")
+    jd_frame = pl.read_csv(jd, infer_schema=False)
+    # JD's export names no sessions: the ruleset's session_gap splits them.
+    assert jd_frame.get_column("conversation").null_count() == jd_frame.height
+    humans = set(jd_frame.filter(pl.col("role") == "agent").get_column("agent").unique())
+    assert humans == {"jd_小美", "jd_阿强", "jd_小周", "jd_莉莉", "jd_客服05", "jd_客服06"}
+    pdd_frame = pl.read_csv(pdd, infer_schema=False)
+    assert "发送时间" in pdd_frame.columns and pdd_frame.get_column("店铺").unique().to_list() == ["拼多多示例店"]
+    assert set(pdd_frame.filter(pl.col("发送方") == "客服").get_column("客服账号").unique()) == {"小美", "阿强"}
+    report = cli("audit", str(jd), "--platform", "jd", "--format", "json", "--exit-zero", "--no-history").json()
+    assert report["input"]["rows_used"] == jd_frame.height
+
+
+def test_unknown_platform_is_one_line_and_exit_2(tmp_path, cli) -> None:
+    code, _, err = cli("generate", "-o", str(tmp_path / "x.csv"), "--platform", "amazon")
+    assert code == 2 and err.count("\n") == 1 and "amazon" in err

@@ -10,7 +10,8 @@ import polars as pl
 
 from cservice_audit.metrics.waits import conversation_stream, waits_from_stream
 from cservice_audit.ruleset import Rule
-from cservice_audit.text import with_normalized
+from cservice_audit.text import normalize_phrases
+from cservice_audit.textnorm import normalize_distinct
 
 
 @dataclass
@@ -31,14 +32,21 @@ class Context:
     # The rules this run includes (after --select/--ignore): rules that share occurrences
     # (long no-reply `yield_to`) look at each other through it.
     rules: tuple[Rule, ...] = ()
-    _stream: pl.LazyFrame | None = None
+    # The shared frames below are materialized (collected once) rather than cached lazily:
+    # a lazy plan is re-derived by every rule that reads it, and polars' cache nodes panicked
+    # when collected on their own.
+    _stream: pl.DataFrame | None = None
     _texts: dict[tuple[str, ...], pl.LazyFrame] = field(default_factory=dict)
     _waits: dict[tuple[str, ...], pl.LazyFrame] = field(default_factory=dict)
+    _topics: dict[tuple[tuple[str, ...], tuple[str, ...]], pl.LazyFrame] = field(default_factory=dict)
+    # Every distinct text normalized so far (text -> norm): each is normalized once per audit
+    # (per partition, see partition.py), whichever rule or role asks first.
+    _norms: pl.DataFrame | None = None
     _shared: dict[tuple, pl.LazyFrame] = field(default_factory=dict)
 
     def shared(self, key: tuple, build: Callable[[], pl.LazyFrame]) -> pl.LazyFrame:
         """A frame one check builds and another reuses (a long-no-reply rule's late turns,
-        which a rule that yields to it also needs), built once per run."""
+        which a rule that yields to it also needs), built once per run (per partition)."""
         if key not in self._shared:
             self._shared[key] = build().cache()
         return self._shared[key]
@@ -48,11 +56,23 @@ class Context:
 
         Every set is derived from one sorted conversation stream, so the sort runs once.
         """
-        if not self._waits:
-            self._stream = conversation_stream(self.events).cache()
+        if self._stream is None:
+            self._stream = conversation_stream(self.events).collect(engine="in-memory")
         if reply_roles not in self._waits:
-            self._waits[reply_roles] = waits_from_stream(self._stream, reply_roles).cache()
+            self._waits[reply_roles] = waits_from_stream(self._stream.lazy(), reply_roles).collect(engine="in-memory").lazy()
         return self._waits[reply_roles]
+
+    def normalized(self, frame: pl.LazyFrame, column: str, name: str) -> pl.LazyFrame:
+        """`frame` with `name`: the normalized form of `column` (spec §7), from the audit's
+        shared table of normalized texts (materialized)."""
+        frame_df = frame.collect(engine="in-memory") if isinstance(frame, pl.LazyFrame) else frame
+        distinct = frame_df.select(pl.col(column).alias("text")).unique()
+        if self._norms is not None:
+            distinct = distinct.join(self._norms, on="text", how="anti", nulls_equal=True)
+        fresh = normalize_distinct(distinct, "text", "norm")
+        self._norms = fresh if self._norms is None else pl.concat([self._norms, fresh], how="vertical")
+        table = self._norms.rename({"text": column, "norm": name})
+        return frame_df.join(table, on=column, how="left", nulls_equal=True, maintain_order="left").lazy()
 
     def texts(self, roles: tuple[str, ...]) -> pl.LazyFrame:
         """Messages of `roles` on judged days with `norm`, their normalized text (spec §7),
@@ -61,8 +81,23 @@ class Context:
             messages = self.events.filter(
                 pl.col("role").is_in(list(roles)) & pl.col("text").is_not_null() & self.judged_days()
             ).select("shop", "agent", "buyer", "conversation", "ts", "day", "role", "text", "_order")
-            self._texts[roles] = with_normalized(messages, "text", "norm").cache()
+            self._texts[roles] = self.normalized(messages, "text", "norm")
         return self._texts[roles]
+
+    def topic_waits(self, reply_roles: tuple[str, ...], topic: tuple[str, ...] | list[str]) -> pl.LazyFrame:
+        """The waits of turns whose buyer text mentions one of `topic` (normalized as for
+        phrase rules): any message of the turn may mention it. Built once per (roles, topic)."""
+        key = (tuple(reply_roles), tuple(topic))
+        if key not in self._topics:
+            waits = self.normalized(self.waits(tuple(reply_roles)), "text", "_norm")
+            mentions = pl.col("_norm").fill_null("").str.contains_any(normalize_phrases(list(topic)))
+            # Turns are contiguous in the stream: one integer per turn is a cheap window key.
+            turn = ((pl.col("_conv") != pl.col("_conv").shift(1)) | (pl.col("turn") != pl.col("turn").shift(1))).fill_null(True).cum_sum()
+            marked = waits.with_columns(mentions.alias("_mentions"), turn.alias("_turn_key"))
+            self._topics[key] = (
+                marked.filter(pl.col("_mentions").any().over("_turn_key")).drop("_mentions", "_turn_key").collect(engine="in-memory").lazy()
+            )
+        return self._topics[key]
 
     def with_history(self, current: pl.LazyFrame, rule: str) -> pl.LazyFrame:
         """This run's day rows of one rule plus the stored ones for days the input lacks."""

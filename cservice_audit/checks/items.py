@@ -19,7 +19,6 @@ from cservice_audit.metrics.rollup import day_rows, period_rows
 from cservice_audit.params import Window
 from cservice_audit.ruleset import Rule
 from cservice_audit.schema import METRIC_SCHEMA, conform
-from cservice_audit.text import normalize_phrases, with_normalized
 
 UNITS = ("message", "turn", "buyer_day", "conversation")
 UNIT_LABELS = {"message": "messages", "turn": "turns", "buyer_day": "buyer-days", "conversation": "conversations"}
@@ -43,8 +42,7 @@ def reply_items(context: Context, rule: Rule, scope: str) -> pl.LazyFrame:
         # Only turns whose buyer text mentions the topic count (e.g. quality complaints). Any
         # message of the turn may mention it, even one sent after the window closed: the
         # window decides by the turn's start, not by where the topic word falls.
-        mentions = pl.col("_norm").fill_null("").str.contains_any(normalize_phrases(params["topic"]))
-        waits = with_normalized(waits, "text", "_norm").filter(mentions.any().over("_conv", "turn"))
+        waits = context.topic_waits(params["reply_roles"], params["topic"])
     counted = waits.filter(in_window(params["window"]) & context.judged_days())
     if starts is not None:
         counted = counted.filter(pl.col(starts))

@@ -35,14 +35,20 @@ def conversation_stream(events: pl.LazyFrame) -> pl.LazyFrame:
     rows, review rows and spam neither start nor answer anything (spec §3).
     """
     # Sorting by time first and then, stably, by conversation costs less than one sort on
-    # three keys, and gives the same order.
+    # three keys, and gives the same order. A conversation is keyed by shop and id, as integer
+    # codes: two shops' exports may number their sessions alike, and conversations never
+    # cross shops (so a partition of several shops sees each conversation as alone).
+    shop, code = pl.col("_shop_code"), pl.col("_code")
     return (
         events.filter(((pl.col("role") == "buyer") & ~pl.col("spam")) | pl.col("role").is_in(["agent", "bot"]))
         .sort("ts", "_order")
-        .with_columns(pl.col("conversation").cast(pl.Categorical).to_physical().alias("_code"))
-        .sort("_code", maintain_order=True)
+        .with_columns(
+            pl.col("shop").cast(pl.Categorical).to_physical().alias("_shop_code"),
+            pl.col("conversation").cast(pl.Categorical).to_physical().alias("_code"),
+        )
+        .sort("_shop_code", "_code", maintain_order=True)
         # A dense id in stream order: 1, 1, 1, 2, 2, ... (one per conversation).
-        .with_columns((pl.col("_code") != pl.col("_code").shift(1)).fill_null(True).cum_sum().alias("_conv"))
+        .with_columns(((code != code.shift(1)) | (shop != shop.shift(1))).fill_null(True).cum_sum().alias("_conv"))
     )
 
 

@@ -1,0 +1,160 @@
+"""Partitioned audit == whole audit: the same report however the input is cut.
+
+`partition.audit_all` audits one (shop, day) at a time, each with the whole conversations
+that touch that day, then sums the days into periods (partition.py). Here the same random
+exports go through four roads and must give identical metrics and findings:
+
+1. every day its own partition (BATCH_ROWS = 1);
+2. batches of a few rows, which mix one shop's last days with the next shop's first;
+3. all partitions in one batch, both shops together (BATCH_ROWS huge);
+4. the unpartitioned reference: every rule over the whole event table at once, as run_audit
+   did before partitions existed (`whole` below).
+
+The exports are built to cut at the awkward places: conversations across midnight, replies
+more than 24 hours later, turns whose topic word comes after midnight, repeated replies
+on two days, two shops (one split over two files, and both numbering their sessions alike),
+reviews the next morning, and exports with and without conversation ids (JD splits
+sessions at silences). Roads 2 and 3 put both shops in one batch.
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from cservice_audit import partition
+from cservice_audit.audit import AuditOptions, run_audit
+from cservice_audit.checks import CHECKS
+from cservice_audit.ruleset import load_platform
+from cservice_audit.schema import FINDING_SCHEMA, IDENTITY, METRIC_SCHEMA, conform
+
+START = datetime(2026, 11, 20, 7, 0)
+NOW = datetime(2026, 11, 26, 12, 0).astimezone()
+HEADER = ["ts", "shop", "buyer", "conversation", "role", "agent", "text", "rating", "reason", "message_id"]
+BUYER_TEXTS = ["在吗", "质量有问题", "东西坏了", "什么时候发货", "少发了一件", "还在吗"]
+AGENT_TEXTS = ["亲，在的", "已为您登记补发，请耐心等待", "已为您登记补发，请耐心等待", "加我微信wx123", "你自己看不懂吗", "好的亲"]
+ROLES = ["buyer", "buyer", "buyer", "agent", "agent", "bot", "system", "review"]
+PHASES = (Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink)
+
+# One event: (shop, buyer, conversation number, minutes after START, role, agent, text index)
+event = st.tuples(
+    st.sampled_from(["甲店", "乙店"]),
+    st.sampled_from(["b1", "b2", "b3"]),
+    st.integers(0, 2),
+    # Mostly minutes apart, some hours or days: across midnight and after 24 hours.
+    st.one_of(st.integers(0, 90), st.integers(0, 6 * 24 * 60)),
+    st.sampled_from(ROLES),
+    st.sampled_from(["a1", "a2"]),
+    st.integers(0, 5),
+)
+
+
+def write_exports(folder: Path, events: list[tuple], with_ids: bool | str) -> list[str]:
+    """Two files: 乙店's rows are split over both, so one shop comes from several files.
+    `with_ids`: True (ids unique across shops), False (no conversation column values), or
+    "shared" (both shops number their sessions c0, c1, c2: still different conversations)."""
+    rows = []
+    for i, (shop, buyer, conv, minutes, role, agent, text) in enumerate(events):
+        ts = START + timedelta(minutes=minutes, seconds=i % 7)
+        rows.append(
+            {
+                "ts": ts.strftime("%Y-%m-%d %H:%M:%S"),
+                "shop": shop,
+                "buyer": buyer,
+                "conversation": f"c{conv}" if with_ids == "shared" else f"{shop}-{buyer}-{conv}" if with_ids else "",
+                "role": role,
+                "agent": agent if role in ("agent", "review") or i % 3 == 0 else "",
+                "text": "" if role == "review" else (BUYER_TEXTS if role == "buyer" else AGENT_TEXTS)[text],
+                "rating": ["satisfied", "neutral", "disappointed"][text % 3] if role == "review" else "",
+                "reason": "服务态度差" if role == "review" and text % 2 else "",
+                "message_id": f"m{i}",
+            }
+        )
+    paths = []
+    for n in range(2):
+        path = folder / f"part{n}.csv"
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=HEADER)
+            writer.writeheader()
+            writer.writerows(r for j, r in enumerate(rows) if (r["shop"] == "甲店" and n == 0) or (r["shop"] == "乙店" and j % 2 == n))
+        paths.append(str(path))
+    return paths
+
+
+def whole(events, ruleset, template):
+    """The unpartitioned reference: every rule over the whole event table in one plan."""
+    rules = [r for r in ruleset.rules]
+    outputs = [CHECKS[r.check].run(r, template) for r in rules]
+    collected = pl.collect_all(
+        [conform(o.metrics.filter(template.reported_periods()), METRIC_SCHEMA) for o in outputs]
+        + [conform(o.findings, FINDING_SCHEMA, keep=(IDENTITY,)) for o in outputs]
+        + [o.days for o in outputs if o.days is not None]
+        + [o.items for o in outputs if o.items is not None],
+        engine="in-memory",
+    )
+    n, d = len(outputs), sum(1 for o in outputs if o.days is not None)
+    return collected[:n], collected[n : 2 * n], collected[2 * n : 2 * n + d], collected[2 * n + d :]
+
+
+def report(paths: list[str], platform: str, batch_rows: int | None, monkeypatch) -> tuple[pl.DataFrame, pl.DataFrame]:
+    if batch_rows is None:
+        monkeypatch.setattr(partition, "audit_all", lambda events, ruleset, template, progress: whole(events, ruleset, template))
+    else:
+        monkeypatch.setattr(partition, "BATCH_ROWS", batch_rows)
+    result = run_audit(paths, load_platform(platform), AuditOptions(), generated_at=NOW)
+    monkeypatch.undo()
+    metrics = result.metrics.sort(pl.all(), nulls_last=True)
+    findings = result.findings.sort(pl.all(), nulls_last=True)
+    items = result.items.sort(pl.all(), nulls_last=True)
+    return metrics, findings, items
+
+
+@pytest.mark.parametrize("platform", ["pinduoduo", "kuaishou", "jd", "taobao", "douyin"])
+@settings(max_examples=12, deadline=None, phases=PHASES, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    events=st.lists(event, min_size=1, max_size=60),
+    with_ids=st.sampled_from([True, False, "shared"]),
+    batch=st.integers(2, 12),
+)
+def test_partitioned_equals_whole(platform, events, with_ids, batch, tmp_path_factory, monkeypatch) -> None:
+    paths = write_exports(tmp_path_factory.mktemp("exports"), events, with_ids)
+    by_day = report(paths, platform, 1, monkeypatch)
+    in_batches = report(paths, platform, batch, monkeypatch)
+    together = report(paths, platform, 10**9, monkeypatch)
+    reference = report(paths, platform, None, monkeypatch)
+    for got in (by_day, in_batches, together):
+        assert got[0].equals(reference[0]), "metrics differ"
+        assert got[1].equals(reference[1]), "findings differ"
+        assert got[2].equals(reference[2]), "late items differ"
+
+
+def test_the_awkward_cuts_are_in_the_data(tmp_path, monkeypatch) -> None:
+    """A hand-made export with each awkward cut once, so the property above cannot pass
+    only because hypothesis never drew them: a conversation across midnight whose buyer
+    asks a quality question before and gets the answer after, a reply 30 hours later, a
+    repeated reply on two days, a shop in two files. Every road must report them alike,
+    and the report must contain them (a PDD-N1 finding for the reply 30 hours later)."""
+    events = [
+        ("甲店", "b1", 0, 15 * 60 + 50, "buyer", "a1", 1),  # 22:50 on the 20th (START is 07:00): quality question
+        ("甲店", "b1", 0, 17 * 60 + 20, "agent", "a1", 1),  # 00:20 on the 21st: answered after midnight
+        ("甲店", "b1", 0, 17 * 60 + 30, "agent", "a1", 1),
+        ("甲店", "b1", 0, 18 * 60, "agent", "a1", 1),  # the third send of one reply: PDD-S1
+        ("乙店", "b2", 1, 3 * 60, "buyer", "a2", 3),  # 10:00 on the 20th
+        ("乙店", "b2", 1, 3 * 60 + 30 * 60, "agent", "a2", 0),  # 30 hours later
+        ("乙店", "b3", 2, 4 * 60, "buyer", "a2", 0),
+        ("乙店", "b3", 2, 4 * 60 + 1, "agent", "a2", 3),
+    ]
+    paths = write_exports(tmp_path, events, with_ids=True)
+    by_day = report(paths, "pinduoduo", 1, monkeypatch)
+    reference = report(paths, "pinduoduo", None, monkeypatch)
+    assert by_day[0].equals(reference[0]) and by_day[1].equals(reference[1])
+    codes = by_day[1].get_column("code").to_list()
+    assert "PDD-N1" in codes and "PDD-S1" in codes and "PDD-P2" in codes
+    q3 = by_day[0].filter((pl.col("rule") == "PDD-Q3") & (pl.col("scope") == "shop"))
+    assert q3.get_column("denominator").sum() >= 1

@@ -37,6 +37,7 @@ import polars as pl
 
 from cservice_audit.errors import AuditError
 
+from cservice_audit.formatting import format_text
 COLUMNS = (
     "ts", "shop", "buyer", "conversation", "role", "agent", "text", "spam", "message_id",
     "rating", "reason", "served_by",
@@ -651,25 +652,25 @@ def _vary(frame: pl.DataFrame, profile: Profile) -> pl.DataFrame:
     h = pl.int_range(0, n, dtype=pl.UInt64).hash(profile.seed)
     bits = lambda shift, size: ((h // (1 << shift)) % size).cast(pl.Int64)  # noqa: E731 - independent draws from one hash
     varied = pl.col("text").is_not_null() & ((h % 10_000).cast(pl.Float64) < profile.variety * 10_000)
-    order = pl.format("订单号{}", (((h // 8) % 900_000_000_000_000_000) + 100_000_000_000_000_000).cast(pl.String))
+    order = format_text("订单号{}", (((h // 8) % 900_000_000_000_000_000) + 100_000_000_000_000_000).cast(pl.String))
     product = pl.concat_str(
         pl.lit(pl.Series(_PRODUCTS)).gather(bits(8, len(_PRODUCTS))),
         pl.lit(pl.Series(_COLOURS)).gather(bits(16, len(_COLOURS))),
         pl.lit(pl.Series(_SIZES)).gather(bits(24, len(_SIZES))),
     )
-    amount = pl.format("{}.{}元", bits(32, 2000) + 9, bits(44, 10) * 10)
+    amount = format_text("{}.{}元", bits(32, 2000) + 9, bits(44, 10) * 10)
     text = pl.col("text")
     typo = bits(52, len(_TYPOS) + 4)  # the last four: no typo
     for i, (before, after) in enumerate(_TYPOS):
         text = pl.when(typo == i).then(pl.col("text").str.replace(before, after, literal=True)).otherwise(text)
     kind = bits(56, 6)
     dressed = (
-        pl.when(kind == 0).then(pl.format("{}，{}", text, order))
-        .when(kind == 1).then(pl.format("【{}】{}", product, text))
-        .when(kind == 2).then(pl.format("{} {} {}", text, product, amount))
-        .when(kind == 3).then(pl.format("{} {}", order, text))
-        .when(kind == 4).then(pl.format("{}（{}，{}）", text, product, order))
-        .otherwise(pl.format("{}，实付{}", text, amount))
+        pl.when(kind == 0).then(format_text("{}，{}", text, order))
+        .when(kind == 1).then(format_text("【{}】{}", product, text))
+        .when(kind == 2).then(format_text("{} {} {}", text, product, amount))
+        .when(kind == 3).then(format_text("{} {}", order, text))
+        .when(kind == 4).then(format_text("{}（{}，{}）", text, product, order))
+        .otherwise(format_text("{}，实付{}", text, amount))
     )  # fmt: skip
     return frame.with_columns(pl.when(varied).then(dressed).otherwise(pl.col("text")).alias("text"))
 

@@ -14,31 +14,41 @@ from dataclasses import dataclass
 import polars as pl
 
 from cservice_audit.audit import AuditResult
+from cservice_audit.i18n import t
 from cservice_audit.sanitize import one_line
 
 DEFAULT_ITEMS = 5  # --items: the worst items shown per failing metric
 COMPACT_DROPS = ("buyer", "reply")  # left out on a narrow terminal (the reply time is sent + wait)
 
-# Every word these views print, in one place (the message catalogue can take them over).
-LABELS = {
-    "items_title": "{code} {title} · late and unanswered, {limit} worst each · {period} (all: --items-csv FILE)",
-    "item_columns": ["agent", "conversation", "buyer", "sent", "wait", "reply"],
-    "shop_total": "(shop total)",
-    "unanswered": "unanswered",
-    "more": "+{n} more",
-    "needs_title": "What the period still needs",
-    "needs_columns": ["rule", "agent", "period", "so far", "still needs"],
-    "good": {"reply_rate": "on time", "good_rate": "satisfied", "attitude_share": "not about attitude"},
-    "needs_rate": "{needed} of next ≈{remaining} {good} ({need_rate:.0%})",
-    "needs_rate_none": "no more items expected",
-    "needs_mean": "mean ≤ {mean:.0f}s over next ≈{remaining}",
-    "cannot_pass_rate": "cannot pass (≈{remaining} left)",
-    "cannot_pass_mean": "cannot pass (≈{remaining} left)",
-    "cannot_pass_count": "cannot pass",
-    "period_day": "{start}",
-    "period_span": "{period} {start}..{end}",
-    "period_short": {"natural_week": "week {start:%m-%d}..{end:%m-%d}", "natural_month": "month {start:%Y-%m}", "rolling_30d": "30d {start:%m-%d}..{end:%m-%d}", "day": "{start}"},
-}
+ITEM_KEYS = ("agent", "conversation", "buyer", "sent", "wait", "reply")
+NEEDS_KEYS = ("rule", "agent", "period", "so_far", "needs")
+
+
+def labels(lang: str = "en") -> dict:
+    """Every word these views print, from the message catalogue (data/messages.yaml, keys
+    `drill.*`) in the reader's language."""
+    return {
+        "items_title": t("drill.items_title", lang),
+        "item_columns": [t(f"drill.col.{k}", lang) for k in ITEM_KEYS],
+        "shop_total": t("drill.shop_total", lang),
+        "unanswered": t("drill.unanswered", lang),
+        "more": t("drill.more", lang),
+        "needs_title": t("drill.needs_title", lang),
+        "needs_columns": [t(f"drill.needs_col.{k}", lang) for k in NEEDS_KEYS],
+        "good": {k: t(f"drill.good.{k}", lang) for k in ("reply_rate", "good_rate", "attitude_share")},
+        "needs_rate": t("drill.needs_rate", lang),
+        "needs_rate_none": t("drill.needs_rate_none", lang),
+        "needs_mean": t("drill.needs_mean", lang),
+        "cannot_pass_rate": t("drill.cannot_pass_left", lang),
+        "cannot_pass_mean": t("drill.cannot_pass_left", lang),
+        "cannot_pass_count": t("drill.cannot_pass", lang),
+        "period_day": "{start}",
+        "period_span": "{period} {start}..{end}",
+        "period_short": {k: t(f"drill.period.{k}", lang) for k in ("natural_week", "natural_month", "rolling_30d", "day")},
+    }
+
+
+LABELS = labels("en")  # the English words, for callers without a language (show)
 
 
 @dataclass
@@ -49,10 +59,10 @@ class ItemTable:
     rows: list[list[str]]
 
 
-def wait_text(seconds: float | None) -> str:
+def wait_text(seconds: float | None, lang: str = "en") -> str:
     """`unanswered`, `42s`, `15m50s`, `2h03m`."""
     if seconds is None:
-        return LABELS["unanswered"]
+        return labels(lang)["unanswered"]
     whole = int(round(seconds))
     if whole < 60:
         return f"{whole}s"
@@ -61,8 +71,8 @@ def wait_text(seconds: float | None) -> str:
     return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
 
 
-def _period(period: str, start, end) -> str:
-    return LABELS["period_day"].format(start=start) if start == end else LABELS["period_span"].format(period=period, start=start, end=end)
+def _period(period: str, start, end, L: dict = LABELS) -> str:  # noqa: N803 - the labels
+    return L["period_day"].format(start=start) if start == end else L["period_span"].format(period=period, start=start, end=end)
 
 
 def _period_ends(result: AuditResult) -> dict[tuple[str, object], object]:
@@ -76,7 +86,11 @@ def items_frame(result: AuditResult) -> pl.DataFrame:
 
 
 def item_tables(
-    result: AuditResult, limit: int = DEFAULT_ITEMS, clean: Callable[[object], str] = one_line, compact: bool = False
+    result: AuditResult,
+    limit: int = DEFAULT_ITEMS,
+    clean: Callable[[object], str] = one_line,
+    compact: bool = False,
+    lang: str = "en",
 ) -> list[ItemTable]:
     """Per rule and period: the `limit` worst items of each failing or at-risk metric (agents
     first, then the shop total), and how many more there are. `limit` 0 shows nothing.
@@ -84,6 +98,7 @@ def item_tables(
     id, which `show` takes, stays on one line."""
     if limit <= 0 or result.items.is_empty():
         return []
+    L = labels(lang)  # noqa: N806 - the labels
     titles = {rule.code: rule.title for rule in result.ruleset.rules}
     ends = _period_ends(result)
     items = items_frame(result).with_columns(
@@ -100,7 +115,7 @@ def item_tables(
             if row["scope"] == "agent":
                 who = clean(row["agent"])
             else:
-                who = f"{LABELS['shop_total']} {clean(row['handled_by'])}"
+                who = f"{L['shop_total']} {clean(row['handled_by'])}"
             if many_shops:
                 who = f"{clean(row['shop'])} / {who}"
             rows.append(
@@ -109,20 +124,20 @@ def item_tables(
                     clean(row["conversation"]),
                     clean(row["buyer"]),
                     row["ts"].strftime(time_format),
-                    wait_text(row["wait"]),
+                    wait_text(row["wait"], lang),
                     row["reply_ts"].strftime(time_format) if row["reply_ts"] else "-",
                 ]
             )
             if row["_rank"] == limit - 1 and row["_count"] > limit:
-                rows.append(["", LABELS["more"].format(n=row["_count"] - limit), "", "", "", ""])
-        columns = list(LABELS["item_columns"])
+                rows.append(["", L["more"].format(n=row["_count"] - limit), "", "", "", ""])
+        columns = list(L["item_columns"])
         if compact:
-            keep = [i for i, name in enumerate(LABELS["item_columns"]) if name not in COMPACT_DROPS]
+            keep = [i for i, key in enumerate(ITEM_KEYS) if key not in COMPACT_DROPS]
             columns, rows = [columns[i] for i in keep], [[r[i] for i in keep] for r in rows]
         tables.append(
             ItemTable(
                 code=code,
-                title=LABELS["items_title"].format(code=code, title=titles.get(code, ""), limit=limit, period=_period(period, start, end)),
+                title=L["items_title"].format(code=code, title=titles.get(code, ""), limit=limit, period=_period(period, start, end, L)),
                 columns=columns,
                 rows=rows,
             )
@@ -140,23 +155,26 @@ def _so_far(check: str, row: dict) -> str:
     return f"{row['numerator']:g}"
 
 
-def _needs(rule, row: dict) -> str:
+def _needs(rule, row: dict, L: dict = LABELS) -> str:  # noqa: N803 - the labels
     remaining, can_pass = row["expected_remaining"], row["can_pass"]
     check = rule.check
     if remaining is None:
-        return LABELS["cannot_pass_count"]
+        return L["cannot_pass_count"]
     if not can_pass:
-        return LABELS["cannot_pass_mean" if check == "average_wait" else "cannot_pass_rate"].format(remaining=remaining)
+        return L["cannot_pass_mean" if check == "average_wait" else "cannot_pass_rate"].format(remaining=remaining)
     if check == "average_wait":
-        return LABELS["needs_mean"].format(mean=row["needed_mean_wait"], remaining=remaining)
+        return L["needs_mean"].format(mean=row["needed_mean_wait"], remaining=remaining)
     if row["needed_rate"] is None:
-        return LABELS["needs_rate_none"]
-    good = LABELS["good"][rule.params.get("measure", check) if check == "review_rate" else check]
-    return LABELS["needs_rate"].format(needed=row["needed_good"], remaining=remaining, good=good, need_rate=row["needed_rate"])
+        return L["needs_rate_none"]
+    good = L["good"][rule.params.get("measure", check) if check == "review_rate" else check]
+    return L["needs_rate"].format(needed=row["needed_good"], remaining=remaining, good=good, need_rate=row["needed_rate"])
 
 
-def need_rows(result: AuditResult, clean: Callable[[object], str] = one_line) -> tuple[list[str], list[list[str]]]:
+def need_rows(
+    result: AuditResult, clean: Callable[[object], str] = one_line, lang: str = "en"
+) -> tuple[list[str], list[list[str]]]:
     """One row per at-risk metric: what it has so far and what the rest of its period needs."""
+    L = labels(lang)  # noqa: N806 - the labels
     at_risk = result.metrics.filter((pl.col("status") == "at_risk") & pl.col("can_pass").is_not_null())
     if at_risk.is_empty():
         return [], []
@@ -165,9 +183,9 @@ def need_rows(result: AuditResult, clean: Callable[[object], str] = one_line) ->
     rows = []
     for row in at_risk.iter_rows(named=True):
         rule = rules[row["rule"]]
-        who = clean(row["agent"]) if row["scope"] == "agent" else LABELS["shop_total"]
+        who = clean(row["agent"]) if row["scope"] == "agent" else L["shop_total"]
         if many_shops:
             who = f"{clean(row['shop'])} / {who}"
-        period = LABELS["period_short"][row["period"]].format(start=row["period_start"], end=row["period_end"])
-        rows.append([row["rule"], who, period, _so_far(rule.check, row), _needs(rule, row)])
-    return list(LABELS["needs_columns"]), rows
+        period = L["period_short"][row["period"]].format(start=row["period_start"], end=row["period_end"])
+        rows.append([row["rule"], who, period, _so_far(rule.check, row), _needs(rule, row, L)])
+    return list(L["needs_columns"]), rows

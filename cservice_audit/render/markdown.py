@@ -10,7 +10,7 @@ from typing import Any
 
 from cservice_audit.audit import AuditResult
 from cservice_audit.i18n import t
-from cservice_audit.render.items_view import DEFAULT_ITEMS, LABELS, item_tables, need_rows
+from cservice_audit.render.items_view import DEFAULT_ITEMS, item_tables, labels, need_rows
 from cservice_audit.render.views import (
     MARK,
     Summary,
@@ -92,14 +92,14 @@ def render(
         columns, rows = points_rows(result, lang, TARGET)
         if rows:
             out += ["", f"## {t('section.points', lang, day=result.as_of)}", "", *_table(columns, rows)]
-        out += _drilldown(result, items)
+        out += _drilldown(result, items, lang)
     columns, rows = finding_rows(result, lang, TARGET)
     out += ["", f"## {t('section.findings', lang, n=shown_findings(result).height)}", ""]
     out += _table(columns, rows) if rows else [t("section.no_findings", lang)]
     return "\n".join(out) + "\n"
 
 
-def _drilldown(result: AuditResult, limit: int) -> list[str]:
+def _drilldown(result: AuditResult, limit: int, lang: str) -> list[str]:
     """What at-risk periods still need, then the worst items of each failing metric. The
     cells are already Markdown-safe (markdown_safe), so they are joined as they are."""
 
@@ -107,9 +107,9 @@ def _drilldown(result: AuditResult, limit: int) -> list[str]:
         return ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns), *("| " + " | ".join(r) + " |" for r in rows)]
 
     out: list[str] = []
-    columns, rows = need_rows(result, clean=markdown_safe)
+    columns, rows = need_rows(result, clean=markdown_safe, lang=lang)
     if rows:
-        out += ["", f"## {LABELS['needs_title']}", "", *table(columns, rows)]
-    for card in item_tables(result, limit, clean=markdown_safe):
+        out += ["", f"## {labels(lang)['needs_title']}", "", *table(columns, rows)]
+    for card in item_tables(result, limit, clean=markdown_safe, lang=lang):
         out += ["", f"## {markdown_safe(card.title)}", "", *table(card.columns, card.rows)]
     return out

@@ -29,7 +29,7 @@ from cservice_audit.render.views import (
     shown_findings,
     summary,
 )
-from cservice_audit.render.items_view import DEFAULT_ITEMS, LABELS, item_tables, need_rows
+from cservice_audit.render.items_view import DEFAULT_ITEMS, item_tables, labels, need_rows
 
 _STATUS_STYLE = {"pass": "green", "fail": "bold red", "at_risk": "yellow", "insufficient": "dim", None: ""}
 _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
@@ -177,7 +177,7 @@ def render(
             for row in rows:
                 table.add_row(*map(Text, row))
             console.print(table)
-        _drilldown(console, result, items)
+        _drilldown(console, result, items, lang)
     columns, rows = finding_rows(result, lang)
     if not rows:
         console.print(t("section.no_findings", lang), style="green")
@@ -199,21 +199,22 @@ def render(
     return buffer.getvalue()
 
 
-def _drilldown(console: Console, result: AuditResult, limit: int) -> None:
+def _drilldown(console: Console, result: AuditResult, limit: int, lang: str) -> None:
     """What at-risk periods still need, then the worst items of each failing metric."""
-    columns, rows = need_rows(result)
+    columns, rows = need_rows(result, lang=lang)
     if rows:
-        table = Table(title=Text(LABELS["needs_title"], style="bold"), title_justify="left")
+        table = Table(title=Text(labels(lang)["needs_title"], style="bold"), title_justify="left")
         for column in columns:
             table.add_column(column, overflow="fold")
         for row in rows:
             table.add_row(*map(Text, row))
         console.print(table)
-    for card in item_tables(result, limit, compact=console.width < 100):
+    for card in item_tables(result, limit, compact=console.width < 100, lang=lang):
         table = Table(title=Text(card.title, style="bold"), title_justify="left")
         for column in card.columns:
             # The conversation id stays whole: it is what `cservice-audit show` takes.
-            table.add_column(column, justify="right" if column == "wait" else "left", overflow="fold", no_wrap=column == "conversation")
+            words = labels(lang)["item_columns"]
+            table.add_column(column, justify="right" if column == words[4] else "left", overflow="fold", no_wrap=column == words[1])
         for row in card.rows:
             table.add_row(*map(Text, row))
         console.print(table)

@@ -100,7 +100,9 @@ def audit_partition(events: pl.DataFrame, cells: pl.DataFrame, rules: list[Rule]
             day_plans.append(conform(mine(output.days), DAY_SCHEMA))
         if output.items is not None:
             # An item belongs to the day of its first message (local time), like the item it counts.
-            dated = output.items.with_columns(pl.col("ts").dt.date().alias("day"))
+            # (in the ruleset's zone: item times may come back in UTC)
+            local = pl.col("ts").dt.convert_time_zone(template.timezone)
+            dated = output.items.with_columns(local.dt.date().alias("day"))
             item_plans.append(conform(mine(dated), ITEM_SCHEMA))
         # Findings with a conversation are per item; the others (rates, escalations) are
         # judged per period from the combined day rows, in `combine`.

@@ -158,3 +158,38 @@ def test_the_awkward_cuts_are_in_the_data(tmp_path, monkeypatch) -> None:
     assert "PDD-N1" in codes and "PDD-S1" in codes and "PDD-P2" in codes
     q3 = by_day[0].filter((pl.col("rule") == "PDD-Q3") & (pl.col("scope") == "shop"))
     assert q3.get_column("denominator").sum() >= 1
+
+
+def test_late_items_at_local_midnight_stay_on_their_day(tmp_path, monkeypatch) -> None:
+    """Items are dated in the ruleset's zone: a question at 00:00 local time (16:00 UTC the day
+    before) that is never answered is a late item of its own day on every road (a regression
+    the drill-down property test found: items were dated in UTC and dropped)."""
+    path = tmp_path / "midnight.csv"
+    path.write_text(
+        "ts,shop,buyer,role,agent,text\n"
+        "2026-11-23 00:00:00,s1,b1,buyer,,在吗\n"
+        "2026-11-23 09:00:00,s1,b2,buyer,,在吗\n"
+        "2026-11-23 09:10:00,s1,b2,agent,小周,在的\n",
+        "utf-8",
+    )
+    custom = tmp_path / "round-the-clock.yaml"
+    custom.write_text(
+        "extends: taobao\nrules:\n  - code: TB-R3\n    params: {window: {start: '00:00', end: '24:00'}, min_count: 1}\n",
+        "utf-8",
+    )
+    from cservice_audit.ruleset import load_file
+
+    ruleset = load_file(custom).selected(["TB-R3"], None)  # a window from 00:00: 00:00 is inside
+    reports = []
+    for batch in (1, None):
+        if batch is None:
+            monkeypatch.setattr(partition, "audit_all", lambda events, rs, template, progress: whole(events, rs, template))
+        else:
+            monkeypatch.setattr(partition, "BATCH_ROWS", batch)
+        result = run_audit([str(path)], ruleset, AuditOptions(), generated_at=NOW)
+        monkeypatch.undo()
+        reports.append(result.items.sort(pl.all(), nulls_last=True))
+    partitioned, reference = reports
+    assert partitioned.equals(reference)
+    midnight = partitioned.filter(pl.col("buyer") == "b1")
+    assert midnight.height and midnight.get_column("wait").is_null().all()

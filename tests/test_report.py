@@ -447,3 +447,14 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def test_findings_are_listed_errors_first(cli):
+    """The human findings list opens with errors, then warnings, then info: pending night
+    messages (info) must not push the failures a supervisor acts on below the fold."""
+    r = cli("audit", ROOT / "samples" / "pinduoduo-2026-11-22.csv", "-p", "pinduoduo", "-f", "markdown", "--exit-zero")
+    findings = r.out[r.out.index("## Findings"):]
+    severities = [line.split("|")[2].strip() for line in findings.splitlines() if line.startswith("| PDD-")]
+    order = {"error": 0, "warning": 1, "info": 2}
+    assert {"error", "info"} <= set(severities), severities
+    assert [order[s] for s in severities] == sorted(order[s] for s in severities)

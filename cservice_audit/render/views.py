@@ -24,6 +24,7 @@ from cservice_audit import sanitize
 from cservice_audit.audit import AuditResult
 from cservice_audit.i18n import t
 from cservice_audit.render.matrix import Matrix, MatrixRow, agent_matrix
+from cservice_audit.schema import SEVERITY_RANK
 
 # Status marks are symbols, the same in every language; their words are in the catalogue.
 MARK = {"pass": "✓", "fail": "✗", "at_risk": "!", "insufficient": "·", None: " "}
@@ -89,10 +90,14 @@ def header_lines(result: AuditResult, lang: str = "en", target: str = "terminal"
 
 def shown_findings(result: AuditResult) -> pl.DataFrame:
     """The findings a person is shown: the new ones (spec §11: the known ones are counted in
-    the header and the closing line, and kept in the JSON)."""
-    if "state" not in result.findings.columns:
-        return result.findings
-    return result.findings.filter(pl.col("state") != "known")
+    the header and the closing line, and kept in the JSON), errors first, then warnings,
+    then info (pending night messages would otherwise open the list); within a severity
+    in the report's own order."""
+    findings = result.findings
+    if "state" in findings.columns:
+        findings = findings.filter(pl.col("state") != "known")
+    rank = pl.col("severity").replace_strict(SEVERITY_RANK, default=len(SEVERITY_RANK), return_dtype=pl.Int64)
+    return findings.sort(rank, maintain_order=True)
 
 
 def _seconds(value: float | None) -> str:

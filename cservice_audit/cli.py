@@ -11,7 +11,7 @@ import sys
 from datetime import date, datetime, timezone
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -24,6 +24,9 @@ from cservice_audit.files import atomic_write
 from cservice_audit.i18n import LANGS, default_lang, t
 from cservice_audit.sanitize import one_line
 from cservice_audit.schema import SEVERITY_RANK
+
+if TYPE_CHECKING:
+    from cservice_audit.config import Config
 
 app = typer.Typer(
     name="cservice-audit",
@@ -201,6 +204,7 @@ def audit(
     from cservice_audit.render import FORMATS
 
     settings = load_config(config)
+    _apply_limits(limit, settings)
     platform = platform or settings.get("platform")
     ruleset_file = ruleset_file or _path(settings.get("ruleset"))
     fmt = fmt or (Format(_choice(settings.get("format"), Format, "format")) if settings.get("format") else None)
@@ -303,12 +307,15 @@ def audit(
     raise typer.Exit(exitcodes.FINDINGS if failing and not exit_zero else exitcodes.CLEAN)
 
 
-def _apply_limits(pairs: list[str] | None) -> None:
-    """--limit NAME=VALUE over $CSERVICE_AUDIT_LIMITS over the defaults (docs/limits.md)."""
+def _apply_limits(pairs: list[str] | None, settings: Config | None = None) -> None:
+    """--limit NAME=VALUE over $CSERVICE_AUDIT_LIMITS over the config's [limits] over the
+    defaults (docs/limits.md): the same precedence as every other setting."""
     from cservice_audit import limits
 
-    if pairs:
-        limits.activate(limits.from_environment().with_pairs(pairs))
+    caps = settings.limits if settings is not None else {}
+    if pairs or caps:
+        base = limits.Limits().with_settings(caps, f"{settings.path}: limits") if caps else None
+        limits.activate(limits.from_environment(base).with_pairs(pairs or []))
 
 
 def _check_output_options(chosen: Format, output: Path | None, csv_table, csv_bom, report_url) -> None:
@@ -378,7 +385,9 @@ def _history_root(flag: Path | None, settings) -> str | None:
 def _required_history(flag: Path | None, config: Path | None) -> Path:
     from cservice_audit.config import load_config
 
-    root = _history_root(flag, load_config(config))
+    settings = load_config(config)
+    _apply_limits(None, settings)  # lock_wait, for a prune queued behind a nightly run
+    root = _history_root(flag, settings)
     if root is None:
         raise AuditError("no history configured: give --history DIR, set CSERVICE_AUDIT_HOME, or `history` in cservice-audit.toml")
     return Path(root)

@@ -15,6 +15,8 @@ the key, like rulesets, so a typo never silently does nothing.
     select = ["PDD-R", "PDD-N1"]
     [notify]
     wecom = "https://..."
+    [limits]                 # resource caps (docs/limits.md); $CSERVICE_AUDIT_LIMITS and --limit win
+    input_bytes = "200G"
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ class Config:
     path: Path | None = None
     values: dict[str, Any] = field(default_factory=dict)
     notify: dict[str, Any] = field(default_factory=dict)
+    limits: dict[str, Any] = field(default_factory=dict)  # [limits]: checked by limits.Limits.with_settings
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.values.get(key, default)
@@ -85,7 +88,13 @@ def load_config(explicit: Path | None, cwd: Path | None = None) -> Config:
         raise ConfigError(f"{path}: not valid TOML ({str(exc).splitlines()[0]})") from None
     values: dict[str, Any] = {}
     notify: dict[str, Any] = {}
+    caps: dict[str, Any] = {}
     for key, value in raw.items():
+        if key == "limits":
+            if not isinstance(value, dict):
+                raise ConfigError(f"{path}: limits: expected a table [limits]")
+            caps = dict(value)
+            continue
         if key == "notify":
             if not isinstance(value, dict):
                 raise ConfigError(f"{path}: notify: expected a table [notify]")
@@ -95,7 +104,7 @@ def load_config(explicit: Path | None, cwd: Path | None = None) -> Config:
                 notify[sub] = subvalue
             continue
         if key not in _KEYS:
-            raise ConfigError(f"{path}: {key}: unknown key (known: {', '.join(sorted(_KEYS))}, [notify])")
+            raise ConfigError(f"{path}: {key}: unknown key (known: {', '.join(sorted(_KEYS))}, [notify], [limits])")
         if not isinstance(value, _KEYS[key]) or isinstance(value, bool):
             names = " or ".join("list of strings" if t is list else t.__name__ for t in _KEYS[key])
             raise ConfigError(f"{path}: {key}: expected {names}, got {type(value).__name__}")
@@ -105,4 +114,4 @@ def load_config(explicit: Path | None, cwd: Path | None = None) -> Config:
             # Relative paths in the file are relative to the file, not to cron's working folder.
             value = str((path.parent / value).resolve()) if not Path(value).is_absolute() else value
         values[key] = value
-    return Config(path, values, notify)
+    return Config(path, values, notify, caps)

@@ -67,6 +67,9 @@ def test_fail_on_from_the_file_sets_the_exit_status(cli, tmp_path):
         ('platform = "pinduoduo"\nselect = [1, 2]\n', "select"),
         ('platform = "pinduoduo"\nfail_on = "fatal"\n', "fail_on"),
         ('platform = "pinduoduo\n', "not valid TOML"),
+        ('platform = "pinduoduo"\n[limits]\ninput_byte = "1G"\n', "input_byte"),
+        ('platform = "pinduoduo"\n[limits]\ninput_bytes = "lots"\n', "input_bytes"),
+        ('platform = "pinduoduo"\nlimits = "1G"\n', "limits"),
     ],
 )
 def test_a_wrong_key_or_value_is_one_line_naming_it(cli, tmp_path, text, named):
@@ -91,3 +94,23 @@ def test_the_shop_key_names_an_export_without_a_shop_column(cli, tmp_path):
     r = cli("audit", export, "--config", config)
     assert r.code == 1, r.err
     assert r.json()["shops"] == ["三店"]
+
+
+def test_limits_precedence_is_file_then_environment_then_flag(cli, tmp_path):
+    """[limits] in the file caps the run; $CSERVICE_AUDIT_LIMITS beats the file; --limit beats both."""
+    import gzip
+
+    packed = tmp_path / "chats.csv.gz"
+    packed.write_bytes(gzip.compress(SAMPLE.read_bytes()))  # decompresses to ~30 KiB
+    config = _write(tmp_path / "c.toml", 'platform = "pinduoduo"\nformat = "json"\n[limits]\ninput_bytes = "1K"\n')
+    capped = cli("audit", packed, "--config", config, "--no-history")
+    assert capped.code == 2 and len(capped.err_lines()) == 1 and "input_bytes" in capped.err, capped.err
+    raised_by_env = cli("audit", packed, "--config", config, "--no-history", env={"CSERVICE_AUDIT_LIMITS": "input_bytes=1G"})
+    assert raised_by_env.code == 1, raised_by_env.err
+    assert raised_by_env.json()["input"]["rows_read"] > 0
+    lowered_by_env = cli("audit", packed, "--config", config, "--no-history", "--limit", "input_bytes=1G",
+                         env={"CSERVICE_AUDIT_LIMITS": "input_bytes=1K"})  # fmt: skip
+    assert lowered_by_env.code == 1, lowered_by_env.err
+    # Without the file's cap the default lets the same input through.
+    plain = _write(tmp_path / "plain.toml", 'platform = "pinduoduo"\nformat = "json"\n')
+    assert cli("audit", packed, "--config", plain, "--no-history").code == 1

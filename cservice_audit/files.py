@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from cservice_audit.errors import AuditError
@@ -41,3 +43,28 @@ def atomic_write(path: str | Path, data: str | bytes, *, what: str = "file") -> 
     except OSError as exc:
         Path(temporary).unlink(missing_ok=True)
         raise AuditError(f"{target}: cannot write the {what} ({exc.strerror})") from None
+
+
+@contextmanager
+def atomic_path(path: str | Path, *, what: str = "file") -> Iterator[Path]:
+    """A temporary path beside `path` for a writer that wants a file name (polars' writers,
+    for exports too big to hold as bytes); renamed over `path` when the block succeeds,
+    removed when it fails, so a killed or failing write never leaves half a file."""
+    target = Path(path)
+    if target.is_dir():
+        raise AuditError(f"{target}: is a folder; give a file name for the {what}")
+    folder = target.parent if str(target.parent) else Path(".")
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise AuditError(f"{target}: cannot write the {what} ({exc.strerror})") from None
+    os.close(handle)
+    try:
+        yield Path(temporary)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, (target.stat().st_mode & 0o7777) if target.exists() else 0o666 & ~umask)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

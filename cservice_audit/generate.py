@@ -36,6 +36,7 @@ from pathlib import Path
 import polars as pl
 
 from cservice_audit.errors import AuditError
+from cservice_audit.files import atomic_path
 
 from cservice_audit.formatting import format_text
 COLUMNS = (
@@ -704,9 +705,12 @@ def write_export(frame: pl.DataFrame, path: str | Path, headers: str = "en") -> 
         raise AuditError(f"headers: en or zh, not {headers!r}")
     compression = "gzip" if gzip else "uncompressed"
     try:
-        if kind in _JSONL_SUFFIXES:
-            frame.write_ndjson(path, compression=compression, check_extension=False)
-        else:
-            frame.write_csv(path, separator=_CSV_SUFFIXES[kind], compression=compression, check_extension=False)
+        # Whole or not at all: a generator killed mid-write (a benchmark's 10 GB file) must
+        # not leave a truncated export that a later run would take for data.
+        with atomic_path(path, what="export") as temporary:
+            if kind in _JSONL_SUFFIXES:
+                frame.write_ndjson(temporary, compression=compression, check_extension=False)
+            else:
+                frame.write_csv(temporary, separator=_CSV_SUFFIXES[kind], compression=compression, check_extension=False)
     except OSError as exc:
         raise AuditError(f"{path}: cannot write ({exc.strerror or exc})") from None

@@ -409,3 +409,43 @@ def test_platform_flavours_from_the_command_line(tmp_path, cli) -> None:
 def test_unknown_platform_is_one_line_and_exit_2(tmp_path, cli) -> None:
     code, _, err = cli("generate", "-o", str(tmp_path / "x.csv"), "--platform", "amazon")
     assert code == 2 and err.count("\n") == 1 and "amazon" in err
+
+
+# A generator killed half-way through writing: polars' writer is wrapped so that it writes
+# half the file, then the process is killed, as a Ctrl-C or an OOM kill would.
+_KILLED_MID_WRITE = r"""
+import os, signal, sys
+import polars as pl
+
+original = pl.DataFrame.write_csv
+
+def write_csv(self, file, *args, **kwargs):
+    original(self, file, *args, **kwargs)
+    data = open(file, "rb").read()
+    with open(file, "wb") as fh:
+        fh.write(data[: len(data) // 2])
+    os.kill(os.getpid(), signal.SIGKILL)
+
+pl.DataFrame.write_csv = write_csv
+sys.argv = ["cservice-audit", *sys.argv[1:]]
+from cservice_audit.cli import main
+main()
+"""
+
+
+def test_a_generator_killed_mid_write_leaves_the_old_file_or_none(tmp_path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    target = tmp_path / "export.csv"
+    args = ["generate", "-o", str(target), "--rows", "500", "--seed", "3"]
+    killed = subprocess.run([sys.executable, "-c", _KILLED_MID_WRITE, *args], capture_output=True, timeout=300)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()
+    # No truncated export: at most a hidden temporary (a killed process cleans nothing up).
+    assert not target.exists()
+    assert all(p.name.startswith(".export.csv.") and p.name.endswith(".tmp") for p in tmp_path.iterdir())
+    target.write_text("ts,shop\nearlier,export\n", "utf-8")
+    killed = subprocess.run([sys.executable, "-c", _KILLED_MID_WRITE, *args], capture_output=True, timeout=300)
+    assert killed.returncode == -signal.SIGKILL
+    assert target.read_text("utf-8") == "ts,shop\nearlier,export\n"  # the earlier file, whole

@@ -43,7 +43,7 @@ clean:
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/test_fuzz.py -q
 
-# Precision and recall of every phrase rule on the labelled corpus, dev and heldout splits
+# Precision and recall of every phrase rule on the labelled corpus, dev, heldout and fresh splits
 # (tests/phrase_eval.yaml maps corpus categories to rules; heldout is never used for tuning).
 phrase-eval: $(STAMP)
 	$(BIN)/python tests/phrase_eval.py

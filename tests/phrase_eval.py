@@ -1,12 +1,17 @@
 """Precision and recall of every phrase rule on the labelled corpus (issue 10).
 
-    python tests/phrase_eval.py                      # both splits, one line per rule and split
+    python tests/phrase_eval.py                      # dev, heldout and fresh, one line per rule and split
     python tests/phrase_eval.py --split dev --misses # also list dev misses and false alarms
 
 The rules run exactly as in an audit (the shipped ruleset's params through the phrase engine,
 once per distinct normalized text). Which categories a rule answers for is data in
 tests/phrase_eval.yaml. `--misses` lists texts of the dev split only: the heldout split is for
 measuring, never for tuning, so its texts are never printed.
+
+The `fresh` split lives in its own file (tests/phrase_corpus/fresh.csv): messages written blind
+after the rules were tuned on dev and measured on heldout, so it is the one split nobody has
+looked at while tuning (tests/phrase_corpus/README.md). It is scored with the same rules and the
+same category mapping, and its texts are never printed either.
 """
 
 from __future__ import annotations
@@ -21,6 +26,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = Path(__file__).with_name("phrase_eval.yaml")
+FRESH = Path(__file__).parent / "phrase_corpus" / "fresh.csv"
+# Report order: tuning split, then the held-out split, then the blind one written after tuning.
+SPLITS = ("dev", "heldout", "fresh")
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,13 @@ def corpus(path: Path | None = None) -> pl.DataFrame:
     return pl.read_csv(path, schema_overrides={"id": pl.String, "text": pl.String, "note": pl.String})
 
 
+def with_fresh(frame: pl.DataFrame, fresh: Path = FRESH) -> pl.DataFrame:
+    """`frame` with the rows of the fresh split appended (same columns), when the file exists."""
+    if not fresh.exists():
+        return frame
+    return pl.concat([frame, corpus(fresh)], how="vertical_relaxed")
+
+
 def flags(frame: pl.DataFrame, platform: str, code: str) -> pl.DataFrame:
     """`frame` with `match` and `how` from rule `code` of the shipped `platform` ruleset."""
     from cservice_audit.phrase_engine import compile_params, match_distinct
@@ -71,7 +86,8 @@ def evaluate(frame: pl.DataFrame, rules: dict) -> tuple[list[Score], dict[tuple[
             (pl.col("label") == "ok").alias("negative"),
             pl.col("match").is_not_null().alias("hit"),
         )
-        for split in sorted(flagged["split"].unique().to_list()):
+        present = set(flagged["split"].unique().to_list())
+        for split in [s for s in SPLITS if s in present] + sorted(present - set(SPLITS)):
             part = flagged.filter((pl.col("split") == split) & (pl.col("positive") | pl.col("negative")))
             scores.append(
                 Score(
@@ -100,22 +116,28 @@ def report(scores: list[Score], targets: dict) -> str:
             f"{s.rule:<8} {s.split:<8} {s.positives:>5} {s.negatives:>5} {s.tp:>5} {s.fp:>4} {_fmt(s.precision):>9} {_fmt(s.recall):>7}  {mark}"
         )
     lines.append(f"targets: precision >= {targets['precision']}, recall >= {targets['recall']} per rule (the heldout split is the measure)")
+    if any(s.split == "fresh" for s in scores):
+        lines.append("fresh: written blind after tuning, never tuned on (tests/phrase_corpus/README.md)")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", choices=["dev", "heldout"], help="only this split")
+    parser.add_argument("--split", choices=list(SPLITS), help="only this split")
     parser.add_argument("--rule", action="append", help="only these rule codes")
     parser.add_argument("--misses", action="store_true", help="list dev misses and false alarms (dev only)")
     parser.add_argument("--corpus", type=Path, help="another corpus CSV")
+    parser.add_argument("--fresh", type=Path, default=FRESH, help="the fresh split's CSV (default: %(default)s)")
     args = parser.parse_args(argv)
     cfg = config()
     path = args.corpus or ROOT / cfg["corpus"]
     if not path.exists():
         sys.stderr.write(f"phrase-eval: no corpus at {path}\n")
         return 2
-    frame = corpus(path)
+    if (args.fresh != FRESH or args.split == "fresh") and not args.fresh.exists():
+        sys.stderr.write(f"phrase-eval: no fresh split at {args.fresh}\n")
+        return 2
+    frame = with_fresh(corpus(path), args.fresh)
     if args.split:
         frame = frame.filter(pl.col("split") == args.split)
     rules = {k: v for k, v in cfg["rules"].items() if not args.rule or k in args.rule}
@@ -124,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.misses:
         for (code, split), part in judged.items():
             if split != "dev":
-                continue  # never print heldout texts
+                continue  # never print heldout or fresh texts
             for row in part.filter(pl.col("positive") & ~pl.col("hit")).iter_rows(named=True):
                 print(f"MISS {code} {row['id']} {row['text']}")
             for row in part.filter(pl.col("negative") & pl.col("hit")).iter_rows(named=True):

@@ -120,3 +120,108 @@ def test_contract_notices_a_broken_corpus():
     assert any("labelled both ways" in p for p in problems)
     assert any("in both splits" in p for p in problems)
     assert contract_problems(good.drop("note")) == [f"columns are {COLUMNS[:-1]}, expected {COLUMNS}"]
+
+
+# --- the fresh split (tests/phrase_corpus/fresh.csv) -------------------------------------------
+# A separate file of messages written blind after tuning (README "The fresh split"). It is only
+# ever measured, so its contract is about shape and independence: every row in split `fresh`,
+# ids `fresh-<category>-NNNN`, enough rows per category and label, and no message that is also
+# in corpus.csv (once width, case, spacing and punctuation are folded), which would make it a
+# copy of rows that were tuned on or already measured.
+
+FRESH = Path(__file__).parent / "phrase_corpus" / "fresh.csv"
+FRESH_MIN_ROWS = {"violation": 60, "ok": 60}
+
+
+def fresh_problems(fresh: pl.DataFrame, corpus: pl.DataFrame) -> list[str]:
+    if fresh.columns != COLUMNS:
+        return [f"columns are {fresh.columns}, expected {COLUMNS}"]
+    problems: list[str] = []
+    for column, allowed in (("category", CATEGORIES), ("label", LABELS), ("split", ("fresh",))):
+        bad = fresh.filter(~pl.col(column).is_in(allowed) | pl.col(column).is_null())
+        if bad.height:
+            problems.append(f"{bad.height} rows with a {column} outside {allowed}: {bad['id'].head(5).to_list()}")
+
+    counts = fresh.group_by("category", "label").len()
+    for category in CATEGORIES:
+        for label in LABELS:
+            total = int(counts.filter(pl.col("category") == category, pl.col("label") == label)["len"].sum())
+            if total < FRESH_MIN_ROWS[label]:
+                problems.append(f"{category}/{label}: {total} rows, need at least {FRESH_MIN_ROWS[label]}")
+
+    bad_ids = fresh.filter(
+        pl.col("id").is_null()
+        | ~pl.col("id").str.contains(r"^fresh-[a-z]+-\d{4}$")
+        | (pl.col("id").str.extract(r"^fresh-([a-z]+)-", 1) != pl.col("category"))
+    )
+    if bad_ids.height:
+        problems.append(f"ids not 'fresh-<category>-NNNN' of their own category: {bad_ids['id'].head(5).to_list()}")
+    duplicated_ids = fresh.filter(pl.col("id").is_duplicated())["id"].unique().to_list()
+    if duplicated_ids:
+        problems.append(f"duplicate ids: {duplicated_ids[:5]}")
+
+    empty = fresh.filter(pl.col("text").is_null() | (pl.col("text").str.strip_chars() == ""))
+    if empty.height:
+        problems.append(f"empty texts: {empty['id'].head(5).to_list()}")
+    padded = fresh.filter(pl.col("text") != pl.col("text").str.strip_chars())
+    if padded.height:
+        problems.append(f"texts with leading or trailing whitespace: {padded['id'].head(5).to_list()}")
+
+    folded = fresh.with_columns(_folded(pl.col("text")).alias("folded"))
+    repeated = folded.filter(pl.col("folded").is_duplicated())
+    if repeated.height:
+        problems.append(f"{repeated.height} rows repeat another fresh message, e.g. {repeated['id'].head(3).to_list()}")
+    # Only fresh ids are reported: the corpus texts stay unprinted for whoever writes fresh rows.
+    known = corpus.select(_folded(pl.col("text")).alias("folded")).unique()
+    copied = folded.join(known, on="folded", how="semi")
+    if copied.height:
+        problems.append(f"{copied.height} fresh messages are also in corpus.csv: {copied['id'].head(5).to_list()}")
+    return problems
+
+
+def test_fresh_split_meets_its_contract():
+    problems = fresh_problems(load_corpus(FRESH), load_corpus())
+    assert problems == [], "\n".join(problems)
+
+
+def test_fresh_contract_notices_a_broken_file():
+    good = load_corpus(FRESH)
+    corpus = load_corpus()
+    first = good.row(0, named=True)
+    broken = pl.concat([
+        # one category's violations dropped
+        good.filter(~((pl.col("category") == "invoice") & (pl.col("label") == "violation"))),
+        # a corpus message copied in (spaced out), under a duplicate id, with an unknown label
+        pl.DataFrame([{**first, "label": "maybe", "text": " ".join(corpus["text"][0])}]),
+        # a row in the wrong split with an id of another category
+        pl.DataFrame([{**first, "id": "fresh-threat-9999", "split": "heldout", "text": "亲，新写的一句"}]),
+    ])
+    problems = fresh_problems(broken, corpus)
+    assert any(p.startswith("invoice/violation:") for p in problems)
+    assert any("label outside" in p for p in problems)
+    assert any("split outside" in p for p in problems)
+    assert any(p.startswith("duplicate ids") for p in problems)
+    assert any(p.startswith("ids not 'fresh-") for p in problems)
+    assert any("also in corpus.csv" in p for p in problems)
+    assert not any(p.startswith("insult/") for p in problems)
+    assert fresh_problems(good.drop("note"), corpus) == [f"columns are {COLUMNS[:-1]}, expected {COLUMNS}"]
+
+
+def test_phrase_eval_reports_the_fresh_split(capsys):
+    """`make phrase-eval` prints a fresh line per rule, after dev and heldout, and never a fresh text."""
+    from phrase_eval import main
+
+    assert main(["--rule", "TB-P2", "--misses"]) == 0
+    out = capsys.readouterr().out
+    splits = [line.split()[1] for line in out.splitlines() if line.startswith("TB-P2 ")]
+    assert splits == ["dev", "heldout", "fresh"]
+    # --misses lists dev rows only: no fresh id (hence no fresh text) is ever printed
+    assert "fresh-" not in out
+
+
+def test_phrase_eval_refuses_a_missing_fresh_file(tmp_path, capsys):
+    from phrase_eval import main
+
+    assert main(["--fresh", str(tmp_path / "none.csv")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no fresh split" in err

@@ -38,7 +38,7 @@ import polars as pl
 
 from cservice_audit.checks.context import CheckOutput, Context
 from cservice_audit.checks.occurrences import occurrence_escalations, occurrence_findings, tally
-from cservice_audit.formatting import format_text
+from cservice_audit.i18n import LANGS, text_expr
 from cservice_audit.params import OCCURRENCE, REPLY_ROLES, Param, ParamError
 from cservice_audit.phrase_engine import compile_params, lexicon_error, match_distinct
 from cservice_audit.ruleset import Rule
@@ -128,13 +128,17 @@ def run(rule: Rule, context: Context) -> CheckOutput:
     checked = texts.join(matches, on="norm", how="left", nulls_equal=True, maintain_order="left")
     checked = checked.with_columns(pl.col("match").is_not_null().alias("hit"))
     metrics, days = tally(context, rule, checked)
-    what = (
-        pl.when(pl.col("how").str.starts_with("sounds like"))
-        .then(format_text("matched '{}' ({})", pl.col("match"), pl.col("how")))
-        .when(pl.col("how").str.starts_with("model"))
-        .then(format_text("{}, n-grams '{}'", pl.col("how"), pl.col("match")))
-        .otherwise(format_text("matched '{}'", pl.col("match")))
-    )
+    # `how` is phrase_engine's own English ("sounds like 加微信", "model NAME 0.93 >= 0.8");
+    # the message takes its variable part into a catalogue sentence in each language.
+    how = pl.col("how")
+    what = {
+        lang: pl.when(how.str.starts_with("sounds like "))
+        .then(text_expr("finding.matched_sound", lang, match=pl.col("match"), sound=how.str.strip_prefix("sounds like ")))
+        .when(how.str.starts_with("model "))
+        .then(text_expr("finding.matched_model", lang, model=how.str.strip_prefix("model "), match=pl.col("match")))
+        .otherwise(text_expr("finding.matched", lang, match=pl.col("match")))
+        for lang in LANGS
+    }
     findings = occurrence_findings(checked.filter(pl.col("hit")), rule, what, pl.col("text"), match=pl.col("match"))
     findings = pl.concat([findings, occurrence_escalations(metrics, rule, context)], how="diagonal_relaxed")
     return CheckOutput(metrics, findings, days)

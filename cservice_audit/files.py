@@ -11,20 +11,24 @@ import os
 import tempfile
 from pathlib import Path
 
-from cservice_audit.errors import AuditError
+from cservice_audit.errors import AuditError, Term, os_reason
+
+# What is written, as the one-line error names it (catalogue words, `file.*`).
+WHAT = {"report": "file.report", "items CSV": "file.items_csv", "rejects file": "file.rejects", "file": "file.file"}
 
 
 def atomic_write(path: str | Path, data: str | bytes, *, what: str = "file") -> None:
     """Write `data` to `path` via a temporary file in the same folder and a rename."""
+    what = Term(WHAT[what]) if what in WHAT else what
     target = Path(path)
     if target.is_dir():
-        raise AuditError(f"{target}: is a folder; give a file name for the {what}")
+        raise AuditError("error.write_folder", path=target, what=what)
     payload = data.encode("utf-8") if isinstance(data, str) else data
     folder = target.parent if str(target.parent) else Path(".")
     try:
         handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
-        raise AuditError(f"{target}: cannot write the {what} ({exc.strerror})") from None
+        raise AuditError("error.write_file", path=target, what=what, reason=os_reason(exc)) from None
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(payload)
@@ -40,4 +44,4 @@ def atomic_write(path: str | Path, data: str | bytes, *, what: str = "file") -> 
         os.replace(temporary, target)
     except OSError as exc:
         Path(temporary).unlink(missing_ok=True)
-        raise AuditError(f"{target}: cannot write the {what} ({exc.strerror})") from None
+        raise AuditError("error.write_file", path=target, what=what, reason=os_reason(exc)) from None

@@ -22,6 +22,7 @@ from cservice_audit.audit import AuditResult
 from cservice_audit.render.digest import labels
 from cservice_audit.render.matrix import agent_matrix
 from cservice_audit.render.views import finding_rows, header_lines
+from cservice_audit.render.xlsx import readable_values
 from cservice_audit.sanitize import html_safe, one_line
 
 RATE_CHECKS = ("reply_rate", "review_rate")
@@ -85,9 +86,9 @@ def _table(columns: list[str], rows: list[list[str]], *, classes: list[list[str]
     return f'<div class="wrap"><table{ident}><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
 
 
-def summary_section(result: AuditResult, words: dict[str, str]) -> str:
+def summary_section(result: AuditResult, words: dict[str, Any]) -> str:
     matrix = agent_matrix(result)
-    status = labels()["status"]
+    status = words["_status"]
     if not matrix.rows:
         return f'<p class="note">{html_safe(words["none"])}</p>'
     many = len(matrix.shops) > 1
@@ -114,7 +115,7 @@ def _current(result: AuditResult) -> pl.DataFrame:
 def rate_charts(result: AuditResult, words: dict[str, str]) -> str:
     """Per rule: each agent's figure as a bar coloured by status, the threshold as a rule."""
     current = _current(result)
-    status_words = labels()["status"]
+    status_words = words["_status"]
     figures = []
     for rule in result.ruleset.rules:
         if rule.check not in RATE_CHECKS + WAIT_CHECKS:
@@ -237,7 +238,7 @@ def trend_charts(result: AuditResult, history_rows: pl.LazyFrame | None, words: 
 
 
 def findings_section(result: AuditResult, words: dict[str, str]) -> str:
-    columns, rows = finding_rows(result)
+    columns, rows = finding_rows(result, words["_lang"])
     if not rows:
         return f'<p class="note">{html_safe(words["none"])}</p>'
     shown = rows[:MAX_ROWS]
@@ -268,18 +269,22 @@ def items_section(result: AuditResult, words: dict[str, str]) -> str:
         pl.col(n).dt.convert_time_zone(tz).dt.strftime("%Y-%m-%d %H:%M:%S")
         for n, t in items.schema.items() if isinstance(t, pl.Datetime) and t.time_zone is not None
     )  # fmt: skip
+    local = readable_values(local, words["_lang"])
     rows = [["" if v is None else str(v) for v in row] for row in local.iter_rows()]
-    body = _table(list(local.columns), rows) if rows else f'<p class="note">{html_safe(words["none"])}</p>'
+    body = _table([words["_columns"].get(c, c) for c in local.columns], rows) if rows else f'<p class="note">{html_safe(words["none"])}</p>'
     note = f'<p class="note">{html_safe(words["shown"].format(shown=len(rows), total=items.height))}</p>' if items.height > len(rows) else ""
     return f'<section id="items"><h2>{html_safe(words["items"])}</h2>{body}{note}</section>'
 
 
-def render(result: AuditResult, *, history_rows: pl.LazyFrame | None = None, show_paths: bool = False, **_: Any) -> str:
-    words = labels()["html"]
+def render(
+    result: AuditResult, *, history_rows: pl.LazyFrame | None = None, show_paths: bool = False, lang: str = "en", **_: Any
+) -> str:
+    # The page's words, with the status words, column headers and language the sections need.
+    words = {**labels(lang)["html"], "_status": labels(lang)["status"], "_columns": labels(lang)["columns"], "_lang": lang}
     rs = result.ruleset
     title = words["title"].format(platform=rs.platform, day=result.as_of or "-")
     shops = sorted(set(result.metrics.get_column("shop").to_list()))
-    meta = "".join(f'<p class="meta">{html_safe(line)}</p>' for line in header_lines(result, show_paths))
+    meta = "".join(f'<p class="meta">{html_safe(line)}</p>' for line in header_lines(result, lang, show_paths=show_paths))
     csp = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:; font-src data:"
     parts = [
         "<!DOCTYPE html>",

@@ -41,7 +41,7 @@ PARAMS = {
 
 def validate(params: dict) -> None:
     if params["cap"] is not None and params["cap"] <= 0:
-        raise ParamError("cap must be more than 0 seconds")
+        raise ParamError("param.cap")
 
 
 def run(rule: Rule, context: Context) -> CheckOutput:

@@ -64,9 +64,9 @@ LOCAL = "%Y-%m-%d %H:%M:%S"
 
 def validate(params: dict) -> None:
     if (params["topic"] is None) != (params["topic_deadline"] is None):
-        raise ParamError("topic and topic_deadline go together")
+        raise ParamError("param.topic_pair")
     if not params["same_day"] and params["max_wait"] is None and params["topic"] is None:
-        raise ParamError("no clause left: set same_day, max_wait or topic with topic_deadline")
+        raise ParamError("param.no_clause")
 
 
 def validate_in_ruleset(rule: Rule, rules: tuple[Rule, ...]) -> None:
@@ -76,7 +76,7 @@ def validate_in_ruleset(rule: Rule, rules: tuple[Rule, ...]) -> None:
     for code in rule.params["yield_to"] or ():
         other = by_code.get(code)
         if code == rule.code or (other is not None and other.check != "long_no_reply"):
-            raise ParamError(f"yield_to: {code!r} is not another long_no_reply rule")
+            raise ParamError("param.yield_to", code=repr(code))
 
 
 def _clause(lang: str) -> str:

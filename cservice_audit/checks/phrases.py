@@ -51,7 +51,7 @@ class _Reasons(Param):
         if value is None:
             return None
         if not isinstance(value, dict) or not all(isinstance(k, str) and k and isinstance(v, str) and v for k, v in value.items()):
-            raise ParamError(f"expected a mapping of term: reason (both non-empty text), got {value!r}")
+            raise ParamError("param.reasons", value=repr(value))
         return dict(value)
 
 
@@ -62,7 +62,7 @@ class _Lexicons(Param):
         if value is None:
             return None
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ParamError(f"expected a list of lexicon names, got {value!r}")
+            raise ParamError("param.lexicons", value=repr(value))
         for name in value:
             problem = lexicon_error(name)
             if problem:
@@ -79,7 +79,7 @@ class _Models(Param):
         if value is None:
             return None
         if not isinstance(value, list) or not all(isinstance(v, str) and v in model_names() for v in value):
-            raise ParamError(f"expected a list of model names ({', '.join(model_names())}), got {value!r}")
+            raise ParamError("param.models", known=", ".join(model_names()), value=repr(value))
         return tuple(value)
 
 
@@ -90,7 +90,7 @@ class _Characters(Param):
         if value is None:
             return None
         if not isinstance(value, str) or not value:
-            raise ParamError(f"expected a string of characters (e.g. 微信加), got {value!r}")
+            raise ParamError("param.characters", value=repr(value))
         return value
 
 
@@ -115,9 +115,9 @@ PARAMS = {
 
 def validate(params: dict) -> None:
     if not any(params[k] for k in ("phrases", "patterns", "lexicons", "sound_patterns", "models")):
-        raise ParamError("give phrases, patterns, lexicons, sound_patterns or models")
+        raise ParamError("param.phrases_needed")
     if params["sound_patterns"] and not params["sound_targets"] and not params["lexicons"]:
-        raise ParamError("sound_patterns need sound_targets")
+        raise ParamError("param.sound_targets")
 
 
 def run(rule: Rule, context: Context) -> CheckOutput:

@@ -38,7 +38,7 @@ PARAMS = {
 
 def validate(params: dict) -> None:
     if params["min_repeats"] < 2:
-        raise ParamError("min_repeats must be at least 2")
+        raise ParamError("param.min_repeats")
 
 
 def run(rule: Rule, context: Context) -> CheckOutput:

@@ -50,9 +50,9 @@ PARAMS = {
 
 def validate(params: dict) -> None:
     if params["measure"] == "good_rate" and params["min_rate"] is None:
-        raise ParamError("measure good_rate needs min_rate")
+        raise ParamError("param.good_rate")
     if params["measure"] == "attitude_share" and (params["max_rate"] is None or not params["reasons"]):
-        raise ParamError("measure attitude_share needs max_rate and reasons")
+        raise ParamError("param.attitude_share")
 
 
 def review_items(context: Context, rule: Rule, scope: str) -> pl.LazyFrame:

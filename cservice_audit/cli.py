@@ -19,7 +19,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from cservice_audit import __version__, exitcodes
-from cservice_audit.errors import AuditError
+from cservice_audit.errors import AuditError, os_reason
 from cservice_audit.files import atomic_write
 from cservice_audit.i18n import LANGS, default_lang, t
 from cservice_audit.sanitize import one_line
@@ -128,7 +128,7 @@ def _audit_day(value: str | None, option: str) -> date | None:
 
     day = _day(value, option)
     if day is not None and not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
-        raise AuditError(f"{option} {day}: no data can be on that day (days from {EARLIEST_YEAR}-01-01 to {LATEST_YEAR}-12-31)")
+        raise AuditError("error.day_range", option=option, day=day, first=EARLIEST_YEAR, last=LATEST_YEAR)
     return day
 
 
@@ -221,7 +221,7 @@ def audit(
     fail_on = fail_on or Severity(_choice(settings.get("fail_on", "error"), Severity, "fail_on"))
     items = items if items is not None else settings.get("items", 5)
     if shop is not None and not shop.strip():
-        raise AuditError("--shop: give the shop's name")
+        raise AuditError("error.shop_name")
 
     options = AuditOptions(
         date=_audit_day(on_date, "--date"),
@@ -322,13 +322,13 @@ def _check_output_options(chosen: Format, output: Path | None, csv_table, csv_bo
     """Options that belong to one format, and the workbook's need for a file, checked before
     the audit runs."""
     if chosen == Format.xlsx and output is None:
-        raise AuditError("--format xlsx writes a binary workbook: give -o FILE.xlsx")
+        raise AuditError("error.xlsx_output")
     if chosen == Format.xlsx and output is not None and output.suffix.lower() != ".xlsx":
-        raise AuditError(f"-o {output.name}: a workbook's name must end in .xlsx (Excel refuses it otherwise)")
+        raise AuditError("error.xlsx_suffix", name=output.name)
     if chosen != Format.csv and (csv_table != CsvTable.findings or csv_bom is not None):
-        raise AuditError("--table and --csv-bom apply to --format csv")
+        raise AuditError("error.csv_only")
     if report_url is not None and chosen != Format.digest:
-        raise AuditError("--report-url applies to --format digest")
+        raise AuditError("error.digest_only")
 
 
 def _render_options(chosen: Format, result, output: Path | None, csv_table, csv_bom, report_url) -> dict:
@@ -367,7 +367,7 @@ def _listed(value: list[str] | str | None) -> list[str] | None:
 def _choice(value: str, enum: type[Enum], key: str) -> str:
     allowed = [member.value for member in enum]
     if value not in allowed:
-        raise AuditError(f"config {key} = {value!r}: expected one of {', '.join(allowed)}")
+        raise AuditError("error.config_choice", name=key, value=repr(value), known=", ".join(allowed))
     return value
 
 
@@ -389,7 +389,7 @@ def _required_history(flag: Path | None, config: Path | None) -> Path:
     _apply_limits(None, settings)  # lock_wait, for a prune queued behind a nightly run
     root = _history_root(flag, settings)
     if root is None:
-        raise AuditError("no history configured: give --history DIR, set CSERVICE_AUDIT_HOME, or `history` in cservice-audit.toml")
+        raise AuditError("error.no_history_configured")
     return Path(root)
 
 
@@ -402,8 +402,7 @@ def _check_codes(ruleset, codes: list[str] | None, option: str) -> None:
     unknown = [c for c in codes if not any(k == c or k.startswith(c) for k in known)]
     if unknown:
         raise AuditError(
-            f"{option} {', '.join(one_line(c) for c in unknown)}: no such rule in {ruleset.platform} "
-            f"(rules: {', '.join(known)})"
+            "error.unknown_codes", option=option, codes=", ".join(one_line(c) for c in unknown), platform=ruleset.platform, known=", ".join(known)
         )
 
 
@@ -504,7 +503,7 @@ def explain(
     from cservice_audit.rule_docs import explain_rule, find_rule
 
     ruleset, rule = find_rule(code.strip().upper(), ruleset_file)
-    sys.stdout.write(explain_rule(ruleset, rule))
+    sys.stdout.write(explain_rule(ruleset, rule, LANG))
 
 
 @app.command("validate-ruleset")
@@ -541,7 +540,7 @@ def check_text_command(
     elif fmt == Format.table:
         sys.stdout.write(render(result))
     else:
-        raise AuditError("check-text --format: table or json")
+        raise AuditError("error.check_text_format")
     # Like `audit`: 1 when something would be a finding, so scripts can test messages.
     raise typer.Exit(exitcodes.FINDINGS if any(r["hit"] for r in result["rules"]) else exitcodes.CLEAN)
 
@@ -736,15 +735,15 @@ def notify(
     timeout = timeout or float(given.get("timeout", 10.0))
     report = report or _path(settings.get("output"))
     if report is None:
-        raise AuditError("give the JSON report to push (or `output` in the config file)")
+        raise AuditError("error.push_report")
 
     try:
         parsed = json.loads(report.read_text("utf-8"))
         parsed["ruleset"]["platform"], parsed["metrics"], parsed["findings"]  # noqa: B018 - shape check
     except OSError as exc:
-        raise AuditError(f"{report}: cannot read the report ({exc.strerror})") from None
+        raise AuditError("error.report_unreadable", path=report, reason=os_reason(exc)) from None
     except (ValueError, KeyError, TypeError):
-        raise AuditError(f"{report}: not a JSON report of cservice-audit (--format json)") from None
+        raise AuditError("error.not_report", path=report) from None
     platform = push(parsed, wecom=wecom, dingtalk=dingtalk, feishu=feishu, secret=secret, report_url=report_url, timeout=timeout)
     _stderr.print(f"cservice-audit: pushed the digest of {report.name} to {platform}", markup=False, soft_wrap=True)
 
@@ -769,13 +768,13 @@ def generate(
     first = _day(start, "--start")
     assert first is not None
     if platform is not None and platform not in FLAVOURS:
-        raise AuditError(f"--platform: one of {', '.join(FLAVOURS)}, not {platform!r}")
+        raise AuditError("error.generate_platform", known=", ".join(FLAVOURS), value=repr(platform))
     flavour = FLAVOURS.get(platform) if platform else None
     headers = headers or (flavour.headers if flavour else "en")
     if headers not in ("en", "zh"):
         raise AuditError(t("error.headers", LANG))
     if not 0 <= risky_rate <= 1:
-        raise AuditError("--risky-rate: between 0 and 1")
+        raise AuditError("error.risky_rate")
     base = flavour.agents if flavour else DEFAULT_AGENTS
     extra = {}
     if flavour:
@@ -853,10 +852,10 @@ def main() -> None:
         limits.activate(limits.from_environment())  # a bad $CSERVICE_AUDIT_LIMITS is exit 2 too
         code = _localized_command(LANG)(standalone_mode=False)
     except AuditError as exc:
-        _fail(str(exc))
+        _fail(exc.localized(LANG))
     except (SystemExit, KeyboardInterrupt) as exc:
         if isinstance(exc, KeyboardInterrupt):
-            _fail("interrupted")
+            _fail(t("error.interrupted", LANG))
         raise
     except BaseException as exc:  # noqa: BLE001 - the top-level handler of spec §10
         # Typer raises its (vendored) click's ClickException; recognised by its interface so

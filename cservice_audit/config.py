@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cservice_audit.errors import AuditError
+from cservice_audit.errors import AuditError, os_reason
 
 DEFAULT_NAME = "cservice-audit.toml"
 
@@ -75,7 +75,7 @@ def load_config(explicit: Path | None, cwd: Path | None = None) -> Config:
     if explicit is not None:
         path = Path(explicit)
         if not path.is_file():
-            raise ConfigError(f"{path}: no such config file")
+            raise ConfigError("error.config_missing", path=path)
     else:
         path = (cwd or Path.cwd()) / DEFAULT_NAME
         if not path.is_file():
@@ -83,33 +83,33 @@ def load_config(explicit: Path | None, cwd: Path | None = None) -> Config:
     try:
         raw = tomllib.loads(path.read_text("utf-8"))
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror})") from None
+        raise ConfigError("error.config_unreadable", path=path, reason=os_reason(exc)) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid TOML ({str(exc).splitlines()[0]})") from None
+        raise ConfigError("error.config_toml", path=path, reason=str(exc).splitlines()[0]) from None
     values: dict[str, Any] = {}
     notify: dict[str, Any] = {}
     caps: dict[str, Any] = {}
     for key, value in raw.items():
         if key == "limits":
             if not isinstance(value, dict):
-                raise ConfigError(f"{path}: limits: expected a table [limits]")
+                raise ConfigError("error.config_limits", path=path)
             caps = dict(value)
             continue
         if key == "notify":
             if not isinstance(value, dict):
-                raise ConfigError(f"{path}: notify: expected a table [notify]")
+                raise ConfigError("error.config_notify", path=path)
             for sub, subvalue in value.items():
                 if sub not in _NOTIFY_KEYS:
-                    raise ConfigError(f"{path}: notify.{sub}: unknown key (known: {', '.join(sorted(_NOTIFY_KEYS))})")
+                    raise ConfigError("error.config_key", path=path, name=f"notify.{sub}", known=", ".join(sorted(_NOTIFY_KEYS)))
                 notify[sub] = subvalue
             continue
         if key not in _KEYS:
-            raise ConfigError(f"{path}: {key}: unknown key (known: {', '.join(sorted(_KEYS))}, [notify], [limits])")
+            raise ConfigError("error.config_key", path=path, name=key, known=", ".join(sorted(_KEYS)) + ", [notify], [limits]")
         if not isinstance(value, _KEYS[key]) or isinstance(value, bool):
             names = " or ".join("list of strings" if t is list else t.__name__ for t in _KEYS[key])
-            raise ConfigError(f"{path}: {key}: expected {names}, got {type(value).__name__}")
+            raise ConfigError("error.config_type", path=path, name=key, expected=names, got=type(value).__name__)
         if isinstance(value, list) and not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"{path}: {key}: expected a list of strings")
+            raise ConfigError("error.config_strings", path=path, name=key)
         if key in _PATH_KEYS:
             # Relative paths in the file are relative to the file, not to cron's working folder.
             value = str((path.parent / value).resolve()) if not Path(value).is_absolute() else value

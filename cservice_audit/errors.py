@@ -1,7 +1,73 @@
-"""Errors that stop a run. The CLI prints their message on one line and exits 2."""
+"""Errors that stop a run. The CLI prints their message on one line and exits 2.
+
+An error is raised with a catalogue key and its fields, `InputError("error.no_such_file",
+path=p)`, and the CLI writes it in the reader's language (`localized(lang)`); `str(error)` is
+the English text, so logs and tests read the same whatever the locale. A plain sentence
+(`AuditError("...")`) still works and is shown as it is in both languages.
+"""
+
+from __future__ import annotations
 
 
-class AuditError(Exception):
+class Term:
+    """A field of an error that is itself a catalogue word ("report", "items CSV"), written
+    in the reader's language with the rest of the message."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+# The operating system's reasons a user meets most, in the catalogue (`os.*`); the English
+# text is glibc's strerror, so English messages read as before.
+OS_REASONS = {"ENOENT": "os.enoent", "EACCES": "os.eacces", "EPERM": "os.eperm", "EISDIR": "os.eisdir",
+              "ENOTDIR": "os.enotdir", "ENOSPC": "os.enospc", "EROFS": "os.erofs", "EEXIST": "os.eexist"}
+
+
+def os_reason(exc: BaseException) -> "Term | str":
+    """Why an OS call failed, in the reader's language where the catalogue has the reason."""
+    import errno
+
+    name = errno.errorcode.get(getattr(exc, "errno", None) or -1)
+    if name in OS_REASONS:
+        return Term(OS_REASONS[name])
+    strerror = getattr(exc, "strerror", None)
+    if strerror:
+        return strerror
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+class Keyed:
+    """An exception raised with a catalogue key and its fields (or a plain sentence);
+    `str()` is English, `localized(lang)` the reader's language. A field that is itself a
+    keyed exception (a parameter's problem inside a ruleset error) or a `Term` is written in
+    the same language."""
+
+    def __init__(self, message: str, /, **fields: object) -> None:
+        from cservice_audit.i18n import catalogue
+
+        # A key of the catalogue (with or without fields) is translated; anything else is text.
+        self.key = message if message in catalogue() else None
+        self.fields = fields
+        super().__init__(self.localized("en"))
+
+    def localized(self, lang: str) -> str:
+        """The message in `lang` (zh or en)."""
+        if self.key is None:
+            return self.args[0] if self.args else ""
+        from cservice_audit.i18n import t
+
+        def shown(value: object) -> object:
+            if isinstance(value, Term):
+                return t(value.key, lang)
+            if isinstance(value, Keyed):
+                return value.localized(lang)
+            return value
+
+        return t(self.key, lang, **{k: shown(v) for k, v in self.fields.items()})
+
+
+class AuditError(Keyed, Exception):
     """A run that cannot be done; the message is the one line the user sees."""
 
 

@@ -13,20 +13,24 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from cservice_audit.errors import AuditError
+from cservice_audit.errors import AuditError, Term, os_reason
+
+# What is written, as the one-line error names it (catalogue words, `file.*`).
+WHAT = {"report": "file.report", "items CSV": "file.items_csv", "rejects file": "file.rejects", "file": "file.file", "export": "file.export"}
 
 
 def atomic_write(path: str | Path, data: str | bytes, *, what: str = "file") -> None:
     """Write `data` to `path` via a temporary file in the same folder and a rename."""
+    what = Term(WHAT[what]) if what in WHAT else what
     target = Path(path)
     if target.is_dir():
-        raise AuditError(f"{target}: is a folder; give a file name for the {what}")
+        raise AuditError("error.write_folder", path=target, what=what)
     payload = data.encode("utf-8") if isinstance(data, str) else data
     folder = target.parent if str(target.parent) else Path(".")
     try:
         handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
-        raise AuditError(f"{target}: cannot write the {what} ({exc.strerror})") from None
+        raise AuditError("error.write_file", path=target, what=what, reason=os_reason(exc)) from None
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(payload)
@@ -42,7 +46,7 @@ def atomic_write(path: str | Path, data: str | bytes, *, what: str = "file") -> 
         os.replace(temporary, target)
     except OSError as exc:
         Path(temporary).unlink(missing_ok=True)
-        raise AuditError(f"{target}: cannot write the {what} ({exc.strerror})") from None
+        raise AuditError("error.write_file", path=target, what=what, reason=os_reason(exc)) from None
 
 
 @contextmanager
@@ -50,14 +54,15 @@ def atomic_path(path: str | Path, *, what: str = "file") -> Iterator[Path]:
     """A temporary path beside `path` for a writer that wants a file name (polars' writers,
     for exports too big to hold as bytes); renamed over `path` when the block succeeds,
     removed when it fails, so a killed or failing write never leaves half a file."""
+    what = Term(WHAT[what]) if what in WHAT else what
     target = Path(path)
     if target.is_dir():
-        raise AuditError(f"{target}: is a folder; give a file name for the {what}")
+        raise AuditError("error.write_folder", path=target, what=what)
     folder = target.parent if str(target.parent) else Path(".")
     try:
         handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
-        raise AuditError(f"{target}: cannot write the {what} ({exc.strerror})") from None
+        raise AuditError("error.write_file", path=target, what=what, reason=os_reason(exc)) from None
     os.close(handle)
     try:
         yield Path(temporary)

@@ -32,7 +32,7 @@ from urllib.parse import quote, unquote
 
 import polars as pl
 
-from cservice_audit.errors import AuditError
+from cservice_audit.errors import AuditError, os_reason
 from cservice_audit.metrics.rollup import DAY_SCHEMA
 
 HISTORY_VERSION = 1
@@ -49,7 +49,7 @@ class HistoryError(AuditError):
 class HistoryStore:
     def __init__(self, root: str | Path, platform: str):
         if not _PLATFORM_ID.match(platform):
-            raise HistoryError(f"{platform!r}: not a platform identifier (a-z, 0-9, _ and -); the history is not used")
+            raise HistoryError("error.history_platform", platform=repr(platform))
         self.root = Path(root)
         self.folder = self.root / platform
 
@@ -71,7 +71,7 @@ class HistoryStore:
             except FileNotFoundError:
                 break
             except OSError as exc:
-                raise HistoryError(f"{current}: cannot use the history folder ({exc.strerror})") from None
+                raise HistoryError("error.history_folder", path=current, reason=os_reason(exc)) from None
             if stat.S_ISLNK(mode):
                 raise _link_error(current)
         return path
@@ -93,7 +93,7 @@ class HistoryStore:
             self._mkdirs(self.folder)
             handle = _open_no_follow(self.folder / ".lock", os.O_RDWR | os.O_CREAT)
         except OSError as exc:
-            raise HistoryError(f"{self.folder}: cannot use the history folder ({_reason(exc)})") from None
+            raise HistoryError("error.history_folder", path=self.folder, reason=os_reason(exc)) from None
         deadline = time.monotonic() + wait
         with handle:
             while True:
@@ -103,8 +103,7 @@ class HistoryStore:
                 except BlockingIOError:
                     if time.monotonic() >= deadline:
                         raise HistoryError(
-                            f"{self.folder}: the history is in use by another cservice-audit run "
-                            f"(lock {self.folder / '.lock'}); try again when it has finished"
+                            "error.history_locked", path=self.folder, lock=self.folder / ".lock"
                         ) from None
                     time.sleep(0.2)
             try:
@@ -126,7 +125,7 @@ class HistoryStore:
             except ValueError:
                 valid = False
             if not valid:
-                raise HistoryError(f"{path.parent}: not a day folder of the history (expected day=YYYY-MM-DD); move it away")
+                raise HistoryError("error.history_day_folder", path=path.parent)
         return found
 
     def _layout_files(self, shops: list[str] | None = None) -> list[Path]:
@@ -183,16 +182,15 @@ class HistoryStore:
             frame = pl.read_parquet(path)
         except Exception as exc:  # noqa: BLE001 - any failure to read is reported with the file
             raise HistoryError(
-                f"{path}: not a readable history file ({str(exc).splitlines()[0]}); "
-                "move it away (the day will be missing from periods) or audit that day again"
+                "error.history_file", path=path, reason=str(exc).splitlines()[0]
             ) from None
         if dict(frame.schema) != STORED_SCHEMA or frame.height and frame["history_version"][0] != HISTORY_VERSION:
-            raise HistoryError(f"{path}: not a cservice-audit history file (unexpected columns or version)")
+            raise HistoryError("error.history_foreign", path=path)
         folder_day = path.parent.name.removeprefix("day=")
         shops = frame["shop"].unique().to_list() if frame.height else []
         misplaced = len(shops) > 1 or (shops and self.shop_folder(shops[0]) != path.parent.parent)
         if frame.height and ((frame["day"].cast(pl.String) != folder_day).any() or misplaced):
-            raise HistoryError(f"{path}: holds rows of another shop or day than its folders say; move it away")
+            raise HistoryError("error.history_misplaced", path=path)
         return frame
 
     def write_days(
@@ -261,7 +259,7 @@ class HistoryStore:
                 os.fsync(fh.fileno())
             os.replace(temporary, folder / FILE_NAME)
         except (OSError, pl.exceptions.PolarsError) as exc:
-            raise HistoryError(f"{folder}: cannot write history ({_reason(exc)})") from None
+            raise HistoryError("error.history_write", path=folder, reason=os_reason(exc)) from None
         finally:
             with contextlib.suppress(OSError):
                 temporary.unlink(missing_ok=True)
@@ -302,10 +300,7 @@ _PLATFORM_ID = re.compile(r"^[a-z0-9_-]{1,64}\Z")
 
 
 def _link_error(path: Path | os.DirEntry) -> HistoryError:
-    return HistoryError(
-        f"{getattr(path, 'path', path)}: a symbolic link inside the history folder; the history never follows links "
-        "(move it away, or point --history at the real folder)"
-    )
+    return HistoryError("error.history_link", path=getattr(path, "path", path))
 
 
 def _entries(folder: Path | os.DirEntry) -> list[os.DirEntry]:
@@ -315,7 +310,7 @@ def _entries(folder: Path | os.DirEntry) -> list[os.DirEntry]:
     except FileNotFoundError:
         return []
     except OSError as exc:
-        raise HistoryError(f"{getattr(folder, 'path', folder)}: cannot read the history folder ({_reason(exc)})") from None
+        raise HistoryError("error.history_read", path=getattr(folder, "path", folder), reason=os_reason(exc)) from None
 
 
 def _open_no_follow(path: Path, flags: int):
@@ -329,18 +324,9 @@ def _open_no_follow(path: Path, flags: int):
         raise
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
-        raise HistoryError(f"{path}: not a regular file; move it away")
+        raise HistoryError("error.history_irregular", path=path)
     os.set_blocking(fd, True)
     return os.fdopen(fd, "a+")
-
-
-def _reason(exc: BaseException) -> str:
-    """Why an operation failed, never "(None)": an OSError's own words, else the message."""
-    strerror = getattr(exc, "strerror", None)
-    if strerror:
-        return strerror
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
 
 
 def shop_folder_name(shop: str) -> str:

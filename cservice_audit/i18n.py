@@ -68,3 +68,30 @@ def fields(key: str) -> set[str]:
     for text in catalogue()[key].values():
         out |= {name for _, name, _, _ in string.Formatter().parse(text) if name}
     return out
+
+
+def text_expr(key: str, lang: str, **values: object) -> "pl.Expr":
+    """A whole-column `t(key, lang)`: each `{name}` of the template takes `values[name]`, an
+    expression (or a plain value, used as a literal), through `formatting.format_text`.
+    Finding messages are built with it in both languages, never row by row."""
+    import polars as pl
+
+    from cservice_audit.formatting import format_text
+
+    template, args = "", []
+    for literal, name, spec, conversion in string.Formatter().parse(catalogue()[key][lang]):
+        if "{}" in literal:  # format_text would take it for a placeholder
+            raise ValueError(f"messages.yaml: {key}.{lang}: a literal {{}} in a column message")
+        template += literal
+        if name is not None:
+            if spec or conversion:
+                raise ValueError(f"messages.yaml: {key}.{lang}: column messages take plain {{{name}}} fields")
+            value = values[name]
+            args.append(value if isinstance(value, pl.Expr) else pl.lit(str(value), dtype=pl.String))
+            template += "{}"
+    return format_text(template, *args)
+
+
+def text_exprs(key: str, **values: object) -> dict[str, "pl.Expr"]:
+    """`text_expr` in every language: {"zh": expr, "en": expr}."""
+    return {lang: text_expr(key, lang, **values) for lang in LANGS}

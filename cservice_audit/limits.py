@@ -60,7 +60,7 @@ class Limits:
         for name, raw in settings.items():
             key = str(name).strip().replace("-", "_")
             if key not in known:
-                raise AuditError(f"{origin}: unknown limit '{key}' (limits: {', '.join(known)})")
+                raise AuditError("error.limit_unknown", origin=origin, name=key, known=", ".join(known))
             changes[key] = _parse_value(key, raw, origin, integer=key != "lock_wait")
         return replace(self, **changes)
 
@@ -71,7 +71,7 @@ class Limits:
             for item in (p for p in pair.split(",") if p.strip()):
                 name, sep, value = item.partition("=")
                 if not sep:
-                    raise AuditError(f"{origin} {item!r}: expected NAME=VALUE, e.g. input_bytes=100G")
+                    raise AuditError("error.limit_item", origin=origin, item=repr(item))
                 settings[name] = value
         return self.with_settings(settings, origin)
 
@@ -82,16 +82,16 @@ _FACTOR = {"": 1, "k": KIB, "m": MIB, "g": GIB, "t": GIB * KIB}
 
 def _parse_value(name: str, raw: object, origin: str, *, integer: bool) -> int | float:
     if isinstance(raw, bool):
-        raise AuditError(f"{origin}: {name}: expected a positive number, got {raw!r}")
+        raise AuditError("error.limit_number", origin=origin, name=name, value=repr(raw))
     if isinstance(raw, (int, float)):
         value = float(raw)
     else:
         match = _SIZE.match(str(raw))
         if not match:
-            raise AuditError(f"{origin}: {name}: expected a positive number (sizes may end in K, M, G), got {raw!r}")
+            raise AuditError("error.limit_size", origin=origin, name=name, value=repr(raw))
         value = float(match.group(1)) * _FACTOR[match.group(2).lower()]
     if value <= 0:
-        raise AuditError(f"{origin}: {name}: expected a positive number, got {raw!r}")
+        raise AuditError("error.limit_number", origin=origin, name=name, value=repr(raw))
     return int(value) if integer else value
 
 

@@ -31,7 +31,7 @@ from typing import IO
 import polars as pl
 
 from cservice_audit import limits
-from cservice_audit.errors import InputError
+from cservice_audit.errors import InputError, os_reason
 
 STDIN = "-"
 CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
@@ -94,19 +94,19 @@ def expand(paths: list[str]) -> list[str]:
         if any(ch in raw for ch in "*?["):
             matches = sorted(glob.glob(raw))
             if not matches:
-                raise InputError(f"{raw}: no file matches this pattern")
+                raise InputError("error.no_match", path=raw)
             expanded.extend(matches)
         elif os.path.isdir(raw):
             inside = sorted(str(p) for p in Path(raw).iterdir() if p.is_file() and supported(p.name))
             if not inside:
-                raise InputError(f"{raw}: no supported export in this folder (.csv, .tsv, .txt, .jsonl, .ndjson, .json, .xlsx, optionally .gz)")
+                raise InputError("error.empty_folder", path=raw)
             expanded.extend(inside)
         elif not os.path.exists(raw):
-            raise InputError(f"{raw}: no such file")
+            raise InputError("error.no_such_file", path=raw)
         else:
             expanded.append(raw)
     if not expanded:
-        raise InputError("no input given")
+        raise InputError("error.no_input")
     return expanded
 
 
@@ -123,7 +123,7 @@ def load(
     exports given with --reviews are all reviews).
     """
     if encoding is not None and encoding.lower() not in ENCODINGS:
-        raise InputError(f"--encoding {encoding}: unsupported; use one of {', '.join(sorted(ENCODINGS))}")
+        raise InputError("error.encoding", encoding=encoding, known=", ".join(sorted(ENCODINGS)))
     tables = []
     for path in expand(paths):
         if path == STDIN:
@@ -170,9 +170,9 @@ def _read_excel(path: str, sheet: str | None, spooled: str | None = None) -> Raw
             infer_schema_length=0,  # everything as text: normalize parses it like CSV
         )
     except ModuleNotFoundError as exc:
-        raise InputError(f"{path}: reading Excel needs the fastexcel package ({exc})") from None
+        raise InputError("error.fastexcel", path=path, reason=exc) from None
     except Exception as exc:  # noqa: BLE001 - calamine raises its own types; the file is named
-        raise InputError(f"{path}: not readable as Excel ({_first_line(exc)}); is --sheet right?") from None
+        raise InputError("error.not_excel", path=path, reason=_first_line(exc)) from None
     return RawTable(path, frame.lazy().with_row_index("_record"), "xlsx", "xlsx", record_lines=pl.Series("line", range(2, frame.height + 2), dtype=pl.Int64))
 
 
@@ -181,7 +181,7 @@ def _read_path(path: str, encoding: str | None, sheet: str | None = None) -> Raw
     try:
         regular = stat.S_ISREG(os.stat(path).st_mode)
     except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
+        raise InputError("error.cannot_read", path=path, reason=os_reason(exc)) from exc
     if not regular:
         # A named pipe, a device or a socket: it can be read once only, so it is read whole,
         # as a stream, like stdin (opening it twice loses what the first read took).
@@ -193,7 +193,7 @@ def _read_path(path: str, encoding: str | None, sheet: str | None = None) -> Raw
                     return _read_excel(path, sheet, spooled)
                 return _read_stream(path, fh, encoding, kind)
         except OSError as exc:
-            raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
+            raise InputError("error.cannot_read", path=path, reason=os_reason(exc)) from exc
     if kind == "xlsx":
         _check_xlsx(path, path)
         return _read_excel(path, sheet)
@@ -201,7 +201,7 @@ def _read_path(path: str, encoding: str | None, sheet: str | None = None) -> Raw
         with open(path, "rb") as fh:
             head = fh.read(_SNIFF_BYTES)
     except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
+        raise InputError("error.cannot_read", path=path, reason=os_reason(exc)) from exc
     compressed = head[:2] == GZIP_MAGIC
     if not compressed and kind == "csv" and not _cr_only(head):
         chosen = encoding or _sniff_encoding(head, path)
@@ -215,7 +215,7 @@ def _read_path(path: str, encoding: str | None, sheet: str | None = None) -> Raw
         with open(path, "rb") as fh:
             return _read_stream(path, fh, encoding, kind)
     except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
+        raise InputError("error.cannot_read", path=path, reason=os_reason(exc)) from exc
 
 
 # ----------------------------------------------------------------------- streams and spools
@@ -282,7 +282,7 @@ def _raw_chunks(source: str, fh: IO[bytes]) -> Iterator[bytes]:
                 if rest[:2] == GZIP_MAGIC:  # another gzip member (concatenated .gz files)
                     inflater, pending = zlib.decompressobj(wbits=31), rest
                 elif rest.strip(b"\x00") or fh.read(1).strip(b"\x00"):
-                    raise InputError(f"{source}: not a readable gzip file (data after its end)")
+                    raise InputError("error.gzip_trailing", path=source)
                 else:
                     pending = b""
             if data:
@@ -297,9 +297,9 @@ def _raw_chunks(source: str, fh: IO[bytes]) -> Iterator[bytes]:
             elif inflater.eof and not pending:
                 break
     except zlib.error as exc:
-        raise InputError(f"{source}: not a readable gzip file ({exc})") from None
+        raise InputError("error.gzip", path=source, reason=exc) from None
     if not inflater.eof:
-        raise InputError(f"{source}: not a readable gzip file (it ends before its end-of-stream marker: cut off?)")
+        raise InputError("error.gzip_cut", path=source)
 
 
 def _spool_raw(source: str, fh: IO[bytes]) -> str:
@@ -330,10 +330,7 @@ def _read_stream(source: str, fh: IO[bytes], encoding: str | None, kind: str | N
         return _spool_stream(source, fh, encoding, kind)
     except OSError as exc:
         # Reading the input, or writing the spool (a full or read-only temporary folder).
-        raise InputError(
-            f"{source}: cannot read it through a temporary file in {tempfile.gettempdir()} "
-            f"({exc.strerror or exc}); free space there or set TMPDIR"
-        ) from None
+        raise InputError("error.spool", path=source, folder=tempfile.gettempdir(), reason=os_reason(exc)) from None
 
 
 def _spool_stream(source: str, fh: IO[bytes], encoding: str | None, kind: str | None) -> RawTable:
@@ -378,7 +375,7 @@ def _spool_stream(source: str, fh: IO[bytes], encoding: str | None, kind: str | 
         try:
             tail = decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            raise InputError(f"{source}: not valid {chosen} at byte {max(offset - 1, 0)}: it ends inside a character (cut off?)") from None
+            raise InputError("error.cut_character", path=source, encoding=chosen, byte=max(offset - 1, 0)) from None
         if tail:
             out.write(tail.encode("utf-8"))
         if held_cr:
@@ -390,7 +387,7 @@ def _spool_stream(source: str, fh: IO[bytes], encoding: str | None, kind: str | 
         table.path = name
         return table
     if os.path.getsize(name) == 0:
-        raise InputError(f"{source}: empty file (not even a header line)")
+        raise InputError("error.empty_file", path=source)
     with open(name, "rb") as spooled:
         first = spooled.read(_SNIFF_BYTES)
     frame = pl.scan_csv(name, infer_schema=False, separator=_separator(source, first)).with_row_index("_record")
@@ -488,7 +485,7 @@ def _sniff_encoding(sample: bytes, source: str = "input") -> str:
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise InputError(f"{source}: UTF-16 text is not supported; save the export as UTF-8 (or GB18030) and run again")
+        raise InputError("error.utf16", path=source)
     try:
         codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
         return "utf-8"
@@ -498,8 +495,7 @@ def _sniff_encoding(sample: bytes, source: str = "input") -> str:
         prefix = sample[: exc.start].decode("utf-8", errors="ignore")
         if sum(ord(ch) >= 0x3000 for ch in prefix) >= 2:
             raise InputError(
-                f"{source}: valid UTF-8 up to byte {exc.start}, then not: the file mixes encodings; "
-                "save it in one encoding (or pass --encoding if you know it)"
+                "error.mixed_encoding", path=source, byte=exc.start
             ) from None
         return "gb18030"
 
@@ -572,11 +568,11 @@ def _csv_problem(lines: io.TextIOBase, separator: str) -> str | None:
 def _check_csv_readable(source: str, frame: pl.LazyFrame, path: str | None = None) -> None:
     """Surface a bad header or encoding now, as one clear line, not deep in the pipeline."""
     if os.path.getsize(path or source) == 0:
-        raise InputError(f"{source}: empty file (not even a header line)")
+        raise InputError("error.empty_file", path=source)
     try:
         frame.collect_schema()
     except (pl.exceptions.PolarsError, ValueError) as exc:
-        raise InputError(f"{source}: not readable as CSV ({_first_line(exc)})") from exc
+        raise InputError("error.not_csv", path=source, reason=_first_line(exc)) from exc
 
 
 def _jsonl(source: str, text: str, encoding: str) -> RawTable:

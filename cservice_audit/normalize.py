@@ -52,29 +52,27 @@ class Aliases:
 
         data = read_yaml_file(path, "mapping file", InputError) or {}
         if not isinstance(data, dict):
-            raise InputError(f"{path}: a mapping file is a YAML mapping with 'columns' and/or 'values'")
+            raise InputError("error.mapping_shape", path=path)
         unknown = set(data) - {"columns", "values", "timestamp_formats", "description", "example"}
         if unknown:
-            raise InputError(f"{path}: unknown key '{sorted(unknown)[0]}' (expected columns, values, timestamp_formats, description, example)")
+            raise InputError("error.mapping_key", path=path, name=sorted(unknown)[0])
         columns = {k: list(v) for k, v in self.columns.items()}
         for name, spellings in (data.get("columns") or {}).items():
             if name not in CANONICAL:
-                raise InputError(f"{path}: columns.{name}: not a canonical column ({', '.join(CANONICAL)})")
+                raise InputError("error.mapping_column", path=path, name=name, known=", ".join(CANONICAL))
             columns[name] = [str(s) for s in _as_list(spellings)] + columns[name]
         values = {field: {k: list(v) for k, v in m.items()} for field, m in self.values.items()}
         for field_name, mapping in (data.get("values") or {}).items():
             if field_name not in values:
-                raise InputError(f"{path}: values.{field_name}: values are mapped for {', '.join(values)}")
+                raise InputError("error.mapping_field", path=path, name=field_name, known=", ".join(values))
             for canonical, spellings in (mapping or {}).items():
                 if str(canonical) not in values[field_name]:
-                    raise InputError(
-                        f"{path}: values.{field_name}.{canonical}: expected one of {', '.join(values[field_name])}"
-                    )
+                    raise InputError("error.mapping_value", path=path, name=f"{field_name}.{canonical}", known=", ".join(values[field_name]))
                 values[field_name][str(canonical)] = [str(s) for s in _as_list(spellings)] + values[field_name][str(canonical)]
         formats = {k: list(v) for k, v in self.timestamp_formats.items()}
         for kind, layouts in (data.get("timestamp_formats") or {}).items():
             if kind not in formats:
-                raise InputError(f"{path}: timestamp_formats.{kind}: expected with_offset or naive")
+                raise InputError("error.mapping_timestamps", path=path, name=kind)
             formats[kind] = [str(s) for s in _as_list(layouts)] + formats[kind]
         return Aliases(columns, values, formats)
 
@@ -95,7 +93,7 @@ def shipped_profiles() -> list[str]:
 def profile_path(name: str) -> Path:
     """The file of a shipped export profile (`--profile NAME`)."""
     if name not in shipped_profiles():
-        raise InputError(f"unknown profile '{name}' (shipped: {', '.join(shipped_profiles())})")
+        raise InputError("error.unknown_profile", name=name, known=", ".join(shipped_profiles()))
     return Path(str(resources.files("cservice_audit").joinpath(f"profiles/{name}.yaml")))
 
 
@@ -127,10 +125,7 @@ def resolve_columns(table: RawTable, aliases: Aliases) -> dict[str, str]:
             continue
         if canonical not in found:
             tried = ", ".join(aliases.columns[canonical])
-            raise InputError(
-                f"{table.source}: missing column '{canonical}' (tried: {tried}); "
-                f"add your header with --mapping FILE"
-            )
+            raise InputError("error.missing_column", path=table.source, name=canonical, tried=tried)
     return found
 
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from cservice_audit.errors import Keyed
+
 PERIODS = ("day", "natural_week", "natural_month", "rolling_30d")
 SCOPES = ("agent", "shop")
 REPLY_ROLES = ("agent", "bot")
@@ -15,8 +17,8 @@ _REQUIRED = object()
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
 
 
-class ParamError(ValueError):
-    """A parameter value is wrong; the message says what was expected."""
+class ParamError(Keyed, ValueError):
+    """A parameter value is wrong; the message (a catalogue key, errors.Keyed) says what was expected."""
 
 
 @dataclass(frozen=True)
@@ -59,53 +61,53 @@ def _seconds(param: Param, value: Any) -> float | None:
     if value is None and param.default is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise ParamError(f"expected a number of seconds ≥ 0, got {value!r}")
+        raise ParamError("param.seconds", value=repr(value))
     return float(value)
 
 
 def _rate(param: Param, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise ParamError(f"expected a rate between 0 and 1, got {value!r}")
+        raise ParamError("param.rate", value=repr(value))
     return float(value)
 
 
 def _count(param: Param, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ParamError(f"expected a whole number ≥ 0, got {value!r}")
+        raise ParamError("param.count", value=repr(value))
     return value
 
 
 def _choice(param: Param, value: Any) -> str:
     if value not in param.choices:
-        raise ParamError(f"expected one of {', '.join(param.choices)}, got {value!r}")
+        raise ParamError("param.choice", known=", ".join(param.choices), value=repr(value))
     return value
 
 
 def _subset(param: Param, value: Any) -> tuple[str, ...]:
     if not isinstance(value, list) or not value or any(v not in param.choices for v in value):
-        raise ParamError(f"expected a non-empty list of {', '.join(param.choices)}, got {value!r}")
+        raise ParamError("param.subset", known=", ".join(param.choices), value=repr(value))
     return tuple(sorted(set(value), key=param.choices.index))
 
 
 def _window(param: Param, value: Any) -> Window:
     if not isinstance(value, dict) or set(value) != {"start", "end"}:
-        raise ParamError(f"expected {{start: 'HH:MM', end: 'HH:MM'}}, got {value!r}")
+        raise ParamError("param.window", value=repr(value))
     start, end = (_time_of_day(value[k]) for k in ("start", "end"))
     if start >= end:
-        raise ParamError(f"start {value['start']} must be before end {value['end']}")
+        raise ParamError("param.window_order", start=value["start"], end=value["end"])
     return Window(start, end)
 
 
 def _time_of_day(value: Any) -> int:
     match = _TIME.match(str(value))
     if not match or int(match[1]) > 24 or int(match[2]) > 59 or (int(match[1]) == 24 and int(match[2]) != 0):
-        raise ParamError(f"expected a time 'HH:MM' between 00:00 and 24:00, got {value!r}")
+        raise ParamError("param.time", value=repr(value))
     return int(match[1]) * 3600 + int(match[2]) * 60
 
 
 def _phrases(param: Param, value: Any) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise ParamError(f"expected a list of non-empty strings, got {value!r}")
+        raise ParamError("param.strings", value=repr(value))
     return tuple(value)
 
 
@@ -122,13 +124,13 @@ def _regexes(param: Param, value: Any) -> tuple[str, ...] | None:
     for pattern in patterns:
         problem = pattern_error(pattern)
         if problem:
-            raise ParamError(f"not a valid regular expression {pattern!r}: {problem}")
+            raise ParamError("param.regex", pattern=repr(pattern), problem=problem)
     return patterns
 
 
 def _flag(param: Param, value: Any) -> bool:
     if not isinstance(value, bool):
-        raise ParamError(f"expected true or false, got {value!r}")
+        raise ParamError("param.bool", value=repr(value))
     return value
 
 
@@ -173,4 +175,4 @@ def parse_date(value: Any) -> date:
     try:
         return date.fromisoformat(str(value))
     except ValueError:
-        raise ParamError(f"expected a date YYYY-MM-DD, got {value!r}") from None
+        raise ParamError("param.date", value=repr(value)) from None

@@ -17,6 +17,7 @@ from rich.text import Text
 from cservice_audit.sanitize import one_line, terminal_safe
 from cservice_audit.checks import CHECKS
 from cservice_audit.errors import AuditError
+from cservice_audit.i18n import t as _t
 from cservice_audit.params import Window
 from cservice_audit.ruleset import Rule, Ruleset, load_file, load_platform, shipped_platforms
 
@@ -46,14 +47,14 @@ def _param_json(value: Any) -> Any:
     return value
 
 
-def escalation_line(rule: Rule) -> str:
+def escalation_line(rule: Rule, lang: str = "en") -> str:
     if rule.escalation is None:
         return ""
     tiers = "; ".join(
-        f"{t.at}: {t.label} ({t.severity}{f', points {t.points:g}' if t.points else ''}) {t.penalty}".rstrip()
+        f"{t.at}: {t.label} ({t.severity}{_t('explain.tier_points', lang, points=f'{t.points:g}') if t.points else ''}) {t.penalty}".rstrip()
         for t in rule.escalation.tiers
     )
-    return f"escalation within {rule.escalation.lookback_days} days: {tiers}"
+    return _t("explain.escalation", lang, days=rule.escalation.lookback_days, tiers=tiers)
 
 
 def params_line(rule: Rule, fold: Fold = None) -> str:
@@ -130,13 +131,13 @@ def ruleset_table(ruleset: Ruleset, fold: Fold = None) -> list[Any]:
     return [table, Text(terminal_safe(sources)), *([Text(terminal_safe(notes))] if notes else []), Text(terminal_safe("\n".join(extra)))]
 
 
-def source_line(source: dict[str, str]) -> str:
+def source_line(source: dict[str, str], lang: str = "en") -> str:
     """`source [seed-000] title (2023-10-13): note`: what a rule's `sources` ids point to."""
     ref = f" [{source['id']}]" if source.get("id") else ""
     date = f" ({source['date']})" if source.get("date") else ""
     note = f": {source['note']}" if source.get("note") else ""
     url = f" {source['url']}" if source.get("url") else ""
-    return f"source{ref} {source['title']}{date}{url}{note}"
+    return _t("explain.source", lang, source=f"{ref} {source['title']}{date}{url}{note}".lstrip())
 
 
 def find_rule(code: str, ruleset_file: Path | None) -> tuple[Ruleset, Rule]:
@@ -146,29 +147,39 @@ def find_rule(code: str, ruleset_file: Path | None) -> tuple[Ruleset, Rule]:
             if rule.code == code:
                 return ruleset, rule
     known = ", ".join(r.code for rs in candidates for r in rs.rules)
-    raise AuditError(f"unknown rule code '{code}' (known: {known})")
+    raise AuditError("error.unknown_code", code=code, known=known)
 
 
-def explain_rule(ruleset: Ruleset, rule: Rule) -> str:
+# The fixed section headings of a check's docstring (style.md), shown in the reader's language.
+DOC_HEADINGS = {"What it checks": "explain.what", "Why it matters": "explain.why", "Parameters": "explain.parameters", "Example finding": "explain.example",
+                "Example findings": "explain.examples"}
+
+
+def explain_rule(ruleset: Ruleset, rule: Rule, lang: str = "en") -> str:
+    """The `explain` page: labels and headings in `lang`; the check's prose (its docstring) and
+    the parameters' notes are English documentation in both (docs/i18n.md)."""
     check = CHECKS[rule.check]
     lines = [
         f"{rule.code}  {rule.title}  ({rule.name})",
-        f"platform {ruleset.name} ({ruleset.platform}), ruleset version {ruleset.version}, effective {ruleset.effective}",
-        f"check {rule.check}, severity {rule.severity}" + (f", points {rule.points:g} each" if rule.points else ""),
-        f"confidence {rule.confidence}" + (f": {rule.confidence_note}" if rule.confidence_note else ""),
+        _t("explain.platform", lang, name=ruleset.name, platform=ruleset.platform, version=ruleset.version, effective=ruleset.effective),
+        _t("explain.check", lang, check=rule.check, severity=rule.severity)
+        + (_t("explain.points", lang, points=f"{rule.points:g}") if rule.points else ""),
+        _t("explain.confidence", lang, confidence=rule.confidence) + (f": {rule.confidence_note}" if rule.confidence_note else ""),
     ]
     if rule.source:
-        lines.append(f"source {rule.source}")
+        lines.append(_t("explain.source", lang, source=rule.source))
     for source_id in rule.sources:
         cited = ruleset.source(source_id)
-        lines.append(source_line(cited) if cited else f"source [{source_id}]")
+        lines.append(source_line(cited, lang) if cited else _t("explain.source", lang, source=f"[{source_id}]"))
     if rule.escalation:
-        lines.append(escalation_line(rule))
+        lines.append(escalation_line(rule, lang))
     if rule.description:
         lines += ["", rule.description]
-    lines += ["", "Parameters in effect"]
+    lines += ["", _t("explain.params", lang)]
+    none = _t("explain.none", lang)
     for key, spec in check.PARAMS.items():
         value = rule.params.get(key)
-        lines.append(f"    {key} = {_param_text(value) if value is not None else '(none)'}    # {spec.doc}")
-    lines += ["", inspect.cleandoc(check.__doc__ or "")]
+        lines.append(f"    {key} = {_param_text(value) if value is not None else none}    # {spec.doc}")
+    doc = inspect.cleandoc(check.__doc__ or "").split("\n")
+    lines += ["", *(_t(DOC_HEADINGS[line], lang) if line in DOC_HEADINGS else line for line in doc)]
     return terminal_safe("\n".join(lines)) + "\n"  # a user's ruleset texts, shown safe

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from cservice_audit.errors import RulesetError
+from cservice_audit.errors import RulesetError, Term, os_reason
 from cservice_audit.params import ParamError, parse_date
 
 SEVERITIES = ("error", "warning", "info")
@@ -133,9 +133,7 @@ def shipped_platforms() -> list[str]:
 def resolve_platform(name: str) -> str:
     key = PLATFORM_ALIASES.get(name.strip().lower(), name.strip().lower())
     if key not in shipped_platforms():
-        raise RulesetError(
-            f"unknown platform '{name}' (shipped: {', '.join(shipped_platforms())}; or give --ruleset FILE)"
-        )
+        raise RulesetError("error.unknown_platform", name=name, known=", ".join(shipped_platforms()))
     return key
 
 
@@ -149,12 +147,12 @@ def load_file(path: str | Path, origin: str | None = None) -> Ruleset:
     data = _read_yaml(path)
     label = str(path)
     if not isinstance(data, dict):
-        raise RulesetError(f"{label}: a ruleset is a YAML mapping")
+        raise RulesetError("error.ruleset_shape", path=label)
     _check_keys(label, "", data, _TOP_KEYS)
     parent = data.get("extends")
     if parent is not None:
         if not isinstance(parent, str):
-            raise RulesetError(f"{label}: extends: expected a platform name or a file path, got {parent!r}")
+            raise RulesetError("error.at", path=label, where="extends", problem=ParamError("rs.extends", value=repr(parent)))
         base_path = path.parent / parent
         if parent.endswith((".yaml", ".yml")) and base_path.exists():
             base = _read_yaml(base_path)
@@ -163,11 +161,11 @@ def load_file(path: str | Path, origin: str | None = None) -> Ruleset:
             try:
                 key = resolve_platform(parent)
             except RulesetError as exc:
-                raise RulesetError(f"{label}: extends: {exc}") from None
+                raise RulesetError("error.at", path=label, where="extends", problem=exc) from None
             base = _read_yaml(shipped_dir() / f"{key}.yaml")
             base_origin = f"shipped:{key}"
         if isinstance(base, dict) and base.get("extends"):
-            raise RulesetError(f"{label}: extends: {parent} itself extends another ruleset; extend one level only")
+            raise RulesetError("error.extends_deep", path=label, parent=parent)
         _check_override_rules(label, data.get("rules"))
         data = _merge(base, data)
         origin = f"{path} (extends {base_origin})"
@@ -189,6 +187,11 @@ def _read_yaml(path: Path) -> Any:
     return read_yaml_file(path, "ruleset", RulesetError, loader=_DatesAsText)
 
 
+def _what(what: str) -> Term | str:
+    """"ruleset" / "mapping file" as a catalogue word (file.*) for the error's language."""
+    return Term({"ruleset": "file.ruleset", "mapping file": "file.mapping"}[what]) if what in ("ruleset", "mapping file") else what
+
+
 def read_yaml_file(path: str | Path, what: str, error: type[Exception], loader: type = yaml.SafeLoader) -> Any:
     """A small YAML file (a ruleset, a mapping) read within the limits: at most `yaml_bytes`,
     nested at most `yaml_depth` deep, and at most `yaml_nodes` nodes with every alias expanded.
@@ -203,21 +206,22 @@ def read_yaml_file(path: str | Path, what: str, error: type[Exception], loader: 
         with open(path, "rb") as fh:
             data = fh.read(cap.yaml_bytes + 1)
     except OSError as exc:
-        raise error(f"{path}: cannot read {what} ({exc.strerror})") from exc
+        raise error("error.yaml_unreadable", path=path, what=_what(what), reason=os_reason(exc)) from exc
     if len(data) > cap.yaml_bytes:
         raise error(str(limits.exceeded("yaml_bytes", f"{path}: {what} file too large")))
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise error(f"{path}: a {what} must be UTF-8 text") from None
+        raise error("error.yaml_utf8", path=path, what=_what(what)) from None
     try:
         _check_yaml_shape(text, path, what, error, cap)
         return yaml.load(text, Loader=loader)  # noqa: S506 - a SafeLoader (subclass)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise error(f"{path}: not valid YAML{where} ({problem})") from None
+        if mark:
+            raise error("error.yaml_invalid_at", path=path, line=mark.line + 1, problem=problem) from None
+        raise error("error.yaml_invalid", path=path, problem=problem) from None
 
 
 def _check_yaml_shape(text: str, path: str | Path, what: str, error: type[Exception], cap: Any) -> None:
@@ -251,17 +255,17 @@ def _check_yaml_shape(text: str, path: str | Path, what: str, error: type[Except
 def _check_keys(label: str, where: str, data: dict, allowed: set[str]) -> None:
     for key in data:
         if key not in allowed:
-            raise RulesetError(f"{label}: {where}{key}: unknown key (allowed: {', '.join(sorted(allowed))})")
+            raise RulesetError("error.rs_unknown_key", path=label, where=f"{where}{key}", known=", ".join(sorted(allowed)))
 
 
 def _check_override_rules(label: str, rules: Any) -> None:
     if rules is None:
         return
     if not isinstance(rules, list):
-        raise RulesetError(f"{label}: rules: expected a list of rules")
+        raise RulesetError("error.rs_expected", path=label, where="rules", what=Term("rs.list_of_rules"))
     for i, rule in enumerate(rules):
         if not isinstance(rule, dict) or not isinstance(rule.get("code"), str):
-            raise RulesetError(f"{label}: rules[{i}].code: every rule needs a code")
+            raise RulesetError("error.rs_code_needed", path=label, where=f"rules[{i}].code")
         _check_keys(label, f"rules[{rule['code']}].", rule, _RULE_KEYS)
 
 
@@ -298,61 +302,61 @@ def _merge(base: dict, override: dict) -> dict:
 def _build(label: str, data: dict, origin: str) -> Ruleset:
     def need(key: str, kind: type | tuple[type, ...], what: str) -> Any:
         if key not in data:
-            raise RulesetError(f"{label}: {key}: required key is missing")
+            raise RulesetError("error.rs_missing", path=label, where=key)
         value = data[key]
         if not isinstance(value, kind) or isinstance(value, bool):
-            raise RulesetError(f"{label}: {key}: expected {what}, got {value!r}")
+            raise RulesetError("error.rs_expected_got", path=label, where=key, what=what, value=repr(value))
         return value
 
     platform = need("platform", str, "a platform name")
     if not _PLATFORM_ID.match(platform):
         # The platform names the history folder: it must never be a path (../x, /tmp/x).
-        raise RulesetError(f"{label}: platform: expected an identifier of a-z, 0-9, _ and - (e.g. pinduoduo), got {platform!r}")
+        raise RulesetError("error.rs_platform", path=label, value=repr(platform))
     version = str(need("version", (str, int, float), "a version string"))
     try:
         effective = parse_date(need("effective", (str, date), "a date"))
     except ParamError as exc:
-        raise RulesetError(f"{label}: effective: {exc}") from None
+        raise RulesetError("error.at", path=label, where="effective", problem=exc) from None
     tz = data.get("timezone", "Asia/Shanghai")
     try:
         ZoneInfo(str(tz))
     except (ZoneInfoNotFoundError, ValueError):
-        raise RulesetError(f"{label}: timezone: unknown time zone {tz!r}") from None
+        raise RulesetError("error.rs_timezone", path=label, value=repr(tz)) from None
     sources = data.get("sources") or []
     if not isinstance(sources, list):
-        raise RulesetError(f"{label}: sources: expected a list of {{title, url, note}}")
+        raise RulesetError("error.rs_expected", path=label, where="sources", what=Term("rs.list_of_sources"))
     for i, src in enumerate(sources):
         if not isinstance(src, dict) or "title" not in src:
-            raise RulesetError(f"{label}: sources[{i}]: expected a mapping with at least a title")
+            raise RulesetError("error.rs_expected", path=label, where=f"sources[{i}]", what=Term("rs.titled_mapping"))
         _check_keys(label, f"sources[{i}].", src, _SOURCE_KEYS)
     source_ids = [str(s["id"]) for s in sources if s.get("id") is not None]
     twice = next((i for i in source_ids if source_ids.count(i) > 1), None)
     if twice:
-        raise RulesetError(f"{label}: sources: the id {twice!r} is used twice")
+        raise RulesetError("error.rs_twice", path=label, where="sources", value=repr(twice))
     notes = data.get("notes") or []
     if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
-        raise RulesetError(f"{label}: notes: expected a list of texts")
+        raise RulesetError("error.rs_expected", path=label, where="notes", what=Term("rs.list_of_texts"))
     exempt = data.get("exempt_dates") or []
     if not isinstance(exempt, list):
-        raise RulesetError(f"{label}: exempt_dates: expected a list of dates")
+        raise RulesetError("error.rs_expected", path=label, where="exempt_dates", what=Term("rs.list_of_dates"))
     try:
         exempt_dates = tuple(sorted(parse_date(d) for d in exempt))
     except ParamError as exc:
-        raise RulesetError(f"{label}: exempt_dates: {exc}") from None
+        raise RulesetError("error.at", path=label, where="exempt_dates", problem=exc) from None
     gap = data.get("session_gap")
     if gap is not None and (isinstance(gap, bool) or not isinstance(gap, (int, float)) or gap <= 0):
-        raise RulesetError(f"{label}: session_gap: expected seconds > 0, got {gap!r}")
+        raise RulesetError("error.rs_session_gap", path=label, value=repr(gap))
     rules_data = need("rules", list, "a list of rules")
     rules = tuple(_build_rule(label, i, r) for i, r in enumerate(rules_data))
     codes = [r.code for r in rules]
     duplicate = next((c for c in codes if codes.count(c) > 1), None)
     if duplicate:
-        raise RulesetError(f"{label}: rules[{duplicate}]: the code is used twice")
+        raise RulesetError("error.rs_code_twice", path=label, where=f"rules[{duplicate}]")
     _check_across_rules(label, rules)
     for rule in rules:
         unknown = [i for i in rule.sources if i not in source_ids]
         if unknown:
-            raise RulesetError(f"{label}: rules[{rule.code}].sources: {unknown[0]!r} is not the id of one of the ruleset's sources")
+            raise RulesetError("error.rs_source_id", path=label, where=f"rules[{rule.code}].sources", value=repr(unknown[0]))
     return Ruleset(
         platform=platform,
         name=str(data.get("name", platform)),
@@ -380,68 +384,67 @@ def _check_across_rules(label: str, rules: tuple[Rule, ...]) -> None:
         try:
             hook(rule, rules)
         except ParamError as exc:
-            raise RulesetError(f"{label}: rules[{rule.code}].params: {exc}") from None
+            raise RulesetError("error.at", path=label, where=f"rules[{rule.code}].params", problem=exc) from None
 
 
 def _build_rule(label: str, index: int, data: Any) -> Rule:
     from cservice_audit.checks import CHECKS
 
     if not isinstance(data, dict):
-        raise RulesetError(f"{label}: rules[{index}]: expected a mapping")
+        raise RulesetError("error.rs_expected", path=label, where=f"rules[{index}]", what=Term("rs.mapping"))
     code = data.get("code")
     where = f"rules[{code}]" if isinstance(code, str) else f"rules[{index}]"
     _check_keys(label, f"{where}.", data, _RULE_KEYS)
     if not isinstance(code, str) or not _CODE.match(code):
-        raise RulesetError(f"{label}: {where}.code: expected a code like PDD-R3, got {code!r}")
+        raise RulesetError("error.rs_code", path=label, where=f"{where}.code", value=repr(code))
 
     def text(key: str, default: str | None = None) -> str:
         value = data.get(key, default)
         if value is None:
-            raise RulesetError(f"{label}: {where}.{key}: required key is missing")
+            raise RulesetError("error.rs_missing", path=label, where=f"{where}.{key}")
         if not isinstance(value, str):
-            raise RulesetError(f"{label}: {where}.{key}: expected text, got {value!r}")
+            raise RulesetError("error.rs_expected_got", path=label, where=f"{where}.{key}", what=Term("rs.text"), value=repr(value))
         return value
 
     def choice(key: str, options: tuple[str, ...], default: str | None = None) -> str:
         value = text(key, default)
         if value not in options:
-            raise RulesetError(f"{label}: {where}.{key}: expected one of {', '.join(options)}, got {value!r}")
+            raise RulesetError("error.at", path=label, where=f"{where}.{key}", problem=ParamError("param.choice", known=", ".join(options), value=repr(value)))
         return value
 
     check_name = choice("check", tuple(sorted(CHECKS)))
     check = CHECKS[check_name]
     raw_params = data.get("params") or {}
     if not isinstance(raw_params, dict):
-        raise RulesetError(f"{label}: {where}.params: expected a mapping")
+        raise RulesetError("error.rs_expected", path=label, where=f"{where}.params", what=Term("rs.mapping"))
     params: dict[str, Any] = {}
     for key in raw_params:
         if key not in check.PARAMS:
             raise RulesetError(
-                f"{label}: {where}.params.{key}: unknown parameter for check {check_name} "
-                f"(allowed: {', '.join(sorted(check.PARAMS))})"
+                "error.rs_unknown_param", path=label, where=f"{where}.params.{key}", check=check_name, known=", ".join(sorted(check.PARAMS))
             )
     for key, spec in check.PARAMS.items():
         if key in raw_params:
             try:
                 params[key] = spec.parse(raw_params[key])
             except ParamError as exc:
-                raise RulesetError(f"{label}: {where}.params.{key}: {exc}") from None
+                raise RulesetError("error.at", path=label, where=f"{where}.params.{key}", problem=exc) from None
         elif spec.required:
-            raise RulesetError(f"{label}: {where}.params.{key}: required parameter is missing")
+            raise RulesetError("error.rs_param_missing", path=label, where=f"{where}.params.{key}")
         else:
             params[key] = spec.default_value()
     try:
         check.validate(params)
     except ParamError as exc:
-        raise RulesetError(f"{label}: {where}.params: {exc}") from None
+        raise RulesetError("error.at", path=label, where=f"{where}.params", problem=exc) from None
     _check_combined_patterns(label, where, params)
     points = data.get("points", 0)
     if isinstance(points, bool) or not isinstance(points, (int, float)):
-        raise RulesetError(f"{label}: {where}.points: expected a number, got {points!r}")
+        raise RulesetError("error.rs_expected_got", path=label, where=f"{where}.points", what=Term("rs.number"), value=repr(points))
     escalation = _build_escalation(label, where, data.get("escalation"))
     cited = data.get("sources", [])
     if not isinstance(cited, list) or not all(isinstance(c, str) and c for c in cited):
-        raise RulesetError(f"{label}: {where}.sources: expected a list of source ids, got {cited!r}")
+        raise RulesetError("error.rs_expected_got", path=label, where=f"{where}.sources", what=Term("rs.source_ids"), value=repr(cited))
     return Rule(
         code=code,
         name=text("name"),

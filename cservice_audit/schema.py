@@ -74,7 +74,8 @@ FINDING_SCHEMA = {
     "ts": pl.Datetime("ms", "UTC"),  # converted to the ruleset's zone when rendered
     "period": pl.String,
     "period_start": pl.Date,
-    "message": pl.String,
+    "message": pl.String,  # English, in the JSON and CSV (stable whatever --lang)
+    "message_zh": pl.String,  # the same in Chinese, for the human formats only (docs/i18n.md)
     "evidence": pl.String,
     "match": pl.String,  # text rules: the matched text (normalized), else null
     "points": pl.Float64,
@@ -85,6 +86,10 @@ FINDING_SCHEMA = {
     "tier_rank": pl.Int64,  # the tier's rank among the rule's tiers (0 = lowest), -1 = none
     "state": pl.String,  # new | known, against the baseline (spec §11)
 }
+
+# Finding columns for the human formats only: the JSON, CSV and workbook leave them out, so
+# those stay the same whatever --lang is (docs/i18n.md).
+HUMAN_ONLY = ("message_zh",)
 
 # The parts of a finding that identify it across runs (never row numbers, never the
 # measured value, so a day that fails again with another rate keeps its fingerprint).

@@ -25,7 +25,7 @@ import polars as pl
 from cservice_audit.checks.context import CheckOutput, Context
 from cservice_audit.checks.late import late_items
 from cservice_audit.checks.items import UNIT_LABELS, period_label, rate_findings, summarize
-from cservice_audit.formatting import format_text
+from cservice_audit.i18n import LANGS, t, text_expr
 from cservice_audit.params import COMMON, DAYTIME, REPLY_ROLES, Param, ParamError
 from cservice_audit.ruleset import Rule
 
@@ -41,7 +41,7 @@ PARAMS = {
 
 def validate(params: dict) -> None:
     if params["cap"] is not None and params["cap"] <= 0:
-        raise ParamError("cap must be more than 0 seconds")
+        raise ParamError("param.cap")
 
 
 def run(rule: Rule, context: Context) -> CheckOutput:
@@ -55,15 +55,19 @@ def run(rule: Rule, context: Context) -> CheckOutput:
     failing = pl.col("value") > params["max_seconds"]
     metrics, days = summarize(context, rule, waits, counted, mean, failing, params["max_seconds"])
     unit = UNIT_LABELS[params["unit"]]
-    describe = format_text(
-        "{} {} s over {} {}, above {} s on {}",
-        pl.lit(rule.title),
-        pl.col("value").round(1),
-        pl.col("denominator"),
-        pl.lit(unit),
-        pl.lit(f"{params['max_seconds']:g}"),
-        period_label(),
-    )
+    describe = {
+        lang: text_expr(
+            "finding.wait_above",
+            lang,
+            title=rule.title,
+            value=pl.col("value").round(1),
+            n=pl.col("denominator"),
+            unit=t(f"unit.{params['unit']}", lang),
+            threshold=f"{params['max_seconds']:g}",
+            period=period_label(lang),
+        )
+        for lang in LANGS
+    }
     how = f"each capped at {cap:g} s, unanswered = {cap:g} s" if cap is not None else "answered items only"
     evidence = pl.lit(f"mean wait of {unit} counted {params['window'].label()}, {how}")
     # The drill-down: the counted items that wait longer than the limit on the mean, and

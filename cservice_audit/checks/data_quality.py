@@ -23,6 +23,7 @@ import polars as pl
 
 from cservice_audit.checks.context import CheckOutput, Context
 from cservice_audit.formatting import format_text
+from cservice_audit.i18n import text_expr
 from cservice_audit.normalize import CANONICAL
 from cservice_audit.params import Param
 from cservice_audit.ruleset import Rule
@@ -43,7 +44,9 @@ def run(rule: Rule, context: Context) -> CheckOutput:
         pl.lit("shop").alias("scope"),
         pl.col("shop").fill_null("-").alias("shop"),
         pl.col("buyer").alias("buyer"),
-        format_text("row rejected: {}", pl.col("problem")).alias("message"),
+        # The problem itself is normalize's English wording in both (docs/i18n.md).
+        text_expr("finding.rejected", "en", problem=pl.col("problem")).alias("message"),
+        text_expr("finding.rejected", "zh", problem=pl.col("problem")).alias("message_zh"),
         format_text("{}:{}", pl.col("_source"), pl.col("line")).alias("evidence"),
         pl.lit(float(rule.points)).alias("points"),
         # The row's own content identifies it across runs, where a line number would not.

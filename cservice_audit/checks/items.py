@@ -14,6 +14,7 @@ import polars as pl
 from cservice_audit.checks.context import Context
 from cservice_audit.checks.escalation import escalate_failed_periods
 from cservice_audit.formatting import format_text
+from cservice_audit.i18n import LANGS, text_expr, text_exprs
 from cservice_audit.metrics import periods
 from cservice_audit.metrics.rollup import day_rows, period_rows
 from cservice_audit.params import Window
@@ -131,10 +132,11 @@ def summarize(
 
 
 def rate_findings(
-    metrics: pl.LazyFrame, rule: Rule, describe: pl.Expr, evidence: pl.Expr, context: Context
+    metrics: pl.LazyFrame, rule: Rule, describe: dict[str, pl.Expr], evidence: pl.Expr, context: Context
 ) -> pl.LazyFrame:
     """One finding per failing (rule severity) or at-risk (warning) scope-period that this run
-    reports; a repeated failure takes its escalation tier (escalation.py)."""
+    reports; a repeated failure takes its escalation tier (escalation.py). `describe` is the
+    message in each language (`i18n.text_exprs`)."""
     failing = escalate_failed_periods(metrics.filter(pl.col("status").is_in(["fail", "at_risk"])), rule)
     severity = (
         pl.when(pl.col("status") != "fail").then(pl.lit("warning"))
@@ -151,7 +153,8 @@ def rate_findings(
         pl.when(pl.col("period") == "day").then(pl.col("period_start")).alias("day"),
         "period",
         "period_start",
-        describe.alias("message"),
+        describe["en"].alias("message"),
+        describe["zh"].alias("message_zh"),
         evidence.alias("evidence"),
         (pl.lit(float(rule.points)) + _tier_points()).alias("points"),
         "tier",
@@ -179,13 +182,34 @@ def with_tier_points(metrics: pl.LazyFrame, rule: Rule) -> pl.LazyFrame:
     )
 
 
-def period_label() -> pl.Expr:
-    """`2026-11-22`, `week 2026-11-16..2026-11-22 (so far)`, ..."""
+def period_label(lang: str = "en") -> pl.Expr:
+    """`2026-11-22`, `week 2026-11-16..2026-11-22 (so far)`, ... in `lang`."""
     span = format_text("{}..{}", pl.col("period_start"), pl.col("period_end"))
     label = (
         pl.when(pl.col("period") == "day").then(pl.col("period_start").cast(pl.String))
-        .when(pl.col("period") == "natural_week").then(format_text("week {}", span))
-        .when(pl.col("period") == "natural_month").then(format_text("month {}", pl.col("period_start").dt.strftime("%Y-%m")))
-        .otherwise(format_text("30 days {}", span))
+        .when(pl.col("period") == "natural_week").then(text_expr("finding.week", lang, span=span))
+        .when(pl.col("period") == "natural_month").then(text_expr("finding.month", lang, month=pl.col("period_start").dt.strftime("%Y-%m")))
+        .otherwise(text_expr("finding.rolling", lang, span=span))
     )  # fmt: skip
-    return pl.when(pl.col("complete")).then(label).otherwise(format_text("{} (so far)", label))
+    return pl.when(pl.col("complete")).then(label).otherwise(text_expr("finding.so_far", lang, label=label))
+
+
+def rate_messages(key: str, rule: Rule, unit: str, threshold: float) -> dict[str, pl.Expr]:
+    """The message of a failing rate in each language (catalogue `finding.rate_*`); `unit` is
+    a catalogue `unit.*` key."""
+    from cservice_audit.i18n import t
+
+    return {
+        lang: text_expr(
+            key,
+            lang,
+            title=rule.title,
+            value=(pl.col("value") * 100).round(1),
+            num=pl.col("numerator").cast(pl.Int64),
+            den=pl.col("denominator"),
+            unit=t(unit, lang),
+            threshold=round(threshold * 100, 1),
+            period=period_label(lang),
+        )
+        for lang in LANGS
+    }

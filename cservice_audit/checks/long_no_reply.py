@@ -42,7 +42,7 @@ import polars as pl
 from cservice_audit.checks.context import CheckOutput, Context
 from cservice_audit.checks.items import in_window
 from cservice_audit.checks.occurrences import occurrence_escalations, occurrence_findings, tally
-from cservice_audit.formatting import format_text
+from cservice_audit.i18n import LANGS, t, text_expr, text_exprs
 from cservice_audit.params import COMMON, DAYTIME, REPLY_ROLES, Param, ParamError
 from cservice_audit.ruleset import Rule
 from cservice_audit.text import normalize_phrases, with_normalized
@@ -64,9 +64,9 @@ LOCAL = "%Y-%m-%d %H:%M:%S"
 
 def validate(params: dict) -> None:
     if (params["topic"] is None) != (params["topic_deadline"] is None):
-        raise ParamError("topic and topic_deadline go together")
+        raise ParamError("param.topic_pair")
     if not params["same_day"] and params["max_wait"] is None and params["topic"] is None:
-        raise ParamError("no clause left: set same_day, max_wait or topic with topic_deadline")
+        raise ParamError("param.no_clause")
 
 
 def validate_in_ruleset(rule: Rule, rules: tuple[Rule, ...]) -> None:
@@ -76,16 +76,21 @@ def validate_in_ruleset(rule: Rule, rules: tuple[Rule, ...]) -> None:
     for code in rule.params["yield_to"] or ():
         other = by_code.get(code)
         if code == rule.code or (other is not None and other.check != "long_no_reply"):
-            raise ParamError(f"yield_to: {code!r} is not another long_no_reply rule")
+            raise ParamError("param.yield_to", code=repr(code))
 
 
-def _span(seconds: float) -> str:
+def _clause(lang: str) -> str:
+    """The column naming the broken clause in `lang` ("clause" in English)."""
+    return "clause" if lang == "en" else f"clause_{lang}"
+
+
+def _span(seconds: float, lang: str = "en") -> str:
     """86400 -> 24 h, 180 -> 3 min, 90 -> 90 s: deadlines as a supervisor reads them."""
     if seconds >= 3600 and seconds % 3600 == 0:
-        return f"{seconds / 3600:g} h"
+        return t("span.hours", lang, n=f"{seconds / 3600:g}")
     if seconds >= 60 and seconds % 60 == 0:
-        return f"{seconds / 60:g} min"
-    return f"{seconds:g} s"
+        return t("span.minutes", lang, n=f"{seconds / 60:g}")
+    return t("span.seconds", lang, n=f"{seconds:g}")
 
 
 def _judged(reply_ts: pl.Expr, deadline: pl.Expr, data_end: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
@@ -129,23 +134,28 @@ def _own_verdicts(rule: Rule, context: Context) -> pl.LazyFrame:
     reply = pl.col("reply_ts")
     none = pl.lit(False)
     looked_at = none
-    clauses: list[tuple[str | pl.Expr, pl.Expr, pl.Expr, pl.Expr]] = []  # (name, deadline, late, pending)
+    # (name in each language, deadline, late, pending)
+    clauses: list[tuple[dict[str, pl.Expr], pl.Expr, pl.Expr, pl.Expr]] = []
     if params["same_day"]:
         midnight = pl.col("day").dt.offset_by("1d").cast(pl.Datetime("ms")).dt.replace_time_zone(context.timezone)
         applies = windowed
-        clauses.append(("no reply the same day", midnight, applies & (reply.is_null() | (reply >= midnight)), none))
+        clauses.append((text_exprs("finding.same_day"), midnight, applies & (reply.is_null() | (reply >= midnight)), none))
         looked_at |= applies
     if params["topic"]:
         deadline = pl.col("ts") + timedelta(seconds=params["topic_deadline"])
         applies = windowed & pl.col("topic_match").is_not_null()
         late, pending = _judged(reply, deadline, pl.col("_data_end"))
-        name = format_text("no reply within {} to {}", pl.lit(_span(params["topic_deadline"])), pl.col("topic_match"))
+        name = {
+            lang: text_expr("finding.within_topic", lang, span=_span(params["topic_deadline"], lang), topic=pl.col("topic_match"))
+            for lang in LANGS
+        }
         clauses.append((name, deadline, applies & late, applies & pending))
         looked_at |= applies
     if params["max_wait"] is not None:
         deadline = pl.col("ts") + timedelta(seconds=params["max_wait"])
         late, pending = _judged(reply, deadline, pl.col("_data_end"))
-        clauses.append((f"no reply within {_span(params['max_wait'])}", deadline, late, pending))
+        name = {lang: pl.lit(t("finding.within", lang, span=_span(params["max_wait"], lang))) for lang in LANGS}
+        clauses.append((name, deadline, late, pending))
         looked_at = pl.lit(True)
 
     # The earliest missed deadline names the clause; pending only when no clause is broken.
@@ -153,10 +163,10 @@ def _own_verdicts(rule: Rule, context: Context) -> pl.LazyFrame:
     any_pending = pl.any_horizontal([pending for _, _, _, pending in clauses]) & ~any_late
     missed = pl.min_horizontal([pl.when(late).then(deadline) for _, deadline, late, _ in clauses])
     awaited = pl.min_horizontal([pl.when(pending).then(deadline) for _, deadline, _, pending in clauses])
-    clause = pl.lit(None, dtype=pl.String)
+    clause = {lang: pl.lit(None, dtype=pl.String) for lang in LANGS}
     for name, deadline, late, pending in reversed(clauses):
         chosen = pl.when(any_late).then(late & (deadline == missed)).otherwise(pending & (deadline == awaited))
-        clause = pl.when(chosen).then(name if isinstance(name, pl.Expr) else pl.lit(name)).otherwise(clause)
+        clause = {lang: pl.when(chosen).then(name[lang]).otherwise(clause[lang]) for lang in LANGS}
     return (
         turns.with_columns(
             (pl.lit(context.data_end) if context.data_end is not None else pl.lit(None, dtype=pl.Datetime("ms", context.timezone))).alias("_data_end")
@@ -166,7 +176,7 @@ def _own_verdicts(rule: Rule, context: Context) -> pl.LazyFrame:
             any_late.fill_null(False).alias("late"),
             any_pending.fill_null(False).alias("pending"),
             pl.when(any_late).then(missed).otherwise(awaited).alias("deadline"),
-            clause.alias("clause"),
+            *(clause[lang].alias(_clause(lang)) for lang in LANGS),
         )
         .drop("_data_end")
     )
@@ -194,13 +204,15 @@ def run(rule: Rule, context: Context) -> CheckOutput:
     reported = turns.filter(pl.col("late") | pl.col("pending"))
     ts = pl.col("ts").dt.strftime(LOCAL)
     deadline = pl.col("deadline").dt.strftime(LOCAL)
-    what = pl.when(pl.col("pending")).then(
-        format_text("pending: asked {}, no reply yet; judged after {} ({})", ts, deadline, pl.col("clause"))
-    ).when(pl.col("reply_ts").is_null()).then(
-        format_text("asked {}, never answered ({})", ts, pl.col("clause"))
-    ).otherwise(
-        format_text("asked {}, first reply {} (after {}: {})", ts, pl.col("reply_ts").dt.strftime(LOCAL), deadline, pl.col("clause"))
-    )
+    reply = pl.col("reply_ts").dt.strftime(LOCAL)
+    what = {
+        lang: pl.when(pl.col("pending"))
+        .then(text_expr("finding.pending", lang, asked=ts, deadline=deadline, clause=pl.col(_clause(lang))))
+        .when(pl.col("reply_ts").is_null())
+        .then(text_expr("finding.never_answered", lang, asked=ts, clause=pl.col(_clause(lang))))
+        .otherwise(text_expr("finding.late_reply", lang, asked=ts, reply=reply, deadline=deadline, clause=pl.col(_clause(lang))))
+        for lang in LANGS
+    }
     findings = occurrence_findings(
         reported, rule, what, pl.col("text").fill_null(""), match=pl.col("topic_match"), pending=pl.col("pending")
     )

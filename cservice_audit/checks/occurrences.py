@@ -10,7 +10,7 @@ import polars as pl
 
 from cservice_audit.checks.context import Context
 from cservice_audit.checks.escalation import escalate_occurrences
-from cservice_audit.formatting import format_text
+from cservice_audit.i18n import LANGS, text_expr
 from cservice_audit.metrics import periods
 from cservice_audit.metrics.rollup import day_rows, period_rows
 from cservice_audit.ruleset import Rule
@@ -45,16 +45,22 @@ def tally(context: Context, rule: Rule, items: pl.LazyFrame) -> tuple[pl.LazyFra
     return metrics, current
 
 
+def _message(lang: str) -> str:
+    """The findings column holding the message in `lang` (schema.FINDING_SCHEMA)."""
+    return "message" if lang == "en" else f"message_{lang}"
+
+
 def occurrence_findings(
     occurrences: pl.LazyFrame,
     rule: Rule,
-    what: pl.Expr,
+    what: dict[str, pl.Expr],
     evidence: pl.Expr,
     match: pl.Expr | None = None,
     pending: pl.Expr | None = None,
 ) -> pl.LazyFrame:
     """One finding per occurrence row (shop, agent, conversation, buyer, day, ts): the rule's
-    severity and points, or `info` and no points where `pending` holds."""
+    severity and points, or `info` and no points where `pending` holds. `what` is the
+    occurrence in each language (`i18n.text_exprs`)."""
     pending = pending if pending is not None else pl.lit(False)
     return occurrences.select(
         pl.lit(rule.code).alias("code"),
@@ -69,7 +75,7 @@ def occurrence_findings(
         "ts",
         pl.lit("day").alias("period"),
         pl.col("day").alias("period_start"),
-        format_text("{}: {}", pl.lit(rule.title), what).alias("message"),
+        *(text_expr("finding.occurrence", lang, title=rule.title, what=what[lang]).alias(_message(lang)) for lang in LANGS),
         evidence.str.slice(0, 300).alias("evidence"),
         (match if match is not None else pl.lit(None, dtype=pl.String)).alias("match"),
         pl.when(pending).then(0.0).otherwise(float(rule.points)).alias("points"),
@@ -89,7 +95,13 @@ def occurrence_escalations(metrics: pl.LazyFrame, rule: Rule, context: Context) 
         "agent",
         "period",
         "period_start",
-        format_text("{}: {} occurrences {}..{}: {}", pl.lit(rule.title), pl.col("numerator").cast(pl.Int64), pl.col("period_start"), pl.col("period_end"), pl.col("tier")).alias("message"),
+        *(
+            text_expr(
+                "finding.escalation", lang, title=rule.title, n=pl.col("numerator").cast(pl.Int64),
+                start=pl.col("period_start"), end=pl.col("period_end"), tier=pl.col("tier"),
+            ).alias(_message(lang))
+            for lang in LANGS
+        ),
         pl.col("penalty").alias("evidence"),
         pl.lit(0.0).alias("points"),
         "tier",

@@ -38,7 +38,7 @@ import polars as pl
 
 from cservice_audit.checks.context import CheckOutput, Context
 from cservice_audit.checks.occurrences import occurrence_escalations, occurrence_findings, tally
-from cservice_audit.formatting import format_text
+from cservice_audit.i18n import LANGS, text_expr
 from cservice_audit.params import OCCURRENCE, REPLY_ROLES, Param, ParamError
 from cservice_audit.phrase_engine import compile_params, lexicon_error, match_distinct
 from cservice_audit.ruleset import Rule
@@ -51,7 +51,7 @@ class _Reasons(Param):
         if value is None:
             return None
         if not isinstance(value, dict) or not all(isinstance(k, str) and k and isinstance(v, str) and v for k, v in value.items()):
-            raise ParamError(f"expected a mapping of term: reason (both non-empty text), got {value!r}")
+            raise ParamError("param.reasons", value=repr(value))
         return dict(value)
 
 
@@ -62,7 +62,7 @@ class _Lexicons(Param):
         if value is None:
             return None
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ParamError(f"expected a list of lexicon names, got {value!r}")
+            raise ParamError("param.lexicons", value=repr(value))
         for name in value:
             problem = lexicon_error(name)
             if problem:
@@ -79,7 +79,7 @@ class _Models(Param):
         if value is None:
             return None
         if not isinstance(value, list) or not all(isinstance(v, str) and v in model_names() for v in value):
-            raise ParamError(f"expected a list of model names ({', '.join(model_names())}), got {value!r}")
+            raise ParamError("param.models", known=", ".join(model_names()), value=repr(value))
         return tuple(value)
 
 
@@ -90,7 +90,7 @@ class _Characters(Param):
         if value is None:
             return None
         if not isinstance(value, str) or not value:
-            raise ParamError(f"expected a string of characters (e.g. 微信加), got {value!r}")
+            raise ParamError("param.characters", value=repr(value))
         return value
 
 
@@ -115,9 +115,9 @@ PARAMS = {
 
 def validate(params: dict) -> None:
     if not any(params[k] for k in ("phrases", "patterns", "lexicons", "sound_patterns", "models")):
-        raise ParamError("give phrases, patterns, lexicons, sound_patterns or models")
+        raise ParamError("param.phrases_needed")
     if params["sound_patterns"] and not params["sound_targets"] and not params["lexicons"]:
-        raise ParamError("sound_patterns need sound_targets")
+        raise ParamError("param.sound_targets")
 
 
 def run(rule: Rule, context: Context) -> CheckOutput:
@@ -128,13 +128,17 @@ def run(rule: Rule, context: Context) -> CheckOutput:
     checked = texts.join(matches, on="norm", how="left", nulls_equal=True, maintain_order="left")
     checked = checked.with_columns(pl.col("match").is_not_null().alias("hit"))
     metrics, days = tally(context, rule, checked)
-    what = (
-        pl.when(pl.col("how").str.starts_with("sounds like"))
-        .then(format_text("matched '{}' ({})", pl.col("match"), pl.col("how")))
-        .when(pl.col("how").str.starts_with("model"))
-        .then(format_text("{}, n-grams '{}'", pl.col("how"), pl.col("match")))
-        .otherwise(format_text("matched '{}'", pl.col("match")))
-    )
+    # `how` is phrase_engine's own English ("sounds like 加微信", "model NAME 0.93 >= 0.8");
+    # the message takes its variable part into a catalogue sentence in each language.
+    how = pl.col("how")
+    what = {
+        lang: pl.when(how.str.starts_with("sounds like "))
+        .then(text_expr("finding.matched_sound", lang, match=pl.col("match"), sound=how.str.strip_prefix("sounds like ")))
+        .when(how.str.starts_with("model "))
+        .then(text_expr("finding.matched_model", lang, model=how.str.strip_prefix("model "), match=pl.col("match")))
+        .otherwise(text_expr("finding.matched", lang, match=pl.col("match")))
+        for lang in LANGS
+    }
     findings = occurrence_findings(checked.filter(pl.col("hit")), rule, what, pl.col("text"), match=pl.col("match"))
     findings = pl.concat([findings, occurrence_escalations(metrics, rule, context)], how="diagonal_relaxed")
     return CheckOutput(metrics, findings, days)

@@ -24,7 +24,7 @@ import polars as pl
 
 from cservice_audit.checks.context import CheckOutput, Context
 from cservice_audit.checks.occurrences import occurrence_escalations, occurrence_findings, tally
-from cservice_audit.formatting import format_text
+from cservice_audit.i18n import text_exprs
 from cservice_audit.params import OCCURRENCE, REPLY_ROLES, Param, ParamError
 from cservice_audit.ruleset import Rule
 
@@ -38,7 +38,7 @@ PARAMS = {
 
 def validate(params: dict) -> None:
     if params["min_repeats"] < 2:
-        raise ParamError("min_repeats must be at least 2")
+        raise ParamError("param.min_repeats")
 
 
 def run(rule: Rule, context: Context) -> CheckOutput:
@@ -60,7 +60,7 @@ def run(rule: Rule, context: Context) -> CheckOutput:
     findings = occurrence_findings(
         groups.filter(pl.col("hit")),
         rule,
-        format_text("same reply sent {} times in one conversation", pl.col("sends")),
+        text_exprs("finding.repeated", n=pl.col("sends")),
         pl.col("text"),
         match=pl.col("norm"),
     )

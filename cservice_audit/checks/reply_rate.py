@@ -25,8 +25,7 @@ import polars as pl
 
 from cservice_audit.checks.context import CheckOutput, Context
 from cservice_audit.checks.late import late_items
-from cservice_audit.checks.items import UNIT_LABELS, UNITS, period_label, rate_findings, summarize
-from cservice_audit.formatting import format_text
+from cservice_audit.checks.items import UNIT_LABELS, UNITS, rate_findings, rate_messages, summarize
 from cservice_audit.params import COMMON, DAYTIME, REPLY_ROLES, Param
 from cservice_audit.ruleset import Rule
 
@@ -53,16 +52,7 @@ def run(rule: Rule, context: Context) -> CheckOutput:
         context, rule, on_time, pl.lit(True), rate, pl.col("value") < params["min_rate"], params["min_rate"]
     )
     unit = UNIT_LABELS[params["unit"]]
-    describe = format_text(
-        "{} {}% ({}/{} {}) below {}% on {}",
-        pl.lit(rule.title),
-        (pl.col("value") * 100).round(1),
-        pl.col("numerator").cast(pl.Int64),
-        pl.col("denominator"),
-        pl.lit(unit),
-        pl.lit(round(params["min_rate"] * 100, 1)),
-        period_label(),
-    )
+    describe = rate_messages("finding.rate_below", rule, f"unit.{params['unit']}", params["min_rate"])
     evidence = pl.lit(
         f"{unit} answered within {params['threshold']:g} s by {'/'.join(params['reply_roles'])}, "
         f"counted {params['window'].label()}"

@@ -30,8 +30,7 @@ from __future__ import annotations
 import polars as pl
 
 from cservice_audit.checks.context import CheckOutput, Context
-from cservice_audit.checks.items import in_window, period_label, rate_findings, summarize
-from cservice_audit.formatting import format_text
+from cservice_audit.checks.items import in_window, rate_findings, rate_messages, summarize
 from cservice_audit.params import COMMON, DAYTIME, Param, ParamError
 from cservice_audit.ruleset import Rule
 from cservice_audit.text import normalize, normalize_phrases
@@ -51,9 +50,9 @@ PARAMS = {
 
 def validate(params: dict) -> None:
     if params["measure"] == "good_rate" and params["min_rate"] is None:
-        raise ParamError("measure good_rate needs min_rate")
+        raise ParamError("param.good_rate")
     if params["measure"] == "attitude_share" and (params["max_rate"] is None or not params["reasons"]):
-        raise ParamError("measure attitude_share needs max_rate and reasons")
+        raise ParamError("param.attitude_share")
 
 
 def review_items(context: Context, rule: Rule, scope: str) -> pl.LazyFrame:
@@ -87,17 +86,7 @@ def run(rule: Rule, context: Context) -> CheckOutput:
         failing, threshold, word = pl.col("value") > params["max_rate"], params["max_rate"], "above"
         counted = "neutral or disappointed reviews"
     metrics, days = summarize(context, rule, pl.col("good"), pl.lit(True), rate, failing, threshold, items_of=review_items, has_waits=False)
-    describe = format_text(
-        "{} {}% ({}/{} {}) {} {}% on {}",
-        pl.lit(rule.title),
-        (pl.col("value") * 100).round(1),
-        pl.col("numerator").cast(pl.Int64),
-        pl.col("denominator"),
-        pl.lit(counted),
-        pl.lit(word),
-        pl.lit(round(threshold * 100, 1)),
-        period_label(),
-    )
+    describe = rate_messages(f"finding.rate_{word}", rule, "unit.reviews" if word == "below" else "unit.bad_reviews", threshold)
     scope_note = "human-served only, " if params["human_only"] else "robot-served included, "
     evidence = pl.lit(f"{counted}, {scope_note}sent {params['window'].label()}")
     return CheckOutput(metrics, rate_findings(metrics, rule, describe, evidence, context), days)

@@ -17,6 +17,7 @@ from typing import Any
 import polars as pl
 
 from cservice_audit.audit import AuditResult
+from cservice_audit.schema import HUMAN_ONLY
 from cservice_audit.spreadsheet import guard_formulas
 
 BOM = "\ufeff"
@@ -49,7 +50,7 @@ def plain_numbers(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def table_frame(result: AuditResult, table: str = "findings") -> pl.DataFrame:
-    frame = result.metrics if table == "metrics" else result.findings
+    frame = result.metrics if table == "metrics" else result.findings.drop(HUMAN_ONLY, strict=False)
     local = local_date_time(frame, result.ruleset.timezone)
     # The guard runs before numbers become text, so a negative number is never quoted.
     return plain_numbers(guard_formulas(local))

@@ -25,13 +25,32 @@ SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
 
 
 @cache
-def labels() -> dict[str, Any]:
+def catalogue() -> dict[str, Any]:
+    """outputs.yaml as written: every word a {zh, en} pair."""
     text = resources.files("cservice_audit").joinpath("data/outputs.yaml").read_text("utf-8")
     return yaml.safe_load(text)
 
 
-def _words() -> dict[str, str]:
-    return labels()["digest"]
+def _pick(node: Any, lang: str) -> Any:
+    if isinstance(node, dict) and set(node) == {"zh", "en"}:
+        return node[lang]
+    return {k: _pick(v, lang) for k, v in node.items()} if isinstance(node, dict) else node
+
+
+@cache
+def _labels(lang: str) -> dict[str, Any]:
+    return _pick(catalogue(), lang)
+
+
+def labels(lang: str | None = None) -> dict[str, Any]:
+    """The words of outputs.yaml in `lang` (default: from the environment, i18n.default_lang)."""
+    from cservice_audit.i18n import default_lang
+
+    return _labels(lang if lang in ("zh", "en") else default_lang())
+
+
+def _words(lang: str | None = None) -> dict[str, str]:
+    return labels(lang)["digest"]
 
 
 def clip(text: str, chars: int = ITEM_CHARS) -> str:
@@ -53,6 +72,7 @@ class Section:
     items: list[str]
     shown: int = FIRST_SHOWN
     more: list[str] = field(default_factory=list)
+    lang: str | None = None
 
     def lines(self) -> list[str]:
         if not self.items:
@@ -61,7 +81,7 @@ class Section:
         out = ["", f"**{self.heading}**", *(f"- {clip(item)}" for item in shown)]
         rest = len(self.items) - len(shown)
         if rest:
-            out.append(_words()["more"].format(n=rest))
+            out.append(_words(self.lang)["more"].format(n=rest))
         return out
 
 
@@ -77,8 +97,8 @@ def _rule_severity(report: dict[str, Any]) -> dict[str, str]:
     return {f["code"]: f["severity"] for f in report["findings"]}
 
 
-def failed_rules(report: dict[str, Any]) -> list[str]:
-    w = _words()
+def failed_rules(report: dict[str, Any], lang: str | None = None) -> list[str]:
+    w = _words(lang)
     by_rule: dict[str, dict[str, Any]] = {}
     for m in _current(report):
         entry = by_rule.setdefault(m["rule"], {"name": m["name"], "shop": False, "agents": set()})
@@ -100,9 +120,9 @@ def failed_rules(report: dict[str, Any]) -> list[str]:
     return lines
 
 
-def worst_agents(report: dict[str, Any]) -> list[str]:
+def worst_agents(report: dict[str, Any], lang: str | None = None) -> list[str]:
     """Agents with a failed or at-risk rule, worst first (error fails, fails, at risk, points)."""
-    w = _words()
+    w = _words(lang)
     severity = _rule_severity(report)
     agents: dict[tuple[str, str], dict[str, list[str]]] = {}
     for m in _current(report):
@@ -138,9 +158,11 @@ def worst_agents(report: dict[str, Any]) -> list[str]:
     return lines
 
 
-def finding_lines(report: dict[str, Any]) -> tuple[list[str], int, bool]:
+def finding_lines(report: dict[str, Any], messages: dict[str, str] | None = None) -> tuple[list[str], int, bool]:
     """The new findings when the report says which are new (`state`), else all of them,
-    errors first. Returns the lines, the total and whether `state` was present."""
+    errors first. Returns the lines, the total and whether `state` was present.
+    `messages` (fingerprint -> text) replaces the JSON's English message where given."""
+    messages = messages or {}
     findings = report["findings"]
     has_state = any("state" in f for f in findings)
     chosen = [f for f in findings if f.get("state") == "new"] if has_state else list(findings)
@@ -149,7 +171,7 @@ def finding_lines(report: dict[str, Any]) -> tuple[list[str], int, bool]:
     for f in chosen:
         who = _safe(f["agent"], 40) if f["agent"] else _safe(f["shop"], 40)
         when = (f["ts"] or "")[11:16] or (f["day"] or f["period_start"] or "")
-        lines.append(f"{f['code']} {who} {when}: {_safe(f['message'], 90)}")
+        lines.append(f"{f['code']} {who} {when}: {_safe(messages.get(f.get('fingerprint')) or f['message'], 90)}")
     return lines, len(findings), has_state
 
 
@@ -164,21 +186,25 @@ def tier_lines(report: dict[str, Any]) -> list[str]:
     ]
 
 
-def digest(report: dict[str, Any], *, report_url: str | None = None, limit: int = LIMIT) -> str:
-    """The digest of a JSON report, at most `limit` bytes of UTF-8."""
-    w = _words()
+def digest(
+    report: dict[str, Any], *, report_url: str | None = None, limit: int = LIMIT, lang: str | None = None,
+    messages: dict[str, str] | None = None,
+) -> str:
+    """The digest of a JSON report, at most `limit` bytes of UTF-8, in `lang` (default: from
+    the environment); `messages` as in `finding_lines`."""
+    w = _words(lang)
     rs = report["ruleset"]
     shops = sorted({m["shop"] for m in report["metrics"]} | {f["shop"] for f in report["findings"] if f["shop"]})
     head = [
         f"**{w['title'].format(platform=_safe(rs['platform'], 20), day=report.get('as_of') or '-')}**",
         w["shop"].format(shops=", ".join(_safe(s, 40) for s in shops[:5]) + (" …" if len(shops) > 5 else "")),
     ]
-    findings, total, has_state = finding_lines(report)
+    findings, total, has_state = finding_lines(report, messages)
     sections = [
-        Section(w["rules_failed"].format(n=0), failed_rules(report)),
-        Section(w["worst"], worst_agents(report)),
-        Section((w["findings_new"] if has_state else w["findings_all"]).format(n=len(findings), total=total), findings),
-        Section(w["tiers"], tier_lines(report)),
+        Section(w["rules_failed"].format(n=0), failed_rules(report, lang), lang=lang),
+        Section(w["worst"], worst_agents(report, lang), lang=lang),
+        Section((w["findings_new"] if has_state else w["findings_all"]).format(n=len(findings), total=total), findings, lang=lang),
+        Section(w["tiers"], tier_lines(report), lang=lang),
     ]
     sections[0].heading = w["rules_failed"].format(n=len(sections[0].items))
     tail = ["", w["report"].format(url=report_url)] if report_url else []
@@ -201,7 +227,12 @@ def digest(report: dict[str, Any], *, report_url: str | None = None, limit: int 
     return text
 
 
-def render(result, *, report_url: str | None = None, **_: Any) -> str:
+def render(result, *, report_url: str | None = None, lang: str = "en", **_: Any) -> str:
     from cservice_audit.render.json_report import to_dict
 
-    return digest(to_dict(result), report_url=report_url)
+    messages = {}
+    if lang != "en" and f"message_{lang}" in result.findings.columns:
+        # The JSON keeps English; the digest is read by people, in their language.
+        pairs = result.findings.select("fingerprint", f"message_{lang}").drop_nulls()
+        messages = dict(zip(pairs.get_column("fingerprint").to_list(), pairs.get_column(f"message_{lang}").to_list(), strict=True))
+    return digest(to_dict(result), report_url=report_url, lang=lang, messages=messages)

@@ -19,9 +19,11 @@ from typing import Any
 import polars as pl
 
 from cservice_audit.audit import AuditResult
+from cservice_audit.i18n import t
 from cservice_audit.render.digest import labels
 from cservice_audit.render.matrix import agent_matrix
 from cservice_audit.render.views import finding_rows, header_lines
+from cservice_audit.render.xlsx import readable_values
 from cservice_audit.sanitize import html_safe, one_line
 
 RATE_CHECKS = ("reply_rate", "review_rate")
@@ -85,16 +87,21 @@ def _table(columns: list[str], rows: list[list[str]], *, classes: list[list[str]
     return f'<div class="wrap"><table{ident}><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
 
 
-def summary_section(result: AuditResult, words: dict[str, str]) -> str:
+def _who(agent: str, words: dict[str, Any]) -> str:
+    """An agent's name, the sentinels of metrics.waits in the reader's language."""
+    return words["_who"].get(agent, agent)
+
+
+def summary_section(result: AuditResult, words: dict[str, Any]) -> str:
     matrix = agent_matrix(result)
-    status = labels()["status"]
+    status = words["_status"]
     if not matrix.rows:
         return f'<p class="note">{html_safe(words["none"])}</p>'
     many = len(matrix.shops) > 1
     columns = (["shop"] if many else []) + [words["agent"], *matrix.rules, words["points"], words["tiers"]]
     rows, classes = [], []
     for row in matrix.rows:
-        who = row.agent if row.agent is not None else words["shop_total"]
+        who = words["_who"].get(row.agent, row.agent) if row.agent is not None else words["shop_total"]
         cells = ([row.shop] if many else []) + [who]
         cells += [status.get(row.statuses.get(code, ""), "-") for code in matrix.rules]
         cells += [f"{row.points:g}" if row.points else "", "; ".join(f"{c} {t}" for c, t in row.tiers.items())]
@@ -114,7 +121,7 @@ def _current(result: AuditResult) -> pl.DataFrame:
 def rate_charts(result: AuditResult, words: dict[str, str]) -> str:
     """Per rule: each agent's figure as a bar coloured by status, the threshold as a rule."""
     current = _current(result)
-    status_words = labels()["status"]
+    status_words = words["_status"]
     figures = []
     for rule in result.ruleset.rules:
         if rule.check not in RATE_CHECKS + WAIT_CHECKS:
@@ -124,14 +131,14 @@ def rate_charts(result: AuditResult, words: dict[str, str]) -> str:
             continue
         many = rows.get_column("shop").n_unique() > 1
         data = [
-            {"agent": one_line(f"{r['shop']} / {r['agent']}" if many else r["agent"]), "value": r["value"],
+            {"agent": one_line(f"{r['shop']} / {_who(r['agent'], words)}" if many else _who(r["agent"], words)), "value": r["value"],
              "status": status_words[r["status"]], "threshold": r["threshold"]}
             for r in rows.iter_rows(named=True)
         ]  # fmt: skip
         rate = rule.check in RATE_CHECKS
         # Worst first: lowest on a minimum rule, highest on a maximum one (waits, bad-review share).
         at_most = not rate or rule.params.get("measure", "good_rate") != "good_rate"
-        x = {"field": "value", "type": "quantitative", "title": "rate" if rate else "seconds"}
+        x = {"field": "value", "type": "quantitative", "title": words["axis_rate"] if rate else words["axis_seconds"]}
         if rate:
             x |= {"axis": {"format": "%"}, "scale": {"domain": [0, 1]}}
         colors = {status_words[k]: v for k, v in STATUS_COLOR.items()}
@@ -151,9 +158,10 @@ def rate_charts(result: AuditResult, words: dict[str, str]) -> str:
             ],
         }  # fmt: skip
         first = rows.row(0, named=True)
-        period = f"{first['period']} {first['period_start']}" + (f"..{first['period_end']}" if first["period_start"] != first["period_end"] else "")
-        limit = f"{first['threshold'] * 100:g}%" if rate else f"{first['threshold']:g} s"
-        caption = f"{rule.code} {rule.title} · {period} · threshold {limit}"
+        kind = words["periods"].get(first["period"], first["period"])
+        period = f"{kind} {first['period_start']}" + (f"..{first['period_end']}" if first["period_start"] != first["period_end"] else "")
+        limit = f"{first['threshold'] * 100:g}%" if rate else words["seconds"].format(n=f"{first['threshold']:g}")
+        caption = words["caption"].format(code=rule.code, title=rule.title, period=period, limit=limit)
         figures.append(f'<figure><figcaption>{html_safe(caption)}</figcaption>{_svg(spec)}</figure>')
     return "".join(figures) or f'<p class="note">{html_safe(words["none"])}</p>'
 
@@ -166,8 +174,8 @@ def waits_chart(result: AuditResult, words: dict[str, str]) -> str:
         values = [{"wait": w} for w in items.get_column("wait").drop_nulls().to_list()]
         spec = {
             "data": {"values": values}, "width": 640, "height": 220, "mark": "bar",
-            "encoding": {"x": {"field": "wait", "bin": {"maxbins": 40}, "type": "quantitative", "title": "seconds"},
-                         "y": {"aggregate": "count", "type": "quantitative", "title": "items"}},
+            "encoding": {"x": {"field": "wait", "bin": {"maxbins": 40}, "type": "quantitative", "title": words["axis_seconds"]},
+                         "y": {"aggregate": "count", "type": "quantitative", "title": words["axis_items"]}},
         }  # fmt: skip
         return f'<figure><figcaption>{html_safe(words["waits_items"])}</figcaption>{_svg(spec)}</figure>'
     waits = {r.code for r in result.ruleset.rules if r.check in RATE_CHECKS + WAIT_CHECKS}
@@ -177,7 +185,7 @@ def waits_chart(result: AuditResult, words: dict[str, str]) -> str:
     first_rule = current.get_column("rule")[0]
     rows = current.filter(pl.col("rule") == first_rule)
     data = [
-        {"agent": one_line(r["agent"]), "p50": r["wait_p50"], "p90": r["wait_p90"], "mean": r["wait_mean"]}
+        {"agent": one_line(_who(r["agent"], words)), "p50": r["wait_p50"], "p90": r["wait_p90"], "mean": r["wait_mean"]}
         for r in rows.iter_rows(named=True)
     ]
     y = {"field": "agent", "type": "nominal", "sort": {"field": "p90", "order": "descending"}, "title": None}
@@ -185,7 +193,7 @@ def waits_chart(result: AuditResult, words: dict[str, str]) -> str:
         "data": {"values": data}, "width": 640, "height": {"step": 16},
         "layer": [
             {"mark": {"type": "bar", "color": "#9ecae1"},
-             "encoding": {"y": y, "x": {"field": "p50", "type": "quantitative", "title": "seconds"}, "x2": {"field": "p90"}}},
+             "encoding": {"y": y, "x": {"field": "p50", "type": "quantitative", "title": words["axis_seconds"]}, "x2": {"field": "p90"}}},
             {"mark": {"type": "tick", "color": "#08519c", "thickness": 2},
              "encoding": {"y": y, "x": {"field": "mean", "type": "quantitative"}}},
         ],
@@ -237,7 +245,7 @@ def trend_charts(result: AuditResult, history_rows: pl.LazyFrame | None, words: 
 
 
 def findings_section(result: AuditResult, words: dict[str, str]) -> str:
-    columns, rows = finding_rows(result)
+    columns, rows = finding_rows(result, words["_lang"])
     if not rows:
         return f'<p class="note">{html_safe(words["none"])}</p>'
     shown = rows[:MAX_ROWS]
@@ -268,18 +276,23 @@ def items_section(result: AuditResult, words: dict[str, str]) -> str:
         pl.col(n).dt.convert_time_zone(tz).dt.strftime("%Y-%m-%d %H:%M:%S")
         for n, t in items.schema.items() if isinstance(t, pl.Datetime) and t.time_zone is not None
     )  # fmt: skip
+    local = readable_values(local, words["_lang"])
     rows = [["" if v is None else str(v) for v in row] for row in local.iter_rows()]
-    body = _table(list(local.columns), rows) if rows else f'<p class="note">{html_safe(words["none"])}</p>'
+    body = _table([words["_columns"].get(c, c) for c in local.columns], rows) if rows else f'<p class="note">{html_safe(words["none"])}</p>'
     note = f'<p class="note">{html_safe(words["shown"].format(shown=len(rows), total=items.height))}</p>' if items.height > len(rows) else ""
     return f'<section id="items"><h2>{html_safe(words["items"])}</h2>{body}{note}</section>'
 
 
-def render(result: AuditResult, *, history_rows: pl.LazyFrame | None = None, show_paths: bool = False, **_: Any) -> str:
-    words = labels()["html"]
+def render(
+    result: AuditResult, *, history_rows: pl.LazyFrame | None = None, show_paths: bool = False, lang: str = "en", **_: Any
+) -> str:
+    # The page's words, with the status words, column headers and language the sections need.
+    words = {**labels(lang)["html"], "_status": labels(lang)["status"], "_columns": labels(lang)["columns"], "_lang": lang,
+             "_who": {"(unassigned)": t("who.unassigned", lang), "(bot)": t("who.bot", lang)}}
     rs = result.ruleset
     title = words["title"].format(platform=rs.platform, day=result.as_of or "-")
     shops = sorted(set(result.metrics.get_column("shop").to_list()))
-    meta = "".join(f'<p class="meta">{html_safe(line)}</p>' for line in header_lines(result, show_paths))
+    meta = "".join(f'<p class="meta">{html_safe(line)}</p>' for line in header_lines(result, lang, show_paths=show_paths))
     csp = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:; font-src data:"
     parts = [
         "<!DOCTYPE html>",

@@ -17,6 +17,14 @@ from cservice_audit.audit import AuditResult
 from cservice_audit.i18n import t
 from cservice_audit.sanitize import one_line
 
+# The sentinels of metrics.waits, shown in the reader's language (as views.who does).
+SENTINELS = {"(unassigned)": "who.unassigned", "(bot)": "who.bot"}
+
+
+def _named(agent: str | None, lang: str, clean: Callable[[object], str]) -> str:
+    return t(SENTINELS[agent], lang) if agent in SENTINELS else clean(agent)
+
+
 DEFAULT_ITEMS = 5  # --items: the worst items shown per failing metric
 COMPACT_DROPS = ("buyer", "reply")  # left out on a narrow terminal (the reply time is sent + wait)
 
@@ -113,9 +121,9 @@ def item_tables(
         rows: list[list[str]] = []
         for row in group.filter(pl.col("_rank") < limit).iter_rows(named=True):
             if row["scope"] == "agent":
-                who = clean(row["agent"])
+                who = _named(row["agent"], lang, clean)
             else:
-                who = f"{L['shop_total']} {clean(row['handled_by'])}"
+                who = f"{L['shop_total']} {_named(row['handled_by'], lang, clean)}"
             if many_shops:
                 who = f"{clean(row['shop'])} / {who}"
             rows.append(
@@ -183,7 +191,7 @@ def need_rows(
     rows = []
     for row in at_risk.iter_rows(named=True):
         rule = rules[row["rule"]]
-        who = clean(row["agent"]) if row["scope"] == "agent" else L["shop_total"]
+        who = _named(row["agent"], lang, clean) if row["scope"] == "agent" else L["shop_total"]
         if many_shops:
             who = f"{clean(row['shop'])} / {who}"
         period = L["period_short"][row["period"]].format(start=row["period_start"], end=row["period_end"])

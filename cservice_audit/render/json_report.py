@@ -10,7 +10,7 @@ import polars as pl
 
 from cservice_audit import __version__
 from cservice_audit.audit import AuditResult
-from cservice_audit.schema import FINDING_SCHEMA, ITEM_SCHEMA, METRIC_SCHEMA, SEVERITY_RANK
+from cservice_audit.schema import FINDING_SCHEMA, HUMAN_ONLY, ITEM_SCHEMA, METRIC_SCHEMA, SEVERITY_RANK
 
 # 2.0: findings carry `status`, `tier_rank` and `state` (new | known) and known findings stay
 # in the report (spec §11); `shops`, `notes`, `baseline.known/new` and `summary.new/known`;
@@ -65,7 +65,7 @@ def to_dict(result: AuditResult) -> dict[str, Any]:
         },
         "summary": summary(result),
         "metrics": records(result.metrics, METRIC_SCHEMA, tz),
-        "findings": records(result.findings, FINDING_SCHEMA, tz),
+        "findings": records(result.findings.drop(HUMAN_ONLY, strict=False), FINDING_SCHEMA, tz),
         # Every late or unanswered item of the failing and at-risk reply and wait metrics.
         "items": records(result.items, ITEM_SCHEMA, tz),
     }

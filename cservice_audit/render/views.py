@@ -275,6 +275,12 @@ def _period_messages(result: AuditResult, lang: str, target: str) -> dict[tuple,
     return out
 
 
+def finding_message(f: dict, lang: str) -> str:
+    """A finding's message in the reader's language: the checks write `message` in English
+    (the JSON's) and `message_<lang>` in the others; a check without one falls back to English."""
+    return (f.get(f"message_{lang}") if lang != "en" else None) or f["message"]
+
+
 def finding_rows(result: AuditResult, lang: str = "en", target: str = "terminal") -> tuple[list[str], list[list[str]]]:
     """The findings as text rows; the last cell is the message, then the evidence text for
     findings about one message (text rules, long no-reply) or a rejected row, then the
@@ -313,7 +319,7 @@ def finding_rows(result: AuditResult, lang: str = "en", target: str = "terminal"
             ]
         else:
             day = f["day"] or f["period_start"]
-            what = written.get((f["code"], f["scope"], f["shop"], f["agent"], f["period_start"])) or shown_block(f["message"], target)
+            what = written.get((f["code"], f["scope"], f["shop"], f["agent"], f["period_start"])) or shown_block(finding_message(f, lang), target)
             if f["evidence"] and (f["conversation"] or f["match"] or f["code"].endswith("-D1")):
                 what += "\n" + shown_block(f["evidence"], target)
             if f["tier"]:

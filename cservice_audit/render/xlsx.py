@@ -24,6 +24,7 @@ from xlsxwriter import Workbook
 from cservice_audit.audit import AuditResult
 from cservice_audit.render.digest import labels
 from cservice_audit.render.matrix import agent_matrix
+from cservice_audit.schema import HUMAN_ONLY
 from cservice_audit.spreadsheet import guard_formulas
 
 # East Asian wide and fullwidth characters take two columns in Excel's grid as on a terminal.
@@ -85,6 +86,34 @@ def _status_formats(columns: list[str], words: dict[str, str]) -> dict:
     return {tuple(columns): rules} if columns else {}
 
 
+# Columns whose values are words of the catalogue (messages.yaml `<prefix>.<value>`).
+WORD_COLUMNS = {"severity": "severity", "state": "state", "scope": "scope", "period": "period"}
+
+
+def readable_values(frame: pl.DataFrame, lang: str) -> pl.DataFrame:
+    """The workbook is read by people: status, severity, scope, period and state values in
+    the reader's language (the JSON and CSV keep the canonical values)."""
+    from cservice_audit.i18n import catalogue, t
+
+    if lang == "en":
+        return frame
+    changes = []
+    for column in frame.columns:
+        if column == "status":
+            words = labels(lang)["status"]
+        elif column in WORD_COLUMNS:
+            prefix = WORD_COLUMNS[column]
+            words = {k.split(".", 1)[1]: t(k, lang) for k in catalogue() if k.startswith(prefix + ".")}
+        else:
+            continue
+        if frame.schema[column] == pl.String:
+            changes.append(pl.col(column).replace(words))
+    # The sentinels of metrics.waits where a name would be.
+    sentinels = {"(unassigned)": t("who.unassigned", lang), "(bot)": t("who.bot", lang)}
+    changes += [pl.col(c).replace(sentinels) for c in ("agent", "handled_by") if c in frame.columns and frame.schema[c] == pl.String]
+    return frame.with_columns(changes) if changes else frame
+
+
 def _write(
     workbook: Workbook,
     frame: pl.DataFrame,
@@ -94,7 +123,16 @@ def _write(
     freeze: tuple[int, int] = (1, 0),
     column_formats: dict[str, str] | None = None,
     conditional: dict | None = None,
+    headers: dict[str, str] | None = None,
+    lang: str = "en",
 ) -> None:
+    # Headers in the reader's language (outputs.yaml `columns`); formats follow the rename.
+    rename = {c: headers[c] for c in frame.columns if headers and c in headers and headers[c] != c}
+    frame = readable_values(frame, lang)
+    if rename:
+        frame = frame.rename(rename)
+        column_formats = {rename.get(c, c): f for c, f in (column_formats or {}).items()}
+        conditional = {tuple(rename.get(c, c) for c in cols): f for cols, f in (conditional or {}).items()}
     widths = display_width(frame)
     frame.write_excel(
         workbook,
@@ -110,10 +148,10 @@ def _write(
     )
 
 
-def summary_frame(result: AuditResult) -> pl.DataFrame:
-    words = labels()["status"]
+def summary_frame(result: AuditResult, lang: str = "en") -> pl.DataFrame:
+    words = labels(lang)["status"]
     matrix = agent_matrix(result)
-    total = labels()["xlsx"]["shop_total"]
+    total = labels(lang)["xlsx"]["shop_total"]
     data: dict[str, list] = {"shop": [], "agent": []}
     for code in matrix.rules:
         data[code] = []
@@ -130,9 +168,9 @@ def summary_frame(result: AuditResult) -> pl.DataFrame:
     return pl.DataFrame(data, schema=schema)
 
 
-def scorecard_frame(result: AuditResult, code: str) -> pl.DataFrame:
-    words = labels()["status"]
-    total = labels()["xlsx"]["shop_total"]
+def scorecard_frame(result: AuditResult, code: str, lang: str = "en") -> pl.DataFrame:
+    words = labels(lang)["status"]
+    total = labels(lang)["xlsx"]["shop_total"]
     rows = result.metrics.filter(pl.col("rule") == code)
     return rows.select(
         "shop",
@@ -144,45 +182,53 @@ def scorecard_frame(result: AuditResult, code: str) -> pl.DataFrame:
     )  # fmt: skip
 
 
-def about_frame(result: AuditResult, show_paths: bool) -> pl.DataFrame:
+def about_frame(result: AuditResult, show_paths: bool, lang: str = "en") -> pl.DataFrame:
     rs, inp = result.ruleset, result.input
+    w = labels(lang)["about"]
     files = ", ".join(f["file"] if show_paths else PurePath(f["file"]).name for f in inp.files)
     pairs = [
-        ("platform", rs.platform), ("ruleset", f"{rs.name} {rs.version} (effective {rs.effective})"),
-        ("time zone", rs.timezone), ("as of", str(result.as_of or "-")),
-        ("input", files), ("rows read", str(inp.rows_read)), ("rows used", str(inp.rows_used)),
-        ("rows rejected", str(inp.rows_rejected)), ("rows duplicate", str(inp.rows_duplicate)),
-        ("generated", result.generated_at.strftime("%Y-%m-%d %H:%M:%S %Z")),
+        (w["platform"], rs.platform), (w["ruleset"], w["ruleset_value"].format(name=rs.name, version=rs.version, effective=rs.effective)),
+        (w["time_zone"], rs.timezone), (w["as_of"], str(result.as_of or "-")),
+        (w["input"], files), (w["rows_read"], str(inp.rows_read)), (w["rows_used"], str(inp.rows_used)),
+        (w["rows_rejected"], str(inp.rows_rejected)), (w["rows_duplicate"], str(inp.rows_duplicate)),
+        (w["generated"], result.generated_at.strftime("%Y-%m-%d %H:%M:%S %Z")),
     ]  # fmt: skip
     return guard_formulas(pl.DataFrame({"what": [k for k, _ in pairs], "value": [v for _, v in pairs]}))
 
 
-def render(result: AuditResult, *, show_paths: bool = False, **_: Any) -> bytes:
+def render(result: AuditResult, *, show_paths: bool = False, lang: str = "en", **_: Any) -> bytes:
     tz = result.ruleset.timezone
-    words = labels()["xlsx"]
-    status_words = labels()["status"]
+    words = labels(lang)["xlsx"]
+    status_words = labels(lang)["status"]
+    headers = labels(lang)["columns"]
+    # The workbook is read by people: the message in their language, the English one kept
+    # in the JSON and CSV.
+    findings = result.findings
+    if f"message_{lang}" in findings.columns:
+        findings = findings.with_columns(pl.coalesce(f"message_{lang}", "message").alias("message"))
+    findings = findings.drop(HUMAN_ONLY, strict=False)
     buffer = io.BytesIO()
     taken: set[str] = set()
     # Strings stay strings: never formulas, links or numbers, whatever they look like.
     options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False, "in_memory": True}
     with Workbook(buffer, options) as workbook:
         workbook.set_properties({"title": f"cservice-audit {result.ruleset.platform} {result.as_of or ''}".strip()})
-        summary = excel_ready(summary_frame(result), tz)
+        summary = excel_ready(summary_frame(result, lang), tz)
         rules = [c for c in summary.columns if c not in ("shop", "agent", "points", "tiers")]
-        _write(workbook, summary, words["summary"], taken, freeze=(1, 2), conditional=_status_formats(rules, status_words))
+        _write(workbook, summary, words["summary"], taken, freeze=(1, 2), conditional=_status_formats(rules, status_words), headers=headers, lang=lang)
         checks = {rule.code: rule.check for rule in result.ruleset.rules}
         for code in dict.fromkeys(result.metrics.get_column("rule").to_list()):
-            card = excel_ready(scorecard_frame(result, code), tz)
+            card = excel_ready(scorecard_frame(result, code, lang), tz)
             percent = {"value": "0.0%", "threshold": "0.0%"} if checks.get(code) in RATE_CHECKS else {}
             _write(workbook, card, code, taken, freeze=(1, 2), column_formats=percent,
-                   conditional=_status_formats(["status"], status_words))  # fmt: skip
-        _write(workbook, excel_ready(result.findings, tz), words["findings"], taken)
+                   conditional=_status_formats(["status"], status_words), headers=headers, lang=lang)  # fmt: skip
+        _write(workbook, excel_ready(findings, tz), words["findings"], taken, headers=headers, lang=lang)
         items = getattr(result, "items", None)
         if isinstance(items, pl.DataFrame):
-            _write(workbook, excel_ready(items, tz), words["items"], taken)
+            _write(workbook, excel_ready(items, tz), words["items"], taken, headers=headers, lang=lang)
         rejects = result.rejects.select(pl.col("_source").alias("file"), "line", "problem", pl.exclude("_source", "_record", "line", "problem"))
         if not show_paths:
             rejects = rejects.with_columns(pl.col("file").str.replace(r"^.*[/\\]", ""))
-        _write(workbook, excel_ready(rejects, tz), words["rejected"], taken)
-        _write(workbook, about_frame(result, show_paths), "About", taken)
+        _write(workbook, excel_ready(rejects, tz), words["rejected"], taken, headers=headers, lang=lang)
+        _write(workbook, about_frame(result, show_paths, lang), words["about"], taken, headers=headers, lang=lang)
     return buffer.getvalue()

@@ -38,7 +38,10 @@ MIN_WEIGHT = 0.05
 # Digits are folded to `#`: an order, tracking or member number must not read as a contact
 # (the contact model fired on order numbers when it saw their digits), and 加3个点 / 加6个点
 # should share their n-grams. Phone numbers are matched by the lists, not the models.
-NEUTRALIZE = {"您": "你", "亲": "", **{str(d): "#" for d in range(10)}}
+# Latin letters are dropped: in this chat they are sizes, product codes and English (XL码,
+# iPhone, hello), which the models learned to read as ids (微信: abc) or abuse (傻x); ids and
+# letter abbreviations (vx, sb) are the lists' to match.
+NEUTRALIZE = {"您": "你", "亲": "", **{str(d): "#" for d in range(10)}, **{chr(c): "" for c in range(ord("a"), ord("z") + 1)}}
 
 
 def ngrams(text: str) -> Counter:

@@ -30,12 +30,18 @@ OUT = ROOT / "cservice_audit" / "data" / "models"
 MODELS = {"abuse": ["insult", "threat"], "confrontational": ["confrontational"], "contact": ["offplatform", "bribery"], "adlaw": ["adlaw"], "closetrade": ["closetrade"], "invoice": ["invoice"], "creditcard": ["creditcard"]}
 ORDERS = (1, 2, 3)
 EPOCHS, RATE, L2, SEED = 25, 0.2, 1e-4, 7
-PRECISION = 0.99  # out-of-fold precision the threshold must keep on dev
+PRECISION = 1.0  # out-of-fold precision the threshold must keep on dev: no dev negative scored out of fold reaches it
 MIN_WEIGHT = 0.05
 # Folded before n-grams are formed, in training and scoring alike: in the corpus violations say
 # 你 and everyday replies 您/亲, a politeness cue real agents do not keep to; a model must not
 # learn that 你 is an insult (你放心吧 is not).
-NEUTRALIZE = {"您": "你", "亲": ""}
+# Digits are folded to `#`: an order, tracking or member number must not read as a contact
+# (the contact model fired on order numbers when it saw their digits), and 加3个点 / 加6个点
+# should share their n-grams. Phone numbers are matched by the lists, not the models.
+# Latin letters are dropped: in this chat they are sizes, product codes and English (XL码,
+# iPhone, hello), which the models learned to read as ids (微信: abc) or abuse (傻x); ids and
+# letter abbreviations (vx, sb) are the lists' to match.
+NEUTRALIZE = {"您": "你", "亲": "", **{str(d): "#" for d in range(10)}, **{chr(c): "" for c in range(ord("a"), ord("z") + 1)}}
 
 
 def ngrams(text: str) -> Counter:
@@ -64,6 +70,14 @@ def train(features: list[Counter], labels: list[int], order: list[int]) -> tuple
 
 def score(weights: dict[str, float], bias: float, feats: Counter) -> float:
     return bias + sum(weights.get(k, 0.0) * v for k, v in feats.items())
+
+
+def at_cut(scored: list[tuple[float, int]], cut: float) -> tuple[float, float]:
+    """Precision and recall of `score >= cut` over (score, label) pairs."""
+    tp = sum(1 for s, y in scored if s >= cut and y)
+    fp = sum(1 for s, y in scored if s >= cut and not y)
+    pos = sum(y for _, y in scored)
+    return (tp / (tp + fp) if tp + fp else 1.0), (tp / pos if pos else 0.0)
 
 
 def threshold(scored: list[tuple[float, int]]) -> float:
@@ -100,6 +114,7 @@ def main() -> int:
             w, b = train(features, labels, [i for i in use if i not in held])
             out_of_fold += [(score(w, b, features[i]), labels[i]) for i in folds[k]]
         cut = threshold(out_of_fold)
+        cv_precision, cv_recall = at_cut(out_of_fold, cut)
         weights, bias = train(features, labels, use)
         kept = sorted(((k, v) for k, v in weights.items() if abs(v) >= MIN_WEIGHT), key=lambda kv: -abs(kv[1]))
         pl.DataFrame({"ngram": [k for k, _ in kept], "weight": [round(v, 5) for _, v in kept]}).write_csv(OUT / f"{name}.csv")
@@ -112,6 +127,10 @@ def main() -> int:
             "threshold": round(cut, 5),
             "neutralize": NEUTRALIZE,
             "cv_precision_target": PRECISION,
+            # 5-fold out-of-fold figures on dev at the threshold: the model alone (the lists
+            # catch most violations first), an estimate of how it does on unseen wording.
+            "cv_precision": round(cv_precision, 3),
+            "cv_recall": round(cv_recall, 3),
             "ngrams": len(kept),
         }
         (OUT / f"{name}.yaml").write_text(
@@ -119,7 +138,7 @@ def main() -> int:
             + yaml.safe_dump(meta, allow_unicode=True, sort_keys=False),
             "utf-8",
         )
-        print(f"{name}: {len(kept)} n-grams, bias {bias:.3f}, threshold {cut:.3f}")
+        print(f"{name}: {len(kept)} n-grams, bias {bias:.3f}, threshold {cut:.3f}, 5-fold CV precision {cv_precision:.3f} recall {cv_recall:.3f}")
     return 0
 
 

@@ -242,8 +242,12 @@ def normalize(
     tz: str,
     input_tz: str | None = None,
     latest: datetime | None = None,
+    order_offset: int = 0,
 ) -> Normalized:
     """Map, parse and validate every table into one canonical event table.
+
+    `order_offset`: the input position (`_order`) of the first row, when the tables are a
+    slice of a bigger input normalized piece by piece (spill.write).
 
     A timestamp before 2000 or after `latest` (the run's own time plus a day's slack) is
     rejected: one such row would otherwise move the as-of day, and every period, silently.
@@ -256,7 +260,7 @@ def normalize(
             schema={**{c: pl.String for c in CANONICAL}, "_source": pl.String, "_record": pl.UInt32, "_blank": pl.Boolean}
         )
     whole = raw
-    raw = raw.filter(~pl.col("_blank")).drop("_blank").with_row_index("_order")
+    raw = raw.filter(~pl.col("_blank")).drop("_blank").with_row_index("_order", offset=order_offset)
 
     role = _mapped("role", aliases.value_map("role"))
     spam = _mapped("spam", aliases.value_map("spam"))
@@ -345,17 +349,22 @@ def normalize(
     return Normalized(events=mark_duplicates(events), rejects=rejects, counts=counts)
 
 
-def mark_duplicates(events: pl.LazyFrame) -> pl.LazyFrame:
-    """Flag (`_duplicate`) all but the first of rows with the same message id (per shop), or
-    the same everything. They are counted per file before they leave."""
+def duplicate_key() -> pl.Expr:
+    """What makes two rows the same message: the shop and message id, or (rows without an
+    id) the shop and everything else. Shared with spill.duplicates, which must agree."""
     no_id = pl.col("message_id").is_null()
     content = ["ts", "buyer", "conversation", "role", "agent", "text", "spam", "rating", "reason", "served_by"]
-    key = pl.struct(
+    return pl.struct(
         pl.col("shop"),
         pl.col("message_id"),
         *[pl.when(no_id).then(pl.col(c)).alias(c) for c in content],
     )
-    return events.with_columns((~key.is_first_distinct()).alias("_duplicate"))
+
+
+def mark_duplicates(events: pl.LazyFrame) -> pl.LazyFrame:
+    """Flag (`_duplicate`) all but the first of rows with the same message id (per shop), or
+    the same everything. They are counted per file before they leave."""
+    return events.with_columns((~duplicate_key().is_first_distinct()).alias("_duplicate"))
 
 
 def assign_conversations(events: pl.LazyFrame, session_gap: float | None) -> pl.LazyFrame:

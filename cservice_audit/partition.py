@@ -30,6 +30,7 @@ from datetime import date
 
 import polars as pl
 
+from cservice_audit import spill
 from cservice_audit.checks import CHECKS
 from cservice_audit.checks.context import CheckOutput, Context
 from cservice_audit.checks.items import reply_items
@@ -136,32 +137,52 @@ def partitions(events: pl.LazyFrame, judged: pl.Expr, batch_rows: int) -> Iterat
     in shop and day order (a batch may hold several small shops): the events are the whole
     conversations with an event on one of the cells. Days without a judged event are skipped.
 
-    Only the batch's rows are ever collected: the conversations' first and last days
-    (`spans`, one row per conversation) say which days to read, and a semi-join keeps the
-    conversations that touch the batch.
+    Only the batch's rows are ever collected: a conversation within one day is read with
+    its day; the conversations that run over several days (`spans`, one row each, few) say
+    which other days to read for the look-behind and look-ahead.
     """
+    # Spilled events (spill.py) live on disk: the aggregates below stream over them, and each
+    # batch reads only its shops' (shop key, day) folders.
+    spilled = spill.is_spilled(events)
+    engine = "streaming" if spilled else "in-memory"
     spans = (
         events.group_by("shop", "conversation")
         .agg(pl.col("day").min().alias("_first"), pl.col("day").max().alias("_last"))
-        .collect(engine="in-memory")
+        .filter(pl.col("_first") != pl.col("_last"))
+        .collect(engine=engine)
     )
-    per_day = events.filter(judged).group_by("shop", "day").len().sort("shop", "day").collect(engine="in-memory")
+    per_day = events.filter(judged).group_by("shop", "day").len().sort("shop", "day").collect(engine=engine)
+    shop_keys = events.select("shop", spill.SHOP_KEY).unique().collect(engine=engine) if spilled else None
     # Batch number per cell: a new batch starts once the running total reaches batch_rows.
     total = pl.col("len").cum_sum()
     batch = ((total - pl.col("len")) // batch_rows).alias("_batch")
     for (_,), cells in per_day.with_columns(batch).partition_by("_batch", as_dict=True, maintain_order=True).items():
-        yield _window(events, spans, cells), cells.drop("_batch")
+        yield _window(events, spans, cells, shop_keys), cells.drop("_batch")
 
 
-def _window(events: pl.LazyFrame, spans: pl.DataFrame, cells: pl.DataFrame) -> pl.DataFrame:
-    """The whole conversations that have an event on one of the cells' days in their shop."""
+def _window(events: pl.LazyFrame, spans: pl.DataFrame, cells: pl.DataFrame, shop_keys: pl.DataFrame | None) -> pl.DataFrame:
+    """The whole conversations that have an event on one of the cells' days in their shop,
+    in input order: every row of the shop from its first to its last cell day, and the rows
+    of the multi-day conversations (`spans`) that touch those days."""
     ranges = cells.group_by("shop").agg(pl.col("day").min().alias("_lo"), pl.col("day").max().alias("_hi"))
     touching = spans.join(ranges, on="shop").filter((pl.col("_first") <= pl.col("_hi")) & (pl.col("_last") >= pl.col("_lo")))
-    first, last = touching.get_column("_first").min(), touching.get_column("_last").max()
-    rows = events.filter(pl.col("shop").is_in(ranges.get_column("shop").implode()) & pl.col("day").is_between(first, last))
-    return rows.join(
-        touching.lazy().select("shop", "conversation"), on=["shop", "conversation"], how="semi", maintain_order="left"
-    ).collect(engine="in-memory")
+    first = min(ranges.get_column("_lo").min(), touching.get_column("_first").min() or date.max)
+    last = max(ranges.get_column("_hi").max(), touching.get_column("_last").max() or date.min)
+    shops = ranges.get_column("shop")
+    where = pl.col("shop").is_in(shops.implode()) & pl.col("day").is_between(first, last)
+    if shop_keys is not None:
+        # The folder key first, so the scan skips the other shops' folders.
+        keys = shop_keys.filter(pl.col("shop").is_in(shops.implode())).get_column(spill.SHOP_KEY)
+        where = pl.col(spill.SHOP_KEY).is_in(keys.implode()) & where
+    multi = touching.select("shop", "conversation", pl.lit(True).alias("_multi"))
+    rows = (
+        events.filter(where)
+        .join(ranges.lazy(), on="shop", how="left")
+        .join(multi.lazy(), on=["shop", "conversation"], how="left")
+        .filter(pl.col("day").is_between(pl.col("_lo"), pl.col("_hi")) | pl.col("_multi").fill_null(False))
+        .drop("_lo", "_hi", "_multi", *([spill.SHOP_KEY] if shop_keys is not None else []))
+    )
+    return rows.collect(engine="in-memory").sort("_order")
 
 
 def audit_all(

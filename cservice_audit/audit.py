@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -151,7 +150,7 @@ def _run_audit(
     try:
         if spilled:
             progress("spilling to disk")
-            folder = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="cservice-audit-", ignore_cleanup_errors=True)))
+            folder = spill.folder(cleanup)
             # Duplicates are keyed on the shop as exported (before --shop), as in memory.
             written, rejected, counts = spill.write(
                 tables,
@@ -171,9 +170,10 @@ def _run_audit(
         # Files are scanned lazily, so unreadable content shows up only here.
         raise loader.explain_read_failure(tables, exc) from exc
     rejects = _rejects_with_lines(rejected, tables)
-    events = assign_conversations(
-        events_all.lazy().filter(~pl.col("_duplicate")).drop("_duplicate", "_source"), ruleset.session_gap
-    )
+    events = events_all.lazy().filter(~pl.col("_duplicate")).drop("_duplicate", "_source")
+    if spilled and ruleset.session_gap is not None:
+        events = spill.with_sessions(events, ruleset.session_gap, folder)
+    events = assign_conversations(events, ruleset.session_gap)
     summary = _summarize_input(events_all, rejects, tables, counts)
 
     _require_rows(summary, rejects)

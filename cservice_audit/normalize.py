@@ -367,6 +367,20 @@ def mark_duplicates(events: pl.LazyFrame) -> pl.LazyFrame:
     return events.with_columns((~duplicate_key().is_first_distinct()).alias("_duplicate"))
 
 
+def sessions(events: pl.LazyFrame, session_gap: float) -> pl.LazyFrame:
+    """(_order, _session): each event's session number within its shop and buyer, a new one
+    after a silence longer than `session_gap` seconds. From the four key columns only, sorted
+    once and scanned linearly (windows keyed by shop and buyer strings, over every column,
+    cost several times more), joined back by input order."""
+    same = ((pl.col("shop") == pl.col("shop").shift(1)) & (pl.col("buyer") == pl.col("buyer").shift(1))).fill_null(False)
+    gaps = (same & ((pl.col("ts") - pl.col("ts").shift(1)) > timedelta(seconds=session_gap))).cast(pl.UInt32).cum_sum()
+    return (
+        events.select("shop", "buyer", "ts", "_order")
+        .sort("shop", "buyer", "ts", "_order")
+        .select("_order", (gaps - pl.when(~same).then(gaps).forward_fill() + 1).alias("_session"))
+    )
+
+
 def assign_conversations(events: pl.LazyFrame, session_gap: float | None) -> pl.LazyFrame:
     """Fill in conversations the export does not give: shop + buyer, split at silences.
 
@@ -378,17 +392,8 @@ def assign_conversations(events: pl.LazyFrame, session_gap: float | None) -> pl.
     if session_gap is None:
         derived = base
     else:
-        # Sessions from the four key columns only, sorted once and scanned linearly (windows
-        # keyed by shop and buyer strings, over every column, cost several times more), then
-        # joined back by input order.
-        same = ((pl.col("shop") == pl.col("shop").shift(1)) & (pl.col("buyer") == pl.col("buyer").shift(1))).fill_null(False)
-        gaps = (same & ((pl.col("ts") - pl.col("ts").shift(1)) > timedelta(seconds=session_gap))).cast(pl.UInt32).cum_sum()
-        sessions = (
-            events.select("shop", "buyer", "ts", "_order")
-            .sort("shop", "buyer", "ts", "_order")
-            .select("_order", (gaps - pl.when(~same).then(gaps).forward_fill() + 1).alias("_session"))
-        )
-        events = events.join(sessions, on="_order", how="left", maintain_order="left")
+        if "_session" not in events.collect_schema().names():  # spill.with_sessions brings its own
+            events = events.join(sessions(events, session_gap), on="_order", how="left", maintain_order="left")
         derived = format_text("{}#{}", base, pl.col("_session"))
     events = events.with_columns(
         pl.when(pl.col("conversation").is_null()).then(derived).otherwise(pl.col("conversation")).alias("conversation")

@@ -199,7 +199,7 @@ def audit_all(
     rules = [rule for rule in ruleset.rules if judging or rule.check == "data_quality"]
     if isinstance(events, pl.DataFrame):
         events = events.lazy()
-    elif ruleset.session_gap is not None:
+    elif ruleset.session_gap is not None and not spill.is_spilled(events):
         # Sessions split at silences come from one sort of the whole input: done once here,
         # not once per partition.
         events = events.collect(engine="in-memory").lazy()

@@ -19,9 +19,14 @@ however many shops an export holds. docs/performance.md "Partitions" has the mea
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import os
+import signal
+import sys
+import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,7 +34,7 @@ import polars as pl
 
 from cservice_audit import limits
 from cservice_audit.load import RawTable
-from cservice_audit.normalize import Normalized, duplicate_key
+from cservice_audit.normalize import Normalized, duplicate_key, sessions
 
 # Inputs above this many bytes (sum of the files' sizes) are spilled; smaller ones are held
 # in memory, which is faster (no Parquet round trip). 256 MiB is ≈1.6 M rows of a typical
@@ -43,6 +48,8 @@ SHOP_KEYS = 256
 HIVE_SCHEMA = {"chunk": pl.UInt32, SHOP_KEY: pl.UInt64, "day": pl.Date}
 # Input rows normalized and written per pass (spill.write): ≈0.5 GiB peak at 1 M.
 CHUNK_ROWS = 1_000_000
+# Rows per session-finding pass (JD: sessions split at silences), each sorted in memory.
+SESSION_BUCKET_ROWS = 4_000_000
 # Rows per duplicate-finding pass: each pass holds one hash bucket's (key, count) table.
 DUP_BUCKET_ROWS = 8_000_000
 
@@ -62,6 +69,17 @@ def input_bytes(paths: list[str]) -> int:
         except OSError:
             pass
     return total
+
+
+def folder(cleanup: contextlib.ExitStack) -> Path:
+    """A new temporary folder in $TMPDIR, removed when `cleanup` closes: on return, on an
+    error, on Ctrl-C, and on SIGTERM (a cron `timeout`), which is turned into an exit here
+    for the run's duration so the folder's gigabytes are not left behind."""
+    path = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="cservice-audit-", ignore_cleanup_errors=True)))
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+        cleanup.callback(signal.signal, signal.SIGTERM, previous)
+    return path
 
 
 def is_spilled(events: pl.LazyFrame) -> bool:
@@ -127,3 +145,27 @@ def duplicates(events: pl.LazyFrame) -> pl.DataFrame:
         return pl.DataFrame(schema=schema)
     candidates = events.filter(pl.col(DUP_KEY).is_in(keys.implode())).collect(engine="streaming").sort("_order")
     return candidates.filter(~duplicate_key().is_first_distinct()).select(pl.col("_order"), pl.col("_source").cast(pl.String))
+
+
+def with_sessions(events: pl.LazyFrame, session_gap: float, folder: Path) -> pl.LazyFrame:
+    """`events` (spilled, duplicates dropped) with `_session`, as normalize.sessions numbers
+    them, without sorting the whole input: a session never leaves its (shop, buyer), so the
+    events are taken by hash bucket of (shop, buyer), each bucket sorted alone, and the
+    session numbers written next to the events, cut the same way (shop key, day), so a
+    batch reads only its own."""
+    rows = events.select(pl.len()).collect(engine="streaming").item()
+    buckets = max(1, math.ceil(rows / SESSION_BUCKET_ROWS))
+    target = folder / "sessions"
+    bucket = pl.struct("shop", "buyer").hash() % buckets
+    for b in range(buckets):
+        mine = events.filter(bucket == b) if buckets > 1 else events
+        numbered = sessions(mine, session_gap).collect(engine="in-memory")
+        keys = mine.select("_order", SHOP_KEY, "day").collect(engine="streaming")
+        numbered.join(keys, on="_order").lazy().sink_parquet(
+            pl.PartitionBy(str(target / f"chunk={b}"), key=[SHOP_KEY, "day"]), mkdir=True
+        )
+    if not target.exists():
+        return events.with_columns(pl.lit(None, dtype=pl.UInt32).alias("_session"))
+    numbers = pl.scan_parquet(str(target), hive_partitioning=True, hive_schema=HIVE_SCHEMA).drop("chunk")
+    # Joined on the folder keys too, so a batch's filter on them prunes both sides.
+    return events.join(numbers, on=[SHOP_KEY, "day", "_order"], how="left")

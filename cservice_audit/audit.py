@@ -179,9 +179,9 @@ def _run_audit(
     _require_rows(summary, rejects)
     used = events_all.filter(~pl.col("_duplicate"))
     # Spilled, the checks below read small aggregates (each day's latest time, the agents).
-    days = used.lazy().group_by("day").agg(pl.col("tod").max()).collect(engine=engine) if spilled else used
-    as_of = options.date or options.until or judged_as_of(days, ruleset, notes)
-    _require_days(days, options)
+    day_times = used.lazy().group_by("day").agg(pl.col("tod").max()).collect(engine=engine) if spilled else used
+    as_of = options.date or options.until or judged_as_of(day_times, ruleset, notes)
+    _require_days(day_times, options)
     if options.agent is not None:
         _require_agent(used.lazy().select("agent").unique().collect(engine=engine) if spilled else used, options.agent)
     first_day = options.date or options.since

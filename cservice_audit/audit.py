@@ -22,7 +22,7 @@ from cservice_audit import load as loader
 from cservice_audit import partition, spill
 from cservice_audit.checks import CHECKS
 from cservice_audit.checks.context import Context
-from cservice_audit.drilldown import failing_items
+from cservice_audit.drilldown import FAILING, METRIC_KEYS, failing_items
 from cservice_audit.errors import InputError
 from cservice_audit.history import HistoryStore
 from cservice_audit.metrics.rollup import DAY_SCHEMA
@@ -213,7 +213,9 @@ def _run_audit(
             context.history = store.read(shops=shops, skip=covered)
         progress("computing metrics")
         # Partition by partition (shop × day), then the periods: see partition.py.
-        metric_frames, finding_frames, day_frames, item_frames = partition.audit_all(events, ruleset, context, progress)
+        metric_frames, finding_frames, day_frames, item_frames = partition.audit_all(
+            events, ruleset, context, progress, items_folder=folder / "items" if spilled else None
+        )
         written = 0
         if store is not None:
             days = pl.concat([pl.DataFrame(schema=DAY_SCHEMA), *day_frames], how="vertical")
@@ -232,6 +234,11 @@ def _run_audit(
 
         transcript = conversation_rows(context, ruleset, options.conversation)
     metrics = with_needs(_sorted_metrics(metric_frames, ruleset).filter(pl.col("shop").is_in(shops)), ruleset, as_of)
+    if spilled and item_frames:
+        # Late items wait on disk (audit_all): only those of failing metrics are read back.
+        flagged = metrics.lazy().filter(pl.col("status").is_in(FAILING)).select(METRIC_KEYS)
+        on_disk = pl.concat([frame.lazy() for frame in item_frames], how="vertical")
+        item_frames = [on_disk.join(flagged, on=METRIC_KEYS, how="semi", nulls_equal=True).collect(engine="streaming")]
     items = failing_items(item_frames, metrics, ruleset)
     findings = pl.concat([pl.DataFrame(schema=FINDING_SCHEMA), *finding_frames], how="diagonal")
     # Rejected rows belong to no shop yet (their shop may be what failed to parse); every other

@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterator
 from datetime import date
+from pathlib import Path
 
 import polars as pl
 
@@ -68,7 +69,7 @@ class PartitionResult:
     days: pl.DataFrame  # DAY_SCHEMA: every rule's day rows for the partition's days
     waits: pl.DataFrame  # WAIT_SCHEMA
     findings: pl.DataFrame  # FINDING_SCHEMA: per-item findings dated on those days
-    items: list[pl.DataFrame]  # per rule with a drill-down: its late items (ITEM_SCHEMA) dated on those days
+    items: list[pl.DataFrame | pl.LazyFrame]  # per rule with a drill-down: its late items (ITEM_SCHEMA) dated on those days
 
 
 def _fresh(template: Context, events: pl.LazyFrame, **changes) -> Context:
@@ -190,10 +191,13 @@ def audit_all(
     ruleset: Ruleset,
     template: Context,
     progress: Callable[[str], None] = lambda stage: None,
-) -> tuple[list[pl.DataFrame], list[pl.DataFrame], list[pl.DataFrame], list[pl.DataFrame]]:
+    items_folder: Path | None = None,
+) -> tuple[list[pl.DataFrame], list[pl.DataFrame], list[pl.DataFrame], list[pl.DataFrame | pl.LazyFrame]]:
     """Every partition, then `combine`: (metric frames, finding frames, day frames, item
     frames) for run_audit: metrics and findings one each per rule run, day rows one in all,
-    late items one per rule and batch."""
+    late items one per rule and batch. With `items_folder` (a spilled run) each batch's late
+    items are written there and come back as scans: most belong to passing metrics and are
+    dropped once the metrics are known, so they need not stay in memory until then."""
     # Without an as-of day (no usable row) only the data-quality rule runs (run_audit).
     judging = template.as_of != date.min
     rules = [rule for rule in ruleset.rules if judging or rule.check == "data_quality"]
@@ -208,12 +212,21 @@ def audit_all(
         for batch_events, cells in partitions(events, template.judged_days(), BATCH_ROWS):
             first, last = cells.row(0, named=True), cells.row(-1, named=True)
             progress(f"auditing {first['shop']} {first['day']} .. {last['shop']} {last['day']}")
-            results.append(audit_partition(batch_events, cells, rules, template))
+            result = audit_partition(batch_events, cells, rules, template)
+            if items_folder is not None:
+                result.items = [_on_disk(frame, items_folder / f"{len(results)}-{i}.parquet") for i, frame in enumerate(result.items)]
+            results.append(result)
     progress("combining periods")
     metric_frames, finding_frames, day_frames = combine(results, rules, template, events.collect_schema())
     progress("history and report")  # what run_audit does next: store the days, sort, fingerprint
     item_frames = [frame for r in results for frame in r.items]
     return metric_frames, finding_frames, day_frames, item_frames
+
+
+def _on_disk(frame: pl.DataFrame, path: Path) -> pl.LazyFrame:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.write_parquet(path)
+    return pl.scan_parquet(path)
 
 
 def combine(

@@ -114,7 +114,7 @@ def report(paths: list[str], platform: str, batch_rows: int | None, monkeypatch,
     """(metrics, findings, late items, input summary) of one road; `spilled`: through the
     spill folder (threshold 0 bytes), else in memory."""
     if batch_rows is None:
-        monkeypatch.setattr(partition, "audit_all", lambda events, ruleset, template, progress: whole(events, ruleset, template))
+        monkeypatch.setattr(partition, "audit_all", lambda events, ruleset, template, progress, **_: whole(events, ruleset, template))
     else:
         monkeypatch.setattr(partition, "BATCH_ROWS", batch_rows)
     monkeypatch.setenv(spill.THRESHOLD_ENV, "0" if spilled else str(10**12))
@@ -208,7 +208,7 @@ def test_late_items_at_local_midnight_stay_on_their_day(tmp_path, monkeypatch) -
     reports = []
     for batch in (1, None):
         if batch is None:
-            monkeypatch.setattr(partition, "audit_all", lambda events, rs, template, progress: whole(events, rs, template))
+            monkeypatch.setattr(partition, "audit_all", lambda events, rs, template, progress, **_: whole(events, rs, template))
         else:
             monkeypatch.setattr(partition, "BATCH_ROWS", batch)
         result = run_audit([str(path)], ruleset, AuditOptions(), generated_at=NOW)

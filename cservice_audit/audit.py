@@ -19,10 +19,10 @@ from typing import IO
 import polars as pl
 
 from cservice_audit import load as loader
-from cservice_audit import partition
+from cservice_audit import partition, spill
 from cservice_audit.checks import CHECKS
 from cservice_audit.checks.context import Context
-from cservice_audit.drilldown import failing_items
+from cservice_audit.drilldown import FAILING, METRIC_KEYS, failing_items
 from cservice_audit.errors import InputError
 from cservice_audit.history import HistoryStore
 from cservice_audit.metrics.rollup import DAY_SCHEMA
@@ -104,6 +104,22 @@ def run_audit(
     stdin: IO[bytes] | None = None,
     progress: Callable[[str], None] = lambda stage: None,
 ) -> AuditResult:
+    # A big input's spill folder (spill.py) lives as long as the run: removed on return, on
+    # an error and on Ctrl-C alike.
+    with contextlib.ExitStack() as cleanup:
+        return _run_audit(paths, ruleset, options, generated_at=generated_at, stdin=stdin, progress=progress, cleanup=cleanup)
+
+
+def _run_audit(
+    paths: list[str],
+    ruleset: Ruleset,
+    options: AuditOptions,
+    *,
+    generated_at: datetime,
+    stdin: IO[bytes] | None,
+    progress: Callable[[str], None],
+    cleanup: contextlib.ExitStack,
+) -> AuditResult:
     progress("reading input")
     notes: list[str] = []
     paths, reviews = read_once(paths, list(options.reviews), notes)
@@ -118,31 +134,56 @@ def run_audit(
 
     progress("normalizing")
     normalized = normalize(tables, aliases, tz=ruleset.timezone, input_tz=options.input_tz, latest=generated_at)
+    # Above the threshold the events go to disk, cut by (shop, day), and every later step reads
+    # them from there (spill.py): memory then follows the largest partition, not the input.
+    spilled = spill.input_bytes(paths + reviews) > spill.threshold()
+    engine = "streaming" if spilled else "auto"
+
+    def with_shop(frame: pl.LazyFrame) -> pl.LazyFrame:
+        if options.shop is None:
+            return frame
+        # --shop names the shop of rows whose export has no shop column (spec §11).
+        return frame.with_columns(
+            pl.when(pl.col("shop") == DEFAULT_SHOP).then(pl.lit(options.shop)).otherwise(pl.col("shop")).alias("shop")
+        )
+
     try:
-        # Only what the metrics need is kept: message ids have done their work (duplicates are
-        # flagged) and the file name is one categorical code per row, not a copy of the path.
-        slim = normalized.events.drop("message_id", "_record").with_columns(pl.col("_source").cast(pl.Categorical))
-        if options.shop is not None:
-            # --shop names the shop of rows whose export has no shop column (spec §11).
-            slim = slim.with_columns(
-                pl.when(pl.col("shop") == DEFAULT_SHOP).then(pl.lit(options.shop)).otherwise(pl.col("shop")).alias("shop")
+        if spilled:
+            progress("spilling to disk")
+            folder = spill.folder(cleanup)
+            # Duplicates are keyed on the shop as exported (before --shop), as in memory.
+            written, rejected, counts = spill.write(
+                tables,
+                lambda part, offset: normalize(
+                    part, aliases, tz=ruleset.timezone, input_tz=options.input_tz, latest=generated_at, order_offset=offset
+                ),
+                folder,
             )
-        events_all, rejected, counts = pl.collect_all([slim, normalized.rejects, normalized.counts], engine=NORMALIZE_ENGINE)
+            duplicate = pl.col("_order").is_in(spill.duplicates(written).get_column("_order").implode())
+            events_all = with_shop(written.drop(spill.DUP_KEY, "message_id").with_columns(duplicate.alias("_duplicate")))
+        else:
+            # Only what the metrics need is kept: message ids have done their work (duplicates are
+            # flagged) and the file name is one categorical code per row, not a copy of the path.
+            slim = with_shop(normalized.events.drop("message_id", "_record").with_columns(pl.col("_source").cast(pl.Categorical)))
+            events_all, rejected, counts = pl.collect_all([slim, normalized.rejects, normalized.counts], engine=NORMALIZE_ENGINE)
     except pl.exceptions.ComputeError as exc:
         # Files are scanned lazily, so unreadable content shows up only here.
         raise loader.explain_read_failure(tables, exc) from exc
     rejects = _rejects_with_lines(rejected, tables)
-    events = assign_conversations(
-        events_all.lazy().filter(~pl.col("_duplicate")).drop("_duplicate", "_source"), ruleset.session_gap
-    )
+    events = events_all.lazy().filter(~pl.col("_duplicate")).drop("_duplicate", "_source")
+    if spilled and ruleset.session_gap is not None:
+        events = spill.with_sessions(events, ruleset.session_gap, folder)
+    events = assign_conversations(events, ruleset.session_gap)
     summary = _summarize_input(events_all, rejects, tables, counts)
 
     _require_rows(summary, rejects)
     used = events_all.filter(~pl.col("_duplicate"))
-    as_of = options.date or options.until or judged_as_of(used, ruleset, notes)
-    _require_days(used, options)
+    # Spilled, the checks below read small aggregates (each day's latest time, the agents).
+    day_times = used.lazy().group_by("day").agg(pl.col("tod").max()).collect(engine=engine) if spilled else used
+    as_of = options.date or options.until or judged_as_of(day_times, ruleset, notes)
+    _require_days(day_times, options)
     if options.agent is not None:
-        _require_agent(used, options.agent)
+        _require_agent(used.lazy().select("agent").unique().collect(engine=engine) if spilled else used, options.agent)
     first_day = options.date or options.since
     context = Context(
         events=events,
@@ -155,7 +196,7 @@ def run_audit(
         rules=ruleset.rules,
     )
     # The (shop, day) pairs this run judges: they replace whatever the history holds for them.
-    covered = events.filter(context.judged_days()).select("shop", "day").unique().collect()
+    covered = events.filter(context.judged_days()).select("shop", "day").unique().collect(engine=engine)
     context.input_days = covered.lazy()
     context.first_reported_day = first_day or (covered.get_column("day").min() if covered.height else None)
 
@@ -172,13 +213,15 @@ def run_audit(
             context.history = store.read(shops=shops, skip=covered)
         progress("computing metrics")
         # Partition by partition (shop × day), then the periods: see partition.py.
-        metric_frames, finding_frames, day_frames, item_frames = partition.audit_all(events, ruleset, context, progress)
+        metric_frames, finding_frames, day_frames, item_frames = partition.audit_all(
+            events, ruleset, context, progress, items_folder=folder / "items" if spilled else None
+        )
         written = 0
         if store is not None:
             days = pl.concat([pl.DataFrame(schema=DAY_SCHEMA), *day_frames], how="vertical")
             rules_run = {rule.code for rule in ruleset.rules}
             replaced = store.stored_days(covered)
-            chat_rows = {(shop, day): n for shop, day, n in used.group_by("shop", "day").len().iter_rows()}
+            chat_rows = {(shop, day): n for shop, day, n in used.lazy().group_by("shop", "day").len().collect(engine=engine).iter_rows()}
             written = store.write_days(days, covered, rules_run, ruleset.version, generated_at, chat_rows)
             for shop, stored_days in replaced.items():
                 notes.append(
@@ -191,6 +234,11 @@ def run_audit(
 
         transcript = conversation_rows(context, ruleset, options.conversation)
     metrics = with_needs(_sorted_metrics(metric_frames, ruleset).filter(pl.col("shop").is_in(shops)), ruleset, as_of)
+    if spilled and item_frames:
+        # Late items wait on disk (audit_all): only those of failing metrics are read back.
+        flagged = metrics.lazy().filter(pl.col("status").is_in(FAILING)).select(METRIC_KEYS)
+        on_disk = pl.concat([frame.lazy() for frame in item_frames], how="vertical")
+        item_frames = [on_disk.join(flagged, on=METRIC_KEYS, how="semi", nulls_equal=True).collect(engine="streaming")]
     items = failing_items(item_frames, metrics, ruleset)
     findings = pl.concat([pl.DataFrame(schema=FINDING_SCHEMA), *finding_frames], how="diagonal")
     # Rejected rows belong to no shop yet (their shop may be what failed to parse); every other
@@ -211,10 +259,10 @@ def run_audit(
     )
 
 
-def bot_accounts(events: pl.DataFrame) -> frozenset[tuple[str, str]]:
+def bot_accounts(events: pl.DataFrame | pl.LazyFrame) -> frozenset[tuple[str, str]]:
     """(shop, agent) pairs whose every message is a bot's: the robot, shown apart from the
     agents to coach whatever its account is called. One aggregation over the events."""
-    bots = events.filter(pl.col("agent").is_not_null()).group_by("shop", "agent").agg((pl.col("role") == "bot").all().alias("bot"))
+    bots = events.lazy().filter(pl.col("agent").is_not_null()).group_by("shop", "agent").agg((pl.col("role") == "bot").all().alias("bot")).collect(engine="streaming")
     return frozenset((shop, agent) for shop, agent, _ in bots.filter(pl.col("bot")).iter_rows())
 
 
@@ -428,14 +476,15 @@ def _rejects_with_lines(rejected: pl.DataFrame, tables: list[loader.RawTable]) -
 
 
 def _summarize_input(
-    events_all: pl.DataFrame, rejects: pl.DataFrame, tables: list[loader.RawTable], counts: pl.DataFrame | None = None
+    events_all: pl.DataFrame | pl.LazyFrame, rejects: pl.DataFrame, tables: list[loader.RawTable], counts: pl.DataFrame | None = None
 ) -> InputSummary:
     """Rows read, used, rejected and duplicate, per file and in all: aggregations only, so a
     month of a busy shop is never copied for counting."""
     per_file = {
         str(source): (valid, duplicate)
-        for source, valid, duplicate in events_all.group_by("_source")
+        for source, valid, duplicate in events_all.lazy().group_by("_source")
         .agg(pl.len(), pl.col("_duplicate").sum())
+        .collect(engine="streaming")
         .iter_rows()
     }
     rejected = dict(rejects.group_by("_source").len().iter_rows()) if rejects.height else {}
@@ -467,7 +516,7 @@ def _summarize_input(
         if blank.get(table.source):
             files[-1]["rows_blank"] = blank[table.source]  # present only when lines were skipped
     used_ts = pl.col("ts").filter(~pl.col("_duplicate"))
-    first_ts, last_ts = events_all.select(used_ts.min().alias("first"), used_ts.max().alias("last")).row(0)
+    first_ts, last_ts = events_all.lazy().select(used_ts.min().alias("first"), used_ts.max().alias("last")).collect(engine="streaming").row(0)
     return InputSummary(
         files=files,
         rows_read=sum(f["rows_read"] for f in files),

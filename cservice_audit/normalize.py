@@ -237,8 +237,12 @@ def normalize(
     tz: str,
     input_tz: str | None = None,
     latest: datetime | None = None,
+    order_offset: int = 0,
 ) -> Normalized:
     """Map, parse and validate every table into one canonical event table.
+
+    `order_offset`: the input position (`_order`) of the first row, when the tables are a
+    slice of a bigger input normalized piece by piece (spill.write).
 
     A timestamp before 2000 or after `latest` (the run's own time plus a day's slack) is
     rejected: one such row would otherwise move the as-of day, and every period, silently.
@@ -251,7 +255,7 @@ def normalize(
             schema={**{c: pl.String for c in CANONICAL}, "_source": pl.String, "_record": pl.UInt32, "_blank": pl.Boolean}
         )
     whole = raw
-    raw = raw.filter(~pl.col("_blank")).drop("_blank").with_row_index("_order")
+    raw = raw.filter(~pl.col("_blank")).drop("_blank").with_row_index("_order", offset=order_offset)
 
     role = _mapped("role", aliases.value_map("role"))
     spam = _mapped("spam", aliases.value_map("spam"))
@@ -340,17 +344,36 @@ def normalize(
     return Normalized(events=mark_duplicates(events), rejects=rejects, counts=counts)
 
 
-def mark_duplicates(events: pl.LazyFrame) -> pl.LazyFrame:
-    """Flag (`_duplicate`) all but the first of rows with the same message id (per shop), or
-    the same everything. They are counted per file before they leave."""
+def duplicate_key() -> pl.Expr:
+    """What makes two rows the same message: the shop and message id, or (rows without an
+    id) the shop and everything else. Shared with spill.duplicates, which must agree."""
     no_id = pl.col("message_id").is_null()
     content = ["ts", "buyer", "conversation", "role", "agent", "text", "spam", "rating", "reason", "served_by"]
-    key = pl.struct(
+    return pl.struct(
         pl.col("shop"),
         pl.col("message_id"),
         *[pl.when(no_id).then(pl.col(c)).alias(c) for c in content],
     )
-    return events.with_columns((~key.is_first_distinct()).alias("_duplicate"))
+
+
+def mark_duplicates(events: pl.LazyFrame) -> pl.LazyFrame:
+    """Flag (`_duplicate`) all but the first of rows with the same message id (per shop), or
+    the same everything. They are counted per file before they leave."""
+    return events.with_columns((~duplicate_key().is_first_distinct()).alias("_duplicate"))
+
+
+def sessions(events: pl.LazyFrame, session_gap: float) -> pl.LazyFrame:
+    """(_order, _session): each event's session number within its shop and buyer, a new one
+    after a silence longer than `session_gap` seconds. From the four key columns only, sorted
+    once and scanned linearly (windows keyed by shop and buyer strings, over every column,
+    cost several times more), joined back by input order."""
+    same = ((pl.col("shop") == pl.col("shop").shift(1)) & (pl.col("buyer") == pl.col("buyer").shift(1))).fill_null(False)
+    gaps = (same & ((pl.col("ts") - pl.col("ts").shift(1)) > timedelta(seconds=session_gap))).cast(pl.UInt32).cum_sum()
+    return (
+        events.select("shop", "buyer", "ts", "_order")
+        .sort("shop", "buyer", "ts", "_order")
+        .select("_order", (gaps - pl.when(~same).then(gaps).forward_fill() + 1).alias("_session"))
+    )
 
 
 def assign_conversations(events: pl.LazyFrame, session_gap: float | None) -> pl.LazyFrame:
@@ -364,17 +387,8 @@ def assign_conversations(events: pl.LazyFrame, session_gap: float | None) -> pl.
     if session_gap is None:
         derived = base
     else:
-        # Sessions from the four key columns only, sorted once and scanned linearly (windows
-        # keyed by shop and buyer strings, over every column, cost several times more), then
-        # joined back by input order.
-        same = ((pl.col("shop") == pl.col("shop").shift(1)) & (pl.col("buyer") == pl.col("buyer").shift(1))).fill_null(False)
-        gaps = (same & ((pl.col("ts") - pl.col("ts").shift(1)) > timedelta(seconds=session_gap))).cast(pl.UInt32).cum_sum()
-        sessions = (
-            events.select("shop", "buyer", "ts", "_order")
-            .sort("shop", "buyer", "ts", "_order")
-            .select("_order", (gaps - pl.when(~same).then(gaps).forward_fill() + 1).alias("_session"))
-        )
-        events = events.join(sessions, on="_order", how="left", maintain_order="left")
+        if "_session" not in events.collect_schema().names():  # spill.with_sessions brings its own
+            events = events.join(sessions(events, session_gap), on="_order", how="left", maintain_order="left")
         derived = format_text("{}#{}", base, pl.col("_session"))
     events = events.with_columns(
         pl.when(pl.col("conversation").is_null()).then(derived).otherwise(pl.col("conversation")).alias("conversation")

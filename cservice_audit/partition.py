@@ -27,9 +27,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterator
 from datetime import date
+from pathlib import Path
 
 import polars as pl
 
+from cservice_audit import spill
 from cservice_audit.checks import CHECKS
 from cservice_audit.checks.context import CheckOutput, Context
 from cservice_audit.checks.items import reply_items
@@ -67,7 +69,7 @@ class PartitionResult:
     days: pl.DataFrame  # DAY_SCHEMA: every rule's day rows for the partition's days
     waits: pl.DataFrame  # WAIT_SCHEMA
     findings: pl.DataFrame  # FINDING_SCHEMA: per-item findings dated on those days
-    items: list[pl.DataFrame]  # per rule with a drill-down: its late items (ITEM_SCHEMA) dated on those days
+    items: list[pl.DataFrame | pl.LazyFrame]  # per rule with a drill-down: its late items (ITEM_SCHEMA) dated on those days
 
 
 def _fresh(template: Context, events: pl.LazyFrame, **changes) -> Context:
@@ -136,32 +138,52 @@ def partitions(events: pl.LazyFrame, judged: pl.Expr, batch_rows: int) -> Iterat
     in shop and day order (a batch may hold several small shops): the events are the whole
     conversations with an event on one of the cells. Days without a judged event are skipped.
 
-    Only the batch's rows are ever collected: the conversations' first and last days
-    (`spans`, one row per conversation) say which days to read, and a semi-join keeps the
-    conversations that touch the batch.
+    Only the batch's rows are ever collected: a conversation within one day is read with
+    its day; the conversations that run over several days (`spans`, one row each, few) say
+    which other days to read for the look-behind and look-ahead.
     """
+    # Spilled events (spill.py) live on disk: the aggregates below stream over them, and each
+    # batch reads only its shops' (shop key, day) folders.
+    spilled = spill.is_spilled(events)
+    engine = "streaming" if spilled else "in-memory"
     spans = (
         events.group_by("shop", "conversation")
         .agg(pl.col("day").min().alias("_first"), pl.col("day").max().alias("_last"))
-        .collect(engine="in-memory")
+        .filter(pl.col("_first") != pl.col("_last"))
+        .collect(engine=engine)
     )
-    per_day = events.filter(judged).group_by("shop", "day").len().sort("shop", "day").collect(engine="in-memory")
+    per_day = events.filter(judged).group_by("shop", "day").len().sort("shop", "day").collect(engine=engine)
+    shop_keys = events.select("shop", spill.SHOP_KEY).unique().collect(engine=engine) if spilled else None
     # Batch number per cell: a new batch starts once the running total reaches batch_rows.
     total = pl.col("len").cum_sum()
     batch = ((total - pl.col("len")) // batch_rows).alias("_batch")
     for (_,), cells in per_day.with_columns(batch).partition_by("_batch", as_dict=True, maintain_order=True).items():
-        yield _window(events, spans, cells), cells.drop("_batch")
+        yield _window(events, spans, cells, shop_keys), cells.drop("_batch")
 
 
-def _window(events: pl.LazyFrame, spans: pl.DataFrame, cells: pl.DataFrame) -> pl.DataFrame:
-    """The whole conversations that have an event on one of the cells' days in their shop."""
+def _window(events: pl.LazyFrame, spans: pl.DataFrame, cells: pl.DataFrame, shop_keys: pl.DataFrame | None) -> pl.DataFrame:
+    """The whole conversations that have an event on one of the cells' days in their shop,
+    in input order: every row of the shop from its first to its last cell day, and the rows
+    of the multi-day conversations (`spans`) that touch those days."""
     ranges = cells.group_by("shop").agg(pl.col("day").min().alias("_lo"), pl.col("day").max().alias("_hi"))
     touching = spans.join(ranges, on="shop").filter((pl.col("_first") <= pl.col("_hi")) & (pl.col("_last") >= pl.col("_lo")))
-    first, last = touching.get_column("_first").min(), touching.get_column("_last").max()
-    rows = events.filter(pl.col("shop").is_in(ranges.get_column("shop").implode()) & pl.col("day").is_between(first, last))
-    return rows.join(
-        touching.lazy().select("shop", "conversation"), on=["shop", "conversation"], how="semi", maintain_order="left"
-    ).collect(engine="in-memory")
+    first = min(ranges.get_column("_lo").min(), touching.get_column("_first").min() or date.max)
+    last = max(ranges.get_column("_hi").max(), touching.get_column("_last").max() or date.min)
+    shops = ranges.get_column("shop")
+    where = pl.col("shop").is_in(shops.implode()) & pl.col("day").is_between(first, last)
+    if shop_keys is not None:
+        # The folder key first, so the scan skips the other shops' folders.
+        keys = shop_keys.filter(pl.col("shop").is_in(shops.implode())).get_column(spill.SHOP_KEY)
+        where = pl.col(spill.SHOP_KEY).is_in(keys.implode()) & where
+    multi = touching.select("shop", "conversation", pl.lit(True).alias("_multi"))
+    rows = (
+        events.filter(where)
+        .join(ranges.lazy(), on="shop", how="left")
+        .join(multi.lazy(), on=["shop", "conversation"], how="left")
+        .filter(pl.col("day").is_between(pl.col("_lo"), pl.col("_hi")) | pl.col("_multi").fill_null(False))
+        .drop("_lo", "_hi", "_multi", *([spill.SHOP_KEY] if shop_keys is not None else []))
+    )
+    return rows.collect(engine="in-memory").sort("_order")
 
 
 def audit_all(
@@ -169,16 +191,19 @@ def audit_all(
     ruleset: Ruleset,
     template: Context,
     progress: Callable[[str], None] = lambda stage: None,
-) -> tuple[list[pl.DataFrame], list[pl.DataFrame], list[pl.DataFrame], list[pl.DataFrame]]:
+    items_folder: Path | None = None,
+) -> tuple[list[pl.DataFrame], list[pl.DataFrame], list[pl.DataFrame], list[pl.DataFrame | pl.LazyFrame]]:
     """Every partition, then `combine`: (metric frames, finding frames, day frames, item
     frames) for run_audit: metrics and findings one each per rule run, day rows one in all,
-    late items one per rule and batch."""
+    late items one per rule and batch. With `items_folder` (a spilled run) each batch's late
+    items are written there and come back as scans: most belong to passing metrics and are
+    dropped once the metrics are known, so they need not stay in memory until then."""
     # Without an as-of day (no usable row) only the data-quality rule runs (run_audit).
     judging = template.as_of != date.min
     rules = [rule for rule in ruleset.rules if judging or rule.check == "data_quality"]
     if isinstance(events, pl.DataFrame):
         events = events.lazy()
-    elif ruleset.session_gap is not None:
+    elif ruleset.session_gap is not None and not spill.is_spilled(events):
         # Sessions split at silences come from one sort of the whole input: done once here,
         # not once per partition.
         events = events.collect(engine="in-memory").lazy()
@@ -187,12 +212,21 @@ def audit_all(
         for batch_events, cells in partitions(events, template.judged_days(), BATCH_ROWS):
             first, last = cells.row(0, named=True), cells.row(-1, named=True)
             progress(f"auditing {first['shop']} {first['day']} .. {last['shop']} {last['day']}")
-            results.append(audit_partition(batch_events, cells, rules, template))
+            result = audit_partition(batch_events, cells, rules, template)
+            if items_folder is not None:
+                result.items = [_on_disk(frame, items_folder / f"{len(results)}-{i}.parquet") for i, frame in enumerate(result.items)]
+            results.append(result)
     progress("combining periods")
     metric_frames, finding_frames, day_frames = combine(results, rules, template, events.collect_schema())
     progress("history and report")  # what run_audit does next: store the days, sort, fingerprint
     item_frames = [frame for r in results for frame in r.items]
     return metric_frames, finding_frames, day_frames, item_frames
+
+
+def _on_disk(frame: pl.DataFrame, path: Path) -> pl.LazyFrame:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.write_parquet(path)
+    return pl.scan_parquet(path)
 
 
 def combine(

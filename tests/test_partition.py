@@ -8,13 +8,18 @@ exports go through four roads and must give identical metrics and findings:
 2. batches of a few rows, which mix one shop's last days with the next shop's first;
 3. all partitions in one batch, both shops together (BATCH_ROWS huge);
 4. the unpartitioned reference: every rule over the whole event table at once, as run_audit
-   did before partitions existed (`whole` below).
+   did before partitions existed (`whole` below);
+5. roads 1 and 2 once more with the events spilled to disk (spill.py: the threshold forced
+   to 0 bytes), the input normalized 7 rows at a time (slices cut files, conversations and
+   duplicate pairs apart), duplicates found by hash bucket (one bucket per 3 rows here) and
+   the input summary aggregated from the spill.
 
 The exports are built to cut at the awkward places: conversations across midnight, replies
 more than 24 hours later, turns whose topic word comes after midnight, repeated replies
 on two days, two shops (one split over two files, and both numbering their sessions alike),
-reviews the next morning, and exports with and without conversation ids (JD splits
-sessions at silences). Roads 2 and 3 put both shops in one batch.
+reviews the next morning, exports with and without conversation ids (JD splits
+sessions at silences), and rows repeated in the other file (duplicates across files, by
+message id or, for rows without one, by content). Roads 2 and 3 put both shops in one batch.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from cservice_audit import partition
+from cservice_audit import partition, spill
 from cservice_audit.audit import AuditOptions, run_audit
 from cservice_audit.checks import CHECKS
 from cservice_audit.ruleset import load_platform
@@ -55,10 +60,12 @@ event = st.tuples(
 )
 
 
-def write_exports(folder: Path, events: list[tuple], with_ids: bool | str) -> list[str]:
+def write_exports(folder: Path, events: list[tuple], with_ids: bool | str, copies: frozenset[int] = frozenset()) -> list[str]:
     """Two files: 乙店's rows are split over both, so one shop comes from several files.
     `with_ids`: True (ids unique across shops), False (no conversation column values), or
-    "shared" (both shops number their sessions c0, c1, c2: still different conversations)."""
+    "shared" (both shops number their sessions c0, c1, c2: still different conversations).
+    Rows numbered in `copies` are written to the other file too (duplicates across files);
+    every fourth row has no message id, so its copy is a duplicate by content."""
     rows = []
     for i, (shop, buyer, conv, minutes, role, agent, text) in enumerate(events):
         ts = START + timedelta(minutes=minutes, seconds=i % 7)
@@ -73,7 +80,7 @@ def write_exports(folder: Path, events: list[tuple], with_ids: bool | str) -> li
                 "text": "" if role == "review" else (BUYER_TEXTS if role == "buyer" else AGENT_TEXTS)[text],
                 "rating": ["satisfied", "neutral", "disappointed"][text % 3] if role == "review" else "",
                 "reason": "服务态度差" if role == "review" and text % 2 else "",
-                "message_id": f"m{i}",
+                "message_id": "" if i % 4 == 0 else f"m{i}",
             }
         )
     paths = []
@@ -82,7 +89,8 @@ def write_exports(folder: Path, events: list[tuple], with_ids: bool | str) -> li
         with path.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, fieldnames=HEADER)
             writer.writeheader()
-            writer.writerows(r for j, r in enumerate(rows) if (r["shop"] == "甲店" and n == 0) or (r["shop"] == "乙店" and j % 2 == n))
+            home = [0 if r["shop"] == "甲店" else j % 2 for j, r in enumerate(rows)]
+            writer.writerows(r for j, r in enumerate(rows) if home[j] == n or (j in copies and home[j] != n))
         paths.append(str(path))
     return paths
 
@@ -102,17 +110,22 @@ def whole(events, ruleset, template):
     return collected[:n], collected[n : 2 * n], collected[2 * n : 2 * n + d], collected[2 * n + d :]
 
 
-def report(paths: list[str], platform: str, batch_rows: int | None, monkeypatch) -> tuple[pl.DataFrame, pl.DataFrame]:
+def report(paths: list[str], platform: str, batch_rows: int | None, monkeypatch, spilled: bool = False) -> tuple:
+    """(metrics, findings, late items, input summary) of one road; `spilled`: through the
+    spill folder (threshold 0 bytes), else in memory."""
     if batch_rows is None:
-        monkeypatch.setattr(partition, "audit_all", lambda events, ruleset, template, progress: whole(events, ruleset, template))
+        monkeypatch.setattr(partition, "audit_all", lambda events, ruleset, template, progress, **_: whole(events, ruleset, template))
     else:
         monkeypatch.setattr(partition, "BATCH_ROWS", batch_rows)
+    monkeypatch.setenv(spill.THRESHOLD_ENV, "0" if spilled else str(10**12))
+    monkeypatch.setattr(spill, "DUP_BUCKET_ROWS", 3)
+    monkeypatch.setattr(spill, "CHUNK_ROWS", 7)
     result = run_audit(paths, load_platform(platform), AuditOptions(), generated_at=NOW)
     monkeypatch.undo()
     metrics = result.metrics.sort(pl.all(), nulls_last=True)
     findings = result.findings.sort(pl.all(), nulls_last=True)
     items = result.items.sort(pl.all(), nulls_last=True)
-    return metrics, findings, items
+    return metrics, findings, items, result.input
 
 
 @pytest.mark.parametrize("platform", ["pinduoduo", "kuaishou", "jd", "taobao", "douyin"])
@@ -121,17 +134,21 @@ def report(paths: list[str], platform: str, batch_rows: int | None, monkeypatch)
     events=st.lists(event, min_size=1, max_size=60),
     with_ids=st.sampled_from([True, False, "shared"]),
     batch=st.integers(2, 12),
+    copies=st.frozensets(st.integers(0, 59), max_size=8),
 )
-def test_partitioned_equals_whole(platform, events, with_ids, batch, tmp_path_factory, monkeypatch) -> None:
-    paths = write_exports(tmp_path_factory.mktemp("exports"), events, with_ids)
+def test_partitioned_equals_whole(platform, events, with_ids, batch, copies, tmp_path_factory, monkeypatch) -> None:
+    paths = write_exports(tmp_path_factory.mktemp("exports"), events, with_ids, copies)
     by_day = report(paths, platform, 1, monkeypatch)
     in_batches = report(paths, platform, batch, monkeypatch)
     together = report(paths, platform, 10**9, monkeypatch)
+    spilled_by_day = report(paths, platform, 1, monkeypatch, spilled=True)
+    spilled_in_batches = report(paths, platform, batch, monkeypatch, spilled=True)
     reference = report(paths, platform, None, monkeypatch)
-    for got in (by_day, in_batches, together):
+    for got in (by_day, in_batches, together, spilled_by_day, spilled_in_batches):
         assert got[0].equals(reference[0]), "metrics differ"
         assert got[1].equals(reference[1]), "findings differ"
         assert got[2].equals(reference[2]), "late items differ"
+        assert got[3] == reference[3], "input summary differs"
 
 
 def test_the_awkward_cuts_are_in_the_data(tmp_path, monkeypatch) -> None:
@@ -150,10 +167,18 @@ def test_the_awkward_cuts_are_in_the_data(tmp_path, monkeypatch) -> None:
         ("乙店", "b3", 2, 4 * 60, "buyer", "a2", 0),
         ("乙店", "b3", 2, 4 * 60 + 1, "agent", "a2", 3),
     ]
-    paths = write_exports(tmp_path, events, with_ids=True)
+    # Rows 0 (no message id: a duplicate by content) and 5 (by id) again in the other file.
+    paths = write_exports(tmp_path, events, with_ids=True, copies=frozenset({0, 5}))
     by_day = report(paths, "pinduoduo", 1, monkeypatch)
     reference = report(paths, "pinduoduo", None, monkeypatch)
+    spills = []
+    real_write = spill.write
+    monkeypatch.setattr(spill, "write", lambda tables, normalize, folder: spills.append(folder) or real_write(tables, normalize, folder))
+    spilled = report(paths, "pinduoduo", 1, monkeypatch, spilled=True)
+    assert spills and not any(folder.exists() for folder in spills), "the spill road ran and left nothing behind"
     assert by_day[0].equals(reference[0]) and by_day[1].equals(reference[1])
+    assert spilled[0].equals(reference[0]) and spilled[1].equals(reference[1]) and spilled[3] == reference[3]
+    assert spilled[3].rows_duplicate == 2 and spilled[3].rows_read == len(events) + 2
     codes = by_day[1].get_column("code").to_list()
     assert "PDD-N1" in codes and "PDD-S1" in codes and "PDD-P2" in codes
     q3 = by_day[0].filter((pl.col("rule") == "PDD-Q3") & (pl.col("scope") == "shop"))
@@ -183,7 +208,7 @@ def test_late_items_at_local_midnight_stay_on_their_day(tmp_path, monkeypatch) -
     reports = []
     for batch in (1, None):
         if batch is None:
-            monkeypatch.setattr(partition, "audit_all", lambda events, rs, template, progress: whole(events, rs, template))
+            monkeypatch.setattr(partition, "audit_all", lambda events, rs, template, progress, **_: whole(events, rs, template))
         else:
             monkeypatch.setattr(partition, "BATCH_ROWS", batch)
         result = run_audit([str(path)], ruleset, AuditOptions(), generated_at=NOW)

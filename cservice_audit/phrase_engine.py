@@ -30,7 +30,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_EVEN, Decimal
 from importlib import resources
 from typing import Any
@@ -233,20 +233,27 @@ def steps(m: Matcher, norm: pl.Expr, negate: bool = True) -> dict[str, pl.Expr]:
     return out
 
 
-def _candidate(m: Matcher, allowed: pl.Expr) -> pl.Expr:
-    """True where some phrase, pattern or sound pattern occurs at all (before negation).
+def _candidates(texts: pl.LazyFrame, m: Matcher, column: str) -> pl.DataFrame:
+    """The texts (`column`) where some phrase, pattern or sound pattern occurs at all (before
+    negation), with `_patterned`: whether a pattern does.
 
     A cheap prefilter: each pattern is tested on its own (small automata are far faster than
     one large alternation), and only candidate texts - a few percent of real chat - go
-    through negation and extraction."""
+    through negation and extraction. The blanked and the sound-folded texts are columns, not
+    expressions inside the filter: there each test re-derived them (0.94 s against 0.26 s
+    for 100,000 texts, PDD-P2)."""
+    frame = texts.select(column).with_columns(_blank(pl.col(column), m.allow).alias("_allowed_c"))
+    allowed = pl.col("_allowed_c")
     tests = []
     if m.phrases:
         tests.append(allowed.str.contains_any(list(m.phrases)))
-    tests += [allowed.str.contains(f"(?i){p}") for p in m.pattern_parts]
+    patterned = [allowed.str.contains(f"(?i){p}") for p in m.pattern_parts]
     if m.sound_pattern:
-        sounded = sound_fold(_blank(allowed, m.sound_allow), m.sound_targets)
-        tests += [sounded.str.contains(f"(?i){p}") for p in m.sound_parts]
-    return pl.any_horizontal(tests) if tests else pl.lit(False)
+        frame = frame.with_columns(sound_fold(_blank(allowed, m.sound_allow), m.sound_targets).alias("_sounded_c"))
+        tests += [pl.col("_sounded_c").str.contains(f"(?i){p}") for p in m.sound_parts]
+    frame = frame.with_columns(pl.any_horizontal(patterned).alias("_patterned") if patterned else pl.lit(False).alias("_patterned"))
+    keep = pl.any_horizontal([*tests, pl.col("_patterned")])
+    return frame.filter(keep).select(column, "_patterned").collect()
 
 
 def model_names() -> list[str]:
@@ -462,14 +469,22 @@ def _match_lists(texts: pl.LazyFrame, m: Matcher, column: str = "norm") -> pl.La
     names = texts.collect_schema().names()
     if m.empty:
         return texts.with_columns(pl.lit(None, pl.String).alias("match"), pl.lit(None, pl.String).alias("how"))
-    candidates = texts.select(column).filter(_candidate(m, _blank(pl.col(column), m.allow))).cache()
-    # Negation (one large expression) runs only where a cue occurs at all.
+    candidates = _candidates(texts, m, column)
+    # Negation (one large expression) runs only where a cue occurs at all; without one, the
+    # pattern alternation (slow) only where a single pattern matched: the same texts.
     has_cue = pl.col(column).str.contains(f"(?i){m.cues}") if m.cues else pl.lit(False)
+    cued, plain = candidates.filter(has_cue), candidates.filter(~has_cue)
+    no_pattern = replace(m, pattern=None)
     parts = []
-    for negate, rows in ((True, candidates.filter(has_cue)), (False, candidates.filter(~has_cue))):
-        for name, expr in steps(m, pl.col(column), negate).items():
-            rows = rows.with_columns(expr.alias(name))
-        parts.append(rows.select(column, "match", "how"))
+    for negate, matcher, rows in (
+        (True, m, cued),
+        (False, m, plain.filter(pl.col("_patterned"))),
+        (False, no_pattern, plain.filter(~pl.col("_patterned"))),
+    ):
+        lazy = rows.lazy()
+        for name, expr in steps(matcher, pl.col(column), negate).items():
+            lazy = lazy.with_columns(expr.alias(name))
+        parts.append(lazy.select(column, "match", "how"))
     found = pl.concat(parts, how="vertical")
     return texts.join(found, on=column, how="left", nulls_equal=True, maintain_order="left").select(*names, "match", "how")
 

@@ -337,7 +337,8 @@ def scaled(name: str) -> Scaled:
     )
     values = [w for ws in usable["weight"] for w in ws if math.isfinite(w)]
     decimals = min(MAX_DECIMALS, max([_decimals(v) for v in (*values, bias, cut)], default=0))
-    # Keep every possible sum (at most MODEL_MAX_CHARS + 2 positions x 3 lengths) within Int64.
+    # Keep a sum within Int64: a marked text of MODEL_MAX_CHARS characters holds about 3 x 402
+    # n-gram occurrences (`neutralize` folds may add a few); the 2**62 bound leaves room for them.
     biggest = max([abs(v) for v in values] + [abs(bias), abs(cut), 1.0])
     while decimals > 0 and biggest * 10**decimals * 3 * (MODEL_MAX_CHARS + 3) >= 2**62:
         decimals -= 1

@@ -11,12 +11,15 @@ order number appended (so nothing is deduplicated away), then times, in this pro
 
     python benchmarks/phrases.py --rows 1000000
 
-Wall times are for this machine under its current load; see docs/rulesets.md for figures.
+Each line gives wall and CPU seconds (user + system of this process, all threads); on a shared
+machine wall time swings with the neighbours' load, CPU time much less. Figures before and
+after the models' rewrite are in docs/performance.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import time
 from pathlib import Path
 
@@ -34,6 +37,11 @@ def messages(rows: int) -> pl.DataFrame:
     )
 
 
+def cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -45,24 +53,26 @@ def main() -> None:
 
     frame = messages(args.rows)
     assert frame["text"].n_unique() == args.rows
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), cpu()
     normed = frame.lazy().select(normalize(pl.col("text")).alias("norm")).collect()
-    norm_s = time.perf_counter() - start
+    took, took_cpu = time.perf_counter() - start, cpu() - start_cpu
     per_million = 1_000_000 / args.rows
     print(f"{args.rows} distinct messages; seconds per million distinct messages:")
-    print(f"  {'normalize':<8} {norm_s * per_million:7.2f}")
-    total = norm_s
+    print(f"  {'':<9} {'wall':>7} {'CPU':>7}")
+    print(f"  {'normalize':<9} {took * per_million:7.2f} {took_cpu * per_million:7.2f}")
+    total, total_cpu = took, took_cpu
     for platform in shipped_platforms():
         for rule in load_platform(platform).rules:
             if rule.check != "phrases":
                 continue
             matcher = compile_params(rule.params)
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), cpu()
             hits = match_distinct(normed.lazy(), matcher).select(pl.col("match").is_not_null().sum()).collect().item()
-            took = time.perf_counter() - start
-            total += took
-            print(f"  {rule.code:<8} {took * per_million:7.2f}   ({hits} hits)")
-    print(f"  {'all':<8} {total * per_million:7.2f}   (every phrase rule of all five platforms)")
+            took, took_cpu = time.perf_counter() - start, cpu() - start_cpu
+            total, total_cpu = total + took, total_cpu + took_cpu
+            models = f", models {'+'.join(matcher.models)}" if matcher.models else ""
+            print(f"  {rule.code:<9} {took * per_million:7.2f} {took_cpu * per_million:7.2f}   ({hits} hits{models})")
+    print(f"  {'all':<9} {total * per_million:7.2f} {total_cpu * per_million:7.2f}   (every phrase rule of all five platforms)")
 
 
 if __name__ == "__main__":

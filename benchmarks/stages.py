@@ -1,7 +1,8 @@
 """Where the audit's time goes: the audit's steps one at a time, each timed on its own.
 
 `python benchmarks/stages.py --platform pinduoduo FILE...` prints one line per stage as JSON
-(`{"stage": ..., "seconds": ...}`). benchmarks/run.py runs it in its own process after the
+(`{"stage": ..., "seconds": ..., "cpu": ...}`: wall seconds, and CPU seconds of this process, all
+threads, which swing much less with the neighbours' load on a shared machine). benchmarks/run.py runs it in its own process after the
 end-to-end measurement. The stages are collected one by one here (the real audit collects
 all rules in one plan), so they add up to a little more than the audit's wall time; a stage
 that grows between two runs is where a regression lives.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import sys
 import tempfile
 import time
@@ -35,11 +37,16 @@ from cservice_audit.ruleset import load_platform
 from cservice_audit.schema import FINDING_SCHEMA, IDENTITY, METRIC_SCHEMA, conform
 
 
+def cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 @contextmanager
 def stage(name: str):
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), cpu()
     yield
-    report(name, time.perf_counter() - start)
+    report(name, time.perf_counter() - start, cpu() - start_cpu)
 
 
 def build_context(files: list[str], ruleset) -> Context:
@@ -68,22 +75,23 @@ def main() -> None:
 
     # 1. The audit as the command runs it, with a fresh history folder: its own stages come
     # from the progress hook (the time from one stage's start to the next one's).
-    marks: list[tuple[str, float]] = []
+    marks: list[tuple[str, float, float]] = []
     with tempfile.TemporaryDirectory() as folder:
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), cpu()
         result = run_audit(
             args.files, ruleset, AuditOptions(history=folder), generated_at=datetime.now(timezone.utc),
-            progress=lambda name: marks.append((name, time.perf_counter())),
+            progress=lambda name: marks.append((name, time.perf_counter(), cpu())),
         )
-        marks.append(("end", time.perf_counter()))
-    spent: dict[str, float] = {}
-    for (name, at), (_, until) in zip(marks, marks[1:]):
+        marks.append(("end", time.perf_counter(), cpu()))
+    spent: dict[str, tuple[float, float]] = {}
+    for (name, at, at_cpu), (_, until, until_cpu) in zip(marks, marks[1:]):
         # One progress line per partition ("auditing SHOP DAY..DAY"): summed into one stage.
         key = "partitions (shop x days)" if name.startswith("auditing ") else name
-        spent[key] = spent.get(key, 0.0) + until - at
-    for name, seconds in spent.items():
-        report(name, seconds)
-    report("audit (total)", marks[-1][1] - start)
+        wall, used = spent.get(key, (0.0, 0.0))
+        spent[key] = (wall + until - at, used + until_cpu - at_cpu)
+    for name, (seconds, used) in spent.items():
+        report(name, seconds, used)
+    report("audit (total)", marks[-1][1] - start, marks[-1][2] - start_cpu)
     with stage("render json"):
         FORMATS["json"](result)
 
@@ -102,8 +110,8 @@ def main() -> None:
             pl.collect_all(plans + ([output.days] if output.days is not None else []), engine="in-memory")
 
 
-def report(name: str, seconds: float) -> None:
-    print(json.dumps({"stage": name, "seconds": round(seconds, 3)}), flush=True)
+def report(name: str, seconds: float, used: float) -> None:
+    print(json.dumps({"stage": name, "seconds": round(seconds, 3), "cpu": round(used, 3)}), flush=True)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import textwrap
+import uuid
 from datetime import date, datetime, timezone
 from typing import Any
 
@@ -18,8 +20,9 @@ from cservice_audit.schema import FINDING_SCHEMA, HUMAN_ONLY, ITEM_SCHEMA, METRI
 SCHEMA_VERSION = "2.0"
 
 
-def to_dict(result: AuditResult) -> dict[str, Any]:
-    """The whole report as plain values, keys in a fixed order."""
+def to_dict(result: AuditResult, with_items: bool = True) -> dict[str, Any]:
+    """The whole report as plain values, keys in a fixed order (`items` left empty when
+    `with_items` is false: `render` writes them in slices)."""
     rs = result.ruleset
     tz = rs.timezone
     inp = result.input
@@ -67,7 +70,7 @@ def to_dict(result: AuditResult) -> dict[str, Any]:
         "metrics": records(result.metrics, METRIC_SCHEMA, tz),
         "findings": records(result.findings.drop(HUMAN_ONLY, strict=False), FINDING_SCHEMA, tz),
         # Every late or unanswered item of the failing and at-risk reply and wait metrics.
-        "items": records(result.items, ITEM_SCHEMA, tz),
+        "items": records(result.items, ITEM_SCHEMA, tz) if with_items else [],
     }
 
 
@@ -101,8 +104,27 @@ def records(frame: pl.DataFrame, schema: dict, tz: str) -> list[dict[str, Any]]:
     return [{k: _plain(v) for k, v in row.items()} for row in rows]
 
 
+# Items rendered per slice: a month of a large shop has hundreds of thousands of late items,
+# and one dict per item for all of them at once took gigabytes (douyin, 500k rows: 400k
+# items, 2.2 GB peak, 0.7 GB without the items).
+ITEM_SLICE = 20_000
+
+
 def render(result: AuditResult, **_: Any) -> str:
-    return json.dumps(to_dict(result), ensure_ascii=False, indent=2) + "\n"
+    report = to_dict(result, with_items=False)
+    if result.items.height == 0:
+        return json.dumps(report, ensure_ascii=False, indent=2) + "\n"
+    # The report with a unique placeholder where the items go, then the items written slice by
+    # slice exactly as json.dumps(indent=2) writes a list nested one level down.
+    marker = f"items-{uuid.uuid4().hex}"
+    report["items"] = marker
+    head, tail = json.dumps(report, ensure_ascii=False, indent=2).split(json.dumps(marker), 1)
+    tz = result.ruleset.timezone
+    parts = []
+    for offset in range(0, result.items.height, ITEM_SLICE):
+        for item in records(result.items.slice(offset, ITEM_SLICE), ITEM_SCHEMA, tz):
+            parts.append(textwrap.indent(json.dumps(item, ensure_ascii=False, indent=2), "    "))
+    return head + "[\n" + ",\n".join(parts) + "\n  ]" + tail + "\n"
 
 
 def render_lines(result: AuditResult, **_: Any) -> str:

@@ -38,15 +38,38 @@ def _folded(text: pl.Expr) -> pl.Expr:
     return text.str.normalize("NFKC").str.to_lowercase().str.replace_all(r"[\s\p{P}\p{S}]", "")
 
 
-def contract_problems(df: pl.DataFrame) -> list[str]:
-    if df.columns != COLUMNS:
-        return [f"columns are {df.columns}, expected {COLUMNS}"]
-    problems: list[str] = []
-
-    for column, allowed in (("category", CATEGORIES), ("label", LABELS), ("split", SPLITS)):
+def _row_problems(df: pl.DataFrame, splits: tuple[str, ...], id_prefix: str) -> list[str]:
+    """Breaches row by row, shared by corpus.csv and fresh.csv: values outside their lists,
+    ids not `<id_prefix><category>-NNNN` of their own category or repeated, empty or padded texts."""
+    problems = []
+    for column, allowed in (("category", CATEGORIES), ("label", LABELS), ("split", splits)):
         bad = df.filter(~pl.col(column).is_in(allowed) | pl.col(column).is_null())
         if bad.height:
             problems.append(f"{bad.height} rows with a {column} outside {allowed}: {bad['id'].head(5).to_list()}")
+    bad_ids = df.filter(
+        pl.col("id").is_null()
+        | ~pl.col("id").str.contains(rf"^{id_prefix}[a-z]+-\d{{4}}$")
+        | (pl.col("id").str.extract(rf"^{id_prefix}([a-z]+)-", 1) != pl.col("category"))
+    )
+    if bad_ids.height:
+        problems.append(f"ids not '{id_prefix}<category>-NNNN' of their own category: {bad_ids['id'].head(5).to_list()}")
+    duplicated_ids = df.filter(pl.col("id").is_duplicated())["id"].unique().to_list()
+    if duplicated_ids:
+        problems.append(f"duplicate ids: {duplicated_ids[:5]}")
+    empty = df.filter(pl.col("text").is_null() | (pl.col("text").str.strip_chars() == ""))
+    if empty.height:
+        problems.append(f"empty texts: {empty['id'].head(5).to_list()}")
+    padded = df.filter(pl.col("text") != pl.col("text").str.strip_chars())
+    if padded.height:
+        problems.append(f"texts with leading or trailing whitespace: {padded['id'].head(5).to_list()}")
+    return problems
+
+
+def contract_problems(df: pl.DataFrame) -> list[str]:
+    if df.columns != COLUMNS:
+        return [f"columns are {df.columns}, expected {COLUMNS}"]
+
+    problems: list[str] = _row_problems(df, SPLITS, id_prefix="")
 
     counts = df.group_by("category", "label", "split").len()
     for category in CATEGORIES:
@@ -61,23 +84,6 @@ def contract_problems(df: pl.DataFrame) -> list[str]:
             if not HELDOUT_SHARE[0] <= share <= HELDOUT_SHARE[1]:
                 problems.append(f"{category}/{label}: heldout share {share:.2f} outside {HELDOUT_SHARE}")
 
-    bad_ids = df.filter(
-        pl.col("id").is_null()
-        | ~pl.col("id").str.contains(r"^[a-z]+-\d{4}$")
-        | (pl.col("id").str.extract(r"^([a-z]+)-", 1) != pl.col("category"))
-    )
-    if bad_ids.height:
-        problems.append(f"ids not '<category>-NNNN' of their own category: {bad_ids['id'].head(5).to_list()}")
-    duplicated_ids = df.filter(pl.col("id").is_duplicated())["id"].unique().to_list()
-    if duplicated_ids:
-        problems.append(f"duplicate ids: {duplicated_ids[:5]}")
-
-    empty = df.filter(pl.col("text").is_null() | (pl.col("text").str.strip_chars() == ""))
-    if empty.height:
-        problems.append(f"empty texts: {empty['id'].head(5).to_list()}")
-    padded = df.filter(pl.col("text") != pl.col("text").str.strip_chars())
-    if padded.height:
-        problems.append(f"texts with leading or trailing whitespace: {padded['id'].head(5).to_list()}")
     duplicated_texts = df.filter(pl.col("text").is_duplicated())["text"].unique().to_list()
     if duplicated_texts:
         problems.append(f"duplicate texts: {duplicated_texts[:5]}")
@@ -136,11 +142,7 @@ FRESH_MIN_ROWS = {"violation": 60, "ok": 60}
 def fresh_problems(fresh: pl.DataFrame, corpus: pl.DataFrame) -> list[str]:
     if fresh.columns != COLUMNS:
         return [f"columns are {fresh.columns}, expected {COLUMNS}"]
-    problems: list[str] = []
-    for column, allowed in (("category", CATEGORIES), ("label", LABELS), ("split", ("fresh",))):
-        bad = fresh.filter(~pl.col(column).is_in(allowed) | pl.col(column).is_null())
-        if bad.height:
-            problems.append(f"{bad.height} rows with a {column} outside {allowed}: {bad['id'].head(5).to_list()}")
+    problems = _row_problems(fresh, ("fresh",), id_prefix="fresh-")
 
     counts = fresh.group_by("category", "label").len()
     for category in CATEGORIES:
@@ -148,24 +150,6 @@ def fresh_problems(fresh: pl.DataFrame, corpus: pl.DataFrame) -> list[str]:
             total = int(counts.filter(pl.col("category") == category, pl.col("label") == label)["len"].sum())
             if total < FRESH_MIN_ROWS[label]:
                 problems.append(f"{category}/{label}: {total} rows, need at least {FRESH_MIN_ROWS[label]}")
-
-    bad_ids = fresh.filter(
-        pl.col("id").is_null()
-        | ~pl.col("id").str.contains(r"^fresh-[a-z]+-\d{4}$")
-        | (pl.col("id").str.extract(r"^fresh-([a-z]+)-", 1) != pl.col("category"))
-    )
-    if bad_ids.height:
-        problems.append(f"ids not 'fresh-<category>-NNNN' of their own category: {bad_ids['id'].head(5).to_list()}")
-    duplicated_ids = fresh.filter(pl.col("id").is_duplicated())["id"].unique().to_list()
-    if duplicated_ids:
-        problems.append(f"duplicate ids: {duplicated_ids[:5]}")
-
-    empty = fresh.filter(pl.col("text").is_null() | (pl.col("text").str.strip_chars() == ""))
-    if empty.height:
-        problems.append(f"empty texts: {empty['id'].head(5).to_list()}")
-    padded = fresh.filter(pl.col("text") != pl.col("text").str.strip_chars())
-    if padded.height:
-        problems.append(f"texts with leading or trailing whitespace: {padded['id'].head(5).to_list()}")
 
     folded = fresh.with_columns(_folded(pl.col("text")).alias("folded"))
     repeated = folded.filter(pl.col("folded").is_duplicated())

@@ -135,20 +135,8 @@ class HistoryStore:
         self._no_links(self.folder)
         wanted = None if shops is None else {self.shop_folder(shop).name for shop in shops}
         found = []
-        for shop in _entries(self.folder):
-            if not shop.name.startswith("shop=") or (wanted is not None and shop.name not in wanted):
-                continue
-            if shop.is_symlink():
-                raise _link_error(shop)
-            if not shop.is_dir():
-                continue
-            for day in _entries(shop):
-                if not day.name.startswith("day="):
-                    continue
-                if day.is_symlink():
-                    raise _link_error(day)
-                if not day.is_dir():
-                    continue
+        for shop in _subfolders(self.folder, "shop=", wanted):
+            for day in _subfolders(shop, "day="):
                 for entry in _entries(day):
                     if entry.is_symlink() and (entry.name == FILE_NAME or entry.name.startswith(f".{FILE_NAME}.tmp-")):
                         raise _link_error(entry)
@@ -301,6 +289,18 @@ _PLATFORM_ID = re.compile(r"^[a-z0-9_-]{1,64}\Z")
 
 def _link_error(path: Path | os.DirEntry) -> HistoryError:
     return HistoryError("error.history_link", path=getattr(path, "path", path))
+
+
+def _subfolders(folder: Path | os.DirEntry, prefix: str, wanted: set[str] | None = None) -> Iterator[os.DirEntry]:
+    """The real folders named `prefix`… in `folder` (of `wanted` names only, when given); a
+    link among them stops the run, a link among the others is none of this run's business."""
+    for entry in _entries(folder):
+        if not entry.name.startswith(prefix) or (wanted is not None and entry.name not in wanted):
+            continue
+        if entry.is_symlink():
+            raise _link_error(entry)
+        if entry.is_dir():
+            yield entry
 
 
 def _entries(folder: Path | os.DirEntry) -> list[os.DirEntry]:

@@ -30,6 +30,7 @@ import polars as pl
 from cservice_audit import load as loader
 from cservice_audit.audit import AuditOptions, _rejects_with_lines, run_audit
 from cservice_audit.checks import CHECKS
+from cservice_audit.i18n import t
 from cservice_audit.normalize import Aliases, assign_conversations, normalize
 from cservice_audit.checks.context import Context
 from cservice_audit.render import FORMATS
@@ -80,7 +81,7 @@ def main() -> None:
         start, start_cpu = time.perf_counter(), cpu()
         result = run_audit(
             args.files, ruleset, AuditOptions(history=folder), generated_at=datetime.now(timezone.utc),
-            progress=lambda name: marks.append((name, time.perf_counter(), cpu())),
+            progress=lambda key, **_: marks.append((t(key, "en"), time.perf_counter(), cpu())),
         )
         marks.append(("end", time.perf_counter(), cpu()))
     spent: dict[str, tuple[float, float]] = {}

@@ -25,6 +25,7 @@ from cservice_audit.checks.context import Context
 from cservice_audit.drilldown import FAILING, METRIC_KEYS, failing_items
 from cservice_audit.errors import InputError
 from cservice_audit.history import HistoryStore
+from cservice_audit.i18n import Text
 from cservice_audit.metrics.rollup import DAY_SCHEMA
 from cservice_audit.files import atomic_write
 from cservice_audit.needs import with_needs
@@ -88,7 +89,7 @@ class AuditResult:
     baseline_hidden: int = 0  # findings marked `known` (in the baseline, not worse)
     # Things the user should read on stderr (files named twice, days re-audited, a trailing
     # day not judged): one line each, already worded.
-    notes: list[str] = field(default_factory=list)
+    notes: list[Text] = field(default_factory=list)  # str() is English (the JSON's)
     # ITEM_SCHEMA: the late and unanswered items of failing and at-risk metrics (drilldown.py)
     items: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=ITEM_SCHEMA))
     transcript: pl.DataFrame | None = None  # `show`: the conversation's events (show.conversation_rows)
@@ -102,7 +103,7 @@ def run_audit(
     *,
     generated_at: datetime,
     stdin: IO[bytes] | None = None,
-    progress: Callable[[str], None] = lambda stage: None,
+    progress: Callable[..., None] = lambda stage, **fields: None,
 ) -> AuditResult:
     # A big input's spill folder (spill.py) lives as long as the run: removed on return, on
     # an error and on Ctrl-C alike.
@@ -117,11 +118,11 @@ def _run_audit(
     *,
     generated_at: datetime,
     stdin: IO[bytes] | None,
-    progress: Callable[[str], None],
+    progress: Callable[..., None],
     cleanup: contextlib.ExitStack,
 ) -> AuditResult:
-    progress("reading input")
-    notes: list[str] = []
+    progress("progress.reading")
+    notes: list[Text] = []
     paths, reviews = read_once(paths, list(options.reviews), notes)
     tables = loader.load(paths, encoding=options.encoding, stdin=stdin, sheet=options.sheet) if paths else []
     if reviews:
@@ -132,7 +133,7 @@ def _run_audit(
     if options.mapping:
         aliases = aliases.with_mapping(options.mapping)
 
-    progress("normalizing")
+    progress("progress.normalizing")
     normalized = normalize(tables, aliases, tz=ruleset.timezone, input_tz=options.input_tz, latest=generated_at)
     # Above the threshold the events go to disk, cut by (shop, day), and every later step reads
     # them from there (spill.py): memory then follows the largest partition, not the input.
@@ -149,7 +150,7 @@ def _run_audit(
 
     try:
         if spilled:
-            progress("spilling to disk")
+            progress("progress.spilling")
             folder = spill.folder(cleanup)
             # Duplicates are keyed on the shop as exported (before --shop), as in memory.
             written, rejected, counts = spill.write(
@@ -211,7 +212,7 @@ def _run_audit(
     with store.locked() if store else contextlib.nullcontext():
         if store is not None:
             context.history = store.read(shops=shops, skip=covered)
-        progress("computing metrics")
+        progress("progress.metrics")
         # Partition by partition (shop × day), then the periods: see partition.py.
         metric_frames, finding_frames, day_frames, item_frames = partition.audit_all(
             events, ruleset, context, progress, items_folder=folder / "items" if spilled else None
@@ -224,9 +225,7 @@ def _run_audit(
             chat_rows = {(shop, day): n for shop, day, n in used.lazy().group_by("shop", "day").len().collect(engine=engine).iter_rows()}
             written = store.write_days(days, covered, rules_run, ruleset.version, generated_at, chat_rows)
             for shop, stored_days in replaced.items():
-                notes.append(
-                    f"{shop}: {_days_text(stored_days)} audited before; the stored result is replaced by this run's"
-                )
+                notes.append(Text("note.replaced", shop=shop, days=_days_text(stored_days)))
 
     transcript = None
     if options.conversation is not None:
@@ -323,7 +322,7 @@ def mark_known(findings: pl.DataFrame, known: dict[str, tuple[int, int, int]], r
     return findings.with_columns(pl.Series("state", states, dtype=pl.String))
 
 
-def read_once(paths: list[str], reviews: list[str], notes: list[str]) -> tuple[list[str], list[str]]:
+def read_once(paths: list[str], reviews: list[str], notes: list[Text]) -> tuple[list[str], list[str]]:
     """Expand paths and review paths; a file named more than once (the same path twice, a
     folder and a file in it, a glob and a file, `--reviews` naming an audited file) is read
     once, where it was first named, with a note."""
@@ -345,7 +344,7 @@ def read_once(paths: list[str], reviews: list[str], notes: list[str]) -> tuple[l
     kept_paths = keep(loader.expand(paths))
     kept_reviews = keep(loader.expand(reviews)) if reviews else []
     if repeated:
-        notes.append(f"read once: {', '.join(one_line(p) for p in repeated)} named more than once")
+        notes.append(Text("note.read_once", paths=", ".join(one_line(p) for p in repeated)))
     return kept_paths, kept_reviews
 
 
@@ -356,7 +355,7 @@ def window_opens(ruleset: Ruleset) -> int:
     return min(starts, default=0)
 
 
-def judged_as_of(events: pl.DataFrame, ruleset: Ruleset, notes: list[str]) -> date | None:
+def judged_as_of(events: pl.DataFrame, ruleset: Ruleset, notes: list[Text]) -> date | None:
     """The as-of day without --date/--until (spec §8): the last day with an event at or after
     the window opens. A trailing day with only earlier events (an export cut at 02:30) is not
     judged: it only supplies late replies to the day before."""
@@ -369,16 +368,13 @@ def judged_as_of(events: pl.DataFrame, ruleset: Ruleset, notes: list[str]) -> da
         return last_day
     if judged < last_day:
         trailing = events.filter(pl.col("day") > judged).get_column("day").unique().sort().to_list()
-        notes.append(
-            f"{_days_text(trailing)}: only events before the window opens; not judged, "
-            f"used for late replies to {judged} (give --date to judge it anyway)"
-        )
+        notes.append(Text("note.early_hours", days=_days_text(trailing), judged=judged))
     return judged
 
 
-def _days_text(days: list[date]) -> str:
+def _days_text(days: list[date]) -> "str | Text":
     days = sorted(days)
-    return str(days[0]) if len(days) == 1 else f"{days[0]}..{days[-1]} ({len(days)} days)"
+    return str(days[0]) if len(days) == 1 else Text("note.days", first=days[0], last=days[-1], n=len(days))
 
 
 def _require_rows(summary: InputSummary, rejects: pl.DataFrame) -> None:
@@ -461,14 +457,15 @@ def _rejects_with_lines(rejected: pl.DataFrame, tables: list[loader.RawTable]) -
                 pl.DataFrame(
                     {
                         "_source": [table.source] * len(table.bad_lines),
-                        "line": [n for n, _, _ in table.bad_lines],
-                        "text": [raw for _, raw, _ in table.bad_lines],
-                        "problem": [why for _, _, why in table.bad_lines],
+                        "line": [n for n, _, _, _ in table.bad_lines],
+                        "text": [raw for _, raw, _, _ in table.bad_lines],
+                        "problem": [why for _, _, why, _ in table.bad_lines],
+                        "problem_zh": [why for _, _, _, why in table.bad_lines],
                     },
                     schema_overrides={"line": pl.Int64},
                 )
             )
-    schema = {**{c: pl.String for c in CANONICAL}, "_source": pl.String, "line": pl.Int64, "problem": pl.String}
+    schema = {**{c: pl.String for c in CANONICAL}, "_source": pl.String, "line": pl.Int64, "problem": pl.String, "problem_zh": pl.String}
     if not frames:
         return pl.DataFrame(schema=schema)
     combined = pl.concat(frames, how="diagonal_relaxed")

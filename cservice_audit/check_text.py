@@ -19,15 +19,20 @@ from cservice_audit.text import normalize_pattern, normalize_phrases
 
 
 @functools.cache
-def labels() -> dict[str, str]:
+def _words() -> dict[str, dict[str, str]]:
     import yaml
 
     data = yaml.safe_load(resources.files("cservice_audit").joinpath("data/check_text.yaml").read_text("utf-8"))
     return data["labels"]
 
 
-def _origin(params: dict[str, Any], kind: str, item: str | None) -> str | None:
-    """Where a matched phrase or pattern is listed: the rule itself or a lexicon's name."""
+def labels(lang: str = "en") -> dict[str, str]:
+    """The words of check-text in `lang` (zh or en)."""
+    return {name: texts[lang] for name, texts in _words().items()}
+
+
+def _origin(params: dict[str, Any], kind: str, item: str | None) -> tuple[str, str | None] | None:
+    """Where a matched phrase or pattern is listed: ("rule", None) or ("lexicon", its name)."""
     if item is None:
         return None
     key = {"phrase": "phrases", "pattern": "patterns", "sound": "sound_patterns"}[kind]
@@ -39,11 +44,25 @@ def _origin(params: dict[str, Any], kind: str, item: str | None) -> str | None:
         return item in values
 
     if holds(params.get(key)):
-        return labels()["from_rule"]
+        return ("rule", None)
     for name in params.get("lexicons") or ():
         if holds(lexicon(name).get(key)):
-            return f"{labels()['from_lexicon']} {name}"
+            return ("lexicon", name)
     return None
+
+
+def origin_text(origin: tuple[str, str | None] | None, lang: str) -> str | None:
+    """`in the rule`, `in lexicon NAME` (the JSON's `origin`, English) or the same in Chinese."""
+    if origin is None:
+        return None
+    where, name = origin
+    return labels(lang)["from_rule"] if where == "rule" else f"{labels(lang)['from_lexicon']} {name}"
+
+
+def _origin_read(text: str) -> tuple[str, str | None]:
+    """The JSON's English `origin` back as ("rule", None) or ("lexicon", name)."""
+    prefix = labels("en")["from_lexicon"] + " "
+    return ("lexicon", text[len(prefix):]) if text.startswith(prefix) else ("rule", None)
 
 
 def check_text(text: str, ruleset: Ruleset) -> dict[str, Any]:
@@ -68,7 +87,7 @@ def check_text(text: str, ruleset: Ruleset) -> dict[str, Any]:
                 "how": kind,
                 "listed": listed,
                 "sounds_like": row.get("sound_match") if kind == "sound" else None,
-                "origin": _origin(rule.params, kind, listed) if kind in ("phrase", "pattern", "sound") else None,
+                "origin": origin_text(_origin(rule.params, kind, listed), "en") if kind in ("phrase", "pattern", "sound") else None,
                 "allowed": [a for a in (row.get("allowed") or []) if a],
                 # The same span may be negated in the written and in the sound-folded text.
                 "negated": list(dict.fromkeys(n.strip() for n in (row.get("negated") or []) + (row.get("sound_negated") or []) if n.strip())),
@@ -77,9 +96,9 @@ def check_text(text: str, ruleset: Ruleset) -> dict[str, Any]:
     return {"text": text, "normalized": normalized, "platform": ruleset.platform, "version": ruleset.version, "rules": rules}
 
 
-def render(result: dict[str, Any]) -> str:
-    """The result as plain lines for a terminal (untrusted text made terminal-safe)."""
-    w = labels()
+def render(result: dict[str, Any], lang: str = "en") -> str:
+    """The result as plain lines for a terminal, in `lang` (untrusted text made terminal-safe)."""
+    w = labels(lang)
     lines = [f"{w['text']}: {terminal_safe(result['text'], keep_newlines=False)}"]
     if result["normalized"] is not None:
         lines.append(f"{w['normalized']}: {terminal_safe(result['normalized'], keep_newlines=False)}")
@@ -98,7 +117,7 @@ def render(result: dict[str, Any]) -> str:
             if rule["how"] != "phrase" and rule["listed"]:
                 detail += f": {terminal_safe(rule['listed'])}"
             if rule["origin"]:
-                detail += f", {rule['origin']}"
+                detail += f", {terminal_safe(origin_text(_origin_read(rule['origin']), lang))}"
             lines.append(detail)
         else:
             lines.append(f"  {w['nothing']}")

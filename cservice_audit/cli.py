@@ -21,7 +21,7 @@ from rich.table import Table
 from cservice_audit import __version__, exitcodes
 from cservice_audit.errors import AuditError, os_reason
 from cservice_audit.files import atomic_write
-from cservice_audit.i18n import LANGS, default_lang, t
+from cservice_audit.i18n import LANGS, catalogue, default_lang, read_back, t
 from cservice_audit.sanitize import one_line
 from cservice_audit.schema import SEVERITY_RANK
 
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 
 app = typer.Typer(
     name="cservice-audit",
-    help="Audit customer-service chat exports against the platforms' reply-time and service rules.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -93,6 +92,15 @@ def _argv_lang(argv: list[str]) -> str | None:
     return None
 
 
+def _language(lang: "Lang | None", settings) -> str:
+    """The language of a command that reads the config file: --lang, else the config's `lang`,
+    else the locale. The config beats the locale: a locale is the machine's (cron runs with
+    LANG=C), the config file is this shop's choice."""
+    if lang:
+        return lang.value
+    return _choice(settings.get("lang"), Lang, "lang") if settings.get("lang") else LANG
+
+
 def _version(value: bool) -> None:
     if value:
         sys.stdout.write(f"cservice-audit {__version__}\n")
@@ -101,7 +109,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_version, help=t("help.version", LANG))] = False,
+    version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_version)] = False,
 ) -> None:
     pass
 
@@ -160,42 +168,42 @@ def _input_bytes(paths: list[str]) -> int:
 
 @app.command()
 def audit(
-    paths: Annotated[list[str], typer.Argument(help="CSV/JSONL files (optionally .gz), globs, or - for stdin.")],
-    platform: Annotated[Optional[str], typer.Option("--platform", "-p", help="Shipped ruleset: pinduoduo, kuaishou, douyin, taobao, jd.")] = None,
-    ruleset_file: Annotated[Optional[Path], typer.Option("--ruleset", help="Your own ruleset YAML (may `extends:` a shipped one).")] = None,
-    on_date: Annotated[Optional[str], typer.Option("--date", help="Judge this day only (YYYY-MM-DD); it is the as-of day.")] = None,
-    since: Annotated[Optional[str], typer.Option("--since", help="Judge days from this one (YYYY-MM-DD).")] = None,
-    until: Annotated[Optional[str], typer.Option("--until", help="Judge days up to this one; it is the as-of day.")] = None,
-    fmt: Annotated[Optional[Format], typer.Option("--format", "-f", help="Default: table on a terminal, json otherwise.")] = None,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report here instead of stdout.")] = None,
-    fail_on: Annotated[Optional[Severity], typer.Option("--fail-on", help="Exit 1 when a new finding is at least this severe (default: error).")] = None,
-    exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when there are findings.")] = False,
-    select: Annotated[Optional[list[str]], typer.Option("--select", help="Only rules with these codes or prefixes (comma-separated).")] = None,
-    ignore: Annotated[Optional[list[str]], typer.Option("--ignore", help="Skip rules with these codes or prefixes.")] = None,
-    agent: Annotated[Optional[str], typer.Option("--agent", help="Show this agent only (shop totals kept).")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Findings only: no header, scorecard or progress.")] = False,
-    statistics: Annotated[bool, typer.Option("--statistics", help="Print the number of findings per code instead.")] = False,
-    encoding: Annotated[Optional[str], typer.Option("--encoding", help="Input encoding (default: detect UTF-8 / GB18030).")] = None,
-    input_tz: Annotated[Optional[str], typer.Option("--input-tz", help="Zone of timestamps without an offset (default: the ruleset's).")] = None,
-    mapping: Annotated[Optional[Path], typer.Option("--mapping", help="YAML with your export's header/value spellings.")] = None,
-    rejects: Annotated[Optional[Path], typer.Option("--rejects", help="Write rejected rows (file, line, reason) to this CSV.")] = None,
-    reviews: Annotated[Optional[list[str]], typer.Option("--reviews", help="A separate review export (same formats; rows without a role are reviews).")] = None,
-    history: Annotated[Optional[Path], typer.Option("--history", help="History folder (else $CSERVICE_AUDIT_HOME, else the config file; none: no memory across runs).")] = None,
-    no_history: Annotated[bool, typer.Option("--no-history", help="Neither read nor write the history, even if one is configured.")] = False,
-    baseline: Annotated[Optional[Path], typer.Option("--baseline", help="An earlier --format json report: findings in it are known; only new ones set the exit status.")] = None,
-    sheet: Annotated[Optional[str], typer.Option("--sheet", help="Excel exports: the sheet to read (default: the first).")] = None,
-    profile: Annotated[Optional[str], typer.Option("--profile", help="A shipped export layout (see docs/inputs.md).")] = None,
-    limit: Annotated[Optional[list[str]], typer.Option("--limit", help="Raise a resource cap: NAME=VALUE, e.g. input_bytes=100G (docs/limits.md).")] = None,
-    shop: Annotated[Optional[str], typer.Option("--shop", help="The shop of an export without a shop column (needed to store its days).")] = None,
-    config: Annotated[Optional[Path], typer.Option("--config", help="Config file (default: ./cservice-audit.toml if present).")] = None,
-    items: Annotated[Optional[int], typer.Option("--items", min=0, help="Table/markdown: the N worst late items per failing metric (default 5; 0 hides them).")] = None,
-    items_csv: Annotated[Optional[Path], typer.Option("--items-csv", help="Write every late or unanswered item of the failing metrics to this CSV.")] = None,
-    csv_table: Annotated[CsvTable, typer.Option("--table", help="--format csv: findings, or metrics (the per-agent scorecard).")] = CsvTable.findings,
-    csv_bom: Annotated[Optional[bool], typer.Option("--csv-bom/--no-csv-bom", help="--format csv: start with a UTF-8 BOM (default: yes for a file, no for stdout).")] = None,
-    report_url: Annotated[Optional[str], typer.Option("--report-url", help="--format digest: link to the full report at the end.")] = None,
-    show_paths: Annotated[bool, typer.Option("--show-paths", help="Human formats: print input, history and baseline paths in full.")] = False,
-    summary: Annotated[bool, typer.Option("--summary", help=t("help.summary", LANG))] = False,
-    lang: Annotated[Optional[Lang], typer.Option("--lang", help=t("help.lang", LANG))] = None,
+    paths: Annotated[list[str], typer.Argument()],
+    platform: Annotated[Optional[str], typer.Option("--platform", "-p")] = None,
+    ruleset_file: Annotated[Optional[Path], typer.Option("--ruleset")] = None,
+    on_date: Annotated[Optional[str], typer.Option("--date")] = None,
+    since: Annotated[Optional[str], typer.Option("--since")] = None,
+    until: Annotated[Optional[str], typer.Option("--until")] = None,
+    fmt: Annotated[Optional[Format], typer.Option("--format", "-f")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o")] = None,
+    fail_on: Annotated[Optional[Severity], typer.Option("--fail-on")] = None,
+    exit_zero: Annotated[bool, typer.Option("--exit-zero")] = False,
+    select: Annotated[Optional[list[str]], typer.Option("--select")] = None,
+    ignore: Annotated[Optional[list[str]], typer.Option("--ignore")] = None,
+    agent: Annotated[Optional[str], typer.Option("--agent")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    statistics: Annotated[bool, typer.Option("--statistics")] = False,
+    encoding: Annotated[Optional[str], typer.Option("--encoding")] = None,
+    input_tz: Annotated[Optional[str], typer.Option("--input-tz")] = None,
+    mapping: Annotated[Optional[Path], typer.Option("--mapping")] = None,
+    rejects: Annotated[Optional[Path], typer.Option("--rejects")] = None,
+    reviews: Annotated[Optional[list[str]], typer.Option("--reviews")] = None,
+    history: Annotated[Optional[Path], typer.Option("--history")] = None,
+    no_history: Annotated[bool, typer.Option("--no-history")] = False,
+    baseline: Annotated[Optional[Path], typer.Option("--baseline")] = None,
+    sheet: Annotated[Optional[str], typer.Option("--sheet")] = None,
+    profile: Annotated[Optional[str], typer.Option("--profile")] = None,
+    limit: Annotated[Optional[list[str]], typer.Option("--limit")] = None,
+    shop: Annotated[Optional[str], typer.Option("--shop")] = None,
+    config: Annotated[Optional[Path], typer.Option("--config")] = None,
+    items: Annotated[Optional[int], typer.Option("--items", min=0)] = None,
+    items_csv: Annotated[Optional[Path], typer.Option("--items-csv")] = None,
+    csv_table: Annotated[CsvTable, typer.Option("--table")] = CsvTable.findings,
+    csv_bom: Annotated[Optional[bool], typer.Option("--csv-bom/--no-csv-bom")] = None,
+    report_url: Annotated[Optional[str], typer.Option("--report-url")] = None,
+    show_paths: Annotated[bool, typer.Option("--show-paths")] = False,
+    summary: Annotated[bool, typer.Option("--summary")] = False,
+    lang: Annotated[Optional[Lang], typer.Option("--lang")] = None,
 ) -> None:
     """Audit chat exports and report metrics and findings."""
     _apply_limits(limit)
@@ -238,9 +246,7 @@ def audit(
         profile=profile,
         shop=shop.strip() if shop else None,
     )
-    # The config's `lang` beats the locale: a locale is the machine's (cron runs with LANG=C),
-    # the config file is this shop's choice; --lang beats both.
-    language = lang.value if lang else (_choice(settings.get("lang"), Lang, "lang") if settings.get("lang") else LANG)
+    language = _language(lang, settings)
     if options.date and (options.since or options.until):
         raise AuditError(t("error.date_with_range", language))
     if options.since and options.until and options.since > options.until:
@@ -261,15 +267,20 @@ def audit(
     generated_at = datetime.now(timezone.utc)
     if show_progress:
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=_stderr, transient=True) as bar:
-            task = bar.add_task("starting")
-            result = run_audit(paths, ruleset, options, generated_at=generated_at, progress=lambda s: bar.update(task, description=s))
+            task = bar.add_task(t("progress.starting", language))
+
+            def stage(key: str, **fields: str) -> None:
+                # A stage key of the catalogue; its fields (shop names) are data: made safe.
+                bar.update(task, description=t(key, language, **{k: one_line(v) for k, v in fields.items()}))
+
+            result = run_audit(paths, ruleset, options, generated_at=generated_at, progress=stage)
     else:
         result = run_audit(paths, ruleset, options, generated_at=generated_at)
 
     if result.input.rows_rejected and not quiet:
         first = result.rejects.row(0, named=True)
         _stderr.print(
-            t("note.rejected", language, n=result.input.rows_rejected, where=one_line(f"{first['_source']}:{first['line']}"), problem=one_line(first["problem"]))
+            t("note.rejected", language, n=result.input.rows_rejected, where=one_line(f"{first['_source']}:{first['line']}"), problem=one_line(first.get(f"problem_{language}") or first["problem"]))
             + ("" if rejects else t("note.rejects_hint", language)),
             markup=False,
             soft_wrap=True,
@@ -283,7 +294,7 @@ def audit(
             if entry["rows_read"] == 0:
                 _stderr.print(t("note.no_data_rows", language, file=one_line(entry["file"])), markup=False, soft_wrap=True)
         for note in result.notes:
-            _stderr.print(f"cservice-audit: note: {one_line(note)}", markup=False, soft_wrap=True)
+            _stderr.print(t("note.note", language, note=one_line(note.localized(language))), markup=False, soft_wrap=True)
 
     if statistics:
         text = _statistics(result, language)
@@ -445,15 +456,16 @@ def _statistics(result, lang: str) -> str:
 
 @app.command()
 def show(
-    conversation: Annotated[str, typer.Argument(help="The conversation id (as in the findings and the drill-down); one that starts with - goes after --: show -p pdd -- -/b1 FILE.")],
-    paths: Annotated[list[str], typer.Argument(help="The export(s) that hold it: files, globs, or - for stdin.")],
-    platform: Annotated[Optional[str], typer.Option("--platform", "-p", help="Shipped ruleset: pinduoduo, kuaishou, douyin, taobao, jd.")] = None,
-    ruleset_file: Annotated[Optional[Path], typer.Option("--ruleset", help="Your own ruleset YAML (may `extends:` a shipped one).")] = None,
-    input_tz: Annotated[Optional[str], typer.Option("--input-tz", help="Zone of timestamps without an offset (default: the ruleset's).")] = None,
-    encoding: Annotated[Optional[str], typer.Option("--encoding", help="Input encoding (default: detect UTF-8 / GB18030).")] = None,
-    mapping: Annotated[Optional[Path], typer.Option("--mapping", help="YAML with your export's header/value spellings.")] = None,
-    profile: Annotated[Optional[str], typer.Option("--profile", help="A shipped export layout (see docs/inputs.md).")] = None,
-    sheet: Annotated[Optional[str], typer.Option("--sheet", help="Excel exports: the sheet to read (default: the first).")] = None,
+    conversation: Annotated[str, typer.Argument()],
+    paths: Annotated[list[str], typer.Argument()],
+    platform: Annotated[Optional[str], typer.Option("--platform", "-p")] = None,
+    ruleset_file: Annotated[Optional[Path], typer.Option("--ruleset")] = None,
+    input_tz: Annotated[Optional[str], typer.Option("--input-tz")] = None,
+    encoding: Annotated[Optional[str], typer.Option("--encoding")] = None,
+    mapping: Annotated[Optional[Path], typer.Option("--mapping")] = None,
+    profile: Annotated[Optional[str], typer.Option("--profile")] = None,
+    sheet: Annotated[Optional[str], typer.Option("--sheet")] = None,
+    lang: Annotated[Optional[Lang], typer.Option("--lang")] = None,  # read by main() from argv
 ) -> None:
     """Print one conversation as a transcript: each wait, the late ones, the rules it triggered."""
     from cservice_audit.audit import AuditOptions, run_audit
@@ -470,16 +482,16 @@ def show(
     ruleset = _load_ruleset(platform, ruleset_file)
     result = run_audit(paths, ruleset, options, generated_at=datetime.now(timezone.utc))
     assert result.transcript is not None
-    sys.stdout.write(render(result.transcript, conversation_findings(result.findings, conversation), ruleset))
+    sys.stdout.write(render(result.transcript, conversation_findings(result.findings, conversation), ruleset, LANG))
 
 
 @app.command()
 def rules(
-    platform: Annotated[Optional[str], typer.Option("--platform", "-p", help="Shipped ruleset name.")] = None,
-    ruleset_file: Annotated[Optional[Path], typer.Option("--ruleset", help="A ruleset YAML file.")] = None,
-    fmt: Annotated[RulesFormat, typer.Option("--format", "-f", help=t("help.rules_format", LANG))] = RulesFormat.table,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help=t("help.verbose", LANG))] = False,
-    lang: Annotated[Optional[Lang], typer.Option("--lang", help=t("help.lang", LANG))] = None,  # read by main() from argv
+    platform: Annotated[Optional[str], typer.Option("--platform", "-p")] = None,
+    ruleset_file: Annotated[Optional[Path], typer.Option("--ruleset")] = None,
+    fmt: Annotated[RulesFormat, typer.Option("--format", "-f")] = RulesFormat.table,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    lang: Annotated[Optional[Lang], typer.Option("--lang")] = None,  # read by main() from argv
 ) -> None:
     """List the rules in effect: codes, checks, parameters, sources and confidence."""
     from cservice_audit.rule_docs import ruleset_dict, ruleset_table
@@ -490,14 +502,15 @@ def rules(
     else:
         console = _console()
         fold = None if verbose else (FOLD_AFTER, lambda n: t("rules.folded", LANG, n=n))
-        for renderable in ruleset_table(ruleset, fold=fold):
+        for renderable in ruleset_table(ruleset, fold=fold, lang=LANG):
             console.print(renderable)
 
 
 @app.command()
 def explain(
-    code: Annotated[str, typer.Argument(help="A rule code, e.g. PDD-R3.")],
-    ruleset_file: Annotated[Optional[Path], typer.Option("--ruleset", help="Look the code up in this ruleset.")] = None,
+    code: Annotated[str, typer.Argument()],
+    ruleset_file: Annotated[Optional[Path], typer.Option("--ruleset")] = None,
+    lang: Annotated[Optional[Lang], typer.Option("--lang")] = None,  # read by main() from argv
 ) -> None:
     """What one rule checks, why, its parameters and an example finding."""
     from cservice_audit.rule_docs import explain_rule, find_rule
@@ -508,8 +521,8 @@ def explain(
 
 @app.command("validate-ruleset")
 def validate_ruleset(
-    path: Annotated[Path, typer.Argument(help="The ruleset YAML to check.")],
-    limit: Annotated[Optional[list[str]], typer.Option("--limit", help="Raise a resource cap: NAME=VALUE (docs/limits.md).")] = None,
+    path: Annotated[Path, typer.Argument()],
+    limit: Annotated[Optional[list[str]], typer.Option("--limit")] = None,
 ) -> None:
     """Check a ruleset file: exit 0, or name the file and key that is wrong and exit 2."""
     from cservice_audit.ruleset import load_file
@@ -526,10 +539,11 @@ def validate_ruleset(
 
 @app.command("check-text")
 def check_text_command(
-    text: Annotated[str, typer.Argument(help="One agent message, e.g. \"亲，加我V发你券\".")],
-    platform: Annotated[Optional[str], typer.Option("--platform", "-p", help="Shipped ruleset name.")] = None,
-    ruleset_file: Annotated[Optional[Path], typer.Option("--ruleset", help="A ruleset YAML file.")] = None,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="table or json.")] = Format.table,
+    text: Annotated[str, typer.Argument()],
+    platform: Annotated[Optional[str], typer.Option("--platform", "-p")] = None,
+    ruleset_file: Annotated[Optional[Path], typer.Option("--ruleset")] = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
+    lang: Annotated[Optional[Lang], typer.Option("--lang")] = None,  # read by main() from argv
 ) -> None:
     """What every phrase rule of a platform makes of one message, and why (exit 1 if one fires)."""
     from cservice_audit.check_text import check_text, render
@@ -538,7 +552,7 @@ def check_text_command(
     if fmt == Format.json:
         sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
     elif fmt == Format.table:
-        sys.stdout.write(render(result))
+        sys.stdout.write(render(result, LANG))
     else:
         raise AuditError("error.check_text_format")
     # Like `audit`: 1 when something would be a finding, so scripts can test messages.
@@ -547,12 +561,12 @@ def check_text_command(
 
 @app.command("history")
 def history_command(
-    platform: Annotated[str, typer.Option("--platform", "-p", help="Whose history (pinduoduo, kuaishou, ...).")],
-    history: Annotated[Optional[Path], typer.Option("--history", help="History folder (else $CSERVICE_AUDIT_HOME, else the config file's).")] = None,
-    prune_before: Annotated[Optional[str], typer.Option("--prune-before", help="Delete stored days before this date (YYYY-MM-DD).")] = None,
-    config: Annotated[Optional[Path], typer.Option("--config", help="Config file (default: ./cservice-audit.toml if present).")] = None,
-    fmt: Annotated[ListingFormat, typer.Option("--format", "-f", help=t("help.listing_format", LANG))] = ListingFormat.table,
-    lang: Annotated[Optional[Lang], typer.Option("--lang", help=t("help.lang", LANG))] = None,  # read by main() from argv
+    platform: Annotated[str, typer.Option("--platform", "-p")],
+    history: Annotated[Optional[Path], typer.Option("--history")] = None,
+    prune_before: Annotated[Optional[str], typer.Option("--prune-before")] = None,
+    config: Annotated[Optional[Path], typer.Option("--config")] = None,
+    fmt: Annotated[ListingFormat, typer.Option("--format", "-f")] = ListingFormat.table,
+    lang: Annotated[Optional[Lang], typer.Option("--lang")] = None,  # read by main() from argv
 ) -> None:
     """List what the history holds (shop, day, rows, ruleset version), or prune old days."""
     from cservice_audit.history import HistoryStore
@@ -595,14 +609,14 @@ def _listing_for_people(listing, zone: str):
 
 @app.command()
 def trend(
-    platform: Annotated[str, typer.Option("--platform", "-p", help="Whose history (pinduoduo, kuaishou, ...).")],
-    history: Annotated[Optional[Path], typer.Option("--history", help="History folder (else $CSERVICE_AUDIT_HOME, else the config file's).")] = None,
-    weeks: Annotated[int, typer.Option("--weeks", help="How many natural weeks, ending with the last stored one.")] = 8,
-    rule: Annotated[Optional[str], typer.Option("--rule", help="Only this rule code.")] = None,
-    agent: Annotated[Optional[str], typer.Option("--agent", help="Only this agent (and the shop).")] = None,
-    fmt: Annotated[ListingFormat, typer.Option("--format", "-f", help=t("help.listing_format", LANG))] = ListingFormat.table,
-    lang: Annotated[Optional[Lang], typer.Option("--lang", help=t("help.lang", LANG))] = None,  # read by main() from argv
-    config: Annotated[Optional[Path], typer.Option("--config", help="Config file (default: ./cservice-audit.toml if present).")] = None,
+    platform: Annotated[str, typer.Option("--platform", "-p")],
+    history: Annotated[Optional[Path], typer.Option("--history")] = None,
+    weeks: Annotated[int, typer.Option("--weeks")] = 8,
+    rule: Annotated[Optional[str], typer.Option("--rule")] = None,
+    agent: Annotated[Optional[str], typer.Option("--agent")] = None,
+    fmt: Annotated[ListingFormat, typer.Option("--format", "-f")] = ListingFormat.table,
+    lang: Annotated[Optional[Lang], typer.Option("--lang")] = None,  # read by main() from argv
+    config: Annotated[Optional[Path], typer.Option("--config")] = None,
 ) -> None:
     """Per-agent and per-shop rates week by week, from the history."""
     from cservice_audit.history import HistoryStore
@@ -712,14 +726,15 @@ def _print_trend(frame, ruleset) -> None:
 
 @app.command()
 def notify(
-    report: Annotated[Optional[Path], typer.Argument(help="A JSON report (audit --format json -o REPORT.json); default: the config's `output`.")] = None,
-    wecom: Annotated[Optional[str], typer.Option("--wecom", help="WeCom group bot webhook address.")] = None,
-    dingtalk: Annotated[Optional[str], typer.Option("--dingtalk", help="DingTalk custom bot webhook address.")] = None,
-    feishu: Annotated[Optional[str], typer.Option("--feishu", help="Feishu custom bot webhook address.")] = None,
-    secret: Annotated[Optional[str], typer.Option("--secret", help="DingTalk/Feishu signing secret (加签 / 签名校验).", envvar="CSERVICE_AUDIT_NOTIFY_SECRET", show_envvar=False)] = None,
-    report_url: Annotated[Optional[str], typer.Option("--report-url", help="Link to the full report, at the end of the message.")] = None,
-    timeout: Annotated[Optional[float], typer.Option("--timeout", help="Seconds to wait for the bot per try (default 10).", min=0.1)] = None,
-    config: Annotated[Optional[Path], typer.Option("--config", help="Config file: its [notify] table and `output` (default: ./cservice-audit.toml if present).")] = None,
+    report: Annotated[Optional[Path], typer.Argument()] = None,
+    wecom: Annotated[Optional[str], typer.Option("--wecom")] = None,
+    dingtalk: Annotated[Optional[str], typer.Option("--dingtalk")] = None,
+    feishu: Annotated[Optional[str], typer.Option("--feishu")] = None,
+    secret: Annotated[Optional[str], typer.Option("--secret", envvar="CSERVICE_AUDIT_NOTIFY_SECRET", show_envvar=False)] = None,
+    report_url: Annotated[Optional[str], typer.Option("--report-url")] = None,
+    timeout: Annotated[Optional[float], typer.Option("--timeout", min=0.1)] = None,
+    config: Annotated[Optional[Path], typer.Option("--config")] = None,
+    lang: Annotated[Optional[Lang], typer.Option("--lang")] = None,  # read by main() from argv
 ) -> None:
     """Push a short digest of a JSON report to a WeCom, DingTalk or Feishu group bot."""
     from cservice_audit.config import load_config
@@ -744,23 +759,24 @@ def notify(
         raise AuditError("error.report_unreadable", path=report, reason=os_reason(exc)) from None
     except (ValueError, KeyError, TypeError):
         raise AuditError("error.not_report", path=report) from None
-    platform = push(parsed, wecom=wecom, dingtalk=dingtalk, feishu=feishu, secret=secret, report_url=report_url, timeout=timeout)
-    _stderr.print(f"cservice-audit: pushed the digest of {report.name} to {platform}", markup=False, soft_wrap=True)
+    language = _language(lang, settings)
+    platform = push(parsed, wecom=wecom, dingtalk=dingtalk, feishu=feishu, secret=secret, report_url=report_url, timeout=timeout, lang=language)
+    _stderr.print(t("note.pushed", language, report=one_line(report.name), platform=t(f"bot.{platform}", language)), markup=False, soft_wrap=True)
 
 
 @app.command()
 def generate(
-    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write (.csv, .jsonl, optionally .gz).")],
-    rows: Annotated[int, typer.Option("--rows", help="About how many events to write.")] = 2000,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same file.")] = 7,
-    start: Annotated[str, typer.Option("--start", help="First day (YYYY-MM-DD).")] = "2026-11-22",
-    days: Annotated[int, typer.Option("--days", help="Number of days.")] = 1,
-    shop: Annotated[Optional[str], typer.Option("--shop", help="Shop name (default: 示例旗舰店, or the platform's).")] = None,
-    headers: Annotated[Optional[str], typer.Option("--headers", help="en (canonical) or zh (Chinese export headers).")] = None,
-    agents: Annotated[Optional[int], typer.Option("--agents", help="Number of agents (default 4).")] = None,
-    platform: Annotated[Optional[str], typer.Option("--platform", help="Look like this platform's export: headers, agent accounts, sessions, robot, topics.")] = None,
-    variety: Annotated[float, typer.Option("--variety", help="Share of texts made one of a kind (order numbers, products, amounts, typos), 0..1.")] = 0.0,
-    risky_rate: Annotated[float, typer.Option("--risky-rate", help="Share of agent replies with phrases text rules flag.")] = 0.002,
+    output: Annotated[Path, typer.Option("--output", "-o")],
+    rows: Annotated[int, typer.Option("--rows")] = 2000,
+    seed: Annotated[int, typer.Option("--seed")] = 7,
+    start: Annotated[str, typer.Option("--start")] = "2026-11-22",
+    days: Annotated[int, typer.Option("--days")] = 1,
+    shop: Annotated[Optional[str], typer.Option("--shop")] = None,
+    headers: Annotated[Optional[str], typer.Option("--headers")] = None,
+    agents: Annotated[Optional[int], typer.Option("--agents")] = None,
+    platform: Annotated[Optional[str], typer.Option("--platform")] = None,
+    variety: Annotated[float, typer.Option("--variety")] = 0.0,
+    risky_rate: Annotated[float, typer.Option("--risky-rate")] = 0.002,
 ) -> None:
     """Write a seeded, realistic chat export (samples, tests and benchmarks)."""
     from cservice_audit.generate import DEFAULT_AGENTS, FLAVOURS, Profile, agent_names, generate_events, write_export
@@ -788,13 +804,13 @@ def generate(
     _stderr.print(t("note.generated", LANG, n=frame.height, file=output), markup=False)
 
 
-# Help texts of commands and options from the catalogue (key: help.<command>.<option> or
-# help.<option>, by the option's Python name; commands: help.<command>), so --help reads in
-# the interface language. An option without a key keeps the English text written with it.
+# Help texts of commands and options come from the catalogue only (key: help.<command>.<option>
+# or help.<option>, by the option's Python name; commands: help.<command>), so --help reads in
+# the interface language; tests/test_i18n.py holds every option to having one.
 _HELP_KEYS = {
     "audit": "help.audit", "rules": "help.rules", "explain": "help.explain",
     "validate-ruleset": "help.validate", "history": "help.history_cmd", "trend": "help.trend",
-    "generate": "help.generate",
+    "generate": "help.generate", "show": "help.show", "check-text": "help.check-text", "notify": "help.notify",
 }  # fmt: skip
 _OPTION_KEYS = {
     "paths": "help.paths", "platform": "help.platform", "ruleset_file": "help.ruleset", "on_date": "help.date",
@@ -807,14 +823,24 @@ _OPTION_KEYS = {
 }  # fmt: skip
 # Commands whose options mean what _OPTION_KEYS says (generate's --output, explain's --ruleset
 # mean other things and have their own keys, or keep their English text).
-_SHARED_OPTIONS = ("audit", "rules", "history", "trend")
+_SHARED_OPTIONS = ("audit", "rules", "history", "trend", "show", "check-text", "explain", "validate-ruleset", "notify", "generate")
 _COMMAND_OPTION_KEYS = {
     ("explain", "code"): "help.code", ("explain", "ruleset_file"): "help.explain_ruleset",
     ("validate-ruleset", "path"): "help.validate_path",
     ("audit", "fmt"): "help.format", ("history", "platform"): "help.history_platform",
     ("trend", "platform"): "help.history_platform", ("trend", "rule"): "help.trend_rule",
-    ("trend", "agent"): "help.trend_agent",
+    ("trend", "agent"): "help.trend_agent", ("rules", "fmt"): "help.rules_format",
+    ("history", "fmt"): "help.listing_format", ("trend", "fmt"): "help.listing_format",
 }  # fmt: skip
+
+
+def _help_key(command: str, param: str) -> str | None:
+    """The catalogue key of an option's help: help.<command>.<option>, else the command's
+    own key, else the shared help.<option> (by _OPTION_KEYS or the option's name)."""
+    for key in (f"help.{command}.{param}", _COMMAND_OPTION_KEYS.get((command, param)), _OPTION_KEYS.get(param), f"help.{param}"):
+        if key and key in catalogue():
+            return key
+    return None
 
 
 def _localized_command(lang: str):
@@ -823,11 +849,13 @@ def _localized_command(lang: str):
 
     command = get_command(app)
     command.help = t("help.app", lang)
+    for param in command.params:  # --version
+        param.help = t(_help_key("", param.name) or "help.version", lang)
     for name, sub in getattr(command, "commands", {}).items():
         if name in _HELP_KEYS:
             sub.help = t(_HELP_KEYS[name], lang)
         for param in sub.params:
-            key = _COMMAND_OPTION_KEYS.get((name, param.name)) or (_OPTION_KEYS.get(param.name) if name in _SHARED_OPTIONS else None)
+            key = _help_key(name, param.name)
             if key and hasattr(param, "help"):
                 param.help = t(key, lang)
     return command
@@ -864,7 +892,8 @@ def main() -> None:
             if type(exc).__name__ == "NoArgsIsHelpError":
                 _stderr.print(exc.format_message(), markup=False, highlight=False)
                 sys.exit(exitcodes.CANNOT_RUN)
-            _fail(t("error.usage", LANG, message=exc.format_message()))
+            message = exc.format_message()
+            _fail(t("error.usage", LANG, message=read_back("usage.", message, LANG) or message))
         _crash(exc, debug)
     sys.exit(code if isinstance(code, int) else exitcodes.CLEAN)
 
@@ -875,13 +904,14 @@ def _crash(exc: BaseException, debug: bool) -> None:
 
     trace = "".join(traceback.format_exception(exc))
     first = (str(exc).strip().splitlines() or [""])[0][:200]
-    reason = f"internal error ({type(exc).__name__}: {one_line(first)})"
+    problem = f"{type(exc).__name__}: {one_line(first)}"
     if debug:
         sys.stderr.write(trace)
-        _fail(reason)
+        _fail(t("error.internal", LANG, problem=problem))
     log = _crash_log(trace)
-    where = f"; traceback in {log}" if log else ""
-    _fail(f"{reason}{where}; please report it (run again with --debug to print it)")
+    if log:
+        _fail(t("error.internal_logged", LANG, problem=problem, log=log))
+    _fail(t("error.internal_unlogged", LANG, problem=problem))
 
 
 def _crash_log(trace: str) -> str | None:

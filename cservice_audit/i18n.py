@@ -62,6 +62,45 @@ def t(key: str, lang: str | None = None, **values: object) -> str:
     return text.format(**values) if values else text
 
 
+class Text:
+    """A catalogue text kept as its key and fields, written later in the reader's language:
+    `str()` is English (the JSON's), `localized(lang)` either. A field that is itself a Text
+    is written in the same language. The notes of a run are these."""
+
+    def __init__(self, key: str, /, **fields: object) -> None:
+        catalogue()[key]  # a KeyError here is a bug: every key used must exist
+        self.key, self.fields = key, fields
+
+    def localized(self, lang: str) -> str:
+        return t(self.key, lang, **{k: v.localized(lang) if isinstance(v, Text) else v for k, v in self.fields.items()})
+
+    def __str__(self) -> str:
+        return self.localized("en")
+
+    def __repr__(self) -> str:
+        return f"Text({self.key!r}, {self.fields!r})"
+
+
+def read_back(prefix: str, text: str, lang: str) -> str | None:
+    """A library's English message in `lang`: the first catalogue entry under `prefix` whose
+    English text, read as a template (`{name}` = any text), matches `text` whole, filled with
+    what the fields matched; None when none matches. For words we do not write ourselves
+    (Click's usage errors, the JSON parser's reasons), kept as data like the rest."""
+    import re
+
+    for key, texts in catalogue().items():
+        if not key.startswith(prefix):
+            continue
+        pattern = "".join(
+            re.escape(literal) + (f"(?P<{name}>.+?)" if name else "")
+            for literal, name, _, _ in string.Formatter().parse(texts["en"])
+        )
+        found = re.fullmatch(pattern, text, flags=re.S)
+        if found:
+            return t(key, lang, **found.groupdict())
+    return None
+
+
 def fields(key: str) -> set[str]:
     """The `{names}` a message expects (the same in both languages; tests check that)."""
     out: set[str] = set()

@@ -32,6 +32,7 @@ import polars as pl
 
 from cservice_audit import limits
 from cservice_audit.errors import InputError, os_reason
+from cservice_audit.i18n import read_back, t
 
 STDIN = "-"
 CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
@@ -50,8 +51,8 @@ class RawTable:
     frame: pl.LazyFrame
     encoding: str
     kind: str  # "csv", "jsonl" or "xlsx"
-    # JSONL lines that are not JSON objects: (line number, raw text, reason).
-    bad_lines: list[tuple[int, str, str]] = field(default_factory=list)
+    # JSONL lines that are not JSON objects: (line number, raw text, reason in English, in Chinese).
+    bad_lines: list[tuple[int, str, str, str]] = field(default_factory=list)
     # For JSONL: physical line of each record; for CSV: computed on demand.
     record_lines: pl.Series | None = None
     # The role of rows whose export has no role column (`--reviews` files: "review").
@@ -533,6 +534,12 @@ def explain_read_failure(tables: list[RawTable], exc: BaseException) -> InputErr
     return InputError(f"{names}: not readable as CSV ({_first_line(exc)}); an unclosed quote?")
 
 
+def _json_reason(message: str, lang: str) -> str:
+    """The JSON parser's reason in `lang`, where the catalogue has it (`json.*`, keyed by the
+    parser's own English); another reason is shown as the parser wrote it."""
+    return read_back("json.", message, lang) or message
+
+
 def _utf8_problem(path: str) -> str | None:
     decoder = codecs.getincrementaldecoder("utf-8")()
     offset = 0
@@ -580,7 +587,7 @@ def _jsonl(source: str, text: str, encoding: str) -> RawTable:
     numbered = [(i + 1, line) for i, line in enumerate(lines) if line.strip()]
     good: list[str] = []
     good_lines: list[int] = []
-    bad: list[tuple[int, str, str]] = []
+    bad: list[tuple[int, str, str, str]] = []
     try:
         frame = pl.read_ndjson(io.StringIO("\n".join(line for _, line in numbered)), infer_schema_length=None)
         good_lines = [n for n, _ in numbered]
@@ -590,10 +597,10 @@ def _jsonl(source: str, text: str, encoding: str) -> RawTable:
             try:
                 value = json.loads(line)
             except json.JSONDecodeError as exc:
-                bad.append((number, line, f"not JSON ({exc.msg})"))
+                bad.append((number, line, *(t("reject.not_json", lang, reason=_json_reason(exc.msg, lang)) for lang in ("en", "zh"))))
                 continue
             if not isinstance(value, dict):
-                bad.append((number, line, "not a JSON object"))
+                bad.append((number, line, t("reject.not_object", "en"), t("reject.not_object", "zh")))
                 continue
             good.append(json.dumps({k: _jsonl_scalar(v) for k, v in value.items()}, ensure_ascii=False))
             good_lines.append(number)

@@ -19,6 +19,7 @@ import yaml
 from cservice_audit import limits
 from cservice_audit.errors import InputError
 from cservice_audit.formatting import format_text
+from cservice_audit.i18n import t, text_expr
 from cservice_audit.load import RawTable
 
 REQUIRED = ("ts", "buyer", "role")
@@ -225,7 +226,7 @@ class Normalized:
     normalized."""
 
     events: pl.LazyFrame
-    rejects: pl.LazyFrame  # canonical raw strings + _source, _record, problem (the first rejects_kept)
+    rejects: pl.LazyFrame  # canonical raw strings + _source, _record, problem, problem_zh (the first rejects_kept)
     # Per file (_source): rows_blank (skipped blank lines) and rows_rejected (all of them).
     counts: pl.LazyFrame | None = None
 
@@ -274,23 +275,28 @@ def normalize(
         rating.alias("_rating"),
         served_by.alias("_served_by"),
     )
-    reason = (
-        pl.when(_blank("ts")).then(pl.lit("missing timestamp"))
-        .when(pl.col("_ts").is_null()).then(format_text("unparseable timestamp '{}'", _shown("ts")))
-        .when(pl.col("_ts").dt.year() < EARLIEST_YEAR).then(format_text("timestamp '{}' is before 2000", _shown("ts")))
-        .when(too_late).then(format_text("timestamp '{}' is in the future", _shown("ts")))
-        .when(_blank("role")).then(pl.lit("missing role"))
-        .when(pl.col("_role").is_null()).then(format_text("unknown role '{}'", _shown("role")))
-        .when(_blank("buyer")).then(pl.lit("missing buyer"))
-        .when((pl.col("_role") == "agent") & _blank("agent")).then(pl.lit("agent message without an agent"))
-        .when((pl.col("_role") == "review") & _blank("agent")).then(pl.lit("review without the agent it rates"))
-        .when((pl.col("_role") == "review") & pl.col("_rating").is_null())
-        .then(format_text("unknown rating '{}'", _shown("rating")))
-        .when(~_blank("spam") & pl.col("_spam").is_null()).then(format_text("unknown spam flag '{}'", _shown("spam")))
-        .when(~_blank("served_by") & pl.col("_served_by").is_null())
-        .then(format_text("unknown served_by '{}'", _shown("served_by")))
-        .otherwise(None)
-    )  # fmt: skip
+    def reason(lang: str) -> pl.Expr:
+        """Why a row is rejected, in `lang` (catalogue `reject.*`): the first test it fails."""
+
+        def say(key: str, column: str | None = None) -> pl.Expr:
+            return text_expr(f"reject.{key}", lang, value=_shown(column)) if column else pl.lit(t(f"reject.{key}", lang))
+
+        return (
+            pl.when(_blank("ts")).then(say("missing_ts"))
+            .when(pl.col("_ts").is_null()).then(say("bad_ts", "ts"))
+            .when(pl.col("_ts").dt.year() < EARLIEST_YEAR).then(say("ts_before_2000", "ts"))
+            .when(too_late).then(say("ts_future", "ts"))
+            .when(_blank("role")).then(say("missing_role"))
+            .when(pl.col("_role").is_null()).then(say("unknown_role", "role"))
+            .when(_blank("buyer")).then(say("missing_buyer"))
+            .when((pl.col("_role") == "agent") & _blank("agent")).then(say("agent_message_without_agent"))
+            .when((pl.col("_role") == "review") & _blank("agent")).then(say("review_without_agent"))
+            .when((pl.col("_role") == "review") & pl.col("_rating").is_null()).then(say("unknown_rating", "rating"))
+            .when(~_blank("spam") & pl.col("_spam").is_null()).then(say("unknown_spam", "spam"))
+            .when(~_blank("served_by") & pl.col("_served_by").is_null()).then(say("unknown_served_by", "served_by"))
+            .otherwise(None)
+        )  # fmt: skip
+
     # The same tests as `reason`, as one boolean: when/then evaluates every branch on every
     # row, so the reason text (ten formatted strings) is built only for rejected rows.
     rejected = (
@@ -306,7 +312,8 @@ def normalize(
     rejected = parsed.filter(pl.col("_rejected"))
     # Only the first `rejects_kept` rejected rows are kept whole (findings, --rejects); every
     # one is counted, per file, with the blank lines skipped.
-    rejects = rejected.select(*CANONICAL, "_source", "_record", reason.alias("problem")).head(
+    # The reason in English (`problem`: --rejects, JSON) and in Chinese for the human formats.
+    rejects = rejected.select(*CANONICAL, "_source", "_record", reason("en").alias("problem"), reason("zh").alias("problem_zh")).head(
         limits.current().rejects_kept
     )
     counts = (

@@ -169,9 +169,11 @@ def notify(
     retries: int = RETRIES,
     backoff: float = BACKOFF,
     now: Callable[[], float] = time.time,
+    lang: str | None = None,
 ) -> str:
-    """Push the digest of `report` (a parsed JSON report) to the one webhook given; returns
-    the platform's name. Plain arguments, so a config file's [notify] table maps onto them."""
+    """Push the digest of `report` (a parsed JSON report) to the one webhook given, in `lang`
+    (default: the environment's); returns the platform's name. Plain arguments, so a config
+    file's [notify] table maps onto them."""
     targets = {name: url for name, url in (("wecom", wecom), ("dingtalk", dingtalk), ("feishu", feishu)) if url}
     if len(targets) != 1:
         raise AuditError("notify: give exactly one of --wecom, --dingtalk, --feishu")
@@ -180,7 +182,7 @@ def notify(
         raise AuditError(f"--{platform}: expected the webhook's http(s) address")
     if secret and platform == "wecom":
         raise AuditError("--secret: WeCom group bots are not signed (the key is in the address)")
-    text = digest(report, report_url=report_url, limit=LIMIT)
+    text = digest(report, report_url=report_url, limit=LIMIT, lang=lang)
     request = build_request(platform, url, text, title_of(report), secret=secret, now=now())
     post(platform, request, timeout=timeout, retries=retries, backoff=backoff)
     return platform

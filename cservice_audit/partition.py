@@ -190,7 +190,7 @@ def audit_all(
     events: pl.LazyFrame | pl.DataFrame,
     ruleset: Ruleset,
     template: Context,
-    progress: Callable[[str], None] = lambda stage: None,
+    progress: Callable[..., None] = lambda stage, **fields: None,
     items_folder: Path | None = None,
 ) -> tuple[list[pl.DataFrame], list[pl.DataFrame], list[pl.DataFrame], list[pl.DataFrame | pl.LazyFrame]]:
     """Every partition, then `combine`: (metric frames, finding frames, day frames, item
@@ -211,14 +211,14 @@ def audit_all(
     if judging:
         for batch_events, cells in partitions(events, template.judged_days(), BATCH_ROWS):
             first, last = cells.row(0, named=True), cells.row(-1, named=True)
-            progress(f"auditing {first['shop']} {first['day']} .. {last['shop']} {last['day']}")
+            progress("progress.auditing", first=f"{first['shop']} {first['day']}", last=f"{last['shop']} {last['day']}")
             result = audit_partition(batch_events, cells, rules, template)
             if items_folder is not None:
                 result.items = [_on_disk(frame, items_folder / f"{len(results)}-{i}.parquet") for i, frame in enumerate(result.items)]
             results.append(result)
-    progress("combining periods")
+    progress("progress.combining")
     metric_frames, finding_frames, day_frames = combine(results, rules, template, events.collect_schema())
-    progress("history and report")  # what run_audit does next: store the days, sort, fingerprint
+    progress("progress.finishing")  # what run_audit does next: store the days, sort, fingerprint
     item_frames = [frame for r in results for frame in r.items]
     return metric_frames, finding_frames, day_frames, item_frames
 

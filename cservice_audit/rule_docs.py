@@ -102,32 +102,36 @@ def ruleset_dict(ruleset: Ruleset) -> dict[str, Any]:
     }
 
 
-def ruleset_table(ruleset: Ruleset, fold: Fold = None) -> list[Any]:
-    heading = (
-        f"{ruleset.name} ({ruleset.platform}) version {ruleset.version}, effective {ruleset.effective}, "
-        f"zone {ruleset.timezone}, from {ruleset.origin}"
-    )
+def ruleset_table(ruleset: Ruleset, fold: Fold = None, lang: str = "en") -> list[Any]:
+    """The rules in effect as a table, in `lang`; titles, parameters, notes and sources are
+    the ruleset's own text."""
+    heading = _t(
+        "rules.heading", lang, name=ruleset.name, platform=ruleset.platform, version=ruleset.version,
+        effective=ruleset.effective, zone=ruleset.timezone, origin=ruleset.origin,
+    )  # fmt: skip
     table = Table(title=one_line(heading), title_justify="left", show_lines=True)
     for column in ("code", "rule", "check", "severity", "parameters", "confidence", "source"):
-        table.add_column(column, overflow="fold")
+        table.add_column(_t(f"rules.col.{column}", lang), overflow="fold")
     for rule in ruleset.rules:
-        points = f"; points {rule.points:g}" if rule.points else ""
+        points = _t("rules.points", lang, points=f"{rule.points:g}") if rule.points else ""
+        confidence = _t(f"confidence.{rule.confidence}", lang)
         cells = (
             rule.code,
             f"{rule.title}\n{rule.name}",
             rule.check,
-            rule.severity,
-            params_line(rule, fold) + points + (f"\n{escalation_line(rule)}" if rule.escalation else ""),
-            f"{rule.confidence}: {rule.confidence_note}" if rule.confidence_note else rule.confidence,
+            _t(f"severity.{rule.severity}", lang),
+            params_line(rule, fold) + points + (f"\n{escalation_line(rule, lang)}" if rule.escalation else ""),
+            f"{confidence}: {rule.confidence_note}" if rule.confidence_note else confidence,
             "\n".join([rule.source, *(f"[{i}]" for i in rule.sources)]).strip(),
         )
         table.add_row(*(Text(terminal_safe(c)) for c in cells))  # plain text: `[agent]` is not markup
-    sources = "\n".join(source_line(s) for s in ruleset.sources)
-    notes = "\n".join(f"note: {n}" for n in ruleset.notes)
+    sources = "\n".join(source_line(s, lang) for s in ruleset.sources)
+    notes = "\n".join(_t("rules.note", lang, note=n) for n in ruleset.notes)
     extra = []
     if ruleset.session_gap:
-        extra.append(f"session gap: {ruleset.session_gap:g} s")
-    extra.append("exempt dates: " + (", ".join(d.isoformat() for d in ruleset.exempt_dates) or "none"))
+        extra.append(_t("rules.session_gap", lang, seconds=f"{ruleset.session_gap:g}"))
+    dates = ", ".join(d.isoformat() for d in ruleset.exempt_dates) or _t("rules.exempt_none", lang)
+    extra.append(_t("rules.exempt", lang, dates=dates))
     return [table, Text(terminal_safe(sources)), *([Text(terminal_safe(notes))] if notes else []), Text(terminal_safe("\n".join(extra)))]
 
 

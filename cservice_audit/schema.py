@@ -75,8 +75,9 @@ FINDING_SCHEMA = {
     "period": pl.String,
     "period_start": pl.Date,
     "message": pl.String,  # English, in the JSON and CSV (stable whatever --lang)
-    "message_zh": pl.String,  # the same in Chinese, for the human formats only (docs/i18n.md)
-    "evidence": pl.String,
+    "message_zh": pl.String,  # the same in Chinese: the human formats and the JSON (docs/i18n.md)
+    "evidence": pl.String,  # how it was counted, or the data it rests on; English where it is words
+    "evidence_zh": pl.String,  # rate findings: the same in Chinese, for the people-facing formats only
     "match": pl.String,  # text rules: the matched text (normalized), else null
     "points": pl.Float64,
     "tier": pl.String,  # escalation tier reached (e.g. 情节严重), else null
@@ -87,9 +88,12 @@ FINDING_SCHEMA = {
     "state": pl.String,  # new | known, against the baseline (spec §11)
 }
 
-# Finding columns for the human formats only: the JSON, CSV and workbook leave them out, so
-# those stay the same whatever --lang is (docs/i18n.md).
-HUMAN_ONLY = ("message_zh",)
+# Finding columns in the reader's language: the CSV (canonical columns, read by other tools)
+# leaves them out and the workbook shows them in place of the English ones. The JSON keeps
+# `message_zh` beside `message` (a bot or script that speaks Chinese reads it) and leaves out
+# only `JSON_OMITS`; whatever --lang is, every machine format is the same (docs/i18n.md).
+HUMAN_ONLY = ("message_zh", "evidence_zh")
+JSON_OMITS = ("evidence_zh",)
 
 # The parts of a finding that identify it across runs (never row numbers, never the
 # measured value, so a day that fails again with another rate keeps its fingerprint).

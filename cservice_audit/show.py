@@ -13,31 +13,20 @@ from __future__ import annotations
 import difflib
 
 import polars as pl
+from rich.cells import cell_len
 
 from cservice_audit.checks.context import Context
 from cservice_audit.checks.items import reply_items
 from cservice_audit.errors import AuditError
+from cservice_audit.i18n import t
 from cservice_audit.render.items_view import wait_text
+from cservice_audit.render.views import finding_message
 from cservice_audit.ruleset import Ruleset
 from cservice_audit.sanitize import one_line, terminal_safe
 
 REPLY_CHECKS = ("reply_rate", "average_wait")
 CLOSE_IDS = 5
 
-# Every word `show` prints, in one place (the message catalogue can take them over).
-LABELS = {
-    "header": "conversation {conversation} · shop {shop} · buyer {buyer} · {first}..{last} ({tz})",
-    "rules": "reply rules: {rules}",
-    "wait": "wait {wait}",
-    "late": "✗ {code} late (> {limit}s)",
-    "on_time": "✓ {code}",
-    "above_mean": "✗ {code} above the mean limit (> {limit}s)",
-    "finding": "⚑ {code} {severity}: {message}",
-    "other_findings": "findings of this conversation not tied to one message:",
-    "spam": "(spam)",
-    "not_found": "conversation {conversation!r} is not in the input{close}",
-    "close": "; close: {ids}",
-}
 
 
 def close_ids(conversation: str, ids: pl.Series) -> list[str]:
@@ -57,8 +46,9 @@ def conversation_rows(context: Context, ruleset: Ruleset, conversation: str) -> 
     if events.is_empty():
         ids = context.events.select(pl.col("conversation").unique()).collect().get_column("conversation")
         near = close_ids(conversation, ids)
-        close = LABELS["close"].format(ids=", ".join(one_line(i) for i in near)) if near else ""
-        raise AuditError(LABELS["not_found"].format(conversation=one_line(conversation), close=close))
+        if near:
+            raise AuditError("error.conversation_not_found_close", conversation=repr(one_line(conversation)), ids=", ".join(one_line(i) for i in near))
+        raise AuditError("error.conversation_not_found", conversation=repr(one_line(conversation)))
     events = events.with_row_index("_row")
     # Waits are per conversation, so computing them on this conversation alone gives the rows
     # the rules count; the stream keeps (ts, input order), the order of `events` too.
@@ -87,30 +77,32 @@ def conversation_rows(context: Context, ruleset: Ruleset, conversation: str) -> 
     return events.sort("_row")
 
 
-def _marks(rule, row: dict) -> str | None:
+def _marks(rule, row: dict, lang: str) -> str | None:
     if not row.get(f"item_{rule.code}"):
         return None
     wait = row[f"rule_{rule.code}"]
     if rule.check == "reply_rate":
         limit = rule.params["threshold"]
         late = wait is None or wait > limit
-        return LABELS["late"].format(code=rule.code, limit=f"{limit:g}") if late else LABELS["on_time"].format(code=rule.code)
+        return t("show.late", lang, code=rule.code, limit=f"{limit:g}") if late else t("show.on_time", lang, code=rule.code)
     limit = rule.params["max_seconds"]
     if wait is None or wait > limit:
-        return LABELS["above_mean"].format(code=rule.code, limit=f"{limit:g}")
+        return t("show.above_mean", lang, code=rule.code, limit=f"{limit:g}")
     return None
 
 
-def render(rows: pl.DataFrame, findings: pl.DataFrame, ruleset: Ruleset) -> str:
-    """The transcript: time (ruleset's zone), role, agent, text; under each buyer message its
-    wait and the reply rules' marks; under each message the findings at its time."""
+def render(rows: pl.DataFrame, findings: pl.DataFrame, ruleset: Ruleset, lang: str = "en") -> str:
+    """The transcript in `lang`: time (ruleset's zone), role, agent, text; under each buyer
+    message its wait and the reply rules' marks; under each message the findings at its time."""
     tz = ruleset.timezone
     findings = findings.with_columns(pl.col("ts").dt.convert_time_zone(tz))
     reply_rules = [r for r in ruleset.rules if r.check in REPLY_CHECKS]
     first, last = rows.get_column("ts").min(), rows.get_column("ts").max()
     head = rows.row(0, named=True)
     lines = [
-        LABELS["header"].format(
+        t(
+            "show.header",
+            lang,
             conversation=one_line(head["conversation"]),
             shop=one_line(head["shop"]),
             buyer=one_line(head["buyer"]),
@@ -118,7 +110,7 @@ def render(rows: pl.DataFrame, findings: pl.DataFrame, ruleset: Ruleset) -> str:
             last=f"{last:%m-%d %H:%M:%S}" if last.date() != first.date() else f"{last:%H:%M:%S}",
             tz=tz,
         ),
-        LABELS["rules"].format(rules=", ".join(r.code for r in reply_rules)),
+        t("show.rules", lang, rules=", ".join(r.code for r in reply_rules)),
         "",
     ]
     wait_columns = [c for c in rows.columns if c.startswith("wait_")]
@@ -132,23 +124,23 @@ def render(rows: pl.DataFrame, findings: pl.DataFrame, ruleset: Ruleset) -> str:
     for row in rows.iter_rows(named=True):
         when = row["ts"].strftime("%m-%d %H:%M:%S" if multi_day else "%H:%M:%S")
         who = one_line(row["agent"]) if row["agent"] else ""
-        role = row["role"] + (f" {LABELS['spam']}" if row["spam"] else "")
+        role = t(f"show.role.{row['role']}", lang) + (f" {t('show.spam', lang)}" if row["spam"] else "")
         text = row["text"] if row["text"] is not None else (row["rating"] or "")
         if row["reason"]:
             text = f"{text} ({row['reason']})"
         body = terminal_safe(text).replace("\n", "\n" + " " * 30)
-        lines.append(f"{when}  {role:<8} {who:<10} {body}")
+        lines.append(f"{when}  {_padded(role, 8)} {_padded(who, 10)} {body}")
         notes: list[str] = []
         if row["role"] == "buyer" and not row["spam"]:
             waits = [row[c] for c in wait_columns]
             if waits:
                 # One figure when every set of reply roles gives the same wait.
                 if len(set(waits)) == 1:
-                    shown = wait_text(waits[0])
+                    shown = wait_text(waits[0], lang)
                 else:
-                    shown = " / ".join(f"{wait_text(w)} ({c[5:]})" for c, w in zip(wait_columns, waits, strict=True))
-                notes.append(LABELS["wait"].format(wait=shown))
-            notes += [m for m in (_marks(rule, row) for rule in reply_rules) if m]
+                    shown = " / ".join(f"{wait_text(w, lang)} ({c[5:]})" for c, w in zip(wait_columns, waits, strict=True))
+                notes.append(t("show.wait", lang, wait=shown))
+            notes += [m for m in (_marks(rule, row, lang) for rule in reply_rules) if m]
         if notes:
             lines.append(" " * 10 + " · ".join(notes))
         for index in by_ts.get(row["ts"].replace(tzinfo=None), []):
@@ -156,12 +148,21 @@ def render(rows: pl.DataFrame, findings: pl.DataFrame, ruleset: Ruleset) -> str:
                 continue
             placed.add(index)
             f = finding_rows[index]
-            lines.append(" " * 10 + LABELS["finding"].format(code=f["code"], severity=f["severity"], message=one_line(f["message"])))
+            lines.append(" " * 10 + _finding(f, lang))
     rest = [f for i, f in enumerate(finding_rows) if i not in placed]
     if rest:
-        lines += ["", LABELS["other_findings"]]
-        lines += [" " * 2 + LABELS["finding"].format(code=f["code"], severity=f["severity"], message=one_line(f["message"])) for f in rest]
+        lines += ["", t("show.other_findings", lang)]
+        lines += [" " * 2 + _finding(f, lang) for f in rest]
     return "\n".join(lines) + "\n"
+
+
+def _padded(text: str, width: int) -> str:
+    """`text` padded to `width` terminal cells (a Chinese character takes two)."""
+    return text + " " * max(0, width - cell_len(text))
+
+
+def _finding(f: dict, lang: str) -> str:
+    return t("show.finding", lang, code=f["code"], severity=t(f"severity.{f['severity']}", lang), message=one_line(finding_message(f, lang)))
 
 
 def conversation_findings(findings: pl.DataFrame, conversation: str) -> pl.DataFrame:

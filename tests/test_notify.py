@@ -216,3 +216,23 @@ def test_one_platform_and_a_real_report(cli, bot, report_file, write):
     assert run.code == 2 and "not signed" in run.err
     _no_secrets(run)
     assert bot.requests == []
+
+
+def test_pushed_digest_speaks_the_configured_language(cli, bot, report_file, write):
+    """From cron (LANG=C) with `lang = "zh"` in the config file, the pushed digest is Chinese:
+    its words, the rules by their titles, and each finding's Chinese message (schema 2.1)."""
+    report = json.loads(report_file.read_text("utf-8"))
+    write("cservice-audit.toml", 'lang = "zh"\n')
+    zh = cli("notify", report_file, "--wecom", f"{bot.url}/zh?key={TOKEN}", env={"LANG": "C"})
+    en = cli("notify", report_file, "--wecom", f"{bot.url}/en?key={TOKEN}", "--lang", "en", env={"LANG": "C"})
+    assert zh.code == 0 and en.code == 0, zh.err + en.err
+    bot.count_within(2)
+    contents = {r["path"].split("?")[0]: json.loads(r["raw"])["markdown"]["content"] for r in bot.requests}
+    chinese, english = contents["/zh"], contents["/en"]
+    shown = [f for f in report["findings"] if f["message_zh"][:20] in chinese]
+    assert shown, chinese  # at least one finding line, in Chinese
+    assert not any(f["message"][:30] in chinese for f in report["findings"] if f["message"] != f["message_zh"])
+    assert any(f["message"][:30] in english for f in report["findings"])
+    assert report["ruleset"]["titles"]["KS-R3"] in chinese
+    assert zh.err.startswith("cservice-audit：已把 ") and "企业微信" in zh.err
+    assert en.err.startswith("cservice-audit: pushed the digest of report.json to wecom")

@@ -24,7 +24,8 @@ import polars as pl
 
 from cservice_audit.checks.context import CheckOutput, Context
 from cservice_audit.checks.late import late_items
-from cservice_audit.checks.items import UNIT_LABELS, period_label, rate_findings, summarize
+from cservice_audit.checks.items import period_label, rate_evidence, rate_findings, summarize
+from cservice_audit.errors import Term
 from cservice_audit.i18n import LANGS, t, text_expr
 from cservice_audit.params import COMMON, DAYTIME, REPLY_ROLES, Param, ParamError
 from cservice_audit.ruleset import Rule
@@ -54,7 +55,6 @@ def run(rule: Rule, context: Context) -> CheckOutput:
     mean = pl.col("numerator") / pl.col("denominator")
     failing = pl.col("value") > params["max_seconds"]
     metrics, days = summarize(context, rule, waits, counted, mean, failing, params["max_seconds"])
-    unit = UNIT_LABELS[params["unit"]]
     describe = {
         lang: text_expr(
             "finding.wait_above",
@@ -68,8 +68,11 @@ def run(rule: Rule, context: Context) -> CheckOutput:
         )
         for lang in LANGS
     }
-    how = f"each capped at {cap:g} s, unanswered = {cap:g} s" if cap is not None else "answered items only"
-    evidence = pl.lit(f"mean wait of {unit} counted {params['window'].label()}, {how}")
+    noun, window = Term(f"noun.{params['unit']}"), params["window"].label()
+    if cap is None:
+        evidence = rate_evidence("evidence.wait_answered", noun=noun, window=window)
+    else:
+        evidence = rate_evidence("evidence.wait_capped", noun=noun, window=window, cap=f"{cap:g}")
     # The drill-down: the counted items that wait longer than the limit on the mean, and
     # (with a cap) the unanswered ones, which count as cap; without a cap they do not count.
     items = late_items(context, rule, counted & (pl.col("wait").is_null() | (pl.col("wait") > params["max_seconds"])))

@@ -44,9 +44,8 @@ def run(rule: Rule, context: Context) -> CheckOutput:
         pl.lit("shop").alias("scope"),
         pl.col("shop").fill_null("-").alias("shop"),
         pl.col("buyer").alias("buyer"),
-        # The problem itself is normalize's English wording in both (docs/i18n.md).
         text_expr("finding.rejected", "en", problem=pl.col("problem")).alias("message"),
-        text_expr("finding.rejected", "zh", problem=pl.col("problem")).alias("message_zh"),
+        text_expr("finding.rejected", "zh", problem=pl.col("problem_zh").fill_null(pl.col("problem"))).alias("message_zh"),
         format_text("{}:{}", pl.col("_source"), pl.col("line")).alias("evidence"),
         pl.lit(float(rule.points)).alias("points"),
         # The row's own content identifies it across runs, where a line number would not.

@@ -22,9 +22,6 @@ from cservice_audit.ruleset import Rule
 from cservice_audit.schema import METRIC_SCHEMA, conform
 
 UNITS = ("message", "turn", "buyer_day", "conversation")
-UNIT_LABELS = {"message": "messages", "turn": "turns", "buyer_day": "buyer-days", "conversation": "conversations"}
-
-
 def in_window(window: Window) -> pl.Expr:
     """The event's local time of day (`tod`, seconds) falls in [start, end): 22:59:59 is in,
     23:00:00 is out."""
@@ -132,11 +129,12 @@ def summarize(
 
 
 def rate_findings(
-    metrics: pl.LazyFrame, rule: Rule, describe: dict[str, pl.Expr], evidence: pl.Expr, context: Context
+    metrics: pl.LazyFrame, rule: Rule, describe: dict[str, pl.Expr], evidence: dict[str, pl.Expr], context: Context
 ) -> pl.LazyFrame:
     """One finding per failing (rule severity) or at-risk (warning) scope-period that this run
     reports; a repeated failure takes its escalation tier (escalation.py). `describe` is the
-    message in each language (`i18n.text_exprs`)."""
+    message and `evidence` how it was counted, each in every language (`i18n.text_exprs`,
+    `rate_evidence`)."""
     failing = escalate_failed_periods(metrics.filter(pl.col("status").is_in(["fail", "at_risk"])), rule)
     severity = (
         pl.when(pl.col("status") != "fail").then(pl.lit("warning"))
@@ -155,7 +153,8 @@ def rate_findings(
         "period_start",
         describe["en"].alias("message"),
         describe["zh"].alias("message_zh"),
-        evidence.alias("evidence"),
+        evidence["en"].alias("evidence"),
+        evidence["zh"].alias("evidence_zh"),
         (pl.lit(float(rule.points)) + _tier_points()).alias("points"),
         "tier",
         "penalty",
@@ -192,6 +191,23 @@ def period_label(lang: str = "en") -> pl.Expr:
         .otherwise(text_expr("finding.rolling", lang, span=span))
     )  # fmt: skip
     return pl.when(pl.col("complete")).then(label).otherwise(text_expr("finding.so_far", lang, label=label))
+
+
+def rate_evidence(key: str, **values: object) -> dict[str, pl.Expr]:
+    """How a rate was counted, in each language (catalogue `evidence.*`): the same text on
+    every finding of the rule. A value that is a `Term` is a catalogue word, a tuple of
+    Terms is written joined by "/"; anything else is shown as it is."""
+    from cservice_audit.errors import Term
+    from cservice_audit.i18n import t
+
+    def shown(value: object, lang: str) -> object:
+        if isinstance(value, Term):
+            return t(value.key, lang)
+        if isinstance(value, tuple):
+            return "/".join(str(shown(v, lang)) for v in value)
+        return value
+
+    return {lang: pl.lit(t(key, lang, **{k: shown(v, lang) for k, v in values.items()})) for lang in LANGS}
 
 
 def rate_messages(key: str, rule: Rule, unit: str, threshold: float) -> dict[str, pl.Expr]:

@@ -25,7 +25,8 @@ import polars as pl
 
 from cservice_audit.checks.context import CheckOutput, Context
 from cservice_audit.checks.late import late_items
-from cservice_audit.checks.items import UNIT_LABELS, UNITS, rate_findings, rate_messages, summarize
+from cservice_audit.checks.items import UNITS, rate_evidence, rate_findings, rate_messages, summarize
+from cservice_audit.errors import Term
 from cservice_audit.params import COMMON, DAYTIME, REPLY_ROLES, Param
 from cservice_audit.ruleset import Rule
 
@@ -51,11 +52,13 @@ def run(rule: Rule, context: Context) -> CheckOutput:
     metrics, days = summarize(
         context, rule, on_time, pl.lit(True), rate, pl.col("value") < params["min_rate"], params["min_rate"]
     )
-    unit = UNIT_LABELS[params["unit"]]
     describe = rate_messages("finding.rate_below", rule, f"unit.{params['unit']}", params["min_rate"])
-    evidence = pl.lit(
-        f"{unit} answered within {params['threshold']:g} s by {'/'.join(params['reply_roles'])}, "
-        f"counted {params['window'].label()}"
+    evidence = rate_evidence(
+        "evidence.reply_rate",
+        noun=Term(f"noun.{params['unit']}"),
+        threshold=f"{params['threshold']:g}",
+        roles=tuple(Term(f"role.{r}") for r in params["reply_roles"]),
+        window=params["window"].label(),
     )
     # The drill-down: the counted items that are not on time (unanswered is late).
     items = late_items(context, rule, ~on_time)

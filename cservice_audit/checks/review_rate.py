@@ -30,7 +30,8 @@ from __future__ import annotations
 import polars as pl
 
 from cservice_audit.checks.context import CheckOutput, Context
-from cservice_audit.checks.items import in_window, rate_findings, rate_messages, summarize
+from cservice_audit.checks.items import in_window, rate_evidence, rate_findings, rate_messages, summarize
+from cservice_audit.errors import Term
 from cservice_audit.params import COMMON, DAYTIME, Param, ParamError
 from cservice_audit.ruleset import Rule
 from cservice_audit.text import normalize, normalize_phrases
@@ -84,9 +85,9 @@ def run(rule: Rule, context: Context) -> CheckOutput:
         counted = "reviews"
     else:
         failing, threshold, word = pl.col("value") > params["max_rate"], params["max_rate"], "above"
-        counted = "neutral or disappointed reviews"
+        counted = "bad_reviews"
     metrics, days = summarize(context, rule, pl.col("good"), pl.lit(True), rate, failing, threshold, items_of=review_items, has_waits=False)
-    describe = rate_messages(f"finding.rate_{word}", rule, "unit.reviews" if word == "below" else "unit.bad_reviews", threshold)
-    scope_note = "human-served only, " if params["human_only"] else "robot-served included, "
-    evidence = pl.lit(f"{counted}, {scope_note}sent {params['window'].label()}")
+    describe = rate_messages(f"finding.rate_{word}", rule, f"unit.{counted}", threshold)
+    served = Term("evidence.human_only" if params["human_only"] else "evidence.with_robot")
+    evidence = rate_evidence("evidence.reviews", noun=Term(f"noun.{counted}"), served=served, window=params["window"].label())
     return CheckOutput(metrics, rate_findings(metrics, rule, describe, evidence, context), days)

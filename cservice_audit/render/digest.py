@@ -42,15 +42,30 @@ def _labels(lang: str) -> dict[str, Any]:
     return _pick(catalogue(), lang)
 
 
-def labels(lang: str | None = None) -> dict[str, Any]:
-    """The words of outputs.yaml in `lang` (default: from the environment, i18n.default_lang)."""
+def chosen_lang(lang: str | None) -> str:
+    """`lang` when it is zh or en, else the environment's (i18n.default_lang)."""
     from cservice_audit.i18n import default_lang
 
-    return _labels(lang if lang in ("zh", "en") else default_lang())
+    return lang if lang in ("zh", "en") else default_lang()
+
+
+def labels(lang: str | None = None) -> dict[str, Any]:
+    """The words of outputs.yaml in `lang` (default: from the environment)."""
+    return _labels(chosen_lang(lang))
 
 
 def _words(lang: str | None = None) -> dict[str, str]:
     return labels(lang)["digest"]
+
+
+# The sentinels of normalize/metrics, shown in the reader's language (as views.who does).
+SENTINELS = {"(unassigned)": "who.unassigned", "(bot)": "who.bot"}
+
+
+def _who(agent: str, lang: str | None) -> str:
+    from cservice_audit.i18n import t
+
+    return t(SENTINELS[agent], chosen_lang(lang)) if agent in SENTINELS else agent
 
 
 def clip(text: str, chars: int = ITEM_CHARS) -> str:
@@ -108,6 +123,9 @@ def failed_rules(report: dict[str, Any], lang: str | None = None) -> list[str]:
             else:
                 entry["agents"].add((m["shop"], m["agent"]))
     order = report["ruleset"]["rules"]
+    # The rule's title (3分钟人工回复率), what a supervisor calls it; reports before schema
+    # 2.1 have none, so their rule name is shown.
+    titles = report["ruleset"].get("titles") or {}
     lines = []
     for code in sorted(by_rule, key=lambda c: order.index(c) if c in order else len(order)):
         entry = by_rule[code]
@@ -116,7 +134,7 @@ def failed_rules(report: dict[str, Any], lang: str | None = None) -> list[str]:
         who = [w["rule_shop"]] if entry["shop"] else []
         if entry["agents"]:
             who.append(w["rule_agents"].format(n=len(entry["agents"])))
-        lines.append(w["rule_line"].format(code=code, name=_safe(entry["name"]), who=", ".join(who)))
+        lines.append(w["rule_line"].format(code=code, name=_safe(titles.get(code) or entry["name"]), who=", ".join(who)))
     return lines
 
 
@@ -151,47 +169,46 @@ def worst_agents(report: dict[str, Any], lang: str | None = None) -> list[str]:
             parts.append(w["agent_at_risk"].format(codes=", ".join(entry["at_risk"])))
         if points.get(key):
             parts.append(w["agent_points"].format(points=f"{points[key]:g}"))
-        name = _safe(key[1], 40)
+        name = _safe(_who(key[1], lang), 40)
         if many_shops:
             name = f"{_safe(key[0], 30)} / {name}"
         lines.append(f"**{name}**: " + " · ".join(parts))
     return lines
 
 
-def finding_lines(report: dict[str, Any], messages: dict[str, str] | None = None) -> tuple[list[str], int, bool]:
+def finding_lines(report: dict[str, Any], lang: str = "en") -> tuple[list[str], int, bool]:
     """The new findings when the report says which are new (`state`), else all of them,
-    errors first. Returns the lines, the total and whether `state` was present.
-    `messages` (fingerprint -> text) replaces the JSON's English message where given."""
-    messages = messages or {}
+    errors first, each with its message in `lang` (`message_zh`, else the English one).
+    Returns the lines, the total and whether `state` was present."""
     findings = report["findings"]
     has_state = any("state" in f for f in findings)
     chosen = [f for f in findings if f.get("state") == "new"] if has_state else list(findings)
     chosen.sort(key=lambda f: (SEVERITY_RANK.get(f["severity"], 9), f["code"], f["shop"] or "", f["agent"] or "", f["ts"] or ""))
     lines = []
     for f in chosen:
-        who = _safe(f["agent"], 40) if f["agent"] else _safe(f["shop"], 40)
+        who = _safe(_who(f["agent"], lang), 40) if f["agent"] else _safe(f["shop"], 40)
         when = (f["ts"] or "")[11:16] or (f["day"] or f["period_start"] or "")
-        lines.append(f"{f['code']} {who} {when}: {_safe(messages.get(f.get('fingerprint')) or f['message'], 90)}")
+        message = (f.get(f"message_{lang}") if lang != "en" else None) or f["message"]
+        lines.append(f"{f['code']} {who} {when}: {_safe(message, 90)}")
     return lines, len(findings), has_state
 
 
-def tier_lines(report: dict[str, Any]) -> list[str]:
+def tier_lines(report: dict[str, Any], lang: str | None = None) -> list[str]:
     reached: dict[tuple, str] = {}
     for f in report["findings"]:
         if f.get("tier"):
             label = f"{f['tier']}（{f['penalty']}）" if f.get("penalty") else f["tier"]
             reached[(f["shop"], f["agent"], f["code"])] = label  # later periods overwrite earlier
     return [
-        f"{_safe(agent or shop, 40)} {code}: {_safe(label, 80)}" for (shop, agent, code), label in reached.items()
+        f"{_safe(_who(agent, lang) if agent else shop, 40)} {code}: {_safe(label, 80)}" for (shop, agent, code), label in reached.items()
     ]
 
 
 def digest(
     report: dict[str, Any], *, report_url: str | None = None, limit: int = LIMIT, lang: str | None = None,
-    messages: dict[str, str] | None = None,
 ) -> str:
     """The digest of a JSON report, at most `limit` bytes of UTF-8, in `lang` (default: from
-    the environment); `messages` as in `finding_lines`."""
+    the environment)."""
     w = _words(lang)
     rs = report["ruleset"]
     shops = sorted({m["shop"] for m in report["metrics"]} | {f["shop"] for f in report["findings"] if f["shop"]})
@@ -199,12 +216,12 @@ def digest(
         f"**{w['title'].format(platform=_safe(rs['platform'], 20), day=report.get('as_of') or '-')}**",
         w["shop"].format(shops=", ".join(_safe(s, 40) for s in shops[:5]) + (" …" if len(shops) > 5 else "")),
     ]
-    findings, total, has_state = finding_lines(report, messages)
+    findings, total, has_state = finding_lines(report, chosen_lang(lang))
     sections = [
         Section(w["rules_failed"].format(n=0), failed_rules(report, lang), lang=lang),
         Section(w["worst"], worst_agents(report, lang), lang=lang),
         Section((w["findings_new"] if has_state else w["findings_all"]).format(n=len(findings), total=total), findings, lang=lang),
-        Section(w["tiers"], tier_lines(report), lang=lang),
+        Section(w["tiers"], tier_lines(report, lang), lang=lang),
     ]
     sections[0].heading = w["rules_failed"].format(n=len(sections[0].items))
     tail = ["", w["report"].format(url=report_url)] if report_url else []
@@ -230,9 +247,4 @@ def digest(
 def render(result, *, report_url: str | None = None, lang: str = "en", **_: Any) -> str:
     from cservice_audit.render.json_report import to_dict
 
-    messages = {}
-    if lang != "en" and f"message_{lang}" in result.findings.columns:
-        # The JSON keeps English; the digest is read by people, in their language.
-        pairs = result.findings.select("fingerprint", f"message_{lang}").drop_nulls()
-        messages = dict(zip(pairs.get_column("fingerprint").to_list(), pairs.get_column(f"message_{lang}").to_list(), strict=True))
-    return digest(to_dict(result), report_url=report_url, lang=lang, messages=messages)
+    return digest(to_dict(result), report_url=report_url, lang=lang)

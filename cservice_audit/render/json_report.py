@@ -12,12 +12,14 @@ import polars as pl
 
 from cservice_audit import __version__
 from cservice_audit.audit import AuditResult
-from cservice_audit.schema import FINDING_SCHEMA, HUMAN_ONLY, ITEM_SCHEMA, METRIC_SCHEMA, SEVERITY_RANK
+from cservice_audit.schema import FINDING_SCHEMA, ITEM_SCHEMA, JSON_OMITS, METRIC_SCHEMA, SEVERITY_RANK
 
 # 2.0: findings carry `status`, `tier_rank` and `state` (new | known) and known findings stay
 # in the report (spec §11); `shops`, `notes`, `baseline.known/new` and `summary.new/known`;
 # `items` (the drill-down, schema.ITEM_SCHEMA) and the metrics' needed-to-pass columns.
-SCHEMA_VERSION = "2.0"
+# 2.1: findings carry `message_zh`, the message in Chinese (docs/i18n.md); `ruleset.titles`
+# maps each rule code to its title (3分钟人工回复率), which the digest names rules by.
+SCHEMA_VERSION = "2.1"
 
 
 def to_dict(result: AuditResult, with_items: bool = True) -> dict[str, Any]:
@@ -38,6 +40,7 @@ def to_dict(result: AuditResult, with_items: bool = True) -> dict[str, Any]:
             "timezone": tz,
             "origin": rs.origin,
             "rules": [r.code for r in rs.rules],
+            "titles": {r.code: r.title for r in rs.rules},
         },
         "input": {
             "files": inp.files,
@@ -50,7 +53,7 @@ def to_dict(result: AuditResult, with_items: bool = True) -> dict[str, Any]:
         },
         "as_of": _iso(result.as_of),
         "shops": sorted(set(result.metrics.get_column("shop")) | set(result.findings.get_column("shop").drop_nulls())),
-        "notes": result.notes,
+        "notes": [str(note) for note in result.notes],  # English, like the messages
         "selection": {
             "date": _iso(result.options.date),
             "since": _iso(result.options.since),
@@ -68,7 +71,7 @@ def to_dict(result: AuditResult, with_items: bool = True) -> dict[str, Any]:
         },
         "summary": summary(result),
         "metrics": records(result.metrics, METRIC_SCHEMA, tz),
-        "findings": records(result.findings.drop(HUMAN_ONLY, strict=False), FINDING_SCHEMA, tz),
+        "findings": records(result.findings.drop(JSON_OMITS, strict=False), FINDING_SCHEMA, tz),
         # Every late or unanswered item of the failing and at-risk reply and wait metrics.
         "items": records(result.items, ITEM_SCHEMA, tz) if with_items else [],
     }
@@ -129,13 +132,17 @@ def render(result: AuditResult, **_: Any) -> str:
 
 def render_lines(result: AuditResult, **_: Any) -> str:
     """One JSON object per line: a header, then every metric, every finding, every item."""
-    report = to_dict(result)
+    report = to_dict(result, with_items=False)
     header = {k: v for k, v in report.items() if k not in ("metrics", "findings", "items")}
     lines = [{"type": "report", **header}]
     lines += [{"type": "metric", **m} for m in report["metrics"]]
     lines += [{"type": "finding", **f} for f in report["findings"]]
-    lines += [{"type": "item", **i} for i in report["items"]]
-    return "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
+    out = [json.dumps(line, ensure_ascii=False) + "\n" for line in lines]
+    # The items slice by slice, as in `render`: one dict per item at a time, not all at once.
+    tz = result.ruleset.timezone
+    for offset in range(0, result.items.height, ITEM_SLICE):
+        out += [json.dumps({"type": "item", **i}, ensure_ascii=False) + "\n" for i in records(result.items.slice(offset, ITEM_SLICE), ITEM_SCHEMA, tz)]
+    return "".join(out)
 
 
 def _plain(value: Any) -> Any:

@@ -201,11 +201,12 @@ def render(result: AuditResult, *, show_paths: bool = False, lang: str = "en", *
     words = labels(lang)["xlsx"]
     status_words = labels(lang)["status"]
     headers = labels(lang)["columns"]
-    # The workbook is read by people: the message in their language, the English one kept
-    # in the JSON and CSV.
+    # The workbook is read by people: the message and evidence in their language, the
+    # English ones kept in the JSON and CSV.
     findings = result.findings
-    if f"message_{lang}" in findings.columns:
-        findings = findings.with_columns(pl.coalesce(f"message_{lang}", "message").alias("message"))
+    for column in ("message", "evidence"):
+        if f"{column}_{lang}" in findings.columns:
+            findings = findings.with_columns(pl.coalesce(f"{column}_{lang}", column).alias(column))
     findings = findings.drop(HUMAN_ONLY, strict=False)
     buffer = io.BytesIO()
     taken: set[str] = set()
@@ -226,7 +227,11 @@ def render(result: AuditResult, *, show_paths: bool = False, lang: str = "en", *
         items = getattr(result, "items", None)
         if isinstance(items, pl.DataFrame):
             _write(workbook, excel_ready(items, tz), words["items"], taken, headers=headers, lang=lang)
-        rejects = result.rejects.select(pl.col("_source").alias("file"), "line", "problem", pl.exclude("_source", "_record", "line", "problem"))
+        # The reason in the reader's language; the English one is in --rejects.
+        problem = pl.coalesce(f"problem_{lang}", "problem") if f"problem_{lang}" in result.rejects.columns else pl.col("problem")
+        rejects = result.rejects.select(
+            pl.col("_source").alias("file"), "line", problem.alias("problem"), pl.exclude("_source", "_record", "line", "problem", "problem_zh")
+        )
         if not show_paths:
             rejects = rejects.with_columns(pl.col("file").str.replace(r"^.*[/\\]", ""))
         _write(workbook, excel_ready(rejects, tz), words["rejected"], taken, headers=headers, lang=lang)

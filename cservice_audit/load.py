@@ -406,8 +406,9 @@ _MARKUP = re.compile(rb"[<>]")
 def _open_run(source: str, chunk: bytes, run: int, ends: re.Pattern[bytes], cap: int, what: str) -> int:
     """The length of the run (a line; a text between XML markup) still open at the end of
     `chunk`, given `run` bytes open before it. A run longer than `cap` (/dev/zero, one huge
-    field or cell) stops the read. Chunks are shorter than any cap, so only a run spanning
-    chunks can pass it: two C-speed searches per chunk, no per-line work."""
+    field or cell) stops the read, naming the run with the catalogue word `what`. Chunks are
+    shorter than any cap, so only a run spanning chunks can pass it: two C-speed searches per
+    chunk, no per-line work."""
     first = ends.search(chunk)
     if first is None:
         run += len(chunk)

@@ -23,7 +23,7 @@ from cservice_audit import partition, spill
 from cservice_audit.checks import CHECKS
 from cservice_audit.checks.context import Context
 from cservice_audit.drilldown import FAILING, METRIC_KEYS, failing_items
-from cservice_audit.errors import InputError
+from cservice_audit.errors import InputError, Term, os_reason
 from cservice_audit.history import HistoryStore
 from cservice_audit.i18n import Text
 from cservice_audit.metrics.rollup import DAY_SCHEMA
@@ -205,10 +205,7 @@ def _run_audit(
     shops = sorted(set(covered.get_column("shop")))
     store = HistoryStore(options.history, ruleset.platform) if options.history and as_of is not None else None
     if store is not None and DEFAULT_SHOP in shops:
-        raise InputError(
-            "the export has no shop column, so its days cannot be stored apart from another shop's: "
-            "name the shop with --shop NAME (or `shop` in the config file), or audit without history"
-        )
+        raise InputError("error.history_no_shop")
     with store.locked() if store else contextlib.nullcontext():
         if store is not None:
             context.history = store.read(shops=shops, skip=covered)
@@ -288,9 +285,9 @@ def baseline_findings(path: str) -> dict[str, tuple[int, int, int]]:
             known[fingerprint] = max(known.get(fingerprint, ranks), ranks)
         return known
     except OSError as exc:
-        raise InputError(f"{path}: cannot read the baseline report ({exc.strerror})") from None
+        raise InputError("error.baseline_unreadable", path=path, reason=os_reason(exc)) from None
     except (ValueError, KeyError, TypeError, AttributeError):
-        raise InputError(f"{path}: not a JSON report of cservice-audit (--format json)") from None
+        raise InputError("error.not_report", path=path) from None
 
 
 def tier_ranks(findings: pl.DataFrame, ruleset: Ruleset) -> pl.Series:
@@ -381,16 +378,16 @@ def _require_rows(summary: InputSummary, rejects: pl.DataFrame) -> None:
     """An empty input is not an all-clear (spec §10)."""
     if summary.rows_used:
         return
-    names = ", ".join(one_line(f["file"]) for f in summary.files) or "the input"
+    names = ", ".join(one_line(f["file"]) for f in summary.files) or Term("file.input")
     if summary.rows_read == 0:
-        raise InputError(f"{names}: no data rows to audit")
+        raise InputError("error.no_data_rows", names=names)
     if summary.rows_rejected:
         first = rejects.row(0, named=True)
         raise InputError(
-            f"{names}: no usable rows ({summary.rows_rejected} rejected, first "
-            f"{one_line(first['_source'])}:{first['line']}: {one_line(first['problem'])})"
+            "error.no_usable_rows", names=names, rejected=summary.rows_rejected,
+            source=one_line(first["_source"]), line=first["line"], problem=one_line(first["problem"]),
         )
-    raise InputError(f"{names}: no usable rows (all {summary.rows_duplicate} are duplicates)")
+    raise InputError("error.all_duplicates", names=names, duplicates=summary.rows_duplicate)
 
 
 def _require_days(events: pl.DataFrame, options: AuditOptions) -> None:
@@ -404,7 +401,7 @@ def _require_days(events: pl.DataFrame, options: AuditOptions) -> None:
     if inside.len():
         return
     asked = f"--date {options.date}" if options.date else f"--since/--until {low or '...'}..{high or '...'}"
-    raise InputError(f"{asked}: the input has no rows then (it covers {days.min()}..{days.max()})")
+    raise InputError("error.no_rows_then", asked=asked, first=days.min(), last=days.max())
 
 
 def _require_agent(events: pl.DataFrame, agent: str) -> None:
@@ -412,8 +409,10 @@ def _require_agent(events: pl.DataFrame, agent: str) -> None:
     agents = sorted(set(events.get_column("agent").drop_nulls()))
     if agent in agents or agent == "(unassigned)":
         return
-    listed = ", ".join(one_line(a) for a in agents[:20]) + (f" and {len(agents) - 20} more" if len(agents) > 20 else "")
-    raise InputError(f"--agent {one_line(agent)}: not in the input (agents: {listed or 'none'})")
+    listed: str | Term = ", ".join(one_line(a) for a in agents[:20])
+    if len(agents) > 20:
+        listed = Term("error.agents_more", listed=listed, n=len(agents) - 20)
+    raise InputError("error.agent_not_in_input", agent=one_line(agent), listed=listed or Term("error.agents_none"))
 
 
 POINTS_SCHEMA = {"shop": pl.String, "agent": pl.String, "rule": pl.String, "points": pl.Float64}

@@ -11,16 +11,21 @@ from __future__ import annotations
 
 class Term:
     """A field of an error that is itself a catalogue word ("report", "items CSV"), written
-    in the reader's language with the rest of the message."""
+    in the reader's language with the rest of the message. A Term may have fields of its own
+    (a push's reason, `HTTP 503 from {host}`), filled in the same language."""
 
-    def __init__(self, key: str) -> None:
+    def __init__(self, key: str, /, **fields: object) -> None:
         self.key = key
+        self.fields = fields
 
 
 # The operating system's reasons a user meets most, in the catalogue (`os.*`); the English
 # text is glibc's strerror, so English messages read as before.
 OS_REASONS = {"ENOENT": "os.enoent", "EACCES": "os.eacces", "EPERM": "os.eperm", "EISDIR": "os.eisdir",
-              "ENOTDIR": "os.enotdir", "ENOSPC": "os.enospc", "EROFS": "os.erofs", "EEXIST": "os.eexist"}
+              "ENOTDIR": "os.enotdir", "ENOSPC": "os.enospc", "EROFS": "os.erofs", "EEXIST": "os.eexist",
+              # a webhook push's network failures (notify)
+              "ECONNREFUSED": "os.econnrefused", "ECONNRESET": "os.econnreset", "ETIMEDOUT": "os.etimedout",
+              "EHOSTUNREACH": "os.ehostunreach", "ENETUNREACH": "os.enetunreach"}
 
 
 def os_reason(exc: BaseException) -> "Term | str":
@@ -59,7 +64,7 @@ class Keyed:
 
         def shown(value: object) -> object:
             if isinstance(value, Term):
-                return t(value.key, lang)
+                return t(value.key, lang, **{k: shown(v) for k, v in value.fields.items()})
             if isinstance(value, Keyed):
                 return value.localized(lang)
             return value

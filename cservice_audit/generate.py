@@ -35,7 +35,7 @@ from pathlib import Path
 
 import polars as pl
 
-from cservice_audit.errors import AuditError
+from cservice_audit.errors import AuditError, os_reason
 from cservice_audit.files import atomic_path
 
 from cservice_audit.formatting import format_text
@@ -501,24 +501,24 @@ def _cumulative(weights) -> list[float]:
 
 def _check(profile: Profile) -> None:
     if profile.rows < 0:
-        raise AuditError(f"rows must be 0 or more, not {profile.rows}")
+        raise AuditError("error.gen_rows", rows=profile.rows)
     if profile.days < 1:
-        raise AuditError(f"days must be 1 or more, not {profile.days}")
+        raise AuditError("error.gen_days", days=profile.days)
     if not profile.agents or not profile.habits:
-        raise AuditError("at least one agent and one habit are needed")
+        raise AuditError("error.gen_agents_habits")
     if len(profile.agents) > 120:
-        raise AuditError("at most 120 agents")  # agent codes are stored as signed bytes
+        raise AuditError("error.gen_agents_max")  # agent codes are stored as signed bytes
     if profile.topic_weights is not None and (
         len(profile.topic_weights) != len(_TOPICS) or min(profile.topic_weights) < 0 or sum(profile.topic_weights) <= 0
     ):
-        raise AuditError(f"topic_weights: {len(_TOPICS)} non-negative weights, not all zero")
+        raise AuditError("error.gen_topic_weights", n=len(_TOPICS))
     if not 0 <= profile.variety <= 1:
-        raise AuditError(f"variety must be between 0 and 1, not {profile.variety}")
+        raise AuditError("error.gen_variety", variety=profile.variety)
     if len(profile.hour_weights) != 24 or sum(profile.hour_weights) <= 0:
-        raise AuditError("hour_weights: 24 non-negative weights, not all zero")
+        raise AuditError("error.gen_hour_weights")
     for habit in profile.habits:
         if len(habit.ratings) != 3 or min(habit.ratings) < 0 or sum(habit.ratings) <= 0:
-            raise AuditError("habit ratings: 3 non-negative weights (satisfied, neutral, disappointed), not all zero")
+            raise AuditError("error.gen_ratings")
 
 
 def _assemble(profile, book, ts, text, who, conv_day, conv_start, conv_buyer, conv_first) -> pl.DataFrame:
@@ -619,7 +619,7 @@ FLAVOURS = {
 def agent_names(count: int, base: tuple[str, ...] = DEFAULT_AGENTS) -> tuple[str, ...]:
     """`count` agent names: the given ones first, then 客服05, 客服06, ... (prefixed like them)."""
     if not 1 <= count <= 120:
-        raise AuditError(f"agents: 1 to 120, not {count}")
+        raise AuditError("error.gen_agents", count=count)
     shared = os.path.commonprefix(list(base))
     prefix = shared if shared.endswith((":", "_")) else ""
     extra = [f"{prefix}客服{i + 1:02d}" for i in range(len(base), count)]
@@ -693,16 +693,14 @@ def write_export(frame: pl.DataFrame, path: str | Path, headers: str = "en") -> 
         suffixes = suffixes[:-1]
     kind = suffixes[-1] if suffixes else ""
     if kind not in _CSV_SUFFIXES and kind not in _JSONL_SUFFIXES:
-        raise AuditError(
-            f"{path}: cannot tell the format from the name; end it in .csv, .tsv, .jsonl or .ndjson (optionally + .gz)"
-        )
+        raise AuditError("error.gen_format", path=path)
     if headers == "zh":
         values = {"role": ZH_ROLES, "spam": ZH_SPAM, "rating": ZH_RATINGS, "served_by": ZH_SERVED_BY}
         frame = frame.with_columns(
             pl.col(name).replace(mapping) for name, mapping in values.items() if name in frame.columns
         ).rename({k: v for k, v in ZH_HEADERS.items() if k in frame.columns})
     elif headers != "en":
-        raise AuditError(f"headers: en or zh, not {headers!r}")
+        raise AuditError("error.gen_headers", headers=repr(headers))
     compression = "gzip" if gzip else "uncompressed"
     try:
         # Whole or not at all: a generator killed mid-write (a benchmark's 10 GB file) must
@@ -713,4 +711,4 @@ def write_export(frame: pl.DataFrame, path: str | Path, headers: str = "en") -> 
             else:
                 frame.write_csv(temporary, separator=_CSV_SUFFIXES[kind], compression=compression, check_extension=False)
     except OSError as exc:
-        raise AuditError(f"{path}: cannot write ({exc.strerror or exc})") from None
+        raise AuditError("error.gen_write", path=path, reason=os_reason(exc)) from None

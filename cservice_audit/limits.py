@@ -18,7 +18,7 @@ import os
 import re
 from dataclasses import dataclass, fields, replace
 
-from cservice_audit.errors import AuditError
+from cservice_audit.errors import AuditError, Term
 
 KIB, MIB, GIB = 1 << 10, 1 << 20, 1 << 30
 ENV = "CSERVICE_AUDIT_LIMITS"  # e.g. "input_bytes=100G,field_bytes=64M"
@@ -118,16 +118,22 @@ def from_environment(base: Limits | None = None) -> Limits:
     return base.with_pairs([text], origin=f"${ENV}") if text else base
 
 
-def exceeded(name: str, what: str) -> LimitError:
-    """The error for a cap that was hit: what happened, the cap, and how to raise it."""
-    value = getattr(current(), name)
-    return LimitError(f"{what}: over the {name} limit ({_show(name, value)}); raise it with --limit {name}=VALUE if the input is genuine")
+def exceeded(name: str, what: str, /, **fields: object) -> LimitError:
+    """The error for a cap that was hit: what happened (the catalogue key `what` with its
+    fields, `error.limit_more_bytes`), the cap, and how to raise it."""
+    return LimitError("error.limit_exceeded", **over(name, what, **fields))
 
 
-def _show(name: str, value: float) -> str:
+def over(name: str, what: str, /, **fields: object) -> dict[str, object]:
+    """The fields of `error.limit_exceeded`, for a reader that raises its own error class
+    (a ruleset's or a mapping's)."""
+    return {"what": Term(what, **fields), "name": name, "value": _show(name, getattr(current(), name))}
+
+
+def _show(name: str, value: float) -> str | Term:
     if name.endswith("_bytes"):
         for unit, factor in (("GiB", GIB), ("MiB", MIB), ("KiB", KIB)):
             if value >= factor and value % factor == 0:
                 return f"{int(value // factor)} {unit}"
-        return f"{int(value)} bytes"
+        return Term("error.limit_bytes", n=int(value))
     return f"{value:g}"

@@ -31,7 +31,7 @@ from typing import IO
 import polars as pl
 
 from cservice_audit import limits
-from cservice_audit.errors import InputError, os_reason
+from cservice_audit.errors import InputError, Term, os_reason
 from cservice_audit.i18n import read_back, t
 
 STDIN = "-"
@@ -260,7 +260,7 @@ def _raw_chunks(source: str, fh: IO[bytes]) -> Iterator[bytes]:
         while chunk:
             out += len(chunk)
             if out > cap.input_bytes:
-                raise limits.exceeded("input_bytes", f"{source}: more than {out - len(chunk)} bytes")
+                raise limits.exceeded("input_bytes", "error.limit_more_bytes", path=source, n=out - len(chunk))
             yield chunk
             chunk = fh.read(_CHUNK)
         return
@@ -289,11 +289,9 @@ def _raw_chunks(source: str, fh: IO[bytes]) -> Iterator[bytes]:
             if data:
                 out += len(data)
                 if out > cap.input_bytes:
-                    raise limits.exceeded("input_bytes", f"{source}: decompresses to more than {out - len(data)} bytes")
+                    raise limits.exceeded("input_bytes", "error.limit_gunzip_bytes", path=source, n=out - len(data))
                 if out > _RATIO_FLOOR and out > cap.compression_ratio * max(consumed, 1):
-                    raise limits.exceeded(
-                        "compression_ratio", f"{source}: decompresses to over {cap.compression_ratio}x its size (a gzip bomb?)"
-                    )
+                    raise limits.exceeded("compression_ratio", "error.limit_gunzip_ratio", path=source, ratio=cap.compression_ratio)
                 yield data
             elif inflater.eof and not pending:
                 break
@@ -312,7 +310,7 @@ def _spool_raw(source: str, fh: IO[bytes]) -> str:
         while chunk := fh.read(_CHUNK):
             total += len(chunk)
             if total > cap.input_bytes:
-                raise limits.exceeded("input_bytes", f"{source}: more than {total - len(chunk)} bytes")
+                raise limits.exceeded("input_bytes", "error.limit_more_bytes", path=source, n=total - len(chunk))
             out.write(chunk)
     return name
 
@@ -364,7 +362,7 @@ def _spool_stream(source: str, fh: IO[bytes], encoding: str | None, kind: str | 
                 raise _decode_error(source, chosen, offset + exc.start) from None
             first_chunk = offset == 0
             offset += len(chunk)
-            run = _open_run(source, chunk, run, ends, cap.field_bytes, "a line or field")
+            run = _open_run(source, chunk, run, ends, cap.field_bytes, "error.limit_line_or_field")
             if as_is:
                 # Valid UTF-8 (just checked): written as it came, without a BOM.
                 data = chunk[3:] if first_chunk and chunk.startswith(codecs.BOM_UTF8) else chunk
@@ -398,7 +396,7 @@ def _spool_stream(source: str, fh: IO[bytes], encoding: str | None, kind: str | 
 
 def _decode_error(source: str, encoding: str, at: int) -> InputError:
     hint = "--encoding gb18030" if encoding.startswith("utf") else "--encoding utf-8"
-    return InputError(f"{source}: not valid {encoding} at byte {at}; if it is another encoding, pass {hint}")
+    return InputError("error.not_encoding", path=source, encoding=encoding, byte=at, hint=hint)
 
 
 _LINE_END_LF = re.compile(rb"\n")
@@ -409,8 +407,9 @@ _MARKUP = re.compile(rb"[<>]")
 def _open_run(source: str, chunk: bytes, run: int, ends: re.Pattern[bytes], cap: int, what: str) -> int:
     """The length of the run (a line; a text between XML markup) still open at the end of
     `chunk`, given `run` bytes open before it. A run longer than `cap` (/dev/zero, one huge
-    field or cell) stops the read. Chunks are shorter than any cap, so only a run spanning
-    chunks can pass it: two C-speed searches per chunk, no per-line work."""
+    field or cell) stops the read, naming the run with the catalogue word `what`. Chunks are
+    shorter than any cap, so only a run spanning chunks can pass it: two C-speed searches per
+    chunk, no per-line work."""
     first = ends.search(chunk)
     if first is None:
         run += len(chunk)
@@ -422,7 +421,7 @@ def _open_run(source: str, chunk: bytes, run: int, ends: re.Pattern[bytes], cap:
         if cap < last and _long_run(ends, cap).search(chunk, first.start(), last):  # a cap set below the chunk size
             run = cap + 1
     if run > cap:
-        raise limits.exceeded("field_bytes", f"{source}: {what} longer than {cap} bytes")
+        raise limits.exceeded("field_bytes", "error.limit_long_run", path=source, what=Term(what), n=cap)
     return run
 
 
@@ -468,10 +467,10 @@ def _check_xlsx(source: str, path: str) -> None:
                     while chunk := member.read(_CHUNK):
                         total += len(chunk)
                         if total > cap.input_bytes:
-                            raise limits.exceeded("input_bytes", f"{source}: the workbook expands to more than {total - len(chunk)} bytes")
+                            raise limits.exceeded("input_bytes", "error.limit_workbook_bytes", path=source, n=total - len(chunk))
                         if total > _RATIO_FLOOR and total > cap.compression_ratio * size:
-                            raise limits.exceeded("compression_ratio", f"{source}: the workbook expands to over {cap.compression_ratio}x its size")
-                        run = _open_run(source, chunk, run, _MARKUP, cap.field_bytes, "a cell")
+                            raise limits.exceeded("compression_ratio", "error.limit_workbook_ratio", path=source, ratio=cap.compression_ratio)
+                        run = _open_run(source, chunk, run, _MARKUP, cap.field_bytes, "error.limit_cell")
             except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, OSError):
                 return  # damaged: the Excel reader reports it
 
@@ -529,9 +528,9 @@ def explain_read_failure(tables: list[RawTable], exc: BaseException) -> InputErr
             with open(path, encoding="utf-8-sig", newline="", errors="replace") as fh:
                 problem = _csv_problem(fh, _separator(table.source, head))
         if problem is not None:
-            return InputError(f"{table.source}: {problem}")
+            return InputError("error.file_problem", path=table.source, problem=problem)
     names = ", ".join(t.source for t in tables)
-    return InputError(f"{names}: not readable as CSV ({_first_line(exc)}); an unclosed quote?")
+    return InputError("error.not_csv_quote", path=names, reason=_first_line(exc))
 
 
 def _json_reason(message: str, lang: str) -> str:
@@ -540,7 +539,7 @@ def _json_reason(message: str, lang: str) -> str:
     return read_back("json.", message, lang) or message
 
 
-def _utf8_problem(path: str) -> str | None:
+def _utf8_problem(path: str) -> Term | None:
     decoder = codecs.getincrementaldecoder("utf-8")()
     offset = 0
     with open(path, "rb") as fh:
@@ -549,13 +548,13 @@ def _utf8_problem(path: str) -> str | None:
             try:
                 decoder.decode(chunk, final=not chunk)  # the last call catches a cut-off character
             except UnicodeDecodeError as exc:
-                return f"not valid UTF-8 at byte {offset + exc.start}; if it is a GBK export, pass --encoding gb18030"
+                return Term("error.not_utf8_gbk", byte=offset + exc.start)
             if not chunk:
                 return None
             offset += len(chunk)
 
 
-def _csv_problem(lines: io.TextIOBase, separator: str) -> str | None:
+def _csv_problem(lines: io.TextIOBase, separator: str) -> Term | None:
     """The first record with more fields than the header, with its line number."""
     reader = csv.reader(lines, delimiter=separator)
     header = next(reader, None)
@@ -564,10 +563,7 @@ def _csv_problem(lines: io.TextIOBase, separator: str) -> str | None:
     start = reader.line_num + 1
     for row in reader:
         if len(row) > len(header):
-            return (
-                f"line {start}: {len(row)} fields where the header has {len(header)} "
-                f"(a text with an unquoted '{separator}'?); quote that field and run again"
-            )
+            return Term("error.csv_fields", line=start, fields=len(row), header=len(header), separator=separator)
         start = reader.line_num + 1
     return None
 

@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import http.client
 import json
+import socket
 import time
 import urllib.error
 import urllib.parse
@@ -29,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from cservice_audit.errors import AuditError
+from cservice_audit.errors import AuditError, Term, os_reason
 from cservice_audit.render.digest import LIMIT, digest
 from cservice_audit.sanitize import one_line
 
@@ -88,30 +89,38 @@ def build_request(platform: str, url: str, text: str, title: str, *, secret: str
             stamp = int(now)
             body = {"timestamp": str(stamp), "sign": feishu_sign(secret, stamp), **body}
         return Request(url, body)
-    raise AuditError(f"unknown platform {platform!r}")
+    raise AuditError("error.push_platform", platform=repr(platform))
 
 
-def _host(url: str) -> str:
-    return urllib.parse.urlsplit(url).hostname or "the webhook"
+def _host(url: str) -> str | Term:
+    return urllib.parse.urlsplit(url).hostname or Term("error.push_webhook")
 
 
-def _platform_error(platform: str, reply: object) -> str | None:
+def _platform_error(platform: str, reply: object) -> Term | None:
     """The platform's own error in a 200 reply, or None when it accepted the message.
     Feishu answers {"code": 0} (older hooks {"StatusCode": 0}); the others {"errcode": 0}."""
     if not isinstance(reply, dict):
-        return "an unexpected reply"
+        return Term("error.push_unexpected")
     code = reply.get("code", reply.get("StatusCode")) if platform == "feishu" else reply.get("errcode")
     if code == 0:
         return None
     message = reply.get("msg") or reply.get("errmsg") or reply.get("StatusMessage") or ""
-    return f"error code {code}: {one_line(message)[:200]}"
+    return Term("error.push_code", code=code, message=one_line(message)[:200])
 
 
-def _network_problem(exc: BaseException, timeout: float) -> str:
+# The resolver's reasons a push meets most (gai_strerror's words in English).
+_RESOLVER_REASONS = {socket.EAI_NONAME: "os.eai_noname", socket.EAI_AGAIN: "os.eai_again"}
+
+
+def _network_problem(exc: BaseException, timeout: float) -> str | Term:
     reason = getattr(exc, "reason", exc)
     if isinstance(reason, TimeoutError) or "timed out" in str(reason):
-        return f"timed out after {timeout:g} s"
+        return Term("error.push_timeout", seconds=f"{timeout:g}")
+    if isinstance(reason, socket.gaierror) and reason.errno in _RESOLVER_REASONS:
+        return Term(_RESOLVER_REASONS[reason.errno])
     # strerror, never str(exc): some exceptions quote the address.
+    if isinstance(reason, OSError) and reason.errno and reason.strerror:
+        return os_reason(reason)
     return one_line(getattr(reason, "strerror", None) or type(reason).__name__)
 
 
@@ -128,7 +137,7 @@ def post(
     raise NotifyError for anything else or when the tries run out."""
     data = json.dumps(request.body, ensure_ascii=False).encode("utf-8")
     host = _host(request.url)
-    problem = ""
+    problem: str | Term = ""
     for attempt in range(retries + 1):
         if attempt:
             sleep(backoff * 2 ** (attempt - 1))
@@ -139,22 +148,22 @@ def post(
             with urllib.request.urlopen(outgoing, timeout=timeout) as response:
                 raw = response.read()
         except urllib.error.HTTPError as exc:
-            problem = f"HTTP {exc.code} from {host}"
+            problem = Term("error.push_http", code=exc.code, host=host)
             if exc.code >= 500:
                 continue
-            raise NotifyError(f"{platform} push failed: {problem}") from None
+            raise NotifyError("error.push_failed", platform=platform, problem=problem) from None
         except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:  # refused, reset, timed out, DNS
-            problem = f"no answer from {host} ({_network_problem(exc, timeout)})"
+            problem = Term("error.push_no_answer", host=host, reason=_network_problem(exc, timeout))
             continue
         try:
             reply = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
-            raise NotifyError(f"{platform} push failed: {host} did not answer with JSON") from None
+            raise NotifyError("error.push_not_json", platform=platform, host=host) from None
         failed = _platform_error(platform, reply)
         if failed:
-            raise NotifyError(f"{platform} push failed: {host} refused the message ({failed})") from None
+            raise NotifyError("error.push_refused", platform=platform, host=host, problem=failed) from None
         return
-    raise NotifyError(f"{platform} push failed after {retries + 1} tries: {problem}")
+    raise NotifyError("error.push_tries", platform=platform, tries=retries + 1, problem=problem)
 
 
 def notify(
@@ -176,12 +185,12 @@ def notify(
     file's [notify] table maps onto them."""
     targets = {name: url for name, url in (("wecom", wecom), ("dingtalk", dingtalk), ("feishu", feishu)) if url}
     if len(targets) != 1:
-        raise AuditError("notify: give exactly one of --wecom, --dingtalk, --feishu")
+        raise AuditError("error.push_one_target")
     (platform, url), = targets.items()
     if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
-        raise AuditError(f"--{platform}: expected the webhook's http(s) address")
+        raise AuditError("error.push_address", platform=platform)
     if secret and platform == "wecom":
-        raise AuditError("--secret: WeCom group bots are not signed (the key is in the address)")
+        raise AuditError("error.push_secret")
     text = digest(report, report_url=report_url, limit=LIMIT, lang=lang)
     request = build_request(platform, url, text, title_of(report), secret=secret, now=now())
     post(platform, request, timeout=timeout, retries=retries, backoff=backoff)

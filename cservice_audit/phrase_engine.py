@@ -64,14 +64,16 @@ def lexicon_names() -> list[str]:
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
-def lexicon_error(name: str) -> str | None:
-    """Why `name` is not a usable lexicon, or None."""
+def lexicon_error(name: str) -> "ParamError | None":
+    """Why `name` is not a usable lexicon (the error to raise), or None."""
+    from cservice_audit.params import ParamError
+
     if name not in lexicon_names():
-        return f"unknown lexicon {name!r} (shipped: {', '.join(lexicon_names())})"
+        return ParamError("param.lexicon_unknown", name=repr(name), known=", ".join(lexicon_names()))
     data = lexicon(name)
     unknown = set(data) - {*LIST_KEYS, "name", "title", "description", "source", "sound_targets", "excluded", "negation_window"}
     if unknown:
-        return f"lexicon {name}: unknown keys {sorted(unknown)}"
+        return ParamError("param.lexicon_keys", name=name, keys=sorted(unknown))
     return None
 
 

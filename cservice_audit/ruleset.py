@@ -208,7 +208,7 @@ def read_yaml_file(path: str | Path, what: str, error: type[Exception], loader: 
     except OSError as exc:
         raise error("error.yaml_unreadable", path=path, what=_what(what), reason=os_reason(exc)) from exc
     if len(data) > cap.yaml_bytes:
-        raise error(str(limits.exceeded("yaml_bytes", f"{path}: {what} file too large")))
+        raise error("error.limit_exceeded", **limits.over("yaml_bytes", "error.limit_yaml_bytes", path=path, what=_what(what)))
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -237,7 +237,8 @@ def _check_yaml_shape(text: str, path: str | Path, what: str, error: type[Except
             open_nodes.append((event.anchor, nodes))
             nodes += 1
             if len(open_nodes) > cap.yaml_depth:
-                raise error(str(limits.exceeded("yaml_depth", f"{path}: {what} nested more than {cap.yaml_depth} deep at line {line}")))
+                over = limits.over("yaml_depth", "error.limit_yaml_depth", path=path, what=_what(what), depth=cap.yaml_depth, line=line)
+                raise error("error.limit_exceeded", **over)
         elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             anchor, start = open_nodes.pop()
             if anchor is not None:
@@ -249,7 +250,8 @@ def _check_yaml_shape(text: str, path: str | Path, what: str, error: type[Except
         elif isinstance(event, yaml.AliasEvent):
             nodes += sizes.get(event.anchor, 1)
         if nodes > cap.yaml_nodes:
-            raise error(str(limits.exceeded("yaml_nodes", f"{path}: {what} expands to more than {cap.yaml_nodes} values at line {line} (nested aliases?)")))
+            over = limits.over("yaml_nodes", "error.limit_yaml_nodes", path=path, what=_what(what), nodes=cap.yaml_nodes, line=line)
+            raise error("error.limit_exceeded", **over)
 
 
 def _check_keys(label: str, where: str, data: dict, allowed: set[str]) -> None:
@@ -465,33 +467,34 @@ def _build_rule(label: str, index: int, data: Any) -> Rule:
 def _build_escalation(label: str, where: str, data: Any) -> Escalation | None:
     if data is None:
         return None
-    at = f"{label}: {where}.escalation"
+    at = f"{where}.escalation"
     if not isinstance(data, dict):
-        raise RulesetError(f"{at}: expected a mapping with tiers (and lookback_days)")
+        raise RulesetError("error.rs_expected", path=label, where=at, what=Term("rs.escalation"))
     _check_keys(label, f"{where}.escalation.", data, _ESCALATION_KEYS)
     lookback = data.get("lookback_days", 90)
     if isinstance(lookback, bool) or not isinstance(lookback, int) or lookback < 1:
-        raise RulesetError(f"{at}.lookback_days: expected whole days ≥ 1, got {lookback!r}")
+        raise RulesetError("error.rs_expected_got", path=label, where=f"{at}.lookback_days", what=Term("rs.whole_days"), value=repr(lookback))
     tiers = data.get("tiers")
     if not isinstance(tiers, list) or not tiers:
-        raise RulesetError(f"{at}.tiers: expected a non-empty list of tiers")
+        raise RulesetError("error.rs_expected", path=label, where=f"{at}.tiers", what=Term("rs.tiers"))
     built = []
     for i, tier in enumerate(tiers):
         if not isinstance(tier, dict):
-            raise RulesetError(f"{at}.tiers[{i}]: expected a mapping")
+            raise RulesetError("error.rs_expected", path=label, where=f"{at}.tiers[{i}]", what=Term("rs.mapping"))
         _check_keys(label, f"{where}.escalation.tiers[{i}].", tier, _TIER_KEYS)
         count = tier.get("at")
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-            raise RulesetError(f"{at}.tiers[{i}].at: expected a whole number ≥ 1, got {count!r}")
+            raise RulesetError("error.rs_expected_got", path=label, where=f"{at}.tiers[{i}].at", what=Term("rs.whole_number"), value=repr(count))
         severity = tier.get("severity", "error")
         if severity not in SEVERITIES:
-            raise RulesetError(f"{at}.tiers[{i}].severity: expected one of {', '.join(SEVERITIES)}, got {severity!r}")
+            problem = ParamError("param.choice", known=", ".join(SEVERITIES), value=repr(severity))
+            raise RulesetError("error.at", path=label, where=f"{at}.tiers[{i}].severity", problem=problem)
         for key in ("label", "penalty"):
             if not isinstance(tier.get(key, ""), str) or (key == "label" and not tier.get(key)):
-                raise RulesetError(f"{at}.tiers[{i}].{key}: expected text")
+                raise RulesetError("error.rs_expected", path=label, where=f"{at}.tiers[{i}].{key}", what=Term("rs.text"))
         points = tier.get("points", 0)
         if isinstance(points, bool) or not isinstance(points, (int, float)):
-            raise RulesetError(f"{at}.tiers[{i}].points: expected a number, got {points!r}")
+            raise RulesetError("error.rs_expected_got", path=label, where=f"{at}.tiers[{i}].points", what=Term("rs.number"), value=repr(points))
         built.append(Tier(count, tier["label"], severity, tier.get("penalty", ""), points))
     return Escalation(lookback, tuple(built))
 
@@ -514,7 +517,4 @@ def _check_combined_patterns(label: str, where: str, params: dict[str, Any]) -> 
     except pl.exceptions.PolarsError as exc:
         lines = [line.strip() for line in str(exc).split("This error occurred")[0].splitlines() if line.strip()]
         problem = next((line for line in lines if line.startswith("error:")), lines[0] if lines else type(exc).__name__)
-        raise RulesetError(
-            f"{label}: {where}.params.patterns: the patterns do not compile as the one expression they are matched with "
-            f"({problem[:200]}); simplify or split them"
-        ) from None
+        raise RulesetError("error.rs_combined_patterns", path=label, where=f"{where}.params.patterns", problem=problem[:200]) from None

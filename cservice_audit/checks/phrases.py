@@ -66,7 +66,7 @@ class _Lexicons(Param):
         for name in value:
             problem = lexicon_error(name)
             if problem:
-                raise ParamError(problem)
+                raise problem
         return tuple(value)
 
 

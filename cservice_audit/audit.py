@@ -25,7 +25,6 @@ from cservice_audit.checks.context import Context
 from cservice_audit.drilldown import FAILING, METRIC_KEYS, failing_items
 from cservice_audit.errors import InputError, Term, os_reason
 from cservice_audit.history import HistoryStore
-from cservice_audit.i18n import Text
 from cservice_audit.metrics.rollup import DAY_SCHEMA
 from cservice_audit.files import atomic_write
 from cservice_audit.needs import with_needs
@@ -89,7 +88,7 @@ class AuditResult:
     baseline_hidden: int = 0  # findings marked `known` (in the baseline, not worse)
     # Things the user should read on stderr (files named twice, days re-audited, a trailing
     # day not judged): one line each, already worded.
-    notes: list[Text] = field(default_factory=list)  # str() is English (the JSON's)
+    notes: list[Term] = field(default_factory=list)  # str() is English (the JSON's)
     # ITEM_SCHEMA: the late and unanswered items of failing and at-risk metrics (drilldown.py)
     items: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=ITEM_SCHEMA))
     transcript: pl.DataFrame | None = None  # `show`: the conversation's events (show.conversation_rows)
@@ -122,7 +121,7 @@ def _run_audit(
     cleanup: contextlib.ExitStack,
 ) -> AuditResult:
     progress("progress.reading")
-    notes: list[Text] = []
+    notes: list[Term] = []
     paths, reviews = read_once(paths, list(options.reviews), notes)
     tables = loader.load(paths, encoding=options.encoding, stdin=stdin, sheet=options.sheet) if paths else []
     if reviews:
@@ -222,7 +221,7 @@ def _run_audit(
             chat_rows = {(shop, day): n for shop, day, n in used.lazy().group_by("shop", "day").len().collect(engine=engine).iter_rows()}
             written = store.write_days(days, covered, rules_run, ruleset.version, generated_at, chat_rows)
             for shop, stored_days in replaced.items():
-                notes.append(Text("note.replaced", shop=shop, days=_days_text(stored_days)))
+                notes.append(Term("note.replaced", shop=shop, days=_days_text(stored_days)))
 
     transcript = None
     if options.conversation is not None:
@@ -319,7 +318,7 @@ def mark_known(findings: pl.DataFrame, known: dict[str, tuple[int, int, int]], r
     return findings.with_columns(pl.Series("state", states, dtype=pl.String))
 
 
-def read_once(paths: list[str], reviews: list[str], notes: list[Text]) -> tuple[list[str], list[str]]:
+def read_once(paths: list[str], reviews: list[str], notes: list[Term]) -> tuple[list[str], list[str]]:
     """Expand paths and review paths; a file named more than once (the same path twice, a
     folder and a file in it, a glob and a file, `--reviews` naming an audited file) is read
     once, where it was first named, with a note."""
@@ -341,7 +340,7 @@ def read_once(paths: list[str], reviews: list[str], notes: list[Text]) -> tuple[
     kept_paths = keep(loader.expand(paths))
     kept_reviews = keep(loader.expand(reviews)) if reviews else []
     if repeated:
-        notes.append(Text("note.read_once", paths=", ".join(one_line(p) for p in repeated)))
+        notes.append(Term("note.read_once", paths=", ".join(one_line(p) for p in repeated)))
     return kept_paths, kept_reviews
 
 
@@ -352,7 +351,7 @@ def window_opens(ruleset: Ruleset) -> int:
     return min(starts, default=0)
 
 
-def judged_as_of(events: pl.DataFrame, ruleset: Ruleset, notes: list[Text]) -> date | None:
+def judged_as_of(events: pl.DataFrame, ruleset: Ruleset, notes: list[Term]) -> date | None:
     """The as-of day without --date/--until (spec §8): the last day with an event at or after
     the window opens. A trailing day with only earlier events (an export cut at 02:30) is not
     judged: it only supplies late replies to the day before."""
@@ -365,13 +364,13 @@ def judged_as_of(events: pl.DataFrame, ruleset: Ruleset, notes: list[Text]) -> d
         return last_day
     if judged < last_day:
         trailing = events.filter(pl.col("day") > judged).get_column("day").unique().sort().to_list()
-        notes.append(Text("note.early_hours", days=_days_text(trailing), judged=judged))
+        notes.append(Term("note.early_hours", days=_days_text(trailing), judged=judged))
     return judged
 
 
-def _days_text(days: list[date]) -> "str | Text":
+def _days_text(days: list[date]) -> "str | Term":
     days = sorted(days)
-    return str(days[0]) if len(days) == 1 else Text("note.days", first=days[0], last=days[-1], n=len(days))
+    return str(days[0]) if len(days) == 1 else Term("note.days", first=days[0], last=days[-1], n=len(days))
 
 
 def _require_rows(summary: InputSummary, rejects: pl.DataFrame) -> None:
@@ -385,7 +384,8 @@ def _require_rows(summary: InputSummary, rejects: pl.DataFrame) -> None:
         first = rejects.row(0, named=True)
         raise InputError(
             "error.no_usable_rows", names=names, rejected=summary.rows_rejected,
-            source=one_line(first["_source"]), line=first["line"], problem=one_line(first["problem"]),
+            source=one_line(first["_source"]), line=first["line"],
+            problem={"en": one_line(first["problem"]), "zh": one_line(first["problem_zh"] or first["problem"])},
         )
     raise InputError("error.all_duplicates", names=names, duplicates=summary.rows_duplicate)
 

@@ -8,16 +8,9 @@ the English text, so logs and tests read the same whatever the locale. A plain s
 
 from __future__ import annotations
 
-
-class Term:
-    """A field of an error that is itself a catalogue word ("report", "items CSV"), written
-    in the reader's language with the rest of the message. A Term may have fields of its own
-    (a push's reason, `HTTP 503 from {host}`), filled in the same language."""
-
-    def __init__(self, key: str, /, **fields: object) -> None:
-        self.key = key
-        self.fields = fields
-
+# A catalogue word (with fields of its own) as an error's field: the one class the notes of a
+# run use too (i18n.Term), imported from here by the modules that raise.
+from cservice_audit.i18n import Term
 
 # The operating system's reasons a user meets most, in the catalogue (`os.*`); the English
 # text is glibc's strerror, so English messages read as before.
@@ -60,16 +53,9 @@ class Keyed:
         """The message in `lang` (zh or en)."""
         if self.key is None:
             return self.args[0] if self.args else ""
-        from cservice_audit.i18n import t
+        from cservice_audit.i18n import in_language, t
 
-        def shown(value: object) -> object:
-            if isinstance(value, Term):
-                return t(value.key, lang, **{k: shown(v) for k, v in value.fields.items()})
-            if isinstance(value, Keyed):
-                return value.localized(lang)
-            return value
-
-        return t(self.key, lang, **{k: shown(v) for k, v in self.fields.items()})
+        return t(self.key, lang, **{k: in_language(v, lang) for k, v in self.fields.items()})
 
 
 class AuditError(Keyed, Exception):

@@ -62,23 +62,36 @@ def t(key: str, lang: str | None = None, **values: object) -> str:
     return text.format(**values) if values else text
 
 
-class Text:
+class Term:
     """A catalogue text kept as its key and fields, written later in the reader's language:
-    `str()` is English (the JSON's), `localized(lang)` either. A field that is itself a Text
-    is written in the same language. The notes of a run are these."""
+    `str()` is English (the JSON's), `localized(lang)` either. Error fields that are words
+    ("report", an OS reason, a push's `HTTP 503 from {host}`) and the notes of a run are
+    Terms. A field is written in the same language when it is itself a Term or a keyed
+    error (anything with `localized`), or a value given in both languages as
+    {"zh": ..., "en": ...} (a rejected row's reason)."""
 
     def __init__(self, key: str, /, **fields: object) -> None:
         catalogue()[key]  # a KeyError here is a bug: every key used must exist
         self.key, self.fields = key, fields
 
     def localized(self, lang: str) -> str:
-        return t(self.key, lang, **{k: v.localized(lang) if isinstance(v, Text) else v for k, v in self.fields.items()})
+        return t(self.key, lang, **{k: in_language(v, lang) for k, v in self.fields.items()})
 
     def __str__(self) -> str:
         return self.localized("en")
 
     def __repr__(self) -> str:
-        return f"Text({self.key!r}, {self.fields!r})"
+        return f"Term({self.key!r}, {self.fields!r})"
+
+
+def in_language(value: object, lang: str) -> object:
+    """A field's value in `lang`: a Term or keyed error written in it, a {"zh", "en"} pair
+    picked, anything else (data) as it is."""
+    if hasattr(value, "localized"):
+        return value.localized(lang)
+    if isinstance(value, dict) and set(value) == set(LANGS):
+        return value[lang]
+    return value
 
 
 def read_back(prefix: str, text: str, lang: str) -> str | None:

@@ -739,6 +739,7 @@ def notify(
     """Push a short digest of a JSON report to a WeCom, DingTalk or Feishu group bot."""
     from cservice_audit.config import load_config
     from cservice_audit.notify import notify as push
+    from cservice_audit.render.digest import digest
 
     settings = load_config(config)
     given = settings.notify
@@ -752,14 +753,16 @@ def notify(
     if report is None:
         raise AuditError("error.push_report")
 
+    language = _language(lang, settings)
     try:
         parsed = json.loads(report.read_text("utf-8"))
-        parsed["ruleset"]["platform"], parsed["metrics"], parsed["findings"]  # noqa: B018 - shape check
+        # The shape check is the digest itself: a file it cannot be built from (a field
+        # missing or of another type) is not a report of ours, said before any push.
+        digest(parsed, lang=language)
     except OSError as exc:
         raise AuditError("error.report_unreadable", path=report, reason=os_reason(exc)) from None
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError):
         raise AuditError("error.not_report", path=report) from None
-    language = _language(lang, settings)
     platform = push(parsed, wecom=wecom, dingtalk=dingtalk, feishu=feishu, secret=secret, report_url=report_url, timeout=timeout, lang=language)
     _stderr.print(t("note.pushed", language, report=one_line(report.name), platform=t(f"bot.{platform}", language)), markup=False, soft_wrap=True)
 

@@ -209,9 +209,11 @@ def test_timeout_is_retried_then_fails(cli, bot, report_file):
 def test_one_platform_and_a_real_report(cli, bot, report_file, write):
     run = cli("notify", report_file, "--wecom", f"{bot.url}/a", "--feishu", f"{bot.url}/b")
     assert run.code == 2 and "exactly one" in run.err
-    write("bad.json", "{}")
-    run = cli("notify", "bad.json", "--wecom", f"{bot.url}/a")
-    assert run.code == 2 and "not a JSON report" in run.err
+    for name, text in (("bad.json", "{}"), ("norules.json", json.dumps({**json.loads(report_file.read_text("utf-8")), "ruleset": {"platform": "kuaishou"}})),
+                       ("badfinding.json", json.dumps({**json.loads(report_file.read_text("utf-8")), "findings": [{}]}))):
+        write(name, text)
+        run = cli("notify", name, "--wecom", f"{bot.url}/a")
+        assert run.code == 2 and "not a JSON report" in run.err and len(run.err_lines()) == 1, (name, run.err)
     run = cli("notify", report_file, "--wecom", f"{bot.url}/a?key={TOKEN}", "--secret", SECRET)
     assert run.code == 2 and "not signed" in run.err
     _no_secrets(run)

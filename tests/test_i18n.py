@@ -66,6 +66,15 @@ def test_outputs_words_have_both_languages_with_the_same_fields():
         assert _fields(node["zh"]) == _fields(node["en"]), ".".join(path)
 
 
+def test_check_text_words_have_both_languages():
+    from cservice_audit.check_text import labels
+
+    zh, en = labels("zh"), labels("en")
+    assert set(zh) == set(en) and len(en) >= 15
+    assert all(HAN.search(zh[name]) for name in zh), zh
+    assert all(zh[name] != en[name] for name in zh)
+
+
 def test_every_key_the_code_uses_exists():
     """A key mistyped in a raise would be shown as the key itself; every literal that looks like
     a catalogue key of the errors and finding messages must be in the catalogue."""

@@ -846,6 +846,28 @@ def _help_key(command: str, param: str) -> str | None:
     return None
 
 
+def _localize_frame(command, lang: str) -> None:
+    """Typer's own words of a --help screen in `lang`: the panel titles, [required], and the
+    --help option's text (created lazily by click, so set as it is made). Where a Typer
+    version lacks one of these, it keeps its English ("Usage:" always does)."""
+    import typer.rich_utils as rich_utils
+
+    for name, key in (("ARGUMENTS_PANEL_TITLE", "help.panel_arguments"), ("OPTIONS_PANEL_TITLE", "help.panel_options"),
+                      ("COMMANDS_PANEL_TITLE", "help.panel_commands"), ("REQUIRED_LONG_STRING", "help.required")):
+        if hasattr(rich_utils, name):
+            setattr(rich_utils, name, t(key, lang))
+    for each in (command, *getattr(command, "commands", {}).values()):
+        made = each.get_help_option
+
+        def localized(ctx, made=made):
+            option = made(ctx)
+            if option is not None:
+                option.help = t("help.help", lang)
+            return option
+
+        each.get_help_option = localized
+
+
 def _localized_command(lang: str):
     """The click command of `app` with its help texts in `lang`."""
     from typer.main import get_command
@@ -854,6 +876,7 @@ def _localized_command(lang: str):
     command.help = t("help.app", lang)
     for param in command.params:  # --version
         param.help = t(_help_key("", param.name) or "help.version", lang)
+    _localize_frame(command, lang)
     for name, sub in getattr(command, "commands", {}).items():
         if name in _HELP_KEYS:
             sub.help = t(_HELP_KEYS[name], lang)

@@ -260,7 +260,7 @@ def _raw_chunks(source: str, fh: IO[bytes]) -> Iterator[bytes]:
         while chunk:
             out += len(chunk)
             if out > cap.input_bytes:
-                raise limits.exceeded("input_bytes", "error.limit_more_bytes", path=source, n=out - len(chunk))
+                raise limits.exceeded("input_bytes", "error.limit_more_bytes", path=source, n=cap.input_bytes)
             yield chunk
             chunk = fh.read(_CHUNK)
         return
@@ -289,7 +289,7 @@ def _raw_chunks(source: str, fh: IO[bytes]) -> Iterator[bytes]:
             if data:
                 out += len(data)
                 if out > cap.input_bytes:
-                    raise limits.exceeded("input_bytes", "error.limit_gunzip_bytes", path=source, n=out - len(data))
+                    raise limits.exceeded("input_bytes", "error.limit_gunzip_bytes", path=source, n=cap.input_bytes)
                 if out > _RATIO_FLOOR and out > cap.compression_ratio * max(consumed, 1):
                     raise limits.exceeded("compression_ratio", "error.limit_gunzip_ratio", path=source, ratio=cap.compression_ratio)
                 yield data
@@ -310,7 +310,7 @@ def _spool_raw(source: str, fh: IO[bytes]) -> str:
         while chunk := fh.read(_CHUNK):
             total += len(chunk)
             if total > cap.input_bytes:
-                raise limits.exceeded("input_bytes", "error.limit_more_bytes", path=source, n=total - len(chunk))
+                raise limits.exceeded("input_bytes", "error.limit_more_bytes", path=source, n=cap.input_bytes)
             out.write(chunk)
     return name
 
@@ -467,7 +467,7 @@ def _check_xlsx(source: str, path: str) -> None:
                     while chunk := member.read(_CHUNK):
                         total += len(chunk)
                         if total > cap.input_bytes:
-                            raise limits.exceeded("input_bytes", "error.limit_workbook_bytes", path=source, n=total - len(chunk))
+                            raise limits.exceeded("input_bytes", "error.limit_workbook_bytes", path=source, n=cap.input_bytes)
                         if total > _RATIO_FLOOR and total > cap.compression_ratio * size:
                             raise limits.exceeded("compression_ratio", "error.limit_workbook_ratio", path=source, ratio=cap.compression_ratio)
                         run = _open_run(source, chunk, run, _MARKUP, cap.field_bytes, "error.limit_cell")

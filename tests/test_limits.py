@@ -376,6 +376,18 @@ def test_a_limit_can_be_raised_and_a_bad_one_is_one_line(cli, write):
     assert raised.code == 0, raised.err
 
 
+def test_the_input_cap_message_names_the_cap(cli, tmp_path):
+    """'more than N bytes' says the cap, also when the first chunk read already passes it
+    (it used to say 'more than 0 bytes', the bytes read before that chunk)."""
+    (tmp_path / "zeros.gz").write_bytes(gzip.compress(b"\n" * 3_000_000))
+    for args, stdin, says in (
+        (("zeros.gz",), None, "zeros.gz: decompresses to more than 1048576 bytes"),
+        (("-",), b"x" * 2_000_000, "<stdin>: more than 1048576 bytes"),
+    ):
+        run = cli("audit", *args, *AUDIT, "--limit", "input_bytes=1M", stdin=stdin)
+        assert run.code == 2 and len(run.err_lines()) == 1 and says in run.err, run.err
+
+
 # --------------------------------------------------------------------------- crashes
 
 

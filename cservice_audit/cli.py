@@ -393,15 +393,25 @@ def _history_root(flag: Path | None, settings) -> str | None:
     return settings.get("history")
 
 
-def _required_history(flag: Path | None, config: Path | None) -> Path:
+def _history_setup(platform: str | None, history: Path | None, config: Path | None, lang: "Lang | None"):
+    """What `history` and `trend` need from the flags and the config file: the ruleset (from
+    --platform, else the config's platform or ruleset) and the history folder, with the
+    config's limits and language in force (cron runs them with LANG=C too)."""
     from cservice_audit.config import load_config
 
+    global LANG
     settings = load_config(config)
+    LANG = _language(lang, settings)
     _apply_limits(None, settings)  # lock_wait, for a prune queued behind a nightly run
-    root = _history_root(flag, settings)
+    platform = platform or settings.get("platform")
+    ruleset_file = None if platform else _path(settings.get("ruleset"))
+    if platform is None and ruleset_file is None:
+        raise AuditError("error.platform_needed_history")
+    ruleset = _load_ruleset(platform, ruleset_file)
+    root = _history_root(history, settings)
     if root is None:
         raise AuditError("error.no_history_configured")
-    return Path(root)
+    return ruleset, Path(root)
 
 
 def _check_codes(ruleset, codes: list[str] | None, option: str) -> None:
@@ -561,7 +571,7 @@ def check_text_command(
 
 @app.command("history")
 def history_command(
-    platform: Annotated[str, typer.Option("--platform", "-p")],
+    platform: Annotated[Optional[str], typer.Option("--platform", "-p")] = None,
     history: Annotated[Optional[Path], typer.Option("--history")] = None,
     prune_before: Annotated[Optional[str], typer.Option("--prune-before")] = None,
     config: Annotated[Optional[Path], typer.Option("--config")] = None,
@@ -570,10 +580,9 @@ def history_command(
 ) -> None:
     """List what the history holds (shop, day, rows, ruleset version), or prune old days."""
     from cservice_audit.history import HistoryStore
-    from cservice_audit.ruleset import load_platform
 
-    ruleset = load_platform(platform)
-    store = HistoryStore(_required_history(history, config), ruleset.platform)
+    ruleset, folder = _history_setup(platform, history, config, lang)
+    store = HistoryStore(folder, ruleset.platform)
     if prune_before is not None:
         cutoff = _day(prune_before, "--prune-before")
         with store.locked():
@@ -609,7 +618,7 @@ def _listing_for_people(listing, zone: str):
 
 @app.command()
 def trend(
-    platform: Annotated[str, typer.Option("--platform", "-p")],
+    platform: Annotated[Optional[str], typer.Option("--platform", "-p")] = None,
     history: Annotated[Optional[Path], typer.Option("--history")] = None,
     weeks: Annotated[int, typer.Option("--weeks")] = 8,
     rule: Annotated[Optional[str], typer.Option("--rule")] = None,
@@ -620,17 +629,16 @@ def trend(
 ) -> None:
     """Per-agent and per-shop rates week by week, from the history."""
     from cservice_audit.history import HistoryStore
-    from cservice_audit.ruleset import load_platform
     from cservice_audit.trend import known_agents, weekly
 
-    ruleset = load_platform(platform)
+    ruleset, folder = _history_setup(platform, history, config, lang)
     if weeks < 1:
         raise AuditError(t("error.weeks", LANG, weeks=weeks))
     code = rule.strip().upper() if rule else None
     codes = [r.code for r in ruleset.rules if r.check != "data_quality"]
     if code is not None and code not in codes:
         raise AuditError(t("error.unknown_rule", LANG, rule=one_line(rule), platform=ruleset.platform, known=", ".join(codes)))
-    store = HistoryStore(_required_history(history, config), ruleset.platform)
+    store = HistoryStore(folder, ruleset.platform)
     stored = store.read()
     if stored is None:
         raise AuditError(t("error.no_history", LANG, folder=one_line(store.folder), platform=ruleset.platform))

@@ -114,3 +114,19 @@ def test_limits_precedence_is_file_then_environment_then_flag(cli, tmp_path):
     # Without the file's cap the default lets the same input through.
     plain = _write(tmp_path / "plain.toml", 'platform = "pinduoduo"\nformat = "json"\n')
     assert cli("audit", packed, "--config", plain, "--no-history").code == 1
+
+
+def test_history_and_trend_take_platform_history_and_language_from_the_file(cli, tmp_path):
+    """A cron line is `cservice-audit trend` beside the shop's config file: platform, history
+    and language come from it (with LANG=C, as cron runs); --platform still wins."""
+    _write(tmp_path / "cservice-audit.toml", f'platform = "pinduoduo"\nhistory = "{tmp_path / "h"}"\nlang = "zh"\n')
+    assert cli("audit", SAMPLE, "-f", "json", "--exit-zero", cwd=tmp_path).code == 0
+    listing, trend = cli.many({"args": ("history",), "env": {"LANG": "C"}}, {"args": ("trend",), "env": {"LANG": "C"}})
+    assert listing.code == 0 and trend.code == 0, listing.err + trend.err
+    assert "2026-11-22" in listing.out and "拼多多示例店" in listing.out and "规则集版本" in listing.out
+    assert "PDD-R3" in trend.out and "按周" in trend.out
+    other = cli("history", "-p", "kuaishou", "-f", "json", cwd=tmp_path)
+    assert other.code == 0 and "拼多多示例店" not in other.out  # the flag's platform, not the file's
+    (tmp_path / "cservice-audit.toml").write_text(f'history = "{tmp_path / "h"}"\n', "utf-8")
+    missing = cli("trend", cwd=tmp_path)
+    assert missing.code == 2 and "--platform" in missing.err and len(missing.err_lines()) == 1

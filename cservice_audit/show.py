@@ -28,7 +28,6 @@ REPLY_CHECKS = ("reply_rate", "average_wait")
 CLOSE_IDS = 5
 
 
-
 def close_ids(conversation: str, ids: pl.Series) -> list[str]:
     """Up to CLOSE_IDS ids that contain what was asked (a buyer, a number), else look alike."""
     containing = ids.filter(ids.str.contains(conversation, literal=True)).sort().head(CLOSE_IDS).to_list()

@@ -133,6 +133,9 @@ def test_jsonl_every_line_parses_and_matches_json(format_runs):
     assert types.count("finding") == len(report["findings"])
     findings = [r for r in records if r.get("type") == "finding"]
     assert [f["fingerprint"] for f in findings] == [f["fingerprint"] for f in report["findings"]]
+    # The drill-down items (written in slices) are the JSON's, in the same order.
+    items = [{k: v for k, v in r.items() if k != "type"} for r in records if r.get("type") == "item"]
+    assert report["items"] and items == report["items"]
 
 
 def test_csv_parses_one_row_per_finding(format_runs):

@@ -8,27 +8,18 @@ The per-step values come from `phrase_engine.explain`, the same expressions the 
 
 from __future__ import annotations
 
-import functools
-from importlib import resources
 from typing import Any
 
+from cservice_audit.i18n import catalogue
 from cservice_audit.phrase_engine import explain, lexicon
 from cservice_audit.ruleset import Ruleset
 from cservice_audit.sanitize import terminal_safe
-from cservice_audit.text import normalize_pattern, normalize_phrases
-
-
-@functools.cache
-def _words() -> dict[str, dict[str, str]]:
-    import yaml
-
-    data = yaml.safe_load(resources.files("cservice_audit").joinpath("data/check_text.yaml").read_text("utf-8"))
-    return data["labels"]
+from cservice_audit.text import normalize_phrases
 
 
 def labels(lang: str = "en") -> dict[str, str]:
-    """The words of check-text in `lang` (zh or en)."""
-    return {name: texts[lang] for name, texts in _words().items()}
+    """The words of check-text in `lang` (zh or en): the catalogue's `check_text.*`."""
+    return {key.removeprefix("check_text."): texts[lang] for key, texts in catalogue().items() if key.startswith("check_text.")}
 
 
 def _origin(params: dict[str, Any], kind: str, item: str | None) -> tuple[str, str | None] | None:

@@ -2,7 +2,7 @@
 
 The phrase rules are tuned on the `dev` rows and measured on the `heldout` rows, so the file
 must keep its shape: fixed columns, nine categories with enough violating and everyday rows,
-both splits in every category and label in a sensible share, unique ids and texts, and no
+enough held-out rows in every category and label (at most half of them), unique ids and texts, and no
 message (up to width, spacing and punctuation) labelled both ways or present in both splits,
 which would leak tuning data into the measurement. `contract_problems` lists every breach;
 the second test feeds it a broken corpus to show it notices.
@@ -23,8 +23,13 @@ CATEGORIES = (
 LABELS = ("violation", "ok")
 SPLITS = ("dev", "heldout")
 MIN_ROWS = {"violation": 150, "ok": 300}
-# The split was assigned as about 60 % dev / 40 % heldout per category and label.
-HELDOUT_SHARE = (0.30, 0.50)
+# The split was assigned as about 60 % dev / 40 % heldout per category and label. Since then the
+# dev split has grown (more training messages), so the held-out floor is a number of rows, which
+# is what sets how exactly a figure is measured, not a share: a share floor would forbid growing
+# the training set. The held-out split stays at most half, so tuning always sees more than the
+# measurement does.
+HELDOUT_MIN = {"violation": 60, "ok": 120}
+HELDOUT_MAX_SHARE = 0.50
 
 
 def load_corpus(path: Path = CORPUS) -> pl.DataFrame:
@@ -80,9 +85,10 @@ def contract_problems(df: pl.DataFrame) -> list[str]:
                 problems.append(f"{category}/{label}: {total} rows, need at least {MIN_ROWS[label]}")
                 continue
             heldout = int(part.filter(pl.col("split") == "heldout")["len"].sum())
-            share = heldout / total
-            if not HELDOUT_SHARE[0] <= share <= HELDOUT_SHARE[1]:
-                problems.append(f"{category}/{label}: heldout share {share:.2f} outside {HELDOUT_SHARE}")
+            if heldout < HELDOUT_MIN[label]:
+                problems.append(f"{category}/{label}: {heldout} heldout rows, need at least {HELDOUT_MIN[label]}")
+            elif heldout / total > HELDOUT_MAX_SHARE:
+                problems.append(f"{category}/{label}: heldout share {heldout / total:.2f} above {HELDOUT_MAX_SHARE}")
 
     duplicated_texts = df.filter(pl.col("text").is_duplicated())["text"].unique().to_list()
     if duplicated_texts:

@@ -7,8 +7,8 @@ A model is a logistic regression over character 1-, 2- and 3-grams of the normal
 the same corpus gives the same weights). Positives are the dev violations of the model's
 categories, negatives the dev `ok` messages of every category (as in the evaluation).
 
-The threshold is chosen on dev by 5-fold cross-validation: the lowest score at which the
-out-of-fold precision stays at or above PRECISION. Weights smaller than MIN_WEIGHT are dropped.
+The threshold is chosen on dev by 5-fold cross-validation: the lowest score that at most
+MAX_FALSE_ALARM_RATE of the dev everyday messages reach out of fold. Weights smaller than MIN_WEIGHT are dropped.
 The rules score texts with polars expressions (phrase_engine.model_scores); a finding names
 the n-grams that drove the score.
 """
@@ -30,7 +30,15 @@ OUT = ROOT / "cservice_audit" / "data" / "models"
 MODELS = {"abuse": ["insult", "threat"], "confrontational": ["confrontational"], "contact": ["offplatform", "bribery"], "adlaw": ["adlaw"], "closetrade": ["closetrade"], "invoice": ["invoice"], "creditcard": ["creditcard"]}
 ORDERS = (1, 2, 3)
 EPOCHS, RATE, L2, SEED = 25, 0.2, 1e-4, 7
-PRECISION = 1.0  # out-of-fold precision the threshold must keep on dev: no dev negative scored out of fold reaches it
+REPEATS = 3
+# Share of everyday (dev `ok`) messages, scored out of fold, allowed to reach the threshold: one
+# in a thousand. The rules' target is precision 0.97 at recall 0.90; on the held-out split's
+# ~1,100 everyday messages and ~70-140 violations per rule that allows about 3 false alarms for
+# the lists and the model together, so the model gets one of them. Until 2026-12-02 this was
+# "no out-of-fold false alarm at all" (precision 1.0), which on the grown dev split (3,400
+# everyday messages) pushed every threshold above most violations: out-of-fold recall of the
+# model alone was 0.10-0.60; allowing 3 of 3,400 raises it to 0.44-0.80.
+MAX_FALSE_ALARM_RATE = 0.001
 MIN_WEIGHT = 0.05
 # Folded before n-grams are formed, in training and scoring alike: in the corpus violations say
 # 你 and everyday replies 您/亲, a politeness cue real agents do not keep to; a model must not
@@ -81,15 +89,12 @@ def at_cut(scored: list[tuple[float, int]], cut: float) -> tuple[float, float]:
 
 
 def threshold(scored: list[tuple[float, int]]) -> float:
-    """The lowest score whose out-of-fold precision (of everything scoring at least it) holds."""
-    scored = sorted(scored, reverse=True)
-    tp = fp = 0
-    best = scored[0][0] + 1.0
-    for s, y in scored:
-        tp, fp = tp + y, fp + (1 - y)
-        if y and tp / (tp + fp) >= PRECISION:
-            best = s
-    return best
+    """Just above the score of the first everyday message past the allowed false alarms."""
+    negatives = sorted((s for s, y in scored if not y), reverse=True)
+    allowed = int(MAX_FALSE_ALARM_RATE * len(negatives))
+    if allowed >= len(negatives):
+        return min(s for s, _ in scored)
+    return negatives[allowed] + 1e-6
 
 
 def main() -> int:
@@ -104,16 +109,22 @@ def main() -> int:
     for name, categories in MODELS.items():
         use = [i for i, r in enumerate(rows) if r["label"] == "ok" or r["category"] in categories]
         labels = [1 if r["label"] == "violation" and r["category"] in categories else 0 for r in rows]
-        rng = random.Random(SEED)
-        shuffled = list(use)
-        rng.shuffle(shuffled)
-        folds = [shuffled[k::5] for k in range(5)]
-        out_of_fold = []
-        for k in range(5):
-            held = set(folds[k])
-            w, b = train(features, labels, [i for i in use if i not in held])
-            out_of_fold += [(score(w, b, features[i]), labels[i]) for i in folds[k]]
-        cut = threshold(out_of_fold)
+        # Cross-validated REPEATS times with different fold cuts: one cut's threshold hangs on a
+        # handful of everyday messages (the 4th-highest out-of-fold score of 3,400) and moved by
+        # 0.7 between two cuts of the same data; the highest of the repeats' thresholds is kept.
+        runs = []
+        for repeat in range(REPEATS):
+            rng = random.Random(SEED + repeat)
+            shuffled = list(use)
+            rng.shuffle(shuffled)
+            folds = [shuffled[k::5] for k in range(5)]
+            out_of_fold = []
+            for k in range(5):
+                held = set(folds[k])
+                w, b = train(features, labels, [i for i in use if i not in held])
+                out_of_fold += [(score(w, b, features[i]), labels[i]) for i in folds[k]]
+            runs.append((threshold(out_of_fold), out_of_fold))
+        cut, out_of_fold = max(runs, key=lambda run: run[0])
         cv_precision, cv_recall = at_cut(out_of_fold, cut)
         weights, bias = train(features, labels, use)
         kept = sorted(((k, v) for k, v in weights.items() if abs(v) >= MIN_WEIGHT), key=lambda kv: -abs(kv[1]))
@@ -126,7 +137,7 @@ def main() -> int:
             "bias": round(bias, 5),
             "threshold": round(cut, 5),
             "neutralize": NEUTRALIZE,
-            "cv_precision_target": PRECISION,
+            "cv_false_alarm_rate": MAX_FALSE_ALARM_RATE,
             # 5-fold out-of-fold figures on dev at the threshold: the model alone (the lists
             # catch most violations first), an estimate of how it does on unseen wording.
             "cv_precision": round(cv_precision, 3),

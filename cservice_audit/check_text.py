@@ -2,7 +2,8 @@
 
 For each phrase rule: the normalized text, whether it fires, the listed phrase, pattern or
 sound-alike that matched (and whether it comes from the rule or a shared lexicon), and any
-allow-list phrase or negation that blanked part of the text. Supervisors tune lists with it.
+allow-list phrase or negation that blanked part of the text, and, for rules with models, each
+model's score beside its threshold (how near a passing message came). Supervisors tune lists with it.
 The per-step values come from `phrase_engine.explain`, the same expressions the audit runs.
 """
 
@@ -82,6 +83,8 @@ def check_text(text: str, ruleset: Ruleset) -> dict[str, Any]:
                 "allowed": [a for a in (row.get("allowed") or []) if a],
                 # The same span may be negated in the written and in the sound-folded text.
                 "negated": list(dict.fromkeys(n.strip() for n in (row.get("negated") or []) + (row.get("sound_negated") or []) if n.strip())),
+                # each model's score and threshold (a model decides only where no list matched)
+                "models": row["models"],
             }
         )
     return {"text": text, "normalized": normalized, "platform": ruleset.platform, "version": ruleset.version, "rules": rules}
@@ -112,6 +115,8 @@ def render(result: dict[str, Any], lang: str = "en") -> str:
             lines.append(detail)
         else:
             lines.append(f"  {w['nothing']}")
+            for scored in rule["models"]:
+                lines.append(f"  {w['model_below']}: {scored['model']} {scored['score']:.2f} < {scored['threshold']:.2f}")
         if rule["allowed"]:
             lines.append(f"  {w['allowed']}: {', '.join(terminal_safe(a) for a in rule['allowed'])}")
         if rule["negated"]:

@@ -510,6 +510,8 @@ def explain(texts: list[str], params: dict[str, Any]) -> list[dict[str, Any]]:
     if m.sound_pattern and m.sound_negation:
         frame = frame.with_columns(pl.col("_sounded").str.extract_all(m.sound_negation).alias("sound_negated"))
     rows = frame.to_dicts()
+    for row in rows:
+        row["models"] = []
     if m.models:
         # What the models make of each text (they decide only where no list matched).
         keyed = pl.DataFrame({"norm": frame["norm"]}).unique().lazy()
@@ -518,6 +520,17 @@ def explain(texts: list[str], params: dict[str, Any]) -> list[dict[str, Any]]:
         for row in rows:
             if row["match"] is None and row["norm"] in hits:
                 row["match"], row["how"] = hits[row["norm"]]
+        # Every model's score and threshold, so a pass says how near the model came (rounded
+        # as in a finding's evidence).
+        blanked = keyed.select("norm", _blank(pl.col("norm"), m.allow).alias("_model_text"))
+        for name in m.models:
+            columns, reads = _gram_columns((name,), "_model_text")
+            s = scaled(name)
+            scored = blanked.select("norm", s.rounded(_weigh(columns[reads[name]], s)).alias("score")).collect()
+            by_text = dict(zip(scored["norm"], scored["score"]))
+            threshold = round(model(name)[2], 2)
+            for row in rows:
+                row["models"].append({"model": name, "score": by_text[row["norm"]], "threshold": threshold})
     merged_params = merged(params)
     for row in rows:
         row["pattern"] = None

@@ -130,6 +130,28 @@ def test_model_catches_what_no_list_holds_and_names_its_ngrams(cli) -> None:
     assert "/" in p1["match"]  # the top n-grams, e.g. 就/你/你
 
 
+def test_check_text_shows_how_near_each_model_came_on_a_pass(cli) -> None:
+    """A passing message shows every model of the rule with its score and threshold (from the
+    shipped model files), so a supervisor sees how near it came; a list hit does not."""
+    from cservice_audit.phrase_engine import model_meta
+
+    run = cli("check-text", "已为您催促快递", "-p", "douyin", "--format", "json")
+    assert run.code == 0, run.err
+    by_code = {r["code"]: r for r in run.json()["rules"]}
+    scored = {m["model"]: m for m in by_code["DY-P1"]["models"]}
+    assert set(scored) == {"abuse", "confrontational"}
+    for name, m in scored.items():
+        assert m["threshold"] == round(model_meta(name)["threshold"], 2)
+        assert m["score"] < m["threshold"]
+    assert [m["model"] for m in by_code["DY-P2"]["models"]] == ["contact"]
+    text = cli("check-text", "已为您催促快递", "-p", "douyin", env={"LANG": "zh_CN.UTF-8"})
+    line = f"模型得分未到阈值: abuse {scored['abuse']['score']:.2f} < {scored['abuse']['threshold']:.2f}"
+    assert line in text.out, text.out
+    hit = cli("check-text", "亲，加我V发你券", "-p", "douyin")
+    assert hit.code == 1 and "DY-P2    HIT" in hit.out
+    assert "contact" not in hit.out.split("DY-P2")[1]  # the list decided; no model line
+
+
 @pytest.mark.parametrize(
     "text",
     # polite replies that say 你 (not in tests/phrase_model_negatives.txt): the model must not

@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import re
 from decimal import ROUND_HALF_EVEN, Decimal
 from importlib import resources
 from pathlib import Path
@@ -101,9 +102,10 @@ def engine_hits(texts: list[str], names: list[str]) -> dict[str, tuple[str, str]
 def reference_hits(texts: list[str], models: dict[str, Reference]) -> dict[str, tuple[str, str]]:
     out = {}
     for text in set(texts):
+        read = re.sub(phrase_engine.TITLE, " ", text)  # a rule's models read titles blanked
         for name, ref in models.items():  # the first model of the rule that fires names the hit
-            if ref.score(text) >= ref.cut:
-                out[text] = (ref.evidence(text), ref.how(name, text))
+            if ref.score(read) >= ref.cut:
+                out[text] = (ref.evidence(read), ref.how(name, read))
                 break
     return out
 

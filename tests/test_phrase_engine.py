@@ -130,6 +130,25 @@ def test_model_catches_what_no_list_holds_and_names_its_ngrams(cli) -> None:
     assert "/" in p1["match"]  # the top n-grams, e.g. 就/你/你
 
 
+@pytest.mark.parametrize(
+    ("code", "text", "fires"),
+    [
+        # a title or an announced name is blanked, lists and models alike
+        ("PDD-P1", "亲，《白痴》是陀思妥耶夫斯基的长篇，这套是精装版", False),
+        ("PDD-P1", "亲，白痴才买这套书", True),
+        ("TB-P1", "亲，这支口红的色号名叫“绝对红”，偏正红", False),
+        ("TB-P1", "亲，这支口红绝对红得正，全网第一", True),
+        ("TB-P1", "亲，我们是“行业第一”的品牌", True),  # a claim in quotes is still a claim
+        ("PDD-P2", "亲，《微信公众号运营实战》这本是2023年版", False),
+    ],
+)
+def test_titles_and_announced_names_are_not_matched(code: str, text: str, fires: bool) -> None:
+    platform = {"PDD": "pinduoduo", "TB": "taobao"}[code.split("-")[0]]
+    params = load_platform(platform).rule(code).params
+    (match,) = _fires(params, [text])
+    assert (match is not None) is fires, match
+
+
 def test_check_text_shows_how_near_each_model_came_on_a_pass(cli) -> None:
     """A passing message shows every model of the rule with its score and threshold (from the
     shipped model files), so a supervisor sees how near it came; a list hit does not."""

@@ -20,7 +20,6 @@ import polars as pl
 
 from cservice_audit import load as loader
 from cservice_audit import partition, spill
-from cservice_audit.checks import CHECKS
 from cservice_audit.checks.context import Context
 from cservice_audit.drilldown import FAILING, METRIC_KEYS, failing_items
 from cservice_audit.errors import InputError, Term, os_reason
@@ -31,7 +30,7 @@ from cservice_audit.needs import with_needs
 from cservice_audit.normalize import CANONICAL, DEFAULT_SHOP, Aliases, assign_conversations, normalize, profile_path
 from cservice_audit.ruleset import Ruleset
 from cservice_audit.sanitize import one_line
-from cservice_audit.schema import FINDING_SCHEMA, IDENTITY, ITEM_SCHEMA, METRIC_SCHEMA, SEVERITY_RANK, conform, with_fingerprints
+from cservice_audit.schema import FINDING_SCHEMA, ITEM_SCHEMA, METRIC_SCHEMA, SEVERITY_RANK, conform, with_fingerprints
 from cservice_audit.spreadsheet import guard_formulas
 
 METRIC_ORDER = ("rule_order", "scope_order", "shop", "agent", "period_start")

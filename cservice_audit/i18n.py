@@ -62,6 +62,18 @@ def t(key: str, lang: str | None = None, **values: object) -> str:
     return text.format(**values) if values else text
 
 
+# The names metrics and normalize give rows without a human agent (metrics.waits.UNASSIGNED,
+# normalize.BOT_WITHOUT_ACCOUNT; test_i18n checks they match), shown in the reader's language
+# wherever an agent's name would be: tables, items, digest, workbook, HTML.
+SENTINEL_KEYS = {"(unassigned)": "who.unassigned", "(bot)": "who.bot"}
+
+
+def sentinel_name(agent: object, lang: str | None = None) -> str | None:
+    """The reader's word for a sentinel agent name, or None for a real agent."""
+    key = SENTINEL_KEYS.get(agent) if isinstance(agent, str) else None
+    return t(key, lang) if key else None
+
+
 class Term:
     """A catalogue text kept as its key and fields, written later in the reader's language:
     `str()` is English (the JSON's), `localized(lang)` either. Error fields that are words

@@ -66,6 +66,17 @@ def test_outputs_words_have_both_languages_with_the_same_fields():
         assert _fields(node["zh"]) == _fields(node["en"]), ".".join(path)
 
 
+def test_sentinel_names_are_the_ones_metrics_and_normalize_write():
+    """The shown names of rows without a human agent cover exactly the sentinels the engine writes."""
+    from cservice_audit.i18n import SENTINEL_KEYS, sentinel_name
+    from cservice_audit.metrics.waits import UNASSIGNED
+    from cservice_audit.normalize import BOT_WITHOUT_ACCOUNT
+
+    assert set(SENTINEL_KEYS) == {UNASSIGNED, BOT_WITHOUT_ACCOUNT}
+    assert sentinel_name(BOT_WITHOUT_ACCOUNT, "zh") == t("who.bot", "zh") != sentinel_name(BOT_WITHOUT_ACCOUNT, "en")
+    assert sentinel_name("客服小美", "zh") is None and sentinel_name(None, "zh") is None
+
+
 def test_check_text_words_have_both_languages():
     from cservice_audit.check_text import labels
 

@@ -58,14 +58,10 @@ def _words(lang: str | None = None) -> dict[str, str]:
     return labels(lang)["digest"]
 
 
-# The sentinels of normalize/metrics, shown in the reader's language (as views.who does).
-SENTINELS = {"(unassigned)": "who.unassigned", "(bot)": "who.bot"}
-
-
 def _who(agent: str, lang: str | None) -> str:
-    from cservice_audit.i18n import t
+    from cservice_audit.i18n import sentinel_name
 
-    return t(SENTINELS[agent], chosen_lang(lang)) if agent in SENTINELS else agent
+    return sentinel_name(agent, chosen_lang(lang)) or agent
 
 
 def clip(text: str, chars: int = ITEM_CHARS) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 import polars as pl
 
 from cservice_audit.audit import AuditResult
-from cservice_audit.i18n import t
+from cservice_audit.i18n import SENTINEL_KEYS, t
 from cservice_audit.render.digest import labels
 from cservice_audit.render.matrix import agent_matrix
 from cservice_audit.render.views import finding_rows, header_lines
@@ -288,7 +288,7 @@ def render(
 ) -> str:
     # The page's words, with the status words, column headers and language the sections need.
     words = {**labels(lang)["html"], "_status": labels(lang)["status"], "_columns": labels(lang)["columns"], "_lang": lang,
-             "_who": {"(unassigned)": t("who.unassigned", lang), "(bot)": t("who.bot", lang)}}
+             "_who": {name: t(key, lang) for name, key in SENTINEL_KEYS.items()}}
     rs = result.ruleset
     title = words["title"].format(platform=rs.platform, day=result.as_of or "-")
     shops = sorted(set(result.metrics.get_column("shop").to_list()))

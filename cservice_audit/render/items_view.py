@@ -14,15 +14,11 @@ from dataclasses import dataclass
 import polars as pl
 
 from cservice_audit.audit import AuditResult
-from cservice_audit.i18n import t
+from cservice_audit.i18n import sentinel_name, t
 from cservice_audit.sanitize import one_line
 
-# The sentinels of metrics.waits, shown in the reader's language (as views.who does).
-SENTINELS = {"(unassigned)": "who.unassigned", "(bot)": "who.bot"}
-
-
 def _named(agent: str | None, lang: str, clean: Callable[[object], str]) -> str:
-    return t(SENTINELS[agent], lang) if agent in SENTINELS else clean(agent)
+    return sentinel_name(agent, lang) or clean(agent)
 
 
 DEFAULT_ITEMS = 5  # --items: the worst items shown per failing metric

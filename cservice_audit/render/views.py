@@ -22,7 +22,7 @@ import polars as pl
 
 from cservice_audit import sanitize
 from cservice_audit.audit import AuditResult
-from cservice_audit.i18n import t
+from cservice_audit.i18n import sentinel_name, t
 from cservice_audit.render.matrix import Matrix, MatrixRow, agent_matrix
 from cservice_audit.schema import SEVERITY_RANK
 
@@ -51,11 +51,7 @@ def who(agent: str | None, scope: str | None, lang: str, target: str = "terminal
     """An agent's name as shown; the sentinels of normalize/metrics in the reader's language."""
     if agent is None:
         return t("who.shop_total", lang) if scope in (None, "shop") else "-"
-    if agent == "(unassigned)":
-        return t("who.unassigned", lang)
-    if agent == "(bot)":
-        return t("who.bot", lang)
-    return shown(agent, target)
+    return sentinel_name(agent, lang) or shown(agent, target)
 
 
 @dataclass

@@ -93,7 +93,7 @@ WORD_COLUMNS = {"severity": "severity", "state": "state", "scope": "scope", "per
 def readable_values(frame: pl.DataFrame, lang: str) -> pl.DataFrame:
     """The workbook is read by people: status, severity, scope, period and state values in
     the reader's language (the JSON and CSV keep the canonical values)."""
-    from cservice_audit.i18n import catalogue, t
+    from cservice_audit.i18n import SENTINEL_KEYS, catalogue, t
 
     if lang == "en":
         return frame
@@ -109,7 +109,7 @@ def readable_values(frame: pl.DataFrame, lang: str) -> pl.DataFrame:
         if frame.schema[column] == pl.String:
             changes.append(pl.col(column).replace(words))
     # The sentinels of metrics.waits where a name would be.
-    sentinels = {"(unassigned)": t("who.unassigned", lang), "(bot)": t("who.bot", lang)}
+    sentinels = {name: t(key, lang) for name, key in SENTINEL_KEYS.items()}
     changes += [pl.col(c).replace(sentinels) for c in ("agent", "handled_by") if c in frame.columns and frame.schema[c] == pl.String]
     return frame.with_columns(changes) if changes else frame
 

@@ -2,6 +2,7 @@
 
     python tests/phrase_eval.py                      # dev, heldout and fresh, one line per rule and split
     python tests/phrase_eval.py --split dev --misses # also list dev misses and false alarms
+    python tests/phrase_eval.py --batch-since REV    # dev rows added after git revision REV, on their own
 
 The rules run exactly as in an audit (the shipped ruleset's params through the phrase engine,
 once per distinct normalized text). Which categories a rule answers for is data in
@@ -17,6 +18,7 @@ same category mapping, and its texts are never printed either.
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +66,21 @@ def with_fresh(frame: pl.DataFrame, fresh: Path = FRESH) -> pl.DataFrame:
     if not fresh.exists():
         return frame
     return pl.concat([frame, corpus(fresh)], how="vertical_relaxed")
+
+
+def as_batch(frame: pl.DataFrame, known_ids: set[str]) -> pl.DataFrame:
+    """`frame` with the dev rows whose id is not in `known_ids` moved to split `batch`: a newly
+    written batch measured on its own, as the rules stood before anyone tuned on it
+    (tests/phrase_corpus/README.md, the third and fourth passes)."""
+    added = (pl.col("split") == "dev") & ~pl.col("id").is_in(sorted(known_ids))
+    return frame.with_columns(pl.when(added).then(pl.lit("batch")).otherwise(pl.col("split")).alias("split"))
+
+
+def ids_at(revision: str, path: Path) -> set[str]:
+    """The ids of the corpus file as committed at git `revision`."""
+    relative = path.resolve().relative_to(ROOT)
+    shown = subprocess.run(["git", "-C", str(ROOT), "show", f"{revision}:{relative.as_posix()}"], capture_output=True, check=True)
+    return set(pl.read_csv(shown.stdout, schema_overrides={"id": pl.String, "text": pl.String, "note": pl.String})["id"].to_list())
 
 
 def flags(frame: pl.DataFrame, platform: str, code: str) -> pl.DataFrame:
@@ -123,11 +140,12 @@ def report(scores: list[Score], targets: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", choices=list(SPLITS), help="only this split")
+    parser.add_argument("--split", choices=[*SPLITS, "batch"], help="only this split")
     parser.add_argument("--rule", action="append", help="only these rule codes")
     parser.add_argument("--misses", action="store_true", help="list dev misses and false alarms (dev only)")
     parser.add_argument("--corpus", type=Path, help="another corpus CSV")
     parser.add_argument("--fresh", type=Path, default=FRESH, help="the fresh split's CSV (default: %(default)s)")
+    parser.add_argument("--batch-since", metavar="REV", help="report dev rows added after git revision REV as split `batch`")
     args = parser.parse_args(argv)
     cfg = config()
     path = args.corpus or ROOT / cfg["corpus"]
@@ -138,6 +156,12 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"phrase-eval: no fresh split at {args.fresh}\n")
         return 2
     frame = with_fresh(corpus(path), args.fresh)
+    if args.batch_since:
+        try:
+            frame = as_batch(frame, ids_at(args.batch_since, path))
+        except (subprocess.CalledProcessError, ValueError, OSError) as exc:
+            sys.stderr.write(f"phrase-eval: cannot read the corpus at revision {args.batch_since}: {exc}\n")
+            return 2
     if args.split:
         frame = frame.filter(pl.col("split") == args.split)
     rules = {k: v for k, v in cfg["rules"].items() if not args.rule or k in args.rule}

@@ -9,6 +9,7 @@ tests/phrase_eval.yaml are strict expected failures until they meet the targets.
 
 from __future__ import annotations
 
+import polars as pl
 import pytest
 
 from phrase_eval import ROOT, Score, config, corpus, evaluate
@@ -65,3 +66,16 @@ def test_scores_count_false_alarms_on_everyday_messages() -> None:
     (score,), _ = evaluate(frame, {"PDD-P1": {"platform": "pinduoduo", "categories": ["insult"]}})
     assert (score.positives, score.negatives, score.tp, score.fp) == (1, 2, 1, 1)
     assert score.precision == 0.5 and score.recall == 1.0
+
+
+def test_a_new_batch_is_reported_on_its_own() -> None:
+    """`--batch-since REV`: dev rows whose id the corpus did not have at REV form split `batch`;
+    held-out rows and older dev rows keep their split."""
+    from phrase_eval import as_batch
+
+    frame = pl.DataFrame({
+        "id": ["insult-0001", "insult-0002", "insult-0003", "insult-0004"],
+        "split": ["dev", "dev", "heldout", "heldout"],
+    })
+    got = as_batch(frame, known_ids={"insult-0001", "insult-0003"})["split"].to_list()
+    assert got == ["dev", "batch", "heldout", "heldout"]

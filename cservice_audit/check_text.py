@@ -116,7 +116,9 @@ def render(result: dict[str, Any], lang: str = "en") -> str:
         else:
             lines.append(f"  {w['nothing']}")
             for scored in rule["models"]:
-                lines.append(f"  {w['model_below']}: {scored['model']} {scored['score']:.2f} < {scored['threshold']:.2f}")
+                # The score is shown rounded; just under the threshold both may round alike.
+                below = "<" if round(scored["score"], 2) < round(scored["threshold"], 2) else "≈"
+                lines.append(f"  {w['model_below']}: {scored['model']} {scored['score']:.2f} {below} {scored['threshold']:.2f}")
         if rule["allowed"]:
             lines.append(f"  {w['allowed']}: {', '.join(terminal_safe(a) for a in rule['allowed'])}")
         if rule["negated"]:

@@ -5,7 +5,7 @@ A phrase rule is data (its ruleset's `params`, plus shared lexicons from
 expressions over the distinct normalized texts (`text.normalize`: NFKC, lower case,
 traditional -> simplified, variant and look-alike folding, white space removed):
 
-1. `allow` phrases (innocent compounds: 微信支付, 最近, 滚动) and 《titles》 are blanked out;
+1. `allow` phrases (innocent compounds: 微信支付, 最近, 滚动), and with `blank_titles` 《titles》, are blanked out;
 2. negation: a span where a cue from `negate_before` (不能, 不要, 禁止, 平台规定 ...) precedes a
    hit within `negation_window` characters of the same clause, or a hit is followed by a cue
    from `negate_after` (是违规的, 会被封), is blanked out: a warning against the act is not the act;
@@ -85,6 +85,7 @@ def merged(params: dict[str, Any]) -> dict[str, Any]:
     out["negation_window"] = params.get("negation_window", 8)
     out["negation_scope"] = params.get("negation_scope") or "clause"
     out["models"] = list(params.get("models") or ())
+    out["blank_titles"] = bool(params.get("blank_titles"))
     for name in params.get("lexicons") or ():
         data = lexicon(name)
         for key in LIST_KEYS:
@@ -118,6 +119,7 @@ class Matcher:
     pattern_parts: tuple[str, ...] = ()  # each pattern, normalized, for the prefilter
     models: tuple[str, ...] = ()  # shipped models (data/models) scoring what no list matched
     sound_parts: tuple[str, ...] = ()  # each sound pattern, folded
+    titles: bool = False  # blank 《titles》 and announced names (`blank_titles`)
 
     @property
     def empty(self) -> bool:
@@ -180,6 +182,7 @@ def _compile(key: str) -> Matcher:
         pattern_parts=tuple(normalize_pattern(x) for x in p["patterns"]),
         models=tuple(p.get("models") or ()),
         sound_parts=sound_parts if sound and targets else (),
+        titles=bool(p.get("blank_titles")),
     )
 
 
@@ -196,17 +199,20 @@ def _blank(text: pl.Expr, words: tuple[str, ...]) -> pl.Expr:
     return text.str.replace_many(list(words), [" "] * len(words)) if words else text
 
 
-# A book, film or song title between 《》 names a work, it does not address the buyer: 《白痴》,
-# 《笨蛋也能学会的理财课》, 《完美世界》, 《微信公众号运营实战》 are everyday shop talk in a book or
-# media shop. So are short names in quotes announced as names (叫“绝对红”, 色号“完美瓷”,
-# “逗比”系列): colour, series and brand names. A claim in quotes with no such word around it
-# (我们是“行业第一”) is still matched. Blanked like allow phrases, for every phrase rule.
-TITLE = r"《[^《》]{1,40}》|(?:叫做?|名叫|名为|色号|牌子叫|名字叫)“[^“”]{1,12}”|“[^“”]{1,12}”(?:系列|色号|款式|牌子)"
+# A book, film or song title between 《》 names a work, it does not address the buyer or claim
+# anything: 《白痴》, 《笨蛋也能学会的理财课》, 《完美世界》 are everyday talk in a book or media
+# shop. So are short names in quotes announced as names (名叫“绝对红”, 色号“完美瓷”, “逗比”系列).
+# Rules that set `blank_titles` (the insult, confrontational and advertising-law rules) blank
+# them like allow phrases. Not the contact and bribery rules: there a title is an evasion
+# (加我《薇信》, 参加《好评返现》活动). A boast in quotes (被叫做“国货之光”, “销量冠军”款) is
+# still matched: only 名叫/名为/名字叫/牌子叫/色号 announce a name.
+TITLE = r"《[^《》]{1,40}》|(?:名叫|名为|色号|牌子叫|名字叫)“[^“”]{1,12}”|“[^“”]{1,12}”(?:系列|色号)"
 
 
 def _allowed(text: pl.Expr, m: Matcher) -> pl.Expr:
-    """`text` with the rule's allow phrases, any 《title》 and quoted names blanked."""
-    return _blank(text, m.allow).str.replace_all(TITLE, " ")
+    """`text` with the rule's allow phrases blanked, and titles if the rule blanks them."""
+    blanked = _blank(text, m.allow)
+    return blanked.str.replace_all(TITLE, " ") if m.titles else blanked
 
 
 def steps(m: Matcher, norm: pl.Expr, negate: bool = True) -> dict[str, pl.Expr]:
@@ -431,24 +437,24 @@ def model_evidence(texts: pl.LazyFrame, key: str, text: str, name: str) -> pl.La
     return _evidence(frame, key, "_grams", name).lazy()
 
 
-def _model_hits(texts: pl.LazyFrame, column: str, m: Matcher) -> pl.LazyFrame:
-    """`column`, match, how for texts some model of the rule scores at or above its threshold
-    (scored on the text with the rule's allow phrases blanked); the first such model in the
-    rule's order names the hit.
-
-    The text is matched against the n-grams once for all the rule's models, and the evidence
-    comes from the same lists, for the hits only (collected here: every model reads them)."""
+def _model_units(texts: pl.LazyFrame, column: str, m: Matcher) -> tuple[pl.LazyFrame, dict[str, str]]:
+    """`texts` with, for model i of the rule, `_units{i}` (its score in integer units, on the
+    text as the rule's models read it: allow phrases, and titles if the rule blanks them,
+    blanked), the n-gram columns, and which n-gram column each model read. The text is matched
+    against the n-grams once for all the rule's models."""
     columns, reads = _gram_columns(m.models, "_model_text")
     units = [_weigh(pl.col(reads[name]), scaled(name)).alias(f"_units{i}") for i, name in enumerate(m.models)]
+    scored = texts.select(column, _allowed(pl.col(column), m).alias("_model_text")).with_columns(**columns).with_columns(*units)
+    return scored, reads
+
+
+def _model_hits(texts: pl.LazyFrame, column: str, m: Matcher) -> pl.LazyFrame:
+    """`column`, match, how for texts some model of the rule scores at or above its threshold;
+    the first such model in the rule's order names the hit. The evidence comes from the same
+    n-gram lists, for the hits only (collected here: every model reads them)."""
+    scored, reads = _model_units(texts, column, m)
     first = pl.coalesce([pl.when(pl.col(f"_units{i}") >= scaled(name).cut).then(pl.lit(i, pl.Int32)) for i, name in enumerate(m.models)])
-    hits = (
-        texts.select(column, _allowed(pl.col(column), m).alias("_model_text"))
-        .with_columns(**columns)
-        .with_columns(*units)
-        .with_columns(first.alias("_model"))
-        .filter(pl.col("_model").is_not_null())
-        .collect()
-    )
+    hits = scored.with_columns(first.alias("_model")).filter(pl.col("_model").is_not_null()).collect()
     parts = []
     for i, name in enumerate(m.models):
         _, _, cut = model(name)
@@ -515,6 +521,8 @@ def explain(texts: list[str], params: dict[str, Any]) -> list[dict[str, Any]]:
     frame = frame.with_columns(
         pl.col("norm").str.extract_many(list(m.allow)).alias("allowed") if m.allow else pl.lit([], pl.List(pl.String)).alias("allowed")
     )
+    if m.titles:  # titles are blanked like allow phrases, and shown with them
+        frame = frame.with_columns(pl.concat_list("allowed", pl.col("norm").str.extract_all(TITLE)).alias("allowed"))
     for name, expr in steps(m, pl.col("norm")).items():
         frame = frame.with_columns(expr.alias(name))
     frame = frame.with_columns(
@@ -533,17 +541,13 @@ def explain(texts: list[str], params: dict[str, Any]) -> list[dict[str, Any]]:
         for row in rows:
             if row["match"] is None and row["norm"] in hits:
                 row["match"], row["how"] = hits[row["norm"]]
-        # Every model's score and threshold, so a pass says how near the model came (rounded
-        # as in a finding's evidence).
-        blanked = keyed.select("norm", _allowed(pl.col("norm"), m).alias("_model_text"))
-        for name in m.models:
-            columns, reads = _gram_columns((name,), "_model_text")
-            s = scaled(name)
-            scored = blanked.select("norm", s.rounded(_weigh(columns[reads[name]], s)).alias("score")).collect()
-            by_text = dict(zip(scored["norm"], scored["score"]))
-            threshold = round(model(name)[2], 2)
-            for row in rows:
-                row["models"].append({"model": name, "score": by_text[row["norm"]], "threshold": threshold})
+        # Every model's score (rounded as in a finding's evidence) and threshold (as shipped),
+        # from the same units that decide a hit, so a pass says how near the model came.
+        scored, _ = _model_units(keyed, "norm", m)
+        scored = scored.select("norm", *(scaled(name).rounded(pl.col(f"_units{i}")).alias(name) for i, name in enumerate(m.models))).collect()
+        by_text = {row["norm"]: row for row in scored.iter_rows(named=True)}
+        for row in rows:
+            row["models"] = [{"model": name, "score": by_text[row["norm"]][name], "threshold": model(name)[2]} for name in m.models]
     merged_params = merged(params)
     for row in rows:
         row["pattern"] = None

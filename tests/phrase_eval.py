@@ -155,6 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     if (args.fresh != FRESH or args.split == "fresh") and not args.fresh.exists():
         sys.stderr.write(f"phrase-eval: no fresh split at {args.fresh}\n")
         return 2
+    if args.split == "batch" and not args.batch_since:
+        sys.stderr.write("phrase-eval: --split batch needs --batch-since REV (which rows are the new batch)\n")
+        return 2
     frame = with_fresh(corpus(path), args.fresh)
     if args.batch_since:
         try:

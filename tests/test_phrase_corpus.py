@@ -114,9 +114,16 @@ def test_corpus_meets_its_contract():
 def test_contract_notices_a_broken_corpus():
     good = load_corpus()
     first = good.row(0, named=True)
+    insult_ok = good.filter(pl.col("category") == "insult", pl.col("label") == "ok")
+    extra = insult_ok.filter(pl.col("split") == "dev").height - insult_ok.filter(pl.col("split") == "heldout").height + 1
     broken = pl.concat([
-        # one category's heldout rows dropped: too few rows and no heldout share
+        # one category's heldout rows dropped: too few heldout rows
         good.filter(~((pl.col("category") == "invoice") & (pl.col("split") == "heldout"))),
+        # another's everyday rows held out more than dev has: over half held out
+        pl.DataFrame({
+            "id": [f"insult-{9000 + i:04d}" for i in range(extra)], "split": ["heldout"] * extra, "category": ["insult"] * extra,
+            "label": ["ok"] * extra, "text": [f"亲，测试用的第{i}条消息" for i in range(extra)], "note": [None] * extra,
+        }, schema={c: pl.String for c in COLUMNS}),
         # the first message again, spaced out, with the other label, in the other split, same id
         pl.DataFrame([{
             **first,
@@ -126,8 +133,9 @@ def test_contract_notices_a_broken_corpus():
         }]),
     ])
     problems = contract_problems(broken)
-    assert any(p.startswith("invoice/violation:") for p in problems)
+    assert any(p.startswith("invoice/violation:") and "heldout rows" in p for p in problems)
     assert any(p.startswith("invoice/ok:") for p in problems)
+    assert any(p.startswith("insult/ok: heldout share") for p in problems)
     assert any(p.startswith("duplicate ids") for p in problems)
     assert any("labelled both ways" in p for p in problems)
     assert any("in both splits" in p for p in problems)

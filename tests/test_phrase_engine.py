@@ -139,10 +139,13 @@ def test_model_catches_what_no_list_holds_and_names_its_ngrams(cli) -> None:
         ("TB-P1", "亲，这支口红的色号名叫“绝对红”，偏正红", False),
         ("TB-P1", "亲，这支口红绝对红得正，全网第一", True),
         ("TB-P1", "亲，我们是“行业第一”的品牌", True),  # a claim in quotes is still a claim
-        ("PDD-P2", "亲，《微信公众号运营实战》这本是2023年版", False),
+        ("TB-P1", "我们家被叫做“国货之光”", True),  # 叫做 does not announce a name
+        # the contact and bribery rules do not blank titles: there a title is an evasion
+        ("PDD-P2", "加我《薇信》abc123", True),
+        ("PDD-P2", "参加《好评返现5元》活动", True),
     ],
 )
-def test_titles_and_announced_names_are_not_matched(code: str, text: str, fires: bool) -> None:
+def test_titles_and_announced_names_are_blanked_where_the_rule_says(code: str, text: str, fires: bool) -> None:
     platform = {"PDD": "pinduoduo", "TB": "taobao"}[code.split("-")[0]]
     params = load_platform(platform).rule(code).params
     (match,) = _fires(params, [text])
@@ -160,7 +163,7 @@ def test_check_text_shows_how_near_each_model_came_on_a_pass(cli) -> None:
     scored = {m["model"]: m for m in by_code["DY-P1"]["models"]}
     assert set(scored) == {"abuse", "confrontational"}
     for name, m in scored.items():
-        assert m["threshold"] == round(model_meta(name)["threshold"], 2)
+        assert m["threshold"] == model_meta(name)["threshold"]
         assert m["score"] < m["threshold"]
     assert [m["model"] for m in by_code["DY-P2"]["models"]] == ["contact"]
     text = cli("check-text", "已为您催促快递", "-p", "douyin", env={"LANG": "zh_CN.UTF-8"})
@@ -169,6 +172,18 @@ def test_check_text_shows_how_near_each_model_came_on_a_pass(cli) -> None:
     hit = cli("check-text", "亲，加我V发你券", "-p", "douyin")
     assert hit.code == 1 and "DY-P2    HIT" in hit.out
     assert "contact" not in hit.out.split("DY-P2")[1]  # the list decided; no model line
+    titled = cli("check-text", "亲，《白痴》是陀思妥耶夫斯基的长篇", "-p", "douyin")
+    assert "DY-P1    pass" in titled.out and "blanked as allowed: 《白痴》" in titled.out, titled.out
+
+
+def test_check_text_does_not_print_a_score_above_its_threshold() -> None:
+    """Just under the threshold the two may round alike: then not `<`, which would read false."""
+    from cservice_audit.check_text import render
+
+    rule = {"code": "PDD-P1", "title": "t", "hit": False, "allowed": [], "negated": [],
+            "models": [{"model": "abuse", "score": 3.01, "threshold": 3.01285}, {"model": "x", "score": 1.5, "threshold": 3.0}]}
+    out = render({"text": "m", "normalized": "m", "rules": [rule]}, "en")
+    assert "abuse 3.01 ≈ 3.01" in out and "x 1.50 < 3.00" in out
 
 
 @pytest.mark.parametrize(

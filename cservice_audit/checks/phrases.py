@@ -107,6 +107,7 @@ PARAMS = {
     "sound_patterns": Param("regexes", "regular expressions matched on the sound-folded text", None),
     "sound_allow": Param("optional_phrases", "everyday words blanked before sound folding (价位, 为新)", None),
     "excluded": _Reasons("reasons", "source terms deliberately not matched, with the reason", None),
+    "blank_titles": Param("flag", "blank 《titles》 and announced names (色号“…”) like allow phrases", False),
     "models": _Models("models", "n-gram models scoring what no list matched (data/models/NAME)", None),
     "roles": Param("subset", "whose messages are checked", ["agent"], REPLY_ROLES),
     **OCCURRENCE,

@@ -42,6 +42,11 @@ REPEATS = 3
 # (and titles, with `blank_titles`) are blanked first, which only ever removes n-grams.
 MAX_FALSE_ALARM_RATE = 0.001
 MIN_WEIGHT = 0.05
+# Models not retrained: the shipped file stays. contact, retrained on the grown dev split with
+# the false-alarm budget, fired on everyday replies ending in a number (回复2026-11-160: n-grams
+# #$, ##$); it needs digits neutralized further first (docs/rulesets.md, "The contact model is
+# the old one"). Without this, a rerun of the script would quietly bring that model back.
+KEEP_SHIPPED = {"contact": "retraining it fires on replies ending in a number; see docs/rulesets.md"}
 # Folded before n-grams are formed, in training and scoring alike: in the corpus violations say
 # 你 and everyday replies 您/亲, a politeness cue real agents do not keep to; a model must not
 # learn that 你 is an insult (你放心吧 is not).
@@ -109,6 +114,9 @@ def main() -> int:
     features = [ngrams(t) for t in norms]
     OUT.mkdir(parents=True, exist_ok=True)
     for name, categories in MODELS.items():
+        if name in KEEP_SHIPPED:
+            print(f"{name}: kept as shipped ({KEEP_SHIPPED[name]})")
+            continue
         use = [i for i, r in enumerate(rows) if r["label"] == "ok" or r["category"] in categories]
         labels = [1 if r["label"] == "violation" and r["category"] in categories else 0 for r in rows]
         # Cross-validated REPEATS times with different fold cuts: one cut's threshold hangs on a

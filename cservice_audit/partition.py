@@ -25,6 +25,7 @@ thousand). The same function is what a multi-machine run would fan out on.
 from __future__ import annotations
 
 import dataclasses
+import io
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -212,7 +213,7 @@ def audit_all(
         for batch_events, cells in partitions(events, template.judged_days(), BATCH_ROWS):
             first, last = cells.row(0, named=True), cells.row(-1, named=True)
             progress("progress.auditing", first=f"{first['shop']} {first['day']}", last=f"{last['shop']} {last['day']}")
-            result = audit_partition(batch_events, cells, rules, template)
+            result = _compacted(audit_partition(batch_events, cells, rules, template))
             if items_folder is not None:
                 result.items = [_on_disk(frame, items_folder / f"{len(results)}-{i}.parquet") for i, frame in enumerate(result.items)]
             results.append(result)
@@ -221,6 +222,28 @@ def audit_all(
     progress("progress.finishing")  # what run_audit does next: store the days, sort, fingerprint
     item_frames = [frame for r in results for frame in r.items]
     return metric_frames, finding_frames, day_frames, item_frames
+
+
+def _compacted(result: PartitionResult) -> PartitionResult:
+    """The result with its own string buffers. Why: polars' string columns are views into
+    shared buffers, and a filter or join keeps the whole buffer alive for a few rows, so the
+    small results kept until `combine` would pin every batch's input texts (measured on a
+    spilled run: RSS grew ≈13 MB per batch of 100,000 rows, ≈150 bytes per input row).
+    An Arrow IPC round trip in memory copies just the rows kept."""
+    return dataclasses.replace(
+        result,
+        days=_copied(result.days),
+        waits=_copied(result.waits),
+        findings=_copied(result.findings),
+        items=[_copied(frame) if isinstance(frame, pl.DataFrame) else frame for frame in result.items],
+    )
+
+
+def _copied(frame: pl.DataFrame) -> pl.DataFrame:
+    buffer = io.BytesIO()
+    frame.write_ipc(buffer, compression="uncompressed")
+    buffer.seek(0)
+    return pl.read_ipc(buffer)
 
 
 def _on_disk(frame: pl.DataFrame, path: Path) -> pl.LazyFrame:

@@ -209,7 +209,7 @@ def audit(
     _apply_limits(limit)
     from cservice_audit.audit import AuditOptions, run_audit, write_rejects
     from cservice_audit.config import load_config
-    from cservice_audit.render import FORMATS
+    from cservice_audit.render import FORMATS, STREAMED
 
     settings = load_config(config)
     _apply_limits(limit, settings)
@@ -302,13 +302,15 @@ def audit(
         color = to_terminal and chosen == Format.table and "NO_COLOR" not in os.environ
         width = _stderr.width if to_terminal else _piped_width()
         extra = _render_options(chosen, result, output, csv_table, csv_bom, report_url)
-        text = FORMATS[chosen.value](
+        # JSON and JSONL come in pieces, written as they come (json_report.render_chunks).
+        text = STREAMED.get(chosen.value, FORMATS[chosen.value])(
             result, color=color, width=width, quiet=quiet, summary_only=summary, lang=language, show_paths=show_paths, items=items, **extra
         )
     if output is not None:
         atomic_write(output, text, what="report")
     else:
-        sys.stdout.write(text)
+        for piece in [text] if isinstance(text, str) else text:
+            sys.stdout.write(piece)
         sys.stdout.flush()
 
     # Only new findings set the exit status: known ones were alerted on before (spec §11).

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -19,13 +19,14 @@ from cservice_audit.errors import AuditError, Term, os_reason
 WHAT = {"report": "file.report", "items CSV": "file.items_csv", "rejects file": "file.rejects", "file": "file.file", "export": "file.export"}
 
 
-def atomic_write(path: str | Path, data: str | bytes, *, what: str = "file") -> None:
-    """Write `data` to `path` via a temporary file in the same folder and a rename."""
+def atomic_write(path: str | Path, data: str | bytes | Iterable[str], *, what: str = "file") -> None:
+    """Write `data` to `path` via a temporary file in the same folder and a rename. `data`
+    may come in pieces (a report too big to hold as one string: json_report.render_chunks)."""
     what = Term(WHAT[what]) if what in WHAT else what
     target = Path(path)
     if target.is_dir():
         raise AuditError("error.write_folder", path=target, what=what)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
+    pieces = [data] if isinstance(data, (str, bytes)) else data
     folder = target.parent if str(target.parent) else Path(".")
     try:
         handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
@@ -33,7 +34,8 @@ def atomic_write(path: str | Path, data: str | bytes, *, what: str = "file") -> 
         raise AuditError("error.write_file", path=target, what=what, reason=os_reason(exc)) from None
     try:
         with os.fdopen(handle, "wb") as out:
-            out.write(payload)
+            for piece in pieces:
+                out.write(piece.encode("utf-8") if isinstance(piece, str) else piece)
             out.flush()
             os.fsync(out.fileno())
         if target.exists():
@@ -47,6 +49,10 @@ def atomic_write(path: str | Path, data: str | bytes, *, what: str = "file") -> 
     except OSError as exc:
         Path(temporary).unlink(missing_ok=True)
         raise AuditError("error.write_file", path=target, what=what, reason=os_reason(exc)) from None
+    except BaseException:
+        # A piece that failed to render, Ctrl-C: no half-written temporary file is left.
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 @contextmanager

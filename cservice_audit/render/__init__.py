@@ -1,5 +1,6 @@
 """Render: pure functions `render(result, ...) -> str` (bytes for the workbook). They never
-filter, open files or exit."""
+filter, open files or exit. `STREAMED` formats also come as an iterator of pieces, which the
+command line writes as they come (a report of millions of items is never one string)."""
 
 from __future__ import annotations
 
@@ -14,4 +15,9 @@ FORMATS = {
     "xlsx": xlsx.render,
     "html": html.render,
     "digest": digest.render,
+}
+
+STREAMED = {
+    "json": json_report.render_chunks,
+    "jsonl": json_report.render_lines_chunks,
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import date, datetime, timezone
+from collections.abc import Iterator
 from typing import Any
 
 import polars as pl
@@ -21,9 +22,9 @@ from cservice_audit.schema import FINDING_SCHEMA, ITEM_SCHEMA, JSON_OMITS, METRI
 SCHEMA_VERSION = "2.1"
 
 
-def to_dict(result: AuditResult, with_items: bool = True) -> dict[str, Any]:
-    """The whole report as plain values, keys in a fixed order (`items` left empty when
-    `with_items` is false: `render` writes them in slices)."""
+def to_dict(result: AuditResult, with_lists: bool = True) -> dict[str, Any]:
+    """The whole report as plain values, keys in a fixed order (`findings` and `items` left
+    empty when `with_lists` is false: `render_chunks` writes them in slices)."""
     rs = result.ruleset
     tz = rs.timezone
     inp = result.input
@@ -70,9 +71,9 @@ def to_dict(result: AuditResult, with_items: bool = True) -> dict[str, Any]:
         },
         "summary": summary(result),
         "metrics": records(result.metrics, METRIC_SCHEMA, tz),
-        "findings": records(result.findings.drop(JSON_OMITS, strict=False), FINDING_SCHEMA, tz),
+        "findings": records(result.findings.drop(JSON_OMITS, strict=False), FINDING_SCHEMA, tz) if with_lists else [],
         # Every late or unanswered item of the failing and at-risk reply and wait metrics.
-        "items": records(result.items, ITEM_SCHEMA, tz) if with_items else [],
+        "items": records(result.items, ITEM_SCHEMA, tz) if with_lists else [],
     }
 
 
@@ -107,28 +108,57 @@ def records(frame: pl.DataFrame, schema: dict, tz: str) -> list[dict[str, Any]]:
 
 
 def render(result: AuditResult, **_: Any) -> str:
-    report = to_dict(result, with_items=False)
-    if result.items.height == 0:
-        return json.dumps(report, ensure_ascii=False, indent=2) + "\n"
-    # The report with a unique placeholder where the items go, then the items written exactly
-    # as json.dumps(indent=2) writes a list nested one level down, whole-column (item_texts).
-    marker = f"items-{uuid.uuid4().hex}"
-    report["items"] = marker
-    head, tail = json.dumps(report, ensure_ascii=False, indent=2).split(json.dumps(marker), 1)
-    items = item_texts(result.items, result.ruleset.timezone, indented=True)
-    return head + "[\n" + ",\n".join(items) + "\n  ]" + tail + "\n"
+    return "".join(render_chunks(result))
+
+
+def render_chunks(result: AuditResult, **_: Any) -> Iterator[str]:
+    """The JSON report in pieces, for writing as they come: a month of a large shop has
+    hundreds of thousands of findings and millions of drill-down items (30 M rows: 590,000
+    and 4 M, 2.2 GB of JSON); one dict per record and one string of them all held the report
+    several times over (15 GB). Findings and items are formatted whole-column, a slice at a
+    time (`record_texts`), exactly as json.dumps(indent=2) writes them in the report."""
+    report = to_dict(result, with_lists=False)
+    tz = result.ruleset.timezone
+    # The report with a unique placeholder where each long list goes.
+    lists = {"findings": result.findings.drop(JSON_OMITS, strict=False), "items": result.items}
+    markers = {key: f"{key}-{uuid.uuid4().hex}" for key in lists}
+    report.update(markers)
+    rest = json.dumps(report, ensure_ascii=False, indent=2)
+    for key, frame in lists.items():
+        head, rest = rest.split(json.dumps(markers[key]), 1)
+        yield head
+        if frame.height == 0:
+            yield "[]"
+            continue
+        yield "[\n"
+        for offset in range(0, frame.height, ITEM_SLICE):
+            texts = record_texts(frame.slice(offset, ITEM_SLICE), tz, indented=True)
+            yield ("" if offset == 0 else ",\n") + ",\n".join(texts)
+        yield "\n  ]"
+    yield rest + "\n"
 
 
 def render_lines(result: AuditResult, **_: Any) -> str:
+    return "".join(render_lines_chunks(result))
+
+
+def render_lines_chunks(result: AuditResult, **_: Any) -> Iterator[str]:
     """One JSON object per line: a header, then every metric, every finding, every item."""
-    report = to_dict(result, with_items=False)
+    report = to_dict(result, with_lists=False)
     header = {k: v for k, v in report.items() if k not in ("metrics", "findings", "items")}
     lines = [{"type": "report", **header}]
     lines += [{"type": "metric", **m} for m in report["metrics"]]
-    lines += [{"type": "finding", **f} for f in report["findings"]]
-    out = [json.dumps(line, ensure_ascii=False) + "\n" for line in lines]
-    out += [line + "\n" for line in item_texts(result.items, result.ruleset.timezone, indented=False)]
-    return "".join(out)
+    yield "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
+    tz = result.ruleset.timezone
+    for kind, frame in (("finding", result.findings.drop(JSON_OMITS, strict=False)), ("item", result.items)):
+        for offset in range(0, frame.height, ITEM_SLICE):
+            texts = record_texts(frame.slice(offset, ITEM_SLICE), tz, indented=False, kind=kind)
+            yield "".join(text + "\n" for text in texts)
+
+
+# Findings and items formatted and written per slice (render_chunks): at most this many
+# record texts at once.
+ITEM_SLICE = 100_000
 
 
 # JSON escapes of a string as json.dumps(ensure_ascii=False) writes them: the quote, the
@@ -137,10 +167,10 @@ _SHORT_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t
 _ESCAPES = {chr(c): _SHORT_ESCAPES.get(chr(c), f"\\u{c:04x}") for c in range(0x20)} | _SHORT_ESCAPES
 
 
-def item_texts(items: pl.DataFrame, tz: str, indented: bool) -> list[str]:
-    """Each drill-down item as JSON text, byte for byte what json.dumps writes for its
-    `records` dict: `indented`, as an element of the report's `items` list (indent=2, nested
-    one level); else one line of `--format jsonl` ({"type": "item", ...}).
+def record_texts(items: pl.DataFrame, tz: str, indented: bool, kind: str = "item") -> list[str]:
+    """Each row (a finding, a drill-down item) as JSON text, byte for byte what json.dumps
+    writes for its `records` dict: `indented`, as an element of a list in the report (indent=2,
+    nested one level); else one line of `--format jsonl` ({"type": kind, ...}).
 
     Why whole-column: a month of a large shop has hundreds of thousands of late items, and
     one dict and one json.dumps per item (pure Python when indenting) took 9 s of a 2 M-row
@@ -156,7 +186,7 @@ def item_texts(items: pl.DataFrame, tz: str, indented: bool) -> list[str]:
             parts += [f"{'' if i == 0 else ',' + chr(10)}      {json.dumps(name)}: ", pl.col(name)]
         parts.append("\n    }")
     else:
-        parts = ['{"type": "item"']
+        parts = ['{"type": ' + json.dumps(kind)]
         for name in columns:
             parts += [f", {json.dumps(name)}: ", pl.col(name)]
         parts.append("}")

@@ -30,7 +30,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_EVEN, Decimal
 from importlib import resources
 from typing import Any
@@ -457,34 +457,67 @@ def model_evidence(texts: pl.LazyFrame, key: str, text: str, name: str) -> pl.La
     return _evidence(frame, key, "_grams", name).lazy()
 
 
-def _model_units(texts: pl.LazyFrame, column: str, m: Matcher) -> tuple[pl.LazyFrame, pl.LazyFrame, list[str], dict[str, str]]:
+@dataclass
+class ScoreCache:
+    """The model scores of the inputs already scored in this audit, per set of models: a
+    reply template comes back every day, and each batch of partitions would score it again
+    (bench: 751,800 distinct agent texts, 130,918 model inputs, but about twice that scored
+    batch by batch). Bounded: past LIMIT rows per set nothing more is kept, which only means
+    scoring again. One per audit (Context.scores); results never depend on it."""
+
+    LIMIT = 1_000_000
+    frames: dict[tuple[str, ...], pl.DataFrame] = field(default_factory=dict)
+
+    def known(self, models: tuple[str, ...]) -> pl.DataFrame | None:
+        return self.frames.get(models)
+
+    def add(self, models: tuple[str, ...], scored: pl.DataFrame) -> None:
+        before = self.frames.get(models)
+        if (0 if before is None else before.height) + scored.height > self.LIMIT:
+            return
+        self.frames[models] = scored if before is None else pl.concat([before, scored], how="vertical")
+
+
+def _model_units(
+    texts: pl.LazyFrame, column: str, m: Matcher, cache: ScoreCache | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame, list[str], dict[str, pl.Expr], dict[str, str]]:
     """What the rule's models make of `texts`, scored once per distinct model input.
 
-    Returns (keys, scored, mark_columns, reads): `keys` maps each text (`column`) to the text
-    its models read (`_marked{i}`: allow phrases, and titles if the rule blanks them, blanked;
-    `neutralize` folded, end-marked); `scored` has one row per distinct such input with, for
-    model i, `_units{i}` (its score in integer units) and the n-gram columns; `reads` says
-    which n-gram column each model read.
+    Returns (keys, scored, mark_columns, grams, reads): `keys` maps each text (`column`) to
+    the text its models read (`_marked{i}`: allow phrases, and titles if the rule blanks them,
+    blanked; `neutralize` folded, end-marked); `scored` has one row per distinct such input
+    with, for model i, `_units{i}` (its score in integer units); `grams` are the n-gram list
+    columns (read from the marks) and `reads` says which one each model reads.
 
     Why per distinct model input: the folds make texts that differ only in digits one input
     (订单123 and 订单456 are both 订单###), and a month of replies quoting order numbers,
     amounts and dates repeats few inputs: `make bench`'s 751,800 distinct agent texts are
-    130,918 model inputs. The text is matched against the n-grams once for all the rule's models."""
+    130,918 model inputs. With `cache`, inputs scored in an earlier batch are not scored again.
+    The text is matched against the n-grams once for all the rule's models."""
     marks, grams, reads = _gram_columns(m.models, "_model_text")
+    mark_columns = list(marks)
     units = [_weigh(pl.col(reads[name]), scaled(name)).alias(f"_units{i}") for i, name in enumerate(m.models)]
+    unit_columns = [f"_units{i}" for i in range(len(m.models))]
     keys = texts.select(column, _allowed(pl.col(column), m).alias("_model_text")).select(column, **marks).collect()
-    scored = keys.lazy().select(*marks).unique().with_columns(**grams).with_columns(*units)
-    return keys.lazy(), scored, list(marks), reads
+    distinct = keys.select(mark_columns).unique()
+    known = cache.known(m.models) if cache is not None else None
+    new = distinct if known is None else distinct.join(known, on=mark_columns, how="anti", nulls_equal=True)
+    scored = new.lazy().with_columns(**grams).with_columns(*units).select(*mark_columns, *unit_columns).collect()
+    if cache is not None:
+        cache.add(m.models, scored)
+    if known is not None:
+        scored = pl.concat([scored, distinct.join(known, on=mark_columns, how="inner", nulls_equal=True)], how="vertical")
+    return keys, scored, mark_columns, grams, reads
 
 
-def _model_hits(texts: pl.LazyFrame, column: str, m: Matcher) -> pl.LazyFrame:
+def _model_hits(texts: pl.LazyFrame, column: str, m: Matcher, cache: ScoreCache | None = None) -> pl.LazyFrame:
     """`column`, match, how for texts some model of the rule scores at or above its threshold;
-    the first such model in the rule's order names the hit. The evidence comes from the same
-    n-gram lists, for the hits only (collected here: every model reads them)."""
-    keys, scored, mark_columns, reads = _model_units(texts, column, m)
+    the first such model in the rule's order names the hit. The evidence comes from the
+    n-gram lists, formed again for the hits only."""
+    keys, scored, mark_columns, grams, reads = _model_units(texts, column, m, cache)
     first = pl.coalesce([pl.when(pl.col(f"_units{i}") >= scaled(name).cut).then(pl.lit(i, pl.Int32)) for i, name in enumerate(m.models)])
-    hits = scored.with_columns(first.alias("_model")).filter(pl.col("_model").is_not_null()).collect()
-    hits = keys.join(hits.lazy(), on=mark_columns, how="inner", nulls_equal=True).collect()
+    hits = scored.with_columns(first.alias("_model")).filter(pl.col("_model").is_not_null()).with_columns(**grams)
+    hits = keys.join(hits, on=mark_columns, how="inner", nulls_equal=True)
     parts = []
     for i, name in enumerate(m.models):
         _, _, cut = model(name)
@@ -500,7 +533,7 @@ def _model_hits(texts: pl.LazyFrame, column: str, m: Matcher) -> pl.LazyFrame:
     return pl.concat(parts, how="vertical").lazy()
 
 
-def match_distinct(texts: pl.LazyFrame, m: Matcher, column: str = "norm") -> pl.LazyFrame:
+def match_distinct(texts: pl.LazyFrame, m: Matcher, column: str = "norm", cache: ScoreCache | None = None) -> pl.LazyFrame:
     """`texts` (one row per distinct normalized text) with `match` and `how` (null: no hit).
 
     Collected here and handed back as a frame: a rule reads its matches in several plans (day
@@ -511,7 +544,7 @@ def match_distinct(texts: pl.LazyFrame, m: Matcher, column: str = "norm") -> pl.
         return _match_lists(texts, m, column).collect().lazy()
     listed = _match_lists(texts.select(column), m, column).collect()
     unmatched = listed.filter(pl.col("match").is_null()).select(column)
-    by_model = _model_hits(unmatched.lazy(), column, m).collect()
+    by_model = _model_hits(unmatched.lazy(), column, m, cache).collect()
     found = pl.concat([listed.filter(pl.col("match").is_not_null()), by_model], how="vertical")
     return texts.join(found.lazy(), on=column, how="left", nulls_equal=True, maintain_order="left").select(*names, "match", "how").collect().lazy()
 
@@ -573,10 +606,10 @@ def explain(texts: list[str], params: dict[str, Any]) -> list[dict[str, Any]]:
                 row["match"], row["how"] = hits[row["norm"]]
         # Every model's score (rounded as in a finding's evidence) and threshold (as shipped),
         # from the same units that decide a hit, so a pass says how near the model came.
-        keys, scored, mark_columns, _ = _model_units(keyed, "norm", m)
+        keys, scored, mark_columns, _, _ = _model_units(keyed, "norm", m)
         scored = keys.join(scored, on=mark_columns, nulls_equal=True).select(
             "norm", *(scaled(name).rounded(pl.col(f"_units{i}")).alias(name) for i, name in enumerate(m.models))
-        ).collect()
+        )
         by_text = {row["norm"]: row for row in scored.iter_rows(named=True)}
         for row in rows:
             row["models"] = [{"model": name, "score": by_text[row["norm"]][name], "threshold": model(name)[2]} for name in m.models]

@@ -195,3 +195,31 @@ def test_check_text_does_not_print_a_score_above_its_threshold() -> None:
 def test_model_does_not_take_ni_for_an_insult(text: str) -> None:
     params = load_platform("pinduoduo").rule("PDD-P1").params
     assert _fires(params, [text]) == [None]
+
+
+@pytest.mark.parametrize("limit", [10**9, 450])
+def test_model_scores_cached_across_batches_change_nothing(monkeypatch, limit):
+    """A batch of partitions reuses the model scores of earlier batches (ScoreCache); with the
+    cache and without it, and with a cache that fills up after the first batch (limit 450), every batch gets the same
+    matches. The batches overlap and repeat texts that differ only in their digits."""
+    from pathlib import Path
+
+    from cservice_audit.phrase_engine import ScoreCache
+
+    monkeypatch.setattr(ScoreCache, "LIMIT", limit)
+    corpus = pl.read_csv(Path(__file__).parent / "phrase_corpus" / "corpus.csv").filter(pl.col("split") == "dev")["text"].to_list()
+    texts = corpus[:600] + [f"{t}订单{n}" for n, t in enumerate(corpus[:300])]
+    batches = [texts[0:400], texts[200:700], texts[500:900], texts[0:900:3]]
+    for platform, code in [("kuaishou", "KS-P1"), ("taobao", "TB-P1"), ("pinduoduo", "PDD-P2")]:
+        matcher = compile_params(load_platform(platform).rule(code).params)
+        cache = ScoreCache()
+        hits = 0
+        for batch in batches:
+            frame = pl.DataFrame({"text": batch}).select(normalize(pl.col("text")).alias("norm")).unique().sort("norm")
+            alone = match_distinct(frame.lazy(), matcher).collect()
+            cached = match_distinct(frame.lazy(), matcher, cache=cache).collect()
+            assert cached.equals(alone), (code, batch[:2])
+            hits += alone["how"].str.starts_with("model ").sum()
+        assert hits > 0, f"{code}: no model hit, the cache was not exercised"
+        kept = cache.known(matcher.models)
+        assert 0 < kept.height <= limit

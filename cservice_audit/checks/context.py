@@ -9,6 +9,7 @@ from datetime import date, datetime
 import polars as pl
 
 from cservice_audit.metrics.waits import conversation_stream, waits_from_stream
+from cservice_audit.phrase_engine import ScoreCache
 from cservice_audit.ruleset import Rule
 from cservice_audit.text import normalize_phrases
 from cservice_audit.textnorm import normalize_distinct
@@ -43,6 +44,9 @@ class Context:
     # (per partition, see partition.py), whichever rule or role asks first.
     _norms: pl.DataFrame | None = None
     _shared: dict[tuple, pl.LazyFrame] = field(default_factory=dict)
+    # Model scores already computed in this audit (phrase_engine.ScoreCache): shared by every
+    # partition, unlike the frames above (partition._fresh keeps it).
+    scores: ScoreCache = field(default_factory=ScoreCache)
 
     def shared(self, key: tuple, build: Callable[[], pl.LazyFrame]) -> pl.LazyFrame:
         """A frame one check builds and another reuses (a long-no-reply rule's late turns,

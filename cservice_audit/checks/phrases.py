@@ -125,7 +125,7 @@ def run(rule: Rule, context: Context) -> CheckOutput:
     params = rule.params
     texts = context.texts(params["roles"])
     # Matching runs once per distinct normalized text (chat texts repeat), then joins back.
-    matches = match_distinct(texts.select("norm").unique(), compile_params(params))
+    matches = match_distinct(texts.select("norm").unique(), compile_params(params), cache=context.scores)
     checked = texts.join(matches, on="norm", how="left", nulls_equal=True, maintain_order="left")
     checked = checked.with_columns(pl.col("match").is_not_null().alias("hit"))
     metrics, days = tally(context, rule, checked)

@@ -59,10 +59,12 @@ PERIOD_CHECKS = ("data_quality",)  # checks with nothing per item: they run once
 # not build their findings at all. Any other check's findings with a conversation are per item.
 RATE_CHECKS = ("reply_rate", "average_wait", "review_rate")
 # Judged rows per batch of partitions handed to `audit_partition` at once (whole days only;
-# a day with more is a batch of its own). At 2 M rows (pinduoduo, CPU s / peak GiB): 50,000:
-# 11.8 / 1.04; 100,000: 11.1 / 1.00; 200,000: 10.7 / 1.12; 400,000: 10.9 / 1.23; one batch:
-# 12.8 / 2.42. Smaller batches pay per-call overhead, larger ones hold more at once.
-BATCH_ROWS = 100_000
+# a day with more is a batch of its own). At 2 M rows (pinduoduo, CPU s / peak GiB), before
+# the phrase models: 50,000: 11.8 / 1.04; 100,000: 11.1 / 1.00; 200,000: 10.7 / 1.12;
+# 400,000: 10.9 / 1.23; one batch: 12.8 / 2.42. With the models and their score cache
+# (issue 13, second pass): 100,000: 28.9 / 1.26; 300,000: 26.1 / 1.27; 1,000,000: 25.1 / 1.92.
+# Smaller batches pay per-call overhead, larger ones hold more at once.
+BATCH_ROWS = 300_000
 
 
 @dataclasses.dataclass

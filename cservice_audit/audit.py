@@ -21,7 +21,7 @@ import polars as pl
 from cservice_audit import load as loader
 from cservice_audit import partition, spill
 from cservice_audit.checks.context import Context
-from cservice_audit.drilldown import FAILING, METRIC_KEYS, failing_items
+from cservice_audit.drilldown import failing_items
 from cservice_audit.errors import InputError, Term, os_reason
 from cservice_audit.history import HistoryStore
 from cservice_audit.metrics.rollup import DAY_SCHEMA
@@ -228,12 +228,9 @@ def _run_audit(
 
         transcript = conversation_rows(context, ruleset, options.conversation)
     metrics = with_needs(_sorted_metrics(metric_frames, ruleset).filter(pl.col("shop").is_in(shops)), ruleset, as_of)
-    if spilled and item_frames:
-        # Late items wait on disk (audit_all): only those of failing metrics are read back.
-        flagged = metrics.lazy().filter(pl.col("status").is_in(FAILING)).select(METRIC_KEYS)
-        on_disk = pl.concat([frame.lazy() for frame in item_frames], how="vertical")
-        item_frames = [on_disk.join(flagged, on=METRIC_KEYS, how="semi", nulls_equal=True).collect(engine="streaming")]
-    items = failing_items(item_frames, metrics, ruleset)
+    # Spilled, the late items wait on disk (audit_all) and only those of failing metrics are
+    # read back, in the same streaming plan that orders them.
+    items = failing_items(item_frames, metrics, ruleset, engine="streaming" if spilled else "in-memory")
     findings = pl.concat([pl.DataFrame(schema=FINDING_SCHEMA), *finding_frames], how="diagonal")
     # Rejected rows belong to no shop yet (their shop may be what failed to parse); every other
     # finding is about a shop of this run.

@@ -25,7 +25,6 @@ thousand). The same function is what a multi-machine run would fan out on.
 from __future__ import annotations
 
 import dataclasses
-import io
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -36,6 +35,7 @@ from cservice_audit import spill
 from cservice_audit.checks import CHECKS
 from cservice_audit.checks.context import CheckOutput, Context
 from cservice_audit.checks.items import reply_items
+from cservice_audit.compact import compacted
 from cservice_audit.metrics import periods
 from cservice_audit.metrics.rollup import DAY_SCHEMA
 from cservice_audit.ruleset import Rule, Ruleset
@@ -227,25 +227,15 @@ def audit_all(
 
 
 def _compacted(result: PartitionResult) -> PartitionResult:
-    """The result with its own string buffers. Why: polars' string columns are views into
-    shared buffers, and a filter or join keeps the whole buffer alive for a few rows, so the
-    small results kept until `combine` would pin every batch's input texts (measured on a
-    spilled run: RSS grew ≈13 MB per batch of 100,000 rows, ≈150 bytes per input row).
-    An Arrow IPC round trip in memory copies just the rows kept."""
+    """The result with its own string buffers (compact.py): kept until `combine`, it would
+    otherwise pin the batch's input texts."""
     return dataclasses.replace(
         result,
-        days=_copied(result.days),
-        waits=_copied(result.waits),
-        findings=_copied(result.findings),
-        items=[_copied(frame) if isinstance(frame, pl.DataFrame) else frame for frame in result.items],
+        days=compacted(result.days),
+        waits=compacted(result.waits),
+        findings=compacted(result.findings),
+        items=[compacted(frame) if isinstance(frame, pl.DataFrame) else frame for frame in result.items],
     )
-
-
-def _copied(frame: pl.DataFrame) -> pl.DataFrame:
-    buffer = io.BytesIO()
-    frame.write_ipc(buffer, compression="uncompressed")
-    buffer.seek(0)
-    return pl.read_ipc(buffer)
 
 
 def _on_disk(frame: pl.DataFrame, path: Path) -> pl.LazyFrame:

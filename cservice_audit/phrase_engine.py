@@ -37,6 +37,7 @@ from typing import Any
 
 import polars as pl
 
+from cservice_audit.compact import compacted
 from cservice_audit.formatting import format_text
 from cservice_audit.regex_factors import necessary_literals, selective
 from cservice_audit.text import normalize_pattern, normalize_phrases, sound_fold, sound_table
@@ -475,6 +476,8 @@ class ScoreCache:
         before = self.frames.get(models)
         if (0 if before is None else before.height) + scored.height > self.LIMIT:
             return
+        # Its own buffers: the scored inputs are views into the whole batch's texts (compact.py).
+        scored = compacted(scored)
         self.frames[models] = scored if before is None else pl.concat([before, scored], how="vertical")
 
 

@@ -461,10 +461,9 @@ def model_evidence(texts: pl.LazyFrame, key: str, text: str, name: str) -> pl.La
 @dataclass
 class ScoreCache:
     """The model scores of the inputs already scored in this audit, per set of models: a
-    reply template comes back every day, and each batch of partitions would score it again
-    (bench: 751,800 distinct agent texts, 130,918 model inputs, but about twice that scored
-    batch by batch). Bounded: past LIMIT rows per set nothing more is kept, which only means
-    scoring again. One per audit (Context.scores); results never depend on it."""
+    reply template comes back every day, and each batch of partitions would score it again.
+    Bounded: past LIMIT rows per set nothing more is kept, which only means scoring again.
+    One per audit (Context.scores); results never depend on it."""
 
     LIMIT = 1_000_000
     frames: dict[tuple[str, ...], pl.DataFrame] = field(default_factory=dict)

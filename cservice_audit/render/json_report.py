@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import date, datetime, timezone
 from collections.abc import Iterator
+from datetime import date, datetime, timezone
 from typing import Any
 
 import polars as pl
@@ -167,7 +167,7 @@ _SHORT_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t
 _ESCAPES = {chr(c): _SHORT_ESCAPES.get(chr(c), f"\\u{c:04x}") for c in range(0x20)} | _SHORT_ESCAPES
 
 
-def record_texts(items: pl.DataFrame, tz: str, indented: bool, kind: str = "item") -> list[str]:
+def record_texts(frame: pl.DataFrame, tz: str, indented: bool, kind: str = "item") -> list[str]:
     """Each row (a finding, a drill-down item) as JSON text, byte for byte what json.dumps
     writes for its `records` dict: `indented`, as an element of a list in the report (indent=2,
     nested one level); else one line of `--format jsonl` ({"type": kind, ...}).
@@ -175,11 +175,11 @@ def record_texts(items: pl.DataFrame, tz: str, indented: bool, kind: str = "item
     Why whole-column: a month of a large shop has hundreds of thousands of late items, and
     one dict and one json.dumps per item (pure Python when indenting) took 9 s of a 2 M-row
     audit's 35; the values are formatted by polars expressions instead, column by column."""
-    if items.height == 0:
+    if frame.height == 0:
         return []
-    columns = items.columns
-    values = items.select(_json_value(name, dtype, tz) for name, dtype in items.schema.items())
-    values = _fix_floats(items, values)
+    columns = frame.columns
+    values = frame.select(_json_value(name, dtype, tz) for name, dtype in frame.schema.items())
+    values = _fix_floats(frame, values)
     if indented:
         parts: list[str | pl.Expr] = ["    {\n"]
         for i, name in enumerate(columns):
@@ -223,17 +223,17 @@ def _json_value(name: str, dtype: pl.DataType, tz: str) -> pl.Expr:
     return text.fill_null("null").alias(name)
 
 
-def _fix_floats(items: pl.DataFrame, values: pl.DataFrame) -> pl.DataFrame:
+def _fix_floats(frame: pl.DataFrame, values: pl.DataFrame) -> pl.DataFrame:
     """Float values outside the range where polars writes them as Python does (below 1e-4,
     non-finite: never a wait in seconds to the millisecond), formatted by Python: few rows."""
-    for name, dtype in items.schema.items():
+    for name, dtype in frame.schema.items():
         if not dtype.is_float():
             continue
         col = pl.col(name)
         odd = ~(col.is_finite() & ((col == col.floor()) & (col.abs() < 2**63) | (col.abs() >= 1e-4) & (col.abs() < 1e16)))
-        rows = items.select(pl.arg_where(odd.fill_null(False))).to_series()
+        rows = frame.select(pl.arg_where(odd.fill_null(False))).to_series()
         if rows.len():
-            texts = [json.dumps(_number(v)) for v in items.get_column(name).gather(rows).to_list()]
+            texts = [json.dumps(_number(v)) for v in frame.get_column(name).gather(rows).to_list()]
             values = values.with_columns(values.get_column(name).scatter(rows, texts))
     return values
 

@@ -451,13 +451,6 @@ def _evidence(hits: pl.DataFrame, key: str, grams: str, name: str) -> pl.DataFra
     return joined.group_by(key, maintain_order=True).agg(order.head(3).alias("top"))
 
 
-def model_evidence(texts: pl.LazyFrame, key: str, text: str, name: str) -> pl.LazyFrame:
-    """`key` with `top`: the three n-grams that added most (computed for hits only)."""
-    marks, grams, reads = _gram_columns((name,), text)
-    frame = texts.select(key, **marks).with_columns(**grams).select(key, pl.col(reads[name]).alias("_grams")).collect()
-    return _evidence(frame, key, "_grams", name).lazy()
-
-
 @dataclass
 class ScoreCache:
     """The model scores of the inputs already scored in this audit, per set of models: a

@@ -71,7 +71,7 @@ def to_dict(result: AuditResult, with_lists: bool = True) -> dict[str, Any]:
         },
         "summary": summary(result),
         "metrics": records(result.metrics, METRIC_SCHEMA, tz),
-        "findings": records(result.findings.drop(JSON_OMITS, strict=False), FINDING_SCHEMA, tz) if with_lists else [],
+        "findings": records(_findings(result), FINDING_SCHEMA, tz) if with_lists else [],
         # Every late or unanswered item of the failing and at-risk reply and wait metrics.
         "items": records(result.items, ITEM_SCHEMA, tz) if with_lists else [],
     }
@@ -107,6 +107,11 @@ def records(frame: pl.DataFrame, schema: dict, tz: str) -> list[dict[str, Any]]:
     return [{k: _plain(v) for k, v in row.items()} for row in rows]
 
 
+def _findings(result: AuditResult) -> pl.DataFrame:
+    """The findings as the JSON has them (the human-only columns left out: JSON_OMITS)."""
+    return result.findings.drop(JSON_OMITS, strict=False)
+
+
 def render(result: AuditResult, **_: Any) -> str:
     return "".join(render_chunks(result))
 
@@ -120,7 +125,7 @@ def render_chunks(result: AuditResult, **_: Any) -> Iterator[str]:
     report = to_dict(result, with_lists=False)
     tz = result.ruleset.timezone
     # The report with a unique placeholder where each long list goes.
-    lists = {"findings": result.findings.drop(JSON_OMITS, strict=False), "items": result.items}
+    lists = {"findings": _findings(result), "items": result.items}
     markers = {key: f"{key}-{uuid.uuid4().hex}" for key in lists}
     report.update(markers)
     rest = json.dumps(report, ensure_ascii=False, indent=2)
@@ -150,7 +155,7 @@ def render_lines_chunks(result: AuditResult, **_: Any) -> Iterator[str]:
     lines += [{"type": "metric", **m} for m in report["metrics"]]
     yield "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
     tz = result.ruleset.timezone
-    for kind, frame in (("finding", result.findings.drop(JSON_OMITS, strict=False)), ("item", result.items)):
+    for kind, frame in (("finding", _findings(result)), ("item", result.items)):
         for offset in range(0, frame.height, ITEM_SLICE):
             texts = record_texts(frame.slice(offset, ITEM_SLICE), tz, indented=False, kind=kind)
             yield "".join(text + "\n" for text in texts)
@@ -212,8 +217,7 @@ def _json_value(name: str, dtype: pl.DataType, tz: str) -> pl.Expr:
         # _number: whole numbers as integers, others as Python's repr (the shortest text
         # that reads back the same), which polars' float text equals between 1e-4 and 1e16
         # (_fix_floats writes the rest).
-        whole = col.is_finite() & (col == col.floor()) & (col.abs() < 2**63)
-        text = pl.when(whole).then(col.cast(pl.Int64).cast(pl.String)).otherwise(col.cast(pl.String))
+        text = pl.when(_whole(col)).then(col.cast(pl.Int64).cast(pl.String)).otherwise(col.cast(pl.String))
     elif dtype == pl.Boolean:
         text = pl.when(col).then(pl.lit("true")).otherwise(pl.lit("false"))
     elif dtype.is_integer():
@@ -223,6 +227,11 @@ def _json_value(name: str, dtype: pl.DataType, tz: str) -> pl.Expr:
     return text.fill_null("null").alias(name)
 
 
+def _whole(col: pl.Expr) -> pl.Expr:
+    """Floats `_number` writes as integers (and that fit one)."""
+    return col.is_finite() & (col == col.floor()) & (col.abs() < 2**63)
+
+
 def _fix_floats(frame: pl.DataFrame, values: pl.DataFrame) -> pl.DataFrame:
     """Float values outside the range where polars writes them as Python does (below 1e-4,
     non-finite: never a wait in seconds to the millisecond), formatted by Python: few rows."""
@@ -230,7 +239,7 @@ def _fix_floats(frame: pl.DataFrame, values: pl.DataFrame) -> pl.DataFrame:
         if not dtype.is_float():
             continue
         col = pl.col(name)
-        odd = ~(col.is_finite() & ((col == col.floor()) & (col.abs() < 2**63) | (col.abs() >= 1e-4) & (col.abs() < 1e16)))
+        odd = ~(_whole(col) | col.is_finite() & (col.abs() >= 1e-4) & (col.abs() < 1e16))
         rows = frame.select(pl.arg_where(odd.fill_null(False))).to_series()
         if rows.len():
             texts = [json.dumps(_number(v)) for v in frame.get_column(name).gather(rows).to_list()]

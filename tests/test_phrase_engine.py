@@ -92,6 +92,28 @@ def test_contact_evasions_and_their_guards(text: str, fires: bool) -> None:
     assert (match is not None) is fires, match
 
 
+# Everyday replies that end in a number: a date, an order, tracking or member number, an
+# amount. A model that reads digits learned that violations end in a phone number and fired
+# on these (回复2026-11-160 scored 3.67 on `#$`, `##$`; docs/rulesets.md).
+ENDS_IN_A_NUMBER = [
+    "回复2026-11-160",
+    "好的亲，已经给您备注了，预计发货2026-12-05",
+    "亲，您的订单号是 240512338847162",
+    "亲，快递单号 SF1402938475612",
+    "您好，这边查到的会员编号是 88020613",
+    "亲，实付金额是 128.50",
+    "亲，本店营业时间 8:00-23:00",
+    "好的，尺码已改成 42",
+]
+
+
+@pytest.mark.parametrize(("platform", "code"), phrase_rules())
+def test_everyday_replies_ending_in_a_number_fire_nothing(platform: str, code: str) -> None:
+    params = load_platform(platform).rule(code).params
+    fired = [(t, m) for t, m in zip(ENDS_IN_A_NUMBER, _fires(params, ENDS_IN_A_NUMBER)) if m is not None]
+    assert not fired, f"{code}: {fired}"
+
+
 def test_check_text_shows_the_match_and_its_source(cli) -> None:
     run = cli("check-text", "亲，加我V发你券", "-p", "pinduoduo", "--format", "json")
     assert run.code == 1, run.err

@@ -1,6 +1,7 @@
 """Train the small phrase models on the DEV split of the labelled corpus (never heldout).
 
     python tests/train_phrase_models.py            # writes cservice_audit/data/models/NAME.{csv,yaml}
+    python tests/train_phrase_models.py contact    # only the models named
 
 A model is a logistic regression over character 1-, 2- and 3-grams of the normalized text
 (`^` and `$` mark the ends), trained by plain stochastic gradient descent (pure Python, seeded:
@@ -42,11 +43,8 @@ REPEATS = 3
 # (and titles, with `blank_titles`) are blanked first, which only ever removes n-grams.
 MAX_FALSE_ALARM_RATE = 0.001
 MIN_WEIGHT = 0.05
-# Models not retrained: the shipped file stays. contact, retrained on the grown dev split with
-# the false-alarm budget, fired on everyday replies ending in a number (回复2026-11-160: n-grams
-# #$, ##$); it needs digits neutralized further first (docs/rulesets.md, "The contact model is
-# the old one"). Without this, a rerun of the script would quietly bring that model back.
-KEEP_SHIPPED = {"contact": "retraining it fires on replies ending in a number; see docs/rulesets.md"}
+# Models not retrained by a plain run: the shipped file stays (name: why). Empty today.
+KEEP_SHIPPED: dict[str, str] = {}
 # Folded before n-grams are formed, in training and scoring alike: in the corpus violations say
 # 你 and everyday replies 您/亲, a politeness cue real agents do not keep to; a model must not
 # learn that 你 is an insult (你放心吧 is not).
@@ -57,10 +55,16 @@ KEEP_SHIPPED = {"contact": "retraining it fires on replies ending in a number; s
 # iPhone, hello), which the models learned to read as ids (微信: abc) or abuse (傻x); ids and
 # letter abbreviations (vx, sb) are the lists' to match.
 NEUTRALIZE = {"您": "你", "亲": "", **{str(d): "#" for d in range(10)}, **{chr(c): "" for c in range(ord("a"), ord("z") + 1)}}
+# The contact model does not see digits at all. Folded to `#`, they taught it that a message
+# ending in a number is a contact (phone numbers end many violations): retrained on the grown
+# dev split it fired on everyday replies ending in a date or an order number (回复2026-11-160
+# scored on `#$`, `##$`; docs/rulesets.md, "The contact model reads no digits"). Numbers in
+# any script are the offplatform lexicon's to match, with its guards.
+NEUTRALIZE_FOR = {"contact": {**NEUTRALIZE, **{str(d): "" for d in range(10)}}}
 
 
-def ngrams(text: str) -> Counter:
-    for source, target in NEUTRALIZE.items():
+def ngrams(text: str, neutralize: dict[str, str] = NEUTRALIZE) -> Counter:
+    for source, target in neutralize.items():
         text = text.replace(source, target)
     marked = f"^{text}$"
     return Counter(marked[i : i + n] for n in ORDERS for i in range(len(marked) - n + 1))
@@ -111,10 +115,14 @@ def main() -> int:
     extra = [line for line in (ROOT / "tests/phrase_model_negatives.txt").read_text("utf-8").splitlines() if line and not line.startswith("#")]
     rows += [{"text": t, "label": "ok", "category": "extra", "split": "dev"} for t in extra]
     norms = pl.Series([r["text"] for r in rows], dtype=pl.String).to_frame("t").select(normalize(pl.col("t"))).to_series().to_list()
-    features = [ngrams(t) for t in norms]
     OUT.mkdir(parents=True, exist_ok=True)
+    only = set(sys.argv[1:])
     for name, categories in MODELS.items():
-        if name in KEEP_SHIPPED:
+        if only and name not in only:
+            continue
+        neutralize = NEUTRALIZE_FOR.get(name, NEUTRALIZE)
+        features = [ngrams(t, neutralize) for t in norms]
+        if name in KEEP_SHIPPED and name not in only:
             print(f"{name}: kept as shipped ({KEEP_SHIPPED[name]})")
             continue
         use = [i for i, r in enumerate(rows) if r["label"] == "ok" or r["category"] in categories]
@@ -147,7 +155,7 @@ def main() -> int:
             "features": "character 1-3-grams of the normalized text, ^ and $ mark the ends",
             "bias": round(bias, 5),
             "threshold": round(cut, 5),
-            "neutralize": NEUTRALIZE,
+            "neutralize": neutralize,
             "cv_false_alarm_rate": MAX_FALSE_ALARM_RATE,
             # 5-fold out-of-fold figures on dev at the threshold: the model alone (the lists
             # catch most violations first), an estimate of how it does on unseen wording.

@@ -227,6 +227,10 @@ def _run_audit(
         from cservice_audit.show import conversation_rows
 
         transcript = conversation_rows(context, ruleset, options.conversation)
+    bots = bot_accounts(used)
+    # The events have done their work: let them go before the drill-down gathers its items
+    # and the report is written (at 2 M douyin rows that held the peak, docs/performance.md).
+    del events_all, used, events, day_times, context
     metrics = with_needs(_sorted_metrics(metric_frames, ruleset).filter(pl.col("shop").is_in(shops)), ruleset, as_of)
     # Spilled, the late items wait on disk (audit_all) and only those of failing metrics are
     # read back, in the same streaming plan that orders them.
@@ -246,7 +250,7 @@ def _run_audit(
     points = points_in_force(metrics, as_of)
     return AuditResult(
         ruleset, summary, as_of, generated_at, metrics, findings, points, rejects, options, written, hidden, notes, items, transcript,
-        bots=bot_accounts(used),
+        bots=bots,
     )
 
 

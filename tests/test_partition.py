@@ -11,8 +11,9 @@ exports go through four roads and must give identical metrics and findings:
    did before partitions existed (`whole` below);
 5. roads 1 and 2 once more with the events spilled to disk (spill.py: the threshold forced
    to 0 bytes), the input normalized 7 rows at a time (slices cut files, conversations and
-   duplicate pairs apart), duplicates found by hash bucket (one bucket per 3 rows here) and
-   the input summary aggregated from the spill.
+   duplicate pairs apart), duplicates found by hash bucket (one bucket per 3 rows here), the
+   multi-day conversations by hash bucket (one per 5 rows) and the input summary aggregated
+   from the spill.
 
 The exports are built to cut at the awkward places: conversations across midnight, replies
 more than 24 hours later, turns whose topic word comes after midnight, repeated replies
@@ -119,6 +120,7 @@ def report(paths: list[str], platform: str, batch_rows: int | None, monkeypatch,
         monkeypatch.setattr(partition, "BATCH_ROWS", batch_rows)
     monkeypatch.setenv(spill.THRESHOLD_ENV, "0" if spilled else str(10**12))
     monkeypatch.setattr(spill, "DUP_BUCKET_ROWS", 3)
+    monkeypatch.setattr(partition, "SPAN_BUCKET_ROWS", 5)
     monkeypatch.setattr(spill, "CHUNK_ROWS", 7)
     result = run_audit(paths, load_platform(platform), AuditOptions(), generated_at=NOW)
     monkeypatch.undo()

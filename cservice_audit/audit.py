@@ -234,7 +234,7 @@ def _run_audit(
     metrics = with_needs(_sorted_metrics(metric_frames, ruleset).filter(pl.col("shop").is_in(shops)), ruleset, as_of)
     # Spilled, the late items wait on disk (audit_all) and only those of failing metrics are
     # read back, in the same streaming plan that orders them.
-    items = failing_items(item_frames, metrics, ruleset, engine="streaming" if spilled else "in-memory")
+    items = failing_items(item_frames, metrics, ruleset)
     findings = pl.concat([pl.DataFrame(schema=FINDING_SCHEMA), *finding_frames], how="diagonal")
     # Rejected rows belong to no shop yet (their shop may be what failed to parse); every other
     # finding is about a shop of this run.

@@ -327,3 +327,26 @@ def test_needs_match_brute_force(drawn, min_rate, max_seconds, cap, max_rate) ->
                 assert row["needed_rate"] is None, where
             else:
                 assert math.isclose(row["needed_rate"], float(want["needed_rate"]), rel_tol=1e-12), where
+
+
+def test_failing_items_keep_their_schema_when_nothing_fails() -> None:
+    """No item, or items of passing metrics only: an empty frame of the item schema, in memory
+    and spilled alike (the in-memory road once typed `status` from the empty metric table,
+    UInt32, and the partition property test found the two roads differ)."""
+    import polars as pl
+
+    from cservice_audit.drilldown import failing_items
+    from cservice_audit.ruleset import load_platform
+    from cservice_audit.schema import ITEM_SCHEMA, METRIC_SCHEMA
+
+    ruleset = load_platform("pinduoduo")
+    item = pl.DataFrame(
+        {"rule": ["PDD-R3"], "scope": ["agent"], "shop": ["甲店"], "agent": ["a1"], "period": ["day"], "period_start": [date(2026, 11, 2)],
+         "status": [None], "conversation": ["c1"], "buyer": ["b1"], "handled_by": ["a1"], "ts": [datetime(2026, 11, 2, 1, tzinfo=timezone.utc)],
+         "wait": [400.0], "reply_ts": [datetime(2026, 11, 2, 1, 7, tzinfo=timezone.utc)]},
+        schema=ITEM_SCHEMA,
+    )
+    passing = pl.DataFrame(schema=METRIC_SCHEMA)
+    for items in ([], [item], [item.lazy()]):
+        got = failing_items(items, passing, ruleset)
+        assert got.height == 0 and got.schema == pl.Schema(ITEM_SCHEMA), got.schema

@@ -35,8 +35,8 @@ def failing_items(items: list[pl.DataFrame | pl.LazyFrame], metrics: pl.DataFram
     every one of a failing metric) that was the audit's peak. A spilled run hands the items
     over as scans of its folder, read by one streaming plan (30 M rows: 4 M items)."""
     order = {rule.code: i for i, rule in enumerate(ruleset.rules)}
-    # The metrics' order, found on the few metric rows: `_metric` numbers them in that order,
-    # and `_place` is shared by metrics with equal keys, as they shared a place in one sort.
+    # The metrics' order, found on the few metric rows: `_place` numbers them in that order,
+    # shared by metrics with equal keys, as they shared a place in one sort.
     flagged = (
         metrics.lazy()
         .filter(pl.col("status").is_in(FAILING))
@@ -46,7 +46,6 @@ def failing_items(items: list[pl.DataFrame | pl.LazyFrame], metrics: pl.DataFram
             nulls_last=True,
             maintain_order=True,
         )
-        .with_row_index("_metric")
         .with_columns(pl.struct(METRIC_KEYS).rle_id().alias("_place"))
         .collect()
     )
@@ -67,11 +66,10 @@ def failing_items(items: list[pl.DataFrame | pl.LazyFrame], metrics: pl.DataFram
         combined.lazy()
         .with_row_index("_item")
         .select("_item", *METRIC_KEYS, "wait", "ts", "conversation")
-        .join(flagged.lazy().select(*METRIC_KEYS, "_metric", "_place"), on=METRIC_KEYS, how="inner", nulls_equal=True, maintain_order="left")
-        .select("_item", "_metric", "_place", "wait", "ts", "conversation")
+        .join(flagged.lazy().select(*METRIC_KEYS, "status", "_place"), on=METRIC_KEYS, how="inner", nulls_equal=True, maintain_order="left")
+        .select("_item", "status", "_place", "wait", "ts", "conversation")
         .sort(["_place", *worst_first()], **worst)
-        .select("_item", "_metric")
-        .join(flagged.lazy().select("_metric", "status"), on="_metric", how="left", maintain_order="left")
+        .select("_item", "status")
         .collect()
     )
     return combined[ranked.get_column("_item")].with_columns(ranked.get_column("status")).select(list(ITEM_SCHEMA))

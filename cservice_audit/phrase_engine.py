@@ -405,13 +405,31 @@ def _grams(marked: pl.Expr, vocabulary: list[str]) -> pl.Expr:
     return marked.str.extract_many(vocabulary, overlapping=True)
 
 
-def _weigh(grams: pl.Expr, s: Scaled) -> pl.Expr:
-    """The logit in integer units: bias plus the weight of every n-gram occurrence in `grams`
-    (n-grams of another model sharing the list weigh 0)."""
-    if not s.ngrams:
-        return pl.lit(s.bias, pl.Int64)
-    summed = grams.list.eval(pl.element().replace_strict(s.ngrams, s.units, default=0, return_dtype=pl.Int64)).list.sum()
-    return summed.fill_null(0) + s.bias
+def _with_units(frame: pl.DataFrame, wanted: list[tuple[str, str, str]]) -> pl.DataFrame:
+    """`frame` with, for each (n-gram list column, model name, alias), the model's logit in
+    integer units: bias plus the weight of every n-gram occurrence in the list (n-grams of
+    another model sharing the list weigh nothing).
+
+    Why a join and not a lookup inside each list (`list.eval(replace_strict)`): the same sums,
+    3x less CPU on the bench's 200,000 distinct PDD-P1 inputs (1.01 s -> 0.31 s), because
+    the occurrences are hashed against the table in one whole-column join."""
+    rows = frame.with_row_index("_row")
+    out = rows.lazy()
+    for grams, name, alias in wanted:
+        s = scaled(name)
+        occurrences = rows.lazy().select("_row", pl.col(grams).alias("_g")).explode("_g")
+        sums = occurrences.join(_weight_table(name).lazy(), on="_g", how="inner").group_by("_row").agg(pl.col("_w").sum())
+        out = out.join(sums, on="_row", how="left", maintain_order="left").with_columns(
+            (pl.col("_w").fill_null(0) + s.bias).alias(alias)
+        ).drop("_w")
+    return out.drop("_row").collect()
+
+
+def _weight_table(name: str) -> pl.DataFrame:
+    """Model `name`'s n-grams (`_g`) and their weights in integer units (`_w`); built from
+    `scaled` on each call (a few ms), so it never outlives a change of `scaled`'s cache."""
+    s = scaled(name)
+    return pl.DataFrame({"_g": list(s.ngrams), "_w": list(s.units)}, schema={"_g": pl.String, "_w": pl.Int64})
 
 
 def _gram_columns(names: tuple[str, ...], text: str) -> tuple[dict[str, pl.Expr], dict[str, pl.Expr], dict[str, str]]:
@@ -434,10 +452,10 @@ def _gram_columns(names: tuple[str, ...], text: str) -> tuple[dict[str, pl.Expr]
 
 def model_scores(texts: pl.LazyFrame, key: str, text: str, name: str) -> pl.LazyFrame:
     """`key` with `score`: the model's logit on column `text` (bias plus the weights of every
-    1-3-gram occurrence). Whole-column: one Aho-Corasick pass, a lookup, a sum per text."""
+    1-3-gram occurrence). Whole-column: one Aho-Corasick pass, then a join of the occurrences with the weights, summed per text."""
     marks, grams, reads = _gram_columns((name,), text)
-    s = scaled(name)
-    return texts.select(key, **marks).with_columns(**grams).select(key, s.score(_weigh(pl.col(reads[name]), s)).alias("score"))
+    cut = texts.select(key, **marks).with_columns(**grams).collect()
+    return _with_units(cut, [(reads[name], name, "_units")]).lazy().select(key, scaled(name).score(pl.col("_units")).alias("score"))
 
 
 def _evidence(hits: pl.DataFrame, key: str, grams: str, name: str) -> pl.DataFrame:
@@ -491,13 +509,13 @@ def _model_units(
     The text is matched against the n-grams once for all the rule's models."""
     marks, grams, reads = _gram_columns(m.models, "_model_text")
     mark_columns = list(marks)
-    units = [_weigh(pl.col(reads[name]), scaled(name)).alias(f"_units{i}") for i, name in enumerate(m.models)]
     unit_columns = [f"_units{i}" for i in range(len(m.models))]
     keys = texts.select(column, _allowed(pl.col(column), m).alias("_model_text")).select(column, **marks).collect()
     distinct = keys.select(mark_columns).unique()
     known = cache.known(m.models) if cache is not None else None
     new = distinct if known is None else distinct.join(known, on=mark_columns, how="anti", nulls_equal=True)
-    scored = new.lazy().with_columns(**grams).with_columns(*units).select(*mark_columns, *unit_columns).collect()
+    cut = new.lazy().with_columns(**grams).collect()
+    scored = _with_units(cut, [(reads[name], name, f"_units{i}") for i, name in enumerate(m.models)]).select(*mark_columns, *unit_columns)
     if cache is not None:
         cache.add(m.models, scored)
     if known is not None:

@@ -103,9 +103,10 @@ def run_audit(
     stdin: IO[bytes] | None = None,
     progress: Callable[..., None] = lambda stage, **fields: None,
 ) -> AuditResult:
-    # A big input's spill folder (spill.py) lives as long as the run: removed on return, on
-    # an error and on Ctrl-C alike.
+    # A big input's spill folder (spill.py) and the spooled copies of streams (load.py) live
+    # as long as the run: removed on return, on an error, on Ctrl-C and on SIGTERM alike.
     with contextlib.ExitStack() as cleanup:
+        cleanup.enter_context(loader.spools_removed())
         return _run_audit(paths, ruleset, options, generated_at=generated_at, stdin=stdin, progress=progress, cleanup=cleanup)
 
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
+import threading
 from datetime import date, datetime, timezone
 from enum import Enum
 from pathlib import Path
@@ -19,7 +21,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from cservice_audit import __version__, exitcodes
-from cservice_audit.errors import AuditError, os_reason
+from cservice_audit.errors import AuditError, Stopped, os_reason, raise_stopped
 from cservice_audit.files import atomic_write
 from cservice_audit.i18n import LANGS, catalogue, default_lang, read_back, t
 from cservice_audit.sanitize import one_line
@@ -910,6 +912,9 @@ def main() -> None:
         sys.argv.remove("--debug")
     global LANG
     LANG = _argv_lang(sys.argv[1:]) or default_lang()
+    on_main_thread = threading.current_thread() is threading.main_thread()  # signals go to the main thread only
+    stops = (signal.SIGTERM, signal.SIGINT)
+    previous = {signum: signal.signal(signum, raise_stopped) for signum in stops} if on_main_thread else {}
     try:
         from cservice_audit import limits
 
@@ -917,6 +922,10 @@ def main() -> None:
         code = _localized_command(LANG)(standalone_mode=False)
     except AuditError as exc:
         _fail(exc.localized(LANG))
+    except Stopped as exc:
+        # SIGTERM and Ctrl-C: the run could not be done (exit 2, spec §10); its temporary
+        # files are gone by now (errors.Stopped).
+        _fail(t("error.terminated" if exc.signum == signal.SIGTERM else "error.interrupted", LANG))
     except (SystemExit, KeyboardInterrupt) as exc:
         if isinstance(exc, KeyboardInterrupt):
             _fail(t("error.interrupted", LANG))
@@ -931,6 +940,9 @@ def main() -> None:
             message = exc.format_message()
             _fail(t("error.usage", LANG, message=read_back("usage.", message, LANG) or message))
         _crash(exc, debug)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     sys.exit(code if isinstance(code, int) else exitcodes.CLEAN)
 
 

@@ -68,3 +68,22 @@ class InputError(AuditError):
 
 class RulesetError(AuditError):
     """A ruleset file is invalid; the message names the file and the key path."""
+
+
+
+class Stopped(BaseException):
+    """SIGTERM (a cron `timeout`, a service stop) or SIGINT (Ctrl-C), raised in the main thread
+    by the handler cli.main installs. It unwinds the run, so every `finally` and ExitStack runs
+    and the run's temporary files (spools, the spill folder, a report's temporary file) are
+    removed; Python's default SIGTERM ends the process on the spot and left them behind.
+
+    A BaseException of its own, not KeyboardInterrupt: Typer turns a KeyboardInterrupt into a
+    silent exit 130, and the spec allows 0, 1 and 2 only (a stopped run could not be done: 2)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def raise_stopped(signum: int, frame: object) -> None:
+    raise Stopped(signum)

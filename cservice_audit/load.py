@@ -233,14 +233,26 @@ _RATIO_FLOOR = 8 << 20  # the compression ratio is judged once this much has com
 _SPOOLS: list[str] = []
 
 
-def _remove_spools() -> None:
-    for name in _SPOOLS:
+def _remove_spools(since: int = 0) -> None:
+    for name in _SPOOLS[since:]:
         with contextlib.suppress(OSError):
             os.unlink(name)
-    _SPOOLS.clear()
+    del _SPOOLS[since:]
 
 
 atexit.register(_remove_spools)
+
+
+@contextlib.contextmanager
+def spools_removed() -> Iterator[None]:
+    """The spools made inside are removed on leaving (a run's end, an error, Ctrl-C and SIGTERM
+    as errors.Stopped), not only at exit: a process that runs many audits (the tests, a
+    caller of run_audit) would otherwise keep every input it spooled until it ends."""
+    since = len(_SPOOLS)
+    try:
+        yield
+    finally:
+        _remove_spools(since)
 
 
 def _new_spool(suffix: str) -> tuple[str, IO[bytes]]:

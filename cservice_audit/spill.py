@@ -23,10 +23,7 @@ import contextlib
 import dataclasses
 import math
 import os
-import signal
-import sys
 import tempfile
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -74,13 +71,9 @@ def input_bytes(paths: list[str]) -> int:
 
 def folder(cleanup: contextlib.ExitStack) -> Path:
     """A new temporary folder in $TMPDIR, removed when `cleanup` closes: on return, on an
-    error, on Ctrl-C, and on SIGTERM (a cron `timeout`), which is turned into an exit here
-    for the run's duration so the folder's gigabytes are not left behind."""
-    path = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="cservice-audit-", ignore_cleanup_errors=True)))
-    if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-        cleanup.callback(signal.signal, signal.SIGTERM, previous)
-    return path
+    error, on Ctrl-C, and on SIGTERM (a cron `timeout`: cli.main turns it into an exception,
+    errors.Stopped), so the folder's gigabytes are not left behind."""
+    return Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="cservice-audit-", ignore_cleanup_errors=True)))
 
 
 def is_spilled(events: pl.LazyFrame) -> bool:

@@ -51,11 +51,12 @@ def _limit_memory() -> None:
 
 def run_hostile(command: str, *args: object, cwd: Path, stdin=subprocess.DEVNULL, env: dict | None = None) -> Hostile:
     """The installed command under the memory guard; peak RSS of this child alone (wait4)."""
+    home = tempfile.TemporaryDirectory(prefix="history-")  # removed below: a suite run made ~30
     environment = {**os.environ, "NO_COLOR": "1", "PYTHONIOENCODING": "utf-8", "TZ": "UTC",
-                   "CSERVICE_AUDIT_HOME": tempfile.mkdtemp(prefix="history-"), **(env or {})}  # fmt: skip
+                   "CSERVICE_AUDIT_HOME": home.name, **(env or {})}  # fmt: skip
     environment.pop("COLUMNS", None)
     started = time.monotonic()
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    with home, tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(
             [command, *map(str, args)], stdin=stdin, stdout=out, stderr=err, cwd=cwd, env=environment, preexec_fn=_limit_memory
         )

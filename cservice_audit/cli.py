@@ -219,6 +219,9 @@ def audit(
     ruleset_file = ruleset_file or _path(settings.get("ruleset"))
     fmt = fmt or (Format(_choice(settings.get("format"), Format, "format")) if settings.get("format") else None)
     output = output or _path(settings.get("output"))
+    # `-o -` is stdout, as `-` is stdin: a spot-check with a cron config whose `output` is
+    # tonight's report prints instead of replacing it (before, it wrote a file named "-").
+    output = None if output is not None and str(output) == "-" else output
     baseline = baseline or _path(settings.get("baseline"))
     rejects = rejects or _path(settings.get("rejects"))
     mapping = mapping or _path(settings.get("mapping"))

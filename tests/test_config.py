@@ -52,6 +52,20 @@ def test_relative_paths_in_the_file_are_relative_to_the_file(cli, tmp_path):
     assert (etc / "out" / "a.json").exists() and not list(elsewhere.iterdir())
 
 
+def test_output_dash_is_stdout_and_leaves_the_configured_report_alone(cli, tmp_path):
+    """A spot-check with the cron config: `-o -` prints, and tonight's report (the baseline)
+    is neither replaced nor joined by a file named "-"."""
+    report = tmp_path / "shop-a.json"
+    config = _write(tmp_path / "a.toml", f'platform = "pinduoduo"\nformat = "json"\noutput = "{report}"\n')
+    assert cli("audit", SAMPLE, "--config", config, "--no-history").code == 1
+    tonight = report.read_bytes()
+    r = cli("audit", SAMPLE, "--config", config, "--no-history", "-f", "table", "-o", "-", "--summary", cwd=tmp_path)
+    assert r.code == 1, r.err
+    assert "PDD-R3" in r.out and "Found 37 findings" in r.out, r.out[-500:]
+    assert report.read_bytes() == tonight
+    assert not (tmp_path / "-").exists()
+
+
 def test_fail_on_from_the_file_sets_the_exit_status(cli, tmp_path):
     config = _write(tmp_path / "c.toml", 'platform = "pinduoduo"\nformat = "json"\nselect = ["PDD-S1"]\nfail_on = "error"\n')
     assert cli("audit", SAMPLE, "--config", config).code == 0  # PDD-S1 findings are warnings

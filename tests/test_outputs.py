@@ -17,6 +17,7 @@ from transcripts import FAILING
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 LARGEST = SAMPLES / "kuaishou-2026-11-16-week.csv"
+SAMPLE_PDD = SAMPLES / "pinduoduo-2026-11-22.csv"
 # A formula-looking agent name with a late answer (findings of its own), and an off-platform
 # contact phrase (a finding with a time).
 FORMULA = "=HYPERLINK(\"http://x\",\"点我\")"
@@ -190,6 +191,21 @@ def test_digest_never_cuts_a_character():
         assert "[x](http" not in text  # the name cannot smuggle a link in
     text = digest(report, limit=1000)
     assert "…and 79 more" in text or "…and 80 more" in text
+
+
+def test_digest_counts_the_agents_the_summary_screen_counts(cli):
+    """The sample's PDD-R3 fails for three agents, the unassigned turns and the shop: the
+    digest says "3 agent(s) fail" as the summary screen's rows do, names the unassigned turns
+    apart, and lists no "(unassigned)" among the worst agents (it once said 4, in a shop of 4
+    agents where only 3 failed)."""
+    report = cli("audit", SAMPLE_PDD, "-p", "pdd", "-f", "json", "--exit-zero", "--no-history").json()
+    failing = {m["agent"] for m in report["metrics"] if m["rule"] == "PDD-R3" and m["scope"] == "agent" and m["status"] == "fail"}
+    assert "(unassigned)" in failing and len(failing) == 4, failing  # what the digest must not count as 4 agents
+    run = cli("audit", SAMPLE_PDD, "-p", "pdd", "-f", "digest", "--exit-zero", "--no-history")
+    line = next(x for x in run.out.splitlines() if x.startswith("- PDD-R3 "))
+    assert line.endswith(": shop fails, 3 agent(s) fail, unassigned turns fail"), line
+    worst = run.out.split("**Worst agents:**")[1].split("\n\n")[0]
+    assert "unassigned" not in worst and worst.count("- **") == 4, worst
 
 
 def test_digest_lists_new_findings_when_the_report_says_which():

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from cservice_audit.render.matrix import agent_kind
 from cservice_audit.sanitize import markdown_safe
 
 LIMIT = 4096  # bytes of UTF-8: the WeCom group bot's markdown limit, the strictest of the three
@@ -112,12 +113,17 @@ def failed_rules(report: dict[str, Any], lang: str | None = None) -> list[str]:
     w = _words(lang)
     by_rule: dict[str, dict[str, Any]] = {}
     for m in _current(report):
-        entry = by_rule.setdefault(m["rule"], {"name": m["name"], "shop": False, "agents": set()})
+        entry = by_rule.setdefault(m["rule"], {"name": m["name"], "shop": False, "agents": set(), "unassigned": False})
         if m["status"] == "fail":
-            if m["scope"] == "shop":
+            # Counted as the summary screen counts: people to coach; unassigned turns apart,
+            # the robot left out (a shop of 20 agents never reads "21 agents fail").
+            kind = "shop" if m["scope"] == "shop" else agent_kind(m["agent"], m["shop"])
+            if kind == "shop":
                 entry["shop"] = True
-            else:
+            elif kind == "agent":
                 entry["agents"].add((m["shop"], m["agent"]))
+            elif kind == "unassigned":
+                entry["unassigned"] = True
     order = report["ruleset"]["rules"]
     # The rule's title (3分钟人工回复率), what a supervisor calls it; reports before schema
     # 2.1 have none, so their rule name is shown.
@@ -125,11 +131,13 @@ def failed_rules(report: dict[str, Any], lang: str | None = None) -> list[str]:
     lines = []
     for code in sorted(by_rule, key=lambda c: order.index(c) if c in order else len(order)):
         entry = by_rule[code]
-        if not entry["shop"] and not entry["agents"]:
+        if not entry["shop"] and not entry["agents"] and not entry["unassigned"]:
             continue
         who = [w["rule_shop"]] if entry["shop"] else []
         if entry["agents"]:
             who.append(w["rule_agents"].format(n=len(entry["agents"])))
+        if entry["unassigned"]:
+            who.append(w["rule_unassigned"])
         lines.append(w["rule_line"].format(code=code, name=_safe(titles.get(code) or entry["name"]), who=", ".join(who)))
     return lines
 
@@ -140,8 +148,8 @@ def worst_agents(report: dict[str, Any], lang: str | None = None) -> list[str]:
     severity = _rule_severity(report)
     agents: dict[tuple[str, str], dict[str, list[str]]] = {}
     for m in _current(report):
-        if m["scope"] != "agent" or m["agent"] == "(bot)":
-            continue
+        if m["scope"] != "agent" or agent_kind(m["agent"], m["shop"]) != "agent":
+            continue  # the robot and unassigned turns are nobody to coach (the rules' lines say so)
         entry = agents.setdefault((m["shop"], m["agent"]), {"fail": [], "at_risk": []})
         if m["status"] in entry:
             entry[m["status"]].append(m["rule"])

@@ -10,7 +10,7 @@ import os
 import signal
 import sys
 import threading
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
@@ -711,7 +711,10 @@ def _print_trend(frame, ruleset) -> None:
     weeks = sorted(set(frame.get_column("week_start")))
     partial = dict(frame.select("week_start", "partial").unique().iter_rows())
     rules = {r.code: r for r in ruleset.rules}
-    table = Table(title=t("trend.title", LANG, first=weeks[0], last=weeks[-1]), title_justify="left")
+    # The days the weeks cover (Monday of the first to Sunday of the last): "11-23 .. 11-23"
+    # read as one day.
+    last_day = weeks[-1] + timedelta(days=6)
+    table = Table(title=t("trend.title", LANG, first=weeks[0], last=last_day), title_justify="left")
     for column in (t("col.rule", LANG), t("col.shop", LANG), t("col.agent", LANG), t("col.threshold", LANG), t("col.trend", LANG)):
         table.add_column(column)
     for w in weeks:

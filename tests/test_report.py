@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 import tomllib
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -374,6 +375,10 @@ def test_trend_rates_as_percent_counts_as_counts_fixed_scale_partial_week(stored
         if "TB-R3" in line:
             assert re.search(r"\d+%", line), line
     assert "11-16*" in table and "in progress: 3 of 7 days" in table
+    # The title gives the days the weeks cover: Monday of the first week to Sunday of the last.
+    first = min(r["week_start"] for r in rows)
+    sunday = (date.fromisoformat(last) + timedelta(days=6)).isoformat()
+    assert table.lstrip().startswith(f"weekly, {first} .. {sunday}"), table[:200]
     # A steady shop rate draws steady high bars on the 0–100 % scale, not a collapse.
     shop_r3 = next(line for line in table.splitlines() if "TB-R3" in line and "(shop total)" in line)
     bars = re.search(r"[▁▂▃▄▅▆▇█]{5}", shop_r3).group()

@@ -117,6 +117,23 @@ def test_robot_is_told_by_its_rows_whatever_its_name(cli, write):
     assert "1 agents: 1 failing" in out
 
 
+def test_scorecards_list_the_agents_then_the_robot_unassigned_and_shop(cli, write):
+    """店小蜜 (a robot by its rows, named after no robot word) sorts before the agents by name;
+    its PDD-R5 row comes after them, as on the summary screen, then the unassigned turns, then
+    the shop total."""
+    write("chats.csv", "ts,buyer,role,agent,text\n"
+          "2026-11-22 09:00:00,b1,买家,,在吗\n2026-11-22 09:00:05,b1,机器人,店小蜜,您好，欢迎光临\n"
+          "2026-11-22 09:20:00,b1,客服,阿强,在的\n"
+          "2026-11-22 10:00:00,b2,买家,,发货了吗\n2026-11-22 10:00:05,b2,机器人,店小蜜,亲，请稍等\n"
+          "2026-11-22 10:30:00,b3,买家,,有人吗\n2026-11-22 10:31:00,b3,客服,阿强,在的\n"
+          "2026-11-22 11:00:00,b4,买家,,能便宜点吗\n")
+    out = cli("audit", "chats.csv", "--platform", "pinduoduo", "-f", "table", "--lang", "en", "--select", "PDD-R5",
+              env={"COLUMNS": "160"}).out  # fmt: skip
+    card = out[out.index("PDD-R5 ") :].split("└")[0].splitlines()
+    names = [line.split("│")[1].strip() for line in card if line.startswith("│")]
+    assert names == ["阿强", "店小蜜", "(unassigned)", "(shop total)"], names  # by name: 店小蜜 < 阿强
+
+
 def test_agents_passing_everything_are_one_line(cli, write):
     """a1 answers in a minute (passes every rule), a2 after ten minutes (fails PDD-R3/R5)."""
     from transcripts import FAILING

@@ -23,7 +23,7 @@ import polars as pl
 from cservice_audit import sanitize
 from cservice_audit.audit import AuditResult
 from cservice_audit.i18n import sentinel_name, t
-from cservice_audit.render.matrix import Matrix, MatrixRow, agent_matrix
+from cservice_audit.render.matrix import KIND_ORDER, Matrix, MatrixRow, agent_kind, agent_matrix
 from cservice_audit.schema import SEVERITY_RANK
 
 # Status marks are symbols, the same in every language; their words are in the catalogue.
@@ -171,7 +171,11 @@ def scorecards(result: AuditResult, lang: str = "en", target: str = "terminal") 
         many_shops = rows.get_column("shop").n_unique() > 1
         with_tier = rule.escalation is not None
         body, statuses = [], []
-        for row in rows.iter_rows(named=True):
+        # The people to coach first, then the robot, the unassigned turns and the shop total,
+        # as on the summary screen (in metric order the robot fell among the agents by name).
+        kind = {(r["shop"], r["agent"]): KIND_ORDER[agent_kind(r["agent"], r["shop"], result.bots)] for r in rows.iter_rows(named=True)}
+        ordered = sorted(rows.iter_rows(named=True), key=lambda r: (r["shop"], kind[(r["shop"], r["agent"])]))
+        for row in ordered:
             name = who(row["agent"], row["scope"], lang, target)
             if many_shops:
                 name = f"{shown(row['shop'], target)} / {name}"

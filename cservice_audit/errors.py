@@ -70,7 +70,6 @@ class RulesetError(AuditError):
     """A ruleset file is invalid; the message names the file and the key path."""
 
 
-
 class Stopped(BaseException):
     """SIGTERM (a cron `timeout`, a service stop) or SIGINT (Ctrl-C), raised in the main thread
     by the handler cli.main installs. It unwinds the run, so every `finally` and ExitStack runs

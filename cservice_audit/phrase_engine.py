@@ -452,7 +452,8 @@ def _gram_columns(names: tuple[str, ...], text: str) -> tuple[dict[str, pl.Expr]
 
 def model_scores(texts: pl.LazyFrame, key: str, text: str, name: str) -> pl.LazyFrame:
     """`key` with `score`: the model's logit on column `text` (bias plus the weights of every
-    1-3-gram occurrence). Whole-column: one Aho-Corasick pass, then a join of the occurrences with the weights, summed per text."""
+    1-3-gram occurrence). Whole-column: one Aho-Corasick pass, then a join of the occurrences
+    with the weights, summed per text."""
     marks, grams, reads = _gram_columns((name,), text)
     cut = texts.select(key, **marks).with_columns(**grams).collect()
     return _with_units(cut, [(reads[name], name, "_units")]).lazy().select(key, scaled(name).score(pl.col("_units")).alias("score"))

@@ -25,7 +25,6 @@ thousand). The same function is what a multi-machine run would fan out on.
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -177,12 +176,10 @@ def _spans(events: pl.LazyFrame, engine: str, spilled: bool) -> pl.DataFrame:
             .filter(pl.col("_first") != pl.col("_last"))
         )
 
-    rows = events.select(pl.len()).collect(engine=engine).item() if spilled else 0
-    buckets = max(1, math.ceil(rows / SPAN_BUCKET_ROWS))
-    if buckets == 1:
+    if not spilled:
         return span(events).collect(engine=engine)
-    bucket = pl.struct("shop", "conversation").hash() % buckets
-    return pl.concat([span(events.filter(bucket == b)).collect(engine=engine) for b in range(buckets)], how="vertical")
+    parts = spill.hash_buckets(events, pl.struct("shop", "conversation").hash(), SPAN_BUCKET_ROWS)
+    return pl.concat([span(part).collect(engine=engine) for part in parts], how="vertical")
 
 
 def _window(events: pl.LazyFrame, spans: pl.DataFrame, cells: pl.DataFrame, shop_keys: pl.DataFrame | None) -> pl.DataFrame:

@@ -415,12 +415,13 @@ def _with_units(frame: pl.DataFrame, wanted: list[tuple[str, str, str]]) -> pl.D
     the occurrences are hashed against the table in one whole-column join."""
     rows = frame.with_row_index("_row")
     out = rows.lazy()
+    # Exploded once per list column: the models of one rule share it (KS-P1, DY-P1).
+    occurrences = {grams: rows.select("_row", pl.col(grams).alias("_g")).explode("_g") for grams, _, _ in wanted}
     for grams, name, alias in wanted:
-        s = scaled(name)
-        occurrences = rows.lazy().select("_row", pl.col(grams).alias("_g")).explode("_g")
-        sums = occurrences.join(_weight_table(name).lazy(), on="_g", how="inner").group_by("_row").agg(pl.col("_w").sum())
+        found = occurrences[grams].lazy().join(_weight_table(name).lazy(), on="_g", how="inner")
+        sums = found.group_by("_row").agg(pl.col("_w").sum())
         out = out.join(sums, on="_row", how="left", maintain_order="left").with_columns(
-            (pl.col("_w").fill_null(0) + s.bias).alias(alias)
+            (pl.col("_w").fill_null(0) + scaled(name).bias).alias(alias)
         ).drop("_w")
     return out.drop("_row").collect()
 

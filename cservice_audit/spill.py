@@ -24,7 +24,7 @@ import dataclasses
 import math
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import polars as pl
@@ -121,16 +121,26 @@ def write(
     return scan.drop("chunk"), kept, summed
 
 
+def hash_buckets(events: pl.LazyFrame, key: pl.Expr, rows_per_bucket: int) -> Iterator[pl.LazyFrame]:
+    """`events` cut by `key` (a hash) modulo the number of buckets, about `rows_per_bucket`
+    input rows each: rows with equal keys meet in one bucket, and each pass over a bucket holds
+    only its share. One bucket (all of `events`, unfiltered) when the input fits in one."""
+    rows = events.select(pl.len()).collect(engine="streaming").item()
+    buckets = max(1, math.ceil(rows / rows_per_bucket))
+    if buckets == 1:
+        yield events
+        return
+    for bucket in range(buckets):
+        yield events.filter(key % buckets == bucket)
+
+
 def duplicates(events: pl.LazyFrame) -> pl.DataFrame:
     """(_order, _source) of every row that is a duplicate of an earlier one (the same key as
     normalize.mark_duplicates, exactly): rows are bucketed by the key's hash, so equal keys
     meet in one bucket and each pass holds one bucket's counts; the few rows whose hash
     repeats are then compared on the key itself (a hash collision is not a duplicate)."""
-    rows = events.select(pl.len()).collect().item()
-    buckets = max(1, math.ceil(rows / DUP_BUCKET_ROWS))
     repeated = []
-    for bucket in range(buckets):
-        mine = events.select(DUP_KEY).filter(pl.col(DUP_KEY) % buckets == bucket) if buckets > 1 else events.select(DUP_KEY)
+    for mine in hash_buckets(events.select(DUP_KEY), pl.col(DUP_KEY), DUP_BUCKET_ROWS):
         counts = mine.group_by(DUP_KEY).len().filter(pl.col("len") > 1).select(DUP_KEY)
         repeated.append(counts.collect(engine="streaming"))
     keys = pl.concat(repeated).get_column(DUP_KEY)
@@ -147,12 +157,8 @@ def with_sessions(events: pl.LazyFrame, session_gap: float, folder: Path) -> pl.
     events are taken by hash bucket of (shop, buyer), each bucket sorted alone, and the
     session numbers written next to the events, cut the same way (shop key, day), so a
     batch reads only its own."""
-    rows = events.select(pl.len()).collect(engine="streaming").item()
-    buckets = max(1, math.ceil(rows / SESSION_BUCKET_ROWS))
     target = folder / "sessions"
-    bucket = pl.struct("shop", "buyer").hash() % buckets
-    for b in range(buckets):
-        mine = events.filter(bucket == b) if buckets > 1 else events
+    for b, mine in enumerate(hash_buckets(events, pl.struct("shop", "buyer").hash(), SESSION_BUCKET_ROWS)):
         numbered = sessions(mine, session_gap).collect(engine="in-memory")
         keys = mine.select("_order", SHOP_KEY, "day").collect(engine="streaming")
         numbered.join(keys, on="_order").lazy().sink_parquet(

@@ -173,8 +173,7 @@ def scorecards(result: AuditResult, lang: str = "en", target: str = "terminal") 
         body, statuses = [], []
         # The people to coach first, then the robot, the unassigned turns and the shop total,
         # as on the summary screen (in metric order the robot fell among the agents by name).
-        kind = {(r["shop"], r["agent"]): KIND_ORDER[agent_kind(r["agent"], r["shop"], result.bots)] for r in rows.iter_rows(named=True)}
-        ordered = sorted(rows.iter_rows(named=True), key=lambda r: (r["shop"], kind[(r["shop"], r["agent"])]))
+        ordered = sorted(rows.iter_rows(named=True), key=lambda r: (r["shop"], KIND_ORDER[agent_kind(r["agent"], r["shop"], result.bots)]))
         for row in ordered:
             name = who(row["agent"], row["scope"], lang, target)
             if many_shops:

@@ -21,7 +21,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from cservice_audit import __version__, exitcodes
-from cservice_audit.errors import AuditError, Stopped, os_reason, raise_stopped
+from cservice_audit.errors import STOP_SIGNAL, AuditError, Stopped, os_reason, raise_stopped
 from cservice_audit.files import atomic_write
 from cservice_audit.i18n import LANGS, catalogue, default_lang, read_back, t
 from cservice_audit.sanitize import one_line
@@ -921,17 +921,23 @@ def main() -> None:
     on_main_thread = threading.current_thread() is threading.main_thread()  # signals go to the main thread only
     stops = (signal.SIGTERM, signal.SIGINT)
     previous = {signum: signal.signal(signum, raise_stopped) for signum in stops} if on_main_thread else {}
+    # A stop raised inside a callback is "ignored" by Python with a traceback on stderr; it is
+    # reported below as the one line instead (errors.STOP_SIGNAL).
+    unraisable = sys.unraisablehook
+    sys.unraisablehook = lambda hook: None if isinstance(hook.exc_value, Stopped) else unraisable(hook)
     try:
         from cservice_audit import limits
 
         limits.activate(limits.from_environment())  # a bad $CSERVICE_AUDIT_LIMITS is exit 2 too
         code = _localized_command(LANG)(standalone_mode=False)
     except AuditError as exc:
+        if STOP_SIGNAL:  # the stop's exception was swallowed in a callback, and this followed
+            _fail_stopped(STOP_SIGNAL[0])
         _fail(exc.localized(LANG))
     except Stopped as exc:
         # SIGTERM and Ctrl-C: the run could not be done (exit 2, spec §10); its temporary
         # files are gone by now (errors.Stopped).
-        _fail(t("error.terminated" if exc.signum == signal.SIGTERM else "error.interrupted", LANG))
+        _fail_stopped(exc.signum)
     except (SystemExit, KeyboardInterrupt) as exc:
         if isinstance(exc, KeyboardInterrupt):
             _fail(t("error.interrupted", LANG))
@@ -949,7 +955,14 @@ def main() -> None:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+        sys.unraisablehook = unraisable
+    if STOP_SIGNAL:  # stopped, its exception swallowed, and the command went on to the end
+        _fail_stopped(STOP_SIGNAL[0])
     sys.exit(code if isinstance(code, int) else exitcodes.CLEAN)
+
+
+def _fail_stopped(signum: int) -> None:
+    _fail(t("error.terminated" if signum == signal.SIGTERM else "error.interrupted", LANG))
 
 
 def _crash(exc: BaseException, debug: bool) -> None:

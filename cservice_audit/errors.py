@@ -84,5 +84,19 @@ class Stopped(BaseException):
         self.signum = signum
 
 
+# The signal received, if any. Raising is not enough: a signal that lands while polars runs
+# a Python callback is "ignored" there (printed, not raised), and the run went on as if its
+# input were empty. So every file the run publishes checks this first (`check_stopped`),
+# and cli.main reports the stop whatever happened after it.
+STOP_SIGNAL: list[int] = []
+
+
 def raise_stopped(signum: int, frame: object) -> None:
+    STOP_SIGNAL.append(signum)
     raise Stopped(signum)
+
+
+def check_stopped() -> None:
+    """Raise Stopped if a stop signal came, even one whose exception was swallowed."""
+    if STOP_SIGNAL:
+        raise Stopped(STOP_SIGNAL[0])

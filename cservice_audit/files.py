@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from cservice_audit.errors import AuditError, Term, os_reason
+from cservice_audit.errors import AuditError, Term, check_stopped, os_reason
 
 # What is written, as the one-line error names it (catalogue words, `file.*`).
 WHAT = {"report": "file.report", "items CSV": "file.items_csv", "rejects file": "file.rejects", "file": "file.file", "export": "file.export"}
@@ -45,6 +45,7 @@ def atomic_write(path: str | Path, data: str | bytes | Iterable[str], *, what: s
             umask = os.umask(0)
             os.umask(umask)
             os.chmod(temporary, 0o666 & ~umask)
+        check_stopped()  # a stopped run publishes nothing
         os.replace(temporary, target)
     except OSError as exc:
         Path(temporary).unlink(missing_ok=True)
@@ -75,6 +76,7 @@ def atomic_path(path: str | Path, *, what: str = "file") -> Iterator[Path]:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(temporary, (target.stat().st_mode & 0o7777) if target.exists() else 0o666 & ~umask)
+        check_stopped()  # a stopped run publishes nothing
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

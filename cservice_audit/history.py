@@ -32,7 +32,7 @@ from urllib.parse import quote, unquote
 
 import polars as pl
 
-from cservice_audit.errors import AuditError, os_reason
+from cservice_audit.errors import AuditError, check_stopped, os_reason
 from cservice_audit.metrics.rollup import DAY_SCHEMA
 
 HISTORY_VERSION = 1
@@ -245,6 +245,7 @@ class HistoryStore:
             rows.write_parquet(temporary, metadata=metadata)
             with open(temporary, "rb") as fh:
                 os.fsync(fh.fileno())
+            check_stopped()  # a stopped run stores nothing
             os.replace(temporary, folder / FILE_NAME)
         except (OSError, pl.exceptions.PolarsError) as exc:
             raise HistoryError("error.history_write", path=folder, reason=os_reason(exc)) from None

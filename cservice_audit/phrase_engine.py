@@ -49,6 +49,9 @@ SCOPES = ("clause", "message")
 # Models read at most this many characters of a text: chat messages are short, and n-grams cut
 # by character position cost time quadratic in a text's length (a million-character cell).
 MODEL_MAX_CHARS = 400
+# The column holding a text with the rule's allow phrases blanked, when match_distinct has
+# formed it once for the lists' prefilter and the models.
+ALLOWED = "_allowed_c"
 LIST_KEYS = ("phrases", "patterns", "allow", "negate_before", "negate_after", "sound_patterns", "sound_allow")
 
 
@@ -271,8 +274,9 @@ def _candidates(texts: pl.LazyFrame, m: Matcher, column: str) -> pl.DataFrame:
     for all (PDD-P1: 4 % of bench texts); the others run on every text."""
     gated = [(p, lits) for p, lits in zip(m.pattern_parts, m.pattern_literals) if lits and selective(lits)]
     always = [p for p, lits in zip(m.pattern_parts, m.pattern_literals) if not (lits and selective(lits))]
-    frame = texts.select(column).with_columns(_allowed(pl.col(column), m).alias("_allowed_c"))
-    allowed = pl.col("_allowed_c")
+    names = texts.collect_schema().names()
+    frame = texts.select(column, ALLOWED) if ALLOWED in names else texts.select(column).with_columns(_allowed(pl.col(column), m).alias(ALLOWED))
+    allowed = pl.col(ALLOWED)
     tests = []
     if m.phrases:
         tests.append(allowed.str.contains_any(list(m.phrases)))
@@ -512,7 +516,8 @@ def _model_units(
     marks, grams, reads = _gram_columns(m.models, "_model_text")
     mark_columns = list(marks)
     unit_columns = [f"_units{i}" for i in range(len(m.models))]
-    keys = texts.select(column, _allowed(pl.col(column), m).alias("_model_text")).select(column, **marks).collect()
+    blanked = pl.col(ALLOWED) if ALLOWED in texts.collect_schema().names() else _allowed(pl.col(column), m)
+    keys = texts.select(column, blanked.alias("_model_text")).select(column, **marks).collect()
     distinct = keys.select(mark_columns).unique()
     known = cache.known(m.models) if cache is not None else None
     new = distinct if known is None else distinct.join(known, on=mark_columns, how="anti", nulls_equal=True)
@@ -557,10 +562,12 @@ def match_distinct(texts: pl.LazyFrame, m: Matcher, column: str = "norm", cache:
     names = texts.collect_schema().names()
     if not m.models:
         return _match_lists(texts, m, column).collect().lazy()
-    listed = _match_lists(texts.select(column), m, column).collect()
-    unmatched = listed.filter(pl.col("match").is_null()).select(column)
+    # The allow phrases are blanked once, for the lists' prefilter and the models alike.
+    blanked = texts.select(column).with_columns(_allowed(pl.col(column), m).alias(ALLOWED)).collect()
+    listed = _match_lists(blanked.lazy(), m, column).collect()
+    unmatched = listed.filter(pl.col("match").is_null()).select(column, ALLOWED)
     by_model = _model_hits(unmatched.lazy(), column, m, cache).collect()
-    found = pl.concat([listed.filter(pl.col("match").is_not_null()), by_model], how="vertical")
+    found = pl.concat([listed.filter(pl.col("match").is_not_null()).select(column, "match", "how"), by_model], how="vertical")
     return texts.join(found.lazy(), on=column, how="left", nulls_equal=True, maintain_order="left").select(*names, "match", "how").collect().lazy()
 
 

@@ -22,9 +22,8 @@ import os
 import string
 from collections.abc import Mapping
 from functools import cache
-from importlib.resources import files
 
-import yaml
+from cservice_audit.shipped import data_yaml
 
 LANGS = ("zh", "en")
 FALLBACK = "en"
@@ -33,7 +32,7 @@ FALLBACK = "en"
 @cache
 def catalogue() -> dict[str, dict[str, str]]:
     """Key -> {"zh": text, "en": text}; checked on load so a missing language fails loudly."""
-    raw = yaml.safe_load(files("cservice_audit").joinpath("data", "messages.yaml").read_text("utf-8"))
+    raw = data_yaml("data/messages.yaml")
     for key, texts in raw.items():
         if not isinstance(texts, dict) or set(texts) != set(LANGS):
             raise ValueError(f"messages.yaml: {key} needs exactly zh and en texts")

@@ -14,13 +14,13 @@ from importlib import resources
 from pathlib import Path
 
 import polars as pl
-import yaml
 
 from cservice_audit import limits
 from cservice_audit.errors import InputError
 from cservice_audit.formatting import format_text
 from cservice_audit.i18n import t, text_expr
 from cservice_audit.load import RawTable
+from cservice_audit.shipped import data_yaml
 
 REQUIRED = ("ts", "buyer", "role")
 CANONICAL = (
@@ -43,8 +43,7 @@ class Aliases:
 
     @classmethod
     def shipped(cls) -> Aliases:
-        text = resources.files("cservice_audit").joinpath("data/aliases.yaml").read_text("utf-8")
-        data = yaml.safe_load(text)
+        data = data_yaml("data/aliases.yaml")
         return cls(data["columns"], data["values"], data["timestamp_formats"])
 
     def with_mapping(self, path: str | Path) -> Aliases:

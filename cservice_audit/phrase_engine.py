@@ -40,6 +40,7 @@ import polars as pl
 from cservice_audit.compact import compacted
 from cservice_audit.formatting import format_text
 from cservice_audit.regex_factors import necessary_literals, selective
+from cservice_audit.shipped import data_yaml
 from cservice_audit.text import normalize_pattern, normalize_phrases, sound_fold, sound_table
 
 # Characters that end a clause: negation does not reach across them. Full-width forms are
@@ -58,10 +59,7 @@ LIST_KEYS = ("phrases", "patterns", "allow", "negate_before", "negate_after", "s
 @functools.cache
 def lexicon(name: str) -> dict[str, Any]:
     """A shared lexicon, `data/lexicons/<name>.yaml` (validated by `lexicon_error`)."""
-    import yaml
-
-    path = resources.files("cservice_audit").joinpath(f"data/lexicons/{name}.yaml")
-    return yaml.safe_load(path.read_text("utf-8")) or {}
+    return data_yaml(f"data/lexicons/{name}.yaml") or {}
 
 
 def lexicon_names() -> list[str]:
@@ -307,19 +305,15 @@ def model_names() -> list[str]:
 @functools.cache
 def model(name: str) -> tuple[pl.DataFrame, float, float]:
     """A shipped model: its n-gram weights, bias and threshold (see `model_meta`)."""
-    import yaml
-
     folder = resources.files("cservice_audit").joinpath("data/models")
-    meta = yaml.safe_load(folder.joinpath(f"{name}.yaml").read_text("utf-8"))
+    meta = data_yaml(f"data/models/{name}.yaml")
     weights = pl.read_csv(folder.joinpath(f"{name}.csv").read_bytes(), schema={"ngram": pl.String, "weight": pl.Float64})
     return weights, float(meta["bias"]), float(meta["threshold"])
 
 
 @functools.cache
 def model_meta(name: str) -> dict[str, Any]:
-    import yaml
-
-    return yaml.safe_load(resources.files("cservice_audit").joinpath(f"data/models/{name}.yaml").read_text("utf-8"))
+    return data_yaml(f"data/models/{name}.yaml")
 
 
 @dataclass(frozen=True)

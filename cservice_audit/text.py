@@ -49,10 +49,9 @@ def traditional_to_simplified() -> dict[str, str]:
 @functools.cache
 def folding() -> dict[str, str]:
     """`data/folding.yaml`: variant characters and look-alikes -> what a filter should read."""
-    import yaml
-    from importlib import resources
+    from cservice_audit.shipped import data_yaml
 
-    data = yaml.safe_load(resources.files("cservice_audit").joinpath("data/folding.yaml").read_text("utf-8"))
+    data = data_yaml("data/folding.yaml")
     return {str(k): str(v) for part in ("variants", "lookalikes") for k, v in (data.get(part) or {}).items()}
 
 

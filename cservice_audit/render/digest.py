@@ -11,13 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from typing import Any
-
-import yaml
 
 from cservice_audit.render.matrix import agent_kind
 from cservice_audit.sanitize import markdown_safe
+from cservice_audit.shipped import data_yaml
 
 LIMIT = 4096  # bytes of UTF-8: the WeCom group bot's markdown limit, the strictest of the three
 ITEM_CHARS = 160  # one list line at most: a huge agent name or message cannot eat the budget
@@ -28,8 +26,7 @@ SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
 @cache
 def catalogue() -> dict[str, Any]:
     """outputs.yaml as written: every word a {zh, en} pair."""
-    text = resources.files("cservice_audit").joinpath("data/outputs.yaml").read_text("utf-8")
-    return yaml.safe_load(text)
+    return data_yaml("data/outputs.yaml")
 
 
 def _pick(node: Any, lang: str) -> Any:

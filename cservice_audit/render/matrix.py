@@ -16,12 +16,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cache
-from importlib.resources import files
 
 import polars as pl
-import yaml
 
 from cservice_audit.audit import AuditResult
+from cservice_audit.shipped import data_yaml
 
 # Worst first: an agent's badness is (error fails, other fails, at risk, |points|); points are
 # deductions (negative) on some platforms.
@@ -33,7 +32,7 @@ KIND_ORDER = {"agent": 0, "bot": 1, "unassigned": 2, "shop": 3}
 
 @cache
 def _bot_names() -> frozenset[str]:
-    aliases = yaml.safe_load(files("cservice_audit").joinpath("data", "aliases.yaml").read_text("utf-8"))
+    aliases = data_yaml("data/aliases.yaml")
     names = set(aliases["values"]["role"]["bot"]) | set(aliases["values"]["served_by"]["bot"])
     return frozenset(n.casefold() for n in names)
 

@@ -131,8 +131,10 @@ def _toneless(reading: str) -> str:
     """`wēi` -> `wei`, `lǜ` -> `lv`: pinyin without tone marks."""
     import unicodedata
 
-    plain = "".join(c for c in unicodedata.normalize("NFD", reading) if not unicodedata.combining(c))
-    return plain.replace("ü", "v")
+    # ü is u + a combining diaeresis once decomposed: it becomes v before the marks are
+    # dropped (女 nǚ must not read as 怒 nù).
+    decomposed = unicodedata.normalize("NFD", reading).replace("u\u0308", "v")
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 @functools.cache

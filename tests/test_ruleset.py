@@ -174,3 +174,19 @@ def test_audit_unknown_platform_exits_2(cli, write):
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1, err
     assert "nosuch" in lines[0] and "pinduoduo" in lines[0]  # names what is shipped
+
+
+@pytest.mark.parametrize("name", ["pinduoduo", "kuaishou", "douyin", "taobao", "jd"])
+def test_the_c_loader_reads_each_shipped_ruleset_as_the_python_loader_does(name):
+    """Rulesets are parsed with libyaml when PyYAML has it (ruleset._FAST); its values must be
+    the pure-Python loader's, dates left as text included."""
+    import yaml
+
+    from cservice_audit import ruleset
+
+    if ruleset._FAST.get(yaml.SafeLoader) is None:
+        pytest.skip("PyYAML built without libyaml")
+    text = (Path(ruleset.__file__).parent / "rulesets" / f"{name}.yaml").read_text("utf-8") + "\nexempt_dates: [2026-02-30, 2026-10-01]\n"
+    fast = yaml.load(text, Loader=ruleset._FAST[ruleset._DatesAsText])
+    assert fast == yaml.load(text, Loader=ruleset._DatesAsText)
+    assert fast["exempt_dates"] == ["2026-02-30", "2026-10-01"]

@@ -44,3 +44,18 @@ def test_every_single_character_takes_the_right_road() -> None:
     fast = normalize_distinct(frame, "text", "norm").sort("text")
     slow = frame.with_columns(normalize(pl.col("text")).alias("norm")).sort("text")
     assert fast.equals(slow)
+
+
+def test_the_pinyin_table_read_without_the_package_is_pypinyins():
+    """text._pinyin_dict reads pypinyin's character table file without importing the package;
+    it must be the table the package itself exposes, and the sound folding built on it must
+    read 薇/威 as 微 and 芯 as 信, and keep ü apart from u."""
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    from cservice_audit import text
+
+    assert text._pinyin_dict() == pinyin_dict
+    table = text.sound_table("微信加")
+    assert table["薇"] == "微" and table["威"] == "微" and table["芯"] == "信" and table["家"] == "加"
+    # ü is its own vowel: 女 (nǚ) does not sound like 怒 (nù).
+    assert text.syllable_of()["女"] == "nv" and text.syllable_of()["怒"] == "nu"

@@ -203,7 +203,7 @@ def test_ties_and_repeats_are_decided_by_the_rule_not_by_chance(monkeypatch: pyt
 def test_a_rule_reports_what_its_models_score(corpus_texts: list[str]) -> None:
     """Through match_distinct (lists first, models on what they left) for every shipped rule
     with models: each model hit is the reference's, on the text with the rule's allow phrases
-    blanked."""
+    blanked (and its titles and quoted words, with `blank_titles`)."""
     from cservice_audit.ruleset import load_platform, shipped_platforms
 
     checked = 0
@@ -214,13 +214,13 @@ def test_a_rule_reports_what_its_models_score(corpus_texts: list[str]) -> None:
             m = compile_params(rule.params)
             result = match_distinct(pl.LazyFrame({"norm": corpus_texts}), m).collect()
             by_model = result.filter(pl.col("how").str.starts_with("model "))
-            blanked = by_model.select("norm", phrase_engine._blank(pl.col("norm"), m.allow).alias("t"))
+            blanked = by_model.select("norm", phrase_engine._allowed(pl.col("norm"), m).alias("t"))
             refs = {name: Reference.shipped(name) for name in m.models}
             expected = reference_hits(blanked["t"].to_list(), refs)
             got = dict(zip(blanked["t"], zip(by_model["match"], by_model["how"])))
             assert got == {t: expected.get(t) for t in got}, rule.code
             # and no text the lists left alone is missed by the models
-            unlisted = result.filter(pl.col("match").is_null()).select(phrase_engine._blank(pl.col("norm"), m.allow)).to_series().to_list()
+            unlisted = result.filter(pl.col("match").is_null()).select(phrase_engine._allowed(pl.col("norm"), m)).to_series().to_list()
             assert not reference_hits(unlisted, refs), rule.code
             checked += len(got)
     assert checked > 50

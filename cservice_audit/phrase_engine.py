@@ -210,15 +210,15 @@ def _blank(text: pl.Expr, words: tuple[str, ...]) -> pl.Expr:
 # Rules that set `blank_titles` (the insult, confrontational and advertising-law rules) blank
 # them like allow phrases. Not the contact and bribery rules: there a title is an evasion
 # (加我《薇信》, 参加《好评返现》活动). A boast in quotes (被叫做“国货之光”, “销量冠军”款) is
-# still matched: only 名叫/名为/名字叫/牌子叫/色号 (and a product's 套装叫/这款叫) announce a name.
-# Words the agent quotes rather than says are blanked too: the buyer's own words echoed back
-# (您说“客服都是傻子”，抱歉…), text to engrave or print (刻“冠军”, 刻字“世界第一好妈妈”), and a
-# product or wording announced as such (“穷鬼套餐”, “小笨蛋”字样). Fifth corpus pass, dev rows.
+# still matched: only 名叫/名为/名字叫/牌子叫/色号 announce a name, and a product name holding a
+# claim (这款叫“国货之光”, “全网第一”字样) is the claim itself.
+# The buyer's own words echoed back at the start of a clause (您说“客服都是傻子”，抱歉…) are
+# quoted, not said; only there: 我就跟你说“你是个傻子” and 就是您说的“全网最低价” are said.
 TITLE = (
     r"《[^《》]{1,40}》"
-    r"|(?:名叫|名为|色号|牌子叫|名字叫|套装叫|这款叫|颜色叫|款式叫)“[^“”]{1,12}”"
-    r"|“[^“”]{1,12}”(?:系列|色号|字样|套餐)"
-    r"|(?:您说的?|你说的?|您问的?|您提到的?|刻字?|印字?)“[^“”]{1,20}”"
+    r"|(?:名叫|名为|色号|牌子叫|名字叫)“[^“”]{1,12}”"
+    r"|“[^“”]{1,12}”(?:系列|色号)"
+    r"|(?:^|[,.!?;:~。、…])(?:您|你)(?:刚才)?(?:说|问|提到)的?“[^“”]{1,20}”"
 )
 
 

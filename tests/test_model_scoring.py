@@ -203,7 +203,7 @@ def test_ties_and_repeats_are_decided_by_the_rule_not_by_chance(monkeypatch: pyt
 def test_a_rule_reports_what_its_models_score(corpus_texts: list[str]) -> None:
     """Through match_distinct (lists first, models on what they left) for every shipped rule
     with models: each model hit is the reference's, on the text with the rule's allow phrases
-    blanked (and its titles and quoted words, with `blank_titles`)."""
+    blanked (and its titles and echoed quotes, with `blank_titles`)."""
     from cservice_audit.ruleset import load_platform, shipped_platforms
 
     checked = 0

@@ -245,3 +245,54 @@ def test_model_scores_cached_across_batches_change_nothing(monkeypatch, limit):
         assert hits > 0, f"{code}: no model hit, the cache was not exercised"
         kept = cache.known(matcher.models)
         assert 0 < kept.height <= limit
+
+
+# The fifth pass's cues and allow phrases (docs/rulesets.md, "Fifth writing pass"), each written
+# as the phrase that motivated it: the first version's short cues (不是, 别, 收到的, 不收, 不敢,
+# a ？ followed by anything) and wide title forms let these real violations through the lists.
+@pytest.mark.parametrize(
+    ("platform", "code", "text"),
+    [
+        ("pinduoduo", "PDD-P2", "是不是加我微信方便点"),
+        ("pinduoduo", "PDD-P2", "不是开玩笑好评返现10元"),
+        ("pinduoduo", "PDD-P2", "有别的需要私聊我"),
+        ("pinduoduo", "PDD-P2", "区别不大加我vx看实拍图"),
+        ("pinduoduo", "PDD-P2", "收到的话晒单有礼哦"),
+        ("pinduoduo", "PDD-P2", "好评返现10元绝对不敢少您的"),
+        ("pinduoduo", "PDD-P2", "五星好评返5元？没有问题的亲"),
+        ("pinduoduo", "PDD-P2", "加我vx？不是什么坏事"),
+        ("pinduoduo", "PDD-P2", "加我微信转账不用加钱"),
+        ("pinduoduo", "PDD-P1", "你才2b的"),
+        ("pinduoduo", "PDD-P1", "你就等着瞧好吧"),
+        ("pinduoduo", "PDD-P1", "我就跟你说“你是个傻子”"),
+        ("taobao", "TB-P1", "这款叫“国货之光”"),
+        ("taobao", "TB-P1", "“全网第一”字样的包装，品质保证"),
+        ("taobao", "TB-P1", "我们家就是您说的“全网最低价”"),
+        ("taobao", "TB-P1", "这价格不能再低了史低"),
+        ("taobao", "TB-P3", "我们不开发票，也不影响您使用的"),
+        ("taobao", "TB-P4", "我们不收信用卡只收储蓄卡"),
+    ],
+)
+def test_the_fifth_pass_cues_leave_violations_to_the_lists(platform: str, code: str, text: str) -> None:
+    params = {**load_platform(platform).rule(code).params, "models": []}
+    assert _fires(params, [text]) != [None]
+
+
+@pytest.mark.parametrize(
+    ("platform", "code", "text"),
+    [
+        ("pinduoduo", "PDD-P2", "亲，好评送赠品？没有的哈，赠品是下单就送的那个"),
+        ("pinduoduo", "PDD-P2", "亲，返校季满减是店铺活动，不是好评返"),
+        ("pinduoduo", "PDD-P2", "家人们想要的扣1，我在直播间统一上链接，别私下找人买哈"),
+        ("pinduoduo", "PDD-P1", "您说“客服都是傻子”，抱歉让您有这种感觉"),
+        ("pinduoduo", "PDD-P1", "2B的有货亲"),
+        ("taobao", "TB-P1", "亲，冠军同款？不是的，我们没有代言，就是普通款"),
+        ("taobao", "TB-P1", "亲，这张手机膜不能完美贴合曲面屏，边上会有一点白边"),
+        ("taobao", "TB-P3", "亲，财务不在也没事，开票我这边有权限，现在就给您开"),
+        # the abuse model, before 40 short 是不是 checks joined its negatives
+        ("pinduoduo", "PDD-P1", "您是不是拍错了"),
+        ("pinduoduo", "PDD-P1", "您是不是地址填错了"),
+    ],
+)
+def test_the_fifth_pass_everyday_replies_fire_nothing(platform: str, code: str, text: str) -> None:
+    assert _fires(load_platform(platform).rule(code).params, [text]) == [None]

@@ -212,13 +212,14 @@ def _blank(text: pl.Expr, words: tuple[str, ...]) -> pl.Expr:
 # (加我《薇信》, 参加《好评返现》活动). A boast in quotes (被叫做“国货之光”, “销量冠军”款) is
 # still matched: only 名叫/名为/名字叫/牌子叫/色号 announce a name, and a product name holding a
 # claim (这款叫“国货之光”, “全网第一”字样) is the claim itself.
-# The buyer's own words echoed back at the start of a clause (您说“客服都是傻子”，抱歉…) are
-# quoted, not said; only there: 我就跟你说“你是个傻子” and 就是您说的“全网最低价” are said.
+# The buyer's own words echoed back as a clause of their own (您说“客服都是傻子”，抱歉…) are
+# quoted, not said; only that form: 我就跟你说“你是个傻子”, 你说的“神经病”就是你自己 and
+# 您说的“国货之光”就是我们家 are said.
 TITLE = (
     r"《[^《》]{1,40}》"
     r"|(?:名叫|名为|色号|牌子叫|名字叫)“[^“”]{1,12}”"
     r"|“[^“”]{1,12}”(?:系列|色号)"
-    r"|(?:^|[,.!?;:~。、…])(?:您|你)(?:刚才)?(?:说|问|提到)的?“[^“”]{1,20}”"
+    r"|(?:^|[,.!?;:~。、…])您说“[^“”]{1,20}”(?:[,.!?;:~。、…]|$)"
 )
 
 

@@ -278,6 +278,7 @@ def test_model_scores_cached_across_batches_change_nothing(monkeypatch, limit):
         ("pinduoduo", "PDD-P1", "你说的“神经病”就是你自己"),
         ("taobao", "TB-P1", "您说的“国货之光”就是我们家"),
         ("taobao", "TB-P1", "我们是全网最低价吗？不是的话差价十倍赔"),
+        ("taobao", "TB-P1", "我们的质量全网第一？这个没法比的"),
         ("taobao", "TB-P3", "有的店说不开票，我们也不开"),
         ("pinduoduo", "PDD-P2", "加个微信好吗？没有的话就算了"),
         ("pinduoduo", "PDD-P2", "好评返现不是本店老客户也可以参加"),

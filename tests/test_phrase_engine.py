@@ -305,6 +305,8 @@ def test_the_fifth_pass_cues_leave_violations_to_the_lists(platform: str, code: 
         # the abuse model, before 40 short 是不是 checks joined its negatives
         ("pinduoduo", "PDD-P1", "您是不是拍错了"),
         ("pinduoduo", "PDD-P1", "您是不是地址填错了"),
+        # a sales slogan the abuse model took for a threat on a generated week of two shops
+        ("pinduoduo", "PDD-P1", "【瑜伽垫黑色均码】全网最低价,买不了吃亏"),
     ],
 )
 def test_the_fifth_pass_everyday_replies_fire_nothing(platform: str, code: str, text: str) -> None:

@@ -39,9 +39,8 @@ EPOCHS, RATE, SEED = 25, 0.2, 7
 # 0.379, contact 0.710 / 0.696 / 0.703, creditcard 0.539 / 0.514 / 0.521, adlaw
 # 0.526 / 0.435 / 0.309, closetrade 0.827 / 0.812 / 0.735. With the 40 short 是不是 checks added to
 # phrase_model_negatives.txt (您是不是拍错了 had fired), abuse gave 0.534 at 1e-3 and 0.597 at 1e-2.
-# Until then every model had 1e-4; with the
-# fifth pass's hard everyday rows the abuse model's out-of-fold recall had fallen from 0.589
-# to 0.460 at that penalty.
+# Until then every model had 1e-4; with the fifth pass's hard everyday rows the abuse model's
+# out-of-fold recall had fallen from 0.589 to 0.460 at that penalty.
 L2_GRID = (1e-4, 1e-3, 1e-2)
 L2_BY_MODEL = {"abuse": 1e-2, "confrontational": 1e-3, "invoice": 1e-3, "contact": 1e-4, "creditcard": 1e-4, "adlaw": 1e-4, "closetrade": 1e-4}
 REPEATS = 3

@@ -267,6 +267,9 @@ def audit(
     chosen = fmt or (Format.table if to_terminal else Format.json)
     _check_output_options(chosen, output, csv_table, csv_bom, report_url)
     if summary and chosen not in (Format.table, Format.markdown):
+        # Unasked, json is the format whenever stdout is not a terminal (a pipe, cron, -o file).
+        if fmt is None:
+            raise AuditError(t("error.summary_format_default", language))
         raise AuditError(t("error.summary_format", language, format=chosen.value))
     show_progress = not quiet and sys.stderr.isatty() and _input_bytes(paths) >= PROGRESS_BYTES
     generated_at = datetime.now(timezone.utc)

@@ -103,6 +103,19 @@ def test_worst_agent_first_and_robot_apart(summaries):
     assert fails == sorted(fails, reverse=True), rows
 
 
+def test_summary_without_a_format_into_a_pipe_says_the_format_defaulted_to_json(cli) -> None:
+    """stdout is a pipe here, so the format defaults to json, which --summary cannot be: the
+    error must say why, not blame a --format json nobody typed."""
+    unasked, asked = cli.many(
+        ("audit", "samples/pinduoduo-2026-11-22.csv", "-p", "pinduoduo", "--summary", "--no-history", "--lang", "en"),
+        ("audit", "samples/pinduoduo-2026-11-22.csv", "-p", "pinduoduo", "--summary", "--no-history", "--lang", "en", "-f", "json"),
+    )
+    assert unasked.code == 2 and unasked.out == ""
+    [line] = unasked.err.strip().splitlines()
+    assert "output is not a terminal, so the format defaulted to json: add --format table" in line, line
+    assert asked.code == 2 and "not --format json" in asked.err
+
+
 def test_robot_is_told_by_its_rows_whatever_its_name(cli, write):
     """店小蜜 sends only bot messages: apart from the agents; 阿强 sends human ones: an agent."""
     write("chats.csv", "ts,buyer,role,agent,text\n"

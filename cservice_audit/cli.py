@@ -816,6 +816,9 @@ def generate(
     if not 0 <= risky_rate <= 1:
         raise AuditError("error.risky_rate")
     base = flavour.agents if flavour else DEFAULT_AGENTS
+    if flavour and shop and shop.strip():
+        # Taobao sub-accounts are `shop:name`: they name the shop the file is for, not the sample's.
+        base = tuple(f"{shop.strip()}:{a.removeprefix(flavour.shop + ':')}" if a.startswith(flavour.shop + ":") else a for a in base)
     extra = {}
     if flavour:
         extra = {"conversation_ids": flavour.conversation_ids, "bot_rate": flavour.bot_rate, "topic_weights": flavour.topic_weights}

@@ -406,6 +406,16 @@ def test_platform_flavours_from_the_command_line(tmp_path, cli) -> None:
     assert report["input"]["rows_used"] == jd_frame.height
 
 
+def test_taobao_sub_accounts_are_named_after_the_shop_asked_for(tmp_path, cli) -> None:
+    """Taobao sub-accounts are `shop:name`; a file generated for 小林数码专营店 must not show
+    淘宝示例旗舰店:客服09 working there (the agents beyond the first four keep the prefix)."""
+    path = tmp_path / "tb.csv"
+    cli("generate", "-o", str(path), "--rows", "3000", "--platform", "taobao", "--agents", "6", "--shop", "小林数码专营店")
+    frame = pl.read_csv(path, infer_schema=False)
+    humans = set(frame.filter(pl.col("发送方") == "客服").get_column("客服账号").unique())
+    assert humans == {f"小林数码专营店:{a}" for a in ("小美", "阿强", "小周", "莉莉", "客服05", "客服06")}, humans
+
+
 def test_unknown_platform_is_one_line_and_exit_2(tmp_path, cli) -> None:
     code, _, err = cli("generate", "-o", str(tmp_path / "x.csv"), "--platform", "amazon")
     assert code == 2 and err.count("\n") == 1 and "amazon" in err

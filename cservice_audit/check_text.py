@@ -3,8 +3,7 @@
 For each phrase rule: the normalized text, whether it fires, the listed phrase, pattern or
 sound-alike that matched (and whether it comes from the rule or a shared lexicon), and any
 allow-list phrase or negation that blanked part of the text, and, for rules with models, each
-model's score beside its threshold (how near a passing message came), and a list hit the models
-vetoed (`model_veto`: every model scored it below its veto). Supervisors tune lists with it.
+model's score beside its threshold (how near a passing message came). Supervisors tune lists with it.
 The per-step values come from `phrase_engine.explain`, the same expressions the audit runs.
 """
 
@@ -67,18 +66,15 @@ def check_text(text: str, ruleset: Ruleset) -> dict[str, Any]:
             continue
         row = explain([text], rule.params)[0]
         normalized = row["norm"]
-        found = row["match"] is not None
-        hit = found and not row["vetoed"]
+        hit = row["match"] is not None
         how = row["how"]
-        kind = None if not found else ("sound" if how.startswith("sounds like") else "model" if how.startswith("model") else how)
+        kind = None if not hit else ("sound" if how.startswith("sounds like") else "model" if how.startswith("model") else how)
         listed = {"phrase": row["match_literal"], "pattern": row["pattern"], "sound": row["pattern"], "model": how}.get(kind) if kind else None
-        # A vetoed list hit keeps its match, kind and listing: what the models overruled.
         rules.append(
             {
                 "code": rule.code,
                 "title": rule.title,
                 "hit": hit,
-                "vetoed": bool(row["vetoed"]),
                 "match": row["match"],
                 "how": kind,
                 "listed": listed,
@@ -87,8 +83,7 @@ def check_text(text: str, ruleset: Ruleset) -> dict[str, Any]:
                 "allowed": [a for a in (row.get("allowed") or []) if a],
                 # The same span may be negated in the written and in the sound-folded text.
                 "negated": list(dict.fromkeys(n.strip() for n in (row.get("negated") or []) + (row.get("sound_negated") or []) if n.strip())),
-                # each model's score, threshold and veto (null unless the rule sets model_veto);
-                # a model decides only where no list matched
+                # each model's score and threshold (a model decides only where no list matched)
                 "models": row["models"],
             }
         )
@@ -106,7 +101,7 @@ def render(result: dict[str, Any], lang: str = "en") -> str:
     for rule in result["rules"]:
         verdict = w["hit"] if rule["hit"] else w["pass"]
         lines.append(f"{rule['code']:<8} {verdict:<5} {terminal_safe(rule['title'])}")
-        if rule["hit"] or rule["vetoed"]:
+        if rule["hit"]:
             how = {"phrase": w["by_phrase"], "pattern": w["by_pattern"], "sound": w["by_sound"], "model": w["by_model"]}[rule["how"]]
             detail = f"  {w['matched']} '{terminal_safe(rule['match'])}'"
             if rule["how"] == "sound":
@@ -118,11 +113,6 @@ def render(result: dict[str, Any], lang: str = "en") -> str:
             if rule["origin"]:
                 detail += f", {terminal_safe(origin_text(_origin_read(rule['origin']), lang))}"
             lines.append(detail)
-            if rule["vetoed"]:
-                lines.append(f"  {w['vetoed']}")
-                for scored in rule["models"]:
-                    below = "<" if round(scored["score"], 2) < round(scored["veto"], 2) else "≈"
-                    lines.append(f"  {w['model_veto']}: {scored['model']} {scored['score']:.2f} {below} {scored['veto']:.2f}")
         else:
             lines.append(f"  {w['nothing']}")
             for scored in rule["models"]:

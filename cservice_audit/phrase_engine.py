@@ -21,11 +21,6 @@ traditional -> simplified, variant and look-alike folding, white space removed):
    data/models/NAME.csv) scores the text; at or above the model's threshold it is a hit, and the
    match names the n-grams that weighed most. For veiled insults, sarcasm and threats no list
    holds.
-6. model veto (only for rules with `models` and `model_veto`): a list hit that every model of
-   the rule scores below its `veto` (far below its threshold: out of fold on dev, one violation
-   in two hundred scores lower) is dropped. The words are there, the message is everyday talk:
-   a warning (平台查到好评返现是要扣分下架的，我们不敢也不会做), a product or colour name
-   (“绿泡泡”是我们给浅绿色起的色名), a buyer's word asked about (您说的“VX”是型号吗).
 
 Each step is explainable: `explain` returns, for given texts, every intermediate column.
 """
@@ -94,7 +89,6 @@ def merged(params: dict[str, Any]) -> dict[str, Any]:
     out["negation_scope"] = params.get("negation_scope") or "clause"
     out["models"] = list(params.get("models") or ())
     out["blank_titles"] = bool(params.get("blank_titles"))
-    out["model_veto"] = bool(params.get("model_veto"))
     for name in params.get("lexicons") or ():
         data = lexicon(name)
         for key in LIST_KEYS:
@@ -130,7 +124,6 @@ class Matcher:
     sound_parts: tuple[str, ...] = ()  # each sound pattern, folded
     pattern_literals: tuple[tuple[str, ...] | None, ...] = ()  # per pattern part: necessary literals (regex_factors)
     titles: bool = False  # blank 《titles》 and announced names (`blank_titles`)
-    veto: bool = False  # drop list hits every model scores below its veto (`model_veto`)
 
     @property
     def empty(self) -> bool:
@@ -195,7 +188,6 @@ def _compile(key: str) -> Matcher:
         models=tuple(p.get("models") or ()),
         sound_parts=sound_parts if sound and targets else (),
         titles=bool(p.get("blank_titles")),
-        veto=bool(p.get("model_veto")) and bool(p.get("models")),
     )
 
 
@@ -348,7 +340,6 @@ class Scaled:
     cut: int
     decimals: int
     folds: tuple[tuple[Any, Any], ...]  # `neutralize`, applied before n-grams are formed
-    veto: int | None = None  # a list hit scored below it is vetoed (`model_veto`); None: never
 
     def score(self, units: pl.Expr) -> pl.Expr:
         """The logit as a float, from its exact integer units."""
@@ -393,8 +384,6 @@ def scaled(name: str) -> Scaled:
     """Model `name` in integer units (see `Scaled`). N-grams of another length can never
     match: a text is cut into 1-, 2- and 3-grams only."""
     weights, bias, cut = model(name)
-    veto = model_meta(name).get("veto")
-    veto = None if veto is None else float(veto)
     usable = (
         weights.filter(pl.col("ngram").str.len_chars().is_between(1, 3))
         .group_by("ngram", maintain_order=True)
@@ -404,18 +393,15 @@ def scaled(name: str) -> Scaled:
     # seven shipped models, against 0.1 s).
     grouped = usable["weight"].to_list()
     values = [w for ws in grouped for w in ws if math.isfinite(w)]
-    ends = (bias, cut) if veto is None else (bias, cut, veto)
-    decimals = min(MAX_DECIMALS, max([_decimals(v) for v in (*values, *ends)], default=0))
+    decimals = min(MAX_DECIMALS, max([_decimals(v) for v in (*values, bias, cut)], default=0))
     # Keep a sum within Int64: a marked text of MODEL_MAX_CHARS characters holds about 3 x 402
     # n-gram occurrences (`neutralize` folds may add a few); the 2**62 bound leaves room for them.
-    biggest = max([abs(v) for v in values] + [abs(e) for e in ends] + [1.0])
+    biggest = max([abs(v) for v in values] + [abs(bias), abs(cut), 1.0])
     while decimals > 0 and biggest * 10**decimals * 3 * (MODEL_MAX_CHARS + 3) >= 2**62:
         decimals -= 1
     units = tuple(sum(_units(w, decimals) for w in ws if math.isfinite(w)) for ws in grouped)
     folds = tuple((model_meta(name).get("neutralize") or {}).items())
-    return Scaled(
-        tuple(usable["ngram"]), units, _units(bias, decimals), _units(cut, decimals), decimals, folds, None if veto is None else _units(veto, decimals)
-    )
+    return Scaled(tuple(usable["ngram"]), units, _units(bias, decimals), _units(cut, decimals), decimals, folds)
 
 
 def _marked(text: pl.Expr, folds: tuple[tuple[Any, Any], ...]) -> pl.Expr:
@@ -581,24 +567,6 @@ def _model_hits(texts: pl.LazyFrame, column: str, m: Matcher, cache: ScoreCache 
     return pl.concat(parts, how="vertical").lazy()
 
 
-def _vetoed(m: Matcher, units: list[str]) -> pl.Expr:
-    """Whether every model of the rule scores below its veto (columns `units`, in the rule's
-    order); never for a rule without `model_veto`, nor where a model has no veto."""
-    if not m.veto or any(scaled(name).veto is None for name in m.models):
-        return pl.lit(False)
-    return pl.all_horizontal([pl.col(u) < scaled(name).veto for u, name in zip(units, m.models)])
-
-
-def _veto_list_hits(hits: pl.DataFrame, column: str, m: Matcher, cache: ScoreCache | None) -> pl.DataFrame:
-    """`hits` (the lists' hits, with ALLOWED) without those the rule's models veto."""
-    if not m.veto or hits.height == 0:
-        return hits
-    keys, scored, mark_columns, _, _ = _model_units(hits.select(column, ALLOWED).lazy(), column, m, cache)
-    units = [f"_units{i}" for i in range(len(m.models))]
-    vetoed = keys.join(scored.filter(_vetoed(m, units)), on=mark_columns, how="semi", nulls_equal=True).select(column)
-    return hits.join(vetoed, on=column, how="anti", nulls_equal=True)
-
-
 def match_distinct(texts: pl.LazyFrame, m: Matcher, column: str = "norm", cache: ScoreCache | None = None) -> pl.LazyFrame:
     """`texts` (one row per distinct normalized text) with `match` and `how` (null: no hit).
 
@@ -613,8 +581,7 @@ def match_distinct(texts: pl.LazyFrame, m: Matcher, column: str = "norm", cache:
     listed = _match_lists(blanked.lazy(), m, column).collect()
     unmatched = listed.filter(pl.col("match").is_null()).select(column, ALLOWED)
     by_model = _model_hits(unmatched.lazy(), column, m, cache).collect()
-    kept = _veto_list_hits(listed.filter(pl.col("match").is_not_null()), column, m, cache)
-    found = pl.concat([kept.select(column, "match", "how"), by_model], how="vertical")
+    found = pl.concat([listed.filter(pl.col("match").is_not_null()).select(column, "match", "how"), by_model], how="vertical")
     return texts.join(found.lazy(), on=column, how="left", nulls_equal=True, maintain_order="left").select(*names, "match", "how").collect().lazy()
 
 
@@ -665,7 +632,6 @@ def explain(texts: list[str], params: dict[str, Any]) -> list[dict[str, Any]]:
     rows = frame.to_dicts()
     for row in rows:
         row["models"] = []
-        row["vetoed"] = False
     if m.models:
         # What the models make of each text (they decide only where no list matched).
         keyed = pl.DataFrame({"norm": frame["norm"]}).unique().lazy()
@@ -677,18 +643,12 @@ def explain(texts: list[str], params: dict[str, Any]) -> list[dict[str, Any]]:
         # Every model's score (rounded as in a finding's evidence) and threshold (as shipped),
         # from the same units that decide a hit, so a pass says how near the model came.
         keys, scored, mark_columns, _, _ = _model_units(keyed, "norm", m)
-        units = [f"_units{i}" for i in range(len(m.models))]
         scored = keys.join(scored, on=mark_columns, nulls_equal=True).select(
-            "norm", _vetoed(m, units).alias("_vetoed"), *(scaled(name).rounded(pl.col(f"_units{i}")).alias(name) for i, name in enumerate(m.models))
+            "norm", *(scaled(name).rounded(pl.col(f"_units{i}")).alias(name) for i, name in enumerate(m.models))
         )
         by_text = {row["norm"]: row for row in scored.iter_rows(named=True)}
         for row in rows:
-            # A list hit every model scores below its veto: `match` and `how` stay, to show what was dropped.
-            row["vetoed"] = row["how"] is not None and not row["how"].startswith("model ") and by_text[row["norm"]]["_vetoed"]
-            row["models"] = [
-                {"model": name, "score": by_text[row["norm"]][name], "threshold": model(name)[2], "veto": model_meta(name).get("veto") if m.veto else None}
-                for name in m.models
-            ]
+            row["models"] = [{"model": name, "score": by_text[row["norm"]][name], "threshold": model(name)[2]} for name in m.models]
     merged_params = merged(params)
     for row in rows:
         row["pattern"] = None

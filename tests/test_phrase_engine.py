@@ -202,15 +202,10 @@ def test_check_text_does_not_print_a_score_above_its_threshold() -> None:
     """Just under the threshold the two may round alike: then not `<`, which would read false."""
     from cservice_audit.check_text import render
 
-    rule = {"code": "PDD-P1", "title": "t", "hit": False, "vetoed": False, "allowed": [], "negated": [],
+    rule = {"code": "PDD-P1", "title": "t", "hit": False, "allowed": [], "negated": [],
             "models": [{"model": "abuse", "score": 3.01, "threshold": 3.01285}, {"model": "x", "score": 1.5, "threshold": 3.0}]}
     out = render({"text": "m", "normalized": "m", "rules": [rule]}, "en")
     assert "abuse 3.01 ≈ 3.01" in out and "x 1.50 < 3.00" in out
-    # the same for a vetoed list hit's scores against the vetoes
-    vetoed = {**rule, "vetoed": True, "match": "傻", "how": "phrase", "listed": "傻", "origin": None,
-              "models": [{"model": "abuse", "score": -6.01, "threshold": 1.0, "veto": -6.00501}, {"model": "x", "score": -9.5, "threshold": 1.0, "veto": -7.0}]}
-    out = render({"text": "m", "normalized": "m", "rules": [vetoed]}, "en")
-    assert "abuse -6.01 ≈ -6.01" in out and "x -9.50 < -7.00" in out and "PDD-P1   pass" in out
 
 
 @pytest.mark.parametrize(
@@ -291,68 +286,28 @@ FIFTH_PASS_VIOLATIONS = [
 ]
 
 
+# A violation after a short, ordinary service clause is still the violation. A model veto of
+# list hits was withdrawn over exactly this (docs/rulesets.md, "a model veto, tried and
+# withdrawn"): the models weigh shipping and sizing talk against a violation, and vetoed 53 of
+# 200 such advertising claims. Nothing may drop these again.
+SERVICE_CLAUSES = ["您的订单已经发货了，中通快递，", "尺码的话建议拍大一码，", "这款是纯棉的，建议冷水手洗，"]
+WRAPPED = [
+    ("pinduoduo", "PDD-P2", "加我微信abc123"), ("pinduoduo", "PDD-P2", "好评返现5元"), ("pinduoduo", "PDD-P2", "关注公众号领券"),
+    ("taobao", "TB-P1", "这款万能的"), ("taobao", "TB-P1", "买到就是赚到"), ("taobao", "TB-P1", "这款是全网销量第一"),
+    ("pinduoduo", "PDD-P1", "神经病"), ("pinduoduo", "PDD-P1", "你是不是傻"), ("pinduoduo", "PDD-P1", "你眼瞎吗"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("platform", "code", "text"), WRAPPED)
+def test_a_violation_after_ordinary_service_talk_still_fires(platform: str, code: str, text: str) -> None:
+    texts = [text] + [clause + text for clause in SERVICE_CLAUSES] + [clause + text + "，感谢您的支持" for clause in SERVICE_CLAUSES]
+    assert None not in _fires(load_platform(platform).rule(code).params, texts)
+
+
 @pytest.mark.parametrize(("platform", "code", "text"), FIFTH_PASS_VIOLATIONS)
 def test_the_fifth_pass_cues_leave_violations_to_the_lists(platform: str, code: str, text: str) -> None:
     params = {**load_platform(platform).rule(code).params, "models": []}
     assert _fires(params, [text]) != [None]
-
-
-@pytest.mark.parametrize(("platform", "code", "text"), FIFTH_PASS_VIOLATIONS)
-def test_the_model_veto_leaves_the_probed_violations(platform: str, code: str, text: str) -> None:
-    """The same violations through the shipped rule, models and `model_veto` on: the models
-    must not overrule a list hit on any of them."""
-    assert _fires(load_platform(platform).rule(code).params, [text]) != [None]
-
-
-# Everyday messages whose listed words the lists cannot tell from the act, and the models read
-# as everyday (dev rows, so the shipped models learned them; the veto's out-of-fold figures are
-# in docs/rulesets.md, "Model veto").
-VETOED = [
-    ("pinduoduo", "PDD-P2", "平台查到好评返现是要扣分下架的，我们不敢也不会做"),
-    ("jd", "JD-P1", "亲，“绿泡泡”是我们给浅绿色起的色名，实物偏薄荷色"),
-    ("douyin", "DY-P2", "亲，您说的“VX”是型号吗？我们这款只有VX-200和VX-300"),
-    ("taobao", "TB-P1", "亲，奖杯上要刻“冠军”还是“一等奖”？您定"),
-]
-
-
-@pytest.mark.parametrize(("platform", "code", "text"), VETOED)
-def test_model_veto_drops_list_hits_the_models_read_as_everyday(platform: str, code: str, text: str) -> None:
-    params = load_platform(platform).rule(code).params
-    assert params["model_veto"] is True
-    assert _fires({**params, "model_veto": False}, [text]) != [None]  # the lists do hit
-    assert _fires(params, [text]) == [None]
-
-
-def test_a_model_without_a_veto_never_vetoes(monkeypatch) -> None:
-    """A model file without `veto` (trained before it existed, or by hand) vetoes nothing."""
-    from dataclasses import replace as changed
-
-    from cservice_audit import phrase_engine
-
-    text = "平台查到好评返现是要扣分下架的，我们不敢也不会做"
-    params = load_platform("pinduoduo").rule("PDD-P2").params
-    assert _fires(params, [text]) == [None]
-    shipped = phrase_engine.scaled
-    monkeypatch.setattr(phrase_engine, "scaled", lambda name: changed(shipped(name), veto=None))
-    assert _fires(params, [text]) == ["好评返"]
-
-
-def test_check_text_shows_a_vetoed_list_hit_and_the_scores_that_vetoed_it(cli) -> None:
-    everyday, violation = cli.many(
-        ("check-text", "平台查到好评返现是要扣分下架的，我们不敢也不会做", "-p", "pinduoduo", "-f", "json"),
-        ("check-text", "亲，好评返现5元，加我微信发你", "-p", "pinduoduo", "-f", "json"),
-    )
-    assert everyday.code == 0, everyday.err  # nothing counted
-    p2 = {r["code"]: r for r in everyday.json()["rules"]}["PDD-P2"]
-    assert p2["hit"] is False and p2["vetoed"] is True and p2["how"] == "phrase" and p2["match"] == "好评返"
-    [contact] = p2["models"]
-    assert contact["score"] < contact["veto"] < contact["threshold"]
-    assert violation.code == 1
-    p2 = {r["code"]: r for r in violation.json()["rules"]}["PDD-P2"]
-    assert p2["hit"] is True and p2["vetoed"] is False and p2["models"][0]["score"] >= p2["models"][0]["veto"]
-    table = cli("check-text", "平台查到好评返现是要扣分下架的，我们不敢也不会做", "-p", "pinduoduo", "--lang", "zh")
-    assert table.code == 0
-    assert "PDD-P2   通过" in table.out and "不计：模型把这条读作日常对话" in table.out and "模型得分低于否决线: contact" in table.out
 
 
 @pytest.mark.parametrize(

@@ -128,10 +128,6 @@ BAD = {
         "extends: nosuchplatform\n",
         ["extends", "nosuchplatform"],
     ),
-    "model-veto-without-models": (
-        "extends: pinduoduo\nrules:\n  - code: PDD-P2\n    params: {models: [], model_veto: true}\n",
-        ["rules[PDD-P2]", "model_veto needs models"],
-    ),
 }
 
 

@@ -54,16 +54,6 @@ REPEATS = 3
 # fourth pass). The models read the text as normalized; at scoring, the rule's allow phrases
 # (and titles, with `blank_titles`) are blanked first, which only ever removes n-grams.
 MAX_FALSE_ALARM_RATE = 0.001
-# Share of violations (dev, out of fold) allowed below the model's veto: one in two hundred.
-# A rule with `model_veto` drops a list hit its models all score below their vetoes: the words
-# are there but the message reads as everyday talk (平台查到好评返现是要扣分下架的，我们不敢也不会做;
-# 您说的“VX”是型号吗; 奖杯上要刻“冠军”还是“一等奖”). Out of fold on dev (one 5-fold cut,
-# 2026-12-03), of the list hits of the rule named, the veto drops: contact (PDD-P2) 10 of 18
-# everyday messages and 1 of 680 violations; adlaw (TB-P1) 5 of 7 and 1 of 288; abuse (PDD-P1)
-# 1 of 8 and 0 of 367; confrontational (KS-P1) 3 of 11 and 1 of 188; but invoice 1 of 14 and
-# 1 of 307, creditcard 1 of 8 and 2 of 316, closetrade 0 of 0 and 1 of 259: TB-P2..P4 leave it
-# off (docs/rulesets.md, "Model veto").
-MAX_VETO_MISS_RATE = 0.005
 MIN_WEIGHT = 0.05
 # Models not retrained by a plain run: the shipped file stays (name: why). Empty today.
 KEEP_SHIPPED: dict[str, str] = {}
@@ -130,13 +120,6 @@ def threshold(scored: list[tuple[float, int]]) -> float:
     return negatives[allowed] + 1e-6
 
 
-def veto(scored: list[tuple[float, int]]) -> float:
-    """Just below the score of the first violation past the allowed misses (MAX_VETO_MISS_RATE)."""
-    positives = sorted(s for s, y in scored if y)
-    allowed = int(MAX_VETO_MISS_RATE * len(positives))
-    return positives[min(allowed, len(positives) - 1)] - 1e-6
-
-
 def cross_validated(features: list[Counter], labels: list[int], use: list[int], l2: float) -> tuple[float, list[tuple[float, int]]]:
     """The threshold and the out-of-fold (score, label) pairs it was chosen on.
 
@@ -201,12 +184,9 @@ def main() -> int:
             "features": "character 1-3-grams of the normalized text, ^ and $ mark the ends",
             "bias": round(bias, 5),
             "threshold": round(cut, 5),
-            # A list hit scored below this is vetoed where the rule sets `model_veto`.
-            "veto": round(veto(out_of_fold), 5),
             "neutralize": neutralize,
             "l2": l2,
             "cv_false_alarm_rate": MAX_FALSE_ALARM_RATE,
-            "cv_veto_miss_rate": MAX_VETO_MISS_RATE,
             # 5-fold out-of-fold figures on dev at the threshold: the model alone (the lists
             # catch most violations first), an estimate of how it does on unseen wording.
             "cv_precision": round(cv_precision, 3),
@@ -218,7 +198,7 @@ def main() -> int:
             + yaml.safe_dump(meta, allow_unicode=True, sort_keys=False),
             "utf-8",
         )
-        print(f"{name}: L2 {l2:g}, {len(kept)} n-grams, bias {bias:.3f}, threshold {cut:.3f}, veto {meta['veto']:.3f}, 5-fold CV precision {cv_precision:.3f} recall {cv_recall:.3f}")
+        print(f"{name}: L2 {l2:g}, {len(kept)} n-grams, bias {bias:.3f}, threshold {cut:.3f}, 5-fold CV precision {cv_precision:.3f} recall {cv_recall:.3f}")
     return 0
 
 

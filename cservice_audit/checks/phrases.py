@@ -109,7 +109,6 @@ PARAMS = {
     "excluded": _Reasons("reasons", "source terms deliberately not matched, with the reason", None),
     "blank_titles": Param("flag", "blank 《titles》 and announced names (色号“…”) like allow phrases", False),
     "models": _Models("models", "n-gram models scoring what no list matched (data/models/NAME)", None),
-    "model_veto": Param("flag", "drop a list hit every model scores below its veto (data/models/NAME.yaml)", False),
     "roles": Param("subset", "whose messages are checked", ["agent"], REPLY_ROLES),
     **OCCURRENCE,
 }
@@ -120,8 +119,6 @@ def validate(params: dict) -> None:
         raise ParamError("param.phrases_needed")
     if params["sound_patterns"] and not params["sound_targets"] and not params["lexicons"]:
         raise ParamError("param.sound_targets")
-    if params["model_veto"] and not params["models"]:
-        raise ParamError("param.model_veto")
 
 
 def run(rule: Rule, context: Context) -> CheckOutput:

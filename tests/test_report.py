@@ -160,6 +160,36 @@ def test_agents_passing_everything_are_one_line(cli, write):
     assert "2 agents: 1 failing, 0 more at risk" in lines
 
 
+def test_taobao_sub_accounts_are_shown_by_their_own_names_in_their_shop(cli, write):
+    """Taobao exports name agents `店铺名:客服名`. Inside that shop's section the prefix is left
+    off (and said so), in the table and the markdown alike; where a plain name would then read
+    like a sub-account's (客服07 beside 晨光家居旗舰店:客服07) both stay whole; the JSON keeps the
+    names as exported."""
+    write("chats.csv", "ts,shop,buyer,role,agent,text\n"
+          "2026-11-22 09:00:00,小林数码专营店,b1,买家,,在吗\n2026-11-22 09:20:00,小林数码专营店,b1,客服,小林数码专营店:客服07,在的\n"
+          "2026-11-22 10:00:00,小林数码专营店,b2,买家,,发货了吗\n2026-11-22 10:00:30,小林数码专营店,b2,客服,小林数码专营店:小美,发了\n"
+          "2026-11-22 09:00:00,晨光家居旗舰店,b3,买家,,在吗\n2026-11-22 09:20:00,晨光家居旗舰店,b3,客服,晨光家居旗舰店:客服07,在的\n"
+          "2026-11-22 10:00:00,晨光家居旗舰店,b4,买家,,有货吗\n2026-11-22 10:20:00,晨光家居旗舰店,b4,客服,客服07,有\n")  # fmt: skip
+    table, markdown, report = cli.many(
+        ("audit", "chats.csv", "-p", "taobao", "-f", "table", "--summary", "--lang", "en", "--no-history"),
+        ("audit", "chats.csv", "-p", "taobao", "-f", "markdown", "--summary", "--lang", "zh", "--no-history"),
+        ("audit", "chats.csv", "-p", "taobao", "-f", "json", "--exit-zero", "--no-history"),
+    )
+    lines = table.out.splitlines()
+    shop_a, shop_b = lines.index("小林数码专营店 · as of 2026-11-22"), lines.index("晨光家居旗舰店 · as of 2026-11-22")
+    first, second = lines[shop_a:shop_b], lines[shop_b:]
+    assert "agent names shown without 小林数码专营店:" in first, table.out
+    assert any(line.startswith("客服07 ") and "✗" in line for line in first), table.out
+    assert "passing every rule: 小美" in first, table.out
+    assert not any("小林数码专营店:" in line for line in first[1:] if not line.startswith("agent names")), table.out
+    assert not any(line.startswith("agent names") for line in second), table.out
+    assert any(line.startswith("晨光家居旗舰店:客服07 ") for line in second), table.out
+    assert any(line.startswith("客服07 ") for line in second), table.out
+    assert "客服名省略了店铺前缀 小林数码专营店:" in markdown.out and "| 客服07 | ✗" in markdown.out, markdown.out
+    agents = {row["agent"] for row in report.json()["metrics"] if row["agent"]}
+    assert {"小林数码专营店:客服07", "晨光家居旗舰店:客服07", "客服07"} <= agents, agents
+
+
 def test_tiers_and_penalties_in_summary_table_and_markdown(cli):
     sample = ROOT / "samples" / "kuaishou-2026-11-16-week.csv"
     runs = cli.many(

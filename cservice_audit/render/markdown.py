@@ -43,6 +43,8 @@ def summary_markdown(view: Summary) -> list[str]:
     out: list[str] = []
     for shop in view.shops:
         out += [f"## {shop.title}", "", f"**{shop.failed}** · {shop.counts}", ""]
+        if shop.names_note:
+            out += [shop.names_note, ""]
         columns = [t("col.agent", lang), *shop.heads, t("summary.points", lang)]
 
         def row(r: SummaryRow, name: str | None = None) -> list[str]:

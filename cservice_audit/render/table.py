@@ -82,6 +82,8 @@ def summary_lines(view: Summary, width: int) -> list[Text]:
         lines.append(Text(clip(shop.title, width), style="bold"))
         lines.append(Text(clip(shop.failed, width), style="bold red" if shop.failing else "green"))
         lines.append(Text(clip(shop.counts, width)))
+        if shop.names_note:
+            lines.append(Text(clip(shop.names_note, width), style="dim"))
         head = fit(view_agent_head(view), name_w) + "".join(_GAP + fit(h, w) for h, w in zip(shop.heads, head_w, strict=True))
         lines.append(Text((head + _GAP + pts_head.rjust(pts_w)).rstrip(), style="bold"))
         lines += [line(r) for r in shop.agents]

@@ -379,6 +379,7 @@ class ShopSummary:
     others: list[SummaryRow]  # the robot and unassigned turns
     total: SummaryRow | None
     tiers: list[str]
+    names_note: str | None = None  # the shop prefix left off the agents' names, if it was
 
 
 @dataclass
@@ -413,7 +414,30 @@ def closing_line(result: AuditResult, lang: str) -> tuple[str, dict[str, int]]:
     return line, counts
 
 
-def _tier_lines(rows: list[MatrixRow], order: list[str], prefix: str, lang: str, target: str) -> list[str]:
+def _shop_prefix(shop: str | None, agents: list[str | None]) -> str:
+    """`shop:` when the shop's agents are its sub-accounts (Taobao exports name them
+    `店铺名:客服名`), so that inside the shop's own section they can be shown by their own
+    names: twenty rows of 小林数码专营店:客服07 leave no width for the rule columns and cut the
+    line of passing agents short. Only if every prefixed name stays distinct once cut (a plain
+    客服07 beside 小林数码专营店:客服07 keeps both whole)."""
+    if not shop:
+        return ""
+    cut = f"{shop}:"
+    named = [a for a in agents if a is not None]
+    inside = [a for a in named if a.startswith(cut) and len(a) > len(cut)]
+    if not inside:
+        return ""
+    shortened = {a.removeprefix(cut) for a in inside}
+    others = {a for a in named if a not in inside}
+    return "" if shortened & others or len(shortened) < len(set(inside)) else cut
+
+
+def _in_shop(agent: str | None, cut: str) -> str | None:
+    """The agent's name inside its shop's section (`_shop_prefix` left off)."""
+    return agent.removeprefix(cut) if agent is not None and cut and agent.startswith(cut) and len(agent) > len(cut) else agent
+
+
+def _tier_lines(rows: list[MatrixRow], order: list[str], prefix: str, lang: str, target: str, cut: str = "") -> list[str]:
     """Escalation on the summary: one line per agent with a tier (its rules grouped by tier),
     then one line per tier and penalty naming the rules it applies to."""
     lines, penalties = [], {}
@@ -427,7 +451,7 @@ def _tier_lines(rows: list[MatrixRow], order: list[str], prefix: str, lang: str,
             rules = penalties.setdefault((label, r.penalties.get(code)), [])
             if short not in rules:
                 rules.append(short)
-        name = who(r.agent, "shop" if r.agent is None else "agent", lang, target)
+        name = who(_in_shop(r.agent, cut), "shop" if r.agent is None else "agent", lang, target)
         parts = t("list.sep", lang).join(f"{' '.join(codes)} {shown(label, target)}" for label, codes in by_tier.items())
         lines.append(t("summary.tier_who", lang, who=name, tiers=parts))
     for (label, penalty), codes in penalties.items():
@@ -443,9 +467,9 @@ def summary(result: AuditResult, lang: str = "en", target: str = "terminal", mat
     prefix = _prefix(matrix.rules)
     heads = [code.removeprefix(prefix) for code in matrix.rules]
 
-    def row(r: MatrixRow) -> SummaryRow:
+    def row(r: MatrixRow, cut: str = "") -> SummaryRow:
         return SummaryRow(
-            name=who(r.agent, "shop" if r.agent is None else "agent", lang, target),
+            name=who(_in_shop(r.agent, cut), "shop" if r.agent is None else "agent", lang, target),
             kind=r.kind,
             marks=[r.statuses.get(code) for code in matrix.rules],
             points=_count(r.points) if r.points else "",
@@ -454,11 +478,12 @@ def summary(result: AuditResult, lang: str = "en", target: str = "terminal", mat
     shops = []
     for shop in matrix.shops:
         mine = matrix.of_shop(shop)
+        cut = _shop_prefix(shop, [r.agent for r in mine])
         coached = [r for r in mine if r.coached]
         trouble = [r for r in coached if any(s != "pass" for s in r.statuses.values()) or r.points or r.tiers]
         clean = [r for r in coached if r not in trouble]
         failed = matrix.failing_rules(shop)
-        tier_lines = _tier_lines(mine, matrix.rules, prefix, lang, target)
+        tier_lines = _tier_lines(mine, matrix.rules, prefix, lang, target, cut)
         shops.append(
             ShopSummary(
                 shop=shop,
@@ -467,11 +492,12 @@ def summary(result: AuditResult, lang: str = "en", target: str = "terminal", mat
                 failing=bool(failed),
                 counts=t("summary.agents", lang, agents=len(coached), failing=sum(1 for r in coached if r.fails), at_risk=sum(1 for r in coached if r.at_risk and not r.fails)),
                 heads=heads,
-                agents=[row(r) for r in trouble],
-                passing=t("summary.all_pass", lang, names=", ".join(who(r.agent, "agent", lang, target) for r in clean)) if clean else None,
-                others=[row(r) for r in mine if r.kind in ("bot", "unassigned")],
+                agents=[row(r, cut) for r in trouble],
+                passing=t("summary.all_pass", lang, names=", ".join(who(_in_shop(r.agent, cut), "agent", lang, target) for r in clean)) if clean else None,
+                others=[row(r, cut) for r in mine if r.kind in ("bot", "unassigned")],
                 total=next((row(r) for r in mine if r.kind == "shop"), None),
                 tiers=tier_lines,
+                names_note=t("summary.names_cut", lang, prefix=shown(cut, target)) if cut else None,
             )
         )
     closing, counts = closing_line(result, lang)

@@ -170,10 +170,11 @@ def test_taobao_sub_accounts_are_shown_by_their_own_names_in_their_shop(cli, wri
           "2026-11-22 10:00:00,小林数码专营店,b2,买家,,发货了吗\n2026-11-22 10:00:30,小林数码专营店,b2,客服,小林数码专营店:小美,发了\n"
           "2026-11-22 09:00:00,晨光家居旗舰店,b3,买家,,在吗\n2026-11-22 09:20:00,晨光家居旗舰店,b3,客服,晨光家居旗舰店:客服07,在的\n"
           "2026-11-22 10:00:00,晨光家居旗舰店,b4,买家,,有货吗\n2026-11-22 10:20:00,晨光家居旗舰店,b4,客服,客服07,有\n")  # fmt: skip
-    table, markdown, report = cli.many(
+    table, markdown, report, full = cli.many(
         ("audit", "chats.csv", "-p", "taobao", "-f", "table", "--summary", "--lang", "en", "--no-history"),
         ("audit", "chats.csv", "-p", "taobao", "-f", "markdown", "--summary", "--lang", "zh", "--no-history"),
         ("audit", "chats.csv", "-p", "taobao", "-f", "json", "--exit-zero", "--no-history"),
+        {"args": ("audit", "chats.csv", "-p", "taobao", "-f", "table", "--lang", "en", "--no-history"), "env": {"COLUMNS": "200"}},
     )
     lines = table.out.splitlines()
     shop_a, shop_b = lines.index("小林数码专营店 · as of 2026-11-22"), lines.index("晨光家居旗舰店 · as of 2026-11-22")
@@ -186,6 +187,9 @@ def test_taobao_sub_accounts_are_shown_by_their_own_names_in_their_shop(cli, wri
     assert any(line.startswith("晨光家居旗舰店:客服07 ") for line in second), table.out
     assert any(line.startswith("客服07 ") for line in second), table.out
     assert "客服名省略了店铺前缀 小林数码专营店:" in markdown.out and "| 客服07 | ✗" in markdown.out, markdown.out
+    # Scorecards and findings name the shop beside the agent: the prefix is left off there too.
+    assert "小林数码专营店 / 客服07 " in full.out and "小林数码专营店 / 小林数码专营店:" not in full.out, full.out
+    assert "晨光家居旗舰店 / 晨光家居旗舰店:客服07 " in full.out and "晨光家居旗舰店 / 客服07 " in full.out, full.out
     agents = {row["agent"] for row in report.json()["metrics"] if row["agent"]}
     assert {"小林数码专营店:客服07", "晨光家居旗舰店:客服07", "客服07"} <= agents, agents
 

@@ -14,6 +14,7 @@ from functools import cache
 from typing import Any
 
 from cservice_audit.render.matrix import agent_kind
+from cservice_audit.render.names import in_shop, shop_cuts
 from cservice_audit.sanitize import markdown_safe
 from cservice_audit.shipped import data_yaml
 
@@ -152,6 +153,8 @@ def worst_agents(report: dict[str, Any], lang: str | None = None) -> list[str]:
             entry[m["status"]].append(m["rule"])
     points = {(p["shop"], p["agent"]): p["points"] for p in report["summary"]["points"] if p["agent"] is not None}
     many_shops = len({shop for shop, _ in agents}) > 1
+    named = [*((m["shop"], m["agent"]) for m in report["metrics"]), *((f["shop"], f["agent"]) for f in report["findings"])]
+    cuts = shop_cuts(named) if many_shops else {}
 
     def badness(key: tuple[str, str]) -> tuple:
         entry = agents[key]
@@ -170,7 +173,7 @@ def worst_agents(report: dict[str, Any], lang: str | None = None) -> list[str]:
             parts.append(w["agent_at_risk"].format(codes=", ".join(entry["at_risk"])))
         if points.get(key):
             parts.append(w["agent_points"].format(points=f"{points[key]:g}"))
-        name = _safe(_who(key[1], lang), 40)
+        name = _safe(_who(in_shop(key[1], cuts.get(key[0], "")), lang), 40)
         if many_shops:
             name = f"{_safe(key[0], 30)} / {name}"
         lines.append(f"**{name}**: " + " · ".join(parts))

@@ -22,6 +22,7 @@ from cservice_audit.audit import AuditResult
 from cservice_audit.i18n import SENTINEL_KEYS, t
 from cservice_audit.render.digest import labels
 from cservice_audit.render.matrix import agent_matrix
+from cservice_audit.render.names import in_shop, report_cuts
 from cservice_audit.render.views import finding_rows, header_lines
 from cservice_audit.render.xlsx import readable_values
 from cservice_audit.sanitize import html_safe, one_line
@@ -98,10 +99,11 @@ def summary_section(result: AuditResult, words: dict[str, Any]) -> str:
     if not matrix.rows:
         return f'<p class="note">{html_safe(words["none"])}</p>'
     many = len(matrix.shops) > 1
+    cuts = report_cuts(result) if many else {}  # the shop is in its own column: 客服07, not 小林数码专营店:客服07
     columns = (["shop"] if many else []) + [words["agent"], *matrix.rules, words["points"], words["tiers"]]
     rows, classes = [], []
     for row in matrix.rows:
-        who = words["_who"].get(row.agent, row.agent) if row.agent is not None else words["shop_total"]
+        who = _who(in_shop(row.agent, cuts.get(row.shop, "")), words) if row.agent is not None else words["shop_total"]
         cells = ([row.shop] if many else []) + [who]
         cells += [status.get(row.statuses.get(code, ""), "-") for code in matrix.rules]
         cells += [f"{row.points:g}" if row.points else "", "; ".join(f"{c} {t}" for c, t in row.tiers.items())]
@@ -121,6 +123,7 @@ def _current(result: AuditResult) -> pl.DataFrame:
 def rate_charts(result: AuditResult, words: dict[str, str]) -> str:
     """Per rule: each agent's figure as a bar coloured by status, the threshold as a rule."""
     current = _current(result)
+    cuts = report_cuts(result)
     status_words = words["_status"]
     figures = []
     for rule in result.ruleset.rules:
@@ -131,7 +134,7 @@ def rate_charts(result: AuditResult, words: dict[str, str]) -> str:
             continue
         many = rows.get_column("shop").n_unique() > 1
         data = [
-            {"agent": one_line(f"{r['shop']} / {_who(r['agent'], words)}" if many else _who(r["agent"], words)), "value": r["value"],
+            {"agent": one_line(f"{r['shop']} / {_who(in_shop(r['agent'], cuts.get(r['shop'], '')), words)}" if many else _who(r["agent"], words)), "value": r["value"],
              "status": status_words[r["status"]], "threshold": r["threshold"]}
             for r in rows.iter_rows(named=True)
         ]  # fmt: skip

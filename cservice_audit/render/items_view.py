@@ -15,6 +15,7 @@ import polars as pl
 
 from cservice_audit.audit import AuditResult
 from cservice_audit.i18n import sentinel_name, t
+from cservice_audit.render.names import in_shop, report_cuts
 from cservice_audit.sanitize import one_line
 
 def _named(agent: str | None, lang: str, clean: Callable[[object], str]) -> str:
@@ -110,16 +111,18 @@ def item_tables(
         pl.len().over("rule", "scope", "shop", "agent", "period_start").alias("_count"),
     )
     many_shops = items.get_column("shop").n_unique() > 1
+    cuts = report_cuts(result) if many_shops else {}
     tables: list[ItemTable] = []
     for (code, period, start), group in items.group_by("rule", "period", "period_start", maintain_order=True):
         end = ends.get((code, start), start)
         time_format = "%H:%M:%S" if start == end else "%m-%d %H:%M"
         rows: list[list[str]] = []
         for row in group.filter(pl.col("_rank") < limit).iter_rows(named=True):
+            cut = cuts.get(row["shop"], "")
             if row["scope"] == "agent":
-                who = _named(row["agent"], lang, clean)
+                who = _named(in_shop(row["agent"], cut), lang, clean)
             else:
-                who = f"{L['shop_total']} {_named(row['handled_by'], lang, clean)}"
+                who = f"{L['shop_total']} {_named(in_shop(row['handled_by'], cut), lang, clean)}"
             if many_shops:
                 who = f"{clean(row['shop'])} / {who}"
             rows.append(
@@ -184,10 +187,11 @@ def need_rows(
         return [], []
     rules = {rule.code: rule for rule in result.ruleset.rules}
     many_shops = result.metrics.get_column("shop").n_unique() > 1
+    cuts = report_cuts(result) if many_shops else {}
     rows = []
     for row in at_risk.iter_rows(named=True):
         rule = rules[row["rule"]]
-        who = _named(row["agent"], lang, clean) if row["scope"] == "agent" else L["shop_total"]
+        who = _named(in_shop(row["agent"], cuts.get(row["shop"], "")), lang, clean) if row["scope"] == "agent" else L["shop_total"]
         if many_shops:
             who = f"{clean(row['shop'])} / {who}"
         period = L["period_short"][row["period"]].format(start=row["period_start"], end=row["period_end"])

@@ -24,6 +24,7 @@ from cservice_audit import sanitize
 from cservice_audit.audit import AuditResult
 from cservice_audit.i18n import sentinel_name, t
 from cservice_audit.render.matrix import KIND_ORDER, Matrix, MatrixRow, agent_kind, agent_matrix
+from cservice_audit.render.names import in_shop, report_cuts
 from cservice_audit.schema import SEVERITY_RANK
 
 # Status marks are symbols, the same in every language; their words are in the catalogue.
@@ -158,6 +159,7 @@ def scorecards(result: AuditResult, lang: str = "en", target: str = "terminal") 
     cards = []
     as_of = result.as_of
     tiers = _tiers_by_period(result)
+    cuts = report_cuts(result)
     for rule in result.ruleset.rules:
         if rule.check not in _COLUMNS or as_of is None:
             continue
@@ -175,9 +177,10 @@ def scorecards(result: AuditResult, lang: str = "en", target: str = "terminal") 
         # as on the summary screen (in metric order the robot fell among the agents by name).
         ordered = sorted(rows.iter_rows(named=True), key=lambda r: (r["shop"], KIND_ORDER[agent_kind(r["agent"], r["shop"], result.bots)]))
         for row in ordered:
-            name = who(row["agent"], row["scope"], lang, target)
             if many_shops:
-                name = f"{shown(row['shop'], target)} / {name}"
+                name = f"{shown(row['shop'], target)} / {who(in_shop(row['agent'], cuts.get(row['shop'], '')), row['scope'], lang, target)}"
+            else:
+                name = who(row["agent"], row["scope"], lang, target)
             cells = [name, *_cells(rule.check, row), status_text(row["status"], lang)]
             if with_tier:
                 tier = tiers.get((rule.code, row["shop"], row["agent"], row["period_start"]))
@@ -206,9 +209,10 @@ def points_rows(result: AuditResult, lang: str = "en", target: str = "terminal")
     for row in result.points.iter_rows(named=True):
         table.setdefault((row["shop"], row["agent"]), {})[row["rule"]] = row["points"]
     many_shops = len({shop for shop, _ in table}) > 1
+    cuts = report_cuts(result) if many_shops else {}
     rows = []
     for (shop, agent), by_rule in sorted(table.items(), key=lambda kv: (kv[0][0], kv[0][1] is None, kv[0][1] or "")):
-        name = who(agent, None if agent is None else "agent", lang, target)
+        name = who(in_shop(agent, cuts.get(shop, "")), None if agent is None else "agent", lang, target)
         rows.append([f"{shown(shop, target)} / {name}" if many_shops else name, *(_count(by_rule.get(r, 0.0)) for r in rules), _count(sum(by_rule.values()))])
     return [t("col.agent", lang), *rules, t("col.total", lang)], rows
 
@@ -290,8 +294,12 @@ def finding_rows(result: AuditResult, lang: str = "en", target: str = "terminal"
     # With more than one shop in the report, every agent is named with its shop (spec §11).
     many_shops = findings.get_column("shop").drop_nulls().n_unique() > 1
 
-    def qualified(shop: str | None, name: str) -> str:
-        return f"{shown(shop, target)} / {name}" if many_shops and shop else name
+    cuts = report_cuts(result) if many_shops else {}
+
+    def qualified(shop: str | None, agent: str | None, scope: str | None) -> str:
+        if many_shops and shop:
+            return f"{shown(shop, target)} / {who(in_shop(agent, cuts.get(shop, '')), scope, lang, target)}"
+        return who(agent, scope, lang, target)
 
     grouped = _grouped_codes(result)
     groups = _script_groups(findings, grouped)
@@ -305,7 +313,7 @@ def finding_rows(result: AuditResult, lang: str = "en", target: str = "terminal"
                 continue
             done.add(key)
             group = groups[key]
-            name = qualified(f["shop"], who(f["agent"], f["scope"], lang, target))
+            name = qualified(f["shop"], f["agent"], f["scope"])
             text = shown(group["text"], target)
             cells = [
                 f["code"],
@@ -327,7 +335,7 @@ def finding_rows(result: AuditResult, lang: str = "en", target: str = "terminal"
             cells = [
                 f["code"],
                 t(f"severity.{f['severity']}", lang),
-                qualified(f["shop"], who(f["agent"], f["scope"], lang, target)) if f["agent"] or f["scope"] == "shop" else "-",
+                qualified(f["shop"], f["agent"], f["scope"]) if f["agent"] or f["scope"] == "shop" else "-",
                 shown(f["conversation"], target) if f["conversation"] else "-",
                 str(day) if day else "-",
                 f["ts"].strftime("%H:%M:%S") if f["ts"] else "-",
@@ -414,29 +422,6 @@ def closing_line(result: AuditResult, lang: str) -> tuple[str, dict[str, int]]:
     return line, counts
 
 
-def _shop_prefix(shop: str | None, agents: list[str | None]) -> str:
-    """`shop:` when the shop's agents are its sub-accounts (Taobao exports name them
-    `店铺名:客服名`), so that inside the shop's own section they can be shown by their own
-    names: twenty rows of 小林数码专营店:客服07 leave no width for the rule columns and cut the
-    line of passing agents short. Only if every prefixed name stays distinct once cut (a plain
-    客服07 beside 小林数码专营店:客服07 keeps both whole)."""
-    if not shop:
-        return ""
-    cut = f"{shop}:"
-    named = [a for a in agents if a is not None]
-    inside = [a for a in named if a.startswith(cut) and len(a) > len(cut)]
-    if not inside:
-        return ""
-    shortened = {a.removeprefix(cut) for a in inside}
-    others = {a for a in named if a not in inside}
-    return "" if shortened & others or len(shortened) < len(set(inside)) else cut
-
-
-def _in_shop(agent: str | None, cut: str) -> str | None:
-    """The agent's name inside its shop's section (`_shop_prefix` left off)."""
-    return agent.removeprefix(cut) if agent is not None and cut and agent.startswith(cut) and len(agent) > len(cut) else agent
-
-
 def _tier_lines(rows: list[MatrixRow], order: list[str], prefix: str, lang: str, target: str, cut: str = "") -> list[str]:
     """Escalation on the summary: one line per agent with a tier (its rules grouped by tier),
     then one line per tier and penalty naming the rules it applies to."""
@@ -451,7 +436,7 @@ def _tier_lines(rows: list[MatrixRow], order: list[str], prefix: str, lang: str,
             rules = penalties.setdefault((label, r.penalties.get(code)), [])
             if short not in rules:
                 rules.append(short)
-        name = who(_in_shop(r.agent, cut), "shop" if r.agent is None else "agent", lang, target)
+        name = who(in_shop(r.agent, cut), "shop" if r.agent is None else "agent", lang, target)
         parts = t("list.sep", lang).join(f"{' '.join(codes)} {shown(label, target)}" for label, codes in by_tier.items())
         lines.append(t("summary.tier_who", lang, who=name, tiers=parts))
     for (label, penalty), codes in penalties.items():
@@ -469,16 +454,17 @@ def summary(result: AuditResult, lang: str = "en", target: str = "terminal", mat
 
     def row(r: MatrixRow, cut: str = "") -> SummaryRow:
         return SummaryRow(
-            name=who(_in_shop(r.agent, cut), "shop" if r.agent is None else "agent", lang, target),
+            name=who(in_shop(r.agent, cut), "shop" if r.agent is None else "agent", lang, target),
             kind=r.kind,
             marks=[r.statuses.get(code) for code in matrix.rules],
             points=_count(r.points) if r.points else "",
         )
 
     shops = []
+    cuts = report_cuts(result)
     for shop in matrix.shops:
         mine = matrix.of_shop(shop)
-        cut = _shop_prefix(shop, [r.agent for r in mine])
+        cut = cuts.get(shop, "")
         coached = [r for r in mine if r.coached]
         trouble = [r for r in coached if any(s != "pass" for s in r.statuses.values()) or r.points or r.tiers]
         clean = [r for r in coached if r not in trouble]
@@ -493,7 +479,7 @@ def summary(result: AuditResult, lang: str = "en", target: str = "terminal", mat
                 counts=t("summary.agents", lang, agents=len(coached), failing=sum(1 for r in coached if r.fails), at_risk=sum(1 for r in coached if r.at_risk and not r.fails)),
                 heads=heads,
                 agents=[row(r, cut) for r in trouble],
-                passing=t("summary.all_pass", lang, names=", ".join(who(_in_shop(r.agent, cut), "agent", lang, target) for r in clean)) if clean else None,
+                passing=t("summary.all_pass", lang, names=", ".join(who(in_shop(r.agent, cut), "agent", lang, target) for r in clean)) if clean else None,
                 others=[row(r, cut) for r in mine if r.kind in ("bot", "unassigned")],
                 total=next((row(r) for r in mine if r.kind == "shop"), None),
                 tiers=tier_lines,

@@ -213,6 +213,33 @@ def test_tiers_and_penalties_in_summary_table_and_markdown(cli):
     assert markdown.out.index("| 客服 |") < markdown.out.index("## KS-R3")
 
 
+def test_points_column_only_where_the_platform_deducts_points(cli):
+    """Douyin counts violations, never points: its summary has no points column and its
+    legend does not explain one. Pinduoduo deducts points: the column and the legend stay."""
+    douyin = ROOT / "samples" / "douyin-2026-11-22.jsonl"
+    pinduoduo = ROOT / "samples" / "pinduoduo-2026-11-22.csv"
+    runs = cli.many(
+        *(
+            ("audit", sample, "--platform", platform, "--format", fmt, "--summary", "--lang", lang, "--no-history")
+            for sample, platform in ((douyin, "douyin"), (pinduoduo, "pinduoduo"))
+            for fmt in ("table", "markdown")
+            for lang in ("zh", "en")
+        )
+    )
+    for run, (platform, fmt, lang) in zip(runs, [(p, f, lang) for p in ("douyin", "pinduoduo") for f in ("table", "markdown") for lang in ("zh", "en")]):
+        assert run.code in (0, 1), run.err
+        head = next(line for line in run.out.splitlines() if line.lstrip("| ").startswith("客服" if lang == "zh" else "agent"))
+        legend_word = "分：生效分值" if lang == "zh" else "pts: points in force"
+        column = "分" if lang == "zh" else "pts"
+        if platform == "douyin":
+            assert column not in head.split() and f"| {column} |" not in head, (fmt, lang, head)
+            assert legend_word not in run.out, (fmt, lang)
+            assert ("无数据" if lang == "zh" else "no data") in run.out, "the rest of the legend stays"
+        else:
+            assert head.rstrip(" |").endswith(column), (fmt, lang, head)
+            assert legend_word in run.out, (fmt, lang)
+
+
 def test_readme_tour_shows_todays_summary():
     """The README's tour is the reviewed 80-column output, so its numbers are today's."""
     readme = (ROOT / "README.md").read_text("utf-8")

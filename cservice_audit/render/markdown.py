@@ -45,10 +45,10 @@ def summary_markdown(view: Summary) -> list[str]:
         out += [f"## {shop.title}", "", f"**{shop.failed}** · {shop.counts}", ""]
         if shop.names_note:
             out += [shop.names_note, ""]
-        columns = [t("col.agent", lang), *shop.heads, t("summary.points", lang)]
+        columns = [t("col.agent", lang), *shop.heads, *([t("summary.points", lang)] if view.points else [])]
 
         def row(r: SummaryRow, name: str | None = None) -> list[str]:
-            return [name or r.name, *(MARK[m].strip() for m in r.marks), r.points]
+            return [name or r.name, *(MARK[m].strip() for m in r.marks), *([r.points] if view.points else [])]
 
         rows = [row(r) for r in shop.agents]
         if shop.others:

@@ -63,9 +63,9 @@ def summary_lines(view: Summary, width: int) -> list[Text]:
     for shop in view.shops:
         rows = [*shop.agents, *shop.others, *([shop.total] if shop.total else [])]
         head_w = [max(1, cell_len(h)) for h in shop.heads]
-        pts_head = t("summary.points", view.lang)
-        pts_w = max([cell_len(pts_head), *(cell_len(r.points) for r in rows)])
-        fixed = sum(w + len(_GAP) for w in head_w) + len(_GAP) + pts_w
+        pts_head = t("summary.points", view.lang) if view.points else ""
+        pts_w = max([cell_len(pts_head), *(cell_len(r.points) for r in rows)]) if view.points else 0
+        fixed = sum(w + len(_GAP) for w in head_w) + (len(_GAP) + pts_w if view.points else 0)
         name_w = max([cell_len(r.name) for r in rows] + [cell_len(view_agent_head(view))])
         name_w = max(NAME_MIN, min(name_w, width - fixed, NAME_MAX))
 
@@ -75,7 +75,8 @@ def summary_lines(view: Summary, width: int) -> list[Text]:
             for mark, w in zip(r.marks, head_w, strict=True):
                 text.append(_GAP)
                 text.append(fit(MARK[mark], w), style=_STATUS_STYLE[mark])
-            text.append(_GAP + r.points.rjust(pts_w))
+            if view.points:
+                text.append(_GAP + r.points.rjust(pts_w))
             text.rstrip()
             return text
 
@@ -85,7 +86,9 @@ def summary_lines(view: Summary, width: int) -> list[Text]:
         if shop.names_note:
             lines.append(Text(clip(shop.names_note, width), style="dim"))
         head = fit(view_agent_head(view), name_w) + "".join(_GAP + fit(h, w) for h, w in zip(shop.heads, head_w, strict=True))
-        lines.append(Text((head + _GAP + pts_head.rjust(pts_w)).rstrip(), style="bold"))
+        if view.points:
+            head += _GAP + pts_head.rjust(pts_w)
+        lines.append(Text(head.rstrip(), style="bold"))
         lines += [line(r) for r in shop.agents]
         if shop.passing:
             lines.append(Text(clip(shop.passing, width), style="green"))

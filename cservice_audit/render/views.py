@@ -26,6 +26,7 @@ from cservice_audit.i18n import sentinel_name, t
 from cservice_audit.render.matrix import KIND_ORDER, Matrix, MatrixRow, agent_kind, agent_matrix
 from cservice_audit.render.names import in_shop, report_cuts
 from cservice_audit.schema import SEVERITY_RANK
+from cservice_audit.ruleset import Ruleset
 
 # Status marks are symbols, the same in every language; their words are in the catalogue.
 MARK = {"pass": "✓", "fail": "✗", "at_risk": "!", "insufficient": "·", None: " "}
@@ -398,6 +399,9 @@ class Summary:
     closing: str
     lang: str = "en"
     severities: dict[str, int] = field(default_factory=dict)
+    # Whether the points column is shown: not for a platform whose rules deduct none
+    # (Douyin counts violations, not points), where it would be a column that is always blank.
+    points: bool = True
 
 
 def _prefix(codes: list[str]) -> str:
@@ -445,6 +449,11 @@ def _tier_lines(rows: list[MatrixRow], order: list[str], prefix: str, lang: str,
     return lines
 
 
+def deducts_points(ruleset: Ruleset) -> bool:
+    """Whether any rule of the ruleset, or any of its escalation tiers, deducts points."""
+    return any(rule.points or (rule.escalation and any(tier.points for tier in rule.escalation.tiers)) for rule in ruleset.rules)
+
+
 def summary(result: AuditResult, lang: str = "en", target: str = "terminal", matrix: Matrix | None = None) -> Summary:
     """The first screen: per shop the rules failed, the agent × rule matrix (worst first), the
     robot apart, tiers with their penalties; then a legend and one closing line."""
@@ -487,11 +496,13 @@ def summary(result: AuditResult, lang: str = "en", target: str = "terminal", mat
             )
         )
     closing, counts = closing_line(result, lang)
+    with_points = deducts_points(result.ruleset)
     return Summary(
         shops=shops,
-        legend=t("summary.legend", lang),
+        legend=t("summary.legend" if with_points else "summary.legend_no_points", lang),
         columns_note=t("summary.columns", lang, prefix=prefix) if prefix else None,
         closing=closing,
         lang=lang,
         severities=counts,
+        points=with_points,
     )

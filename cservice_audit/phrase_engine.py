@@ -296,14 +296,44 @@ def _candidates(texts: pl.LazyFrame, m: Matcher, column: str) -> pl.DataFrame:
         union = sorted({x for _, lits in gated for x in lits})
         frame = frame.with_columns(allowed.str.contains_any(union, ascii_case_insensitive=True).fill_null(False).alias("_gate"))
         collected = frame.collect()
-        inside = collected.filter(pl.col("_gate")).select(
-            column, pl.any_horizontal([allowed.str.contains(f"(?i){p}") for p, _ in gated]).alias("_gated")
-        )
+        inside = _gated_patterns(collected.filter(pl.col("_gate")).select(column, ALLOWED), gated, union, column)
         frame = collected.lazy().join(inside.lazy(), on=column, how="left", nulls_equal=True, maintain_order="left").with_columns(
             (pl.col("_patterned") | pl.col("_gated").fill_null(False)).alias("_patterned")
         )
     keep = pl.any_horizontal([*tests, pl.col("_patterned")])
     return frame.filter(keep).select(column, "_patterned").collect()
+
+
+def _gated_patterns(texts: pl.DataFrame, gated: list[tuple[str, tuple[str, ...]]], union: list[str], column: str) -> pl.DataFrame:
+    """`column` and `_gated` (whether one of the `gated` patterns matches) for `texts`, each
+    holding one of the literals of `union`. Each pattern runs only on the texts that hold one
+    of its own literals: the same result as running every pattern on every text (a match
+    contains one of them, regex_factors), but a text holding 还有 (one pattern's literal, in a
+    third of the gated texts) no longer runs the other sixty patterns (PDD-P2 on 751,800
+    texts: 57,951 gated, 0.77 s CPU for every pattern on each against 0.12 s)."""
+    if texts.is_empty():
+        return texts.select(column, pl.lit(False).alias("_gated"))
+    rows = texts.with_row_index("_row")
+    found = (
+        rows.select("_row", pl.col(ALLOWED).str.extract_many(union, ascii_case_insensitive=True, overlapping=True).alias("_lit"))
+        .explode("_lit")
+        .drop_nulls("_lit")
+        .with_columns(pl.col("_lit").str.to_lowercase())
+    )
+    owners = pl.DataFrame(
+        [(literal.lower(), i) for i, (_, literals) in enumerate(gated) for literal in literals],
+        schema={"_lit": pl.String, "_pattern": pl.Int32},
+        orient="row",
+    ).unique()
+    pairs = found.join(owners, on="_lit").select("_row", "_pattern").unique()
+    matched = []
+    for i, (pattern, _) in enumerate(gated):
+        mine = rows.join(pairs.filter(pl.col("_pattern") == i), on="_row", how="semi")
+        matched.append(mine.filter(pl.col(ALLOWED).str.contains(f"(?i){pattern}")).select("_row"))
+    hit = pl.concat(matched, how="vertical").unique()
+    return rows.join(hit.with_columns(pl.lit(True).alias("_gated")), on="_row", how="left", maintain_order="left").select(
+        column, pl.col("_gated").fill_null(False)
+    )
 
 
 def model_names() -> list[str]:

@@ -79,6 +79,11 @@ class Rule:
     escalation: Escalation | None = None
     sources: tuple[str, ...] = ()  # ids of the ruleset's sources that state the rule's numbers
 
+    @property
+    def deducts_points(self) -> bool:
+        """Whether the rule, or one of its escalation tiers, deducts points."""
+        return bool(self.points) or (self.escalation is not None and any(tier.points for tier in self.escalation.tiers))
+
 
 @dataclass(frozen=True)
 class Ruleset:
@@ -94,6 +99,11 @@ class Ruleset:
     session_gap: float | None = None
     extends: str | None = None
     notes: tuple[str, ...] = ()  # conflicts between sources and choices made, as text
+
+    @property
+    def deducts_points(self) -> bool:
+        """Whether any rule deducts points (Douyin's count violations instead)."""
+        return any(rule.deducts_points for rule in self.rules)
 
     def source(self, source_id: str) -> dict[str, str] | None:
         return next((s for s in self.sources if s.get("id") == source_id), None)

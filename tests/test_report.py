@@ -218,15 +218,16 @@ def test_points_column_only_where_the_platform_deducts_points(cli):
     legend does not explain one. Pinduoduo deducts points: the column and the legend stay."""
     douyin = ROOT / "samples" / "douyin-2026-11-22.jsonl"
     pinduoduo = ROOT / "samples" / "pinduoduo-2026-11-22.csv"
+    cases = [
+        (sample, platform, fmt, lang)
+        for sample, platform in ((douyin, "douyin"), (pinduoduo, "pinduoduo"))
+        for fmt in ("table", "markdown")
+        for lang in ("zh", "en")
+    ]
     runs = cli.many(
-        *(
-            ("audit", sample, "--platform", platform, "--format", fmt, "--summary", "--lang", lang, "--no-history")
-            for sample, platform in ((douyin, "douyin"), (pinduoduo, "pinduoduo"))
-            for fmt in ("table", "markdown")
-            for lang in ("zh", "en")
-        )
+        *(("audit", sample, "--platform", platform, "--format", fmt, "--summary", "--lang", lang, "--no-history") for sample, platform, fmt, lang in cases)
     )
-    for run, (platform, fmt, lang) in zip(runs, [(p, f, lang) for p in ("douyin", "pinduoduo") for f in ("table", "markdown") for lang in ("zh", "en")]):
+    for run, (_, platform, fmt, lang) in zip(runs, cases, strict=True):
         assert run.code in (0, 1), run.err
         head = next(line for line in run.out.splitlines() if line.lstrip("| ").startswith("客服" if lang == "zh" else "agent"))
         legend_word = "分：生效分值" if lang == "zh" else "pts: points in force"

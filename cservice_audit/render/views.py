@@ -26,7 +26,6 @@ from cservice_audit.i18n import sentinel_name, t
 from cservice_audit.render.matrix import KIND_ORDER, Matrix, MatrixRow, agent_kind, agent_matrix
 from cservice_audit.render.names import in_shop, report_cuts
 from cservice_audit.schema import SEVERITY_RANK
-from cservice_audit.ruleset import Ruleset
 
 # Status marks are symbols, the same in every language; their words are in the catalogue.
 MARK = {"pass": "✓", "fail": "✗", "at_risk": "!", "insufficient": "·", None: " "}
@@ -449,11 +448,6 @@ def _tier_lines(rows: list[MatrixRow], order: list[str], prefix: str, lang: str,
     return lines
 
 
-def deducts_points(ruleset: Ruleset) -> bool:
-    """Whether any rule of the ruleset, or any of its escalation tiers, deducts points."""
-    return any(rule.points or (rule.escalation and any(tier.points for tier in rule.escalation.tiers)) for rule in ruleset.rules)
-
-
 def summary(result: AuditResult, lang: str = "en", target: str = "terminal", matrix: Matrix | None = None) -> Summary:
     """The first screen: per shop the rules failed, the agent × rule matrix (worst first), the
     robot apart, tiers with their penalties; then a legend and one closing line."""
@@ -496,10 +490,11 @@ def summary(result: AuditResult, lang: str = "en", target: str = "terminal", mat
             )
         )
     closing, counts = closing_line(result, lang)
-    with_points = deducts_points(result.ruleset)
+    with_points = result.ruleset.deducts_points
+    legend = t("summary.legend", lang) + (t("summary.legend_points", lang) if with_points else "")
     return Summary(
         shops=shops,
-        legend=t("summary.legend" if with_points else "summary.legend_no_points", lang),
+        legend=legend,
         columns_note=t("summary.columns", lang, prefix=prefix) if prefix else None,
         closing=closing,
         lang=lang,

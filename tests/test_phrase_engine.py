@@ -162,13 +162,21 @@ def test_model_catches_what_no_list_holds_and_names_its_ngrams(cli) -> None:
         ("TB-P1", "亲，这支口红绝对红得正，全网第一", True),
         ("TB-P1", "亲，我们是“行业第一”的品牌", True),  # a claim in quotes is still a claim
         ("TB-P1", "我们家被叫做“国货之光”", True),  # 叫做 does not announce a name
+        # a quoted name on or of a product is blanked by the insult rules (`blank_products`) ...
+        ("PDD-P1", "“小笨蛋”字样的手机壳有透明和磨砂两款", False),
+        ("KS-P1", "亲，这个是学生“穷鬼套餐”零食礼包，19.9元十样", False),
+        ("DY-P1", "这个“你给我等着”的表情包抱枕是我们家新品哈哈", False),
+        ("PDD-P1", "你就是个“小笨蛋”，还问", True),  # quoted, but said to the buyer
+        ("DY-P1", "“你给我等着”，这单我记住了", True),
+        # ... not by the advertising-law rule: a claim printed on a product is the violation
+        ("TB-P1", "“全网第一”字样的手机壳", True),
         # the contact and bribery rules do not blank titles: there a title is an evasion
         ("PDD-P2", "加我《薇信》abc123", True),
         ("PDD-P2", "参加《好评返现5元》活动", True),
     ],
 )
-def test_titles_and_announced_names_are_blanked_where_the_rule_says(code: str, text: str, fires: bool) -> None:
-    platform = {"PDD": "pinduoduo", "TB": "taobao"}[code.split("-")[0]]
+def test_titles_announced_names_and_product_names_are_blanked_where_the_rule_says(code: str, text: str, fires: bool) -> None:
+    platform = {"PDD": "pinduoduo", "TB": "taobao", "KS": "kuaishou", "DY": "douyin"}[code.split("-")[0]]
     params = load_platform(platform).rule(code).params
     (match,) = _fires(params, [text])
     assert (match is not None) is fires, match
@@ -196,6 +204,8 @@ def test_check_text_shows_how_near_each_model_came_on_a_pass(cli) -> None:
     assert "contact" not in hit.out.split("DY-P2")[1]  # the list decided; no model line
     titled = cli("check-text", "亲，《白痴》是陀思妥耶夫斯基的长篇", "-p", "douyin")
     assert "DY-P1    pass" in titled.out and "blanked as allowed: 《白痴》" in titled.out, titled.out
+    named = cli("check-text", "“小笨蛋”字样的手机壳有透明和磨砂两款", "-p", "douyin")
+    assert "DY-P1    pass" in named.out and "blanked as allowed: “小笨蛋”字样的手机壳" in named.out, named.out
 
 
 def test_check_text_does_not_print_a_score_above_its_threshold() -> None:

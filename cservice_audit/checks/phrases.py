@@ -108,6 +108,7 @@ PARAMS = {
     "sound_allow": Param("optional_phrases", "everyday words blanked before sound folding (价位, 为新)", None),
     "excluded": _Reasons("reasons", "source terms deliberately not matched, with the reason", None),
     "blank_titles": Param("flag", "blank 《titles》 and announced names (色号“…”) like allow phrases", False),
+    "blank_products": Param("flag", "blank quoted names on or of a product (“小笨蛋”字样, “穷鬼套餐”) like allow phrases", False),
     "models": _Models("models", "n-gram models scoring what no list matched (data/models/NAME)", None),
     "roles": Param("subset", "whose messages are checked", ["agent"], REPLY_ROLES),
     **OCCURRENCE,

@@ -320,6 +320,48 @@ def test_the_fifth_pass_cues_leave_violations_to_the_lists(platform: str, code: 
     assert _fires(params, [text]) != [None]
 
 
+# The seventh session's list changes (docs/rulesets.md, "Half of fresh spent on dev"), each in a
+# sentence of its own: the sources' cases the lists now hold, and the denials they now leave.
+SEVENTH_PASS_VIOLATIONS = [
+    ("taobao", "TB-P3", "不好意思亲，我们暂时没有开票资格"),
+    ("taobao", "TB-P3", "特价款都不带发票的哈"),
+    ("taobao", "TB-P3", "电子票可以开，不过要加5%税点"),
+    ("taobao", "TB-P3", "开了发票就不能退了哦亲"),
+    ("taobao", "TB-P3", "纸质票需要的话加10元邮费"),
+    ("taobao", "TB-P3", "发票单独寄的话邮费您出哈"),
+    ("taobao", "TB-P4", "用花呗付款的话发货要晚两天"),
+    ("taobao", "TB-P4", "信用卡付的订单我们不退货"),
+    ("taobao", "TB-P4", "刷信用卡要多加百分之三"),
+    ("taobao", "TB-P4", "您是用信用卡吗，我们这边刷不了"),
+    ("taobao", "TB-P1", "这是市面上唯一一款无线的"),
+    ("pinduoduo", "PDD-P1", "你tm看清楚再下单"),
+    ("kuaishou", "KS-P1", "这个我也不清楚"),
+    ("kuaishou", "KS-P1", "那你想怎么着"),
+    ("pinduoduo", "PDD-P2", "加我微xin发你券"),
+    ("pinduoduo", "PDD-P2", "您的一星能不能动一动，动了给您返10元"),
+]
+SEVENTH_PASS_EVERYDAY = [
+    ("pinduoduo", "PDD-P2", "无论您给好评还是差评，这个补偿都照给"),
+    ("pinduoduo", "PDD-P2", "好评有礼这个活动我们没有参加哦"),
+    ("taobao", "TB-P1", "抱歉这次包装没做完美，给您补个新盒子"),
+    ("taobao", "TB-P1", "名牌我们不卖的，都是自己设计的款"),
+]
+
+
+@pytest.mark.parametrize(("platform", "code", "text"), SEVENTH_PASS_VIOLATIONS)
+def test_the_seventh_pass_lists_hold_the_sources_cases(platform: str, code: str, text: str) -> None:
+    params = {**load_platform(platform).rule(code).params, "models": []}
+    assert _fires(params, [text]) != [None]
+
+
+@pytest.mark.parametrize(("platform", "code", "text"), SEVENTH_PASS_EVERYDAY)
+def test_the_seventh_pass_cues_leave_denials_alone(platform: str, code: str, text: str) -> None:
+    # The lists only: the models do not read negation (the contact model still scores
+    # 无论您给好评… above its threshold on 给好评).
+    params = {**load_platform(platform).rule(code).params, "models": []}
+    assert _fires(params, [text]) == [None]
+
+
 @pytest.mark.parametrize(
     ("platform", "code", "text"),
     [

@@ -296,30 +296,6 @@ FIFTH_PASS_VIOLATIONS = [
 ]
 
 
-# A violation after a short, ordinary service clause is still the violation. A model veto of
-# list hits was withdrawn over exactly this (docs/rulesets.md, "a model veto, tried and
-# withdrawn"): the models weigh shipping and sizing talk against a violation, and vetoed 53 of
-# 200 such advertising claims. Nothing may drop these again.
-SERVICE_CLAUSES = ["您的订单已经发货了，中通快递，", "尺码的话建议拍大一码，", "这款是纯棉的，建议冷水手洗，"]
-WRAPPED = [
-    ("pinduoduo", "PDD-P2", "加我微信abc123"), ("pinduoduo", "PDD-P2", "好评返现5元"), ("pinduoduo", "PDD-P2", "关注公众号领券"),
-    ("taobao", "TB-P1", "这款万能的"), ("taobao", "TB-P1", "买到就是赚到"), ("taobao", "TB-P1", "这款是全网销量第一"),
-    ("pinduoduo", "PDD-P1", "神经病"), ("pinduoduo", "PDD-P1", "你是不是傻"), ("pinduoduo", "PDD-P1", "你眼瞎吗"),
-]  # fmt: skip
-
-
-@pytest.mark.parametrize(("platform", "code", "text"), WRAPPED)
-def test_a_violation_after_ordinary_service_talk_still_fires(platform: str, code: str, text: str) -> None:
-    texts = [text] + [clause + text for clause in SERVICE_CLAUSES] + [clause + text + "，感谢您的支持" for clause in SERVICE_CLAUSES]
-    assert None not in _fires(load_platform(platform).rule(code).params, texts)
-
-
-@pytest.mark.parametrize(("platform", "code", "text"), FIFTH_PASS_VIOLATIONS)
-def test_the_fifth_pass_cues_leave_violations_to_the_lists(platform: str, code: str, text: str) -> None:
-    params = {**load_platform(platform).rule(code).params, "models": []}
-    assert _fires(params, [text]) != [None]
-
-
 # The seventh session's list changes (docs/rulesets.md, "Half of fresh spent on dev"), each in a
 # sentence of its own: the sources' cases the lists now hold, and the denials they now leave.
 SEVENTH_PASS_VIOLATIONS = [
@@ -348,8 +324,26 @@ SEVENTH_PASS_EVERYDAY = [
 ]
 
 
-@pytest.mark.parametrize(("platform", "code", "text"), SEVENTH_PASS_VIOLATIONS)
-def test_the_seventh_pass_lists_hold_the_sources_cases(platform: str, code: str, text: str) -> None:
+# A violation after a short, ordinary service clause is still the violation. A model veto of
+# list hits was withdrawn over exactly this (docs/rulesets.md, "a model veto, tried and
+# withdrawn"): the models weigh shipping and sizing talk against a violation, and vetoed 53 of
+# 200 such advertising claims. Nothing may drop these again.
+SERVICE_CLAUSES = ["您的订单已经发货了，中通快递，", "尺码的话建议拍大一码，", "这款是纯棉的，建议冷水手洗，"]
+WRAPPED = [
+    ("pinduoduo", "PDD-P2", "加我微信abc123"), ("pinduoduo", "PDD-P2", "好评返现5元"), ("pinduoduo", "PDD-P2", "关注公众号领券"),
+    ("taobao", "TB-P1", "这款万能的"), ("taobao", "TB-P1", "买到就是赚到"), ("taobao", "TB-P1", "这款是全网销量第一"),
+    ("pinduoduo", "PDD-P1", "神经病"), ("pinduoduo", "PDD-P1", "你是不是傻"), ("pinduoduo", "PDD-P1", "你眼瞎吗"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("platform", "code", "text"), WRAPPED)
+def test_a_violation_after_ordinary_service_talk_still_fires(platform: str, code: str, text: str) -> None:
+    texts = [text] + [clause + text for clause in SERVICE_CLAUSES] + [clause + text + "，感谢您的支持" for clause in SERVICE_CLAUSES]
+    assert None not in _fires(load_platform(platform).rule(code).params, texts)
+
+
+@pytest.mark.parametrize(("platform", "code", "text"), FIFTH_PASS_VIOLATIONS + SEVENTH_PASS_VIOLATIONS)
+def test_the_lists_alone_hold_these_violations(platform: str, code: str, text: str) -> None:
     params = {**load_platform(platform).rule(code).params, "models": []}
     assert _fires(params, [text]) != [None]
 

@@ -230,13 +230,27 @@ TITLE = (
 # for the advertising-law rule a claim printed on a product (“全网第一”字样) is the violation.
 PRODUCT_NAME = (
     r"“[^“”]{1,12}”(?:的)?[^,.!?;:~。、…“”]{0,4}"
-    r"(?:字样|图案|印花|套餐|礼包|表情包|抱枕|手机壳|贴纸|周边|t恤|卫衣|杯子|帽子|公仔|玩偶|钥匙扣|冰箱贴|徽章|挂件)"
+    r"(?:字样|个字|图案|印花|套餐|礼包|表情包|抱枕|手机壳|贴纸|周边|t恤|卫衣|杯子|帽子|公仔|玩偶|钥匙扣|冰箱贴|徽章|挂件)"
+    r"|(?:印的是|印着|印有|绣着|绣的是|刻着|刻的是)“[^“”]{1,12}”"
+)
+# Any quote, in the forms agents type: “…”, "…", 「…」, 『…』.
+QUOTED = r'(?:“[^“”]{1,20}”|"[^"]{1,20}"|「[^「」]{1,20}」|『[^『』]{1,20}』)'
+# Quoted words the agent disowns in the same sentence are a scam or a rumour being warned
+# about, not the agent's offer: 包裹里要是有“好评返现卡”别扫码哦，不是我们放的; 卡片上写的“五星好评返
+# 20元”不是本店的，遇到可以直接举报; 有人说“加微信退款”，那是骗子. Blanked by every rule, with the
+# words up to the cue (at most 14 characters, across commas but not past the sentence): the cue
+# must follow the quote, so an evasion in quotes (加我“薇信”) is still matched.
+DISOWNED = (
+    QUOTED + r'[^。!?“”"「」『』]{0,14}?'
+    r"(?:不是(?:我们|本店|我家|咱家|店里|官方|客服)|别(?:扫|理|信|加|转|回|上当)|千万别|不要(?:扫|理|信|加|转)"
+    r"|举报|挂断|诈骗|骗子|骗局|被骗|冒充)"
 )
 
 
 def _names(m: Matcher) -> str | None:
-    """The names the rule blanks like allow phrases (`blank_titles`, `blank_products`), as one regex."""
-    parts = [TITLE] * m.titles + [PRODUCT_NAME] * m.products
+    """What the rule blanks like allow phrases, as one regex: disowned quotes always, titles and
+    product names if the rule sets `blank_titles`, `blank_products`."""
+    parts = [DISOWNED] + [TITLE] * m.titles + [PRODUCT_NAME] * m.products
     return "|".join(f"(?:{part})" for part in parts) or None
 
 

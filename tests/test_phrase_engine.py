@@ -173,6 +173,16 @@ def test_model_catches_what_no_list_holds_and_names_its_ngrams(cli) -> None:
         # the contact and bribery rules do not blank titles: there a title is an evasion
         ("PDD-P2", "加我《薇信》abc123", True),
         ("PDD-P2", "参加《好评返现5元》活动", True),
+        # quoted words the agent disowns are blanked by every rule (a scam card, a rumour) ...
+        ("PDD-P2", "包裹里的“好评返现卡”不是我们放的，别扫", False),
+        ("PDD-P2", "卡片上写的\"加微信领红包\"，遇到直接举报哈", False),
+        ("PDD-P1", "有人冒充客服说「你给我等着」的话，千万别理", False),
+        ("TB-P1", "“全网第一”这种说法不是我们店写的", False),
+        ("KS-P1", "这款T恤印的是“走着瞧”三个字", False),  # and a slogan printed on a product
+        # ... only when the cue follows the quote in the same sentence
+        ("PDD-P2", "加我“薇信”返现5元", True),
+        ("PDD-P2", "“好评返现”活动参加的话加我微信", True),
+        ("PDD-P2", "“好评返现5元”。不是我们放的卡片别扫", True),
     ],
 )
 def test_titles_announced_names_and_product_names_are_blanked_where_the_rule_says(code: str, text: str, fires: bool) -> None:
@@ -206,6 +216,9 @@ def test_check_text_shows_how_near_each_model_came_on_a_pass(cli) -> None:
     assert "DY-P1    pass" in titled.out and "blanked as allowed: 《白痴》" in titled.out, titled.out
     named = cli("check-text", "“小笨蛋”字样的手机壳有透明和磨砂两款", "-p", "douyin")
     assert "DY-P1    pass" in named.out and "blanked as allowed: “小笨蛋”字样的手机壳" in named.out, named.out
+    disowned = cli("check-text", "包裹里的“好评返现卡”不是我们放的，别扫", "-p", "douyin")
+    assert disowned.code == 0 and "DY-P2    pass" in disowned.out, disowned.out
+    assert "blanked as allowed: “好评返现卡”不是我们" in disowned.out, disowned.out
 
 
 def test_check_text_does_not_print_a_score_above_its_threshold() -> None:
@@ -316,6 +329,29 @@ SEVENTH_PASS_VIOLATIONS = [
     ("pinduoduo", "PDD-P2", "加我微xin发你券"),
     ("pinduoduo", "PDD-P2", "您的一星能不能动一动，动了给您返10元"),
 ]
+# 2026-12-04, eighth pass: each fails when its list entry goes (worded apart from the corpus rows).
+EIGHTH_PASS_VIOLATIONS = [
+    ("taobao", "TB-P3", "发票能开，快递费需要您自付哈"),
+    ("taobao", "TB-P3", "亲，电脑的发票可以帮您开成办公用品"),
+    ("taobao", "TB-P4", "信用卡付款要承担一点通道成本哦"),
+    ("taobao", "TB-P4", "分期也行，价格上浮3%"),
+    ("taobao", "TB-P1", "这支口红绝对不掉色"),
+    ("pinduoduo", "PDD-P1", "你脑壳怕是有包哦"),
+    ("pinduoduo", "PDD-P1", "体重180斤还想穿M码"),
+    ("kuaishou", "KS-P1", "你想怎样嘛？"),
+]
+EIGHTH_PASS_EVERYDAY = [
+    ("taobao", "TB-P3", "发票只能按实际商品开，开不了办公用品的"),
+    ("taobao", "TB-P3", "这个不能开成礼品哦，只能开实际商品"),
+    ("taobao", "TB-P4", "平台规定不能因为刷信用卡加收费用，您放心"),
+    ("taobao", "TB-P4", "刷卡加价是违规的，我们不会这样"),
+    ("taobao", "TB-P1", "您的手机号我们绝对不会泄露"),
+    ("kuaishou", "KS-P1", "客服不能说不关我的事这种话，您放心"),
+    ("pinduoduo", "PDD-P1", "等着瞧这个词我们不会对顾客说"),
+    ("pinduoduo", "PDD-P2", "有人打电话说好评返现，那是诈骗"),
+    ("pinduoduo", "PDD-P2", "好评返现这种做法是要扣分的，我们不做"),
+    ("pinduoduo", "PDD-P2", "派件员电话是13800001111，您直接问他几点到"),
+]
 SEVENTH_PASS_EVERYDAY = [
     ("pinduoduo", "PDD-P2", "无论您给好评还是差评，这个补偿都照给"),
     ("pinduoduo", "PDD-P2", "好评有礼这个活动我们没有参加哦"),
@@ -342,14 +378,14 @@ def test_a_violation_after_ordinary_service_talk_still_fires(platform: str, code
     assert None not in _fires(load_platform(platform).rule(code).params, texts)
 
 
-@pytest.mark.parametrize(("platform", "code", "text"), FIFTH_PASS_VIOLATIONS + SEVENTH_PASS_VIOLATIONS)
+@pytest.mark.parametrize(("platform", "code", "text"), FIFTH_PASS_VIOLATIONS + SEVENTH_PASS_VIOLATIONS + EIGHTH_PASS_VIOLATIONS)
 def test_the_lists_alone_hold_these_violations(platform: str, code: str, text: str) -> None:
     params = {**load_platform(platform).rule(code).params, "models": []}
     assert _fires(params, [text]) != [None]
 
 
-@pytest.mark.parametrize(("platform", "code", "text"), SEVENTH_PASS_EVERYDAY)
-def test_the_seventh_pass_cues_leave_denials_alone(platform: str, code: str, text: str) -> None:
+@pytest.mark.parametrize(("platform", "code", "text"), SEVENTH_PASS_EVERYDAY + EIGHTH_PASS_EVERYDAY)
+def test_the_lists_leave_these_denials_and_warnings_alone(platform: str, code: str, text: str) -> None:
     # The lists only: the models do not read negation (the contact model still scores
     # 无论您给好评… above its threshold on 给好评).
     params = {**load_platform(platform).rule(code).params, "models": []}

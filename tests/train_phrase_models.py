@@ -66,8 +66,13 @@ KEEP_SHIPPED: dict[str, str] = {
     # false-alarm budget fell (the new hard everyday rows raised the thresholds), while every
     # other model's rose; a model replaces the shipped one only if it does not fall. This rule was
     # written after the held-out figures of the retrained set were seen (docs/rulesets.md).
-    "abuse": "retrained, out-of-fold recall 0.612 -> 0.597 at its best penalty (1e-4; 0.495 at 1e-2, the shipped one's)",
-    "closetrade": "retrained, out-of-fold recall 0.859 -> 0.857",
+    # 2026-12-04, eighth pass (386 blind dev rows): retrained again, confrontational 0.480 ->
+    # 0.504, contact 0.695 -> 0.708 and adlaw 0.577 -> 0.583 replaced theirs; these four fell
+    # and keep the shipped model. Decided on the dev figures, before held-out was measured.
+    "abuse": "retrained, out-of-fold recall 0.612 -> 0.597 (seventh pass), 0.552 (eighth pass)",
+    "closetrade": "retrained, out-of-fold recall 0.859 -> 0.857 (seventh pass), 0.805 (eighth pass)",
+    "invoice": "retrained in the eighth pass, out-of-fold recall 0.492 -> 0.480",
+    "creditcard": "retrained in the eighth pass, out-of-fold recall 0.610 -> 0.543",
 }
 # Folded before n-grams are formed, in training and scoring alike: in the corpus violations say
 # 你 and everyday replies 您/亲, a politeness cue real agents do not keep to; a model must not

@@ -218,10 +218,12 @@ def _blank(text: pl.Expr, words: tuple[str, ...]) -> pl.Expr:
 # The buyer's own words echoed back as a clause of their own (您说“客服都是傻子”，抱歉…) are
 # quoted, not said; only that form: 我就跟你说“你是个傻子”, 你说的“神经病”就是你自己 and
 # 您说的“国货之光”就是我们家 are said.
+# A short name in any quotes agents type: “…”, "…", 「…」.
+NAME_QUOTED = r'(?:“[^“”]{1,12}”|"[^"]{1,12}"|「[^「」]{1,12}」)'
 TITLE = (
     r"《[^《》]{1,40}》"
-    r"|(?:名叫|名为|色号|牌子叫|名字叫)“[^“”]{1,12}”"
-    r"|“[^“”]{1,12}”(?:系列|色号)"
+    rf"|(?:名叫|名为|色号|牌子叫|名字叫){NAME_QUOTED}"
+    rf"|{NAME_QUOTED}(?:系列|色号)"
     r"|(?:^|[,.!?;:~。、…])您说“[^“”]{1,20}”(?:[,.!?;:~。、…]|$)"
 )
 # A short quoted name followed, within the clause, by what it is printed on or names (“小笨蛋”字样的

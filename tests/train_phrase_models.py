@@ -66,13 +66,15 @@ KEEP_SHIPPED: dict[str, str] = {
     # false-alarm budget fell (the new hard everyday rows raised the thresholds), while every
     # other model's rose; a model replaces the shipped one only if it does not fall. This rule was
     # written after the held-out figures of the retrained set were seen (docs/rulesets.md).
-    # 2026-12-04, eighth pass (386 blind dev rows): retrained again, confrontational 0.480 ->
-    # 0.504, contact 0.695 -> 0.708 and adlaw 0.577 -> 0.583 replaced theirs; these four fell
-    # and keep the shipped model. Decided on the dev figures, before held-out was measured.
-    "abuse": "retrained, out-of-fold recall 0.612 -> 0.597 (seventh pass), 0.552 (eighth pass)",
-    "closetrade": "retrained, out-of-fold recall 0.859 -> 0.857 (seventh pass), 0.805 (eighth pass)",
-    "invoice": "retrained in the eighth pass, out-of-fold recall 0.492 -> 0.480",
-    "creditcard": "retrained in the eighth pass, out-of-fold recall 0.610 -> 0.543",
+    # 2026-12-04, eighth pass, first batch (386 blind dev rows): confrontational 0.480 -> 0.504,
+    # contact 0.695 -> 0.708 and adlaw 0.577 -> 0.583 replaced theirs; abuse, closetrade, invoice
+    # and creditcard fell and were kept. Second batch (306 rows, mostly invoice and credit-card
+    # violations): contact 0.708 -> 0.741, adlaw 0.583 -> 0.586, invoice 0.492 -> 0.518 and
+    # creditcard 0.610 -> 0.640 replaced theirs; these three fell and keep the shipped model
+    # (confrontational the first batch's). Decided on the dev figures, before held-out was read.
+    "abuse": "retrained, out-of-fold recall 0.612 -> 0.597 (seventh pass), 0.552 and 0.527 (eighth pass)",
+    "closetrade": "retrained, out-of-fold recall 0.859 -> 0.857 (seventh pass), 0.805 and 0.784 (eighth pass)",
+    "confrontational": "trained on the eighth pass's first batch (0.504); with its second batch 0.479",
 }
 # Folded before n-grams are formed, in training and scoring alike: in the corpus violations say
 # 你 and everyday replies 您/亲, a politeness cue real agents do not keep to; a model must not

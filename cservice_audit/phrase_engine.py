@@ -207,6 +207,12 @@ def _blank(text: pl.Expr, words: tuple[str, ...]) -> pl.Expr:
     return text.str.replace_many(list(words), [" "] * len(words)) if words else text
 
 
+def _quoted(most: int) -> str:
+    """A quote of 1 to `most` characters in any form agents type: “…”, "…", 「…」, 『…』
+    (normalization keeps each as typed)."""
+    return "(?:" + "|".join(f"{o}[^{o}{c}]{{1,{most}}}{c}" for o, c in ("“”", '""', "「」", "『』")) + ")"
+
+
 # A book, film or song title between 《》 names a work, it does not address the buyer or claim
 # anything: 《白痴》, 《笨蛋也能学会的理财课》, 《完美世界》 are everyday talk in a book or media
 # shop. So are short names in quotes announced as names (名叫“绝对红”, 色号“完美瓷”, “逗比”系列).
@@ -218,50 +224,44 @@ def _blank(text: pl.Expr, words: tuple[str, ...]) -> pl.Expr:
 # The buyer's own words echoed back as a clause of their own (您说“客服都是傻子”，抱歉…) are
 # quoted, not said; only that form: 我就跟你说“你是个傻子”, 你说的“神经病”就是你自己 and
 # 您说的“国货之光”就是我们家 are said.
-# A short name in any quotes agents type: “…”, "…", 「…」.
-NAME_QUOTED = r'(?:“[^“”]{1,12}”|"[^"]{1,12}"|「[^「」]{1,12}」)'
 TITLE = (
     r"《[^《》]{1,40}》"
-    rf"|(?:名叫|名为|色号|牌子叫|名字叫){NAME_QUOTED}"
-    rf"|{NAME_QUOTED}(?:系列|色号)"
-    r"|(?:^|[,.!?;:~。、…])您说“[^“”]{1,20}”(?:[,.!?;:~。、…]|$)"
+    rf"|(?:名叫|名为|色号|牌子叫|名字叫){_quoted(12)}"
+    rf"|{_quoted(12)}(?:系列|色号)"
+    rf"|(?:^|[,.!?;:~。、…])您说{_quoted(20)}(?:[,.!?;:~。、…]|$)"
 )
 # A short quoted name followed, within the clause, by what it is printed on or names (“小笨蛋”字样的
-# 手机壳, “穷鬼套餐”零食礼包, “你给我等着”的表情包抱枕) is a product, not words said to the buyer.
-# Blanked only by rules that set `blank_products` (insults, threats, confrontational replies):
-# for the advertising-law rule a claim printed on a product (“全网第一”字样) is the violation.
+# 手机壳, “穷鬼套餐”零食礼包, “你给我等着”的表情包抱枕, “走着瞧”三个字), or announced as printed on one
+# (印的是“走着瞧”), is a product, not words said to the buyer. Blanked only by rules that set
+# `blank_products` (insults, threats, confrontational replies): for the advertising-law rule a
+# claim printed on a product (“全网第一”字样) is the violation.
 PRODUCT_NAME = (
-    r"“[^“”]{1,12}”(?:的)?[^,.!?;:~。、…“”]{0,4}"
+    rf"{_quoted(12)}(?:的)?[^,.!?;:~。、…“”\"「」『』]{{0,4}}"
     r"(?:字样|[一二三四五六七八九两\d]个字|图案|印花|套餐|礼包|表情包|抱枕|手机壳|贴纸|周边|t恤|卫衣|杯子|帽子|公仔|玩偶|钥匙扣|冰箱贴|徽章|挂件)"
-    r"|(?:印的是|印着|印有|绣着|绣的是)“[^“”]{1,12}”"
+    rf"|(?:印的是|印着|印有|绣着|绣的是){_quoted(12)}"
 )
-# Any quote, in the forms agents type: “…”, "…", 「…」, 『…』.
-QUOTED = r'(?:“[^“”]{1,20}”|"[^"]{1,20}"|「[^「」]{1,20}」|『[^『』]{1,20}』)'
 # Quoted words the agent disowns in the same sentence are a scam or a rumour being warned
 # about, not the agent's offer: 包裹里要是有“好评返现卡”别扫码哦，不是我们放的; 卡片上写的“五星好评返
 # 20元”不是本店的，遇到可以直接举报; 有人说“加微信退款”，那是骗子. Blanked by every rule, with the
 # words up to the cue (at most 14 characters, across commas but not past the sentence): the cue
 # must follow the quote, so an evasion in quotes (加我“薇信”) is still matched.
 DISOWNED = (
-    QUOTED + r'[^。!?“”"「」『』]{0,14}?'
+    _quoted(20) + r'[^。!?“”"「」『』]{0,14}?'
     r"(?:不是(?:我们|本店|我家|咱家|店里|官方|客服)|别(?:扫|理|信|上当)|千万别|不要(?:扫|理|信)"
     r"|举报|挂断|诈骗|骗子|骗局|被骗|冒充)"
 )
 
 
-def _names(m: Matcher) -> str | None:
-    """What the rule blanks like allow phrases, as one regex: disowned quotes always, titles and
-    product names if the rule sets `blank_titles`, `blank_products`."""
+def _names(m: Matcher) -> str:
+    """What the rule blanks like allow phrases besides its lists, as one regex: disowned quotes
+    always; titles and product names if the rule sets `blank_titles`, `blank_products`."""
     parts = [DISOWNED] + [TITLE] * m.titles + [PRODUCT_NAME] * m.products
-    return "|".join(f"(?:{part})" for part in parts) or None
+    return "|".join(f"(?:{part})" for part in parts)
 
 
 def _allowed(text: pl.Expr, m: Matcher) -> pl.Expr:
-    """`text` with the rule's allow phrases blanked, and titles and product names if the rule
-    blanks them."""
-    blanked = _blank(text, m.allow)
-    names = _names(m)
-    return blanked.str.replace_all(names, " ") if names else blanked
+    """`text` with the rule's allow phrases and `_names` blanked."""
+    return _blank(text, m.allow).str.replace_all(_names(m), " ")
 
 
 def steps(m: Matcher, norm: pl.Expr, negate: bool = True) -> dict[str, pl.Expr]:
@@ -685,9 +685,8 @@ def explain(texts: list[str], params: dict[str, Any]) -> list[dict[str, Any]]:
     frame = frame.with_columns(
         pl.col("norm").str.extract_many(list(m.allow)).alias("allowed") if m.allow else pl.lit([], pl.List(pl.String)).alias("allowed")
     )
-    names = _names(m)
-    if names:  # titles and product names are blanked like allow phrases, and shown with them
-        frame = frame.with_columns(pl.concat_list("allowed", pl.col("norm").str.extract_all(names)).alias("allowed"))
+    # disowned quotes, titles and product names are blanked like allow phrases, and shown with them
+    frame = frame.with_columns(pl.concat_list("allowed", pl.col("norm").str.extract_all(_names(m))).alias("allowed"))
     for name, expr in steps(m, pl.col("norm")).items():
         frame = frame.with_columns(expr.alias(name))
     frame = frame.with_columns(

@@ -166,6 +166,7 @@ def test_model_catches_what_no_list_holds_and_names_its_ngrams(cli) -> None:
         ("PDD-P1", "“小笨蛋”字样的手机壳有透明和磨砂两款", False),
         ("KS-P1", "亲，这个是学生“穷鬼套餐”零食礼包，19.9元十样", False),
         ("DY-P1", "这个“你给我等着”的表情包抱枕是我们家新品哈哈", False),
+        ("DY-P1", '这个"你给我等着"表情包抱枕是新品', False),  # any quotes agents type
         ("PDD-P1", "你就是个“小笨蛋”，还问", True),  # quoted, but said to the buyer
         ("DY-P1", "“你给我等着”，这单我记住了", True),
         # ... not by the advertising-law rule: a claim printed on a product is the violation

@@ -404,6 +404,32 @@ EIGHTH_PASS_EVERYDAY = [
     ("pinduoduo", "PDD-P1", "快递员也这么马虎吗？我马上帮您核实"),
     ("pinduoduo", "PDD-P1", "宝宝脑壳后面有包的话建议去医院看看"),
 ]
+# 2026-12-04, ninth pass (blind batch of 149 rows, and the dev split's false alarms): each fails
+# when its entry goes.
+NINTH_PASS_VIOLATIONS = [
+    ("taobao", "TB-P1", "这款羽绒服决对保暖"),
+    ("taobao", "TB-P3", "不好意思，我们没票的哦"),
+    ("taobao", "TB-P3", "发票开成“礼品”都行，您定"),
+    ("kuaishou", "KS-P1", "图不是发你了么？还来问"),
+    ("pinduoduo", "PDD-P1", "白色不适合，你脸太黑了"),
+    ("pinduoduo", "PDD-P1", "您这身材撑不起这款的"),
+]
+NINTH_PASS_EVERYDAY = [
+    ("taobao", "TB-P4", "我们不收卡费的，放心刷"),
+    ("taobao", "TB-P4", "能不能分期要看您花呗的额度哈"),
+    ("taobao", "TB-P3", "开票信息请贵司财务发我一下"),
+    ("taobao", "TB-P3", "专票也能开，税率13%"),
+    ("taobao", "TB-P3", "发票链接会发到您的邮箱"),
+    ("taobao", "TB-P3", "发票不管多少金额都能开"),
+    ("taobao", "TB-P1", "这本是第一版的复刻"),
+    ("taobao", "TB-P1", "最新款是蓝色的那个"),
+    ("taobao", "TB-P1", "排第一的那个是大包装"),
+    ("kuaishou", "KS-P1", "抱歉，我重新说一遍：周五发货"),
+    ("pinduoduo", "PDD-P1", "您一点也不笨，是说明书没写清楚"),
+    ("pinduoduo", "PDD-P1", "您说客服是不是傻，确实是我们没讲清楚，抱歉"),
+    ("pinduoduo", "PDD-P2", "有人私下联系您的话，点右上角投诉就行"),
+    ("pinduoduo", "PDD-P2", "快递员让你加他微信就别加了"),
+]
 SEVENTH_PASS_EVERYDAY = [
     ("pinduoduo", "PDD-P2", "无论您给好评还是差评，这个补偿都照给"),
     ("pinduoduo", "PDD-P2", "好评有礼这个活动我们没有参加哦"),
@@ -430,13 +456,13 @@ def test_a_violation_after_ordinary_service_talk_still_fires(platform: str, code
     assert None not in _fires(load_platform(platform).rule(code).params, texts)
 
 
-@pytest.mark.parametrize(("platform", "code", "text"), FIFTH_PASS_VIOLATIONS + SEVENTH_PASS_VIOLATIONS + EIGHTH_PASS_VIOLATIONS)
+@pytest.mark.parametrize(("platform", "code", "text"), FIFTH_PASS_VIOLATIONS + SEVENTH_PASS_VIOLATIONS + EIGHTH_PASS_VIOLATIONS + NINTH_PASS_VIOLATIONS)
 def test_the_lists_alone_hold_these_violations(platform: str, code: str, text: str) -> None:
     params = {**load_platform(platform).rule(code).params, "models": []}
     assert _fires(params, [text]) != [None]
 
 
-@pytest.mark.parametrize(("platform", "code", "text"), SEVENTH_PASS_EVERYDAY + EIGHTH_PASS_EVERYDAY)
+@pytest.mark.parametrize(("platform", "code", "text"), SEVENTH_PASS_EVERYDAY + EIGHTH_PASS_EVERYDAY + NINTH_PASS_EVERYDAY)
 def test_the_lists_leave_these_denials_and_warnings_alone(platform: str, code: str, text: str) -> None:
     # The lists only: the models do not read negation (the contact model still scores
     # 无论您给好评… above its threshold on 给好评).

@@ -453,6 +453,80 @@ NINTH_PASS_EVERYDAY = [
     ("pinduoduo", "PDD-P2", "有人私下联系您的话，点右上角投诉就行"),
     ("pinduoduo", "PDD-P2", "快递员让你加他微信就别加了"),
 ]
+# The tenth pass (docs/rulesets.md, "Tenth pass"), each case reworded from a blind row the
+# lists missed or flagged.
+TENTH_PASS_VIOLATIONS = [
+    ("taobao", "TB-P4", "这款手镯分六期没问题，但是每期要多收15块"),
+    ("taobao", "TB-P4", "用卡付也行，不过优惠券就不能用了哈"),
+    ("pinduoduo", "PDD-P2", "姐妹去我们小红书店铺里看，有更多颜色"),
+    ("pinduoduo", "PDD-P1", "这条裤子您穿估计悬，先减点肥再来买吧"),
+    ("pinduoduo", "PDD-P1", "说明书写得很清楚，智商正常的都看得懂"),
+    ("taobao", "TB-P3", "特价款没法提供发票哦"),
+    ("taobao", "TB-P3", "活动款不支持开发票的亲"),
+    ("taobao", "TB-P3", "我们这边统一开成“办公用品”哈"),
+    ("taobao", "TB-P4", "白条付款的话要加3个点哦"),
+    ("taobao", "TB-P4", "信用卡满100元才能用哈"),
+    ("taobao", "TB-P4", "花呗付款的单子统一下周再发哈"),
+    ("pinduoduo", "PDD-P2", "驱动不会的话打我手机 139-1234-5678"),
+    ("pinduoduo", "PDD-P1", "再闹我让快递把你的货扔了"),
+    ("kuaishou", "KS-P1", "又来？订单早就发了"),
+    ("kuaishou", "KS-P1", "不是已经跟你说了么，周三发"),
+    ("kuaishou", "KS-P1", "你和厂家自己协商吧，我们管不到"),
+    ("taobao", "TB-P3", "品名能给您改一下，写成办公耗材方便报销"),
+    ("taobao", "TB-P3", "笔记本可以开票，但必须开成“办公设备”哈"),
+    ("taobao", "TB-P3", "发票寄过去邮费另算哈"),
+    ("taobao", "TB-P3", "发票我们寄，邮费自理，我们不包邮的"),
+    ("pinduoduo", "PDD-P1", "买不起的话就先存点钱再来看看哈"),
+    ("pinduoduo", "PDD-P1", "尺码表都发了，看字都不会吗亲"),
+    ("douyin", "DY-P1", "亲你这脑回路我是真跟不上"),
+    # a review's messages: let through by the pass's first version
+    ("pinduoduo", "PDD-P1", "您这水平可以回去重新上个小学了"),
+    ("pinduoduo", "PDD-P1", "你本来就长这样，怪不了衣服"),
+    ("pinduoduo", "PDD-P1", "不识字的老人家也能装好，您还问"),
+    ("pinduoduo", "PDD-P1", "跟我们作对的代价可能是你想不到的"),
+    ("kuaishou", "KS-P1", "我哪知道您这么多事"),
+    ("kuaishou", "KS-P1", "仓库说了多少遍了不发偏远地区，您还拍"),
+    ("kuaishou", "KS-P1", "我管不了太费劲"),
+    ("douyin", "DY-P2", "进我们快手粉丝群领券"),
+    ("kuaishou", "KS-P2", "进我们抖音粉丝群领券"),
+    ("jd", "JD-P1", "进我们抖音粉丝群领券"),
+    ("taobao", "TB-P3", "活动价商品不提供发票，原价商品也照开"),
+]
+TENTH_PASS_EVERYDAY = [
+    ("douyin", "DY-P2", "您的私信我这边收到了，马上回复您"),
+    ("kuaishou", "KS-P2", "点一下主播头像就能进快手粉丝群，有新品会通知"),
+    ("pinduoduo", "PDD-P1", "理解您觉得被当傻子耍了，是我们详情写得不清楚"),
+    ("pinduoduo", "PDD-P1", "这款玩偶实物就长这样，圆滚滚的很可爱"),
+    ("kuaishou", "KS-P1", "我哪知道您这么快就下单了，赠品马上补上"),
+    ("kuaishou", "KS-P1", "自己看详情页比较费劲的话，我给您标出重点"),
+    ("taobao", "TB-P3", "有的店说特价不开发票哈，我们不这样，特价也给开"),
+    ("pinduoduo", "PDD-P1", "快递又延误了，我也是服了，帮您催一下"),
+    ("pinduoduo", "PDD-P1", "您家老人眼睛不好使的话，可以选大字版"),
+    ("pinduoduo", "PDD-P1", "嫌贵的话可以等618，到时候有满减"),
+    ("taobao", "TB-P3", "可以开的，不过得开成电子发票哈"),
+    ("taobao", "TB-P3", "品名改不了哦，只能按实际商品开"),
+    ("pinduoduo", "PDD-P1", "不用您跑，我让快递小哥明早上门取件"),
+    ("pinduoduo", "PDD-P1", "这款是网红穷鬼套餐，两块钱一包"),
+    ("taobao", "TB-P3", "发票只能按实际商品开哦，没法开成办公耗材的"),
+    ("pinduoduo", "PDD-P2", "QQ会员是充到您填的QQ号上的，五分钟到账"),
+    # a review's messages: flagged by the pass's first version
+    ("pinduoduo", "PDD-P1", "这款屏幕大，老人看字也不会吃力"),
+    ("pinduoduo", "PDD-P1", "现在查物流也不会显示，要等快递揽收后才有"),
+    ("pinduoduo", "PDD-P1", "看说明书也不会装的话，我给您发个安装视频"),
+    ("pinduoduo", "PDD-P1", "您眼睛不太好使的话选300度的老花镜就行"),
+    ("pinduoduo", "PDD-P1", "这款存钱罐很受欢迎，嫌贵的话看存钱罐小号款"),
+    ("douyin", "DY-P2", "闲鱼店有很多冒充我们的，您别上当"),
+    ("douyin", "DY-P2", "得物上的店便宜的多半是假货"),
+    ("douyin", "DY-P2", "您在小红书主页看到的那个博主推荐的就是这款"),
+    ("taobao", "TB-P3", "发票品名能改成具体型号，您需要的话告诉我"),
+    ("taobao", "TB-P3", "可以开，但是得写成营业执照上的名称"),
+    ("taobao", "TB-P3", "发票可以开，不过得写成实际购买的商品名称"),
+    ("taobao", "TB-P4", "花呗可以用的，不过新疆要加收运费"),
+    ("taobao", "TB-P4", "刷卡没问题，就是加5元可以换购一个收纳袋"),
+    ("taobao", "TB-P4", "花呗可以付，不过这款是活动价不参加满减"),
+    ("taobao", "TB-P4", "信用卡可以用，但是优惠券过期了就用不了"),
+    ("taobao", "TB-P4", "刷卡可以的，但赠品没了就不送了"),
+]
 SEVENTH_PASS_EVERYDAY = [
     ("pinduoduo", "PDD-P2", "无论您给好评还是差评，这个补偿都照给"),
     ("pinduoduo", "PDD-P2", "好评有礼这个活动我们没有参加哦"),
@@ -479,13 +553,13 @@ def test_a_violation_after_ordinary_service_talk_still_fires(platform: str, code
     assert None not in _fires(load_platform(platform).rule(code).params, texts)
 
 
-@pytest.mark.parametrize(("platform", "code", "text"), FIFTH_PASS_VIOLATIONS + SEVENTH_PASS_VIOLATIONS + EIGHTH_PASS_VIOLATIONS + NINTH_PASS_VIOLATIONS)
+@pytest.mark.parametrize(("platform", "code", "text"), FIFTH_PASS_VIOLATIONS + SEVENTH_PASS_VIOLATIONS + EIGHTH_PASS_VIOLATIONS + NINTH_PASS_VIOLATIONS + TENTH_PASS_VIOLATIONS)
 def test_the_lists_alone_hold_these_violations(platform: str, code: str, text: str) -> None:
     params = {**load_platform(platform).rule(code).params, "models": []}
     assert _fires(params, [text]) != [None]
 
 
-@pytest.mark.parametrize(("platform", "code", "text"), SEVENTH_PASS_EVERYDAY + EIGHTH_PASS_EVERYDAY + NINTH_PASS_EVERYDAY)
+@pytest.mark.parametrize(("platform", "code", "text"), SEVENTH_PASS_EVERYDAY + EIGHTH_PASS_EVERYDAY + NINTH_PASS_EVERYDAY + TENTH_PASS_EVERYDAY)
 def test_the_lists_leave_these_denials_and_warnings_alone(platform: str, code: str, text: str) -> None:
     # The lists only: the models do not read negation (the contact model still scores
     # 无论您给好评… above its threshold on 给好评).

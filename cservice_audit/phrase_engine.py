@@ -208,9 +208,10 @@ def _blank(text: pl.Expr, words: tuple[str, ...]) -> pl.Expr:
 
 
 def _quoted(most: int) -> str:
-    """A quote of 1 to `most` characters in any form agents type: “…”, "…", 「…」, 『…』
-    (normalization keeps each as typed)."""
-    return "(?:" + "|".join(f"{o}[^{o}{c}]{{1,{most}}}{c}" for o, c in ("“”", '""', "「」", "『』")) + ")"
+    """A quote of 1 to `most` characters in any form agents type: “…”, "…", 「…」, 『…』,
+    ‘…’, '…' (normalization keeps each as typed)."""
+    # ASCII ' holds no latin letters: English apostrophes (it's ok … don't) are not a quote.
+    return "(?:" + "|".join(f"{o}[^{o}{c}{x}]{{1,{most}}}{c}" for o, c, x in (("“", "”", ""), ('"', '"', ""), ("「", "」", ""), ("『", "』", ""), ("‘", "’", ""), ("'", "'", "a-z"))) + ")"
 
 
 # A book, film or song title between 《》 names a work, it does not address the buyer or claim
@@ -232,23 +233,27 @@ TITLE = (
 )
 # A short quoted name followed, within the clause, by what it is printed on or names (“小笨蛋”字样的
 # 手机壳, “穷鬼套餐”零食礼包, “你给我等着”的表情包抱枕, “走着瞧”三个字), or announced as printed on one
-# (印的是“走着瞧”), is a product, not words said to the buyer. Blanked only by rules that set
+# (印的是“走着瞧”, 印的字就是“你等着”, 图案叫“走着瞧”, 车贴“你等着 我超车”: eleventh pass), is a product,
+# not words said to the buyer. Blanked only by rules that set
 # `blank_products` (insults, threats, confrontational replies): for the advertising-law rule a
 # claim printed on a product (“全网第一”字样) is the violation.
 PRODUCT_NAME = (
-    rf"{_quoted(12)}(?:的)?[^,.!?;:~。、…“”\"「」『』]{{0,4}}"
+    rf"{_quoted(12)}(?:的)?[^,.!?;:~。、…“”\"「」『』‘’']{{0,4}}"
     r"(?:字样|[一二三四五六七八九两\d]个字|图案|印花|套餐|礼包|表情包|抱枕|手机壳|贴纸|周边|t恤|卫衣|杯子|帽子|公仔|玩偶|钥匙扣|冰箱贴|徽章|挂件)"
-    rf"|(?:印的是|印着|印有|绣着|绣的是){_quoted(12)}"
+    rf"|(?:印的是|印着|印有|绣着|绣的是|印的就是|(?:印|绣|刻)的(?:字|图案|文字)(?:就)?是|图案(?:就)?(?:是|叫)){_quoted(12)}"
+    # the product named right before the quote (这款车贴“你等着 我超车”)
+    rf"|(?:车贴|贴纸|手机壳|t恤|卫衣|杯子|抱枕|帽子|钥匙扣|冰箱贴|徽章|挂件|表情包){_quoted(12)}"
 )
 # Quoted words the agent disowns in the same sentence are a scam or a rumour being warned
 # about, not the agent's offer: 包裹里要是有“好评返现卡”别扫码哦，不是我们放的; 卡片上写的“五星好评返
-# 20元”不是本店的，遇到可以直接举报; 有人说“加微信退款”，那是骗子. Blanked by every rule, with the
+# 20元”不是本店的，遇到可以直接举报; 有人说“加微信退款”，那是骗子; 说“爱买不买”的客服已经被处理了;
+# 说明书上的“后果自负”是提醒改装有风险，不是针对您 (the last two: eleventh pass). Blanked by every rule, with the
 # words up to the cue (at most 14 characters, across commas but not past the sentence): the cue
 # must follow the quote, so an evasion in quotes (加我“薇信”) is still matched.
 DISOWNED = (
-    _quoted(20) + r'[^。!?“”"「」『』]{0,14}?'
+    _quoted(20) + r"""[^。!?“”"「」『』‘’']{0,14}?"""
     r"(?:不是(?:我们|本店|我家|咱家|店里|官方|客服)|别(?:扫|理|信|上当)|千万别|不要(?:扫|理|信)"
-    r"|举报|挂断|诈骗|骗子|骗局|被骗|冒充)"
+    r"|举报|挂断|诈骗|骗子|骗局|被骗|冒充|(?:客服|同事|员工|那位|那个人)(?:已经|已)?被(?:处理|处罚|开除|辞退|批评|通报)|不是针对(?:您|你))"
 )
 
 

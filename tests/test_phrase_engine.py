@@ -528,6 +528,59 @@ TENTH_PASS_EVERYDAY = [
     ("taobao", "TB-P4", "信用卡可以用，但是优惠券过期了就用不了"),
     ("taobao", "TB-P4", "刷卡可以的，但赠品没了就不送了"),
 ]
+# Eleventh pass (docs/rulesets.md, "Eleventh pass"): what its blind rows showed the lists lacked,
+# and the everyday talk the new entries must leave alone.
+ELEVENTH_PASS_VIOLATIONS = [
+    ("pinduoduo", "PDD-P1", "穷就别天天来问价了，这个价不会再降"),
+    ("pinduoduo", "PDD-P1", "你这吨位还是先少吃点再买吧"),
+    ("douyin", "DY-P1", "就您这身板，练三个月也白搭"),
+    ("pinduoduo", "PDD-P1", "你是不是zz，说了是尾款"),
+    ("pinduoduo", "PDD-P2", "图片太大传不了的话QQ发我 35876421"),
+    ("taobao", "TB-P5", "文件传不上来就扣扣加我 4458127"),
+    ("taobao", "TB-P3", "能开的，但要写成办公耗材，您看行不行"),
+    ("taobao", "TB-P3", "过了售后期就不给补开发票了哈"),
+    ("taobao", "TB-P4", "花呗分12期可以，不过每期多加30块手续费"),
+    ("kuaishou", "KS-P1", "鞋子是厂家直发的，你问他们去"),
+    ("kuaishou", "KS-P1", "我都回您两遍了，七天内才能退"),
+    # the review of the pass: violations its first version let through
+    ("pinduoduo", "PDD-P1", "你个2b-.-"),
+    ("pinduoduo", "PDD-P1", "nmsl-"),
+    ("pinduoduo", "PDD-P1", "冒充官方来吓唬我 你是不是傻"),
+    ("pinduoduo", "PDD-P1", "冒充平台客服吓唬谁呢 我知道你住哪"),
+    ("pinduoduo", "PDD-P1", "‘傻子’才退款呢"),
+    ("kuaishou", "KS-P1", "“说了多少遍”这款不退！"),
+    ("pinduoduo", "PDD-P1", "“爱买不买”，不买拉倒，给你道歉行了吧"),
+    ("taobao", "TB-P4", "亲，“信用卡”要加3%手续费哈，跟您道歉"),
+    ("taobao", "TB-P5", "亲，“售后”加我vx：abc888，给您道歉"),
+    ("taobao", "TB-P1", "我们家是“全网第一”，买贵了给您道歉"),
+    ("pinduoduo", "PDD-P2", "亲 加我“微信”abc12345，超时订单会被处理哦"),
+    ("taobao", "TB-P3", "亲，it's ok 发票开不了哦 don't worry"),
+]
+ELEVENTH_PASS_EVERYDAY = [
+    ("pinduoduo", "PDD-P1", "型号ZZ-05是加厚款，适合大型犬"),
+    ("pinduoduo", "PDD-P1", "之前说'你是不是傻'的那个客服已经被处理了，真的很抱歉"),
+    ("pinduoduo", "PDD-P1", "他们冒充我们客服说不删差评就曝光您？那是骗子，请别理"),
+    ("pinduoduo", "PDD-P1", "这件卫衣印的字就是“走着瞧”，是设计师的梗"),
+    ("douyin", "DY-P1", "钥匙扣的图案叫“你等着”，小熊举牌那款"),
+    ("pinduoduo", "PDD-P1", "这个车贴“你给我等着”卖得最好，反光的"),
+    ("douyin", "DY-P1", "包装上的“后果自负”是提醒别自己拆电池，不是针对您哈"),
+    ("kuaishou", "KS-P1", "这个我去问仓库去，您稍等两分钟"),
+    ("kuaishou", "KS-P1", "您可以问问他们去年买的是不是这款"),
+    ("kuaishou", "KS-P1", "我们已经回访您2次了，还有问题随时找我"),
+    # the review of the pass: everyday replies its first version flagged
+    ("pinduoduo", "PDD-P1", "亲 乐趣无穷就不要犹豫啦，孩子超喜欢"),
+    ("pinduoduo", "PDD-P1", "亲，新款层出不穷就别纠结啦，这款现在最划算"),
+    ("pinduoduo", "PDD-P1", "亲 您的吨位需求是多少呢？千斤顶有3吨5吨10吨的"),
+    ("pinduoduo", "PDD-P1", "您这吨位的货车建议选5吨的卧式千斤顶哦"),
+    ("pinduoduo", "PDD-P1", "就您这体格穿XL正好哈，放心拍"),
+    ("taobao", "TB-P5", "亲 不会组装的话别加陌生人微信哦，在淘宝联系我们就行"),
+    ("taobao", "TB-P3", "亲 不能补开了吗？可以的呀，您提供下抬头和税号"),
+    ("taobao", "TB-P3", "亲 电子发票已经发您邮箱啦，纸质的就无法补开了，电子版效力一样的哦"),
+    ("taobao", "TB-P3", "亲 可以隐私发货哈，但面单要写成礼品哦，别人看不出来"),
+    ("taobao", "TB-P3", "贺卡可以免费写的，但要写成礼品的祝福语请在备注里留言哦"),
+    ("taobao", "TB-P4", "可以用花呗哦，不过多加一件只要5元，很划算"),
+    ("taobao", "TB-P4", "刷卡没问题，但多加个杯子才3块钱，要不要带一个"),
+]
 SEVENTH_PASS_EVERYDAY = [
     ("pinduoduo", "PDD-P2", "无论您给好评还是差评，这个补偿都照给"),
     ("pinduoduo", "PDD-P2", "好评有礼这个活动我们没有参加哦"),
@@ -554,13 +607,13 @@ def test_a_violation_after_ordinary_service_talk_still_fires(platform: str, code
     assert None not in _fires(load_platform(platform).rule(code).params, texts)
 
 
-@pytest.mark.parametrize(("platform", "code", "text"), FIFTH_PASS_VIOLATIONS + SEVENTH_PASS_VIOLATIONS + EIGHTH_PASS_VIOLATIONS + NINTH_PASS_VIOLATIONS + TENTH_PASS_VIOLATIONS)
+@pytest.mark.parametrize(("platform", "code", "text"), FIFTH_PASS_VIOLATIONS + SEVENTH_PASS_VIOLATIONS + EIGHTH_PASS_VIOLATIONS + NINTH_PASS_VIOLATIONS + TENTH_PASS_VIOLATIONS + ELEVENTH_PASS_VIOLATIONS)
 def test_the_lists_alone_hold_these_violations(platform: str, code: str, text: str) -> None:
     params = {**load_platform(platform).rule(code).params, "models": []}
     assert _fires(params, [text]) != [None]
 
 
-@pytest.mark.parametrize(("platform", "code", "text"), SEVENTH_PASS_EVERYDAY + EIGHTH_PASS_EVERYDAY + NINTH_PASS_EVERYDAY + TENTH_PASS_EVERYDAY)
+@pytest.mark.parametrize(("platform", "code", "text"), SEVENTH_PASS_EVERYDAY + EIGHTH_PASS_EVERYDAY + NINTH_PASS_EVERYDAY + TENTH_PASS_EVERYDAY + ELEVENTH_PASS_EVERYDAY)
 def test_the_lists_leave_these_denials_and_warnings_alone(platform: str, code: str, text: str) -> None:
     # The lists only: the models do not read negation (the contact model still scores
     # 无论您给好评… above its threshold on 给好评).
@@ -583,6 +636,8 @@ def test_the_lists_leave_these_denials_and_warnings_alone(platform: str, code: s
         ("pinduoduo", "PDD-P1", "您是不是地址填错了"),
         # a sales slogan the abuse model took for a threat on a generated week of two shops
         ("pinduoduo", "PDD-P1", "【瑜伽垫黑色均码】全网最低价,买不了吃亏"),
+        # the creditcard model read 刷卡/用卡/卡 as a surcharge before 刷卡不加价 was an allow phrase (eleventh pass)
+        ("taobao", "TB-P4", "支持花呗和信用卡，刷卡不加价哒😊"),
     ],
 )
 def test_the_fifth_pass_everyday_replies_fire_nothing(platform: str, code: str, text: str) -> None:

@@ -607,13 +607,40 @@ def test_a_violation_after_ordinary_service_talk_still_fires(platform: str, code
     assert None not in _fires(load_platform(platform).rule(code).params, texts)
 
 
-@pytest.mark.parametrize(("platform", "code", "text"), FIFTH_PASS_VIOLATIONS + SEVENTH_PASS_VIOLATIONS + EIGHTH_PASS_VIOLATIONS + NINTH_PASS_VIOLATIONS + TENTH_PASS_VIOLATIONS + ELEVENTH_PASS_VIOLATIONS)
+# Issue 10, twelfth pass (docs/rulesets.md, "Twelfth pass").
+TWELFTH_PASS_VIOLATIONS = [
+    ("taobao", "TB-P3", "fp不开哈🙏"),
+    ("taobao", "TB-P3", "亲亲 咱这边暂不支持开piao的哦~"),
+    ("taobao", "TB-P3", "发票内容写“电脑配件”还是“办公耗材”都可以的，您报销方便写哪个就写哪个哦~"),
+    ("taobao", "TB-P3", "我们票是走合作的贸易公司开的，抬头那边不是店铺名，一样能报销的放心"),
+    ("taobao", "TB-P3", "税点没含在报价里，开票要另加6个点"),
+    ("taobao", "TB-P4", "我们店铺已经关闭信用卡支付了哈，您下单的时候选不了的"),
+    ("taobao", "TB-P4", "credit card付款 extra 2% 哈，pls note，储蓄卡没有的"),
+    ("taobao", "TB-P4", "不收信用卡，只能用储蓄卡"),
+    ("pinduoduo", "PDD-P2", "加我QQ号 38475629 给你便宜充值"),
+    ("taobao", "TB-P3", "不开fp哈"),
+]
+TWELFTH_PASS_EVERYDAY = [
+    ("pinduoduo", "PDD-P1", "台湾地区的报价是NT$1,200，含运费哦"),
+    ("pinduoduo", "PDD-P1", "师傅说您小区那段在修路货车进不去，他先开过去走着瞧，实在不行就用小推车搬进去，您放心"),
+    ("taobao", "TB-P3", "钢筋水泥大宗采购也能开专票，税点已经含在报价里，不另外收的老板"),
+    ("taobao", "TB-P3", "游戏60fps不开垂直同步会撕裂"),
+    ("taobao", "TB-P3", "FP系列的耳机没有了哦"),
+    ("taobao", "TB-P3", "发票已开好发您邮箱了，评价您想写啥就写啥哈"),
+    ("taobao", "TB-P4", "您可以关闭信用卡免密支付，更安全"),
+    ("taobao", "TB-P4", "我们店铺不收信用卡手续费哦"),
+    ("taobao", "TB-P4", "店铺没法关掉花呗分期，也不会去关，您想分就分"),
+    ("pinduoduo", "PDD-P2", "Q币直充填您要充值的QQ号就行，下单页有输入框，一般5分钟内到账~"),
+]
+
+
+@pytest.mark.parametrize(("platform", "code", "text"), FIFTH_PASS_VIOLATIONS + SEVENTH_PASS_VIOLATIONS + EIGHTH_PASS_VIOLATIONS + NINTH_PASS_VIOLATIONS + TENTH_PASS_VIOLATIONS + ELEVENTH_PASS_VIOLATIONS + TWELFTH_PASS_VIOLATIONS)
 def test_the_lists_alone_hold_these_violations(platform: str, code: str, text: str) -> None:
     params = {**load_platform(platform).rule(code).params, "models": []}
     assert _fires(params, [text]) != [None]
 
 
-@pytest.mark.parametrize(("platform", "code", "text"), SEVENTH_PASS_EVERYDAY + EIGHTH_PASS_EVERYDAY + NINTH_PASS_EVERYDAY + TENTH_PASS_EVERYDAY + ELEVENTH_PASS_EVERYDAY)
+@pytest.mark.parametrize(("platform", "code", "text"), SEVENTH_PASS_EVERYDAY + EIGHTH_PASS_EVERYDAY + NINTH_PASS_EVERYDAY + TENTH_PASS_EVERYDAY + ELEVENTH_PASS_EVERYDAY + TWELFTH_PASS_EVERYDAY)
 def test_the_lists_leave_these_denials_and_warnings_alone(platform: str, code: str, text: str) -> None:
     # The lists only: the models do not read negation (the contact model still scores
     # 无论您给好评… above its threshold on 给好评).

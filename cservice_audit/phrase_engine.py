@@ -223,13 +223,18 @@ def _quoted(most: int) -> str:
 # still matched: only 名叫/名为/名字叫/牌子叫/色号 announce a name, and a product name holding a
 # claim (这款叫“国货之光”, “全网第一”字样) is the claim itself.
 # The buyer's own words echoed back as a clause of their own (您说“客服都是傻子”，抱歉…) are
-# quoted, not said; only that form: 我就跟你说“你是个傻子”, 你说的“神经病”就是你自己 and
-# 您说的“国货之光”就是我们家 are said.
+# quoted, not said; only that form (您说/亲说, 收到亲说的“出差必备”啦😄 too: thirteenth pass):
+# 我就跟你说“你是个傻子”, 你说的“神经病”就是你自己 and 您说的“国货之光”就是我们家 are said.
+# Emoji end a clause as punctuation does (收到亲说的“出差必备”啦😄): written as code-point ranges,
+# not \p{So}, so that Python's re (the models' reference scorer in the tests) reads it too.
+EMOJI = "[\U0001F300-\U0001FAFF\u2600-\u27BF]"
 TITLE = (
     r"《[^《》]{1,40}》"
     rf"|(?:名叫|名为|色号|牌子叫|名字叫){_quoted(12)}"
     rf"|{_quoted(12)}(?:系列|色号)"
-    rf"|(?:^|[,.!?;:~。、…])您说{_quoted(20)}(?:[,.!?;:~。、…]|$)"
+    rf"|(?:^|[,.!?;:~。、…]|收到|看到)(?:您|亲)说的?{_quoted(20)}(?:啦|呀|哈|哦|呢)?(?:[,.!?;:~。、…]|$|{EMOJI})"
+    # a model named in quotes (「小熊剥蒜神器 BS-02」这个型号: thirteenth pass)
+    rf"|{_quoted(20)}(?:这个|这款)?型号"
 )
 # A short quoted name followed, within the clause, by what it is printed on or names (“小笨蛋”字样的
 # 手机壳, “穷鬼套餐”零食礼包, “你给我等着”的表情包抱枕, “走着瞧”三个字), or announced as printed on one
@@ -243,6 +248,8 @@ PRODUCT_NAME = (
     rf"|(?:印的是|印着|印有|绣着|绣的是|印的就是|(?:印|绣|刻)的(?:字|图案|文字)(?:就)?是|图案(?:就)?(?:是|叫)){_quoted(12)}"
     # the product named right before the quote (这款车贴“你等着 我超车”)
     rf"|(?:车贴|贴纸|手机壳|t恤|卫衣|杯子|抱枕|帽子|钥匙扣|冰箱贴|徽章|挂件|表情包){_quoted(12)}"
+    # a co-branded name, quoted or not (笨蛋兔联名款鼠标垫: thirteenth pass)
+    r"|[^,.!?;:~。、…“”\"「」『』‘’']{1,5}联名"
 )
 # Quoted words the agent disowns in the same sentence are a scam or a rumour being warned
 # about, not the agent's offer: 包裹里要是有“好评返现卡”别扫码哦，不是我们放的; 卡片上写的“五星好评返

@@ -632,15 +632,45 @@ TWELFTH_PASS_EVERYDAY = [
     ("taobao", "TB-P4", "店铺没法关掉花呗分期，也不会去关，您想分就分"),
     ("pinduoduo", "PDD-P2", "Q币直充填您要充值的QQ号就行，下单页有输入框，一般5分钟内到账~"),
 ]
+# thirteenth pass (docs/rulesets.md, Thirteenth pass): paraphrases of what its blind batches
+# showed, each failing with the lists of f4ffac9
+THIRTEENTH_PASS_VIOLATIONS = [
+    ("pinduoduo", "PDD-P1", "您这算盘打得挺响啊，一分钱不想多出"),
+    ("pinduoduo", "PDD-P1", "这个价都算不明白，小学数学没学过吗"),
+    ("pinduoduo", "PDD-P1", "钱不够就到隔壁店看看吧亲"),
+    ("kuaishou", "KS-P1", "讲咗几多次啦，七日内发货"),
+    ("pinduoduo", "PDD-P2", "五星写完发我，cashback 5r"),
+    ("pinduoduo", "PDD-P2", "好pin写完截个屏，立减你3元"),
+    ("taobao", "TB-P3", "补开发票得交工本费的，一张15"),
+    ("taobao", "TB-P3", "开票内容您看看，哪个好报就写哪个"),
+    ("taobao", "TB-P3", "发票过段时间再弄吧，最近单子多"),
+]
+THIRTEENTH_PASS_EVERYDAY = [
+    ("taobao", "TB-P1", "您放心，这个问题绝对会帮您跟进到底的"),
+    ("taobao", "TB-P1", "要到顶级（50级）才能领这个坐骑哦"),
+    ("taobao", "TB-P1", "账号升到顶级就送限定皮肤"),
+    ("taobao", "TB-P1", "您要的是No.1色号吧，有货的"),
+    ("taobao", "TB-P1", "亲说用起来很完美，那我们就放心啦"),
+    ("taobao", "TB-P1", "看到您说的“居家必备”啦😊谢谢亲的认可"),
+    ("taobao", "TB-P1", "是「懒人神器 X3」这个型号哦，黑色有货"),
+    ("pinduoduo", "PDD-P1", "我家小笨蛋也用这款猫砂，结团很快"),
+    ("pinduoduo", "PDD-P1", "小笨蛋猫联名款钥匙扣到货了"),
+    ("pinduoduo", "PDD-P2", "VX-300的滤芯和VX-200不通用哦"),
+    ("pinduoduo", "PDD-P2", "在app里搜店名就能找到我们哦"),
+    ("pinduoduo", "PDD-P2", "官方公众号昨天发布了涨价通知，这批还是原价"),
+    ("pinduoduo", "PDD-P2", "晒图有礼这个活动本店没有哈"),
+    ("taobao", "TB-P3", "纸质普票随货寄，抬头写贵公司全称就行"),
+    ("taobao", "TB-P3", "发票我忙完手上这单再给您开"),  # a short wait, not put off: 忙完这阵子 only
+]
 
 
-@pytest.mark.parametrize(("platform", "code", "text"), FIFTH_PASS_VIOLATIONS + SEVENTH_PASS_VIOLATIONS + EIGHTH_PASS_VIOLATIONS + NINTH_PASS_VIOLATIONS + TENTH_PASS_VIOLATIONS + ELEVENTH_PASS_VIOLATIONS + TWELFTH_PASS_VIOLATIONS)
+@pytest.mark.parametrize(("platform", "code", "text"), FIFTH_PASS_VIOLATIONS + SEVENTH_PASS_VIOLATIONS + EIGHTH_PASS_VIOLATIONS + NINTH_PASS_VIOLATIONS + TENTH_PASS_VIOLATIONS + ELEVENTH_PASS_VIOLATIONS + TWELFTH_PASS_VIOLATIONS + THIRTEENTH_PASS_VIOLATIONS)
 def test_the_lists_alone_hold_these_violations(platform: str, code: str, text: str) -> None:
     params = {**load_platform(platform).rule(code).params, "models": []}
     assert _fires(params, [text]) != [None]
 
 
-@pytest.mark.parametrize(("platform", "code", "text"), SEVENTH_PASS_EVERYDAY + EIGHTH_PASS_EVERYDAY + NINTH_PASS_EVERYDAY + TENTH_PASS_EVERYDAY + ELEVENTH_PASS_EVERYDAY + TWELFTH_PASS_EVERYDAY)
+@pytest.mark.parametrize(("platform", "code", "text"), SEVENTH_PASS_EVERYDAY + EIGHTH_PASS_EVERYDAY + NINTH_PASS_EVERYDAY + TENTH_PASS_EVERYDAY + ELEVENTH_PASS_EVERYDAY + TWELFTH_PASS_EVERYDAY + THIRTEENTH_PASS_EVERYDAY)
 def test_the_lists_leave_these_denials_and_warnings_alone(platform: str, code: str, text: str) -> None:
     # The lists only: the models do not read negation (the contact model still scores
     # 无论您给好评… above its threshold on 给好评).

@@ -84,12 +84,19 @@ KEEP_SHIPPED: dict[str, str] = {
     # read once with the three risen models, put TB-P1 2 and KS-P1/DY-P1 1 false alarm worse (fresh
     # no better for TB-P1), so confrontational and adlaw were put back: a choice made after reading
     # held-out (docs/rulesets.md, "Twelfth pass"). Only creditcard replaced its model.
-    "abuse": "retrained, out-of-fold recall 0.612 -> 0.597 (seventh pass), 0.552 and 0.527 (eighth pass), 0.541 (ninth), 0.556 (tenth), 0.533 (twelfth)",
-    "contact": "trained on the eighth pass's second batch (0.741); with the ninth pass 0.727, the tenth 0.723, the twelfth 0.722",
+    # 2026-12-05, thirteenth pass: a rule fixed before its rows were read (PROTOCOL in docs/rulesets.md,
+    # "Thirteenth pass"): a candidate trained on dev without the pass's rows replaces the shipped model
+    # only if, on the pass's rows of its rules, its errors are strictly fewer and its false alarms not
+    # more. abuse: 3 misses against 2 (kept); confrontational, contact and adlaw: the same errors
+    # (kept); invoice: 2 misses and 1 false alarm against 3 and 1 on the invoice batch (replaced:
+    # the file is the one trained on dev at f4ffac9, before the pass's rows joined it); closetrade
+    # and creditcard: no rows of theirs in the pass (kept; creditcard's candidate was identical).
+    "abuse": "retrained, out-of-fold recall 0.612 -> 0.597 (seventh pass), 0.552 and 0.527 (eighth pass), 0.541 (ninth), 0.556 (tenth), 0.533 (twelfth), more misses on the thirteenth pass's rows",
+    "contact": "trained on the eighth pass's second batch (0.741); with the ninth pass 0.727, the tenth 0.723, the twelfth 0.722; the thirteenth's candidate no better on its rows",
     "closetrade": "trained on the tenth pass (0.866); with the twelfth 0.860",
-    "invoice": "trained on the tenth pass (0.568); with the twelfth 0.555",
-    "confrontational": "trained on the tenth pass (0.563); the twelfth's (0.592) put held-out KS-P1 and DY-P1 one false alarm worse",
-    "adlaw": "trained on the tenth pass (0.613); the twelfth's (0.635) put held-out TB-P1 two false alarms worse",
+    "invoice": "trained on dev at f4ffac9, after the twelfth pass (0.555), shipped in the thirteenth on its rows; a plain run now would also see the thirteenth's rows",
+    "confrontational": "trained on the tenth pass (0.563); the twelfth's (0.592) put held-out KS-P1 and DY-P1 one false alarm worse; the thirteenth's candidate no better on its rows",
+    "adlaw": "trained on the tenth pass (0.613); the twelfth's (0.635) put held-out TB-P1 two false alarms worse; the thirteenth's candidate no better on its rows",
 }
 # Folded before n-grams are formed, in training and scoring alike: in the corpus violations say
 # 你 and everyday replies 您/亲, a politeness cue real agents do not keep to; a model must not

@@ -641,6 +641,7 @@ THIRTEENTH_PASS_VIOLATIONS = [
     ("kuaishou", "KS-P1", "讲咗几多次啦，七日内发货"),
     ("pinduoduo", "PDD-P2", "五星写完发我，cashback 5r"),
     ("pinduoduo", "PDD-P2", "好pin写完截个屏，立减你3元"),
+    ("pinduoduo", "PDD-P2", "好评有礼我们都没有限制的亲"),  # the denial cue ends its clause: not 没有限制
     ("taobao", "TB-P3", "补开发票得交工本费的，一张15"),
     ("taobao", "TB-P3", "开票内容您看看，哪个好报就写哪个"),
     ("taobao", "TB-P3", "发票过段时间再弄吧，最近单子多"),

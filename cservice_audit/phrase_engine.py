@@ -233,6 +233,8 @@ TITLE = (
     rf"|(?:名叫|名为|色号|牌子叫|名字叫){_quoted(12)}"
     rf"|{_quoted(12)}(?:系列|色号)"
     rf"|(?:^|[,.!?;:~。、…]|收到|看到)(?:您|亲)说的?{_quoted(20)}(?:啦|呀|哈|哦|呢)?(?:[,.!?;:~。、…]|$|{EMOJI})"
+    # the buyer's words asked about (您说的“带娃神器”是指这款腰凳吗: fourteenth pass)
+    rf"|(?:您|亲)说的?{_quoted(20)}(?:是指|指的是|是说|是啥|是什么|是哪)"
     # a model named in quotes (「小熊剥蒜神器 BS-02」这个型号: thirteenth pass)
     rf"|{_quoted(20)}(?:这个|这款)?型号"
 )

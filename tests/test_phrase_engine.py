@@ -664,14 +664,29 @@ THIRTEENTH_PASS_EVERYDAY = [
     ("taobao", "TB-P3", "发票我忙完手上这单再给您开"),  # a short wait, not put off: 忙完这阵子 only
 ]
 
+# fourteenth pass (docs/rulesets.md, Fourteenth pass): paraphrases of what its blind batches
+# showed, each failing with the lists of 568a786
+FOURTEENTH_PASS_VIOLATIONS = [
+    ("taobao", "TB-P3", "纸质发票能寄，不过邮寄自理哦"),
+    ("taobao", "TB-P3", "Sorry, we can't issue invoices for clearance items"),
+    ("pinduoduo", "PDD-P2", "那款店里缺货，打开 www点abc-home点com 就能拍"),
+    ("pinduoduo", "PDD-P2", "先扫一下我发的收钱码，运费差价我马上退给您"),
+]
+FOURTEENTH_PASS_EVERYDAY = [
+    ("taobao", "TB-P1", "亲说的“宿舍神器”是指这个小风扇吗？有三种颜色"),
+    ("taobao", "TB-P3", "开票系统维护中暂时开不了，星期四前发到您邮箱"),
+    ("taobao", "TB-P3", "We can't issue the invoice today, we will send it by Monday"),
+    ("pinduoduo", "PDD-P2", "扫瓶身上的防伪码能查真假，差价会在平台原路退回"),
+]
 
-@pytest.mark.parametrize(("platform", "code", "text"), FIFTH_PASS_VIOLATIONS + SEVENTH_PASS_VIOLATIONS + EIGHTH_PASS_VIOLATIONS + NINTH_PASS_VIOLATIONS + TENTH_PASS_VIOLATIONS + ELEVENTH_PASS_VIOLATIONS + TWELFTH_PASS_VIOLATIONS + THIRTEENTH_PASS_VIOLATIONS)
+
+@pytest.mark.parametrize(("platform", "code", "text"), FIFTH_PASS_VIOLATIONS + SEVENTH_PASS_VIOLATIONS + EIGHTH_PASS_VIOLATIONS + NINTH_PASS_VIOLATIONS + TENTH_PASS_VIOLATIONS + ELEVENTH_PASS_VIOLATIONS + TWELFTH_PASS_VIOLATIONS + THIRTEENTH_PASS_VIOLATIONS + FOURTEENTH_PASS_VIOLATIONS)
 def test_the_lists_alone_hold_these_violations(platform: str, code: str, text: str) -> None:
     params = {**load_platform(platform).rule(code).params, "models": []}
     assert _fires(params, [text]) != [None]
 
 
-@pytest.mark.parametrize(("platform", "code", "text"), SEVENTH_PASS_EVERYDAY + EIGHTH_PASS_EVERYDAY + NINTH_PASS_EVERYDAY + TENTH_PASS_EVERYDAY + ELEVENTH_PASS_EVERYDAY + TWELFTH_PASS_EVERYDAY + THIRTEENTH_PASS_EVERYDAY)
+@pytest.mark.parametrize(("platform", "code", "text"), SEVENTH_PASS_EVERYDAY + EIGHTH_PASS_EVERYDAY + NINTH_PASS_EVERYDAY + TENTH_PASS_EVERYDAY + ELEVENTH_PASS_EVERYDAY + TWELFTH_PASS_EVERYDAY + THIRTEENTH_PASS_EVERYDAY + FOURTEENTH_PASS_EVERYDAY)
 def test_the_lists_leave_these_denials_and_warnings_alone(platform: str, code: str, text: str) -> None:
     # The lists only: the models do not read negation (the contact model still scores
     # 无论您给好评… above its threshold on 给好评).

@@ -223,7 +223,8 @@ def _quoted(most: int) -> str:
 # still matched: only 名叫/名为/名字叫/牌子叫/色号 announce a name, and a product name holding a
 # claim (这款叫“国货之光”, “全网第一”字样) is the claim itself.
 # The buyer's own words echoed back as a clause of their own (您说“客服都是傻子”，抱歉…) are
-# quoted, not said; only that form (您说/亲说, 收到亲说的“出差必备”啦😄 too: thirteenth pass):
+# quoted, not said; only that form (您说/亲说, 收到亲说的“出差必备”啦😄 too: thirteenth pass; or
+# asked about, 您说的“带娃神器”是指…: fourteenth pass):
 # 我就跟你说“你是个傻子”, 你说的“神经病”就是你自己 and 您说的“国货之光”就是我们家 are said.
 # Emoji end a clause as punctuation does (收到亲说的“出差必备”啦😄): written as code-point ranges,
 # not \p{So}, so that Python's re (the models' reference scorer in the tests) reads it too.
@@ -232,9 +233,9 @@ TITLE = (
     r"《[^《》]{1,40}》"
     rf"|(?:名叫|名为|色号|牌子叫|名字叫){_quoted(12)}"
     rf"|{_quoted(12)}(?:系列|色号)"
-    rf"|(?:^|[,.!?;:~。、…]|收到|看到)(?:您|亲)说的?{_quoted(20)}(?:啦|呀|哈|哦|呢)?(?:[,.!?;:~。、…]|$|{EMOJI})"
-    # the buyer's words asked about (您说的“带娃神器”是指这款腰凳吗: fourteenth pass)
-    rf"|(?:您|亲)说的?{_quoted(20)}(?:是指|指的是|是说|是啥|是什么|是哪)"
+    # or asked about (您说的“带娃神器”是指这款腰凳吗: fourteenth pass)
+    rf"|(?:^|[,.!?;:~。、…]|收到|看到)(?:您|亲)说的?{_quoted(20)}"
+    rf"(?:(?:啦|呀|哈|哦|呢)?(?:[,.!?;:~。、…]|$|{EMOJI})|是指|指的是|是说|是啥|是什么|是哪)"
     # a model named in quotes (「小熊剥蒜神器 BS-02」这个型号: thirteenth pass)
     rf"|{_quoted(20)}(?:这个|这款)?型号"
 )

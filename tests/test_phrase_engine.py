@@ -678,15 +678,48 @@ FOURTEENTH_PASS_EVERYDAY = [
     ("taobao", "TB-P3", "We can't issue the invoice today, we will send it by Monday"),
     ("pinduoduo", "PDD-P2", "扫瓶身上的防伪码能查真假，差价会在平台原路退回"),
 ]
+# fifteenth pass (paraphrases of the late batches' misses and false alarms, not the rows themselves)
+FIFTEENTH_PASS_VIOLATIONS = [
+    ("pinduoduo", "PDD-P1", "中评还不改的话 ndz 哈"),
+    ("douyin", "DY-P1", "差评不撤的话，你的手机号我们会挂出去"),
+    ("pinduoduo", "PDD-P1", "您这是七秒记忆吧，上午刚说过的"),
+    ("douyin", "DY-P1", "这都问第三遍了，有点若智哦"),
+    ("pinduoduo", "PDD-P1", "这个记性，建议多吃点核桃"),
+    ("pinduoduo", "PDD-P1", "腿粗就认了吧，换个阔腿裤"),
+    ("pinduoduo", "PDD-P1", "嫌贵的话先回去攒攒钱哈"),
+    ("kuaishou", "KS-P1", "尺码不是写了嘛？M码"),
+    ("kuaishou", "KS-P1", "bzd，晚点再说"),
+    ("kuaishou", "KS-P1", "这个我们也不知道哦，您自己打客服电话问问"),
+    ("taobao", "TB-P1", "Our tea is the best quality in town"),
+    ("taobao", "TB-P3", "这单能给您开成办公用品，报销方便"),
+    ("taobao", "TB-P3", "开发票这边不太方便哈亲"),
+    ("taobao", "TB-P3", "税控系统暂停了，开票时间还不确定"),
+    ("taobao", "TB-P4", "信用卡支付我们这边是关掉的哦"),
+    ("taobao", "TB-P4", "不支持花bei哈，只能余额"),
+    ("taobao", "TB-P4", "刷信用卡我们要亏钱的，麻烦换个支付方式"),
+]
+FIFTEENTH_PASS_EVERYDAY = [
+    ("pinduoduo", "PDD-P1", "若智能锁没反应，先换一下电池"),
+    ("jd", "JD-P1", "评价送京豆是平台的规则哈，我们店铺不参与"),
+    ("pinduoduo", "PDD-P1", "亲，不是您操作傻，是系统卡了"),
+    ("pinduoduo", "PDD-P1", "很多顾客一开始都看不懂这个表，我帮您算"),
+    ("kuaishou", "KS-P1", "不清楚哦，问下仓库马上回您"),
+    ("kuaishou", "KS-P1", "不用找快递，我这边给您申请理赔"),
+    ("taobao", "TB-P1", "“神器”是网友自己叫的，我们不这么说"),
+    ("taobao", "TB-P1", "We will try our best to ship today"),
+    ("taobao", "TB-P3", "不可以给您开成办公设备哦，只能按实际商品开"),
+    ("taobao", "TB-P4", "花呗免密支付关掉的话每次要输密码哦"),
+    ("pinduoduo", "PDD-P2", "公众号上不处理售后哈，就在这里给您办"),
+]
 
 
-@pytest.mark.parametrize(("platform", "code", "text"), FIFTH_PASS_VIOLATIONS + SEVENTH_PASS_VIOLATIONS + EIGHTH_PASS_VIOLATIONS + NINTH_PASS_VIOLATIONS + TENTH_PASS_VIOLATIONS + ELEVENTH_PASS_VIOLATIONS + TWELFTH_PASS_VIOLATIONS + THIRTEENTH_PASS_VIOLATIONS + FOURTEENTH_PASS_VIOLATIONS)
+@pytest.mark.parametrize(("platform", "code", "text"), FIFTH_PASS_VIOLATIONS + SEVENTH_PASS_VIOLATIONS + EIGHTH_PASS_VIOLATIONS + NINTH_PASS_VIOLATIONS + TENTH_PASS_VIOLATIONS + ELEVENTH_PASS_VIOLATIONS + TWELFTH_PASS_VIOLATIONS + THIRTEENTH_PASS_VIOLATIONS + FOURTEENTH_PASS_VIOLATIONS + FIFTEENTH_PASS_VIOLATIONS)
 def test_the_lists_alone_hold_these_violations(platform: str, code: str, text: str) -> None:
     params = {**load_platform(platform).rule(code).params, "models": []}
     assert _fires(params, [text]) != [None]
 
 
-@pytest.mark.parametrize(("platform", "code", "text"), SEVENTH_PASS_EVERYDAY + EIGHTH_PASS_EVERYDAY + NINTH_PASS_EVERYDAY + TENTH_PASS_EVERYDAY + ELEVENTH_PASS_EVERYDAY + TWELFTH_PASS_EVERYDAY + THIRTEENTH_PASS_EVERYDAY + FOURTEENTH_PASS_EVERYDAY)
+@pytest.mark.parametrize(("platform", "code", "text"), SEVENTH_PASS_EVERYDAY + EIGHTH_PASS_EVERYDAY + NINTH_PASS_EVERYDAY + TENTH_PASS_EVERYDAY + ELEVENTH_PASS_EVERYDAY + TWELFTH_PASS_EVERYDAY + THIRTEENTH_PASS_EVERYDAY + FOURTEENTH_PASS_EVERYDAY + FIFTEENTH_PASS_EVERYDAY)
 def test_the_lists_leave_these_denials_and_warnings_alone(platform: str, code: str, text: str) -> None:
     # The lists only: the models do not read negation (the contact model still scores
     # 无论您给好评… above its threshold on 给好评).

@@ -66,6 +66,8 @@ def test_tb_p1_decides_every_source_term() -> None:
         ("看我朋友⭕", "看我朋友圈"),
         ("最✨好✨的", "最好的"),
         ("ＷＸ 号", "wx号"),
+        ("刷kǎ加wēi信", "刷ka加wei信"),  # pinyin tone marks (sixteenth pass)
+        ("LǛ色", "lv色"),  # ü as the input method types it
     ],
 )
 def test_normalization_folds_variants_and_lookalikes(raw: str, folded: str) -> None:
@@ -711,15 +713,33 @@ FIFTEENTH_PASS_EVERYDAY = [
     ("taobao", "TB-P4", "花呗免密支付关掉的话每次要输密码哦"),
     ("pinduoduo", "PDD-P2", "公众号上不处理售后哈，就在这里给您办"),
 ]
+SIXTEENTH_PASS_VIOLATIONS = [
+    ("pinduoduo", "PDD-P1", "再闹下去让你们全家好看"),
+    ("pinduoduo", "PDD-P2", "好评晒图fx 3r，截图发我"),
+    ("taobao", "TB-P5", "五星好评 fx，拍下留言"),
+    ("taobao", "TB-P1", "This cream is the best on the market"),
+    ("taobao", "TB-P3", "专票能开，不过运费得买家自己出"),
+    ("taobao", "TB-P4", "xyk的话不太方便哦，用储蓄卡吧"),
+    ("taobao", "TB-P4", "拍下1299，刷kǎ的话是1338"),
+]
+SIXTEENTH_PASS_EVERYDAY = [
+    ("pinduoduo", "PDD-P1", "这支口红能让你上镜时气色好看不少"),
+    ("pinduoduo", "PDD-P2", "之前同事说的好评返现不合规，您别当真"),
+    ("pinduoduo", "PDD-P2", "师傅送货前会打这个电话联系您，请保持畅通"),
+    ("pinduoduo", "PDD-P2", "关注店铺就能进粉丝群，上新有提醒"),
+    ("douyin", "DY-P2", "售后问题可以随时抖音私信我们哈"),
+    ("taobao", "TB-P1", "色号No.1是最浅的那个"),
+    ("taobao", "TB-P3", "财务今天请假，明天上班就给您开，您放心"),
+]
 
 
-@pytest.mark.parametrize(("platform", "code", "text"), FIFTH_PASS_VIOLATIONS + SEVENTH_PASS_VIOLATIONS + EIGHTH_PASS_VIOLATIONS + NINTH_PASS_VIOLATIONS + TENTH_PASS_VIOLATIONS + ELEVENTH_PASS_VIOLATIONS + TWELFTH_PASS_VIOLATIONS + THIRTEENTH_PASS_VIOLATIONS + FOURTEENTH_PASS_VIOLATIONS + FIFTEENTH_PASS_VIOLATIONS)
+@pytest.mark.parametrize(("platform", "code", "text"), FIFTH_PASS_VIOLATIONS + SEVENTH_PASS_VIOLATIONS + EIGHTH_PASS_VIOLATIONS + NINTH_PASS_VIOLATIONS + TENTH_PASS_VIOLATIONS + ELEVENTH_PASS_VIOLATIONS + TWELFTH_PASS_VIOLATIONS + THIRTEENTH_PASS_VIOLATIONS + FOURTEENTH_PASS_VIOLATIONS + FIFTEENTH_PASS_VIOLATIONS + SIXTEENTH_PASS_VIOLATIONS)
 def test_the_lists_alone_hold_these_violations(platform: str, code: str, text: str) -> None:
     params = {**load_platform(platform).rule(code).params, "models": []}
     assert _fires(params, [text]) != [None]
 
 
-@pytest.mark.parametrize(("platform", "code", "text"), SEVENTH_PASS_EVERYDAY + EIGHTH_PASS_EVERYDAY + NINTH_PASS_EVERYDAY + TENTH_PASS_EVERYDAY + ELEVENTH_PASS_EVERYDAY + TWELFTH_PASS_EVERYDAY + THIRTEENTH_PASS_EVERYDAY + FOURTEENTH_PASS_EVERYDAY + FIFTEENTH_PASS_EVERYDAY)
+@pytest.mark.parametrize(("platform", "code", "text"), SEVENTH_PASS_EVERYDAY + EIGHTH_PASS_EVERYDAY + NINTH_PASS_EVERYDAY + TENTH_PASS_EVERYDAY + ELEVENTH_PASS_EVERYDAY + TWELFTH_PASS_EVERYDAY + THIRTEENTH_PASS_EVERYDAY + FOURTEENTH_PASS_EVERYDAY + FIFTEENTH_PASS_EVERYDAY + SIXTEENTH_PASS_EVERYDAY)
 def test_the_lists_leave_these_denials_and_warnings_alone(platform: str, code: str, text: str) -> None:
     # The lists only: the models do not read negation (the contact model still scores
     # 无论您给好评… above its threshold on 给好评).

@@ -721,6 +721,12 @@ SIXTEENTH_PASS_VIOLATIONS = [
     ("taobao", "TB-P3", "专票能开，不过运费得买家自己出"),
     ("taobao", "TB-P4", "xyk的话不太方便哦，用储蓄卡吧"),
     ("taobao", "TB-P4", "拍下1299，刷kǎ的话是1338"),
+    # after the review of the pass
+    ("pinduoduo", "PDD-P1", "信不信让你一家子好看"),
+    ("pinduoduo", "PDD-P2", "五星好评截图 5rmb"),
+    ("taobao", "TB-P3", "发票的邮费亲们自理哈"),
+    ("taobao", "TB-P3", "财务请假了，明天看能不能给您开"),
+    ("taobao", "TB-P4", "花呗暂时不方便哦"),
 ]
 SIXTEENTH_PASS_EVERYDAY = [
     ("pinduoduo", "PDD-P1", "这支口红能让你上镜时气色好看不少"),
@@ -730,6 +736,15 @@ SIXTEENTH_PASS_EVERYDAY = [
     ("douyin", "DY-P2", "售后问题可以随时抖音私信我们哈"),
     ("taobao", "TB-P1", "色号No.1是最浅的那个"),
     ("taobao", "TB-P3", "财务今天请假，明天上班就给您开，您放心"),
+    # after the review of the pass
+    ("pinduoduo", "PDD-P2", "评价里提到的fx模式在设置里"),
+    ("pinduoduo", "PDD-P2", "好评里说的6R相框还有货"),
+    ("pinduoduo", "PDD-P2", "快递员会打这个电话给你，注意接听"),
+    ("pinduoduo", "PDD-P2", "Menü:abcd1234"),
+    ("douyin", "DY-P2", "有事抖音上私信我们就行"),
+    ("taobao", "TB-P4", "分期付款页面不太方便查看的话我截图给您"),
+    ("taobao", "TB-P4", "刷卡的话也是1299哦"),
+    ("taobao", "TB-P4", "拍下1299，花呗的话是3期免息"),
 ]
 
 

@@ -747,6 +747,21 @@ SIXTEENTH_PASS_EVERYDAY = [
     ("taobao", "TB-P4", "拍下1299，花呗的话是3期免息"),
 ]
 
+# 让你好看 is the source's threat and, in a beauty or clothing shop, a compliment: the product
+# makes the buyer look better. Found reading the sixteenth pass's own notes, not in a batch;
+# checked with the models on (a blanked compliment must not become a model hit either), on
+# every platform whose insult rule reads the `abuse` lexicon.
+LOOK_BETTER_COMPLIMENTS = ["这款粉底能让你好看很多哦", "亲，这个发型会让你好看不少", "穿上它让你好看又显瘦", "这个色号让你好看起来，气色满满"]
+LOOK_BETTER_THREATS = ["你再差评试试，我让你好看", "我会让你好看的", "让你好看，等着"]
+ABUSE_RULES = [("pinduoduo", "PDD-P1"), ("douyin", "DY-P1"), ("kuaishou", "KS-P1")]
+
+
+@pytest.mark.parametrize(("platform", "code"), ABUSE_RULES)
+def test_looking_better_is_a_compliment_and_the_threat_still_fires(platform: str, code: str) -> None:
+    params = load_platform(platform).rule(code).params
+    assert _fires(params, LOOK_BETTER_COMPLIMENTS) == [None] * len(LOOK_BETTER_COMPLIMENTS)
+    assert None not in _fires(params, LOOK_BETTER_THREATS)
+
 
 @pytest.mark.parametrize(("platform", "code", "text"), FIFTH_PASS_VIOLATIONS + SEVENTH_PASS_VIOLATIONS + EIGHTH_PASS_VIOLATIONS + NINTH_PASS_VIOLATIONS + TENTH_PASS_VIOLATIONS + ELEVENTH_PASS_VIOLATIONS + TWELFTH_PASS_VIOLATIONS + THIRTEENTH_PASS_VIOLATIONS + FOURTEENTH_PASS_VIOLATIONS + FIFTEENTH_PASS_VIOLATIONS + SIXTEENTH_PASS_VIOLATIONS)
 def test_the_lists_alone_hold_these_violations(platform: str, code: str, text: str) -> None:

@@ -375,15 +375,16 @@ def _gated_patterns(texts: pl.DataFrame, gated: list[tuple[str, tuple[str, ...]]
         schema={"_lit": pl.String, "_pattern": pl.Int32},
         orient="row",
     ).unique()
-    pairs = found.join(owners, on="_lit").select("_row", "_pattern").unique()
-    matched = []
-    for i, (pattern, _) in enumerate(gated):
-        mine = rows.join(pairs.filter(pl.col("_pattern") == i), on="_row", how="semi")
-        matched.append(mine.filter(pl.col(ALLOWED).str.contains(f"(?i){pattern}")).select("_row"))
-    hit = pl.concat(matched, how="vertical").unique()
-    return rows.join(hit.with_columns(pl.lit(True).alias("_gated")), on="_row", how="left", maintain_order="left").select(
-        column, pl.col("_gated").fill_null(False)
-    )
+    pairs = found.join(owners, on="_lit").select("_row", "_pattern").unique().lazy()
+    # One plan for all patterns, collected once: sixty eager filters and joins cost PDD-P1
+    # 59 ms per batch of partitions even on a handful of texts (issue 13).
+    lazy = rows.lazy()
+    matched = [
+        lazy.join(pairs.filter(pl.col("_pattern") == i), on="_row", how="semi").filter(pl.col(ALLOWED).str.contains(f"(?i){pattern}")).select("_row")
+        for i, (pattern, _) in enumerate(gated)
+    ]
+    hit = pl.concat(matched, how="vertical").unique().with_columns(pl.lit(True).alias("_gated"))
+    return lazy.join(hit, on="_row", how="left", maintain_order="left").select(column, pl.col("_gated").fill_null(False)).collect()
 
 
 def model_names() -> list[str]:
@@ -405,7 +406,9 @@ def model_meta(name: str) -> dict[str, Any]:
     return data_yaml(f"data/models/{name}.yaml")
 
 
-@dataclass(frozen=True)
+# eq=False: compared and hashed by identity, as `scaled` caches one per model; hashing the
+# 42,201 n-grams and weights of a value costs 5 ms per `_gram_columns_of` lookup.
+@dataclass(frozen=True, eq=False)
 class Scaled:
     """A model in exact integer units of 10**-decimals (the weights, bias and threshold are
     decimals written with at most `decimals` places: 5 in the shipped tables).
@@ -535,14 +538,24 @@ def _gram_columns(names: tuple[str, ...], text: str) -> tuple[dict[str, pl.Expr]
     """One marked-text column (`_marked{i}`) and one n-gram list column (`_grams{i}`, read
     from it) per set of `neutralize` folds, over the union of the n-grams of the models that
     share it (one pass serves them all), and which n-gram column each model reads."""
+    marks, grams, reads = _gram_columns_of(tuple(scaled(name) for name in names), names, text)
+    return dict(marks), dict(grams), dict(reads)
+
+
+@functools.lru_cache(maxsize=32)
+def _gram_columns_of(models: tuple[Scaled, ...], names: tuple[str, ...], text: str) -> tuple[dict[str, pl.Expr], dict[str, pl.Expr], dict[str, str]]:
+    """`_gram_columns`, built once per set of models: sorting the 42,201 n-grams of `abuse`
+    into the expression took 18 ms, paid by every rule on every batch of partitions (issue
+    13). Keyed by the `Scaled` objects (by identity), so a cleared `scaled` cache never
+    reads old n-grams."""
     groups: dict[tuple[tuple[Any, Any], ...], list[str]] = {}
-    for name in names:
-        groups.setdefault(scaled(name).folds, []).append(name)
+    for name, s in zip(names, models):
+        groups.setdefault(s.folds, []).append(name)
     marks: dict[str, pl.Expr] = {}
     grams: dict[str, pl.Expr] = {}
     reads: dict[str, str] = {}
     for i, (folds, members) in enumerate(groups.items()):
-        vocabulary = sorted({g for name in members for g in scaled(name).ngrams})
+        vocabulary = sorted({g for s, name in zip(models, names) if name in members for g in s.ngrams})
         marks[f"_marked{i}"] = _marked(pl.col(text), folds)
         grams[f"_grams{i}"] = _grams(pl.col(f"_marked{i}"), vocabulary)
         reads.update({name: f"_grams{i}" for name in members})
@@ -593,20 +606,24 @@ class ScoreCache:
 
 def _model_units(
     texts: pl.LazyFrame, column: str, m: Matcher, cache: ScoreCache | None = None
-) -> tuple[pl.DataFrame, pl.DataFrame, list[str], dict[str, pl.Expr], dict[str, str]]:
+) -> tuple[pl.DataFrame, pl.DataFrame, list[str], dict[str, str]]:
     """What the rule's models make of `texts`, scored once per distinct model input.
 
-    Returns (keys, scored, mark_columns, grams, reads): `keys` maps each text (`column`) to
+    Returns (keys, scored, mark_columns, reads): `keys` maps each text (`column`) to
     the text its models read (`_marked{i}`: allow phrases, and titles if the rule blanks them,
     blanked; `neutralize` folded, end-marked); `scored` has one row per distinct such input
-    with, for model i, `_units{i}` (its score in integer units); `grams` are the n-gram list
-    columns (read from the marks) and `reads` says which one each model reads.
+    with, for model i, `_units{i}` (its score in integer units), `_model` (the first model of
+    the rule's order at or above its threshold, null if none) and, for the inputs with a
+    `_model` only, the n-gram list columns `_grams{i}` that give the evidence; `reads` says
+    which n-gram column each model reads.
 
     Why per distinct model input: the folds make texts that differ only in digits one input
     (订单123 and 订单456 are both 订单###), and a month of replies quoting order numbers,
     amounts and dates repeats few inputs: `make bench`'s 751,800 distinct agent texts are
     130,918 model inputs. With `cache`, inputs scored in an earlier batch are not scored again.
-    The text is matched against the n-grams once for all the rule's models."""
+    The text is matched against the n-grams once for all the rule's models, and the hits keep
+    those n-grams: cutting them again for the evidence was a second Aho-Corasick automaton
+    of every n-gram built per rule and batch (30 ms each)."""
     marks, grams, reads = _gram_columns(m.models, "_model_text")
     mark_columns = list(marks)
     unit_columns = [f"_units{i}" for i in range(len(m.models))]
@@ -616,22 +633,31 @@ def _model_units(
     known = cache.known(m.models) if cache is not None else None
     new = distinct if known is None else distinct.join(known, on=mark_columns, how="anti", nulls_equal=True)
     cut = new.lazy().with_columns(**grams).collect()
-    scored = _with_units(cut, [(reads[name], name, f"_units{i}") for i, name in enumerate(m.models)]).select(*mark_columns, *unit_columns)
+    first = pl.coalesce([pl.when(pl.col(f"_units{i}") >= scaled(name).cut).then(pl.lit(i, pl.Int32)) for i, name in enumerate(m.models)])
+    units = _with_units(cut, [(reads[name], name, f"_units{i}") for i, name in enumerate(m.models)]).with_columns(first.alias("_model"))
+    hit = pl.col("_model").is_not_null()
+    # The n-gram lists of the few hits only, as rows of their own: a when/then over the list
+    # column would copy every input's lists.
+    scored = pl.concat(
+        [
+            units.filter(~hit).select(*mark_columns, *unit_columns, "_model", *(pl.lit(None, pl.List(pl.String)).alias(g) for g in grams)),
+            units.filter(hit).select(*mark_columns, *unit_columns, "_model", *grams),
+        ],
+        how="vertical",
+    )
     if cache is not None:
         cache.add(m.models, scored)
     if known is not None:
         scored = pl.concat([scored, distinct.join(known, on=mark_columns, how="inner", nulls_equal=True)], how="vertical")
-    return keys, scored, mark_columns, grams, reads
+    return keys, scored, mark_columns, reads
 
 
 def _model_hits(texts: pl.LazyFrame, column: str, m: Matcher, cache: ScoreCache | None = None) -> pl.LazyFrame:
     """`column`, match, how for texts some model of the rule scores at or above its threshold;
-    the first such model in the rule's order names the hit. The evidence comes from the
-    n-gram lists, formed again for the hits only."""
-    keys, scored, mark_columns, grams, reads = _model_units(texts, column, m, cache)
-    first = pl.coalesce([pl.when(pl.col(f"_units{i}") >= scaled(name).cut).then(pl.lit(i, pl.Int32)) for i, name in enumerate(m.models)])
-    hits = scored.with_columns(first.alias("_model")).filter(pl.col("_model").is_not_null()).with_columns(**grams)
-    hits = keys.join(hits, on=mark_columns, how="inner", nulls_equal=True)
+    the first such model in the rule's order names the hit, and the n-grams that added most
+    to its score are the evidence."""
+    keys, scored, mark_columns, reads = _model_units(texts, column, m, cache)
+    hits = keys.join(scored.filter(pl.col("_model").is_not_null()), on=mark_columns, how="inner", nulls_equal=True)
     parts = []
     for i, name in enumerate(m.models):
         _, _, cut = model(name)
@@ -722,7 +748,7 @@ def explain(texts: list[str], params: dict[str, Any]) -> list[dict[str, Any]]:
                 row["match"], row["how"] = hits[row["norm"]]
         # Every model's score (rounded as in a finding's evidence) and threshold (as shipped),
         # from the same units that decide a hit, so a pass says how near the model came.
-        keys, scored, mark_columns, _, _ = _model_units(keyed, "norm", m)
+        keys, scored, mark_columns, _ = _model_units(keyed, "norm", m)
         scored = keys.join(scored, on=mark_columns, nulls_equal=True).select(
             "norm", *(scaled(name).rounded(pl.col(f"_units{i}")).alias(name) for i, name in enumerate(m.models))
         )

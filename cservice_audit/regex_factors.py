@@ -44,6 +44,7 @@ def necessary_literals(pattern: str) -> tuple[str, ...] | None:
     return tuple(sorted(best)) if best else None
 
 
+@functools.cache  # pure; asked once per pattern on every batch of partitions (issue 13)
 def selective(literals: tuple[str, ...]) -> bool:
     """Whether these literals are rare enough in replies to gate a pattern: every one has
     two characters or more and is not only digits and punctuation (order numbers, amounts

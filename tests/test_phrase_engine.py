@@ -751,8 +751,12 @@ SIXTEENTH_PASS_EVERYDAY = [
 # makes the buyer look better. Found reading the sixteenth pass's own notes, not in a batch;
 # checked with the models on (a blanked compliment must not become a model hit either), on
 # every platform whose insult rule reads the `abuse` lexicon.
-LOOK_BETTER_COMPLIMENTS = ["这款粉底能让你好看很多哦", "亲，这个发型会让你好看不少", "穿上它让你好看又显瘦", "这个色号让你好看起来，气色满满"]
-LOOK_BETTER_THREATS = ["你再差评试试，我让你好看", "我会让你好看的", "让你好看，等着"]
+LOOK_BETTER_COMPLIMENTS = ["这款粉底能让你好看很多哦", "亲，这个发型会让你好看不少", "穿上它让你好看又显瘦", "这件衣服让你好看还显白", "这个色号让你好看起来，气色满满"]
+LOOK_BETTER_THREATS = [
+    "你再差评试试，我让你好看", "我会让你好看的", "让你好看，等着",
+    # the threat going on (a review of the allow phrases: 让你好看还/也/又 had hidden these)
+    "我让你好看也不迟", "让你好看还不行？", "再啰嗦，让你好看还是轻的", "我让你好看又如何",
+]
 ABUSE_RULES = [("pinduoduo", "PDD-P1"), ("douyin", "DY-P1"), ("kuaishou", "KS-P1")]
 
 

@@ -548,17 +548,17 @@ def _gram_columns_of(models: tuple[Scaled, ...], names: tuple[str, ...], text: s
     into the expression took 18 ms, paid by every rule on every batch of partitions (issue
     13). Keyed by the `Scaled` objects (by identity), so a cleared `scaled` cache never
     reads old n-grams."""
-    groups: dict[tuple[tuple[Any, Any], ...], list[str]] = {}
+    groups: dict[tuple[tuple[Any, Any], ...], list[tuple[str, Scaled]]] = {}
     for name, s in zip(names, models):
-        groups.setdefault(s.folds, []).append(name)
+        groups.setdefault(s.folds, []).append((name, s))
     marks: dict[str, pl.Expr] = {}
     grams: dict[str, pl.Expr] = {}
     reads: dict[str, str] = {}
     for i, (folds, members) in enumerate(groups.items()):
-        vocabulary = sorted({g for s, name in zip(models, names) if name in members for g in s.ngrams})
+        vocabulary = sorted({g for _, s in members for g in s.ngrams})
         marks[f"_marked{i}"] = _marked(pl.col(text), folds)
         grams[f"_grams{i}"] = _grams(pl.col(f"_marked{i}"), vocabulary)
-        reads.update({name: f"_grams{i}" for name in members})
+        reads.update({name: f"_grams{i}" for name, _ in members})
     return marks, grams, reads
 
 

@@ -60,7 +60,8 @@ def build_context(files: list[str], ruleset) -> Context:
     events = assign_conversations(events_all.lazy().filter(~pl.col("_duplicate")).drop("_duplicate", "_source"), ruleset.session_gap).collect().lazy()
     last = events_all.get_column("ts").max()
     context = Context(events=events, rejects=rejects, timezone=ruleset.timezone, as_of=last.date(), first_day=None,
-                      data_end=last, exempt_dates=ruleset.exempt_dates)
+                      data_ends=events.group_by("shop").agg(pl.col("ts").max().alias("_data_end")).collect(),
+                      exempt_dates=ruleset.exempt_dates)
     covered = events.filter(context.judged_days()).select("shop", "day").unique().collect()
     context.input_days = covered.lazy()
     context.first_reported_day = covered.get_column("day").min()

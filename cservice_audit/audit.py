@@ -12,9 +12,10 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import IO
+from zoneinfo import ZoneInfo
 
 import polars as pl
 
@@ -185,15 +186,18 @@ def _run_audit(
     if options.agent is not None:
         _require_agent(used.lazy().select("agent").unique().collect(engine=engine) if spilled else used, options.agent)
     first_day = options.date or options.since
+    data_ends = used.lazy().group_by("shop").agg(pl.col("ts").max().alias("_data_end")).collect(engine=engine)
+    _note_days_running(data_ends, ruleset, as_of, generated_at, notes)
     context = Context(
         events=events,
         rejects=rejects,
         timezone=ruleset.timezone,
         as_of=as_of or date.min,
         first_day=first_day,
-        data_end=summary.last_ts,
+        data_ends=data_ends,
         exempt_dates=ruleset.exempt_dates,
         rules=ruleset.rules,
+        clock=generated_at,
     )
     # The (shop, day) pairs this run judges: they replace whatever the history holds for them.
     covered = events.filter(context.judged_days()).select("shop", "day").unique().collect(engine=engine)
@@ -367,6 +371,25 @@ def judged_as_of(events: pl.DataFrame, ruleset: Ruleset, notes: list[Term]) -> d
         trailing = events.filter(pl.col("day") > judged).get_column("day").unique().sort().to_list()
         notes.append(Term("note.early_hours", days=_days_text(trailing), judged=judged))
     return judged
+
+
+def _note_days_running(data_ends: pl.DataFrame, ruleset: Ruleset, as_of: date | None, clock: datetime, notes: list[Term]) -> None:
+    """A note per shop whose last judged day is still running: its data ends inside a
+    same-day long no-reply rule's window and the run is before that day's midnight (a
+    spot-check of today's export at 15:00). Those turns are pending (checks/long_no_reply.py).
+    Not for an export cut at 02:30: that day is not judged (`judged_as_of`)."""
+    windows = [r.params["window"] for r in ruleset.rules if r.check == "long_no_reply" and r.params["same_day"]]
+    if not windows or as_of is None:
+        return
+    opens, close = min(w.start for w in windows), max(w.end for w in windows)
+    zone = ZoneInfo(ruleset.timezone)
+    for shop, end in data_ends.sort("shop").iter_rows():
+        local = end.astimezone(zone)
+        midnight = datetime.combine(local.date() + timedelta(days=1), time(), tzinfo=zone)
+        seconds = local.hour * 3600 + local.minute * 60 + local.second
+        if local.date() <= as_of and opens <= seconds < close and clock < midnight:
+            notes.append(Term("note.day_running", shop=one_line(shop), day=local.date(), end=local.strftime("%H:%M:%S"),
+                              closes=f"{close // 3600:02d}:{close % 3600 // 60:02d}"))
 
 
 def _days_text(days: list[date]) -> "str | Term":

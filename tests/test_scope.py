@@ -12,6 +12,7 @@ import random
 import shutil
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import polars as pl
 import pytest
@@ -226,6 +227,35 @@ def test_the_kuaishou_week_alerts_when_at_risk_becomes_failed_and_when_the_tier_
         assert r.code == (1 if sunday else 0), (day, r.err)
         if sunday:
             assert ks[0]["tier"] == ("情节轻微" if n == 6 else "情节严重"), day
+
+
+# --------------------------------------------------------------------------- a day still running
+
+
+def test_a_spot_check_of_today_leaves_unanswered_turns_pending_and_says_so(cli, tmp_path):
+    """Today's export audited minutes after it was taken (the real clock): a question asked
+    three minutes ago has no reply yet, and the day is not over, so it is not "never answered
+    the same day" (−10) but pending, and stderr says the day is still running. The window is
+    widened to the whole day so the test does not depend on the hour it runs at."""
+    zone = ZoneInfo("Asia/Shanghai")
+    now = datetime.now(zone)
+    if now.hour == 0 and now.minute < 5:
+        pytest.skip("within five minutes of midnight in Asia/Shanghai: no room for a day in progress")
+    asked, answered = now - timedelta(minutes=3), now - timedelta(minutes=1)
+    stamp = "%Y-%m-%d %H:%M:%S"
+    export = _csv(tmp_path / "today.csv", [
+        (f"{asked:{stamp}}", "店", "b1", "buyer", "", "在吗"),
+        (f"{asked:{stamp}}", "店", "b2", "buyer", "", "发货了吗"),
+        (f"{answered:{stamp}}", "店", "b2", "agent", "小周", "今天发"),
+    ])  # fmt: skip
+    ruleset = tmp_path / "r.yaml"
+    ruleset.write_text('extends: pinduoduo\nrules:\n  - code: PDD-N1\n    params: {window: {start: "00:00", end: "24:00"}}\n', "utf-8")
+    r = cli("audit", export, "--ruleset", ruleset, "--select", "PDD-N1", "-f", "json", "--no-history")
+    assert r.code == 0, r.err
+    (finding,) = [f for f in r.json()["findings"] if f["code"] == "PDD-N1"]
+    assert finding["severity"] == "info" and finding["points"] == 0 and finding["conversation"] == "店/b1"
+    assert "pending" in finding["message"] and "no reply the same day" in finding["message"], finding
+    assert f"{now.date()} is not over" in r.err and f"the data ends at {answered:%H:%M:%S}" in r.err, r.err
 
 
 # --------------------------------------------------------------------------- scope: property

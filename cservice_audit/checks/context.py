@@ -22,7 +22,10 @@ class Context:
     timezone: str
     as_of: date  # the last day judged (spec §8)
     first_day: date | None  # --since / --date: items before this day are not judged
-    data_end: datetime | None  # the last timestamp in the data (for pending verdicts)
+    # Per shop (`shop`, `_data_end`): its last timestamp, which a pending verdict waits for.
+    # Per shop, not the whole input's: two shops' exports cut at different hours must not
+    # judge one shop by how far the other's data reaches.
+    data_ends: pl.DataFrame | None
     exempt_dates: tuple[date, ...] = ()
     # Day rows stored by earlier runs (metrics/rollup.DAY_SCHEMA), or None without history.
     history: pl.LazyFrame | None = None
@@ -33,6 +36,9 @@ class Context:
     # The rules this run includes (after --select/--ignore): rules that share occurrences
     # (long no-reply `yield_to`) look at each other through it.
     rules: tuple[Rule, ...] = ()
+    # When the run happens (the report's generated_at): a day whose local midnight is after
+    # it is still running (long no-reply's same-day clause). None: every day is over.
+    clock: datetime | None = None
     # The shared frames below are materialized (collected once) rather than cached lazily:
     # a lazy plan is re-derived by every rule that reads it, and polars' cache nodes panicked
     # when collected on their own.

@@ -4,7 +4,10 @@ What it checks
     Every turn (spec §3) against up to three clauses (spec §5); a turn that breaks any of
     them is ONE occurrence, however many clauses it breaks:
     - `same_day` (default on): the turn's first message is inside `window` and no reply
-      comes before local midnight of that day. Always judged: the day is over.
+      comes before local midnight of that day. An unanswered turn is pending while its day
+      is still running: the shop's data ends before that day's window closes and the run
+      happens before that day's midnight (a spot-check of today's export at 15:00). A run
+      after the day, or data reaching the window's end, judges it (a whole day's export).
     - `max_wait` (seconds, e.g. 86400 for 24 h): any turn, inside the window or not, has no
       reply within `max_wait`. Judged only when the data reaches `max_wait` past the
       message; until then an unanswered turn is pending (an `info` finding, no points).
@@ -35,7 +38,7 @@ Example findings
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import polars as pl
 
@@ -137,9 +140,16 @@ def _own_verdicts(rule: Rule, context: Context) -> pl.LazyFrame:
     # (name in each language, deadline, late, pending)
     clauses: list[tuple[dict[str, pl.Expr], pl.Expr, pl.Expr, pl.Expr]] = []
     if params["same_day"]:
+        start = pl.col("day").cast(pl.Datetime("ms")).dt.replace_time_zone(context.timezone)
         midnight = pl.col("day").dt.offset_by("1d").cast(pl.Datetime("ms")).dt.replace_time_zone(context.timezone)
+        closes = start + pl.duration(seconds=params["window"].end)
+        running = (pl.col("_data_end") < closes) & (_clock(context) < midnight)
         applies = windowed
-        clauses.append((text_exprs("finding.same_day"), midnight, applies & (reply.is_null() | (reply >= midnight)), none))
+        unanswered = reply.is_null()
+        late = applies & pl.when(unanswered).then(~running).otherwise(reply >= midnight)
+        pending = applies & unanswered & running
+        # Late: midnight passed with no reply; pending: judged once the data reaches the window's end.
+        clauses.append((text_exprs("finding.same_day"), pl.when(pending).then(closes).otherwise(midnight), late, pending))
         looked_at |= applies
     if params["topic"]:
         deadline = pl.col("ts") + timedelta(seconds=params["topic_deadline"])
@@ -168,9 +178,7 @@ def _own_verdicts(rule: Rule, context: Context) -> pl.LazyFrame:
         chosen = pl.when(any_late).then(late & (deadline == missed)).otherwise(pending & (deadline == awaited))
         clause = {lang: pl.when(chosen).then(name[lang]).otherwise(clause[lang]) for lang in LANGS}
     return (
-        turns.with_columns(
-            (pl.lit(context.data_end) if context.data_end is not None else pl.lit(None, dtype=pl.Datetime("ms", context.timezone))).alias("_data_end")
-        )
+        _with_data_end(turns, context)
         .filter(looked_at)
         .with_columns(
             any_late.fill_null(False).alias("late"),
@@ -180,6 +188,23 @@ def _own_verdicts(rule: Rule, context: Context) -> pl.LazyFrame:
         )
         .drop("_data_end")
     )
+
+
+def _with_data_end(turns: pl.LazyFrame, context: Context) -> pl.LazyFrame:
+    """`turns` with `_data_end`, the last timestamp of its shop's data (null: unknown, and
+    then every deadline counts as not reached)."""
+    if context.data_ends is None:
+        return turns.with_columns(pl.lit(None, dtype=pl.Datetime("ms", context.timezone)).alias("_data_end"))
+    ends = context.data_ends.lazy().select("shop", pl.col("_data_end").dt.convert_time_zone(context.timezone))
+    return turns.join(ends, on="shop", how="left", maintain_order="left")
+
+
+def _clock(context: Context) -> pl.Expr:
+    """When the run happens, in the ruleset's zone; without a clock, after every day."""
+    if context.clock is None:
+        return pl.lit(datetime.max.replace(year=9999), dtype=pl.Datetime("ms")).dt.replace_time_zone(context.timezone)
+    clock = context.clock if context.clock.tzinfo is not None else context.clock.replace(tzinfo=timezone.utc)
+    return pl.lit(clock.astimezone(timezone.utc), dtype=pl.Datetime("ms", "UTC")).dt.convert_time_zone(context.timezone)
 
 
 def _yielded(rule: Rule, context: Context) -> pl.LazyFrame | None:

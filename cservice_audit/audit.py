@@ -171,6 +171,8 @@ def _run_audit(
         # Files are scanned lazily, so unreadable content shows up only here.
         raise loader.explain_read_failure(tables, exc) from exc
     rejects = _rejects_with_lines(rejected, tables)
+    if options.shop is not None:
+        _require_own_shop(events_all, options.shop, engine)
     events = events_all.lazy().filter(~pl.col("_duplicate")).drop("_duplicate", "_source")
     if spilled and ruleset.session_gap is not None:
         events = spill.with_sessions(events, ruleset.session_gap, folder)
@@ -206,6 +208,10 @@ def _run_audit(
 
     # The shops this run is about (spec §11): other shops' stored days are never read.
     shops = sorted(set(covered.get_column("shop")))
+    # A shop of the input with no row on the days audited (its export is of another day) is
+    # out of the report: say so, or a nightly run over two shops hides that one went unaudited.
+    for shop in sorted(set(used.lazy().select("shop").unique().collect(engine=engine).get_column("shop")) - set(shops)):
+        notes.append(Term("note.shop_not_judged", shop=one_line(shop), days=_selected_days(options, as_of)))
     store = HistoryStore(options.history, ruleset.platform) if options.history and as_of is not None else None
     if store is not None and DEFAULT_SHOP in shops:
         raise InputError("error.history_no_shop")
@@ -392,6 +398,15 @@ def _note_days_running(data_ends: pl.DataFrame, ruleset: Ruleset, as_of: date | 
                               closes=f"{close // 3600:02d}:{close % 3600 // 60:02d}"))
 
 
+def _selected_days(options: AuditOptions, as_of: date | None) -> str:
+    """The days a run audits, as the user chose them."""
+    if options.date is not None:
+        return str(options.date)
+    if options.since is not None or options.until is not None:
+        return f"{options.since or ''}..{options.until or as_of or ''}"
+    return f"..{as_of}"
+
+
 def _days_text(days: list[date]) -> "str | Term":
     days = sorted(days)
     return str(days[0]) if len(days) == 1 else Term("note.days", first=days[0], last=days[-1], n=len(days))
@@ -412,6 +427,17 @@ def _require_rows(summary: InputSummary, rejects: pl.DataFrame) -> None:
             problem={"en": one_line(first["problem"]), "zh": one_line(first["problem_zh"] or first["problem"])},
         )
     raise InputError("error.all_duplicates", names=names, duplicates=summary.rows_duplicate)
+
+
+def _require_own_shop(events: pl.DataFrame | pl.LazyFrame, shop: str, engine: str) -> None:
+    """--shop (or the config's `shop`) says whose run this is: an export naming another shop
+    is the wrong file (a nightly line pointed at the other shop's folder), and auditing it
+    would put that shop's findings in this shop's report and baseline and push them to this
+    shop's group (spec §11). Rows of an export with no shop column are this shop's."""
+    other = events.lazy().filter(pl.col("shop") != shop).select(pl.col("_source").cast(pl.String), "shop").head(1).collect(engine=engine)
+    if other.height:
+        source, found = other.row(0)
+        raise InputError("error.other_shop", path=one_line(source), found=one_line(found), shop=one_line(shop))
 
 
 def _require_days(events: pl.DataFrame, options: AuditOptions) -> None:

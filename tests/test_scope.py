@@ -100,6 +100,26 @@ def test_storing_an_unnamed_shop_needs_a_name(cli, tmp_path):
     assert cli("audit", export, "-p", "pinduoduo", "-f", "json").code == 1
 
 
+def test_an_export_of_another_shop_than_the_runs_is_exit_2(cli, day_file, tmp_path):
+    """A shop's nightly line (its config names the shop) given the other shop's export must
+    not put that shop's findings in this shop's report, baseline and group."""
+    line = _one_error(cli("audit", day_file, "-p", "pinduoduo", "--shop", "二店", "-f", "json", "-o", tmp_path / "r.json"))
+    assert "day.csv" in line and "店" in line and "二店" in line
+    assert not (tmp_path / "r.json").exists()
+    # The shop the export names is this run's: fine.
+    assert cli("audit", day_file, "-p", "pinduoduo", "--shop", "店", "-f", "json").json()["shops"] == ["店"]
+
+
+def test_a_shop_with_no_rows_on_the_date_is_named_not_silently_left_out(cli, tmp_path):
+    first = _csv(tmp_path / "a.csv", _late_day(date(2026, 11, 22), shop="甲店"))
+    second = _csv(tmp_path / "b.csv", _late_day(date(2026, 11, 21), shop="乙店"))
+    r = cli("audit", first, second, "-p", "pinduoduo", "--date", "2026-11-22", "-f", "json")
+    assert r.code == 1, r.err
+    assert r.json()["shops"] == ["甲店"]
+    assert "乙店" in r.err and "2026-11-22" in r.err and "甲店" not in r.err, r.err
+    assert any("乙店" in note for note in r.json()["notes"])
+
+
 @pytest.mark.parametrize("option", ["-o", "--rejects"])
 def test_writing_into_a_folder_is_exit_2(cli, day_file, tmp_path, option):
     folder = tmp_path / "out"

@@ -8,9 +8,10 @@ normalized events (every rule reads them), then all rules' metrics and findings 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -186,7 +187,8 @@ def _run_audit(
     as_of = options.date or options.until or judged_as_of(day_times, ruleset, notes)
     _require_days(day_times, options)
     if options.agent is not None:
-        _require_agent(used.lazy().select("agent").unique().collect(engine=engine) if spilled else used, options.agent)
+        # The name as the reports show it (小周 for 淘宝甲店:小周) is resolved to the agent's own.
+        options = dataclasses.replace(options, agent=_require_agent(used.lazy().select("shop", "agent").unique().collect(engine=engine), options.agent))
     first_day = options.date or options.since
     data_ends = used.lazy().group_by("shop").agg(pl.col("ts").max().alias("_data_end")).collect(engine=engine)
     _note_days_running(data_ends, ruleset, as_of, generated_at, notes)
@@ -454,11 +456,28 @@ def _require_days(events: pl.DataFrame, options: AuditOptions) -> None:
     raise InputError("error.no_rows_then", asked=asked, first=days.min(), last=days.max())
 
 
-def _require_agent(events: pl.DataFrame, agent: str) -> None:
-    """--agent must name an agent of the input (spec §10)."""
-    agents = sorted(set(events.get_column("agent").drop_nulls()))
-    if agent in agents or agent == "(unassigned)":
-        return
+def agents_named(name: str, pairs: Iterable[tuple[str | None, str | None]]) -> list[str]:
+    """The agents `--agent NAME` means, of the (shop, agent) pairs of an input or history:
+    the agent named exactly so, else each shop's sub-account `shop:NAME`, the name the
+    reports show with its shop's prefix left off (render/names.py). More than one: the
+    name is ambiguous."""
+    pairs = list(pairs)
+    if any(agent == name for _, agent in pairs):
+        return [name]
+    return sorted({agent for shop, agent in pairs if shop and agent == f"{shop}:{name}"})
+
+
+def _require_agent(pairs: pl.DataFrame, agent: str) -> str:
+    """--agent must name an agent of the input (spec §10): its name as exported, or as the
+    reports show a sub-account (`agents_named`). Returns the agent's name as exported."""
+    if agent == "(unassigned)":
+        return agent
+    named = agents_named(agent, pairs.select("shop", "agent").iter_rows())
+    if len(named) == 1:
+        return named[0]
+    if named:
+        raise InputError("error.agent_ambiguous", agent=one_line(agent), names=", ".join(one_line(a) for a in named))
+    agents = sorted(set(pairs.get_column("agent").drop_nulls()))
     listed: str | Term = ", ".join(one_line(a) for a in agents[:20])
     if len(agents) > 20:
         listed = Term("error.agents_more", listed=listed, n=len(agents) - 20)

@@ -653,9 +653,15 @@ def trend(
     if stored is None:
         raise AuditError(t("error.no_history", LANG, folder=one_line(store.folder), platform=ruleset.platform))
     if agent is not None:
-        agents = known_agents(stored)
-        if agent not in agents:
+        from cservice_audit.audit import agents_named
+
+        named = agents_named(agent, stored.select("shop", "agent").unique().collect().iter_rows())
+        if len(named) > 1:
+            raise AuditError(t("error.agent_ambiguous", LANG, agent=one_line(agent), names=one_line(", ".join(named))))
+        if not named:
+            agents = known_agents(stored)
             raise AuditError(t("error.unknown_agent", LANG, agent=one_line(agent), platform=ruleset.platform, known=one_line(", ".join(agents))))
+        agent = named[0]
     table = weekly(stored, ruleset, weeks=weeks, rule=code, agent=agent)
     if fmt == ListingFormat.table:
         _print_trend(table, ruleset)

@@ -86,6 +86,28 @@ def test_an_agent_not_in_the_input_lists_the_agents(cli, day_file):
     assert "小张" in line and "小周" in line
 
 
+def test_an_agent_is_found_by_the_name_the_reports_show(cli, tmp_path):
+    """Taobao sub-accounts (甲店:小林) are shown without their shop's prefix (小林): --agent
+    takes that name too, and says so when two shops have it."""
+    day = date(2026, 11, 22)
+    export = _csv(tmp_path / "two.csv", _late_day(day, shop="甲店", agent="甲店:小林")
+                  + _late_day(day, shop="甲店", agent="甲店:小周", n=2) + _late_day(day, shop="乙店", agent="乙店:小周", n=2))
+    short = cli("audit", export, "-p", "taobao", "--agent", "小林", "-f", "json")
+    assert short.code == 1, short.err
+    assert {m["agent"] for m in short.json()["metrics"]} == {"甲店:小林", None}
+    line = _one_error(cli("audit", export, "-p", "taobao", "--agent", "小周", "-f", "json"))
+    assert "甲店:小周" in line and "乙店:小周" in line
+    full = cli("audit", export, "-p", "taobao", "--agent", "乙店:小周", "-f", "json")
+    assert {m["agent"] for m in full.json()["metrics"]} == {"乙店:小周", None}
+    # The weekly trend from the history takes the shown name too.
+    history = tmp_path / "h"
+    assert cli("audit", export, "-p", "taobao", "--history", history, "-f", "json").code == 1
+    trend = cli("trend", "-p", "taobao", "--history", history, "--agent", "小林", "-f", "json")
+    assert trend.code == 0, trend.err
+    assert {row["agent"] for row in json.loads(trend.out)} == {"甲店:小林", None}  # and the shop rows
+    assert "乙店:小周" in _one_error(cli("trend", "-p", "taobao", "--history", history, "--agent", "小周"))
+
+
 def test_storing_an_unnamed_shop_needs_a_name(cli, tmp_path):
     rows = [r[:1] + r[2:] for r in _late_day(date(2026, 11, 22))]
     export = _csv(tmp_path / "noshop.csv", rows, [c for c in COLUMNS if c != "shop"])

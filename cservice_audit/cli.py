@@ -304,7 +304,9 @@ def audit(
         for note in result.notes:
             _stderr.print(t("note.note", language, note=one_line(note.localized(language))), markup=False, soft_wrap=True)
 
-    if statistics:
+    # --statistics goes to stdout; a report file (-o, or the config's `output`) is still
+    # written as a report: statistics written over it broke the next night's baseline.
+    if statistics and output is None:
         text = _statistics(result, language)
     else:
         color = to_terminal and chosen == Format.table and "NO_COLOR" not in os.environ
@@ -316,6 +318,9 @@ def audit(
         )
     if output is not None:
         atomic_write(output, text, what="report")
+        if statistics:
+            sys.stdout.write(_statistics(result, language))
+            sys.stdout.flush()
     else:
         for piece in [text] if isinstance(text, str) else text:
             sys.stdout.write(piece)

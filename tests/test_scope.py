@@ -271,6 +271,19 @@ def test_the_kuaishou_week_alerts_when_at_risk_becomes_failed_and_when_the_tier_
             assert ks[0]["tier"] == ("情节轻微" if n == 6 else "情节严重"), day
 
 
+def test_statistics_leave_the_report_file_a_report(cli, day_file, tmp_path):
+    """--statistics on a config that writes the nightly JSON report: the counts go to stdout,
+    the report file stays JSON (it is tomorrow's baseline)."""
+    report = tmp_path / "r.json"
+    r = cli("audit", day_file, "-p", "pinduoduo", "-f", "json", "-o", report, "--statistics")
+    assert r.code == 1, r.err
+    body = json.loads(report.read_text("utf-8"))
+    assert body["findings"]
+    total = r.out.strip().splitlines()[-1]
+    assert total.split()[0] == str(len(body["findings"])), r.out
+    assert "PDD-R3" in r.out and not r.out.lstrip().startswith("{")
+
+
 # --------------------------------------------------------------------------- a day still running
 
 

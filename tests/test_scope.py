@@ -271,6 +271,24 @@ def test_the_kuaishou_week_alerts_when_at_risk_becomes_failed_and_when_the_tier_
             assert ks[0]["tier"] == ("情节轻微" if n == 6 else "情节严重"), day
 
 
+def test_a_rolling_30_day_failure_is_known_the_next_night(cli, tmp_path):
+    """Taobao's reply rules are judged over the 30 days ending on the as-of day, a window that
+    starts a day later each night: the same agent failing them is one finding, known from the
+    second night on, or the nightly cron alerts every night."""
+    history, report = tmp_path / "h", tmp_path / "tb.json"
+    codes = []
+    for n, day in enumerate([date(2026, 11, 22), date(2026, 11, 23), date(2026, 11, 24)]):
+        export = _csv(tmp_path / f"{day}.csv", _late_day(day, agent="淘宝店:小周"))
+        r = cli("audit", export, "-p", "taobao", "--history", history, "-f", "json", "-o", report, "--baseline", report)
+        rolling = [f for f in json.loads(report.read_text("utf-8"))["findings"] if f["period"] == "rolling_30d"]
+        assert rolling, day
+        assert {f["state"] for f in rolling} == ({"new"} if n == 0 else {"known"}), (day, rolling)
+        assert r.code == (1 if n == 0 else 0), (day, r.err)
+        codes.append(sorted((f["code"], f["scope"], f["period_start"]) for f in rolling))
+    # The windows did move: the same findings, three different starts.
+    assert len({tuple(c[2] for c in night) for night in codes}) == 3
+
+
 def test_statistics_leave_the_report_file_a_report(cli, day_file, tmp_path):
     """--statistics on a config that writes the nightly JSON report: the counts go to stdout,
     the report file stays JSON (it is tomorrow's baseline)."""

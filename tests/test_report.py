@@ -287,6 +287,21 @@ def test_full_report_at_80_columns_fits_and_lists_findings(cli):
     assert lines[-1].startswith(f"Found {len(findings)} findings")
 
 
+def test_findings_table_keeps_each_conversation_id_on_one_line(cli, write):
+    """At 110 columns the findings are a table; a long conversation id (淘宝乙店-20261128-000592)
+    stays whole in its cell, so it can be copied into `show`, while the message folds."""
+    conversation = "淘宝乙店-20261128-000592"
+    rows = [
+        f"2026-11-28 10:00:00,淘宝乙店,b1,{conversation},buyer,,在吗",
+        f"2026-11-28 10:00:30,淘宝乙店,b1,{conversation},agent,淘宝乙店:小周,亲，加我微信 wx13800138000 发你高清图和优惠券，下单更划算哦，还可以返现五元红包",
+    ]
+    write("chats.csv", "ts,shop,buyer,conversation,role,agent,text\n" + "\n".join(rows) + "\n")
+    out = cli("audit", "chats.csv", "-p", "taobao", "-f", "table", "--lang", "en", "--no-history", env={"COLUMNS": "110"}).out
+    lines = out[out.index("Findings ("):].splitlines()
+    assert any(conversation in line for line in lines), out
+    assert not [line for line in lines if "淘宝乙店-2026" in line and conversation not in line], out
+
+
 # --------------------------------------------------------------------------- language
 
 

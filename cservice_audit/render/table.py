@@ -193,7 +193,8 @@ def render(
     else:
         table = Table(title=t("section.findings", lang, n=shown_findings(result).height), title_justify="left")
         for column in columns:
-            table.add_column(column, overflow="fold")
+            # The conversation id stays whole, as in the item tables: `show` takes it, copied.
+            table.add_column(column, overflow="fold", no_wrap=column == t("col.conversation", lang))
         for row, (severity, match) in zip(rows, marks, strict=True):
             cells = [Text(c) for c in row[:-1]] + [_what(row[-1], match)]
             cells[1].stylize(_SEVERITY_STYLE.get(severity, ""))

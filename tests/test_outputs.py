@@ -18,6 +18,7 @@ from transcripts import FAILING
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 LARGEST = SAMPLES / "kuaishou-2026-11-16-week.csv"
 SAMPLE_PDD = SAMPLES / "pinduoduo-2026-11-22.csv"
+SAMPLE_TAOBAO = SAMPLES / "taobao-2026-11.csv.gz"
 # A formula-looking agent name with a late answer (findings of its own), and an off-platform
 # contact phrase (a finding with a time).
 FORMULA = "=HYPERLINK(\"http://x\",\"点我\")"
@@ -290,7 +291,7 @@ def test_workbook_types_dates_numbers_percentages(workbook):
     assert all(isinstance(r["points"], (int, float)) for r in rows if r["points"] is not None)
     card = book["PDD-R3"]
     header = [c.value for c in card[1]]
-    value = card.cell(row=2, column=header.index("value") + 1)
+    value = card.cell(row=2, column=header.index("rate") + 1)  # a reply rule's value is its rate
     assert isinstance(value.value, (int, float)) and "%" in value.number_format
     counted = card.cell(row=2, column=header.index("counted") + 1).value
     assert isinstance(counted, int)
@@ -323,6 +324,88 @@ def test_workbook_frozen_filtered_coloured(workbook):
     rules = [r for cf in book["Summary"].conditional_formatting for r in cf.rules]
     assert any(r.formula and '"fail"' in r.formula[0] for r in rules)
     assert any(r.formula and '"at risk"' in r.formula[0] for r in rules)
+
+
+# Each rule sheet's headers say what its numbers are for what the rule checks, in the words of
+# the terminal's scorecard (messages.yaml col.*), with the seconds the table writes in its
+# cells; the waits only on rules about replies. Before: every sheet read 计入 / 达标数 / 数值
+# and carried the wait columns, so a phrase rule's one violation read "达标数 1".
+SHEET_HEADERS = {
+    "zh": {
+        "PDD-R3": ["计入", "及时", "比率", "标准", "状态", "已回复", "平均（秒）", "中位（秒）", "P90（秒）", "分值", "覆盖率"],
+        "TB-A1": ["计入", "总等待（秒）", "平均等待（秒）", "标准（秒）", "状态", "已回复", "平均（秒）", "中位（秒）", "P90（秒）", "分值", "覆盖率"],
+        "PDD-P1": ["消息", "命中", "标准", "状态", "分值", "覆盖率"],
+        "TB-P5": ["消息", "命中", "标准", "状态", "分值", "覆盖率"],
+        "PDD-N1": ["轮次", "次数", "标准", "状态", "分值", "覆盖率"],
+    },
+    "en": {
+        "PDD-R3": ["counted", "on time", "rate", "threshold", "status", "answered", "mean (s)", "p50 (s)", "p90 (s)", "points", "coverage"],
+        "TB-A1": ["counted", "total wait (s)", "mean wait (s)", "threshold (s)", "status", "answered", "mean (s)", "p50 (s)", "p90 (s)", "points", "coverage"],
+        "PDD-P1": ["messages", "matches", "threshold", "status", "points", "coverage"],
+        "TB-P5": ["messages", "matches", "threshold", "status", "points", "coverage"],
+        "PDD-N1": ["turns", "occurrences", "threshold", "status", "points", "coverage"],
+    },
+}
+SHEET_LEAD = {"zh": ["店铺", "客服", "周期", "周期开始", "周期结束", "周期已完"],
+              "en": ["shop", "agent", "period", "period_start", "period_end", "complete"]}  # fmt: skip
+# Which metric field each of those headers holds (the numbers must be the JSON's).
+SHEET_FIELDS = {
+    "PDD-R3": ["denominator", "numerator", "value", "threshold", "status", "answered", "wait_mean", "wait_p50", "wait_p90", "points", "coverage"],
+    "TB-A1": ["denominator", "numerator", "value", "threshold", "status", "answered", "wait_mean", "wait_p50", "wait_p90", "points", "coverage"],
+    "PDD-P1": ["denominator", "numerator", "threshold", "status", "points", "coverage"],
+    "TB-P5": ["denominator", "numerator", "threshold", "status", "points", "coverage"],
+    "PDD-N1": ["denominator", "numerator", "threshold", "status", "points", "coverage"],
+}
+
+
+@pytest.fixture(scope="module")
+def rule_sheets(tmp_path_factory, cli_factory):
+    """The PDD sample (reply rate, phrases, long no-reply) and the Taobao one (average wait,
+    phrases) as workbooks in both languages, read back, and their JSON reports."""
+    openpyxl = pytest.importorskip("openpyxl", reason="openpyxl is in the test extras")
+    tmp = tmp_path_factory.mktemp("xlsx-headers")
+    cli = cli_factory(tmp)
+    samples = {"pdd": SAMPLE_PDD, "taobao": SAMPLE_TAOBAO}
+    jobs = [(platform, lang) for platform in samples for lang in ("zh", "en")]
+    base = lambda platform: ("audit", samples[platform], "-p", platform, "--no-history", "--exit-zero")  # noqa: E731
+    runs = cli.many(
+        *((*base(platform), "--lang", lang, "-f", "xlsx", "-o", f"{platform}-{lang}.xlsx") for platform, lang in jobs),
+        *((*base(platform), "-f", "json") for platform in samples),
+    )
+    assert all(r.code == 0 for r in runs), [r.err for r in runs]
+    books = {job: openpyxl.load_workbook(tmp / f"{job[0]}-{job[1]}.xlsx") for job in jobs}
+    sheets = {lang: {} for lang in ("zh", "en")}
+    for (_, lang), book in books.items():
+        for sheet in book.worksheets:
+            sheets[lang][sheet.title] = list(sheet.iter_rows(values_only=True))
+    metrics = [m for run in runs[len(jobs):] for m in run.json()["metrics"]]
+    return sheets, metrics
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("code", list(SHEET_FIELDS))
+def test_rule_sheet_headers_say_what_the_rule_counts(rule_sheets, code, lang):
+    sheets, _ = rule_sheets
+    header = list(sheets[lang][code][0])
+    assert header == SHEET_LEAD[lang] + SHEET_HEADERS[lang][code], header
+    if code.startswith(("PDD-P", "TB-P", "PDD-N")):
+        # No generic rate words and no waits on a rule that counts occurrences.
+        assert not {"达标数", "数值", "numerator", "value", "wait_mean", "平均等待（秒）"} & set(header)
+
+
+@pytest.mark.parametrize("code", list(SHEET_FIELDS))
+def test_rule_sheet_numbers_sit_under_their_words(rule_sheets, code):
+    """The shop total's numbers under each header are the JSON metric's fields it names
+    (the Chinese sheet: 命中 is the phrase rule's violations, 总等待 the wait in seconds)."""
+    sheets, metrics = rule_sheets
+    rows = sheets["zh"][code]
+    total = next(dict(zip(rows[0], row, strict=True)) for row in rows[1:] if row[1] == "（全店）")
+    shop = [m for m in metrics if m["rule"] == code and m["scope"] == "shop"]
+    metric = next(m for m in shop if str(total["周期开始"].date()) == m["period_start"])
+    words = {"pass": "达标", "fail": "未达标", "at_risk": "有风险", "insufficient": "样本不足"}
+    for word, field in zip(SHEET_HEADERS["zh"][code], SHEET_FIELDS[code], strict=True):
+        expected = words[metric[field]] if field == "status" else metric[field]
+        assert total[word] == (pytest.approx(expected) if isinstance(expected, float) else expected), (word, field)
 
 
 def test_workbook_needs_a_file(cli, write):

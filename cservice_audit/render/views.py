@@ -118,7 +118,7 @@ def _cells(check: str, row: dict) -> list[str]:
     return [str(row["denominator"]), _count(row["numerator"]), _count(row["points"])]
 
 
-_COLUMNS = {
+SCORECARD_COLUMNS = {
     "reply_rate": ["counted", "on_time", "rate", "mean", "p50", "p90"],
     "average_wait": ["counted", "total_wait", "mean_wait", "mean", "p50", "p90"],
     "long_no_reply": ["turns", "occurrences", "points"],
@@ -127,7 +127,7 @@ _COLUMNS = {
     "repeated_script": ["scripts", "repeated", "points"],
 }
 # Columns whose cells are right-aligned numbers (the rest: names, statuses, tiers).
-NUMERIC_COLUMNS = {t(f"col.{c}", lang) for cols in _COLUMNS.values() for c in cols for lang in ("zh", "en")}
+NUMERIC_COLUMNS = {t(f"col.{c}", lang) for cols in SCORECARD_COLUMNS.values() for c in cols for lang in ("zh", "en")}
 
 
 def threshold_text(rule, value: float, lang: str) -> str:
@@ -161,7 +161,7 @@ def scorecards(result: AuditResult, lang: str = "en", target: str = "terminal") 
     tiers = _tiers_by_period(result)
     cuts = report_cuts(result)
     for rule in result.ruleset.rules:
-        if rule.check not in _COLUMNS or as_of is None:
+        if rule.check not in SCORECARD_COLUMNS or as_of is None:
             continue
         rows = result.metrics.filter(
             (pl.col("rule") == rule.code) & (pl.col("period_start") <= as_of) & (pl.col("period_end") >= as_of)
@@ -187,7 +187,7 @@ def scorecards(result: AuditResult, lang: str = "en", target: str = "terminal") 
                 cells.append(tier[0] if tier else "")
             body.append(cells)
             statuses.append(row["status"])
-        columns = [t("col.agent", lang), *(t(f"col.{c}", lang) for c in _COLUMNS[rule.check]), t("col.status", lang)]
+        columns = [t("col.agent", lang), *(t(f"col.{c}", lang) for c in SCORECARD_COLUMNS[rule.check]), t("col.status", lang)]
         cards.append(
             Scorecard(
                 code=rule.code,

@@ -1,8 +1,9 @@
 """The Excel workbook (`--format xlsx -o FILE.xlsx`): what a supervisor filters and forwards.
 
 Sheets: the summary matrix (agent × rule, fail / at risk coloured), one scorecard per rule
-(every reported period of it), the findings, the late items (when the result has them), the
-rejected rows, and what the run was. Every sheet is an Excel table: a frozen header row and
+(every reported period of it, its columns named and chosen per check as on the terminal's
+scorecard), the findings, the late items (when the result has them), the rejected rows, and
+what the run was. Every sheet is an Excel table: a frozen header row and
 filter buttons. Dates and times are real Excel dates in the ruleset's local time (Excel has
 no time zones), counts are numbers, rates are numbers formatted as percentages. Text that
 would run as a formula gets the same guard as the CSV, and the writer is told never to turn
@@ -22,8 +23,10 @@ import polars as pl
 from xlsxwriter import Workbook
 
 from cservice_audit.audit import AuditResult
+from cservice_audit.i18n import t
 from cservice_audit.render.digest import labels
 from cservice_audit.render.matrix import agent_matrix
+from cservice_audit.render.views import SCORECARD_COLUMNS
 from cservice_audit.schema import HUMAN_ONLY
 from cservice_audit.spreadsheet import guard_formulas
 
@@ -32,6 +35,10 @@ WIDE = r"[\x{1100}-\x{115F}\x{2E80}-\x{303E}\x{3041}-\x{33FF}\x{3400}-\x{4DBF}\x
 MAX_WIDTH = 60  # characters; longer text wraps off-screen rather than making a column huge
 PIXELS_PER_CHAR = 7  # Calibri 11, Excel's default
 RATE_CHECKS = ("reply_rate", "review_rate")
+# Checks whose third scorecard column is the metric's value (a rate, a mean wait); the
+# occurrence checks' value is their count, so the table shows their points there instead.
+VALUE_CHECKS = (*RATE_CHECKS, "average_wait")
+WAITS = ("answered", "wait_mean", "wait_p50", "wait_p90")
 FILL = {"fail": "#FFC7CE", "at_risk": "#FFEB9C", "pass": "#C6EFCE"}
 FONT = {"fail": "#9C0006", "at_risk": "#9C5700", "pass": "#006100"}
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
@@ -168,9 +175,38 @@ def summary_frame(result: AuditResult, lang: str = "en") -> pl.DataFrame:
     return pl.DataFrame(data, schema=schema)
 
 
+def scorecard_headers(check: str | None, lang: str = "en") -> tuple[dict[str, str], list[str]]:
+    """A rule sheet's headers for what its check counts, and the columns left off for it.
+
+    The words are the terminal scorecard's (`views.SCORECARD_COLUMNS`, messages.yaml
+    `col.*`), set on the metric columns its cells show (`views._cells`, in the same order): items counted, the
+    numerator, the value (rates, mean wait) or the points (occurrence rules), then the waits
+    of rules about replies. Columns in seconds say so: the table writes the unit in the cell,
+    the workbook holds bare numbers. What the table leaves off a check is left off its sheet:
+    the waits (with their answered count) of review and occurrence rules, and the value of
+    occurrence rules (their count, already shown). A check the table has no scorecard for
+    keeps the workbook's general headers."""
+    if check not in SCORECARD_COLUMNS:
+        return {}, []
+    words = SCORECARD_COLUMNS[check]
+    third = "value" if check in VALUE_CHECKS else "points"
+    fields = ("counted", "numerator", third, "wait_mean", "wait_p50", "wait_p90")[: len(words)]
+    headers = {field: t(f"col.{word}", lang) for field, word in zip(fields, words, strict=True)}
+    headers.setdefault("threshold", labels(lang)["columns"]["threshold"])
+    seconds = {"wait_mean", "wait_p50", "wait_p90"} | ({"numerator", "value", "threshold"} if check == "average_wait" else set())
+    in_seconds = labels(lang)["xlsx"]["seconds"]
+    headers = {field: in_seconds.format(label=word) if field in seconds else word for field, word in headers.items()}
+    dropped = [] if "value" in fields else ["value"]
+    dropped += [] if "wait_mean" in fields else list(WAITS)
+    return headers, dropped
+
+
 def scorecard_frame(result: AuditResult, code: str, lang: str = "en") -> pl.DataFrame:
+    """Every reported period of rule `code`, with the metric's canonical column names, less
+    the columns its check leaves off (`scorecard_headers`)."""
     words = labels(lang)["status"]
     total = labels(lang)["xlsx"]["shop_total"]
+    check = next((rule.check for rule in result.ruleset.rules if rule.code == code), None)
     rows = result.metrics.filter(pl.col("rule") == code)
     return rows.select(
         "shop",
@@ -179,7 +215,7 @@ def scorecard_frame(result: AuditResult, code: str, lang: str = "en") -> pl.Data
         pl.col("denominator").alias("counted"), "numerator", "value", "threshold",
         pl.col("status").replace_strict(words, default=pl.col("status")).alias("status"),
         "answered", "wait_mean", "wait_p50", "wait_p90", "points", "coverage",
-    )  # fmt: skip
+    ).drop(scorecard_headers(check, lang)[1])  # fmt: skip
 
 
 def about_frame(result: AuditResult, show_paths: bool, lang: str = "en") -> pl.DataFrame:
@@ -221,8 +257,10 @@ def render(result: AuditResult, *, show_paths: bool = False, lang: str = "en", *
         for code in dict.fromkeys(result.metrics.get_column("rule").to_list()):
             card = excel_ready(scorecard_frame(result, code, lang), tz)
             percent = {"value": "0.0%", "threshold": "0.0%"} if checks.get(code) in RATE_CHECKS else {}
+            # What the numbers are depends on what the rule checks (hits, total wait, ...).
+            named = {**headers, **scorecard_headers(checks.get(code), lang)[0]}
             _write(workbook, card, code, taken, freeze=(1, 2), column_formats=percent,
-                   conditional=_status_formats(["status"], status_words), headers=headers, lang=lang)  # fmt: skip
+                   conditional=_status_formats(["status"], status_words), headers=named, lang=lang)  # fmt: skip
         _write(workbook, excel_ready(findings, tz), words["findings"], taken, headers=headers, lang=lang)
         items = getattr(result, "items", None)
         if isinstance(items, pl.DataFrame):

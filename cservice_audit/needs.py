@@ -5,10 +5,19 @@ far), with n = denominator (items so far), k = numerator (good items so far; for
 rules S = the total wait so far):
 
     E = days elapsed  = as_of − period_start + 1, less exempt dates among them
+    C = days with data = the most `coverage` (days in the period with data, this run's input
+        and the stored history) among the metric rows of the same shop and period bounds:
+        the days the shop's data covers so far, every rule and agent alike (the most days
+        one row saw, not their union: a shop's reply rules see every day it has chats)
+    V = days seen = min(C, E), or E when C is unknown (null or 0)
     D = days remaining = period_end − as_of,       less exempt dates among them
-    R = expected_remaining = n × D / E rounded half up = ⌊(2·n·D + E) / (2·E)⌋   (0 when E = 0)
+    R = expected_remaining = n × D / V rounded half up = ⌊(2·n·D + V) / (2·V)⌋   (0 when V = 0)
 
-The remaining days bring R items, at the volume seen so far. Then, with the rule's limit
+The remaining days bring R items, at the volume seen so far: n items over the V days the data
+covers, not over the E calendar days, so a period whose data starts mid-period (a first run
+without history, a shop onboarded on the 23rd) is not taken for a quiet one. The shop's days,
+not the row's own: an agent without items on a day the shop has data had a quiet day, which
+is part of that agent's volume. Then, with the rule's limit
 written as the exact fraction p/q of its decimal (0.8 → 4/5), in integer arithmetic:
 
 - rate rules that fail below p/q (reply rates, review good rate): the period passes when
@@ -77,8 +86,11 @@ def needs(metrics: pl.DataFrame, goal_table: pl.DataFrame, as_of: date, exempt: 
     k = pl.col("numerator").round(0).cast(pl.Int64)  # whole counts for rate rules
     p, q = pl.col("_p"), pl.col("_q")
     elapsed = _days_between(pl.col("period_start"), pl.lit(as_of), exempt)
+    # The days the shop's data covers in the period (every rule's and agent's row of it).
+    covered = pl.col("coverage").max().over("shop", "period_start", "period_end")
+    seen = pl.when(covered > 0).then(pl.min_horizontal(covered, elapsed)).otherwise(elapsed)
     remaining = _days_between(pl.lit(as_of) + pl.duration(days=1), pl.col("period_end"), exempt)
-    expected = pl.when(pl.col("_elapsed") > 0).then((2 * n * pl.col("_remaining") + pl.col("_elapsed")) // (2 * pl.col("_elapsed"))).otherwise(0)
+    expected = pl.when(pl.col("_seen") > 0).then((2 * n * pl.col("_remaining") + pl.col("_seen")) // (2 * pl.col("_seen"))).otherwise(0)
     total = n + pl.col("expected_remaining")
     slack = p * total - q * k  # q × (good items the whole period needs, less those so far)
     kind = pl.col("_kind")
@@ -92,7 +104,7 @@ def needs(metrics: pl.DataFrame, goal_table: pl.DataFrame, as_of: date, exempt: 
     return (
         metrics.drop(NEED_COLUMNS)
         .join(goal_table, on="rule", how="left")
-        .with_columns(elapsed.alias("_elapsed"), remaining.alias("_remaining"))
+        .with_columns(seen.alias("_seen"), remaining.alias("_remaining"))
         .with_columns(pl.when(at_risk & kind.is_in(["min_rate", "max_rate", "max_mean"])).then(expected).alias("expected_remaining"))
         .with_columns(pl.when(at_risk).then(needed_good).alias("needed_good"))
         .with_columns(

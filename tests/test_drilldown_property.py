@@ -20,6 +20,7 @@ from datetime import date, datetime, timedelta, timezone
 from fractions import Fraction
 from pathlib import Path
 
+import polars as pl
 import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -243,10 +244,23 @@ def period_csv(days) -> str:
     return out.getvalue()
 
 
-def reference_needs(kind: str, k: float, n: int, limit: float, elapsed: int, remaining: int) -> dict:
-    """Brute force in exact fractions: the remaining days bring R = n·D/E items (rounded half
-    up); the smallest number of good ones among them that makes the period pass."""
-    expected = math.floor(Fraction(n * remaining, elapsed) + Fraction(1, 2)) if elapsed else 0
+def days_with_data(days, exempt) -> int:
+    """The most days any metric row of the shop has data on (its `coverage`), from the drawn
+    days: answered turns are agent A's, unanswered ones nobody's, every review is A's (the
+    attitude rule counts fewer days than the good-rate rule, never more); exempt days count
+    for nothing."""
+    live = [(turns, reviews) for day, turns, reviews in days if day not in exempt]
+    answered = sum(1 for turns, _ in live if any(w is not None for w in turns))
+    unanswered = sum(1 for turns, _ in live if any(w is None for w in turns))
+    return max(answered, unanswered, sum(1 for _, reviews in live if reviews))
+
+
+def reference_needs(kind: str, k: float, n: int, limit: float, elapsed: int, remaining: int, covered: int | None = None) -> dict:
+    """Brute force in exact fractions: the remaining days bring R = n·D/V items (rounded half
+    up), V the days the shop's data covers so far (at most E; E when unknown); the smallest
+    number of good ones among them that makes the period pass."""
+    seen = min(covered, elapsed) if covered else elapsed
+    expected = math.floor(Fraction(n * remaining, seen) + Fraction(1, 2)) if seen else 0
     total = n + expected
     if kind == "max_mean":
         mean = (Fraction(str(limit)) * total - Fraction(k).limit_denominator(1000)) / expected if expected else None
@@ -305,6 +319,7 @@ def test_needs_match_brute_force(drawn, min_rate, max_seconds, cap, max_rate) ->
     kinds = {"T-R": ("min_rate", min_rate), "T-A": ("max_mean", max_seconds), "T-G": ("min_rate", min_rate), "T-B": ("max_rate", max_rate)}
     elapsed = sum(1 for i in range((as_of - first).days + 1) if first + timedelta(days=i) not in exempt)
     remaining = sum(1 for i in range(1, (last - as_of).days + 1) if as_of + timedelta(days=i) not in exempt)
+    covered = days_with_data(days, exempt)
     context = f"{period} as of {as_of}, exempt {exempt}, days {days}"
     for row in result.metrics.iter_rows(named=True):
         assert row["period_end"] == last and not row["complete"], context
@@ -312,8 +327,9 @@ def test_needs_match_brute_force(drawn, min_rate, max_seconds, cap, max_rate) ->
             assert all(row[c] is None for c in ("expected_remaining", "needed_good", "needed_rate", "needed_mean_wait", "can_pass")), row
             continue
         kind, limit = kinds[row["rule"]]
-        want = reference_needs(kind, row["numerator"], row["denominator"], limit, elapsed, remaining)
-        where = f"{row['rule']} k={row['numerator']} n={row['denominator']} E={elapsed} D={remaining}: {row} vs {want}; {context}"
+        want = reference_needs(kind, row["numerator"], row["denominator"], limit, elapsed, remaining, covered)
+        figures = f"k={row['numerator']} n={row['denominator']} E={elapsed} C={covered} D={remaining}"
+        where = f"{row['rule']} {figures}: {row} vs {want}; {context}"
         assert row["expected_remaining"] == want["expected_remaining"], where
         assert row["can_pass"] == want["can_pass"], where
         if kind == "max_mean":
@@ -327,6 +343,51 @@ def test_needs_match_brute_force(drawn, min_rate, max_seconds, cap, max_rate) ->
                 assert row["needed_rate"] is None, where
             else:
                 assert math.isclose(row["needed_rate"], float(want["needed_rate"]), rel_tol=1e-12), where
+
+
+def test_needs_use_the_days_with_data_when_the_data_starts_mid_period() -> None:
+    """A month whose data starts on the 23rd (a first run without history), judged on the
+    26th: the volume so far is per day of data (4), not per calendar day (26), so the last 4
+    days bring about as many items as the first 4 did. Per calendar day A's 1 attitude review
+    of 9 looked lost (≈1 more, 1/10 > 6%); at the volume seen, 9 more come and 1/18 passes.
+    B had reviews on one of the shop's 4 days: a quiet agent, not a busy one (2 more, not 8)."""
+    days = [
+        (date(2026, 11, 23), [10], ["disappointed-bad", "neutral-good", "neutral-good"]),
+        (date(2026, 11, 24), [10], ["neutral-good", "neutral-good"]),
+        (date(2026, 11, 25), [10], ["neutral-good", "neutral-good"]),
+        (date(2026, 11, 26), [10], ["neutral-good", "neutral-good"]),
+    ]
+    text = period_csv(days) + "".join(
+        f"2026-11-24 15:0{i}:00,s1,bb{i},cb{i},review,B,,{rating},{reason}\n"
+        for i, (rating, reason) in enumerate([("disappointed", BAD_REASON), ("neutral", GOOD_REASON)])
+    )
+    result = _audit(needs_rules("natural_month", 0.8, 60, None, 0.06), text, until=date(2026, 11, 26))
+    rows = {row["agent"]: row for row in result.metrics.filter(pl.col("rule") == "T-B").iter_rows(named=True)}
+    a, b = rows["A"], rows["B"]
+    assert (a["numerator"], a["denominator"], a["coverage"], a["status"]) == (1, 9, 4, "at_risk")
+    assert (a["expected_remaining"], a["needed_good"], a["can_pass"]) == (9, 9, True)
+    assert a["needed_rate"] == 1.0
+    assert (b["numerator"], b["denominator"], b["coverage"], b["status"]) == (1, 2, 1, "at_risk")
+    assert (b["expected_remaining"], b["needed_good"], b["can_pass"]) == (2, 3, False)
+
+
+def test_needs_fall_back_to_calendar_days_without_coverage() -> None:
+    """A metric row without a coverage figure (null, or 0) is forecast per calendar day elapsed;
+    a coverage above the days elapsed (a stored day since made exempt) counts as those days."""
+    from cservice_audit.needs import needs
+    from cservice_audit.schema import METRIC_SCHEMA
+
+    goal = pl.DataFrame([("X", "min_rate", 4, 5, 0.8)], schema=["rule", "_kind", "_p", "_q", "_limit"], orient="row")
+    base = {c: None for c in METRIC_SCHEMA} | {
+        "rule": "X", "scope": "shop", "period": "natural_week", "period_start": date(2026, 11, 16),
+        "period_end": date(2026, 11, 22), "complete": False, "numerator": 6.0, "denominator": 10, "status": "at_risk",
+    }  # fmt: skip
+    rows = [base | {"shop": "none", "coverage": None}, base | {"shop": "zero", "coverage": 0}, base | {"shop": "two", "coverage": 2},
+            base | {"shop": "nine", "coverage": 9}]  # fmt: skip
+    out = needs(pl.DataFrame(rows, schema=METRIC_SCHEMA), goal, date(2026, 11, 20))  # E = 5, D = 2
+    got = {r["shop"]: (r["expected_remaining"], r["needed_good"]) for r in out.iter_rows(named=True)}
+    # R = 10·2/5 = 4: (6 + x)/14 ≥ 4/5 needs x = 6 > 4; with 2 days of data R = 10, x = 10.
+    assert got == {"none": (4, 6), "zero": (4, 6), "two": (10, 10), "nine": (4, 6)}
 
 
 def test_failing_items_keep_their_schema_when_nothing_fails() -> None:

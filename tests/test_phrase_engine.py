@@ -802,3 +802,43 @@ def test_the_lists_leave_these_denials_and_warnings_alone(platform: str, code: s
 )
 def test_the_fifth_pass_everyday_replies_fire_nothing(platform: str, code: str, text: str) -> None:
     assert _fires(load_platform(platform).rule(code).params, [text]) == [None]
+
+
+# A user's report after the sixteenth pass: TB-P3 took any surcharge in points (bare 加\d+个点) for
+# tax points on an invoice, so loyalty points (会员积分每单再加2个点哦) were an invoice error and a card
+# surcharge (刷信用卡要加3个点手续费) was counted twice, TB-P4's and TB-P3's. Points are the invoice's
+# only next to an invoice or tax word; the rule as shipped, models on (what an audit reports).
+TAX_POINTS_VIOLATIONS = [
+    "开票要加6个点",
+    "要发票的话加3个点税点",
+    "专票加8个点",
+    "要票的话得加六个点",
+    "加6个点就能开发票",
+    "加6个点可以给您开专票",
+    "加3个点的税点哈",
+    "含税的话要加6个点",
+    "税点的话加6个点",
+    "价格不含税，加6个点",
+]
+TAX_POINTS_EVERYDAY = [
+    "会员积分每单再加2个点哦",
+    "刷信用卡要加3个点手续费",
+    "积分加2个点",
+    "刷卡加3个点",
+    "返2个点",
+    "老会员积分再加3个点哦",
+    "花呗付款要加2个点哦",
+    "用信用卡付款需要加三个点手续费哦",
+    "大促期间佣金加5个点",
+    "本月返利再给您加1个点",
+    "88VIP再加5个点的折扣",
+    "积分加2个点，票随货寄",
+    "刷卡加3个点，发票照常免费开",
+]
+
+
+def test_tax_points_fire_tb_p3_only_next_to_an_invoice_or_tax_word() -> None:
+    params = load_platform("taobao").rule("TB-P3").params
+    missed = [t for t, m in zip(TAX_POINTS_VIOLATIONS, _fires(params, TAX_POINTS_VIOLATIONS)) if m is None]
+    fired = [(t, m) for t, m in zip(TAX_POINTS_EVERYDAY, _fires(params, TAX_POINTS_EVERYDAY)) if m is not None]
+    assert not missed and not fired, f"invoice surcharges missed: {missed}; everyday points fired: {fired}"

@@ -162,3 +162,17 @@ def test_show_keeps_control_characters_off_the_terminal(cli, write) -> None:
     assert "\x1b" not in run.out and "\x07" not in run.out
     assert "\\x1b]52" in run.out
     assert "wait 5m00s" in run.out and "✗ PDD-R3 late (> 180s)" in run.out
+
+
+def test_item_headings_name_the_period_in_the_readers_language(root_cli) -> None:
+    """The 30-day drill-down heading said `rolling_30d` (the JSON key) to a Chinese reader."""
+    zh, en = root_cli.many(
+        ("audit", "samples/taobao-2026-11.csv.gz", "--platform", "taobao", "--no-history", "-f", "table", "--lang", "zh"),
+        ("audit", "samples/taobao-2026-11.csv.gz", "--platform", "taobao", "--no-history", "-f", "table", "--lang", "en"),
+    )
+    assert zh.code == 1 and en.code == 1, zh.err + en.err
+    zh_headings = [line for line in zh.out.splitlines() if "每项最差" in line]
+    en_headings = [line for line in en.out.splitlines() if "worst each" in line]
+    assert zh_headings and en_headings
+    assert all("近30天 " in line and "rolling_30d" not in line for line in zh_headings), zh_headings
+    assert all("30 days " in line and "rolling_30d" not in line for line in en_headings), en_headings

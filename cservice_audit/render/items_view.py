@@ -50,6 +50,7 @@ def labels(lang: str = "en") -> dict:
         "period_day": "{start}",
         "period_span": "{period} {start}..{end}",
         "period_short": {k: t(f"drill.period.{k}", lang) for k in ("natural_week", "natural_month", "rolling_30d", "day")},
+        "period_names": {k: t(f"period.{k}", lang) for k in ("natural_week", "natural_month", "rolling_30d", "day")},
     }
 
 
@@ -77,7 +78,10 @@ def wait_text(seconds: float | None, lang: str = "en") -> str:
 
 
 def _period(period: str, start, end, L: dict = LABELS) -> str:  # noqa: N803 - the labels
-    return L["period_day"].format(start=start) if start == end else L["period_span"].format(period=period, start=start, end=end)
+    if start == end:
+        return L["period_day"].format(start=start)
+    # The period's name in the reader's language (近30天), not its key (rolling_30d).
+    return L["period_span"].format(period=L["period_names"].get(period, period), start=start, end=end)
 
 
 def _period_ends(result: AuditResult) -> dict[tuple[str, object], object]:

@@ -251,7 +251,10 @@ def audit(
         profile=profile,
         shop=shop.strip() if shop else None,
     )
-    language = _language(lang, settings)
+    global LANG
+    # The run's own errors (a wrong shop, a --date the export lacks) in the config's language:
+    # main() prints them in LANG, and cron runs with LANG=C.
+    language = LANG = _language(lang, settings)
     if options.date and (options.since or options.until):
         raise AuditError(t("error.date_with_range", language))
     if options.since and options.until and options.since > options.until:
@@ -785,7 +788,8 @@ def notify(
     if report is None:
         raise AuditError("error.push_report")
 
-    language = _language(lang, settings)
+    global LANG
+    language = LANG = _language(lang, settings)  # its errors too (see audit)
     try:
         parsed = json.loads(report.read_text("utf-8"))
         # The shape check is the digest itself: a file it cannot be built from (a field

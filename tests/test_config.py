@@ -130,6 +130,21 @@ def test_limits_precedence_is_file_then_environment_then_flag(cli, tmp_path):
     assert cli("audit", packed, "--config", plain, "--no-history").code == 1
 
 
+def test_an_audits_own_errors_speak_the_files_language_under_cron(cli, tmp_path):
+    """cron runs with LANG=C; the shop's config says lang = "zh": the one-line error of a run
+    that cannot be done (another shop's export, a --date the export lacks) is Chinese too, as
+    the report is. --lang en still wins."""
+    config = _write(tmp_path / "c.toml", 'platform = "pinduoduo"\nformat = "json"\nshop = "别的店"\nlang = "zh"\n')
+    wrong, missing, english = cli.many(
+        {"args": ("audit", SAMPLE, "--config", config, "--no-history"), "env": {"LANG": "C"}},
+        {"args": ("audit", SAMPLE, "--config", config, "--no-history", "--shop", "拼多多示例店", "--date", "2026-12-01"), "env": {"LANG": "C"}},
+        {"args": ("audit", SAMPLE, "--config", config, "--no-history", "--lang", "en"), "env": {"LANG": "C"}},
+    )
+    assert wrong.code == 2 and wrong.err.startswith("cservice-audit：错误：") and "别的店" in wrong.err, wrong.err
+    assert missing.code == 2 and missing.err.startswith("cservice-audit：错误：--date 2026-12-01"), missing.err
+    assert english.code == 2 and english.err.startswith("cservice-audit: error: ") and "holds shop" in english.err, english.err
+
+
 def test_history_and_trend_take_platform_history_and_language_from_the_file(cli, tmp_path):
     """A cron line is `cservice-audit trend` beside the shop's config file: platform, history
     and language come from it (with LANG=C, as cron runs); --platform still wins."""

@@ -49,7 +49,10 @@ TZ = "Asia/Shanghai"
 PHASES = (Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink)
 UNASSIGNED = "(unassigned)"
 BOT_WITHOUT_ACCOUNT = "(bot)"
-FIXED_NOW = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
+# The run's time: after every generated day, so no day is still running (the same-day clause
+# of long no-reply is pending on a day the run's clock has not finished, c4ba049), as in
+# test_cases.py. 2026-11-23 02:00 UTC was 10:00 on the data's last day in Shanghai.
+FIXED_NOW = datetime(2026, 12, 31, 2, 0, tzinfo=timezone.utc)
 
 # Every transcript is centred on a window edge (08:00, 10:00, 10:01, 23:00) or midnight:
 # its times are edge + (offset - 4) * step for offsets 0..8, so they fall before, on and
@@ -543,7 +546,7 @@ class NoReplyRule:
 
 
 def reference_turn_verdicts(
-    messages: dict[str, RefMessage], rule: NoReplyRule, window: tuple[str, str], data_end: datetime
+    messages: dict[str, RefMessage], rule: NoReplyRule, window: tuple[str, str], data_ends: dict[str, datetime]
 ) -> dict[tuple[str, int], tuple[RefMessage, bool, bool]]:
     """(conversation, turn) -> (first message, late, pending) for the turns the rule looks at,
     straight from spec §5, before any yielding."""
@@ -562,6 +565,8 @@ def reference_turn_verdicts(
         def deadline_clause(deadline: datetime) -> tuple[bool, bool]:
             if reply is not None:
                 return reply > deadline, False
+            # "the data" is the shop's own: its last timestamp (another shop's says nothing)
+            data_end = data_ends[first.shop]
             return data_end >= deadline, data_end < deadline
 
         if rule.same_day and inside:
@@ -587,8 +592,10 @@ def reference_no_reply(
     """Per rule: (scope, shop, agent, day) -> (occurrences, turns looked at), and the set of
     reported turns (conversation, first ts, agent, severity)."""
     messages = reference_waits(transcript, roles)
-    data_end = max(r.ts for r in transcript.rows)
-    own = {rule.code: reference_turn_verdicts(messages, rule, window, data_end) for rule in rules}
+    data_ends: dict[str, datetime] = {}
+    for r in transcript.rows:
+        data_ends[r.shop] = max(data_ends.get(r.shop, r.ts), r.ts)
+    own = {rule.code: reference_turn_verdicts(messages, rule, window, data_ends) for rule in rules}
     tallies, reported = {}, {}
     for rule in rules:
         taken = {key for code in rule.yield_to for key, (_, late, _) in own[code].items() if late}

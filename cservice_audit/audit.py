@@ -13,7 +13,7 @@ import json
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import IO
 from zoneinfo import ZoneInfo
@@ -107,6 +107,8 @@ def run_audit(
 ) -> AuditResult:
     # A big input's spill folder (spill.py) and the spooled copies of streams (load.py) live
     # as long as the run: removed on return, on an error, on Ctrl-C and on SIGTERM alike.
+    if generated_at.tzinfo is None:  # a naive run time is UTC, as the report prints it
+        generated_at = generated_at.replace(tzinfo=timezone.utc)
     with contextlib.ExitStack() as cleanup:
         cleanup.enter_context(loader.spools_removed())
         return _run_audit(paths, ruleset, options, generated_at=generated_at, stdin=stdin, progress=progress, cleanup=cleanup)
@@ -382,22 +384,18 @@ def judged_as_of(events: pl.DataFrame, ruleset: Ruleset, notes: list[Term]) -> d
 
 
 def _note_days_running(data_ends: pl.DataFrame, ruleset: Ruleset, as_of: date | None, clock: datetime, notes: list[Term]) -> None:
-    """A note per shop whose last judged day is still running: its data ends inside a
-    same-day long no-reply rule's window and the run is before that day's midnight (a
-    spot-check of today's export at 15:00). Those turns are pending (checks/long_no_reply.py).
+    """A note per shop whose last judged day is still running: neither its data nor the run's
+    clock has passed that day's midnight (a spot-check of today's export at 15:00), so a
+    same-day long no-reply rule leaves its unanswered turns pending (checks/long_no_reply.py).
     Not for an export cut at 02:30: that day is not judged (`judged_as_of`)."""
-    windows = [r.params["window"] for r in ruleset.rules if r.check == "long_no_reply" and r.params["same_day"]]
-    if not windows or as_of is None:
+    if as_of is None or not any(r.check == "long_no_reply" and r.params["same_day"] for r in ruleset.rules):
         return
-    opens, close = min(w.start for w in windows), max(w.end for w in windows)
     zone = ZoneInfo(ruleset.timezone)
     for shop, end in data_ends.sort("shop").iter_rows():
         local = end.astimezone(zone)
         midnight = datetime.combine(local.date() + timedelta(days=1), time(), tzinfo=zone)
-        seconds = local.hour * 3600 + local.minute * 60 + local.second
-        if local.date() <= as_of and opens <= seconds < close and clock < midnight:
-            notes.append(Term("note.day_running", shop=one_line(shop), day=local.date(), end=local.strftime("%H:%M:%S"),
-                              closes=f"{close // 3600:02d}:{close % 3600 // 60:02d}"))
+        if local.date() <= as_of and clock < midnight:
+            notes.append(Term("note.day_running", shop=one_line(shop), day=local.date(), end=local.strftime("%H:%M:%S")))
 
 
 def _selected_days(options: AuditOptions, as_of: date | None) -> str:

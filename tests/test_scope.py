@@ -331,6 +331,17 @@ def test_a_spot_check_of_today_leaves_unanswered_turns_pending_and_says_so(cli, 
     assert f"{now.date()} is not over" in r.err and f"the data ends at {answered:%H:%M:%S}" in r.err, r.err
 
 
+def test_a_naive_run_time_is_utc(tmp_path):
+    """run_audit's caller passes the run's time; a naive one is read as UTC (as the report
+    prints it), not compared with aware local times (a TypeError before)."""
+    export = _csv(tmp_path / "day.csv", _late_day(date(2026, 11, 22)))
+    ruleset = load_platform("pinduoduo")
+    naive = run_audit([str(export)], ruleset, AuditOptions(), generated_at=datetime(2026, 11, 22, 7, 0))
+    aware = run_audit([str(export)], ruleset, AuditOptions(), generated_at=datetime(2026, 11, 22, 7, 0, tzinfo=timezone.utc))
+    assert [n.key for n in naive.notes] == [n.key for n in aware.notes] == ["note.day_running"]  # 15:00 in Shanghai
+    assert naive.findings.drop("fingerprint").equals(aware.findings.drop("fingerprint"))
+
+
 # --------------------------------------------------------------------------- scope: property
 
 

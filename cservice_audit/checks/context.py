@@ -36,8 +36,9 @@ class Context:
     # The rules this run includes (after --select/--ignore): rules that share occurrences
     # (long no-reply `yield_to`) look at each other through it.
     rules: tuple[Rule, ...] = ()
-    # When the run happens (the report's generated_at): a day whose local midnight is after
-    # it is still running (long no-reply's same-day clause). None: every day is over.
+    # When the run happens (the report's generated_at, time-zone aware): a day whose local
+    # midnight is after it is still running (long no-reply's same-day clause). None: every
+    # day is over.
     clock: datetime | None = None
     # The shared frames below are materialized (collected once) rather than cached lazily:
     # a lazy plan is re-derived by every rule that reads it, and polars' cache nodes panicked

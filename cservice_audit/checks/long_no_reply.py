@@ -5,9 +5,9 @@ What it checks
     them is ONE occurrence, however many clauses it breaks:
     - `same_day` (default on): the turn's first message is inside `window` and no reply
       comes before local midnight of that day. An unanswered turn is pending while its day
-      is still running: the shop's data ends before that day's window closes and the run
-      happens before that day's midnight (a spot-check of today's export at 15:00). A run
-      after the day, or data reaching the window's end, judges it (a whole day's export).
+      is still running: neither the shop's data nor the run's clock has passed that midnight
+      (a spot-check of today's export at 15:00). The nightly run after the day judges it,
+      whatever hour the export's last message has.
     - `max_wait` (seconds, e.g. 86400 for 24 h): any turn, inside the window or not, has no
       reply within `max_wait`. Judged only when the data reaches `max_wait` past the
       message; until then an unanswered turn is pending (an `info` finding, no points).
@@ -140,16 +140,14 @@ def _own_verdicts(rule: Rule, context: Context) -> pl.LazyFrame:
     # (name in each language, deadline, late, pending)
     clauses: list[tuple[dict[str, pl.Expr], pl.Expr, pl.Expr, pl.Expr]] = []
     if params["same_day"]:
-        start = pl.col("day").cast(pl.Datetime("ms")).dt.replace_time_zone(context.timezone)
         midnight = pl.col("day").dt.offset_by("1d").cast(pl.Datetime("ms")).dt.replace_time_zone(context.timezone)
-        closes = start + pl.duration(seconds=params["window"].end)
-        running = (pl.col("_data_end") < closes) & (_clock(context) < midnight)
+        # The day is over once the shop's data or the run's clock passes its midnight; before
+        # that (today's export at 15:00, or at 23:30) an unanswered turn may still be answered.
+        running = (pl.col("_data_end") < midnight) & (_clock(context) < midnight)
         applies = windowed
         unanswered = reply.is_null()
         late = applies & pl.when(unanswered).then(~running).otherwise(reply >= midnight)
-        pending = applies & unanswered & running
-        # Late: midnight passed with no reply; pending: judged once the data reaches the window's end.
-        clauses.append((text_exprs("finding.same_day"), pl.when(pending).then(closes).otherwise(midnight), late, pending))
+        clauses.append((text_exprs("finding.same_day"), midnight, late, applies & unanswered & running))
         looked_at |= applies
     if params["topic"]:
         deadline = pl.col("ts") + timedelta(seconds=params["topic_deadline"])
@@ -203,8 +201,7 @@ def _clock(context: Context) -> pl.Expr:
     """When the run happens, in the ruleset's zone; without a clock, after every day."""
     if context.clock is None:
         return pl.lit(datetime.max.replace(year=9999), dtype=pl.Datetime("ms")).dt.replace_time_zone(context.timezone)
-    clock = context.clock if context.clock.tzinfo is not None else context.clock.replace(tzinfo=timezone.utc)
-    return pl.lit(clock.astimezone(timezone.utc), dtype=pl.Datetime("ms", "UTC")).dt.convert_time_zone(context.timezone)
+    return pl.lit(context.clock.astimezone(timezone.utc), dtype=pl.Datetime("ms", "UTC")).dt.convert_time_zone(context.timezone)
 
 
 def _yielded(rule: Rule, context: Context) -> pl.LazyFrame | None:

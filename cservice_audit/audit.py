@@ -214,7 +214,7 @@ def _run_audit(
     shops = sorted(set(covered.get_column("shop")))
     # A shop of the input with no row on the days audited (its export is of another day) is
     # out of the report: say so, or a nightly run over two shops hides that one went unaudited.
-    for shop in sorted(set(used.lazy().select("shop").unique().collect(engine=engine).get_column("shop")) - set(shops)):
+    for shop in sorted(set(data_ends.get_column("shop")) - set(shops)):
         notes.append(Term("note.shop_not_judged", shop=one_line(shop), days=_selected_days(options, as_of)))
     store = HistoryStore(options.history, ruleset.platform) if options.history and as_of is not None else None
     if store is not None and DEFAULT_SHOP in shops:
@@ -227,6 +227,11 @@ def _run_audit(
         metric_frames, finding_frames, day_frames, item_frames = partition.audit_all(
             events, ruleset, context, progress, items_folder=folder / "items" if spilled else None
         )
+        # Every day each shop has chats, this run's and stored: the volume an at-risk period
+        # has seen (needs.py), whatever rules this run selected.
+        shop_days = covered.select("shop", "day")
+        if context.history is not None:
+            shop_days = pl.concat([shop_days, context.history.select("shop", "day").unique().collect()], how="vertical")
         written = 0
         if store is not None:
             days = pl.concat([pl.DataFrame(schema=DAY_SCHEMA), *day_frames], how="vertical")
@@ -246,7 +251,7 @@ def _run_audit(
     # The events have done their work: let them go before the drill-down gathers its items
     # and the report is written (at 2 M douyin rows that held the peak, docs/performance.md).
     del events_all, used, events, day_times, context
-    metrics = with_needs(_sorted_metrics(metric_frames, ruleset).filter(pl.col("shop").is_in(shops)), ruleset, as_of)
+    metrics = with_needs(_sorted_metrics(metric_frames, ruleset).filter(pl.col("shop").is_in(shops)), ruleset, as_of, shop_days)
     # Spilled, the late items wait on disk (audit_all) and only those of failing metrics are
     # read back, in the same streaming plan that orders them.
     items = failing_items(item_frames, metrics, ruleset)

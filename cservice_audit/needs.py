@@ -5,10 +5,10 @@ far), with n = denominator (items so far), k = numerator (good items so far; for
 rules S = the total wait so far):
 
     E = days elapsed  = as_of − period_start + 1, less exempt dates among them
-    C = days with data = the most `coverage` (days in the period with data, this run's input
-        and the stored history) among the metric rows of the same shop and period bounds:
-        the days the shop's data covers so far, every rule and agent alike (the most days
-        one row saw, not their union: a shop's reply rules see every day it has chats)
+    C = days with data = the shop's days with chats in the period up to the as-of day (this
+        run's input and the stored history, less exempt dates), whatever rules the run
+        selected; a caller without them (metric rows only) gets the most `coverage` among
+        the rows of the same shop and period, the days one rule saw
     V = days seen = min(C, E), or E when C is unknown (null or 0)
     D = days remaining = period_end − as_of,       less exempt dates among them
     R = expected_remaining = n × D / V rounded half up = ⌊(2·n·D + V) / (2·V)⌋   (0 when V = 0)
@@ -80,14 +80,37 @@ def _days_between(first: pl.Expr, last: pl.Expr, exempt: tuple[date, ...]) -> pl
     return days - pl.sum_horizontal([((pl.lit(d) >= first) & (pl.lit(d) <= last)).cast(pl.Int64) for d in exempt])
 
 
-def needs(metrics: pl.DataFrame, goal_table: pl.DataFrame, as_of: date, exempt: tuple[date, ...] = ()) -> pl.DataFrame:
-    """`metrics` (METRIC_SCHEMA) with the five NEED_COLUMNS computed as the module says."""
+PERIOD_KEYS = ["shop", "period_start", "period_end"]
+
+
+def _days_covered(metrics: pl.DataFrame, shop_days: pl.DataFrame, as_of: date, exempt: tuple[date, ...]) -> pl.DataFrame:
+    """Per shop and period of `metrics`: `_covered`, its days in `shop_days` up to `as_of`."""
+    day = pl.col("day")
+    inside = (day >= pl.col("period_start")) & (day <= pl.col("period_end")) & (day <= as_of) & ~day.is_in(list(exempt))
+    return (
+        metrics.select(PERIOD_KEYS).unique()
+        .join(shop_days.select("shop", "day").unique(), on="shop")
+        .filter(inside)
+        .group_by(PERIOD_KEYS)
+        .agg(pl.len().cast(pl.Int64).alias("_covered"))
+    )  # fmt: skip
+
+
+def needs(
+    metrics: pl.DataFrame, goal_table: pl.DataFrame, as_of: date, exempt: tuple[date, ...] = (), shop_days: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """`metrics` (METRIC_SCHEMA) with the five NEED_COLUMNS computed as the module says;
+    `shop_days` (shop, day): every day each shop has chats, from the input and the history."""
+    if shop_days is None:
+        # The days one rule saw: the same, unless no rule that ran sees every day with chats.
+        frame, covered = metrics, pl.col("coverage").max().over(PERIOD_KEYS)
+    else:
+        frame = metrics.join(_days_covered(metrics, shop_days, as_of, exempt), on=PERIOD_KEYS, how="left", maintain_order="left")
+        covered = pl.col("_covered")
     n = pl.col("denominator").cast(pl.Int64)
     k = pl.col("numerator").round(0).cast(pl.Int64)  # whole counts for rate rules
     p, q = pl.col("_p"), pl.col("_q")
     elapsed = _days_between(pl.col("period_start"), pl.lit(as_of), exempt)
-    # The days the shop's data covers in the period (every rule's and agent's row of it).
-    covered = pl.col("coverage").max().over("shop", "period_start", "period_end")
     seen = pl.when(covered > 0).then(pl.min_horizontal(covered, elapsed)).otherwise(elapsed)
     remaining = _days_between(pl.lit(as_of) + pl.duration(days=1), pl.col("period_end"), exempt)
     expected = pl.when(pl.col("_seen") > 0).then((2 * n * pl.col("_remaining") + pl.col("_seen")) // (2 * pl.col("_seen"))).otherwise(0)
@@ -102,7 +125,7 @@ def needs(metrics: pl.DataFrame, goal_table: pl.DataFrame, as_of: date, exempt: 
     at_risk = pl.col("status") == "at_risk"
     rates = kind.is_in(["min_rate", "max_rate"])
     return (
-        metrics.drop(NEED_COLUMNS)
+        frame.drop(NEED_COLUMNS)
         .join(goal_table, on="rule", how="left")
         .with_columns(seen.alias("_seen"), remaining.alias("_remaining"))
         .with_columns(pl.when(at_risk & kind.is_in(["min_rate", "max_rate", "max_mean"])).then(expected).alias("expected_remaining"))
@@ -124,8 +147,8 @@ def needs(metrics: pl.DataFrame, goal_table: pl.DataFrame, as_of: date, exempt: 
     )
 
 
-def with_needs(metrics: pl.DataFrame, ruleset: Ruleset, as_of: date | None) -> pl.DataFrame:
+def with_needs(metrics: pl.DataFrame, ruleset: Ruleset, as_of: date | None, shop_days: pl.DataFrame | None = None) -> pl.DataFrame:
     """The audit's metrics with what each at-risk period still needs (see the module)."""
     if as_of is None or metrics.is_empty():
         return metrics
-    return needs(metrics, goals(ruleset), as_of, tuple(ruleset.exempt_dates))
+    return needs(metrics, goals(ruleset), as_of, tuple(ruleset.exempt_dates), shop_days)

@@ -245,14 +245,10 @@ def period_csv(days) -> str:
 
 
 def days_with_data(days, exempt) -> int:
-    """The most days any metric row of the shop has data on (its `coverage`), from the drawn
-    days: answered turns are agent A's, unanswered ones nobody's, every review is A's (the
-    attitude rule counts fewer days than the good-rate rule, never more); exempt days count
-    for nothing."""
-    live = [(turns, reviews) for day, turns, reviews in days if day not in exempt]
-    answered = sum(1 for turns, _ in live if any(w is not None for w in turns))
-    unanswered = sum(1 for turns, _ in live if any(w is None for w in turns))
-    return max(answered, unanswered, sum(1 for _, reviews in live if reviews))
+    """The days the shop has data on, from the drawn days: any turn or review, whichever rule
+    counts it (a day of reviews only is a day of the shop's volume for its reply rules too);
+    exempt days count for nothing."""
+    return sum(1 for day, turns, reviews in days if day not in exempt and (turns or reviews))
 
 
 def reference_needs(kind: str, k: float, n: int, limit: float, elapsed: int, remaining: int, covered: int | None = None) -> dict:

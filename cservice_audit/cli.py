@@ -214,6 +214,10 @@ def audit(
     from cservice_audit.render import FORMATS, STREAMED
 
     settings = load_config(config)
+    global LANG
+    # The run's own errors (a wrong shop, a --date the export lacks, a bad option value) in
+    # the config's language: main() prints them in LANG, and cron runs with LANG=C.
+    language = LANG = _language(lang, settings)
     _apply_limits(limit, settings)
     platform = platform or settings.get("platform")
     ruleset_file = ruleset_file or _path(settings.get("ruleset"))
@@ -251,10 +255,6 @@ def audit(
         profile=profile,
         shop=shop.strip() if shop else None,
     )
-    global LANG
-    # The run's own errors (a wrong shop, a --date the export lacks) in the config's language:
-    # main() prints them in LANG, and cron runs with LANG=C.
-    language = LANG = _language(lang, settings)
     if options.date and (options.since or options.until):
         raise AuditError(t("error.date_with_range", language))
     if options.since and options.until and options.since > options.until:
@@ -777,6 +777,8 @@ def notify(
     from cservice_audit.render.digest import digest
 
     settings = load_config(config)
+    global LANG
+    language = LANG = _language(lang, settings)  # its errors too (see audit)
     given = settings.notify
     if not (wecom or dingtalk or feishu):
         # The bot comes from the flags, or else the config file's [notify] table; never a mix.
@@ -788,8 +790,6 @@ def notify(
     if report is None:
         raise AuditError("error.push_report")
 
-    global LANG
-    language = LANG = _language(lang, settings)  # its errors too (see audit)
     try:
         parsed = json.loads(report.read_text("utf-8"))
         # The shape check is the digest itself: a file it cannot be built from (a field

@@ -143,6 +143,13 @@ def test_an_audits_own_errors_speak_the_files_language_under_cron(cli, tmp_path)
     assert wrong.code == 2 and wrong.err.startswith("cservice-audit：错误：") and "别的店" in wrong.err, wrong.err
     assert missing.code == 2 and missing.err.startswith("cservice-audit：错误：--date 2026-12-01"), missing.err
     assert english.code == 2 and english.err.startswith("cservice-audit: error: ") and "holds shop" in english.err, english.err
+    # Option values the command checks itself come after the file is read: Chinese too.
+    bad_date, bad_zone = cli.many(
+        {"args": ("audit", SAMPLE, "--config", config, "--no-history", "--date", "2026-13-01"), "env": {"LANG": "C"}},
+        {"args": ("audit", SAMPLE, "--config", config, "--no-history", "--input-tz", "Mars/X"), "env": {"LANG": "C"}},
+    )
+    assert bad_date.code == 2 and bad_date.err.startswith("cservice-audit：错误：--date"), bad_date.err
+    assert bad_zone.code == 2 and bad_zone.err.startswith("cservice-audit：错误：--input-tz"), bad_zone.err
 
 
 def test_history_and_trend_take_platform_history_and_language_from_the_file(cli, tmp_path):

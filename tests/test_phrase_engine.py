@@ -834,6 +834,7 @@ TAX_POINTS_EVERYDAY = [
     "88VIP再加5个点的折扣",
     "积分加2个点，票随货寄",
     "刷卡加3个点，发票照常免费开",
+    "含税价，积分加2个点",  # review of the whole change: 含税 across a comma reached loyalty points
 ]
 
 

@@ -269,6 +269,23 @@ def test_period_findings_read_in_both_languages(cli):
     assert "（截至目前）" in zh.out  # the month of KS-G2 is not over
 
 
+def test_period_findings_name_their_period_in_the_day_column(cli):
+    """A week's or a month's finding is not about its first day: the day column names the
+    period (the message gives its span), a one-day finding keeps its date."""
+    sample = ROOT / "samples" / "kuaishou-2026-11-16-week.csv"
+    base = ("audit", sample, "--platform", "kuaishou", "--no-history", "-f", "markdown", "--exit-zero")
+    en, zh = cli.many({"args": (*base, "--lang", "en")}, {"args": (*base, "--lang", "zh")})
+    for run, week, month in ((en, "week", "month"), (zh, "自然周", "自然月")):
+        cells = {}
+        for line in run.out[run.out.index("| KS-"):].splitlines():
+            if line.startswith("| KS-") and line.count("|") == 8:
+                row = [c.strip() for c in line.split("|")[1:-1]]
+                cells.setdefault(row[0], set()).add(row[4])
+        assert cells["KS-R3"] == {week} and cells["KS-G1"] == {week}, cells
+        assert cells["KS-G2"] == {month}, cells
+        assert cells["KS-S1"] and all(re.fullmatch(r"2026-11-\d\d", d) for d in cells["KS-S1"]), cells
+
+
 def test_full_report_at_80_columns_fits_and_lists_findings(cli):
     """At 80 columns the whole table report fits (findings become a list, not a folded
     table): one heading line per finding, repeated scripts one per agent."""

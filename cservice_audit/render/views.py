@@ -284,6 +284,17 @@ def finding_message(f: dict, lang: str) -> str:
     return (f.get(f"message_{lang}") if lang != "en" else None) or f["message"]
 
 
+def _day_cell(f: dict, lang: str) -> str:
+    """The day column: the finding's day, or for a week, month or 30-day finding the period's
+    name. Its first day alone would read as the day something happened; the message beside it
+    gives the span."""
+    if f["day"] is not None:
+        return str(f["day"])
+    if f["period_start"] is None:
+        return "-"
+    return str(f["period_start"]) if f["period"] in (None, "day") else t(f"period.{f['period']}", lang)
+
+
 def finding_rows(result: AuditResult, lang: str = "en", target: str = "terminal") -> tuple[list[str], list[list[str]]]:
     """The findings as text rows; the last cell is the message, then the evidence text for
     findings about one message (text rules, long no-reply) or a rejected row, then the
@@ -325,7 +336,6 @@ def finding_rows(result: AuditResult, lang: str = "en", target: str = "terminal"
                 t("group.repeated", lang, agent=name, n=group["n"], text=text, k=group["k"]) + "\n" + t("group.details", lang),
             ]
         else:
-            day = f["day"] or f["period_start"]
             what = written.get((f["code"], f["scope"], f["shop"], f["agent"], f["period_start"])) or shown_block(finding_message(f, lang), target)
             if f["evidence"] and (f["conversation"] or f["match"] or f["code"].endswith("-D1")):
                 what += "\n" + shown_block(f["evidence"], target)
@@ -337,7 +347,7 @@ def finding_rows(result: AuditResult, lang: str = "en", target: str = "terminal"
                 t(f"severity.{f['severity']}", lang),
                 qualified(f["shop"], f["agent"], f["scope"]) if f["agent"] or f["scope"] == "shop" else "-",
                 shown(f["conversation"], target) if f["conversation"] else "-",
-                str(day) if day else "-",
+                _day_cell(f, lang),
                 f["ts"].strftime("%H:%M:%S") if f["ts"] else "-",
                 what,
             ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from cservice_audit.checks import CHECKS
 from cservice_audit.errors import AuditError
 from cservice_audit.i18n import t as _t
 from cservice_audit.params import Window
+from cservice_audit.shipped import data_yaml
 from cservice_audit.ruleset import Rule, Ruleset, load_file, load_platform, shipped_platforms
 
 
@@ -159,9 +161,43 @@ DOC_HEADINGS = {"What it checks": "explain.what", "Why it matters": "explain.why
                 "Example findings": "explain.examples"}
 
 
+# The sections of a docstring written again in Chinese (data/check_docs_zh.yaml); the
+# parameter list and the example finding are names and data, the same in both languages.
+ZH_SECTIONS = {"What it checks": "what", "Why it matters": "why"}
+
+
+@cache
+def _zh_docs() -> dict[str, dict[str, Any]]:
+    return data_yaml("data/check_docs_zh.yaml")
+
+
+def check_doc(name: str, lang: str) -> list[str]:
+    """A check's documentation page (its docstring) as lines, headings in `lang`; in Chinese,
+    its summary and the what and why sections from data/check_docs_zh.yaml."""
+    doc = inspect.cleandoc(CHECKS[name].__doc__ or "").split("\n")
+    zh = _zh_docs()[name] if lang == "zh" else None
+    lines, section = [], None
+    for number, line in enumerate(doc):
+        if line in DOC_HEADINGS:
+            section = ZH_SECTIONS.get(line)
+            lines.append(_t(DOC_HEADINGS[line], lang))
+            if zh and section:
+                lines += ["    " + text for text in zh[section].rstrip().split("\n")]
+        elif number == 0 and zh:
+            lines.append(zh["summary"])
+        elif not (zh and section) or not line.strip():
+            lines.append(line)
+    return lines
+
+
+def param_doc(check: str, key: str, doc: str, lang: str) -> str:
+    """A parameter's one-line note in `lang` (the check's PARAMS have the English)."""
+    return _zh_docs()[check]["params"][key] if lang == "zh" else doc
+
+
 def explain_rule(ruleset: Ruleset, rule: Rule, lang: str = "en") -> str:
-    """The `explain` page: labels and headings in `lang`; the check's prose (its docstring) and
-    the parameters' notes are English documentation in both (docs/i18n.md)."""
+    """The `explain` page in `lang`: labels, headings, the check's prose and the parameters'
+    notes; the ruleset's own texts (description, confidence notes, sources) as written."""
     check = CHECKS[rule.check]
     lines = [
         f"{rule.code}  {rule.title}  ({rule.name})",
@@ -183,7 +219,6 @@ def explain_rule(ruleset: Ruleset, rule: Rule, lang: str = "en") -> str:
     none = _t("explain.none", lang)
     for key, spec in check.PARAMS.items():
         value = rule.params.get(key)
-        lines.append(f"    {key} = {_param_text(value) if value is not None else none}    # {spec.doc}")
-    doc = inspect.cleandoc(check.__doc__ or "").split("\n")
-    lines += ["", *(_t(DOC_HEADINGS[line], lang) if line in DOC_HEADINGS else line for line in doc)]
+        lines.append(f"    {key} = {_param_text(value) if value is not None else none}    # {param_doc(rule.check, key, spec.doc, lang)}")
+    lines += ["", *check_doc(rule.check, lang)]
     return terminal_safe("\n".join(lines)) + "\n"  # a user's ruleset texts, shown safe

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import gzip
+import inspect
 import re
 import string
 from pathlib import Path
@@ -414,6 +415,41 @@ def test_explain_headings_follow_the_language(cli, code, example):
     for key in ("explain.params", "explain.what", "explain.why", example):
         assert t(key, "en") in en.out and t(key, "en") not in zh.out, key
         assert t(key, "zh") in zh.out, key
+
+
+def test_every_check_has_its_chinese_page_and_parameter_notes():
+    """data/check_docs_zh.yaml is the Chinese of each check's docstring and PARAMS: a check or
+    parameter added without its Chinese (or one left behind after a removal) fails here."""
+    from cservice_audit.checks import CHECKS
+    from cservice_audit.rule_docs import _zh_docs
+
+    docs = _zh_docs()
+    assert set(docs) == set(CHECKS)
+    for name, check in CHECKS.items():
+        page = docs[name]
+        assert all(HAN.search(page[part]) for part in ("summary", "what", "why")), name
+        assert list(page["params"]) == list(check.PARAMS), name
+        assert all(HAN.search(note) for note in page["params"].values()), name
+
+
+@pytest.mark.parametrize("code", ["PDD-N1", "KS-P1", "TB-A1", "KS-G1", "JD-D1", "PDD-S1", "JD-R30"])
+def test_explain_in_chinese_writes_the_checks_prose_in_chinese(cli, code):
+    from cservice_audit.checks import CHECKS
+    from cservice_audit.rule_docs import _zh_docs, find_rule
+
+    _, rule = find_rule(code, None)
+    page = _zh_docs()[rule.check]
+    doc = inspect.cleandoc(CHECKS[rule.check].__doc__)
+    what_en = doc.split("What it checks\n", 1)[1].split("\n\n", 1)[0].strip().splitlines()
+    en, zh = cli.many({"args": ("explain", code), "env": EN}, {"args": ("explain", code), "env": ZH})
+    assert en.code == zh.code == 0
+    assert page["summary"] in zh.out and page["summary"] not in en.out
+    for line in page["what"].strip().splitlines() + page["why"].strip().splitlines():
+        assert f"    {line}" in zh.out, line
+    assert [line for line in what_en if line.strip() in zh.out] == []
+    assert all(line.strip() in en.out for line in what_en)
+    for key in CHECKS[rule.check].PARAMS:
+        assert f"# {page['params'][key]}" in zh.out and f"# {CHECKS[rule.check].PARAMS[key].doc}" in en.out, key
 
 
 # ----------------------------------------------------------------------------- rejected rows

@@ -21,11 +21,12 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from cservice_audit import load as loader
-from cservice_audit import partition, spill
+from cservice_audit import limits, partition, spill
 from cservice_audit.checks.context import Context
 from cservice_audit.drilldown import failing_items
 from cservice_audit.errors import InputError, Term, os_reason
 from cservice_audit.history import HistoryStore
+from cservice_audit.limits import LimitError
 from cservice_audit.metrics.rollup import DAY_SCHEMA
 from cservice_audit.files import atomic_write
 from cservice_audit.needs import with_needs
@@ -183,6 +184,7 @@ def _run_audit(
     summary = _summarize_input(events_all, rejects, tables, counts)
 
     _require_rows(summary, rejects)
+    _require_mostly_read(summary, rejects)
     used = events_all.filter(~pl.col("_duplicate"))
     # Spilled, the checks below read small aggregates (each day's latest time, the agents).
     day_times = used.lazy().group_by("day").agg(pl.col("tod").max()).collect(engine=engine) if spilled else used
@@ -240,7 +242,8 @@ def _run_audit(
             chat_rows = {(shop, day): n for shop, day, n in used.lazy().group_by("shop", "day").len().collect(engine=engine).iter_rows()}
             written = store.write_days(days, covered, rules_run, ruleset.version, generated_at, chat_rows)
             for shop, stored_days in replaced.items():
-                notes.append(Term("note.replaced", shop=shop, days=_days_text(stored_days)))
+                notes.append(Term("note.replaced", shop=shop, days=_days_text(list(stored_days))))
+                _note_fewer_rows(shop, stored_days, chat_rows, notes)
 
     transcript = None
     if options.conversation is not None:
@@ -403,6 +406,21 @@ def _note_days_running(data_ends: pl.DataFrame, ruleset: Ruleset, as_of: date | 
             notes.append(Term("note.day_running", shop=one_line(shop), day=local.date(), end=local.strftime("%H:%M:%S")))
 
 
+# A stored day re-judged from less than this share of the export rows it was stored from is
+# named: a cut or partial re-export (a spot-check at noon, a download that stopped) would
+# otherwise replace a whole day quietly. Small differences (an export deduplicated another
+# way) are not worth a line.
+FEWER_ROWS_SHARE = 0.9
+
+
+def _note_fewer_rows(shop: str, stored: dict[date, int | None], chat_rows: dict[tuple[str, date], int], notes: list[Term]) -> None:
+    fewer = sorted(day for day, before in stored.items() if before and chat_rows.get((shop, day), 0) < FEWER_ROWS_SHARE * before)
+    if fewer:
+        now = sum(chat_rows.get((shop, day), 0) for day in fewer)
+        before = sum(stored[day] or 0 for day in fewer)
+        notes.append(Term("note.replaced_fewer", shop=one_line(shop), days=_days_text(fewer), now=now, before=before))
+
+
 def _selected_days(options: AuditOptions, as_of: date | None) -> str:
     """The days a run audits, as the user chose them."""
     if options.date is not None:
@@ -432,6 +450,37 @@ def _require_rows(summary: InputSummary, rejects: pl.DataFrame) -> None:
             problem={"en": one_line(first["problem"]), "zh": one_line(first["problem_zh"] or first["problem"])},
         )
     raise InputError("error.all_duplicates", names=names, duplicates=summary.rows_duplicate)
+
+
+class MostlyRejected(LimitError):
+    """A file most of whose rows were rejected (`rejected_percent`, limits.py). It carries the
+    rejected rows: the run stops, but `--rejects FILE` still gets them."""
+
+    def __init__(self, message: str, /, rejects: pl.DataFrame, **fields: object) -> None:
+        super().__init__(message, **fields)
+        self.rejects = rejects
+
+
+def _require_mostly_read(summary: InputSummary, rejects: pl.DataFrame) -> None:
+    """An export mostly rejected was read the wrong way (a layout, a time format, a moved
+    column): auditing the few rows left would report, and store, a shop's day from a fraction
+    of its chats as if it were the day (spec §10: not the data you meant)."""
+    cap = limits.current().rejected_percent
+    for entry in summary.files:
+        rejected, read = entry["rows_rejected"], entry["rows_read"]
+        if not rejected or rejected * 100 <= cap * read:
+            continue
+        mine = rejects.filter(pl.col("_source") == entry["file"]).head(1)
+        first: Term | str = ""
+        if mine.height:  # beyond rejects_kept a file's rejected rows are only counted
+            row = mine.row(0, named=True)
+            problem = {"en": one_line(row["problem"]), "zh": one_line(row["problem_zh"] or row["problem"])}
+            first = Term("error.mostly_rejected_first", source=one_line(row["_source"]), line=row["line"], problem=problem)
+        percent = f"{rejected * 100 / read:.1f}".rstrip("0").rstrip(".")
+        raise MostlyRejected(
+            "error.mostly_rejected", rejects, **limits.over("rejected_percent", "error.mostly_rejected_what",
+            path=one_line(entry["file"]), rejected=rejected, read=read, percent=percent, first=first),
+        )
 
 
 def _require_own_shop(events: pl.DataFrame | pl.LazyFrame, shop: str, engine: str) -> None:
@@ -596,7 +645,7 @@ def _summarize_input(
     )
 
 
-def write_rejects(result: AuditResult, path: str | Path) -> None:
-    """`--rejects FILE`: every rejected row, with its file, line and reason, as CSV."""
-    rows = result.rejects.select(pl.col("_source").alias("file"), "line", "problem", *CANONICAL)
+def write_rejects(rejects: pl.DataFrame, path: str | Path) -> None:
+    """`--rejects FILE`: every rejected row kept, with its file, line and reason, as CSV."""
+    rows = rejects.select(pl.col("_source").alias("file"), "line", "problem", *CANONICAL)
     atomic_write(path, guard_formulas(rows).write_csv(), what="rejects file")

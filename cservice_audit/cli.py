@@ -209,7 +209,7 @@ def audit(
 ) -> None:
     """Audit chat exports and report metrics and findings."""
     _apply_limits(limit)
-    from cservice_audit.audit import AuditOptions, run_audit, write_rejects
+    from cservice_audit.audit import AuditOptions, MostlyRejected, run_audit, write_rejects
     from cservice_audit.config import load_config
     from cservice_audit.render import FORMATS, STREAMED
 
@@ -276,17 +276,23 @@ def audit(
         raise AuditError(t("error.summary_format", language, format=chosen.value))
     show_progress = not quiet and sys.stderr.isatty() and _input_bytes(paths) >= PROGRESS_BYTES
     generated_at = datetime.now(timezone.utc)
-    if show_progress:
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=_stderr, transient=True) as bar:
-            task = bar.add_task(t("progress.starting", language))
+    try:
+        if show_progress:
+            with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=_stderr, transient=True) as bar:
+                task = bar.add_task(t("progress.starting", language))
 
-            def stage(key: str, **fields: str) -> None:
-                # A stage key of the catalogue; its fields (shop names) are data: made safe.
-                bar.update(task, description=t(key, language, **{k: one_line(v) for k, v in fields.items()}))
+                def stage(key: str, **fields: str) -> None:
+                    # A stage key of the catalogue; its fields (shop names) are data: made safe.
+                    bar.update(task, description=t(key, language, **{k: one_line(v) for k, v in fields.items()}))
 
-            result = run_audit(paths, ruleset, options, generated_at=generated_at, progress=stage)
-    else:
-        result = run_audit(paths, ruleset, options, generated_at=generated_at)
+                result = run_audit(paths, ruleset, options, generated_at=generated_at, progress=stage)
+        else:
+            result = run_audit(paths, ruleset, options, generated_at=generated_at)
+    except MostlyRejected as exc:
+        # The run stops (exit 2), but the rows that stopped it are what the user must read.
+        if rejects is not None:
+            write_rejects(exc.rejects, rejects)
+        raise
 
     if result.input.rows_rejected and not quiet:
         first = result.rejects.row(0, named=True)
@@ -297,7 +303,7 @@ def audit(
             soft_wrap=True,
         )
     if rejects is not None:
-        write_rejects(result, rejects)
+        write_rejects(result.rejects, rejects)
     if items_csv is not None:
         _write_items_csv(result, items_csv)
     if not quiet:

@@ -157,13 +157,24 @@ class HistoryStore:
             return None
         return pl.concat(frames, how="vertical").lazy()
 
-    def stored_days(self, covered: pl.DataFrame) -> dict[str, list[date]]:
-        """The (shop, day) pairs of `covered` that a stored file already holds, by shop."""
-        found: dict[str, list[date]] = {}
+    def stored_days(self, covered: pl.DataFrame) -> dict[str, dict[date, int | None]]:
+        """The (shop, day) pairs of `covered` that a stored file already holds, by shop, each
+        with the export rows it was judged from (None when unknown: stored before that was
+        kept, or the file is damaged)."""
+        found: dict[str, dict[date, int | None]] = {}
         for shop, day in covered.select("shop", "day").unique().sort("shop", "day").iter_rows():
-            if (self.day_folder(shop, day) / FILE_NAME).exists():
-                found.setdefault(shop, []).append(day)
+            path = self.day_folder(shop, day) / FILE_NAME
+            if path.exists():
+                found.setdefault(shop, {})[day] = self._chat_rows(path)
         return found
+
+    @staticmethod
+    def _chat_rows(path: Path) -> int | None:
+        try:
+            text = pl.read_parquet_metadata(path).get("chat_rows", "")
+        except Exception:  # noqa: BLE001 - a damaged file is repaired by this run, not read
+            return None
+        return int(text) if text.isdigit() else None
 
     def _read_file(self, path: Path) -> pl.DataFrame:
         try:
@@ -264,7 +275,7 @@ class HistoryStore:
                 {
                     "shop": metadata.get("shop") or unquote(path.parent.parent.name.removeprefix("shop=")),
                     "day": date.fromisoformat(path.parent.name.removeprefix("day=")),
-                    "chat_rows": int(metadata["chat_rows"]) if metadata.get("chat_rows", "").isdigit() else None,
+                    "chat_rows": self._chat_rows(path),
                     "rows": frame.height,
                     "ruleset_version": metadata.get("ruleset_version"),
                     "written_at": metadata.get("written_at"),

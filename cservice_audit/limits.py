@@ -44,6 +44,10 @@ class Limits:
     field_bytes: int = 16 * MIB
     # Rejected rows kept whole (findings, --rejects); the rest are only counted.
     rejects_kept: int = 100_000
+    # Percent of one file's rows that may be rejected before the run stops. More than half
+    # unreadable is an export read the wrong way (a layout, a time format, a column that
+    # moved): judging the rest would store and report a shop's day from a tenth of its chats.
+    rejected_percent: float = 50.0
     # A ruleset or mapping file: bytes, nesting depth, and values with every alias expanded
     # (shipped rulesets hold ~400; a 500-byte alias bomb a billion).
     yaml_bytes: int = 4 * MIB
@@ -61,7 +65,7 @@ class Limits:
             key = str(name).strip().replace("-", "_")
             if key not in known:
                 raise AuditError("error.limit_unknown", origin=origin, name=key, known=", ".join(known))
-            changes[key] = _parse_value(key, raw, origin, integer=key != "lock_wait")
+            changes[key] = _parse_value(key, raw, origin, integer=key not in _FRACTIONAL)
         return replace(self, **changes)
 
     def with_pairs(self, pairs: list[str] | tuple[str, ...], origin: str = "--limit") -> Limits:
@@ -76,6 +80,8 @@ class Limits:
         return self.with_settings(settings, origin)
 
 
+# Limits that may take a fraction (seconds, percent); the others are counts and sizes.
+_FRACTIONAL = frozenset({"lock_wait", "rejected_percent"})
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
 _FACTOR = {"": 1, "k": KIB, "m": MIB, "g": GIB, "t": GIB * KIB}
 

@@ -17,6 +17,7 @@ import polars as pl
 import pytest
 import yaml
 
+from cservice_audit import limits
 from cservice_audit.audit import AuditOptions, run_audit
 from cservice_audit.ruleset import load_file
 
@@ -47,7 +48,13 @@ def run_case(case: dict, tmp_path: Path):
     events.write_text(case["events"], "utf-8")
     # `now`: when the run happens, for cases about a day still running (a spot-check at 15:00).
     now = datetime.fromisoformat(str(case["now"])) if "now" in case else FIXED_NOW
-    return run_audit([str(events)], ruleset, options, generated_at=now, stdin=io.BytesIO())
+    # `limits`: caps of this case (docs/limits.md), e.g. a case of mostly rejected rows.
+    saved = limits._active  # restored exactly: None means "from the environment"
+    limits.activate(limits.current().with_settings(case.get("limits", {}), origin="case"))
+    try:
+        return run_audit([str(events)], ruleset, options, generated_at=now, stdin=io.BytesIO())
+    finally:
+        limits._active = saved
 
 
 def _date(value: Any) -> date | None:

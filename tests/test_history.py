@@ -563,6 +563,27 @@ def test_a_day_with_nothing_to_count_is_still_stored_with_its_ruleset_version(cl
     assert listing["2026-05-20"]["written_at"] is not None
 
 
+def test_a_day_replaced_from_far_fewer_rows_is_named(cli, tmp_path, write):
+    """A re-run of a stored day from a cut export (a noon spot-check, a download that stopped)
+    still replaces it, but says so with both counts: the same export again, or a longer one,
+    only says the day was audited before."""
+    rows = [(f"2026-05-21 {9 + i // 4:02d}:{i % 4 * 10:02d}:00", "夜店", f"b{i // 2}", f"c{i // 2}",
+             "buyer" if i % 2 == 0 else "agent", "" if i % 2 == 0 else "小A", "在吗" if i % 2 == 0 else "您好") for i in range(40)]  # fmt: skip
+    full, cut = write("full.csv", _table(rows)), write("cut.csv", _table(rows[:12]))
+    history = tmp_path / "h"
+    args = ("--platform", "taobao", "--history", history, "-f", "json", "--exit-zero")
+    assert cli("audit", full, *args).code == 0
+    again = cli("audit", full, *args)
+    assert [n for n in again.json()["notes"] if "chat rows" in n] == [] and "chat rows" not in again.err
+    shorter = cli("audit", cut, *args)
+    expected = "夜店: 2026-05-21 judged from 12 chat rows this run, from 40 when stored; is the export complete?"
+    assert expected in shorter.json()["notes"], shorter.json()["notes"]
+    assert expected in shorter.err
+    assert {e["day"]: e["chat_rows"] for e in _listing(cli, history, "taobao")} == {"2026-05-21": 12}
+    longer = cli("audit", full, *args, "--lang", "zh")
+    assert "导出是否完整" not in longer.err and "已审核过" in longer.err, longer.err
+
+
 def test_a_run_with_select_keeps_the_other_rules_stored_days(span, cli, tmp_path):
     """A spot-check with --select must not wipe the stored rows of the rules it did not run
     (they are not re-judged); otherwise the next full night's 30-day figures lose those days."""

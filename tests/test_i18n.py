@@ -477,7 +477,8 @@ REJECTED_JSONL = '{"ts": "2026-11-22 10:00:00", "buyer": "b2", "conversation": "
 def test_rejected_rows_give_their_reason_in_the_readers_language(cli, tmp_path):
     (tmp_path / "rows.csv").write_text(REJECTED_CSV, encoding="utf-8")
     (tmp_path / "rows.jsonl").write_text(REJECTED_JSONL, encoding="utf-8")
-    base = ("audit", "rows.csv", "rows.jsonl", "-p", "pinduoduo", "--no-history", "--exit-zero")
+    # Mostly bad rows on purpose: the rejected_percent limit is raised to read every reason.
+    base = ("audit", "rows.csv", "rows.jsonl", "-p", "pinduoduo", "--no-history", "--exit-zero", "--limit", "rejected_percent=100")
     zh_table, en_json, zh_json, zh_xlsx = cli.many(
         {"args": (*base, "-f", "table", "--rejects", "zh-rejects.csv"), "env": {**ZH, "COLUMNS": "200"}},
         {"args": (*base, "-f", "json", "--rejects", "en-rejects.csv"), "env": EN},

@@ -353,12 +353,42 @@ def test_epoch_seconds_and_milliseconds_by_magnitude(cli, write):
 def test_rejected_rows_beyond_the_cap_are_counted_not_kept(cli, write):
     bad = "".join(f"not a time {i},b{i},买家,,x\n" for i in range(500))
     write("bad.csv", HEADER + CLEAN + bad)
-    run = cli("audit", "bad.csv", *AUDIT, "--limit", "rejects_kept=50", "--rejects", "rejects.csv")
+    run = cli("audit", "bad.csv", *AUDIT, "--limit", "rejects_kept=50,rejected_percent=100", "--rejects", "rejects.csv")
     report = run.json()
     assert (report["input"]["rows_read"], report["input"]["rows_rejected"]) == (502, 500)
     assert len([f for f in report["findings"] if f["code"] == "PDD-D1"]) == 50
     assert (Path(cli.cwd) / "rejects.csv").read_text("utf-8").count("\n") == 51
     assert "500 row(s) rejected" in run.err
+
+
+def test_a_mostly_rejected_file_stops_the_run_and_still_writes_its_rejects(cli, write, tmp_path):
+    """An export read the wrong way (most of its times unreadable) is not audited on what is
+    left: exit 2, one line naming the file, the count and the first bad row, the history
+    untouched; --rejects still gets every rejected row. A few bad rows go through."""
+    good = "".join(f"2026-11-22 10:{i:02d}:00,b{i},买家,,在吗\n" for i in range(40))
+    bad = "".join(f"22.11.2026 11:{i:02d},c{i},买家,,在吗\n" for i in range(59))  # 59 of 101 rows
+    write("half.csv", HEADER + CLEAN + good + bad)
+    write("other.csv", HEADER + CLEAN)
+    history = tmp_path / "hist"
+    run = cli("audit", "other.csv", "half.csv", "-p", "pdd", "-f", "json", "--history", history, "--rejects", "rejects.csv")
+    assert run.code == 2 and run.out == "", run.out
+    assert run.err_lines() == [
+        "cservice-audit: error: half.csv: 59 of 101 rows rejected (58.4%), first half.csv:44: unparseable timestamp "
+        "'22.11.2026 11:00': over the rejected_percent limit (50%); check the export's columns and time format "
+        "(--mapping, --input-tz), or audit the rest with --limit rejected_percent=100"
+    ], run.err
+    assert not history.exists() or not any(history.rglob("*.parquet"))
+    assert (Path(cli.cwd) / "rejects.csv").read_text("utf-8").count("\n") == 60
+    zh = cli("audit", "half.csv", *AUDIT, "--lang", "zh")
+    assert zh.code == 2 and "101 行中 59 行被拒收（58.4%）" in zh.err and "rejected_percent" in zh.err, zh.err
+    # Raised (per run, or in the environment), the rest is audited and the bad rows are findings.
+    for args, env in ((("--limit", "rejected_percent=60"), {}), ((), {"CSERVICE_AUDIT_LIMITS": "rejected_percent=58.5"})):
+        raised = cli("audit", "half.csv", *AUDIT, *args, env=env)
+        assert raised.code in (0, 1), raised.err
+        assert raised.json()["input"]["rows_rejected"] == 59
+    # At the limit itself (50 of 100) the run goes on.
+    write("even.csv", HEADER + CLEAN + "".join(good.splitlines(True)[:8]) + "".join(bad.splitlines(True)[:50]) + good)
+    assert cli("audit", "even.csv", *AUDIT).json()["input"]["rows_rejected"] == 50
 
 
 # --------------------------------------------------------------------------- limits themselves

@@ -238,3 +238,26 @@ def test_pushed_digest_speaks_the_configured_language(cli, bot, report_file, wri
     assert report["ruleset"]["titles"]["KS-R3"] in chinese
     assert zh.err.startswith("cservice-audit：已把 ") and "企业微信" in zh.err
     assert en.err.startswith("cservice-audit: pushed the digest of report.json to wecom")
+
+
+def test_pushed_digest_says_which_shop_went_unaudited(cli, bot, write):
+    """A nightly run over two shops where one shop's export is of another day: the digest of
+    the shop judged must not read as the whole picture. The group gets the note, in the
+    configured language; a routine note (a file named twice) stays out of the group."""
+    write("two.csv", "ts,shop,buyer,role,agent,text\n"
+          "2026-11-22 10:00:00,甲店,b1,buyer,,在吗\n2026-11-22 10:00:20,甲店,b1,agent,小A,在的\n"
+          "2026-11-21 10:00:00,乙店,b2,buyer,,在吗\n2026-11-21 10:00:20,乙店,b2,agent,小B,在的\n")  # fmt: skip
+    run = cli("audit", "two.csv", "two.csv", "-p", "jd", "--date", "2026-11-22", "--no-history", "-f", "json", "-o", "night.json")
+    assert run.code == 0, run.err
+    report = json.loads((Path(cli.cwd) / "night.json").read_text("utf-8"))
+    assert report["schema_version"] == "2.2"
+    assert [n["kind"] for n in report["note_details"]] == ["read_once", "shop_not_judged"]
+    assert [n["message"] for n in report["note_details"]] == report["notes"]
+    write("cservice-audit.toml", 'lang = "zh"\n')
+    pushed = cli("notify", "night.json", "--wecom", f"{bot.url}/zh?key={TOKEN}", env={"LANG": "C"})
+    assert pushed.code == 0, pushed.err
+    bot.count_within(1)
+    content = json.loads(bot.requests[0]["raw"])["markdown"]["content"]
+    assert "**注意：**\n- 乙店：输入中没有审核日期（2026-11-22）的数据，本报告不含该店铺" in content, content
+    assert "只读一次" not in content and "read once" not in content
+    assert "全部规则达标" in content  # 甲店, the shop judged, is clean; the note says what was not

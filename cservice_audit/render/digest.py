@@ -22,6 +22,11 @@ LIMIT = 4096  # bytes of UTF-8: the WeCom group bot's markdown limit, the strict
 ITEM_CHARS = 160  # one list line at most: a huge agent name or message cannot eat the budget
 FIRST_SHOWN = 10  # list items shown before trimming starts
 SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
+# The run's notes (JSON `note_details`) a group must read beside the findings: a shop of the
+# input that was not audited, a day judged while still running, a stored day replaced from a
+# cut export. Without them a digest of the shops that were judged reads as all clear. The
+# routine ones (a day audited before, a file named twice) stay in the report and on stderr.
+FORWARDED_NOTES = ("shop_not_judged", "day_running", "replaced_fewer")
 
 
 @cache
@@ -197,6 +202,15 @@ def finding_lines(report: dict[str, Any], lang: str = "en") -> tuple[list[str], 
     return lines, len(findings), has_state
 
 
+def note_lines(report: dict[str, Any], lang: str = "en") -> list[str]:
+    """The forwarded notes in `lang`; a report before schema 2.2 has none to give."""
+    return [
+        _safe((n.get(f"message_{lang}") if lang != "en" else None) or n["message"], ITEM_CHARS)
+        for n in report.get("note_details", [])
+        if n["kind"] in FORWARDED_NOTES
+    ]
+
+
 def tier_lines(report: dict[str, Any], lang: str | None = None) -> list[str]:
     reached: dict[tuple, str] = {}
     for f in report["findings"]:
@@ -222,14 +236,15 @@ def digest(
     ]
     findings, total, has_state = finding_lines(report, chosen_lang(lang))
     sections = [
+        Section(w["notes"], note_lines(report, chosen_lang(lang)), lang=lang),
         Section(w["rules_failed"].format(n=0), failed_rules(report, lang), lang=lang),
         Section(w["worst"], worst_agents(report, lang), lang=lang),
         Section((w["findings_new"] if has_state else w["findings_all"]).format(n=len(findings), total=total), findings, lang=lang),
         Section(w["tiers"], tier_lines(report, lang), lang=lang),
     ]
-    sections[0].heading = w["rules_failed"].format(n=len(sections[0].items))
+    sections[1].heading = w["rules_failed"].format(n=len(sections[1].items))
     tail = ["", w["report"].format(url=report_url)] if report_url else []
-    if not any(s.items for s in sections):
+    if not any(s.items for s in sections[1:]):  # about the shops judged; the notes say what was not
         head.append(w["clean"])
 
     def assemble() -> str:

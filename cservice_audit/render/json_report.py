@@ -19,7 +19,9 @@ from cservice_audit.schema import FINDING_SCHEMA, ITEM_SCHEMA, JSON_OMITS, METRI
 # `items` (the drill-down, schema.ITEM_SCHEMA) and the metrics' needed-to-pass columns.
 # 2.1: findings carry `message_zh`, the message in Chinese (docs/i18n.md); `ruleset.titles`
 # maps each rule code to its title (3分钟人工回复率), which the digest names rules by.
-SCHEMA_VERSION = "2.1"
+# 2.2: `note_details`, each note of the run with its kind and its Chinese (the digest forwards
+# the ones a group must read: a shop not audited, a day still running, a day cut short).
+SCHEMA_VERSION = "2.2"
 
 
 def to_dict(result: AuditResult, with_lists: bool = True) -> dict[str, Any]:
@@ -54,6 +56,10 @@ def to_dict(result: AuditResult, with_lists: bool = True) -> dict[str, Any]:
         "as_of": _iso(result.as_of),
         "shops": sorted(set(result.metrics.get_column("shop")) | set(result.findings.get_column("shop").drop_nulls())),
         "notes": [str(note) for note in result.notes],  # English, like the messages
+        "note_details": [
+            {"kind": note.key.removeprefix("note."), "message": note.localized("en"), "message_zh": note.localized("zh")}
+            for note in result.notes
+        ],
         "selection": {
             "date": _iso(result.options.date),
             "since": _iso(result.options.since),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import math
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -476,7 +477,10 @@ def _require_mostly_read(summary: InputSummary, rejects: pl.DataFrame) -> None:
             row = mine.row(0, named=True)
             problem = {"en": one_line(row["problem"]), "zh": one_line(row["problem_zh"] or row["problem"])}
             first = Term("error.mostly_rejected_first", source=one_line(row["_source"]), line=row["line"], problem=problem)
-        percent = f"{rejected * 100 / read:.1f}".rstrip("0").rstrip(".")
+        share = rejected * 100 / read
+        # A share just over the cap is rounded up, never to the cap itself (50.01 -> 50.1).
+        shown = round(share, 1) if round(share, 1) > cap else math.ceil(share * 10) / 10
+        percent = f"{shown:.1f}".removesuffix(".0")
         raise MostlyRejected(
             "error.mostly_rejected", rejects, **limits.over("rejected_percent", "error.mostly_rejected_what",
             path=one_line(entry["file"]), rejected=rejected, read=read, percent=percent, first=first),

@@ -386,6 +386,11 @@ def test_a_mostly_rejected_file_stops_the_run_and_still_writes_its_rejects(cli, 
         raised = cli("audit", "half.csv", *AUDIT, *args, env=env)
         assert raised.code in (0, 1), raised.err
         assert raised.json()["input"]["rows_rejected"] == 59
+    # Just over the limit the share is never shown as the limit itself.
+    write("edge.csv", HEADER + "".join(f"2026-11-22 10:00:{i % 60:02d},e{i},买家,,在吗\n" for i in range(999))
+          + "".join(f"bad,f{i},买家,,在吗\n" for i in range(1001)))  # fmt: skip
+    edge = cli("audit", "edge.csv", *AUDIT)
+    assert edge.code == 2 and "1001 of 2000 rows rejected (50.1%)" in edge.err, edge.err
     # At the limit itself (50 of 100) the run goes on.
     write("even.csv", HEADER + CLEAN + "".join(good.splitlines(True)[:8]) + "".join(bad.splitlines(True)[:50]) + good)
     assert cli("audit", "even.csv", *AUDIT).json()["input"]["rows_rejected"] == 50

@@ -212,6 +212,7 @@ def audit(
     from cservice_audit.audit import AuditOptions, MostlyRejected, run_audit, write_rejects
     from cservice_audit.config import load_config
     from cservice_audit.render import FORMATS, STREAMED
+    from cservice_audit.render.digest import READER_NOTES
 
     settings = load_config(config)
     global LANG
@@ -310,7 +311,10 @@ def audit(
         for entry in result.input.files:
             if entry["rows_read"] == 0:
                 _stderr.print(t("note.no_data_rows", language, file=one_line(entry["file"])), markup=False, soft_wrap=True)
-        for note in result.notes:
+        # A table or Markdown report on this terminal opens with the notes its reader must see
+        # (views.reader_notes): not said twice on the same screen.
+        in_report = READER_NOTES if to_terminal and chosen in (Format.table, Format.markdown) else ()
+        for note in (n for n in result.notes if n.key.removeprefix("note.") not in in_report):
             _stderr.print(t("note.note", language, note=one_line(note.localized(language))), markup=False, soft_wrap=True)
 
     # --statistics goes to stdout; a report file (-o, or the config's `output`) is still

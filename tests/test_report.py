@@ -286,6 +286,68 @@ def test_period_findings_name_their_period_in_the_day_column(cli):
         assert cells["KS-S1"] and all(re.fullmatch(r"2026-11-\d\d", d) for d in cells["KS-S1"]), cells
 
 
+TWO_SHOPS = ("ts,shop,buyer,role,agent,text\n"
+             "2026-11-22 10:00:00,甲店,b1,buyer,,在吗\n2026-11-22 10:00:20,甲店,b1,agent,小A,在的\n"
+             "2026-11-21 10:00:00,乙店,b2,buyer,,在吗\n2026-11-21 10:00:20,乙店,b2,agent,小B,在的\n")  # fmt: skip
+NOT_JUDGED = "乙店：输入中没有审核日期（2026-11-22）的数据，本报告不含该店铺"
+
+
+def test_a_shop_not_audited_is_said_at_the_top_of_every_report(cli, write, tmp_path):
+    """Two shops, one export of another day: the table, Markdown, HTML and workbook of the
+    shop judged open with the note that the other was not, for the supervisor who reads the
+    file, not the cron mail; a plain run has no such line."""
+    import openpyxl
+
+    write("two.csv", TWO_SHOPS)
+    write("one.csv", TWO_SHOPS.split("2026-11-21")[0].rstrip(","))
+    base = ("audit", "two.csv", "-p", "jd", "--date", "2026-11-22", "--no-history", "--lang", "zh")
+    table, markdown, html, xlsx, plain = cli.many(
+        (*base, "-f", "table"), (*base, "-f", "markdown"), (*base, "-f", "html", "-o", "r.html"), (*base, "-f", "xlsx", "-o", "r.xlsx"),
+        ("audit", "one.csv", "-p", "jd", "--no-history", "--lang", "zh", "-f", "table"),
+    )
+    assert {r.code for r in (table, markdown, html, xlsx, plain)} == {0}, [r.err for r in (table, markdown, html, xlsx, plain)]
+    head = table.out.split("甲店 · ")[0]  # before the shop's summary
+    assert f"注意：{NOT_JUDGED}" in head, table.out
+    assert f"- **注意：{NOT_JUDGED}**" in markdown.out.split("## ")[0]
+    page = (tmp_path / "r.html").read_text("utf-8")
+    assert f'<p class="runnote">注意：{NOT_JUDGED}</p>' in page
+    about = openpyxl.load_workbook(tmp_path / "r.xlsx")["说明"]
+    assert ("注意", NOT_JUDGED) in list(about.iter_rows(values_only=True))
+    assert "注意" not in plain.out and plain.err == ""
+    # Piped, the report is not on the screen: stderr still says it, as every note.
+    assert NOT_JUDGED in table.err
+
+
+def test_a_note_in_the_report_on_the_terminal_is_not_repeated_on_stderr(cli, write, tmp_path):
+    """On a terminal the table opens with the note; stderr, on the same screen, does not say
+    it again (a routine note, a file named twice, still goes to stderr)."""
+    import os
+    import pty
+
+    write("two.csv", TWO_SHOPS)
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [cli.command, "audit", "two.csv", "two.csv", "-p", "jd", "--date", "2026-11-22", "--no-history", "--lang", "zh", "-f", "table"],
+        stdin=subprocess.DEVNULL, stdout=follower, stderr=subprocess.PIPE, cwd=tmp_path, env=cli._env({"COLUMNS": "120"}),
+    )
+    os.close(follower)
+    screen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the command closed the terminal
+            break
+        if not chunk:
+            break
+        screen += chunk
+    err = proc.stderr.read().decode("utf-8")
+    assert proc.wait(timeout=60) == 0, err
+    os.close(leader)
+    assert NOT_JUDGED in re.sub(r"\x1b\[[0-9;]*m", "", screen.decode("utf-8")), screen[:2000]
+    assert NOT_JUDGED not in err, err
+    assert "只读一次" in err, err  # the routine note still on stderr
+
+
 def test_full_report_at_80_columns_fits_and_lists_findings(cli):
     """At 80 columns the whole table report fits (findings become a list, not a folded
     table): one heading line per finding, repeated scripts one per agent."""

@@ -22,11 +22,12 @@ LIMIT = 4096  # bytes of UTF-8: the WeCom group bot's markdown limit, the strict
 ITEM_CHARS = 160  # one list line at most: a huge agent name or message cannot eat the budget
 FIRST_SHOWN = 10  # list items shown before trimming starts
 SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
-# The run's notes (JSON `note_details`) a group must read beside the findings: a shop of the
-# input that was not audited, a day judged while still running, a stored day replaced from a
-# cut export. Without them a digest of the shops that were judged reads as all clear. The
-# routine ones (a day audited before, a file named twice) stay in the report and on stderr.
-FORWARDED_NOTES = ("shop_not_judged", "day_running", "replaced_fewer")
+# The run's notes a reader must see beside the findings, in the digest (JSON `note_details`)
+# and in every report a person reads (views.reader_notes): a shop of the input that was not
+# audited, a day judged while still running, a stored day replaced from a cut export. Without
+# them a report of the shops that were judged reads as the whole night. The routine ones (a
+# day audited before, a file named twice) stay on stderr and in the JSON.
+READER_NOTES = ("shop_not_judged", "day_running", "replaced_fewer")
 
 
 @cache
@@ -207,7 +208,7 @@ def note_lines(report: dict[str, Any], lang: str = "en") -> list[str]:
     return [
         _safe((n.get(f"message_{lang}") if lang != "en" else None) or n["message"], ITEM_CHARS)
         for n in report.get("note_details", [])
-        if n["kind"] in FORWARDED_NOTES
+        if n["kind"] in READER_NOTES
     ]
 
 

@@ -23,7 +23,7 @@ from cservice_audit.i18n import SENTINEL_KEYS, t
 from cservice_audit.render.digest import labels
 from cservice_audit.render.matrix import agent_matrix
 from cservice_audit.render.names import in_shop, report_cuts
-from cservice_audit.render.views import finding_rows, header_lines
+from cservice_audit.render.views import finding_rows, header_lines, reader_notes
 from cservice_audit.render.xlsx import readable_values
 from cservice_audit.sanitize import html_safe, one_line
 
@@ -38,6 +38,7 @@ CSS = """
 body{font-family:__FONT__;margin:24px;color:#222;background:#fff;max-width:1200px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
 .meta{color:#666;font-size:13px;margin:2px 0}
+.runnote{color:#8a5300;background:#fff4e0;font-weight:bold;padding:4px 8px;margin:4px 0}
 table{border-collapse:collapse;font-size:13px}th,td{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}
 th{background:#f4f4f4;position:sticky;top:0}
 td.fail{background:#fbd5d5;color:#9c0006;font-weight:bold}td.at_risk{background:#fff0c2;color:#9c5700}
@@ -296,6 +297,7 @@ def render(
     title = words["title"].format(platform=rs.platform, day=result.as_of or "-")
     shops = sorted(set(result.metrics.get_column("shop").to_list()))
     meta = "".join(f'<p class="meta">{html_safe(line)}</p>' for line in header_lines(result, lang, show_paths=show_paths))
+    meta += "".join(f'<p class="runnote">{html_safe(t("header.note", lang, note=line))}</p>' for line in reader_notes(result, lang))
     csp = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:; font-src data:"
     parts = [
         "<!DOCTYPE html>",

@@ -26,7 +26,7 @@ from cservice_audit.audit import AuditResult
 from cservice_audit.i18n import t
 from cservice_audit.render.digest import labels
 from cservice_audit.render.matrix import agent_matrix
-from cservice_audit.render.views import SCORECARD_COLUMNS
+from cservice_audit.render.views import SCORECARD_COLUMNS, reader_notes
 from cservice_audit.schema import HUMAN_ONLY
 from cservice_audit.spreadsheet import guard_formulas
 
@@ -228,6 +228,7 @@ def about_frame(result: AuditResult, show_paths: bool, lang: str = "en") -> pl.D
         (w["input"], files), (w["rows_read"], str(inp.rows_read)), (w["rows_used"], str(inp.rows_used)),
         (w["rows_rejected"], str(inp.rows_rejected)), (w["rows_duplicate"], str(inp.rows_duplicate)),
         (w["generated"], result.generated_at.strftime("%Y-%m-%d %H:%M:%S %Z")),
+        *((w["note"], line) for line in reader_notes(result, lang, "xlsx")),
     ]  # fmt: skip
     return guard_formulas(pl.DataFrame({"what": [k for k, _ in pairs], "value": [v for _, v in pairs]}))
 

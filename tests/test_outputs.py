@@ -209,6 +209,26 @@ def test_digest_counts_the_agents_the_summary_screen_counts(cli):
     assert "unassigned" not in worst and worst.count("- **") == 4, worst
 
 
+def test_digest_of_one_taobao_shop_names_sub_accounts_without_the_shop(cli, write):
+    """Taobao names agents `店铺名:客服名`. A digest of one shop names the shop once, on its
+    `店铺：` line, so its lists leave the prefix off, as the summary screen does; with two
+    shops the worst agents read `店铺 / 客服` and the other lines keep the names as exported."""
+    one = ("ts,shop,buyer,role,agent,text\n"
+           "2026-11-22 09:00:00,小林数码专营店,b1,买家,,在吗\n2026-11-22 09:20:00,小林数码专营店,b1,客服,小林数码专营店:客服07,在的\n"
+           "2026-11-22 10:00:00,小林数码专营店,b2,买家,,在吗\n2026-11-22 10:00:10,小林数码专营店,b2,客服,小林数码专营店:客服07,全网最低价哦\n")  # fmt: skip
+    two = one + ("2026-11-22 09:00:00,晨光家居旗舰店,b3,买家,,在吗\n"
+                 "2026-11-22 09:20:00,晨光家居旗舰店,b3,客服,晨光家居旗舰店:客服07,在的\n")  # fmt: skip
+    write("one.csv", one)
+    write("two.csv", two)
+    single, double = cli.many(*(("audit", f, "-p", "taobao", "-f", "digest", "--lang", "zh", "--exit-zero", "--no-history") for f in ("one.csv", "two.csv")))
+    assert single.code == double.code == 0, single.err + double.err
+    assert "店铺：小林数码专营店" in single.out
+    assert "小林数码专营店:" not in single.out, single.out
+    assert "- **客服07**: 未达标" in single.out and "- TB-P1 客服07 10:00:" in single.out, single.out
+    assert "- **小林数码专营店 / 客服07**: 未达标" in double.out and "- **晨光家居旗舰店 / 客服07**: 未达标" in double.out, double.out
+    assert "- TB-P1 小林数码专营店:客服07 10:00:" in double.out, double.out
+
+
 def test_digest_lists_new_findings_when_the_report_says_which():
     from cservice_audit.render.digest import digest
 

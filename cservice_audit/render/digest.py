@@ -159,8 +159,7 @@ def worst_agents(report: dict[str, Any], lang: str | None = None) -> list[str]:
             entry[m["status"]].append(m["rule"])
     points = {(p["shop"], p["agent"]): p["points"] for p in report["summary"]["points"] if p["agent"] is not None}
     many_shops = len({shop for shop, _ in agents}) > 1
-    named = [*((m["shop"], m["agent"]) for m in report["metrics"]), *((f["shop"], f["agent"]) for f in report["findings"])]
-    cuts = shop_cuts(named) if many_shops else {}
+    cuts = _cuts(report)
 
     def badness(key: tuple[str, str]) -> tuple:
         entry = agents[key]
@@ -186,6 +185,20 @@ def worst_agents(report: dict[str, Any], lang: str | None = None) -> list[str]:
     return lines
 
 
+def _cuts(report: dict[str, Any]) -> dict[str | None, str]:
+    """Per shop, the prefix its agents are shown without (names.shop_prefix): the digest names
+    the shop over its lists (one shop) or beside each agent (several)."""
+    named = [*((m["shop"], m["agent"]) for m in report["metrics"]), *((f["shop"], f["agent"]) for f in report["findings"])]
+    return shop_cuts(named)
+
+
+def _agent(report: dict[str, Any], shop: str | None, agent: str, cuts: dict[str | None, str], lang: str | None) -> str:
+    """An agent in a finding or tier line: without the shop's prefix when the digest is of
+    one shop (its name is the `店铺：` line); with several, the name as exported says which."""
+    one_shop = len({m["shop"] for m in report["metrics"]} | {f["shop"] for f in report["findings"] if f["shop"]}) <= 1
+    return _safe(_who(in_shop(agent, cuts.get(shop, "")) if one_shop else agent, lang), 40)
+
+
 def finding_lines(report: dict[str, Any], lang: str = "en") -> tuple[list[str], int, bool]:
     """The new findings when the report says which are new (`state`), else all of them,
     errors first, each with its message in `lang` (`message_zh`, else the English one).
@@ -194,9 +207,10 @@ def finding_lines(report: dict[str, Any], lang: str = "en") -> tuple[list[str], 
     has_state = any("state" in f for f in findings)
     chosen = [f for f in findings if f.get("state") == "new"] if has_state else list(findings)
     chosen.sort(key=lambda f: (SEVERITY_RANK.get(f["severity"], 9), f["code"], f["shop"] or "", f["agent"] or "", f["ts"] or ""))
+    cuts = _cuts(report)
     lines = []
     for f in chosen:
-        who = _safe(_who(f["agent"], lang), 40) if f["agent"] else _safe(f["shop"], 40)
+        who = _agent(report, f["shop"], f["agent"], cuts, lang) if f["agent"] else _safe(f["shop"], 40)
         when = (f["ts"] or "")[11:16] or (f["day"] or f["period_start"] or "")
         message = (f.get(f"message_{lang}") if lang != "en" else None) or f["message"]
         lines.append(f"{f['code']} {who} {when}: {_safe(message, 90)}")
@@ -218,8 +232,10 @@ def tier_lines(report: dict[str, Any], lang: str | None = None) -> list[str]:
         if f.get("tier"):
             label = f"{f['tier']}（{f['penalty']}）" if f.get("penalty") else f["tier"]
             reached[(f["shop"], f["agent"], f["code"])] = label  # later periods overwrite earlier
+    cuts = _cuts(report)
     return [
-        f"{_safe(_who(agent, lang) if agent else shop, 40)} {code}: {_safe(label, 80)}" for (shop, agent, code), label in reached.items()
+        f"{_agent(report, shop, agent, cuts, lang) if agent else _safe(shop, 40)} {code}: {_safe(label, 80)}"
+        for (shop, agent, code), label in reached.items()
     ]
 
 

@@ -25,7 +25,7 @@ from cservice_audit import load as loader
 from cservice_audit import limits, partition, spill
 from cservice_audit.checks.context import Context
 from cservice_audit.drilldown import failing_items
-from cservice_audit.errors import InputError, Term, os_reason
+from cservice_audit.errors import AuditError, InputError, Term, os_reason
 from cservice_audit.history import HistoryStore
 from cservice_audit.limits import LimitError
 from cservice_audit.metrics.rollup import DAY_SCHEMA
@@ -185,7 +185,8 @@ def _run_audit(
     summary = _summarize_input(events_all, rejects, tables, counts)
 
     _require_rows(summary, rejects)
-    _require_mostly_read(summary, rejects)
+    if options.conversation is None:  # `show` is a viewer: it shows what it could read
+        _require_mostly_read(summary, rejects)
     used = events_all.filter(~pl.col("_duplicate"))
     # Spilled, the checks below read small aggregates (each day's latest time, the agents).
     day_times = used.lazy().group_by("day").agg(pl.col("tod").max()).collect(engine=engine) if spilled else used
@@ -436,6 +437,30 @@ def _days_text(days: list[date]) -> "str | Term":
     return str(days[0]) if len(days) == 1 else Term("note.days", first=days[0], last=days[-1], n=len(days))
 
 
+class RejectedInput(AuditError):
+    """An error that stops a run over its rejected rows. It carries them (`rejects`): the run
+    stops, but `--rejects FILE` still gets them, so the user can see what went wrong."""
+
+    def __init__(self, message: str, /, rejects: pl.DataFrame, **fields: object) -> None:
+        super().__init__(message, **fields)
+        self.rejects = rejects
+
+
+class NoUsableRows(RejectedInput, InputError):
+    """Every row of the input was rejected (or a duplicate of a rejected one)."""
+
+
+class MostlyRejected(RejectedInput, LimitError):
+    """A file most of whose rows were rejected (`rejected_percent`, limits.py)."""
+
+
+def _first_rejected(rejects: pl.DataFrame) -> dict[str, object]:
+    """The fields naming a rejected row (the first of `rejects`): where it is and why."""
+    row = rejects.row(0, named=True)
+    problem = {"en": one_line(row["problem"]), "zh": one_line(row["problem_zh"] or row["problem"])}
+    return {"source": one_line(row["_source"]), "line": row["line"], "problem": problem}
+
+
 def _require_rows(summary: InputSummary, rejects: pl.DataFrame) -> None:
     """An empty input is not an all-clear (spec §10)."""
     if summary.rows_used:
@@ -444,22 +469,8 @@ def _require_rows(summary: InputSummary, rejects: pl.DataFrame) -> None:
     if summary.rows_read == 0:
         raise InputError("error.no_data_rows", names=names)
     if summary.rows_rejected:
-        first = rejects.row(0, named=True)
-        raise InputError(
-            "error.no_usable_rows", names=names, rejected=summary.rows_rejected,
-            source=one_line(first["_source"]), line=first["line"],
-            problem={"en": one_line(first["problem"]), "zh": one_line(first["problem_zh"] or first["problem"])},
-        )
+        raise NoUsableRows("error.no_usable_rows", rejects, names=names, rejected=summary.rows_rejected, **_first_rejected(rejects))
     raise InputError("error.all_duplicates", names=names, duplicates=summary.rows_duplicate)
-
-
-class MostlyRejected(LimitError):
-    """A file most of whose rows were rejected (`rejected_percent`, limits.py). It carries the
-    rejected rows: the run stops, but `--rejects FILE` still gets them."""
-
-    def __init__(self, message: str, /, rejects: pl.DataFrame, **fields: object) -> None:
-        super().__init__(message, **fields)
-        self.rejects = rejects
 
 
 def _require_mostly_read(summary: InputSummary, rejects: pl.DataFrame) -> None:
@@ -471,20 +482,25 @@ def _require_mostly_read(summary: InputSummary, rejects: pl.DataFrame) -> None:
         rejected, read = entry["rows_rejected"], entry["rows_read"]
         if not rejected or rejected * 100 <= cap * read:
             continue
-        mine = rejects.filter(pl.col("_source") == entry["file"]).head(1)
-        first: Term | str = ""
-        if mine.height:  # beyond rejects_kept a file's rejected rows are only counted
-            row = mine.row(0, named=True)
-            problem = {"en": one_line(row["problem"]), "zh": one_line(row["problem_zh"] or row["problem"])}
-            first = Term("error.mostly_rejected_first", source=one_line(row["_source"]), line=row["line"], problem=problem)
-        share = rejected * 100 / read
-        # A share just over the cap is rounded up, never to the cap itself (50.01 -> 50.1).
-        shown = round(share, 1) if round(share, 1) > cap else math.ceil(share * 10) / 10
-        percent = f"{shown:.1f}".removesuffix(".0")
+        mine = rejects.filter(pl.col("_source") == entry["file"])
+        # Beyond rejects_kept a file's rejected rows are only counted: then no first row.
+        first = Term("error.mostly_rejected_first", **_first_rejected(mine)) if mine.height else ""
         raise MostlyRejected(
             "error.mostly_rejected", rejects, **limits.over("rejected_percent", "error.mostly_rejected_what",
-            path=one_line(entry["file"]), rejected=rejected, read=read, percent=percent, first=first),
+            path=one_line(entry["file"]), rejected=rejected, read=read, percent=_percent(rejected, read, cap), first=first),
         )
+
+
+def _percent(part: int, whole: int, cap: float) -> str:
+    """`part` of `whole` in percent, one decimal, never shown as the cap it is above nor as
+    100 when some rows were read (50.01 -> 50.1, 99.95 -> 99.9)."""
+    share = part * 100 / whole
+    shown = round(share, 1)
+    if shown <= cap:
+        shown = math.ceil(share * 10) / 10
+    if shown >= 100 and part < whole:
+        shown = math.floor(share * 10) / 10
+    return f"{shown:.1f}".removesuffix(".0")
 
 
 def _require_own_shop(events: pl.DataFrame | pl.LazyFrame, shop: str, engine: str) -> None:

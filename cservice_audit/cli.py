@@ -209,10 +209,10 @@ def audit(
 ) -> None:
     """Audit chat exports and report metrics and findings."""
     _apply_limits(limit)
-    from cservice_audit.audit import AuditOptions, MostlyRejected, run_audit, write_rejects
+    from cservice_audit.audit import AuditOptions, RejectedInput, run_audit, write_rejects
     from cservice_audit.config import load_config
     from cservice_audit.render import FORMATS, STREAMED
-    from cservice_audit.render.digest import READER_NOTES
+    from cservice_audit.render.digest import is_reader_note
 
     settings = load_config(config)
     global LANG
@@ -289,10 +289,13 @@ def audit(
                 result = run_audit(paths, ruleset, options, generated_at=generated_at, progress=stage)
         else:
             result = run_audit(paths, ruleset, options, generated_at=generated_at)
-    except MostlyRejected as exc:
+    except RejectedInput as stop:
         # The run stops (exit 2), but the rows that stopped it are what the user must read.
         if rejects is not None:
-            write_rejects(exc.rejects, rejects)
+            try:
+                write_rejects(stop.rejects, rejects)
+            except AuditError as failed:  # said, but the stop's own reason stays the error
+                _stderr.print(t("note.note", language, note=one_line(failed.localized(language))), markup=False, soft_wrap=True)
         raise
 
     if result.input.rows_rejected and not quiet:
@@ -313,8 +316,8 @@ def audit(
                 _stderr.print(t("note.no_data_rows", language, file=one_line(entry["file"])), markup=False, soft_wrap=True)
         # A table or Markdown report on this terminal opens with the notes its reader must see
         # (views.reader_notes): not said twice on the same screen.
-        in_report = READER_NOTES if to_terminal and chosen in (Format.table, Format.markdown) else ()
-        for note in (n for n in result.notes if n.key.removeprefix("note.") not in in_report):
+        report_on_screen = to_terminal and chosen in (Format.table, Format.markdown) and not statistics
+        for note in (n for n in result.notes if not (report_on_screen and is_reader_note(n))):
             _stderr.print(t("note.note", language, note=one_line(note.localized(language))), markup=False, soft_wrap=True)
 
     # --statistics goes to stdout; a report file (-o, or the config's `output`) is still

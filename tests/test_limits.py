@@ -391,9 +391,38 @@ def test_a_mostly_rejected_file_stops_the_run_and_still_writes_its_rejects(cli, 
           + "".join(f"bad,f{i},买家,,在吗\n" for i in range(1001)))  # fmt: skip
     edge = cli("audit", "edge.csv", *AUDIT)
     assert edge.code == 2 and "1001 of 2000 rows rejected (50.1%)" in edge.err, edge.err
+    # Nor, with one row read, as all of them.
+    write("nearall.csv", HEADER + CLEAN[: CLEAN.index("\n") + 1] + "".join(f"bad,g{i},买家,,在吗\n" for i in range(2000)))
+    near = cli("audit", "nearall.csv", *AUDIT)
+    assert near.code == 2 and "2000 of 2001 rows rejected (99.9%)" in near.err, near.err
     # At the limit itself (50 of 100) the run goes on.
     write("even.csv", HEADER + CLEAN + "".join(good.splitlines(True)[:8]) + "".join(bad.splitlines(True)[:50]) + good)
     assert cli("audit", "even.csv", *AUDIT).json()["input"]["rows_rejected"] == 50
+
+
+def test_rejects_are_written_when_every_row_is_rejected_and_a_failed_write_keeps_the_reason(cli, write):
+    """The commonest export read the wrong way has no good row at all: --rejects still gets
+    every row. A --rejects path that cannot be written is said, but the line that ends the
+    run is still why it stopped."""
+    write("allbad.csv", HEADER + "".join(f"22.11.2026 10:{i:02d},b{i},买家,,在吗\n" for i in range(30)))
+    run = cli("audit", "allbad.csv", *AUDIT, "--rejects", "r.csv")
+    assert run.code == 2 and "no usable rows (30 rejected" in run.err, run.err
+    assert (Path(cli.cwd) / "r.csv").read_text("utf-8").count("\n") == 31
+    failed = cli("audit", "allbad.csv", *AUDIT, "--rejects", "missing-folder/r.csv")
+    lines = failed.err_lines()
+    assert failed.code == 2 and len(lines) == 2, failed.err
+    assert "missing-folder/r.csv" in lines[0] and lines[0].startswith("cservice-audit: note: "), lines
+    assert lines[1].startswith("cservice-audit: error: allbad.csv: no usable rows"), lines
+
+
+def test_show_reads_a_mostly_rejected_file(cli, write):
+    """`show` is a viewer of one conversation, with no --limit of its own: a file most of whose
+    rows are rejected still shows the conversation it can read."""
+    good = "2026-11-22 09:00:00,b1,买家,,在吗\n2026-11-22 09:01:00,b1,客服,a1,在的\n"
+    write("half.csv", HEADER + good + "".join(f"22.11.2026 11:{i:02d},c{i},买家,,在吗\n" for i in range(5)))
+    assert cli("audit", "half.csv", *AUDIT).code == 2
+    shown = cli("show", "-p", "pdd", "--lang", "en", "--", "-/b1", "half.csv")
+    assert shown.code == 0 and "在的" in shown.out, shown.err
 
 
 # --------------------------------------------------------------------------- limits themselves

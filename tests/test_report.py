@@ -346,6 +346,17 @@ def test_a_note_in_the_report_on_the_terminal_is_not_repeated_on_stderr(cli, wri
     assert NOT_JUDGED in re.sub(r"\x1b\[[0-9;]*m", "", screen.decode("utf-8")), screen[:2000]
     assert NOT_JUDGED not in err, err
     assert "只读一次" in err, err  # the routine note still on stderr
+    # --statistics prints counts, not the report: the note stays on stderr.
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [cli.command, "audit", "two.csv", "-p", "jd", "--date", "2026-11-22", "--no-history", "--lang", "zh", "-f", "table", "--statistics"],
+        stdin=subprocess.DEVNULL, stdout=follower, stderr=subprocess.PIPE, cwd=tmp_path, env=cli._env({"COLUMNS": "120"}),
+    )
+    os.close(follower)
+    err = proc.stderr.read().decode("utf-8")
+    assert proc.wait(timeout=60) == 0, err
+    os.close(leader)
+    assert NOT_JUDGED in err, err
 
 
 def test_full_report_at_80_columns_fits_and_lists_findings(cli):

@@ -30,6 +30,16 @@ SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
 READER_NOTES = ("shop_not_judged", "day_running", "replaced_fewer")
 
 
+def note_kind(note: Any) -> str:
+    """A run note's kind (`shop_not_judged`): its catalogue key without `note.` (the JSON's
+    `note_details[].kind`)."""
+    return note.key.removeprefix("note.")
+
+
+def is_reader_note(note: Any) -> bool:
+    return note_kind(note) in READER_NOTES
+
+
 @cache
 def catalogue() -> dict[str, Any]:
     """outputs.yaml as written: every word a {zh, en} pair."""
@@ -185,6 +195,11 @@ def worst_agents(report: dict[str, Any], lang: str | None = None) -> list[str]:
     return lines
 
 
+def _shops(report: dict[str, Any]) -> list[str]:
+    """The shops the digest is about: those of its metrics and findings."""
+    return sorted({m["shop"] for m in report["metrics"]} | {f["shop"] for f in report["findings"] if f["shop"]})
+
+
 def _cuts(report: dict[str, Any]) -> dict[str | None, str]:
     """Per shop, the prefix its agents are shown without (names.shop_prefix): the digest names
     the shop over its lists (one shop) or beside each agent (several)."""
@@ -195,7 +210,7 @@ def _cuts(report: dict[str, Any]) -> dict[str | None, str]:
 def _agent(report: dict[str, Any], shop: str | None, agent: str, cuts: dict[str | None, str], lang: str | None) -> str:
     """An agent in a finding or tier line: without the shop's prefix when the digest is of
     one shop (its name is the `店铺：` line); with several, the name as exported says which."""
-    one_shop = len({m["shop"] for m in report["metrics"]} | {f["shop"] for f in report["findings"] if f["shop"]}) <= 1
+    one_shop = len(_shops(report)) <= 1
     return _safe(_who(in_shop(agent, cuts.get(shop, "")) if one_shop else agent, lang), 40)
 
 
@@ -246,7 +261,7 @@ def digest(
     the environment)."""
     w = _words(lang)
     rs = report["ruleset"]
-    shops = sorted({m["shop"] for m in report["metrics"]} | {f["shop"] for f in report["findings"] if f["shop"]})
+    shops = _shops(report)
     head = [
         f"**{w['title'].format(platform=_safe(rs['platform'], 20), day=report.get('as_of') or '-')}**",
         w["shop"].format(shops=", ".join(_safe(s, 40) for s in shops[:5]) + (" …" if len(shops) > 5 else "")),

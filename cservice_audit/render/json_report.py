@@ -12,6 +12,7 @@ import polars as pl
 
 from cservice_audit import __version__
 from cservice_audit.audit import AuditResult
+from cservice_audit.render.digest import note_kind
 from cservice_audit.schema import FINDING_SCHEMA, ITEM_SCHEMA, JSON_OMITS, METRIC_SCHEMA, SEVERITY_RANK
 
 # 2.0: findings carry `status`, `tier_rank` and `state` (new | known) and known findings stay
@@ -57,7 +58,7 @@ def to_dict(result: AuditResult, with_lists: bool = True) -> dict[str, Any]:
         "shops": sorted(set(result.metrics.get_column("shop")) | set(result.findings.get_column("shop").drop_nulls())),
         "notes": [str(note) for note in result.notes],  # English, like the messages
         "note_details": [
-            {"kind": note.key.removeprefix("note."), "message": note.localized("en"), "message_zh": note.localized("zh")}
+            {"kind": note_kind(note), "message": note.localized("en"), "message_zh": note.localized("zh")}
             for note in result.notes
         ],
         "selection": {

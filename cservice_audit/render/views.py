@@ -23,7 +23,7 @@ import polars as pl
 from cservice_audit import sanitize
 from cservice_audit.audit import AuditResult
 from cservice_audit.i18n import sentinel_name, t
-from cservice_audit.render.digest import READER_NOTES
+from cservice_audit.render.digest import is_reader_note
 from cservice_audit.render.matrix import KIND_ORDER, Matrix, MatrixRow, agent_kind, agent_matrix
 from cservice_audit.render.names import in_shop, report_cuts
 from cservice_audit.schema import SEVERITY_RANK
@@ -89,7 +89,7 @@ def header_lines(result: AuditResult, lang: str = "en", target: str = "terminal"
 def reader_notes(result: AuditResult, lang: str = "en", target: str = "terminal") -> list[str]:
     """The run's notes a reader must see at the top of a report (digest.READER_NOTES), in
     `lang`; the others stay on stderr and in the JSON."""
-    return [shown(note.localized(lang), target) for note in result.notes if note.key.removeprefix("note.") in READER_NOTES]
+    return [shown(note.localized(lang), target) for note in result.notes if is_reader_note(note)]
 
 
 def shown_findings(result: AuditResult) -> pl.DataFrame:

@@ -105,6 +105,7 @@ def _comparable(report: dict) -> dict:
     report.get("history", {}).pop("folder", None)
     # Notes say what this run replaced (a re-audited day): they differ by design.
     report.pop("notes", None)
+    report.pop("note_details", None)
     return report
 
 

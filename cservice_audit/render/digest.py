@@ -40,6 +40,12 @@ def is_reader_note(note: Any) -> bool:
     return note_kind(note) in READER_NOTES
 
 
+def in_lang(entry: dict[str, Any], lang: str) -> str:
+    """A finding's or a note's message in `lang`: `message_<lang>` (the JSON's `message_zh`),
+    else the English `message`."""
+    return (entry.get(f"message_{lang}") if lang != "en" else None) or entry["message"]
+
+
 @cache
 def catalogue() -> dict[str, Any]:
     """outputs.yaml as written: every word a {zh, en} pair."""
@@ -207,11 +213,14 @@ def _cuts(report: dict[str, Any]) -> dict[str | None, str]:
     return shop_cuts(named)
 
 
-def _agent(report: dict[str, Any], shop: str | None, agent: str, cuts: dict[str | None, str], lang: str | None) -> str:
-    """An agent in a finding or tier line: without the shop's prefix when the digest is of
-    one shop (its name is the `店铺：` line); with several, the name as exported says which."""
-    one_shop = len(_shops(report)) <= 1
-    return _safe(_who(in_shop(agent, cuts.get(shop, "")) if one_shop else agent, lang), 40)
+def _line_cuts(report: dict[str, Any]) -> dict[str | None, str]:
+    """The cuts of the finding and tier lines: a digest of one shop names it on its `店铺：`
+    line, so its agents go without the prefix; with several, the names as exported say which."""
+    return _cuts(report) if len(_shops(report)) <= 1 else {}
+
+
+def _agent(shop: str | None, agent: str, cuts: dict[str | None, str], lang: str | None) -> str:
+    return _safe(_who(in_shop(agent, cuts.get(shop, "")), lang), 40)
 
 
 def finding_lines(report: dict[str, Any], lang: str = "en") -> tuple[list[str], int, bool]:
@@ -222,20 +231,19 @@ def finding_lines(report: dict[str, Any], lang: str = "en") -> tuple[list[str], 
     has_state = any("state" in f for f in findings)
     chosen = [f for f in findings if f.get("state") == "new"] if has_state else list(findings)
     chosen.sort(key=lambda f: (SEVERITY_RANK.get(f["severity"], 9), f["code"], f["shop"] or "", f["agent"] or "", f["ts"] or ""))
-    cuts = _cuts(report)
+    cuts = _line_cuts(report)
     lines = []
     for f in chosen:
-        who = _agent(report, f["shop"], f["agent"], cuts, lang) if f["agent"] else _safe(f["shop"], 40)
+        who = _agent(f["shop"], f["agent"], cuts, lang) if f["agent"] else _safe(f["shop"], 40)
         when = (f["ts"] or "")[11:16] or (f["day"] or f["period_start"] or "")
-        message = (f.get(f"message_{lang}") if lang != "en" else None) or f["message"]
-        lines.append(f"{f['code']} {who} {when}: {_safe(message, 90)}")
+        lines.append(f"{f['code']} {who} {when}: {_safe(in_lang(f, lang), 90)}")
     return lines, len(findings), has_state
 
 
 def note_lines(report: dict[str, Any], lang: str = "en") -> list[str]:
     """The forwarded notes in `lang`; a report before schema 2.2 has none to give."""
     return [
-        _safe((n.get(f"message_{lang}") if lang != "en" else None) or n["message"], ITEM_CHARS)
+        _safe(in_lang(n, lang), ITEM_CHARS)
         for n in report.get("note_details", [])
         if n["kind"] in READER_NOTES
     ]
@@ -247,9 +255,9 @@ def tier_lines(report: dict[str, Any], lang: str | None = None) -> list[str]:
         if f.get("tier"):
             label = f"{f['tier']}（{f['penalty']}）" if f.get("penalty") else f["tier"]
             reached[(f["shop"], f["agent"], f["code"])] = label  # later periods overwrite earlier
-    cuts = _cuts(report)
+    cuts = _line_cuts(report)
     return [
-        f"{_agent(report, shop, agent, cuts, lang) if agent else _safe(shop, 40)} {code}: {_safe(label, 80)}"
+        f"{_agent(shop, agent, cuts, lang) if agent else _safe(shop, 40)} {code}: {_safe(label, 80)}"
         for (shop, agent, code), label in reached.items()
     ]
 

@@ -23,7 +23,7 @@ import polars as pl
 from cservice_audit import sanitize
 from cservice_audit.audit import AuditResult
 from cservice_audit.i18n import sentinel_name, t
-from cservice_audit.render.digest import is_reader_note
+from cservice_audit.render.digest import in_lang, is_reader_note
 from cservice_audit.render.matrix import KIND_ORDER, Matrix, MatrixRow, agent_kind, agent_matrix
 from cservice_audit.render.names import in_shop, report_cuts
 from cservice_audit.schema import SEVERITY_RANK
@@ -288,7 +288,7 @@ def _period_messages(result: AuditResult, lang: str, target: str) -> dict[tuple,
 def finding_message(f: dict, lang: str) -> str:
     """A finding's message in the reader's language: the checks write `message` in English
     (the JSON's) and `message_<lang>` in the others; a check without one falls back to English."""
-    return (f.get(f"message_{lang}") if lang != "en" else None) or f["message"]
+    return in_lang(f, lang)
 
 
 def _day_cell(f: dict, lang: str) -> str:

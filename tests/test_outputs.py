@@ -137,6 +137,9 @@ def test_digest_of_the_largest_sample(cli):
     assert "2026-11-22" in run.out and "快手示例小店" in run.out
     assert "KS-R3" in run.out  # a failed rule
     assert "**莉莉**" in run.out  # a worst agent
+    # A week's finding has no one day: no first day before its message (which gives the span).
+    week = [line for line in run.out.splitlines() if line.startswith("- KS-R3 ")]
+    assert week and all(re.match(r"- KS-R3 [^:]+: ", line) and "2026-11-16:" not in line for line in week), week
 
 
 @pytest.fixture(scope="module")

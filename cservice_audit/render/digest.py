@@ -235,8 +235,11 @@ def finding_lines(report: dict[str, Any], lang: str = "en") -> tuple[list[str], 
     lines = []
     for f in chosen:
         who = _agent(f["shop"], f["agent"], cuts, lang) if f["agent"] else _safe(f["shop"], 40)
-        when = (f["ts"] or "")[11:16] or (f["day"] or f["period_start"] or "")
-        lines.append(f"{f['code']} {who} {when}: {_safe(in_lang(f, lang), 90)}")
+        # A week's, month's or 30-day finding has no one day: its message gives the span (its
+        # first day alone would read as the day it happened, as in the findings table).
+        one_day = f.get("period") in (None, "day")
+        when = (f["ts"] or "")[11:16] or f["day"] or (f["period_start"] if one_day else None)
+        lines.append(" ".join(filter(None, (f["code"], who, when))) + f": {_safe(in_lang(f, lang), 90)}")
     return lines, len(findings), has_state
 
 

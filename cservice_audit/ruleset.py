@@ -184,7 +184,8 @@ def load_file(path: str | Path, origin: str | None = None) -> Ruleset:
 
 class _DatesAsText(yaml.SafeLoader):
     """SafeLoader that leaves dates as text, so an impossible date such as 2026-02-30 is
-    reported by our validator with its key path instead of crashing inside PyYAML."""
+    reported by our validator with its key path instead of crashing inside PyYAML. Every
+    user YAML file is read with it (a ruleset; a mapping, whose values are spellings)."""
 
 
 _DatesAsText.yaml_implicit_resolvers = {
@@ -202,7 +203,7 @@ if _FAST[yaml.SafeLoader] is not None:
 
 
 def _read_yaml(path: Path) -> Any:
-    return read_yaml_file(path, "ruleset", RulesetError, loader=_DatesAsText)
+    return read_yaml_file(path, "ruleset", RulesetError)
 
 
 def _what(what: str) -> Term | str:
@@ -210,7 +211,7 @@ def _what(what: str) -> Term | str:
     return Term({"ruleset": "file.ruleset", "mapping file": "file.mapping"}[what]) if what in ("ruleset", "mapping file") else what
 
 
-def read_yaml_file(path: str | Path, what: str, error: type[Exception], loader: type = yaml.SafeLoader) -> Any:
+def read_yaml_file(path: str | Path, what: str, error: type[Exception], loader: type = _DatesAsText) -> Any:
     """A small YAML file (a ruleset, a mapping) read within the limits: at most `yaml_bytes`,
     nested at most `yaml_depth` deep, and at most `yaml_nodes` nodes with every alias expanded.
     Aliases are allowed (yaml.dump writes them for repeated lists) but counted as what they

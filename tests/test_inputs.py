@@ -127,6 +127,24 @@ def test_timestamp_layouts_and_input_tz(cli, write):
 # --------------------------------------------------------------------------- mapping
 
 
+def test_a_mapping_with_date_like_values_is_read_as_text_not_a_crash(cli, write):
+    """A mapping's values are spellings: `2026-02-30` (no such day) is a header name like any
+    other, and a date-like value where the shape is wrong is the shape's one-line error. PyYAML
+    once built a date from it and the run ended in an internal error (found by the fuzz)."""
+    write("export.csv", "2026-02-30,买家,发送方,客服账号,内容\n2026-11-22 09:00:00,b1,买家,,在吗\n2026-11-22 09:00:40,b1,客服,a1,在的\n")
+    write("mapping.yaml", "columns:\n  ts: [2026-02-30]\n")
+    write("list.yaml", "- \n  name: 2026-02-30\n")
+    mapped, listed = cli.many(
+        ("audit", "export.csv", "-p", "pdd", "-f", "json", "--mapping", "mapping.yaml", "--no-history"),
+        ("audit", "export.csv", "-p", "pdd", "-f", "json", "--mapping", "list.yaml", "--no-history"),
+    )
+    assert mapped.code == 0, mapped.err
+    assert mapped.json()["input"]["rows_used"] == 2
+    assert listed.code == 2 and listed.err_lines() == [
+        "cservice-audit: error: list.yaml: a mapping file is a YAML mapping with 'columns' and/or 'values'"
+    ], listed.err
+
+
 def test_mapping_file_adds_header_and_value_spellings(cli, write):
     write(
         "export.csv",

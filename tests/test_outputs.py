@@ -232,6 +232,19 @@ def test_digest_of_one_taobao_shop_names_sub_accounts_without_the_shop(cli, writ
     assert "- TB-P1 小林数码专营店:客服07 10:00:" in double.out, double.out
 
 
+def test_digest_names_the_shop_once_and_its_total_as_the_table_does(cli):
+    """The douyin sample has a damaged line whose shop could not be read (`-` in the JSON):
+    it is not a second shop on the digest's `店铺：` line. With one shop, a shop-scope line
+    reads `（全店）`, as the findings table's agent column does, not the shop's name again."""
+    douyin = SAMPLES / "douyin-2026-11-22.jsonl"
+    dy, ks = cli.many(
+        ("audit", douyin, "-p", "douyin", "-f", "digest", "--lang", "zh", "--exit-zero", "--no-history"),
+        ("audit", LARGEST, "-p", "kuaishou", "-f", "digest", "--lang", "zh", "--exit-zero", "--no-history"),
+    )
+    assert dy.out.splitlines()[1] == "店铺：抖店示例店", dy.out
+    assert "- KS-G1 （全店）: 人工客服好评率" in ks.out and "- KS-G1 快手示例小店:" not in ks.out, ks.out
+
+
 def test_digest_lists_new_findings_when_the_report_says_which():
     from cservice_audit.render.digest import digest
 

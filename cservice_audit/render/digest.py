@@ -9,10 +9,12 @@ text is only ever cut between characters, never inside one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from cservice_audit.normalize import DEFAULT_SHOP
 from cservice_audit.render.matrix import agent_kind
 from cservice_audit.render.names import in_shop, shop_cuts
 from cservice_audit.sanitize import markdown_safe
@@ -202,8 +204,12 @@ def worst_agents(report: dict[str, Any], lang: str | None = None) -> list[str]:
 
 
 def _shops(report: dict[str, Any]) -> list[str]:
-    """The shops the digest is about: those of its metrics and findings."""
-    return sorted({m["shop"] for m in report["metrics"]} | {f["shop"] for f in report["findings"] if f["shop"]})
+    """The shops the digest is about: those of its metrics and findings. A rejected row whose
+    shop could not be read is under `-` (spec §11 reports it whatever shop it names): not one
+    more shop beside the shops judged ("店铺：-, 抖店示例店")."""
+    judged = {m["shop"] for m in report["metrics"]}
+    named = {f["shop"] for f in report["findings"] if f["shop"] and not (judged and f["shop"] == DEFAULT_SHOP)}
+    return sorted(judged | named)
 
 
 def _cuts(report: dict[str, Any]) -> dict[str | None, str]:
@@ -213,14 +219,22 @@ def _cuts(report: dict[str, Any]) -> dict[str | None, str]:
     return shop_cuts(named)
 
 
-def _line_cuts(report: dict[str, Any]) -> dict[str | None, str]:
-    """The cuts of the finding and tier lines: a digest of one shop names it on its `店铺：`
-    line, so its agents go without the prefix; with several, the names as exported say which."""
-    return _cuts(report) if len(_shops(report)) <= 1 else {}
+def _namer(report: dict[str, Any], lang: str | None) -> Callable[[str | None, str | None], str]:
+    """Who a finding or tier line is about. A digest of one shop names it on its `店铺：` line:
+    its agents go without the shop's prefix and the shop itself is `（全店）`, as in the
+    findings table; with several, the names as exported and the shop by name say which."""
+    from cservice_audit.i18n import t
 
+    one_shop = len(_shops(report)) <= 1
+    cuts = _cuts(report) if one_shop else {}
+    shop_total = t("who.shop_total", chosen_lang(lang))
 
-def _agent(shop: str | None, agent: str, cuts: dict[str | None, str], lang: str | None) -> str:
-    return _safe(_who(in_shop(agent, cuts.get(shop, "")), lang), 40)
+    def name(shop: str | None, agent: str | None) -> str:
+        if agent is None:
+            return shop_total if one_shop else _safe(shop, 40)
+        return _safe(_who(in_shop(agent, cuts.get(shop, "")), lang), 40)
+
+    return name
 
 
 def finding_lines(report: dict[str, Any], lang: str = "en") -> tuple[list[str], int, bool]:
@@ -231,10 +245,10 @@ def finding_lines(report: dict[str, Any], lang: str = "en") -> tuple[list[str], 
     has_state = any("state" in f for f in findings)
     chosen = [f for f in findings if f.get("state") == "new"] if has_state else list(findings)
     chosen.sort(key=lambda f: (SEVERITY_RANK.get(f["severity"], 9), f["code"], f["shop"] or "", f["agent"] or "", f["ts"] or ""))
-    cuts = _line_cuts(report)
+    name = _namer(report, lang)
     lines = []
     for f in chosen:
-        who = _agent(f["shop"], f["agent"], cuts, lang) if f["agent"] else _safe(f["shop"], 40)
+        who = name(f["shop"], f["agent"])
         # A week's, month's or 30-day finding has no one day: its message gives the span (its
         # first day alone would read as the day it happened, as in the findings table).
         one_day = f.get("period") in (None, "day")
@@ -258,9 +272,9 @@ def tier_lines(report: dict[str, Any], lang: str | None = None) -> list[str]:
         if f.get("tier"):
             label = f"{f['tier']}（{f['penalty']}）" if f.get("penalty") else f["tier"]
             reached[(f["shop"], f["agent"], f["code"])] = label  # later periods overwrite earlier
-    cuts = _line_cuts(report)
+    name = _namer(report, lang)
     return [
-        f"{_agent(shop, agent, cuts, lang) if agent else _safe(shop, 40)} {code}: {_safe(label, 80)}"
+        f"{name(shop, agent)} {code}: {_safe(label, 80)}"
         for (shop, agent, code), label in reached.items()
     ]
 

@@ -215,7 +215,7 @@ def test_digest_counts_the_agents_the_summary_screen_counts(cli):
 def test_digest_of_one_taobao_shop_names_sub_accounts_without_the_shop(cli, write):
     """Taobao names agents `店铺名:客服名`. A digest of one shop names the shop once, on its
     `店铺：` line, so its lists leave the prefix off, as the summary screen does; with two
-    shops the worst agents read `店铺 / 客服` and the other lines keep the names as exported."""
+    shops every line names the agent beside its shop, `店铺 / 客服`."""
     one = ("ts,shop,buyer,role,agent,text\n"
            "2026-11-22 09:00:00,小林数码专营店,b1,买家,,在吗\n2026-11-22 09:20:00,小林数码专营店,b1,客服,小林数码专营店:客服07,在的\n"
            "2026-11-22 10:00:00,小林数码专营店,b2,买家,,在吗\n2026-11-22 10:00:10,小林数码专营店,b2,客服,小林数码专营店:客服07,全网最低价哦\n")  # fmt: skip
@@ -229,7 +229,25 @@ def test_digest_of_one_taobao_shop_names_sub_accounts_without_the_shop(cli, writ
     assert "小林数码专营店:" not in single.out, single.out
     assert "- **客服07**: 未达标" in single.out and "- TB-P1 客服07 10:00:" in single.out, single.out
     assert "- **小林数码专营店 / 客服07**: 未达标" in double.out and "- **晨光家居旗舰店 / 客服07**: 未达标" in double.out, double.out
-    assert "- TB-P1 小林数码专营店:客服07 10:00:" in double.out, double.out
+    assert "- TB-P1 小林数码专营店 / 客服07 10:00:" in double.out, double.out
+
+
+def test_digest_of_two_shops_says_whose_客服07_a_finding_is(cli, write):
+    """Pinduoduo names agents without their shop: two shops' 客服07 are two people. In a
+    two-shop digest every finding line and the worst-agents list name the shop (a line that
+    said only `PDD-P1 客服07` sent the supervisor to the wrong shop's chats), and a rule the
+    shop total fails says which shop."""
+    rows = "ts,shop,buyer,role,agent,text\n" + "".join(
+        f"2026-11-22 10:00:00,{shop},b{i},买家,,在吗\n2026-11-22 10:00:10,{shop},b{i},客服,客服07,{text}\n"
+        for i, (shop, text) in enumerate((("甲店", "你自己看不懂吗"), ("乙店", "在的亲")))
+    )
+    write("two.csv", rows)
+    run = cli("audit", "two.csv", "-p", "pdd", "-f", "digest", "--lang", "zh", "--exit-zero", "--no-history")
+    assert run.code == 0, run.err
+    assert "- PDD-P1 不良服务态度：甲店 全店未达标, 1 名客服未达标" in run.out, run.out  # which shop fails
+    found = run.out.split("**新问题")[1].splitlines()[1:]
+    assert found[0].startswith("- PDD-P1 甲店 / 客服07 10:00:"), run.out
+    assert "乙店 / 客服07 10:00" not in run.out and "- **甲店 / 客服07**: 未达标" in run.out, run.out
 
 
 def test_digest_names_the_shop_once_and_its_total_as_the_table_does(cli):

@@ -135,13 +135,13 @@ def failed_rules(report: dict[str, Any], lang: str | None = None) -> list[str]:
     w = _words(lang)
     by_rule: dict[str, dict[str, Any]] = {}
     for m in _current(report):
-        entry = by_rule.setdefault(m["rule"], {"name": m["name"], "shop": False, "agents": set(), "unassigned": False})
+        entry = by_rule.setdefault(m["rule"], {"name": m["name"], "shops": set(), "agents": set(), "unassigned": False})
         if m["status"] == "fail":
             # Counted as the summary screen counts: people to coach; unassigned turns apart,
             # the robot left out (a shop of 20 agents never reads "21 agents fail").
             kind = "shop" if m["scope"] == "shop" else agent_kind(m["agent"], m["shop"])
             if kind == "shop":
-                entry["shop"] = True
+                entry["shops"].add(m["shop"])
             elif kind == "agent":
                 entry["agents"].add((m["shop"], m["agent"]))
             elif kind == "unassigned":
@@ -150,12 +150,17 @@ def failed_rules(report: dict[str, Any], lang: str | None = None) -> list[str]:
     # The rule's title (3分钟人工回复率), what a supervisor calls it; reports before schema
     # 2.1 have none, so their rule name is shown.
     titles = report["ruleset"].get("titles") or {}
+    many_shops = len(_shops(report)) > 1
     lines = []
     for code in sorted(by_rule, key=lambda c: order.index(c) if c in order else len(order)):
         entry = by_rule[code]
-        if not entry["shop"] and not entry["agents"] and not entry["unassigned"]:
+        if not entry["shops"] and not entry["agents"] and not entry["unassigned"]:
             continue
-        who = [w["rule_shop"]] if entry["shop"] else []
+        who = []
+        if entry["shops"]:
+            # With several shops, "the shop fails" must say which.
+            failing = ", ".join(_safe(shop, 30) for shop in sorted(entry["shops"]))
+            who.append(w["rule_shops"].format(shops=failing) if many_shops else w["rule_shop"])
         if entry["agents"]:
             who.append(w["rule_agents"].format(n=len(entry["agents"])))
         if entry["unassigned"]:
@@ -176,8 +181,7 @@ def worst_agents(report: dict[str, Any], lang: str | None = None) -> list[str]:
         if m["status"] in entry:
             entry[m["status"]].append(m["rule"])
     points = {(p["shop"], p["agent"]): p["points"] for p in report["summary"]["points"] if p["agent"] is not None}
-    many_shops = len({shop for shop, _ in agents}) > 1
-    cuts = _cuts(report)
+    name = _namer(report, lang)
 
     def badness(key: tuple[str, str]) -> tuple:
         entry = agents[key]
@@ -196,10 +200,7 @@ def worst_agents(report: dict[str, Any], lang: str | None = None) -> list[str]:
             parts.append(w["agent_at_risk"].format(codes=", ".join(entry["at_risk"])))
         if points.get(key):
             parts.append(w["agent_points"].format(points=f"{points[key]:g}"))
-        name = _safe(_who(in_shop(key[1], cuts.get(key[0], "")), lang), 40)
-        if many_shops:
-            name = f"{_safe(key[0], 30)} / {name}"
-        lines.append(f"**{name}**: " + " · ".join(parts))
+        lines.append(f"**{name(*key)}**: " + " · ".join(parts))
     return lines
 
 
@@ -220,19 +221,21 @@ def _cuts(report: dict[str, Any]) -> dict[str | None, str]:
 
 
 def _namer(report: dict[str, Any], lang: str | None) -> Callable[[str | None, str | None], str]:
-    """Who a finding or tier line is about. A digest of one shop names it on its `店铺：` line:
-    its agents go without the shop's prefix and the shop itself is `（全店）`, as in the
-    findings table; with several, the names as exported and the shop by name say which."""
+    """Who a line is about. A digest of one shop names it on its `店铺：` line: its agents go
+    without the shop's prefix and the shop itself is `（全店）`, as in the findings table. With
+    several, every agent is named beside its shop (`淘宝乙店 / 客服05`, spec §11: two shops'
+    客服05 are two people) and a shop-scope line by the shop's name."""
     from cservice_audit.i18n import t
 
     one_shop = len(_shops(report)) <= 1
-    cuts = _cuts(report) if one_shop else {}
+    cuts = _cuts(report)
     shop_total = t("who.shop_total", chosen_lang(lang))
 
     def name(shop: str | None, agent: str | None) -> str:
         if agent is None:
             return shop_total if one_shop else _safe(shop, 40)
-        return _safe(_who(in_shop(agent, cuts.get(shop, "")), lang), 40)
+        agent_name = _safe(_who(in_shop(agent, cuts.get(shop, "")), lang), 40)
+        return agent_name if one_shop or not shop else f"{_safe(shop, 30)} / {agent_name}"
 
     return name
 

@@ -128,6 +128,8 @@ def _run_audit(
 ) -> AuditResult:
     progress("progress.reading")
     notes: list[Term] = []
+    # Read first: a baseline that cannot serve this run stops it before anything is written.
+    baseline = read_baseline(options.baseline, ruleset.platform) if options.baseline else Baseline()
     paths, reviews = read_once(paths, list(options.reviews), notes)
     tables = loader.load(paths, encoding=options.encoding, stdin=stdin, sheet=options.sheet) if paths else []
     if reviews:
@@ -220,6 +222,11 @@ def _run_audit(
     # out of the report: say so, or a nightly run over two shops hides that one went unaudited.
     for shop in sorted(set(data_ends.get_column("shop")) - set(shops)):
         notes.append(Term("note.shop_not_judged", shop=one_line(shop), days=_selected_days(options, as_of)))
+    # A shop the baseline never judged (another shop's report, or a shop new to this night):
+    # every finding of it is new, which the exit status and the digest's "new" must not hide.
+    if baseline.shops is not None:
+        for shop in sorted(set(shops) - baseline.shops):
+            notes.append(Term("note.baseline_shop", shop=one_line(shop), file=one_line(Path(options.baseline).name)))
     store = HistoryStore(options.history, ruleset.platform) if options.history and as_of is not None else None
     if store is not None and DEFAULT_SHOP in shops:
         raise InputError("error.history_no_shop")
@@ -270,7 +277,7 @@ def _run_audit(
         findings = findings.filter(pl.col("agent").is_null() | (pl.col("agent") == options.agent))
         items = items.filter((pl.col("scope") == "shop") | (pl.col("agent") == options.agent))
     findings = conform(with_fingerprints(findings).lazy(), FINDING_SCHEMA).collect()
-    findings = mark_known(findings, baseline_findings(options.baseline) if options.baseline else {}, ruleset)
+    findings = mark_known(findings, baseline.known, ruleset)
     hidden = int((findings.get_column("state") == "known").sum())
     points = points_in_force(metrics, as_of)
     return AuditResult(
@@ -289,15 +296,26 @@ def bot_accounts(events: pl.DataFrame | pl.LazyFrame) -> frozenset[tuple[str, st
 STATUS_RANK = {"at_risk": 0, "fail": 1}
 
 
-def baseline_findings(path: str) -> dict[str, tuple[int, int, int]]:
+@dataclass(frozen=True)
+class Baseline:
     """What an earlier JSON report (`--baseline`) found: fingerprint -> (status, severity,
-    tier) ranks, the worst when a fingerprint repeats. A baseline that does not exist yet
-    (the first night) knows nothing; one that exists but cannot be read stops the run, so a
-    damaged file never silently turns every finding into a new one."""
+    tier) ranks, the worst when a fingerprint repeats; and the shops it judged (None: no
+    report yet, or one without `shops`)."""
+
+    known: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+    shops: frozenset[str] | None = None
+
+
+def read_baseline(path: str, platform: str) -> Baseline:
+    """The baseline at `path` for a run of `platform`. One that does not exist yet (the first
+    night) knows nothing. One that exists but cannot be read, or is a report of another
+    platform (none of its fingerprints can match), stops the run: a wrong or damaged file
+    never silently turns every finding into a new one."""
     if not Path(path).exists():
-        return {}
+        return Baseline()
     try:
         report = json.loads(Path(path).read_text("utf-8"))
+        theirs = report["ruleset"]["platform"]
         known: dict[str, tuple[int, int, int]] = {}
         for f in report["findings"]:
             ranks = (
@@ -307,11 +325,14 @@ def baseline_findings(path: str) -> dict[str, tuple[int, int, int]]:
             )
             fingerprint = f["fingerprint"]
             known[fingerprint] = max(known.get(fingerprint, ranks), ranks)
-        return known
+        shops = frozenset(str(shop) for shop in report["shops"]) if "shops" in report else None
     except OSError as exc:
         raise InputError("error.baseline_unreadable", path=path, reason=os_reason(exc)) from None
     except (ValueError, KeyError, TypeError, AttributeError):
         raise InputError("error.not_report", path=path) from None
+    if theirs != platform:
+        raise InputError("error.baseline_platform", path=path, theirs=one_line(theirs), ours=platform)
+    return Baseline(known, shops)
 
 
 def tier_ranks(findings: pl.DataFrame, ruleset: Ruleset) -> pl.Series:

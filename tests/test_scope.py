@@ -289,6 +289,33 @@ def test_a_rolling_30_day_failure_is_known_the_next_night(cli, tmp_path):
     assert len({tuple(c[2] for c in night) for night in codes}) == 3
 
 
+def test_a_baseline_of_another_shop_is_said_and_of_another_platform_stops(cli, tmp_path):
+    """Shop 乙's nightly line pointed at shop 甲's report (a copied config): every finding of
+    乙 is new every night, exit 1 each time. The run says why, on stderr, in the JSON's notes
+    and at the top of the digest; a night whose baseline holds the shop says nothing. A
+    baseline of another platform can match nothing: exit 2, one line, no history written."""
+    day = date(2026, 11, 22)
+    a_report, history = tmp_path / "a.json", tmp_path / "h"
+    a_export = _csv(tmp_path / "a.csv", _late_day(day, shop="甲店"))
+    b_export = _csv(tmp_path / "b.csv", _late_day(day, shop="乙店"))
+    first = cli("audit", a_export, "-p", "pinduoduo", "-f", "json", "-o", a_report, "--no-history")
+    assert first.code == 1 and "baseline" not in first.err, first.err
+    again = cli("audit", a_export, "-p", "pinduoduo", "-f", "json", "--baseline", a_report, "--no-history")
+    assert again.code == 0 and "baseline" not in again.err, again.err  # its own shop: nothing to say
+    wrong = cli("audit", b_export, "-p", "pinduoduo", "-f", "json", "--baseline", a_report, "--no-history")
+    assert wrong.code == 1, wrong.err
+    said = "乙店: the baseline a.json holds no result of this shop, so all its findings count as new"
+    assert said in wrong.err, wrong.err
+    body = wrong.json()
+    assert {f["state"] for f in body["findings"]} == {"new"}
+    assert [n["kind"] for n in body["note_details"]] == ["baseline_shop"] and said in body["notes"][0], body["notes"]
+    digest = cli("audit", b_export, "-p", "pinduoduo", "-f", "digest", "--lang", "zh", "--baseline", a_report, "--no-history")
+    assert "**注意：**\n- 乙店：基线 a.json 中没有该店铺的结果，它的问题全部计为新问题" in digest.out, digest.out
+    line = _one_error(cli("audit", a_export, "-p", "taobao", "-f", "json", "--baseline", a_report, "--history", history))
+    assert str(a_report) in line and "baseline is a pinduoduo report and this run audits taobao" in line, line
+    assert not history.exists()
+
+
 def test_statistics_leave_the_report_file_a_report(cli, day_file, tmp_path):
     """--statistics on a config that writes the nightly JSON report: the counts go to stdout,
     the report file stays JSON (it is tomorrow's baseline)."""

@@ -26,10 +26,11 @@ FIRST_SHOWN = 10  # list items shown before trimming starts
 SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
 # The run's notes a reader must see beside the findings, in the digest (JSON `note_details`)
 # and in every report a person reads (views.reader_notes): a shop of the input that was not
-# audited, a day judged while still running, a stored day replaced from a cut export. Without
-# them a report of the shops that were judged reads as the whole night. The routine ones (a
+# audited, a day judged while still running, a stored day replaced from a cut export, a shop
+# the baseline never judged (all its findings new). Without them a report of the shops that
+# were judged reads as the whole night. The routine ones (a
 # day audited before, a file named twice) stay on stderr and in the JSON.
-READER_NOTES = ("shop_not_judged", "day_running", "replaced_fewer")
+READER_NOTES = ("shop_not_judged", "day_running", "replaced_fewer", "baseline_shop")
 
 
 def note_kind(note: Any) -> str:

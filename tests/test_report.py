@@ -194,6 +194,33 @@ def test_taobao_sub_accounts_are_shown_by_their_own_names_in_their_shop(cli, wri
     assert {"小林数码专营店:客服07", "晨光家居旗舰店:客服07", "客服07"} <= agents, agents
 
 
+def test_a_report_of_one_taobao_shop_names_its_sub_accounts_without_the_shop_throughout(cli, write):
+    """A report of one shop names the shop in its header, and its summary says the agents go
+    without the `店铺:` prefix: the scorecards, the findings, the drill-down and the HTML then
+    leave it off too (it once came back in every row below the summary, nine columns of each
+    findings line on a terminal). JSON and CSV keep the names as exported."""
+    write("one.csv", "ts,shop,buyer,role,agent,text\n"
+          "2026-11-22 09:00:00,小林数码专营店,b1,买家,,在吗\n2026-11-22 09:20:00,小林数码专营店,b1,客服,小林数码专营店:客服07,在的\n"
+          "2026-11-22 10:00:00,小林数码专营店,b2,买家,,在吗\n2026-11-22 10:00:10,小林数码专营店,b2,客服,小林数码专营店:客服07,全网最低价哦\n")  # fmt: skip
+    args = ("audit", "one.csv", "-p", "taobao", "--lang", "zh", "--exit-zero", "--no-history")
+    table, markdown, html, csv_run, report = cli.many(
+        {"args": (*args, "-f", "table"), "env": {"COLUMNS": "200"}},
+        (*args, "-f", "markdown"),
+        (*args, "-f", "html"),
+        (*args, "-f", "csv"),
+        (*args, "-f", "json"),
+    )
+    for run in (table, markdown, html):
+        assert run.code == 0, run.err
+        shown = [line for line in run.out.splitlines() if "客服名省略了店铺前缀" not in line]
+        assert "客服07" in run.out and not any("小林数码专营店:客服07" in line for line in shown if "<table" not in line), run.out
+    findings = table.out[table.out.index("\n问题（") :]
+    assert any(line.startswith("│ TB-P1 ") and "│ 客服07 " in line for line in findings.splitlines()), table.out
+    assert "| TB-R3 " in markdown.out and "| 客服07 | " in markdown.out, markdown.out
+    assert "小林数码专营店:客服07" in csv_run.out
+    assert {f["agent"] for f in report.json()["findings"] if f["agent"]} == {"小林数码专营店:客服07"}
+
+
 def test_tiers_and_penalties_in_summary_table_and_markdown(cli):
     sample = ROOT / "samples" / "kuaishou-2026-11-16-week.csv"
     runs = cli.many(

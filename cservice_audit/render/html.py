@@ -100,7 +100,7 @@ def summary_section(result: AuditResult, words: dict[str, Any]) -> str:
     if not matrix.rows:
         return f'<p class="note">{html_safe(words["none"])}</p>'
     many = len(matrix.shops) > 1
-    cuts = report_cuts(result) if many else {}  # the shop is in its own column: 客服07, not 小林数码专营店:客服07
+    cuts = report_cuts(result)  # the shop is named above or in its own column: 客服07, not 小林数码专营店:客服07
     columns = (["shop"] if many else []) + [words["agent"], *matrix.rules, words["points"], words["tiers"]]
     rows, classes = [], []
     for row in matrix.rows:
@@ -135,7 +135,7 @@ def rate_charts(result: AuditResult, words: dict[str, str]) -> str:
             continue
         many = rows.get_column("shop").n_unique() > 1
         data = [
-            {"agent": one_line(f"{r['shop']} / {_who(in_shop(r['agent'], cuts.get(r['shop'], '')), words)}" if many else _who(r["agent"], words)), "value": r["value"],
+            {"agent": one_line(f"{r['shop']} / {_who(in_shop(r['agent'], cuts.get(r['shop'], '')), words)}" if many else _who(in_shop(r["agent"], cuts.get(r["shop"], "")), words)), "value": r["value"],
              "status": status_words[r["status"]], "threshold": r["threshold"]}
             for r in rows.iter_rows(named=True)
         ]  # fmt: skip

@@ -115,7 +115,7 @@ def item_tables(
         pl.len().over("rule", "scope", "shop", "agent", "period_start").alias("_count"),
     )
     many_shops = items.get_column("shop").n_unique() > 1
-    cuts = report_cuts(result) if many_shops else {}
+    cuts = report_cuts(result)
     tables: list[ItemTable] = []
     for (code, period, start), group in items.group_by("rule", "period", "period_start", maintain_order=True):
         end = ends.get((code, start), start)
@@ -191,7 +191,7 @@ def need_rows(
         return [], []
     rules = {rule.code: rule for rule in result.ruleset.rules}
     many_shops = result.metrics.get_column("shop").n_unique() > 1
-    cuts = report_cuts(result) if many_shops else {}
+    cuts = report_cuts(result)
     rows = []
     for row in at_risk.iter_rows(named=True):
         rule = rules[row["rule"]]

@@ -1,10 +1,11 @@
 """Agents' names beside their shop's.
 
 Taobao exports name an agent `店铺名:客服名` (the shop's sub-account). Where the report shows
-the shop's name on the same line (`小林数码专营店 / 客服07`) or over the section (the summary),
-the prefix says nothing the reader does not see already, and twenty prefixed names leave no
-width for the figures. So there it is left off; JSON, CSV and the drill-down keep the names
-as exported.
+the shop's name on the same line (`小林数码专营店 / 客服07`) or over the whole report (a
+report of one shop names it in its header), the prefix says nothing the reader does not see
+already, and twenty prefixed names leave no width for the figures or the findings' text. So
+every view a person reads leaves it off; JSON, CSV and the workbook (data to filter and
+join) keep the names as exported.
 """
 
 from __future__ import annotations

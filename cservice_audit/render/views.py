@@ -187,7 +187,7 @@ def scorecards(result: AuditResult, lang: str = "en", target: str = "terminal") 
             if many_shops:
                 name = f"{shown(row['shop'], target)} / {who(in_shop(row['agent'], cuts.get(row['shop'], '')), row['scope'], lang, target)}"
             else:
-                name = who(row["agent"], row["scope"], lang, target)
+                name = who(in_shop(row["agent"], cuts.get(row["shop"], "")), row["scope"], lang, target)
             cells = [name, *_cells(rule.check, row), status_text(row["status"], lang)]
             if with_tier:
                 tier = tiers.get((rule.code, row["shop"], row["agent"], row["period_start"]))
@@ -216,7 +216,7 @@ def points_rows(result: AuditResult, lang: str = "en", target: str = "terminal")
     for row in result.points.iter_rows(named=True):
         table.setdefault((row["shop"], row["agent"]), {})[row["rule"]] = row["points"]
     many_shops = len({shop for shop, _ in table}) > 1
-    cuts = report_cuts(result) if many_shops else {}
+    cuts = report_cuts(result)
     rows = []
     for (shop, agent), by_rule in sorted(table.items(), key=lambda kv: (kv[0][0], kv[0][1] is None, kv[0][1] or "")):
         name = who(in_shop(agent, cuts.get(shop, "")), None if agent is None else "agent", lang, target)
@@ -312,12 +312,11 @@ def finding_rows(result: AuditResult, lang: str = "en", target: str = "terminal"
     # With more than one shop in the report, every agent is named with its shop (spec §11).
     many_shops = findings.get_column("shop").drop_nulls().n_unique() > 1
 
-    cuts = report_cuts(result) if many_shops else {}
+    cuts = report_cuts(result)
 
     def qualified(shop: str | None, agent: str | None, scope: str | None) -> str:
-        if many_shops and shop:
-            return f"{shown(shop, target)} / {who(in_shop(agent, cuts.get(shop, '')), scope, lang, target)}"
-        return who(agent, scope, lang, target)
+        name = who(in_shop(agent, cuts.get(shop, "")), scope, lang, target)
+        return f"{shown(shop, target)} / {name}" if many_shops and shop else name
 
     grouped = _grouped_codes(result)
     groups = _script_groups(findings, grouped)

@@ -320,9 +320,10 @@ NOT_JUDGED = "乙店：输入中没有审核日期（2026-11-22）的数据，�
 
 
 def test_a_shop_not_audited_is_said_at_the_top_of_every_report(cli, write, tmp_path):
-    """Two shops, one export of another day: the table, Markdown, HTML and workbook of the
-    shop judged open with the note that the other was not, for the supervisor who reads the
-    file, not the cron mail; a plain run has no such line."""
+    """Two shops, one export of another day: the table, Markdown, HTML and workbook (its first
+    sheet, above the matrix, and its About sheet) of the shop judged open with the note that
+    the other was not, for the supervisor who reads the file, not the cron mail; a plain run
+    has no such line."""
     import openpyxl
 
     write("two.csv", TWO_SHOPS)
@@ -338,9 +339,18 @@ def test_a_shop_not_audited_is_said_at_the_top_of_every_report(cli, write, tmp_p
     assert f"- **注意：{NOT_JUDGED}**" in markdown.out.split("## ")[0]
     page = (tmp_path / "r.html").read_text("utf-8")
     assert f'<p class="runnote">注意：{NOT_JUDGED}</p>' in page
-    about = openpyxl.load_workbook(tmp_path / "r.xlsx")["说明"]
+    book = openpyxl.load_workbook(tmp_path / "r.xlsx")
+    about = book["说明"]
     assert ("注意", NOT_JUDGED) in list(about.iter_rows(values_only=True))
+    # The sheet Excel opens on says it above the matrix, whose header row stays frozen.
+    first = book.worksheets[0]
+    assert first["A1"].value == f"注意：{NOT_JUDGED}" and first["A1"].font.b and first["A2"].value is None
+    assert [c.value for c in first[3]][:2] == ["店铺", "客服"] and first["B4"].value == "小A", list(first.values)
+    assert first.freeze_panes == "C4"
     assert "注意" not in plain.out and plain.err == ""
+    plain_book = cli("audit", "one.csv", "-p", "jd", "--no-history", "--lang", "zh", "-f", "xlsx", "-o", "plain.xlsx")
+    assert plain_book.code == 0, plain_book.err
+    assert [c.value for c in openpyxl.load_workbook(tmp_path / "plain.xlsx").worksheets[0][1]][:2] == ["店铺", "客服"]
     # Piped, the report is not on the screen: stderr still says it, as every note.
     assert NOT_JUDGED in table.err
 

@@ -23,7 +23,7 @@ from cservice_audit.i18n import SENTINEL_KEYS, t
 from cservice_audit.render.digest import labels
 from cservice_audit.render.matrix import agent_matrix
 from cservice_audit.render.names import in_shop, report_cuts
-from cservice_audit.render.views import finding_rows, header_lines, reader_notes
+from cservice_audit.render.views import finding_rows, header_lines, reader_note_lines
 from cservice_audit.render.xlsx import readable_values
 from cservice_audit.sanitize import html_safe, one_line
 
@@ -297,7 +297,7 @@ def render(
     title = words["title"].format(platform=rs.platform, day=result.as_of or "-")
     shops = sorted(set(result.metrics.get_column("shop").to_list()))
     meta = "".join(f'<p class="meta">{html_safe(line)}</p>' for line in header_lines(result, lang, show_paths=show_paths))
-    meta += "".join(f'<p class="runnote">{html_safe(t("header.note", lang, note=line))}</p>' for line in reader_notes(result, lang))
+    meta += "".join(f'<p class="runnote">{html_safe(line)}</p>' for line in reader_note_lines(result, lang))
     csp = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:; font-src data:"
     parts = [
         "<!DOCTYPE html>",

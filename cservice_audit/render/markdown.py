@@ -17,7 +17,7 @@ from cservice_audit.render.views import (
     SummaryRow,
     finding_rows,
     header_lines,
-    reader_notes,
+    reader_note_lines,
     points_rows,
     scorecards,
     shown,
@@ -86,7 +86,7 @@ def render(
     out = [f"# {title}", ""]
     if not quiet:  # -q: findings only, as in the table format
         out += [f"- {line}" for line in header_lines(result, lang, TARGET, show_paths=show_paths)]
-        out += [f"- **{t('header.note', lang, note=line)}**" for line in reader_notes(result, lang, TARGET)]
+        out += [f"- **{line}**" for line in reader_note_lines(result, lang, TARGET)]
         out += ["", *summary_markdown(summary(result, lang, TARGET))]
     if summary_only:
         return "\n".join(out) + "\n"

@@ -24,7 +24,7 @@ from cservice_audit.render.views import (
     finding_marks,
     finding_rows,
     header_lines,
-    reader_notes,
+    reader_note_lines,
     points_rows,
     scorecards,
     shown_findings,
@@ -158,8 +158,8 @@ def render(
     if not quiet:
         for line in header_lines(result, lang, show_paths=show_paths):
             console.print(Text(line, style="dim"))
-        for line in reader_notes(result, lang):
-            console.print(Text(t("header.note", lang, note=line), style="bold yellow"))
+        for line in reader_note_lines(result, lang):
+            console.print(Text(line, style="bold yellow"))
     if not quiet or summary_only:
         view = summary(result, lang)
         for line in summary_lines(view, width):

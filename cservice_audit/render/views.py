@@ -92,6 +92,11 @@ def reader_notes(result: AuditResult, lang: str = "en", target: str = "terminal"
     return [shown(note.localized(lang), target) for note in result.notes if is_reader_note(note)]
 
 
+def reader_note_lines(result: AuditResult, lang: str = "en", target: str = "terminal") -> list[str]:
+    """`reader_notes` as the lines that open a report: `注意：…` / `Note: …`."""
+    return [t("header.note", lang, note=line) for line in reader_notes(result, lang, target)]
+
+
 def shown_findings(result: AuditResult) -> pl.DataFrame:
     """The findings a person is shown: the new ones (spec §11: the known ones are counted in
     the header and the closing line, and kept in the JSON), errors first, then warnings,

@@ -26,7 +26,7 @@ from cservice_audit.audit import AuditResult
 from cservice_audit.i18n import t
 from cservice_audit.render.digest import labels
 from cservice_audit.render.matrix import agent_matrix
-from cservice_audit.render.views import SCORECARD_COLUMNS, reader_notes
+from cservice_audit.render.views import SCORECARD_COLUMNS, reader_note_lines, reader_notes
 from cservice_audit.schema import HUMAN_ONLY
 from cservice_audit.spreadsheet import guard_formulas
 
@@ -132,7 +132,10 @@ def _write(
     conditional: dict | None = None,
     headers: dict[str, str] | None = None,
     lang: str = "en",
+    above: list[str] | None = None,
 ) -> None:
+    """One sheet holding `frame` as an Excel table; `above`: lines written over the table,
+    one per row, with a blank row before it (the panes are frozen under its header)."""
     # Headers in the reader's language (outputs.yaml `columns`); formats follow the rename.
     rename = {c: headers[c] for c in frame.columns if headers and c in headers and headers[c] != c}
     frame = readable_values(frame, lang)
@@ -141,18 +144,26 @@ def _write(
         column_formats = {rename.get(c, c): f for c, f in (column_formats or {}).items()}
         conditional = {tuple(rename.get(c, c) for c in cols): f for cols, f in (conditional or {}).items()}
     widths = display_width(frame)
+    sheet = _sheet_name(name, taken)
+    skip = len(above) + 1 if above else 0
     frame.write_excel(
         workbook,
-        worksheet=_sheet_name(name, taken),
+        worksheet=sheet,
+        position=(skip, 0),
         table_style="Table Style Light 9",
         column_formats=column_formats or None,
         conditional_formats=conditional or None,
         column_widths={c: w * PIXELS_PER_CHAR + 10 for c, w in widths.items()},
         dtype_formats={pl.Date: "yyyy-mm-dd", pl.Datetime: "yyyy-mm-dd hh:mm:ss"},
         float_precision=2,
-        freeze_panes=freeze,
+        freeze_panes=(freeze[0] + skip, freeze[1]),
         autofilter=True,
     )
+    if above:
+        worksheet = workbook.get_worksheet_by_name(sheet)
+        bold = workbook.add_format({"bold": True, "font_color": "#9C0006"})
+        for row, line in enumerate(above):
+            worksheet.write_string(row, 0, line, bold)
 
 
 def summary_frame(result: AuditResult, lang: str = "en") -> pl.DataFrame:
@@ -253,7 +264,10 @@ def render(result: AuditResult, *, show_paths: bool = False, lang: str = "en", *
         workbook.set_properties({"title": f"cservice-audit {result.ruleset.platform} {result.as_of or ''}".strip()})
         summary = excel_ready(summary_frame(result, lang), tz)
         rules = [c for c in summary.columns if c not in ("shop", "agent", "points", "tiers")]
-        _write(workbook, summary, words["summary"], taken, freeze=(1, 2), conditional=_status_formats(rules, status_words), headers=headers, lang=lang)
+        # The notes a reader must see (a shop not audited, a day still running, ...) open the
+        # first sheet, the one Excel and WPS show: on the About sheet alone nobody read them.
+        notes = reader_note_lines(result, lang, "xlsx")
+        _write(workbook, summary, words["summary"], taken, freeze=(1, 2), conditional=_status_formats(rules, status_words), headers=headers, lang=lang, above=notes)
         checks = {rule.code: rule.check for rule in result.ruleset.rules}
         for code in dict.fromkeys(result.metrics.get_column("rule").to_list()):
             card = excel_ready(scorecard_frame(result, code, lang), tz)

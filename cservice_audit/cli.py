@@ -314,11 +314,14 @@ def audit(
         for entry in result.input.files:
             if entry["rows_read"] == 0:
                 _stderr.print(t("note.no_data_rows", language, file=one_line(entry["file"])), markup=False, soft_wrap=True)
-        # A table or Markdown report on this terminal opens with the notes its reader must see
-        # (views.reader_notes): not said twice on the same screen.
-        report_on_screen = to_terminal and chosen in (Format.table, Format.markdown) and not statistics
-        for note in (n for n in result.notes if not (report_on_screen and is_reader_note(n))):
-            _stderr.print(t("note.note", language, note=one_line(note.localized(language))), markup=False, soft_wrap=True)
+    # A table or Markdown report on this terminal opens with the notes its reader must see
+    # (views.reader_notes): not said twice on the same screen. -q leaves the routine notes
+    # out, never those: they say the findings are not the whole night (a shop not audited).
+    report_on_screen = to_terminal and chosen in (Format.table, Format.markdown) and not statistics and not quiet
+    for note in result.notes:
+        if (report_on_screen and is_reader_note(note)) or (quiet and not is_reader_note(note)):
+            continue
+        _stderr.print(t("note.note", language, note=one_line(note.localized(language))), markup=False, soft_wrap=True)
 
     # --statistics goes to stdout; a report file (-o, or the config's `output`) is still
     # written as a report: statistics written over it broke the next night's baseline.

@@ -353,6 +353,11 @@ def test_a_shop_not_audited_is_said_at_the_top_of_every_report(cli, write, tmp_p
     assert [c.value for c in openpyxl.load_workbook(tmp_path / "plain.xlsx").worksheets[0][1]][:2] == ["店铺", "客服"]
     # Piped, the report is not on the screen: stderr still says it, as every note.
     assert NOT_JUDGED in table.err
+    # -q: findings only, the routine notes left out, but not this one (the findings are not
+    # the whole night); the file read twice is routine.
+    quiet = cli("audit", "two.csv", "two.csv", "-p", "jd", "--date", "2026-11-22", "--no-history", "--lang", "zh", "-f", "table", "-q")
+    assert quiet.code == 0 and NOT_JUDGED not in quiet.out, quiet.out
+    assert quiet.err_lines() == [f"cservice-audit：提示：{NOT_JUDGED}"], quiet.err
 
 
 def test_a_note_in_the_report_on_the_terminal_is_not_repeated_on_stderr(cli, write, tmp_path):

@@ -434,6 +434,27 @@ def test_findings_table_keeps_each_conversation_id_on_one_line(cli, write):
     assert not [line for line in lines if "淘宝乙店-2026" in line and conversation not in line], out
 
 
+def test_findings_come_as_a_list_when_long_ids_leave_the_message_no_room(cli, write):
+    """Conversation ids as some exports give them (a 36-character UUID) kept whole left the
+    message column of a 100-column table 9 cells wide: a finding's text folded into a strip
+    of three characters a line, its date broke in two. Where the table cannot leave the
+    message WHAT_MIN cells, the findings are the list the narrow terminal gets, each id whole
+    on its heading line; wide enough, they are the table again."""
+    ids = [f"{n:08x}-d8f1-6adf-91b7-584a2265b1f5" for n in range(3)]
+    rows = [f"2026-11-22 1{n}:00:00,店,b{n},{c},买家,,在吗\n2026-11-22 1{n}:00:20,店,b{n},{c},客服,小周,加我微信发你优惠券哦" for n, c in enumerate(ids)]
+    write("uuid.csv", "ts,shop,buyer,conversation,role,agent,text\n" + "\n".join(rows) + "\n")
+    args = ("audit", "uuid.csv", "-p", "pdd", "-f", "table", "--lang", "zh", "--exit-zero", "--no-history")
+    narrow, wide = cli.many({"args": args, "env": {"COLUMNS": "110"}}, {"args": args, "env": {"COLUMNS": "160"}})
+    listed = narrow.out[narrow.out.index("\n问题（") :].splitlines()
+    assert not [line for line in listed if cell_len(line) > 110], narrow.out
+    for conversation in ids:
+        heading = next(line for line in listed if conversation in line)
+        assert re.fullmatch(rf"PDD-P2  错误  小周  {conversation}  2026-11-22  1\d:00:20", heading), heading
+    assert "    加我微信发你优惠券哦" in listed, narrow.out
+    table = wide.out[wide.out.index("\n问题（") :]
+    assert "┃ 规则" in table and all(f"│ {c} │" in table for c in ids), wide.out
+
+
 # --------------------------------------------------------------------------- language
 
 

@@ -37,6 +37,10 @@ _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 _GAP = "  "
 NAME_MIN = 4  # cells: a name is never cut shorter than this
 LIST_BELOW = 100  # columns: narrower terminals get the findings as a list, not a table
+# Display cells the findings table must leave its last column (the message and the text):
+# with less, long ids or names fold the message into a strip a few characters wide, and the
+# findings come as a list whatever the terminal's width.
+WHAT_MIN = 24
 NAME_MAX = 24  # cells: longer names are cut, so the marks stay next to the names
 
 
@@ -124,6 +128,16 @@ def _what(text: str, match: str | None) -> Text:
     return what
 
 
+def _table_leaves_room(columns: list[str], rows: list[list[str]], width: int) -> bool:
+    """Whether a findings table `width` cells wide leaves WHAT_MIN for the message column
+    once every other column holds its widest cell whole (rich's borders: 3 per column + 1)."""
+    fixed = sum(
+        max(cell_len(line) for cell in (column, *(row[i] for row in rows)) for line in cell.split("\n"))
+        for i, column in enumerate(columns[:-1])
+    )
+    return width - fixed - (3 * len(columns) + 1) >= WHAT_MIN
+
+
 def _finding_list(console: Console, columns: list[str], rows: list[list[str]], marks: list, title: str) -> None:
     """Findings on a narrow terminal: one heading line per finding (code, severity, who,
     when, conversation), its text indented below; a seven-column table would fold every
@@ -191,13 +205,14 @@ def render(
         console.print(t("section.no_findings", lang), style="green")
         return buffer.getvalue()
     marks = finding_marks(result)
-    if width < LIST_BELOW:
+    if width < LIST_BELOW or not _table_leaves_room(columns, rows, width):
         _finding_list(console, columns, rows, marks, t("section.findings", lang, n=shown_findings(result).height))
     else:
         table = Table(title=t("section.findings", lang, n=shown_findings(result).height), title_justify="left")
         for column in columns:
-            # The conversation id stays whole, as in the item tables: `show` takes it, copied.
-            table.add_column(column, overflow="fold", no_wrap=column == t("col.conversation", lang))
+            # Only the message folds: the conversation id stays whole, as in the item tables
+            # (`show` takes it, copied), and so do the code, who and when.
+            table.add_column(column, overflow="fold", no_wrap=column != columns[-1])
         for row, (severity, match) in zip(rows, marks, strict=True):
             cells = [Text(c) for c in row[:-1]] + [_what(row[-1], match)]
             cells[1].stylize(_SEVERITY_STYLE.get(severity, ""))

@@ -475,7 +475,7 @@ class MostlyRejected(RejectedInput, LimitError):
     """A file most of whose rows were rejected (`rejected_percent`, limits.py)."""
 
 
-def _first_rejected(rejects: pl.DataFrame) -> dict[str, object]:
+def first_rejected(rejects: pl.DataFrame) -> dict[str, object]:
     """The fields naming a rejected row (the first of `rejects`): where it is and why."""
     row = rejects.row(0, named=True)
     problem = {"en": one_line(row["problem"]), "zh": one_line(row["problem_zh"] or row["problem"])}
@@ -490,7 +490,7 @@ def _require_rows(summary: InputSummary, rejects: pl.DataFrame) -> None:
     if summary.rows_read == 0:
         raise InputError("error.no_data_rows", names=names)
     if summary.rows_rejected:
-        raise NoUsableRows("error.no_usable_rows", rejects, names=names, rejected=summary.rows_rejected, **_first_rejected(rejects))
+        raise NoUsableRows("error.no_usable_rows", rejects, names=names, rejected=summary.rows_rejected, **first_rejected(rejects))
     raise InputError("error.all_duplicates", names=names, duplicates=summary.rows_duplicate)
 
 
@@ -505,7 +505,7 @@ def _require_mostly_read(summary: InputSummary, rejects: pl.DataFrame) -> None:
             continue
         mine = rejects.filter(pl.col("_source") == entry["file"])
         # Beyond rejects_kept a file's rejected rows are only counted: then no first row.
-        first = Term("error.mostly_rejected_first", **_first_rejected(mine)) if mine.height else ""
+        first = Term("error.mostly_rejected_first", **first_rejected(mine)) if mine.height else ""
         raise MostlyRejected(
             "error.mostly_rejected", rejects, **limits.over("rejected_percent", "error.mostly_rejected_what",
             path=one_line(entry["file"]), rejected=rejected, read=read, percent=_percent(rejected, read, cap), first=first),

@@ -23,7 +23,7 @@ from rich.table import Table
 from cservice_audit import __version__, exitcodes
 from cservice_audit.errors import STOP_SIGNAL, AuditError, Stopped, os_reason, raise_stopped
 from cservice_audit.files import atomic_write
-from cservice_audit.i18n import LANGS, catalogue, default_lang, read_back, t
+from cservice_audit.i18n import LANGS, Term, catalogue, default_lang, read_back, t
 from cservice_audit.sanitize import one_line
 from cservice_audit.schema import SEVERITY_RANK
 
@@ -209,7 +209,7 @@ def audit(
 ) -> None:
     """Audit chat exports and report metrics and findings."""
     _apply_limits(limit)
-    from cservice_audit.audit import AuditOptions, RejectedInput, run_audit, write_rejects
+    from cservice_audit.audit import AuditOptions, RejectedInput, first_rejected, run_audit, write_rejects
     from cservice_audit.config import load_config
     from cservice_audit.render import FORMATS, STREAMED
     from cservice_audit.render.digest import is_reader_note
@@ -299,9 +299,8 @@ def audit(
         raise
 
     if result.input.rows_rejected and not quiet:
-        first = result.rejects.row(0, named=True)
         _stderr.print(
-            t("note.rejected", language, n=result.input.rows_rejected, where=one_line(f"{first['_source']}:{first['line']}"), problem=one_line(first.get(f"problem_{language}") or first["problem"]))
+            Term("note.rejected", n=result.input.rows_rejected, **first_rejected(result.rejects)).localized(language)
             + ("" if rejects else t("note.rejects_hint", language)),
             markup=False,
             soft_wrap=True,

@@ -212,13 +212,36 @@ def test_a_report_of_one_taobao_shop_names_its_sub_accounts_without_the_shop_thr
     )
     for run in (table, markdown, html):
         assert run.code == 0, run.err
-        shown = [line for line in run.out.splitlines() if "客服名省略了店铺前缀" not in line]
-        assert "客服07" in run.out and not any("小林数码专营店:客服07" in line for line in shown if "<table" not in line), run.out
+        # The HTML's full items table is data, as --items-csv: the names as exported.
+        text = re.sub(r'<section id="items">.*?</section>', "", run.out, flags=re.S)
+        assert 'id="items"' not in text and "客服07" in text, run.out
+        shown = [line for line in text.splitlines() if "客服名省略了店铺前缀" not in line]
+        assert not any("小林数码专营店:客服07" in line for line in shown), run.out
     findings = table.out[table.out.index("\n问题（") :]
     assert any(line.startswith("│ TB-P1 ") and "│ 客服07 " in line for line in findings.splitlines()), table.out
     assert "| TB-R3 " in markdown.out and "| 客服07 | " in markdown.out, markdown.out
     assert "小林数码专营店:客服07" in csv_run.out
     assert {f["agent"] for f in report.json()["findings"] if f["agent"]} == {"小林数码专营店:客服07"}
+
+
+@pytest.mark.parametrize("platform, agent", [("taobao", "{shop}:客服07"), ("pdd", "客服07")])
+def test_a_two_shop_report_names_the_shop_of_a_finding_only_one_shop_has(cli, write, platform, agent):
+    """Two shops, a finding in one: the finding and the drill-down name its shop, though no
+    other finding does (which shop a table is about is the report's, not the table's rows':
+    it once read `客服07` alone, in a report whose two shops each have a 客服07)."""
+    rows = [("甲店", "在的亲", 10), ("乙店", "加我微信聊", 1210)]
+    write("two.csv", "ts,shop,buyer,conversation,role,agent,text\n" + "".join(
+        f"2026-11-22 1{i}:00:00,{shop},b{i},c{i},买家,,在吗\n"
+        f"2026-11-22 1{i}:{wait // 60:02d}:{wait % 60:02d},{shop},b{i},c{i},客服,{agent.format(shop=shop)},{text}\n"
+        for i, (shop, text, wait) in enumerate(rows)
+    ))
+    args = ("audit", "two.csv", "-p", platform, "--lang", "zh", "--exit-zero", "--no-history")
+    markdown, table = cli.many((*args, "-f", "markdown"), {"args": (*args, "-f", "table"), "env": {"COLUMNS": "200"}})
+    findings = markdown.out[markdown.out.index("## 问题") :].splitlines()
+    assert [line for line in findings if "| 乙店 / 客服07 | c1 |" in line], markdown.out
+    assert all("乙店 / " in line for line in markdown.out.splitlines() if "| c1 |" in line), markdown.out
+    late = [line for line in table.out.splitlines() if "│ c1 " in line]
+    assert late and all(line.startswith("│ 乙店 / ") or "│ 乙店 / 客服07 " in line for line in late), table.out
 
 
 def test_tiers_and_penalties_in_summary_table_and_markdown(cli):

@@ -22,7 +22,7 @@ from cservice_audit.audit import AuditResult
 from cservice_audit.i18n import SENTINEL_KEYS, t
 from cservice_audit.render.digest import labels
 from cservice_audit.render.matrix import agent_matrix
-from cservice_audit.render.names import in_shop, report_cuts
+from cservice_audit.render.names import in_shop, many_shops, report_cuts
 from cservice_audit.render.views import finding_rows, header_lines, reader_note_lines
 from cservice_audit.render.xlsx import readable_values
 from cservice_audit.sanitize import html_safe, one_line
@@ -99,7 +99,7 @@ def summary_section(result: AuditResult, words: dict[str, Any]) -> str:
     status = words["_status"]
     if not matrix.rows:
         return f'<p class="note">{html_safe(words["none"])}</p>'
-    many = len(matrix.shops) > 1
+    many = many_shops(result)
     cuts = report_cuts(result)  # the shop is named above or in its own column: 客服07, not 小林数码专营店:客服07
     columns = (["shop"] if many else []) + [words["agent"], *matrix.rules, words["points"], words["tiers"]]
     rows, classes = [], []
@@ -133,7 +133,7 @@ def rate_charts(result: AuditResult, words: dict[str, str]) -> str:
         rows = current.filter((pl.col("rule") == rule.code) & (pl.col("scope") == "agent") & pl.col("value").is_not_null())
         if rows.is_empty():
             continue
-        many = rows.get_column("shop").n_unique() > 1
+        many = many_shops(result)
         data = [
             {"agent": one_line(f"{r['shop']} / {_who(in_shop(r['agent'], cuts.get(r['shop'], '')), words)}" if many else _who(in_shop(r["agent"], cuts.get(r["shop"], "")), words)), "value": r["value"],
              "status": status_words[r["status"]], "threshold": r["threshold"]}

@@ -15,7 +15,7 @@ import polars as pl
 
 from cservice_audit.audit import AuditResult
 from cservice_audit.i18n import sentinel_name, t
-from cservice_audit.render.names import in_shop, report_cuts
+from cservice_audit.render.names import in_shop, many_shops, report_cuts
 from cservice_audit.sanitize import one_line
 
 def _named(agent: str | None, lang: str, clean: Callable[[object], str]) -> str:
@@ -114,7 +114,7 @@ def item_tables(
         pl.int_range(pl.len()).over("rule", "scope", "shop", "agent", "period_start").alias("_rank"),
         pl.len().over("rule", "scope", "shop", "agent", "period_start").alias("_count"),
     )
-    many_shops = items.get_column("shop").n_unique() > 1
+    several = many_shops(result)
     cuts = report_cuts(result)
     tables: list[ItemTable] = []
     for (code, period, start), group in items.group_by("rule", "period", "period_start", maintain_order=True):
@@ -127,7 +127,7 @@ def item_tables(
                 who = _named(in_shop(row["agent"], cut), lang, clean)
             else:
                 who = f"{L['shop_total']} {_named(in_shop(row['handled_by'], cut), lang, clean)}"
-            if many_shops:
+            if several:
                 who = f"{clean(row['shop'])} / {who}"
             rows.append(
                 [
@@ -190,13 +190,13 @@ def need_rows(
     if at_risk.is_empty():
         return [], []
     rules = {rule.code: rule for rule in result.ruleset.rules}
-    many_shops = result.metrics.get_column("shop").n_unique() > 1
+    several = many_shops(result)
     cuts = report_cuts(result)
     rows = []
     for row in at_risk.iter_rows(named=True):
         rule = rules[row["rule"]]
         who = _named(in_shop(row["agent"], cuts.get(row["shop"], "")), lang, clean) if row["scope"] == "agent" else L["shop_total"]
-        if many_shops:
+        if several:
             who = f"{clean(row['shop'])} / {who}"
         period = L["period_short"][row["period"]].format(start=row["period_start"], end=row["period_end"])
         rows.append([row["rule"], who, period, _so_far(rule.check, row), _needs(rule, row, L)])

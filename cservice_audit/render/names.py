@@ -49,6 +49,15 @@ def in_shop(agent: str | None, cut: str) -> str | None:
     return agent.removeprefix(cut)
 
 
+def many_shops(result: AuditResult) -> bool:
+    """Whether the report is about several shops: then every agent a person reads is named
+    beside its shop. Decided from the report's shops (every judged shop has metrics), never
+    from the rows of one table: a two-shop report whose findings are all one shop's would
+    name that shop nowhere on them."""
+    shops = set(result.metrics.get_column("shop").drop_nulls())
+    return len(shops or set(result.findings.get_column("shop").drop_nulls())) > 1
+
+
 def report_cuts(result: AuditResult) -> dict[str | None, str]:
     """Per shop of an audit, the prefix its agents are shown without (from every agent named
     in its metrics and findings, so that every view of the report cuts alike)."""

@@ -25,7 +25,7 @@ from cservice_audit.audit import AuditResult
 from cservice_audit.i18n import sentinel_name, t
 from cservice_audit.render.digest import in_lang, is_reader_note
 from cservice_audit.render.matrix import KIND_ORDER, Matrix, MatrixRow, agent_kind, agent_matrix
-from cservice_audit.render.names import in_shop, report_cuts
+from cservice_audit.render.names import in_shop, many_shops, report_cuts
 from cservice_audit.schema import SEVERITY_RANK
 
 # Status marks are symbols, the same in every language; their words are in the catalogue.
@@ -182,14 +182,14 @@ def scorecards(result: AuditResult, lang: str = "en", target: str = "terminal") 
             continue
         first = rows.row(0, named=True)
         period = period_text(first["period"], first["period_start"], first["period_end"], lang)
-        many_shops = rows.get_column("shop").n_unique() > 1
+        several = many_shops(result)
         with_tier = rule.escalation is not None
         body, statuses = [], []
         # The people to coach first, then the robot, the unassigned turns and the shop total,
         # as on the summary screen (in metric order the robot fell among the agents by name).
         ordered = sorted(rows.iter_rows(named=True), key=lambda r: (r["shop"], KIND_ORDER[agent_kind(r["agent"], r["shop"], result.bots)]))
         for row in ordered:
-            if many_shops:
+            if several:
                 name = f"{shown(row['shop'], target)} / {who(in_shop(row['agent'], cuts.get(row['shop'], '')), row['scope'], lang, target)}"
             else:
                 name = who(in_shop(row["agent"], cuts.get(row["shop"], "")), row["scope"], lang, target)
@@ -220,12 +220,12 @@ def points_rows(result: AuditResult, lang: str = "en", target: str = "terminal")
     table: dict[tuple[str, str | None], dict[str, float]] = {}
     for row in result.points.iter_rows(named=True):
         table.setdefault((row["shop"], row["agent"]), {})[row["rule"]] = row["points"]
-    many_shops = len({shop for shop, _ in table}) > 1
+    several = many_shops(result)
     cuts = report_cuts(result)
     rows = []
     for (shop, agent), by_rule in sorted(table.items(), key=lambda kv: (kv[0][0], kv[0][1] is None, kv[0][1] or "")):
         name = who(in_shop(agent, cuts.get(shop, "")), None if agent is None else "agent", lang, target)
-        rows.append([f"{shown(shop, target)} / {name}" if many_shops else name, *(_count(by_rule.get(r, 0.0)) for r in rules), _count(sum(by_rule.values()))])
+        rows.append([f"{shown(shop, target)} / {name}" if several else name, *(_count(by_rule.get(r, 0.0)) for r in rules), _count(sum(by_rule.values()))])
     return [t("col.agent", lang), *rules, t("col.total", lang)], rows
 
 
@@ -315,13 +315,13 @@ def finding_rows(result: AuditResult, lang: str = "en", target: str = "terminal"
     columns = [t(f"col.{c}", lang) for c in ("code", "severity", "agent", "conversation", "day", "time", "what")]
     findings = shown_findings(result).with_columns(pl.col("ts").dt.convert_time_zone(result.ruleset.timezone))
     # With more than one shop in the report, every agent is named with its shop (spec §11).
-    many_shops = findings.get_column("shop").drop_nulls().n_unique() > 1
+    several = many_shops(result)
 
     cuts = report_cuts(result)
 
     def qualified(shop: str | None, agent: str | None, scope: str | None) -> str:
         name = who(in_shop(agent, cuts.get(shop, "")), scope, lang, target)
-        return f"{shown(shop, target)} / {name}" if many_shops and shop else name
+        return f"{shown(shop, target)} / {name}" if several and shop else name
 
     grouped = _grouped_codes(result)
     groups = _script_groups(findings, grouped)

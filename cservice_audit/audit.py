@@ -129,7 +129,7 @@ def _run_audit(
     progress("progress.reading")
     notes: list[Term] = []
     # Read first: a baseline that cannot serve this run stops it before anything is written.
-    baseline = read_baseline(options.baseline, ruleset.platform) if options.baseline else Baseline()
+    baseline = read_baseline(options.baseline, ruleset) if options.baseline else Baseline()
     paths, reviews = read_once(paths, list(options.reviews), notes)
     tables = loader.load(paths, encoding=options.encoding, stdin=stdin, sheet=options.sheet) if paths else []
     if reviews:
@@ -306,16 +306,19 @@ class Baseline:
     shops: frozenset[str] | None = None
 
 
-def read_baseline(path: str, platform: str) -> Baseline:
-    """The baseline at `path` for a run of `platform`. One that does not exist yet (the first
-    night) knows nothing. One that exists but cannot be read, or is a report of another
-    platform (none of its fingerprints can match), stops the run: a wrong or damaged file
-    never silently turns every finding into a new one."""
+def read_baseline(path: str, ruleset: Ruleset) -> Baseline:
+    """The baseline at `path` for a run of `ruleset`. One that does not exist yet (the first
+    night) knows nothing. One that exists but cannot be read, is not a report, or shares no
+    rule code with the run (another platform's: none of its fingerprints can match) stops
+    the run: a wrong or damaged file never silently turns every finding into a new one."""
     if not Path(path).exists():
         return Baseline()
     try:
         report = json.loads(Path(path).read_text("utf-8"))
-        theirs = report["ruleset"]["platform"]
+        theirs, codes = report["ruleset"]["platform"], report["ruleset"].get("rules")
+        shops = report.get("shops")
+        if not isinstance(theirs, str) or not _strings(codes, missing_ok=True) or not _strings(shops, missing_ok=True):
+            raise TypeError("not a report's ruleset or shops")
         known: dict[str, tuple[int, int, int]] = {}
         for f in report["findings"]:
             ranks = (
@@ -325,14 +328,24 @@ def read_baseline(path: str, platform: str) -> Baseline:
             )
             fingerprint = f["fingerprint"]
             known[fingerprint] = max(known.get(fingerprint, ranks), ranks)
-        shops = frozenset(str(shop) for shop in report["shops"]) if "shops" in report else None
+        if codes is None:  # a report without `ruleset.rules`: the codes it found
+            codes = [f["code"] for f in report["findings"]]
     except OSError as exc:
         raise InputError("error.baseline_unreadable", path=path, reason=os_reason(exc)) from None
     except (ValueError, KeyError, TypeError, AttributeError):
         raise InputError("error.not_report", path=path) from None
-    if theirs != platform:
-        raise InputError("error.baseline_platform", path=path, theirs=one_line(theirs), ours=platform)
-    return Baseline(known, shops)
+    # A fingerprint is the rule code and the scope keys: a custom ruleset that extends a
+    # platform under its own name shares its codes, and its baseline matches.
+    if codes and not set(codes) & {rule.code for rule in ruleset.rules}:
+        raise InputError("error.baseline_platform", path=path, theirs=one_line(theirs), ours=ruleset.platform)
+    return Baseline(known, frozenset(shops) if shops is not None else None)
+
+
+def _strings(value: object, *, missing_ok: bool) -> bool:
+    """`value` is a list of strings (or None, when `missing_ok`)."""
+    if value is None:
+        return missing_ok
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
 def tier_ranks(findings: pl.DataFrame, ruleset: Ruleset) -> pl.Series:

@@ -312,8 +312,35 @@ def test_a_baseline_of_another_shop_is_said_and_of_another_platform_stops(cli, t
     digest = cli("audit", b_export, "-p", "pinduoduo", "-f", "digest", "--lang", "zh", "--baseline", a_report, "--no-history")
     assert "**注意：**\n- 乙店：基线 a.json 中没有该店铺的结果，它的问题全部计为新问题" in digest.out, digest.out
     line = _one_error(cli("audit", a_export, "-p", "taobao", "-f", "json", "--baseline", a_report, "--history", history))
-    assert str(a_report) in line and "baseline is a pinduoduo report and this run audits taobao" in line, line
+    assert str(a_report) in line and "baseline is a pinduoduo report sharing no rule with this run's taobao" in line, line
     assert not history.exists()
+
+
+def test_a_baseline_is_matched_by_rule_codes_and_a_malformed_one_is_not_a_report(cli, tmp_path, write):
+    """A custom ruleset that extends pinduoduo under its own platform name shares its rule
+    codes, so last night's pinduoduo report is its baseline (known, exit 0). A report whose
+    platform, rules or shops are not what a report holds is `not a JSON report`, exit 2: a
+    string `shops` was read letter by letter, and a numeric platform named in the error."""
+    day = date(2026, 11, 22)
+    report = tmp_path / "a.json"
+    export = _csv(tmp_path / "a.csv", _late_day(day, shop="甲店"))
+    write("mine.yaml", "extends: pinduoduo\nplatform: pdd_custom\n")
+    assert cli("audit", export, "-p", "pinduoduo", "-f", "json", "-o", report, "--no-history").code == 1
+    again = cli("audit", export, "--ruleset", "mine.yaml", "-f", "json", "--baseline", report, "--no-history")
+    assert again.code == 0 and {f["state"] for f in again.json()["findings"]} == {"known"}, again.err
+    good = json.loads(report.read_text("utf-8"))
+    for name, change in {
+        "platform": lambda r: r["ruleset"].update(platform=5),
+        "rules": lambda r: r["ruleset"].update(rules="PDD-R3"),
+        "shops": lambda r: r.update(shops="甲店"),
+        "shop": lambda r: r.update(shops=[None]),
+        "ruleset": lambda r: r.update(ruleset=None),
+    }.items():
+        bad = json.loads(json.dumps(good))
+        change(bad)
+        (tmp_path / f"{name}.json").write_text(json.dumps(bad, ensure_ascii=False), "utf-8")
+        line = _one_error(cli("audit", export, "-p", "pinduoduo", "-f", "json", "--baseline", tmp_path / f"{name}.json", "--no-history"))
+        assert line.endswith(f"{name}.json: not a JSON report of cservice-audit (--format json)"), (name, line)
 
 
 def test_statistics_leave_the_report_file_a_report(cli, day_file, tmp_path):

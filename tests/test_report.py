@@ -383,6 +383,28 @@ def test_a_shop_not_audited_is_said_at_the_top_of_every_report(cli, write, tmp_p
     assert quiet.err_lines() == [f"cservice-audit：提示：{NOT_JUDGED}"], quiet.err
 
 
+def test_the_workbook_opens_with_a_few_notes_and_points_to_the_rest(cli, write, tmp_path):
+    """Six shops against a baseline of a seventh: six notes. The first sheet shows four and a
+    line pointing to the About sheet, which lists all six; the frozen rows above the matrix
+    stay few (forty notes once froze 42 rows, the matrix out of sight)."""
+    import openpyxl
+
+    write("base.csv", "ts,shop,buyer,role,agent,text\n2026-11-22 10:00:00,另一店,b,买家,,在吗\n2026-11-22 10:00:20,另一店,b,客服,小A,在的\n")
+    write("six.csv", "ts,shop,buyer,role,agent,text\n" + "".join(
+        f"2026-11-22 10:00:00,店{n},b,买家,,在吗\n2026-11-22 10:00:20,店{n},b,客服,小A,在的\n" for n in range(6)
+    ))
+    assert cli("audit", "base.csv", "-p", "pdd", "--no-history", "-f", "json", "-o", "base.json").code == 0
+    run = cli("audit", "six.csv", "-p", "pdd", "--no-history", "--lang", "zh", "--baseline", "base.json", "-f", "xlsx", "-o", "six.xlsx")
+    assert run.code == 0, run.err
+    book = openpyxl.load_workbook(tmp_path / "six.xlsx")
+    first = [row[0] for row in book.worksheets[0].iter_rows(max_row=7, values_only=True)]
+    assert first[:4] == [f"注意：店{n}：基线 base.json 中没有该店铺的结果，它的问题全部计为新问题" for n in range(4)], first
+    assert first[4:] == ["……另有 2 条注意事项，见“说明”页", None, "店铺"], first
+    assert book.worksheets[0].freeze_panes == "C8"
+    about = [value for what, value in book["说明"].iter_rows(values_only=True) if what == "注意"]
+    assert len(about) == 6, about
+
+
 def test_a_note_in_the_report_on_the_terminal_is_not_repeated_on_stderr(cli, write, tmp_path):
     """On a terminal the table opens with the note; stderr, on the same screen, does not say
     it again (a routine note, a file named twice, still goes to stderr)."""

@@ -244,7 +244,9 @@ def test_digest_of_two_shops_says_whose_客服07_a_finding_is(cli, write):
     write("two.csv", rows)
     run = cli("audit", "two.csv", "-p", "pdd", "-f", "digest", "--lang", "zh", "--exit-zero", "--no-history")
     assert run.code == 0, run.err
-    assert "- PDD-P1 不良服务态度：甲店 全店未达标, 1 名客服未达标" in run.out, run.out  # which shop fails
+    assert "- PDD-P1 不良服务态度：全店未达标（甲店）, 1 名客服未达标" in run.out, run.out  # which shop fails
+    english = cli("audit", "two.csv", "-p", "pdd", "-f", "digest", "--lang", "en", "--exit-zero", "--no-history")
+    assert "- PDD-P1 不良服务态度: shop total fails (甲店), 1 agent(s) fail" in english.out, english.out
     found = run.out.split("**新问题")[1].splitlines()[1:]
     assert found[0].startswith("- PDD-P1 甲店 / 客服07 10:00:"), run.out
     assert "乙店 / 客服07 10:00" not in run.out and "- **甲店 / 客服07**: 未达标" in run.out, run.out

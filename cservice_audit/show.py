@@ -18,14 +18,16 @@ from rich.cells import cell_len
 from cservice_audit.checks.context import Context
 from cservice_audit.checks.items import reply_items
 from cservice_audit.errors import AuditError
-from cservice_audit.i18n import t
+from cservice_audit.i18n import sentinel_name, t
 from cservice_audit.render.items_view import wait_text
+from cservice_audit.render.names import in_shop, shop_prefix
 from cservice_audit.render.views import finding_message
 from cservice_audit.ruleset import Ruleset
 from cservice_audit.sanitize import one_line, terminal_safe
 
 REPLY_CHECKS = ("reply_rate", "average_wait")
 CLOSE_IDS = 5
+NAME_MIN, NAME_MAX = 10, 24  # terminal cells of the agent column (a longer name pushes its text)
 
 
 def close_ids(conversation: str, ids: pl.Series) -> list[str]:
@@ -120,15 +122,22 @@ def render(rows: pl.DataFrame, findings: pl.DataFrame, ruleset: Ruleset, lang: s
             by_ts.setdefault(f["ts"].replace(tzinfo=None), []).append(index)
     finding_rows = findings.rows(named=True)
     multi_day = first.date() != last.date()
+    # The header names the shop: a Taobao sub-account goes without it (客服05, not
+    # 淘宝甲店:客服05), as in the reports, and the text column starts after the longest name.
+    agents = rows.get_column("agent")
+    cut = shop_prefix(head["shop"], agents.unique().to_list())
+    names = {agent: sentinel_name(agent, lang) or one_line(in_shop(agent, cut)) for agent in agents.drop_nulls().unique().to_list()}
+    name_width = min(NAME_MAX, max([NAME_MIN, *(cell_len(n) for n in names.values())]))
     for row in rows.iter_rows(named=True):
         when = row["ts"].strftime("%m-%d %H:%M:%S" if multi_day else "%H:%M:%S")
-        who = one_line(row["agent"]) if row["agent"] else ""
+        who = names.get(row["agent"], "")
         role = t(f"show.role.{row['role']}", lang) + (f" {t('show.spam', lang)}" if row["spam"] else "")
         text = row["text"] if row["text"] is not None else (row["rating"] or "")
         if row["reason"]:
             text = f"{text} ({row['reason']})"
-        body = terminal_safe(text).replace("\n", "\n" + " " * 30)
-        lines.append(f"{when}  {_padded(role, 8)} {_padded(who, 10)} {body}")
+        lead = f"{when}  {_padded(role, 8)} {_padded(who, name_width)} "
+        body = terminal_safe(text).replace("\n", "\n" + " " * cell_len(lead))
+        lines.append(lead + body)
         notes: list[str] = []
         if row["role"] == "buyer" and not row["spam"]:
             waits = [row[c] for c in wait_columns]

@@ -8,6 +8,7 @@ import io
 from pathlib import Path
 
 import pytest
+from rich.cells import cell_len
 
 from conftest import Cli
 
@@ -162,6 +163,29 @@ def test_show_keeps_control_characters_off_the_terminal(cli, write) -> None:
     assert "\x1b" not in run.out and "\x07" not in run.out
     assert "\\x1b]52" in run.out
     assert "wait 5m00s" in run.out and "✗ PDD-R3 late (> 180s)" in run.out
+
+
+def test_show_names_a_sub_account_without_its_shop_and_keeps_the_text_in_one_column(cli, write) -> None:
+    """The transcript's header names the shop: a Taobao sub-account reads 客服07, as in the
+    reports, and every message's text starts in one column (a 15-cell 店铺:客服07 pushed its
+    replies past the robot's); a long name widens the column, and a text of several lines
+    stays under its first."""
+    write(
+        "chats.csv",
+        "ts,shop,buyer,conversation,role,agent,text\n"
+        "2026-11-22 10:00:00,小林数码专营店,b1,c1,买家,,在吗\n"
+        "2026-11-22 10:00:05,小林数码专营店,b1,c1,机器人,,您好\n"
+        "2026-11-22 10:01:00,小林数码专营店,b1,c1,客服,小林数码专营店:客服07,在的亲\n"
+        "2026-11-22 10:02:00,小林数码专营店,b1,c1,客服,小林数码专营店:售后主管王小明同学,\"第一行\n第二行\"\n",
+    )
+    run = cli("show", "c1", "chats.csv", "-p", "taobao", "--lang", "zh")
+    assert run.code == 0, run.err
+    lines = run.out.splitlines()
+    assert "小林数码专营店:" not in "\n".join(lines[1:]), run.out
+    starts = {next(cell_len(line[: line.index(text)]) for line in lines if text in line) for text in ("您好", "在的亲", "第一行", "第二行")}
+    assert len(starts) == 1, run.out
+    assert any(" 客服07 " in line and line.endswith("在的亲") for line in lines), run.out
+    assert any(" 机器人 " in line and line.endswith("您好") for line in lines), run.out  # the robot without an account
 
 
 def test_item_headings_name_the_period_in_the_readers_language(root_cli) -> None:

@@ -733,6 +733,7 @@ def _print_trend(frame, ruleset) -> None:
     value that misses the rule's threshold is marked ✗ (and red), the week in progress *."""
     from rich.text import Text
 
+    from cservice_audit.render.names import in_shop, shop_cuts
     from cservice_audit.render.views import threshold_text, who
     from cservice_audit.trend import BARS, scale_top, sparkline, week_label
 
@@ -743,6 +744,8 @@ def _print_trend(frame, ruleset) -> None:
     weeks = sorted(set(frame.get_column("week_start")))
     partial = dict(frame.select("week_start", "partial").unique().iter_rows())
     rules = {r.code: r for r in ruleset.rules}
+    # The shop has its own column: a Taobao sub-account goes without it (客服07).
+    cuts = shop_cuts(frame.select("shop", "agent").unique().iter_rows())
     # The days the weeks cover (Monday of the first to Sunday of the last): "11-23 .. 11-23"
     # read as one day.
     last_day = weeks[-1] + timedelta(days=6)
@@ -762,7 +765,7 @@ def _print_trend(frame, ruleset) -> None:
             bars.append(bar, style="red" if miss else "green" if bar in BARS else "")
         limit = threshold_text(rules[rule_code], first["threshold"], LANG) if first["threshold"] is not None else "-"
         table.add_row(
-            Text(rule_code), Text(one_line(shop)), Text(who(agent, first["scope"], LANG)), Text(limit), bars,
+            Text(rule_code), Text(one_line(shop)), Text(who(in_shop(agent, cuts.get(shop, "")), first["scope"], LANG)), Text(limit), bars,
             *(Text(_trend_value(v, first["kind"]) + (" ✗" if miss else ""), style="red" if miss else "") for v, miss in zip(values, misses, strict=True)),
         )
     console.print(table)

@@ -690,6 +690,21 @@ def test_trend_rates_as_percent_counts_as_counts_fixed_scale_partial_week(stored
     assert set(bars) <= set("▆▇█"), shop_r3
 
 
+def test_trend_names_a_sub_account_beside_its_shop_column_without_the_shop(cli, write, tmp_path):
+    """The trend table has a shop column: 淘宝甲店 | 客服07, not 淘宝甲店 | 淘宝甲店:客服07 (twenty
+    agents' prefixes took the width of the weeks). The JSON keeps the names as exported."""
+    write("chats.csv", "ts,shop,buyer,role,agent,text\n"
+          "2026-11-22 10:00:00,淘宝甲店,b1,买家,,在吗\n2026-11-22 10:00:20,淘宝甲店,b1,客服,淘宝甲店:客服07,在的\n")  # fmt: skip
+    assert cli("audit", "chats.csv", "-p", "taobao", "--history", tmp_path / "h", "-f", "json", "--exit-zero").code == 0
+    table, as_json = cli.many(
+        {"args": ("trend", "-p", "taobao", "--history", tmp_path / "h", "--rule", "TB-R3", "--lang", "zh"), "env": {"COLUMNS": "160"}},
+        ("trend", "-p", "taobao", "--history", tmp_path / "h", "--rule", "TB-R3", "-f", "json"),
+    )
+    assert any(re.search(r"│ 淘宝甲店 +│ 客服07 +│", line) for line in table.out.splitlines()), table.out
+    assert "淘宝甲店:客服07" not in table.out
+    assert {r["agent"] for r in as_json.json()} == {"淘宝甲店:客服07", None}
+
+
 def test_trend_unknown_rule_or_agent_exits_2_naming_it(stored):
     cli, history = stored
     bad_rule, bad_agent, good = cli.many(

@@ -704,8 +704,8 @@ def _print_frame(frame, fmt: ListingFormat, title: str) -> None:
         from rich.text import Text
 
         table = Table(title=one_line(title), title_justify="left")
-        for column in frame.columns:
-            table.add_column(column)
+        for column, dtype in frame.schema.items():
+            table.add_column(column, justify="right" if dtype.is_numeric() else "left")  # counts line up
         for row in frame.iter_rows():
             table.add_row(*(Text("-" if v is None else one_line(v)) for v in row))
         _console().print(table)

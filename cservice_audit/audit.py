@@ -308,8 +308,8 @@ class Baseline:
 
 def read_baseline(path: str, ruleset: Ruleset) -> Baseline:
     """The baseline at `path` for a run of `ruleset`. One that does not exist yet (the first
-    night) knows nothing. One that exists but cannot be read, is not a report, or shares no
-    rule code with the run (another platform's: none of its fingerprints can match) stops
+    night) knows nothing. One that exists but cannot be read, is not a report, or is another
+    platform's sharing no rule code with the run (none of its fingerprints can match) stops
     the run: a wrong or damaged file never silently turns every finding into a new one."""
     if not Path(path).exists():
         return Baseline()
@@ -328,15 +328,19 @@ def read_baseline(path: str, ruleset: Ruleset) -> Baseline:
             )
             fingerprint = f["fingerprint"]
             known[fingerprint] = max(known.get(fingerprint, ranks), ranks)
-        if codes is None:  # a report without `ruleset.rules`: the codes it found
-            codes = [f["code"] for f in report["findings"]]
+        # Its rules and the codes it found (a report may lack `ruleset.rules`, or list none).
+        found = [f["code"] for f in report["findings"]]
+        if not _strings(found, missing_ok=False):
+            raise TypeError("a finding's code is not a string")
+        codes = {*(codes or ()), *found}
     except OSError as exc:
         raise InputError("error.baseline_unreadable", path=path, reason=os_reason(exc)) from None
     except (ValueError, KeyError, TypeError, AttributeError):
         raise InputError("error.not_report", path=path) from None
     # A fingerprint is the rule code and the scope keys: a custom ruleset that extends a
-    # platform under its own name shares its codes, and its baseline matches.
-    if codes and not set(codes) & {rule.code for rule in ruleset.rules}:
+    # platform under its own name shares its codes, and its baseline matches; a run of the same
+    # platform with another --select is the same platform's (its rules may come back).
+    if theirs != ruleset.platform and codes and not codes & {rule.code for rule in ruleset.rules}:
         raise InputError("error.baseline_platform", path=path, theirs=one_line(theirs), ours=ruleset.platform)
     return Baseline(known, frozenset(shops) if shops is not None else None)
 

@@ -335,12 +335,24 @@ def test_a_baseline_is_matched_by_rule_codes_and_a_malformed_one_is_not_a_report
         "shops": lambda r: r.update(shops="甲店"),
         "shop": lambda r: r.update(shops=[None]),
         "ruleset": lambda r: r.update(ruleset=None),
+        "code": lambda r: r["findings"][0].update(code=["PDD-R3"]),
     }.items():
         bad = json.loads(json.dumps(good))
         change(bad)
         (tmp_path / f"{name}.json").write_text(json.dumps(bad, ensure_ascii=False), "utf-8")
         line = _one_error(cli("audit", export, "-p", "pinduoduo", "-f", "json", "--baseline", tmp_path / f"{name}.json", "--no-history"))
         assert line.endswith(f"{name}.json: not a JSON report of cservice-audit (--format json)"), (name, line)
+    # The same platform with another --select is its own baseline (no rule in common is fine);
+    # another platform's report is refused by the codes it found when it lists no rules.
+    cli("audit", export, "-p", "pinduoduo", "--select", "PDD-P1", "-f", "json", "-o", tmp_path / "p1.json", "--no-history")
+    assert json.loads((tmp_path / "p1.json").read_text("utf-8"))["ruleset"]["rules"] == ["PDD-P1"]
+    selected = cli("audit", export, "-p", "pinduoduo", "--select", "PDD-R3", "-f", "json", "--baseline", tmp_path / "p1.json", "--no-history")
+    assert selected.code == 1 and "baseline" not in selected.err, selected.err
+    bare = json.loads(json.dumps(good))
+    bare["ruleset"]["rules"] = []
+    (tmp_path / "bare.json").write_text(json.dumps(bare, ensure_ascii=False), "utf-8")
+    line = _one_error(cli("audit", export, "-p", "taobao", "-f", "json", "--baseline", tmp_path / "bare.json", "--no-history"))
+    assert "bare.json: the baseline is a pinduoduo report sharing no rule with this run's taobao" in line, line
 
 
 def test_statistics_leave_the_report_file_a_report(cli, day_file, tmp_path):

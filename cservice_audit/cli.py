@@ -512,6 +512,7 @@ def show(
 ) -> None:
     """Print one conversation as a transcript: each wait, the late ones, the rules it triggered."""
     from cservice_audit.audit import AuditOptions, run_audit
+    from cservice_audit.render.names import report_cuts
     from cservice_audit.show import conversation_findings, render
 
     options = AuditOptions(
@@ -525,7 +526,9 @@ def show(
     ruleset = _load_ruleset(platform, ruleset_file)
     result = run_audit(paths, ruleset, options, generated_at=datetime.now(timezone.utc))
     assert result.transcript is not None
-    sys.stdout.write(render(result.transcript, conversation_findings(result.findings, conversation), ruleset, LANG))
+    shop = result.transcript.get_column("shop")[0]
+    cut = report_cuts(result).get(shop, "")
+    sys.stdout.write(render(result.transcript, conversation_findings(result.findings, conversation), ruleset, LANG, cut))
 
 
 @app.command()
@@ -687,7 +690,12 @@ def trend(
         agent = named[0]
     table = weekly(stored, ruleset, weeks=weeks, rule=code, agent=agent)
     if fmt == ListingFormat.table:
-        _print_trend(table, ruleset)
+        from cservice_audit.render.names import shop_cuts
+
+        # Cut over every agent the history holds for the shop, as the reports cut over the
+        # whole shop: not over the rows --agent or --rule leave (店:客服07 and a plain 客服07
+        # would both read 客服07).
+        _print_trend(table, ruleset, shop_cuts(stored.select("shop", "agent").unique().collect().iter_rows()))
     else:
         _print_frame(table, fmt, title="")
 
@@ -728,12 +736,12 @@ def _trend_value(value: float | None, kind: str) -> str:
     return f"{value:g}"
 
 
-def _print_trend(frame, ruleset) -> None:
+def _print_trend(frame, ruleset, cuts: dict) -> None:
     """Rows of rule × shop × agent, a sparkline on a fixed scale, one column per week; a
     value that misses the rule's threshold is marked ✗ (and red), the week in progress *."""
     from rich.text import Text
 
-    from cservice_audit.render.names import in_shop, shop_cuts
+    from cservice_audit.render.names import in_shop
     from cservice_audit.render.views import threshold_text, who
     from cservice_audit.trend import BARS, scale_top, sparkline, week_label
 
@@ -744,8 +752,7 @@ def _print_trend(frame, ruleset) -> None:
     weeks = sorted(set(frame.get_column("week_start")))
     partial = dict(frame.select("week_start", "partial").unique().iter_rows())
     rules = {r.code: r for r in ruleset.rules}
-    # The shop has its own column: a Taobao sub-account goes without it (客服07).
-    cuts = shop_cuts(frame.select("shop", "agent").unique().iter_rows())
+    # The shop has its own column: a Taobao sub-account goes without it (客服07), by `cuts`.
     # The days the weeks cover (Monday of the first to Sunday of the last): "11-23 .. 11-23"
     # read as one day.
     last_day = weeks[-1] + timedelta(days=6)

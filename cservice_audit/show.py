@@ -20,7 +20,7 @@ from cservice_audit.checks.items import reply_items
 from cservice_audit.errors import AuditError
 from cservice_audit.i18n import sentinel_name, t
 from cservice_audit.render.items_view import wait_text
-from cservice_audit.render.names import in_shop, shop_prefix
+from cservice_audit.render.names import in_shop
 from cservice_audit.render.views import finding_message
 from cservice_audit.ruleset import Ruleset
 from cservice_audit.sanitize import one_line, terminal_safe
@@ -92,9 +92,11 @@ def _marks(rule, row: dict, lang: str) -> str | None:
     return None
 
 
-def render(rows: pl.DataFrame, findings: pl.DataFrame, ruleset: Ruleset, lang: str = "en") -> str:
+def render(rows: pl.DataFrame, findings: pl.DataFrame, ruleset: Ruleset, lang: str = "en", cut: str = "") -> str:
     """The transcript in `lang`: time (ruleset's zone), role, agent, text; under each buyer
-    message its wait and the reply rules' marks; under each message the findings at its time."""
+    message its wait and the reply rules' marks; under each message the findings at its time.
+    `cut`: the shop prefix its agents are shown without, decided over the whole shop as the
+    reports decide it (names.report_cuts), not over this conversation's few names."""
     tz = ruleset.timezone
     findings = findings.with_columns(pl.col("ts").dt.convert_time_zone(tz))
     reply_rules = [r for r in ruleset.rules if r.check in REPLY_CHECKS]
@@ -125,7 +127,6 @@ def render(rows: pl.DataFrame, findings: pl.DataFrame, ruleset: Ruleset, lang: s
     # The header names the shop: a Taobao sub-account goes without it (客服05, not
     # 淘宝甲店:客服05), as in the reports, and the text column starts after the longest name.
     agents = rows.get_column("agent")
-    cut = shop_prefix(head["shop"], agents.unique().to_list())
     names = {agent: sentinel_name(agent, lang) or one_line(in_shop(agent, cut)) for agent in agents.drop_nulls().unique().to_list()}
     name_width = min(NAME_MAX, max([NAME_MIN, *(cell_len(n) for n in names.values())]))
     for row in rows.iter_rows(named=True):

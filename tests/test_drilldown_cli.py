@@ -188,6 +188,21 @@ def test_show_names_a_sub_account_without_its_shop_and_keeps_the_text_in_one_col
     assert any(" 机器人 " in line and line.endswith("您好") for line in lines), run.out  # the robot without an account
 
 
+def test_show_cuts_the_prefix_as_the_shop_does_not_as_one_conversation_does(cli, write) -> None:
+    """The shop has 店:客服07 and a plain 客服07, two people: the reports keep both names whole,
+    and so does `show` of a conversation where only one of them wrote (it once read 客服07,
+    the other person's name)."""
+    write(
+        "chats.csv",
+        "ts,shop,buyer,conversation,role,agent,text\n"
+        "2026-11-22 10:00:00,店,b1,c1,买家,,在吗\n2026-11-22 10:01:00,店,b1,c1,客服,店:客服07,在的亲\n"
+        "2026-11-22 10:00:00,店,b2,c2,买家,,在吗\n2026-11-22 10:01:00,店,b2,c2,客服,客服07,在的\n",
+    )
+    run = cli("show", "c1", "chats.csv", "-p", "taobao")
+    assert run.code == 0, run.err
+    assert any(" 店:客服07 " in line and line.endswith("在的亲") for line in run.out.splitlines()), run.out
+
+
 def test_item_headings_name_the_period_in_the_readers_language(root_cli) -> None:
     """The 30-day drill-down heading said `rolling_30d` (the JSON key) to a Chinese reader."""
     zh, en = root_cli.many(

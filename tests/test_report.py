@@ -224,6 +224,20 @@ def test_a_report_of_one_taobao_shop_names_its_sub_accounts_without_the_shop_thr
     assert {f["agent"] for f in report.json()["findings"] if f["agent"]} == {"小林数码专营店:客服07"}
 
 
+def test_a_rejected_row_of_a_second_shop_makes_the_report_one_of_two_shops(cli, write):
+    """甲店 is judged; 乙店's only row is rejected (its time unreadable). The JSON names both
+    shops and the unreadable-row finding is 乙店's: the findings table says so, `乙店 / （全店）`,
+    not `（全店）` under a header naming 甲店 alone."""
+    write("r.csv", "ts,shop,buyer,role,agent,text\n"
+          "2026-11-22 10:00:00,甲店,b1,买家,,在吗\n2026-11-22 10:00:20,甲店,b1,客服,小A,在的\n"
+          "notatime,乙店,b2,买家,,在吗\n")  # fmt: skip
+    args = ("audit", "r.csv", "-p", "pdd", "--lang", "zh", "--no-history", "--exit-zero", "--limit", "rejected_percent=100")
+    table, report = cli.many({"args": (*args, "-f", "table"), "env": {"COLUMNS": "160"}}, (*args, "-f", "json"))
+    assert report.json()["shops"] == ["乙店", "甲店"]
+    d1 = [line for line in table.out.splitlines() if "PDD-D1" in line and "│" in line]
+    assert d1 and all("│ 乙店 / （全店） │" in line for line in d1), table.out
+
+
 @pytest.mark.parametrize("platform, agent", [("taobao", "{shop}:客服07"), ("pdd", "客服07")])
 def test_a_two_shop_report_names_the_shop_of_a_finding_only_one_shop_has(cli, write, platform, agent):
     """Two shops, a finding in one: the finding and the drill-down name its shop, though no
@@ -703,6 +717,12 @@ def test_trend_names_a_sub_account_beside_its_shop_column_without_the_shop(cli, 
     assert any(re.search(r"│ 淘宝甲店 +│ 客服07 +│", line) for line in table.out.splitlines()), table.out
     assert "淘宝甲店:客服07" not in table.out
     assert {r["agent"] for r in as_json.json()} == {"淘宝甲店:客服07", None}
+    # A plain 客服07 in the same shop, another person: every name of the shop stays whole, and
+    # --agent leaving one of them does not change how it is named.
+    write("more.csv", "ts,shop,buyer,role,agent,text\n2026-11-23 10:00:00,淘宝甲店,b2,买家,,在吗\n2026-11-23 10:09:00,淘宝甲店,b2,客服,客服07,在的\n")
+    assert cli("audit", "more.csv", "-p", "taobao", "--history", tmp_path / "h", "-f", "json", "--exit-zero").code == 0
+    one = cli("trend", "-p", "taobao", "--history", tmp_path / "h", "--rule", "TB-R3", "--agent", "淘宝甲店:客服07", env={"COLUMNS": "160"})
+    assert "│ 淘宝甲店:客服07 " in one.out, one.out
 
 
 def test_trend_unknown_rule_or_agent_exits_2_naming_it(stored):

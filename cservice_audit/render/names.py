@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from cservice_audit.normalize import DEFAULT_SHOP
+
 if TYPE_CHECKING:
     from cservice_audit.audit import AuditResult
 
@@ -51,11 +53,15 @@ def in_shop(agent: str | None, cut: str) -> str | None:
 
 def many_shops(result: AuditResult) -> bool:
     """Whether the report is about several shops: then every agent a person reads is named
-    beside its shop. Decided from the report's shops (every judged shop has metrics), never
-    from the rows of one table: a two-shop report whose findings are all one shop's would
-    name that shop nowhere on them."""
-    shops = set(result.metrics.get_column("shop").drop_nulls())
-    return len(shops or set(result.findings.get_column("shop").drop_nulls())) > 1
+    beside its shop. Decided from the report's shops (those of its metrics and findings, as
+    the JSON's `shops`), never from the rows of one table: a two-shop report whose findings
+    are all one shop's would name that shop nowhere on them. A rejected row whose shop could
+    not be read (`-`) is not one more shop beside shops judged (as in the digest)."""
+    judged = set(result.metrics.get_column("shop").drop_nulls())
+    named = set(result.findings.get_column("shop").drop_nulls())
+    if judged:
+        named.discard(DEFAULT_SHOP)
+    return len(judged | named) > 1
 
 
 def report_cuts(result: AuditResult) -> dict[str | None, str]:

@@ -151,15 +151,21 @@ def test_show_unknown_conversation_is_exit_2_with_close_ids(root_cli, pdd_json) 
     assert f"'{known[-6:]}x'" in run.err and known in run.err
 
 
+def _show_c1(cli, write, rows: str, *args: str):
+    """`show c1` of an export with `rows` (the conversation column given), exit 0."""
+    write("chats.csv", "ts,shop,buyer,conversation,role,agent,text\n" + rows)
+    run = cli("show", "c1", "chats.csv", *args)
+    assert run.code == 0, run.err
+    return run
+
+
 def test_show_keeps_control_characters_off_the_terminal(cli, write) -> None:
-    write(
-        "chats.csv",
-        "ts,shop,buyer,conversation,role,agent,text\n"
+    run = _show_c1(
+        cli, write,
         "2026-11-22 10:00:00,s,b1,c1,buyer,,hi \x1b]52;c;ZXZpbA==\x07 there\n"
         "2026-11-22 10:05:00,s,b1,c1,agent,a\x1b[2J,ok\n",
-    )
-    run = cli("show", "c1", "chats.csv", "-p", "pinduoduo")
-    assert run.code == 0, run.err
+        "-p", "pinduoduo",
+    )  # fmt: skip
     assert "\x1b" not in run.out and "\x07" not in run.out
     assert "\\x1b]52" in run.out
     assert "wait 5m00s" in run.out and "✗ PDD-R3 late (> 180s)" in run.out
@@ -170,16 +176,14 @@ def test_show_names_a_sub_account_without_its_shop_and_keeps_the_text_in_one_col
     reports, and every message's text starts in one column (a 15-cell 店铺:客服07 pushed its
     replies past the robot's); a long name widens the column, and a text of several lines
     stays under its first."""
-    write(
-        "chats.csv",
-        "ts,shop,buyer,conversation,role,agent,text\n"
+    run = _show_c1(
+        cli, write,
         "2026-11-22 10:00:00,小林数码专营店,b1,c1,买家,,在吗\n"
         "2026-11-22 10:00:05,小林数码专营店,b1,c1,机器人,,您好\n"
         "2026-11-22 10:01:00,小林数码专营店,b1,c1,客服,小林数码专营店:客服07,在的亲\n"
         "2026-11-22 10:02:00,小林数码专营店,b1,c1,客服,小林数码专营店:售后主管王小明同学,\"第一行\n第二行\"\n",
-    )
-    run = cli("show", "c1", "chats.csv", "-p", "taobao", "--lang", "zh")
-    assert run.code == 0, run.err
+        "-p", "taobao", "--lang", "zh",
+    )  # fmt: skip
     lines = run.out.splitlines()
     assert "小林数码专营店:" not in "\n".join(lines[1:]), run.out
     starts = {next(cell_len(line[: line.index(text)]) for line in lines if text in line) for text in ("您好", "在的亲", "第一行", "第二行")}
@@ -192,14 +196,12 @@ def test_show_cuts_the_prefix_as_the_shop_does_not_as_one_conversation_does(cli,
     """The shop has 店:客服07 and a plain 客服07, two people: the reports keep both names whole,
     and so does `show` of a conversation where only one of them wrote (it once read 客服07,
     the other person's name)."""
-    write(
-        "chats.csv",
-        "ts,shop,buyer,conversation,role,agent,text\n"
+    run = _show_c1(
+        cli, write,
         "2026-11-22 10:00:00,店,b1,c1,买家,,在吗\n2026-11-22 10:01:00,店,b1,c1,客服,店:客服07,在的亲\n"
         "2026-11-22 10:00:00,店,b2,c2,买家,,在吗\n2026-11-22 10:01:00,店,b2,c2,客服,客服07,在的\n",
-    )
-    run = cli("show", "c1", "chats.csv", "-p", "taobao")
-    assert run.code == 0, run.err
+        "-p", "taobao",
+    )  # fmt: skip
     assert any(" 店:客服07 " in line and line.endswith("在的亲") for line in run.out.splitlines()), run.out
 
 

@@ -678,10 +678,14 @@ def trend(
     stored = store.read()
     if stored is None:
         raise AuditError(t("error.no_history", LANG, folder=one_line(store.folder), platform=ruleset.platform))
+    # Every (shop, agent) the history holds: --agent is resolved among them, and the table cuts
+    # a sub-account's prefix over them all, as the reports cut over the whole shop (not over
+    # the rows --agent or --rule leave: 店:客服07 and a plain 客服07 would both read 客服07).
+    pairs = list(stored.select("shop", "agent").unique().collect().iter_rows())
     if agent is not None:
         from cservice_audit.audit import agents_named
 
-        named = agents_named(agent, stored.select("shop", "agent").unique().collect().iter_rows())
+        named = agents_named(agent, pairs)
         if len(named) > 1:
             raise AuditError(t("error.agent_ambiguous", LANG, agent=one_line(agent), names=one_line(", ".join(named))))
         if not named:
@@ -692,10 +696,7 @@ def trend(
     if fmt == ListingFormat.table:
         from cservice_audit.render.names import shop_cuts
 
-        # Cut over every agent the history holds for the shop, as the reports cut over the
-        # whole shop: not over the rows --agent or --rule leave (店:客服07 and a plain 客服07
-        # would both read 客服07).
-        _print_trend(table, ruleset, shop_cuts(stored.select("shop", "agent").unique().collect().iter_rows()))
+        _print_trend(table, ruleset, shop_cuts(pairs))
     else:
         _print_frame(table, fmt, title="")
 
@@ -738,7 +739,8 @@ def _trend_value(value: float | None, kind: str) -> str:
 
 def _print_trend(frame, ruleset, cuts: dict) -> None:
     """Rows of rule × shop × agent, a sparkline on a fixed scale, one column per week; a
-    value that misses the rule's threshold is marked ✗ (and red), the week in progress *."""
+    value that misses the rule's threshold is marked ✗ (and red), the week in progress *.
+    The shop has its own column: a sub-account goes without its prefix, as `cuts` says."""
     from rich.text import Text
 
     from cservice_audit.render.names import in_shop
@@ -752,7 +754,6 @@ def _print_trend(frame, ruleset, cuts: dict) -> None:
     weeks = sorted(set(frame.get_column("week_start")))
     partial = dict(frame.select("week_start", "partial").unique().iter_rows())
     rules = {r.code: r for r in ruleset.rules}
-    # The shop has its own column: a Taobao sub-account goes without it (客服07), by `cuts`.
     # The days the weeks cover (Monday of the first to Sunday of the last): "11-23 .. 11-23"
     # read as one day.
     last_day = weeks[-1] + timedelta(days=6)

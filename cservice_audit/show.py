@@ -21,7 +21,7 @@ from cservice_audit.errors import AuditError
 from cservice_audit.i18n import sentinel_name, t
 from cservice_audit.render.items_view import wait_text
 from cservice_audit.render.names import in_shop
-from cservice_audit.render.views import finding_message
+from cservice_audit.render.digest import in_lang
 from cservice_audit.ruleset import Ruleset
 from cservice_audit.sanitize import one_line, terminal_safe
 
@@ -171,7 +171,7 @@ def _padded(text: str, width: int) -> str:
 
 
 def _finding(f: dict, lang: str) -> str:
-    return t("show.finding", lang, code=f["code"], severity=t(f"severity.{f['severity']}", lang), message=one_line(finding_message(f, lang)))
+    return t("show.finding", lang, code=f["code"], severity=t(f"severity.{f['severity']}", lang), message=one_line(in_lang(f, lang)))
 
 
 def conversation_findings(findings: pl.DataFrame, conversation: str) -> pl.DataFrame:

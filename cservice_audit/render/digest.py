@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from cservice_audit.normalize import DEFAULT_SHOP
 from cservice_audit.render.matrix import agent_kind
-from cservice_audit.render.names import in_shop, shop_cuts
+from cservice_audit.render.names import in_shop, report_shops, shop_cuts
 from cservice_audit.sanitize import markdown_safe
 from cservice_audit.shipped import data_yaml
 
@@ -28,8 +27,8 @@ SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
 # and in every report a person reads (views.reader_notes): a shop of the input that was not
 # audited, a day judged while still running, a stored day replaced from a cut export, a shop
 # the baseline never judged (all its findings new). Without them a report of the shops that
-# were judged reads as the whole night. The routine ones (a
-# day audited before, a file named twice) stay on stderr and in the JSON.
+# were judged reads as the whole night. The routine ones (a day audited before, a file named
+# twice) stay on stderr and in the JSON.
 READER_NOTES = ("shop_not_judged", "day_running", "replaced_fewer", "baseline_shop")
 
 
@@ -206,12 +205,8 @@ def worst_agents(report: dict[str, Any], lang: str | None = None) -> list[str]:
 
 
 def _shops(report: dict[str, Any]) -> list[str]:
-    """The shops the digest is about: those of its metrics and findings. A rejected row whose
-    shop could not be read is under `-` (spec §11 reports it whatever shop it names): not one
-    more shop beside the shops judged ("店铺：-, 抖店示例店")."""
-    judged = {m["shop"] for m in report["metrics"]}
-    named = {f["shop"] for f in report["findings"] if f["shop"] and not (judged and f["shop"] == DEFAULT_SHOP)}
-    return sorted(judged | named)
+    """The shops the digest is about (names.report_shops)."""
+    return report_shops((m["shop"] for m in report["metrics"]), (f["shop"] for f in report["findings"]))
 
 
 def _cuts(report: dict[str, Any]) -> dict[str | None, str]:

@@ -125,6 +125,7 @@ def rate_charts(result: AuditResult, words: dict[str, str]) -> str:
     """Per rule: each agent's figure as a bar coloured by status, the threshold as a rule."""
     current = _current(result)
     cuts = report_cuts(result)
+    many = many_shops(result)
     status_words = words["_status"]
     figures = []
     for rule in result.ruleset.rules:
@@ -133,7 +134,6 @@ def rate_charts(result: AuditResult, words: dict[str, str]) -> str:
         rows = current.filter((pl.col("rule") == rule.code) & (pl.col("scope") == "agent") & pl.col("value").is_not_null())
         if rows.is_empty():
             continue
-        many = many_shops(result)
         data = [
             {"agent": one_line(f"{r['shop']} / {_who(in_shop(r['agent'], cuts.get(r['shop'], '')), words)}" if many else _who(in_shop(r["agent"], cuts.get(r["shop"], "")), words)), "value": r["value"],
              "status": status_words[r["status"]], "threshold": r["threshold"]}

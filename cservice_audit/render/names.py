@@ -51,17 +51,22 @@ def in_shop(agent: str | None, cut: str) -> str | None:
     return agent.removeprefix(cut)
 
 
+def report_shops(judged: Iterable[str | None], named: Iterable[str | None]) -> list[str]:
+    """The shops a report is about, for the people who read it: those `judged` (its metrics')
+    and those `named` by its findings. A rejected row whose shop could not be read is under
+    `-` (spec §11 reports it whatever shop it names): not one more shop beside shops judged
+    ("店铺：-, 抖店示例店"). The digest reads it off the JSON, the other views off the result."""
+    judged_set = {shop for shop in judged if shop}
+    named_set = {shop for shop in named if shop and not (judged_set and shop == DEFAULT_SHOP)}
+    return sorted(judged_set | named_set)
+
+
 def many_shops(result: AuditResult) -> bool:
-    """Whether the report is about several shops: then every agent a person reads is named
-    beside its shop. Decided from the report's shops (those of its metrics and findings, as
-    the JSON's `shops`), never from the rows of one table: a two-shop report whose findings
-    are all one shop's would name that shop nowhere on them. A rejected row whose shop could
-    not be read (`-`) is not one more shop beside shops judged (as in the digest)."""
-    judged = set(result.metrics.get_column("shop").drop_nulls())
-    named = set(result.findings.get_column("shop").drop_nulls())
-    if judged:
-        named.discard(DEFAULT_SHOP)
-    return len(judged | named) > 1
+    """Whether the report is about several shops (`report_shops`): then every agent a person
+    reads is named beside its shop. Never decided from the rows of one table: a two-shop
+    report whose findings are all one shop's would name that shop nowhere on them."""
+    shops = report_shops(result.metrics.get_column("shop").unique(), result.findings.get_column("shop").unique())
+    return len(shops) > 1
 
 
 def report_cuts(result: AuditResult) -> dict[str | None, str]:

@@ -172,6 +172,7 @@ def scorecards(result: AuditResult, lang: str = "en", target: str = "terminal") 
     as_of = result.as_of
     tiers = _tiers_by_period(result)
     cuts = report_cuts(result)
+    several = many_shops(result)
     for rule in result.ruleset.rules:
         if rule.check not in SCORECARD_COLUMNS or as_of is None:
             continue
@@ -182,7 +183,6 @@ def scorecards(result: AuditResult, lang: str = "en", target: str = "terminal") 
             continue
         first = rows.row(0, named=True)
         period = period_text(first["period"], first["period_start"], first["period_end"], lang)
-        several = many_shops(result)
         with_tier = rule.escalation is not None
         body, statuses = [], []
         # The people to coach first, then the robot, the unassigned turns and the shop total,
@@ -290,12 +290,6 @@ def _period_messages(result: AuditResult, lang: str, target: str) -> dict[tuple,
     return out
 
 
-def finding_message(f: dict, lang: str) -> str:
-    """A finding's message in the reader's language: the checks write `message` in English
-    (the JSON's) and `message_<lang>` in the others; a check without one falls back to English."""
-    return in_lang(f, lang)
-
-
 def _day_cell(f: dict, lang: str) -> str:
     """The day column: the finding's day, or for a week, month or 30-day finding the period's
     name. Its first day alone would read as the day something happened; the message beside it
@@ -347,7 +341,7 @@ def finding_rows(result: AuditResult, lang: str = "en", target: str = "terminal"
                 t("group.repeated", lang, agent=name, n=group["n"], text=text, k=group["k"]) + "\n" + t("group.details", lang),
             ]
         else:
-            what = written.get((f["code"], f["scope"], f["shop"], f["agent"], f["period_start"])) or shown_block(finding_message(f, lang), target)
+            what = written.get((f["code"], f["scope"], f["shop"], f["agent"], f["period_start"])) or shown_block(in_lang(f, lang), target)
             if f["evidence"] and (f["conversation"] or f["match"] or f["code"].endswith("-D1")):
                 what += "\n" + shown_block(f["evidence"], target)
             if f["tier"]:

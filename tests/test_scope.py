@@ -7,7 +7,6 @@ two-shop property test, which runs many nights and compares whole reports).
 from __future__ import annotations
 
 import json
-import os
 import random
 import shutil
 from datetime import date, datetime, timedelta, timezone
@@ -269,6 +268,30 @@ def test_the_kuaishou_week_alerts_when_at_risk_becomes_failed_and_when_the_tier_
         assert r.code == (1 if sunday else 0), (day, r.err)
         if sunday:
             assert ks[0]["tier"] == ("情节轻微" if n == 6 else "情节严重"), day
+
+
+def test_an_at_risk_week_names_the_tier_it_would_reach_not_as_reached(cli, tmp_path):
+    """Nine days of KS-R3 late replies in one export: the first week failed (情节轻微, reached),
+    the second is at risk on Tuesday and carries 情节严重, the tier it reaches if it fails.
+    Every view says the second is not reached yet; the summary's escalation lines used to
+    read 小快：R3 情节严重, a fine the shop had not incurred."""
+    monday = date(2026, 11, 16)
+    export = _csv(tmp_path / "nine.csv", [row for n in range(9) for row in _late_day(monday + timedelta(days=n), agent="小快")])
+    args = ("audit", export, "-p", "kuaishou", "--no-history", "--lang", "zh")
+    table, markdown, digest, page = cli.many(*((*args, "-f", fmt) for fmt in ("table", "markdown", "digest", "html")))
+    body = cli(*args, "-f", "json").json()
+    tiers = sorted((f["status"], f["tier"]) for f in body["findings"] if f["scope"] == "agent")
+    assert tiers == [("at_risk", "情节严重"), ("fail", "情节轻微")], tiers
+    for run in (table, markdown):
+        assert run.code == 1, run.err
+        assert "小快：R3 情节轻微，R3 本期未达标则情节严重" in run.out, run.out
+        assert "小快：R3 情节严重" not in run.out
+    scorecard = next(line for line in table.out.splitlines() if line.startswith("│ 小快 ") and "有风险" in line)
+    assert "本期未达标则情节严重" in scorecard, table.out
+    said = [line for line in digest.out.splitlines() if line.startswith("- 小快 KS-R3:")]
+    assert said == ["- 小快 KS-R3: 情节轻微（警告、学习、强制学习、强制考试）", "- 小快 KS-R3: 本期未达标则情节严重（警告、强制考试、支付违约金100–150元）"], digest.out
+    assert "已达" not in digest.out
+    assert "KS-R3 情节轻微（警告、学习、强制学习、强制考试）; KS-R3 本期未达标则情节严重（" in page.out
 
 
 def test_a_rolling_30_day_failure_is_known_the_next_night(cli, tmp_path):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from cservice_audit.render.matrix import agent_kind
+from cservice_audit.render.matrix import TierMark, agent_kind
 from cservice_audit.render.names import in_shop, report_shops, shop_cuts
 from cservice_audit.sanitize import markdown_safe
 from cservice_audit.shipped import data_yaml
@@ -266,15 +266,18 @@ def note_lines(report: dict[str, Any], lang: str = "en") -> list[str]:
 
 
 def tier_lines(report: dict[str, Any], lang: str | None = None) -> list[str]:
-    reached: dict[tuple, str] = {}
+    """A line per shop, agent and rule with a tier: the latest reached, and apart the one an
+    at-risk period would reach if it failed (said so: it is not reached yet)."""
+    lines: dict[tuple, str] = {}
     for f in report["findings"]:
         if f.get("tier"):
-            label = f"{f['tier']}（{f['penalty']}）" if f.get("penalty") else f["tier"]
-            reached[(f["shop"], f["agent"], f["code"])] = label  # later periods overwrite earlier
+            mark = TierMark(f["code"], f["tier"], f.get("penalty"), f.get("status") == "at_risk")
+            lines[(f["shop"], f["agent"], f["code"], mark.if_fails)] = mark.text(chosen_lang(lang))  # later periods overwrite earlier
     name = _namer(report, lang)
     return [
-        f"{name(shop, agent)} {code}: {_safe(label, 80)}"
-        for (shop, agent, code), label in reached.items()
+        f"{name(shop, agent)} {code}: {_safe(text, 80)}"
+        for (shop, agent, code, if_fails), text in lines.items()
+        if not (if_fails and lines.get((shop, agent, code, False)) == text)
     ]
 
 

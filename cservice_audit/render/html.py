@@ -94,7 +94,7 @@ def _who(agent: str, words: dict[str, Any]) -> str:
     return words["_who"].get(agent, agent)
 
 
-def summary_section(result: AuditResult, words: dict[str, Any]) -> str:
+def summary_section(result: AuditResult, words: dict[str, Any], lang: str) -> str:
     matrix = agent_matrix(result)
     status = words["_status"]
     if not matrix.rows:
@@ -107,7 +107,7 @@ def summary_section(result: AuditResult, words: dict[str, Any]) -> str:
         who = _who(in_shop(row.agent, cuts.get(row.shop, "")), words) if row.agent is not None else words["shop_total"]
         cells = ([row.shop] if many else []) + [who]
         cells += [status.get(row.statuses.get(code, ""), "-") for code in matrix.rules]
-        cells += [f"{row.points:g}" if row.points else "", "; ".join(f"{c} {t}" for c, t in row.tiers.items())]
+        cells += [f"{row.points:g}" if row.points else "", "; ".join(f"{m.code} {m.text(lang)}" for m in row.tiers)]
         rows.append(cells)
         lead = [""] * (2 if many else 1)
         classes.append(lead + [row.statuses.get(code, "") for code in matrix.rules] + ["num", ""])
@@ -306,7 +306,7 @@ def render(
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{html_safe(title)}</title><style>{CSS}</style></head><body>",
         f"<header><h1>{html_safe(title)}</h1><p class=\"meta\">{html_safe(', '.join(shops))}</p>{meta}</header>",
-        f'<section id="summary"><h2>{html_safe(words["summary"])}</h2>{summary_section(result, words)}</section>',
+        f'<section id="summary"><h2>{html_safe(words["summary"])}</h2>{summary_section(result, words, lang)}</section>',
         f'<section id="rates"><h2>{html_safe(words["rates"])}</h2>{rate_charts(result, words)}</section>',
         f'<section id="waits"><h2>{html_safe(words["waits"])}</h2>{waits_chart(result, words)}</section>',
         trend_charts(result, history_rows, words),

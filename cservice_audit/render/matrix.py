@@ -14,12 +14,13 @@ gives bot rows without an account, or a bot role spelling of `data/aliases.yaml`
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 
 import polars as pl
 
 from cservice_audit.audit import AuditResult
+from cservice_audit.i18n import t
 from cservice_audit.shipped import data_yaml
 
 # Worst first: an agent's badness is (error fails, other fails, at risk, |points|); points are
@@ -49,19 +50,33 @@ def agent_kind(agent: str | None, shop: str | None = None, bots: frozenset = fro
 
 
 @dataclass(frozen=True)
+class TierMark:
+    """An escalation tier a rule's finding carries. `if_fails`: the finding's period is only
+    at risk, so this is the tier it reaches if the period fails, not one reached (an at-risk
+    week after a failed one carries the next tier up)."""
+
+    code: str
+    label: str
+    penalty: str | None
+    if_fails: bool = False
+
+    def text(self, lang: str, with_penalty: bool = True) -> str:
+        label = t("tier.if_fails", lang, tier=self.label) if self.if_fails else self.label
+        return f"{label}（{self.penalty}）" if with_penalty and self.penalty else label
+
+
+@dataclass(frozen=True)
 class MatrixRow:
     shop: str
     agent: str | None  # None: the shop total
     is_bot: bool
     statuses: dict[str, str]  # rule code -> pass | fail | at_risk | insufficient (absent: no data)
     points: float
-    tiers: dict[str, str]  # rule code -> highest escalation tier reached (with its penalty)
+    tiers: list[TierMark]  # in rule order: per rule the latest tier reached, then the one an at-risk period threatens
     error_fails: int
     fails: int
     at_risk: int
     kind: str = "agent"  # agent | bot | unassigned | shop
-    tier_labels: dict[str, str] = field(default_factory=dict)  # rule code -> tier label only
-    penalties: dict[str, str] = field(default_factory=dict)  # rule code -> penalty text (when the ruleset gives one)
 
     @property
     def coached(self) -> bool:
@@ -99,11 +114,13 @@ def agent_matrix(result: AuditResult) -> Matrix:
     points: dict[tuple[str, str | None], float] = {}
     for shop, agent, value in result.points.select("shop", "agent", "points").iter_rows():
         points[(shop, agent)] = points.get((shop, agent), 0.0) + (value or 0.0)
-    tiers: dict[tuple[str, str | None], dict[str, tuple[str, str | None]]] = {}
-    # Findings are sorted by period: a later period's tier replaces an earlier one's.
+    tiers: dict[tuple[str, str | None], dict[tuple[str, bool], TierMark]] = {}
+    # Findings are sorted by period: a later period's tier replaces an earlier one's, the
+    # reached and the threatened apart (an at-risk period's tier is not reached yet).
     tiered = result.findings.filter(pl.col("tier").is_not_null())
-    for shop, agent, code, tier, penalty in tiered.select("shop", "agent", "code", "tier", "penalty").iter_rows():
-        tiers.setdefault((shop, agent), {})[code] = (tier, penalty)
+    for shop, agent, code, tier, penalty, status in tiered.select("shop", "agent", "code", "tier", "penalty", "status").iter_rows():
+        if_fails = status == "at_risk"
+        tiers.setdefault((shop, agent), {})[(code, if_fails)] = TierMark(code, tier, penalty, if_fails)
     for key in points:
         cells.setdefault(key, {})
     used = [c for c in codes if any(c in statuses for statuses in cells.values())]
@@ -112,6 +129,9 @@ def agent_matrix(result: AuditResult) -> Matrix:
         fails = [c for c, s in statuses.items() if s == "fail"]
         kind = agent_kind(agent, shop, getattr(result, "bots", frozenset()))
         mine = tiers.get((shop, agent), {})
+        # A threatened tier the period has already reached says nothing more.
+        marks = [m for m in mine.values() if not (m.if_fails and (reached := mine.get((m.code, False))) and reached.label == m.label)]
+        marks.sort(key=lambda m: (codes.index(m.code) if m.code in codes else len(codes), m.if_fails))
         rows.append(
             MatrixRow(
                 shop=shop,
@@ -119,13 +139,11 @@ def agent_matrix(result: AuditResult) -> Matrix:
                 is_bot=kind == "bot",
                 statuses=statuses,
                 points=points.get((shop, agent), 0.0),
-                tiers={c: f"{t}（{p}）" if p else t for c, (t, p) in mine.items()},
+                tiers=marks,
                 error_fails=sum(1 for c in fails if severity.get(c) == "error"),
                 fails=len(fails),
                 at_risk=sum(1 for s in statuses.values() if s == "at_risk"),
                 kind=kind,
-                tier_labels={c: t for c, (t, _) in mine.items()},
-                penalties={c: p for c, (_, p) in mine.items() if p},
             )
         )
     rows.sort(key=lambda r: (r.shop, KIND_ORDER[r.kind], -r.error_fails, -r.fails, -r.at_risk, -abs(r.points), r.agent or ""))

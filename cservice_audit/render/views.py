@@ -24,7 +24,7 @@ from cservice_audit import sanitize
 from cservice_audit.audit import AuditResult
 from cservice_audit.i18n import sentinel_name, t
 from cservice_audit.render.digest import in_lang, is_reader_note
-from cservice_audit.render.matrix import KIND_ORDER, Matrix, MatrixRow, agent_kind, agent_matrix
+from cservice_audit.render.matrix import KIND_ORDER, Matrix, MatrixRow, TierMark, agent_kind, agent_matrix
 from cservice_audit.render.names import in_shop, many_shops, report_cuts
 from cservice_audit.schema import SEVERITY_RANK
 
@@ -158,12 +158,13 @@ def period_text(period: str, start, end, lang: str) -> str:
     return f"{t(f'period.{period}', lang)} {start}" + (f"..{end}" if start != end else "")
 
 
-def _tiers_by_period(result: AuditResult) -> dict[tuple, str]:
-    """(rule, shop, agent, period_start) -> the tier a finding reached, with its penalty."""
+def _tiers_by_period(result: AuditResult) -> dict[tuple, TierMark]:
+    """(rule, shop, agent, period_start) -> the tier a finding reached, or threatens when
+    its period is only at risk."""
     tiered = result.findings.filter(pl.col("tier").is_not_null())
     return {
-        (code, shop, agent, start): (tier, penalty)
-        for code, shop, agent, start, tier, penalty in tiered.select("code", "shop", "agent", "period_start", "tier", "penalty").iter_rows()
+        (code, shop, agent, start): TierMark(code, tier, penalty, status == "at_risk")
+        for code, shop, agent, start, tier, penalty, status in tiered.select("code", "shop", "agent", "period_start", "tier", "penalty", "status").iter_rows()
     }
 
 
@@ -196,7 +197,7 @@ def scorecards(result: AuditResult, lang: str = "en", target: str = "terminal") 
             cells = [name, *_cells(rule.check, row), status_text(row["status"], lang)]
             if with_tier:
                 tier = tiers.get((rule.code, row["shop"], row["agent"], row["period_start"]))
-                cells.append(tier[0] if tier else "")
+                cells.append(shown(tier.text(lang, with_penalty=False), target) if tier else "")
             body.append(cells)
             statuses.append(row["status"])
         columns = [t("col.agent", lang), *(t(f"col.{c}", lang) for c in SCORECARD_COLUMNS[rule.check]), t("col.status", lang)]
@@ -345,8 +346,8 @@ def finding_rows(result: AuditResult, lang: str = "en", target: str = "terminal"
             if f["evidence"] and (f["conversation"] or f["match"] or f["code"].endswith("-D1")):
                 what += "\n" + shown_block(f["evidence"], target)
             if f["tier"]:
-                tier = t("tier.text", lang, tier=shown(f["tier"], target), penalty=shown(f["penalty"], target)) if f["penalty"] else shown(f["tier"], target)
-                what += "\n" + tier
+                label = shown(TierMark(f["code"], f["tier"], None, f["status"] == "at_risk").text(lang), target)
+                what += "\n" + (t("tier.text", lang, tier=label, penalty=shown(f["penalty"], target)) if f["penalty"] else label)
             cells = [
                 f["code"],
                 t(f"severity.{f['severity']}", lang),
@@ -440,22 +441,23 @@ def closing_line(result: AuditResult, lang: str) -> tuple[str, dict[str, int]]:
     return line, counts
 
 
-def _tier_lines(rows: list[MatrixRow], order: list[str], prefix: str, lang: str, target: str, cut: str = "") -> list[str]:
-    """Escalation on the summary: one line per agent with a tier (its rules grouped by tier),
-    then one line per tier and penalty naming the rules it applies to."""
+def _tier_lines(rows: list[MatrixRow], prefix: str, lang: str, target: str, cut: str = "") -> list[str]:
+    """Escalation on the summary: one line per agent with a tier (its rules grouped by tier,
+    a tier an at-risk period only threatens said so), then one line per tier and penalty
+    naming the rules it applies to."""
     lines, penalties = [], {}
     for r in rows:
-        if not r.tier_labels:
+        if not r.tiers:
             continue
         by_tier: dict[str, list[str]] = {}
-        for code, label in sorted(r.tier_labels.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)):
-            short = code.removeprefix(prefix)
-            by_tier.setdefault(label, []).append(short)
-            rules = penalties.setdefault((label, r.penalties.get(code)), [])
+        for mark in r.tiers:  # in rule order
+            short = mark.code.removeprefix(prefix)
+            by_tier.setdefault(shown(mark.text(lang, with_penalty=False), target), []).append(short)
+            rules = penalties.setdefault((mark.label, mark.penalty), [])
             if short not in rules:
                 rules.append(short)
         name = who(in_shop(r.agent, cut), "shop" if r.agent is None else "agent", lang, target)
-        parts = t("list.sep", lang).join(f"{' '.join(codes)} {shown(label, target)}" for label, codes in by_tier.items())
+        parts = t("list.sep", lang).join(f"{' '.join(codes)} {label}" for label, codes in by_tier.items())
         lines.append(t("summary.tier_who", lang, who=name, tiers=parts))
     for (label, penalty), codes in penalties.items():
         key = "summary.tier" if penalty else "summary.tier_bare"
@@ -487,7 +489,7 @@ def summary(result: AuditResult, lang: str = "en", target: str = "terminal", mat
         trouble = [r for r in coached if any(s != "pass" for s in r.statuses.values()) or r.points or r.tiers]
         clean = [r for r in coached if r not in trouble]
         failed = matrix.failing_rules(shop)
-        tier_lines = _tier_lines(mine, matrix.rules, prefix, lang, target, cut)
+        tier_lines = _tier_lines(mine, prefix, lang, target, cut)
         shops.append(
             ShopSummary(
                 shop=shop,

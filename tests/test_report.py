@@ -397,10 +397,11 @@ def test_a_shop_not_audited_is_said_at_the_top_of_every_report(cli, write, tmp_p
     assert quiet.err_lines() == [f"cservice-audit：提示：{NOT_JUDGED}"], quiet.err
 
 
-def test_the_workbook_opens_with_a_few_notes_and_points_to_the_rest(cli, write, tmp_path):
-    """Six shops against a baseline of a seventh: six notes. The first sheet shows four and a
-    line pointing to the About sheet, which lists all six; the frozen rows above the matrix
-    stay few (forty notes once froze 42 rows, the matrix out of sight)."""
+def test_a_report_opens_with_a_few_notes_and_points_to_the_rest(cli, write, tmp_path):
+    """Six shops against a baseline of a seventh: six notes. The workbook's first sheet shows
+    four and a line pointing to the About sheet, which lists all six; the frozen rows above
+    the matrix stay few (forty notes once froze 42 rows, the matrix out of sight). The table,
+    Markdown and HTML show four and a line pointing to stderr and the JSON, which hold all six."""
     import openpyxl
 
     write("base.csv", "ts,shop,buyer,role,agent,text\n2026-11-22 10:00:00,另一店,b,买家,,在吗\n2026-11-22 10:00:20,另一店,b,客服,小A,在的\n")
@@ -417,6 +418,17 @@ def test_the_workbook_opens_with_a_few_notes_and_points_to_the_rest(cli, write, 
     assert book.worksheets[0].freeze_panes == "C8"
     about = [value for what, value in book["说明"].iter_rows(values_only=True) if what == "注意"]
     assert len(about) == 6, about
+    said = [f"店{n}：基线 base.json 中没有该店铺的结果，它的问题全部计为新问题" for n in range(6)]
+    more = "……另有 2 条注意事项（全部见标准错误输出及 JSON 的 notes）"
+    args = ("audit", "six.csv", "-p", "pdd", "--no-history", "--lang", "zh", "--baseline", "base.json")
+    table, markdown, page, body = cli.many(*((*args, "-f", fmt) for fmt in ("table", "markdown", "html", "json")))
+    assert all(f"cservice-audit：提示：{line}" in table.err for line in said), table.err
+    assert [n["message_zh"] for n in body.json()["note_details"]] == said
+    notes = [line for line in table.out.splitlines() if line.startswith(("注意：", "……另有"))]
+    assert notes == [*(f"注意：{line}" for line in said[:4]), more], table.out
+    notes = [line for line in markdown.out.splitlines() if line.startswith(("- **注意：", "- **……另有"))]
+    assert notes == [*(f"- **注意：{line}**" for line in said[:4]), f"- **{more}**"], markdown.out
+    assert page.out.count('<p class="runnote">') == 5 and f'<p class="runnote">{more}</p>' in page.out, page.out
 
 
 def test_a_note_in_the_report_on_the_terminal_is_not_repeated_on_stderr(cli, write, tmp_path):

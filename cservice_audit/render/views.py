@@ -92,9 +92,20 @@ def reader_notes(result: AuditResult, lang: str = "en", target: str = "terminal"
     return [shown(note.localized(lang), target) for note in result.notes if is_reader_note(note)]
 
 
-def reader_note_lines(result: AuditResult, lang: str = "en", target: str = "terminal") -> list[str]:
-    """`reader_notes` as the lines that open a report: `注意：…` / `Note: …`."""
-    return [t("header.note", lang, note=line) for line in reader_notes(result, lang, target)]
+# At most this many note lines open a report (the last of them then says how many more):
+# forty shops missing from a baseline once pushed the summary forty lines down the screen.
+NOTES_SHOWN = 5
+
+
+def reader_note_lines(result: AuditResult, lang: str = "en", target: str = "terminal", more: str | None = None) -> list[str]:
+    """`reader_notes` as the lines that open a report: `注意：…` / `Note: …`, at most
+    NOTES_SHOWN, the last then `more` (a template with {n}; default: the rest are on stderr
+    and in the JSON's notes)."""
+    lines = [t("header.note", lang, note=line) for line in reader_notes(result, lang, target)]
+    if len(lines) <= NOTES_SHOWN:
+        return lines
+    rest = len(lines) - NOTES_SHOWN + 1
+    return [*lines[: NOTES_SHOWN - 1], more.format(n=rest) if more else t("header.notes_more", lang, n=rest)]
 
 
 def shown_findings(result: AuditResult) -> pl.DataFrame:

@@ -43,11 +43,6 @@ FILL = {"fail": "#FFC7CE", "at_risk": "#FFEB9C", "pass": "#C6EFCE"}
 FONT = {"fail": "#9C0006", "at_risk": "#9C5700", "pass": "#006100"}
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 
-# Notes written above the first sheet's matrix at most (the last a pointer to the About sheet,
-# which lists them all): those rows are frozen with its header, and forty notes (a run of
-# forty shops against another's baseline) left no room to scroll the matrix into view.
-NOTES_ABOVE = 5
-
 
 def display_width(frame: pl.DataFrame) -> dict[str, int]:
     """Per column, the widest cell (or header) in characters, wide characters counted twice."""
@@ -271,9 +266,8 @@ def render(result: AuditResult, *, show_paths: bool = False, lang: str = "en", *
         rules = [c for c in summary.columns if c not in ("shop", "agent", "points", "tiers")]
         # The notes a reader must see (a shop not audited, a day still running, ...) open the
         # first sheet, the one Excel and WPS show: on the About sheet alone nobody read them.
-        notes = reader_note_lines(result, lang, "xlsx")
-        if len(notes) > NOTES_ABOVE:  # the rows above the matrix are frozen: a few, then the About sheet
-            notes = [*notes[: NOTES_ABOVE - 1], words["notes_more"].format(n=len(notes) - NOTES_ABOVE + 1, sheet=words["about"])]
+        # The rows above the matrix are frozen: a few, then a pointer to the About sheet.
+        notes = reader_note_lines(result, lang, "xlsx", more=words["notes_more"].replace("{sheet}", words["about"]))
         _write(workbook, summary, words["summary"], taken, freeze=(1, 2), conditional=_status_formats(rules, status_words), headers=headers, lang=lang, above=notes)
         checks = {rule.code: rule.check for rule in result.ruleset.rules}
         for code in dict.fromkeys(result.metrics.get_column("rule").to_list()):

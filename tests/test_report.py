@@ -305,6 +305,41 @@ def test_points_column_only_where_the_platform_deducts_points(cli):
             assert legend_word in run.out, (fmt, lang)
 
 
+def test_scorecards_leave_off_points_a_rule_never_deducts_and_read_total_waits_as_hours(cli):
+    """A scorecard's points column only where the rule deducts points: DY-P1 and JD-P1 count
+    violations (a column of zeros), PDD-P1 deducts. JD-A1's total wait reads as hours and
+    minutes, the JSON's seconds: 2194072s was a number nobody could read."""
+    runs = cli.many(
+        *(("audit", ROOT / "samples" / sample, "-p", platform, "--no-history", "--lang", "zh", "-f", fmt)
+          for sample, platform in (("douyin-2026-11-22.jsonl", "douyin"), ("pinduoduo-2026-11-22.csv", "pinduoduo"), ("jd-2026-11-22-gb18030.csv", "jd"))
+          for fmt in ("markdown", "json")),
+    )  # fmt: skip
+    douyin, _, pinduoduo, _, jd, jd_json = runs
+
+    def head(run, code):
+        lines = run.out.splitlines()
+        start = next(i for i, line in enumerate(lines) if line.startswith(f"## {code} "))
+        return next(line for line in lines[start:] if line.startswith("| 客服 |"))
+
+    assert head(douyin, "DY-P1") == "| 客服 | 消息 | 命中 | 状态 |", douyin.out
+    assert head(jd, "JD-P1") == "| 客服 | 消息 | 命中 | 状态 |", jd.out
+    assert head(pinduoduo, "PDD-P1") == "| 客服 | 消息 | 命中 | 分值 | 状态 | 处罚档 |", pinduoduo.out
+    named = {None: "（全店）", "(unassigned)": "（未分配）"}
+    totals = {named.get(m["agent"], m["agent"]): m["numerator"] for m in jd_json.json()["metrics"] if m["rule"] == "JD-A1"}
+    lines = jd.out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("## JD-A1 "))
+    rows = [line.strip("| ").split(" | ") for line in lines[start + 4 : start + 4 + len(totals)]]
+    assert head(jd, "JD-A1").split(" | ")[2] == "总等待" and {row[0] for row in rows} == set(totals), rows
+
+    def seconds(cell: str) -> float:
+        h, m, s = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d)?)s)?", cell).groups()
+        return int(h or 0) * 3600 + int(m or 0) * 60 + float(s or 0)
+
+    for agent, _, total, *_ in rows:
+        assert abs(seconds(total) - totals[agent]) < (60 if "h" in total else 1), (agent, total, totals[agent])
+    assert any("h" in total for _, _, total, *_ in rows), rows
+
+
 def test_readme_tour_shows_todays_summary():
     """The README's tour is the reviewed 80-column output, so its numbers are today's."""
     readme = (ROOT / "README.md").read_text("utf-8")

@@ -128,17 +128,31 @@ def _count(value: float | None) -> str:
     return "-" if value is None else f"{value + 0.0:g}"
 
 
+def _total_seconds(value: float | None) -> str:
+    """A total of waits, as a person reads it: 2194072s is 609h27m."""
+    if value is None or value < 3600:
+        return _seconds(value) if value is None or value < 60 else f"{int(value) // 60}m{int(value) % 60:02d}s"
+    return f"{int(value) // 3600}h{int(value) % 3600 // 60:02d}m"
+
+
 def _cells(check: str, row: dict) -> list[str]:
+    """A scorecard row's figures, one per SCORECARD_COLUMNS[check]."""
     waits = [_seconds(row["wait_mean"]), _seconds(row["wait_p50"]), _seconds(row["wait_p90"])]
     if check == "reply_rate":
         rate = "-" if row["value"] is None else f"{row['value'] * 100:.1f}%"
         return [str(row["denominator"]), _count(row["numerator"]), rate, *waits]
     if check == "average_wait":
-        return [str(row["denominator"]), _seconds(row["numerator"]), _seconds(row["value"]), *waits]
+        return [str(row["denominator"]), _total_seconds(row["numerator"]), _seconds(row["value"]), *waits]
     if check == "review_rate":
         rate = "-" if row["value"] is None else f"{row['value'] * 100:.1f}%"
         return [str(row["denominator"]), _count(row["numerator"]), rate]
     return [str(row["denominator"]), _count(row["numerator"]), _count(row["points"])]
+
+
+def scorecard_columns(rule) -> list[str]:
+    """The figures a rule's scorecard shows: its check's, less the points of a rule that
+    deducts none (JD and Douyin count violations: a column of zeros says nothing)."""
+    return [c for c in SCORECARD_COLUMNS[rule.check] if c != "points" or rule.deducts_points]
 
 
 SCORECARD_COLUMNS = {
@@ -196,6 +210,7 @@ def scorecards(result: AuditResult, lang: str = "en", target: str = "terminal") 
         first = rows.row(0, named=True)
         period = period_text(first["period"], first["period_start"], first["period_end"], lang)
         with_tier = rule.escalation is not None
+        shown_columns = scorecard_columns(rule)
         body, statuses = [], []
         # The people to coach first, then the robot, the unassigned turns and the shop total,
         # as on the summary screen (in metric order the robot fell among the agents by name).
@@ -205,13 +220,14 @@ def scorecards(result: AuditResult, lang: str = "en", target: str = "terminal") 
                 name = f"{shown(row['shop'], target)} / {who(in_shop(row['agent'], cuts.get(row['shop'], '')), row['scope'], lang, target)}"
             else:
                 name = who(in_shop(row["agent"], cuts.get(row["shop"], "")), row["scope"], lang, target)
-            cells = [name, *_cells(rule.check, row), status_text(row["status"], lang)]
+            figures = dict(zip(SCORECARD_COLUMNS[rule.check], _cells(rule.check, row), strict=True))
+            cells = [name, *(figures[c] for c in shown_columns), status_text(row["status"], lang)]
             if with_tier:
                 tier = tiers.get((rule.code, row["shop"], row["agent"], row["period_start"]))
                 cells.append(shown(tier.text(lang, with_penalty=False), target) if tier else "")
             body.append(cells)
             statuses.append(row["status"])
-        columns = [t("col.agent", lang), *(t(f"col.{c}", lang) for c in SCORECARD_COLUMNS[rule.check]), t("col.status", lang)]
+        columns = [t("col.agent", lang), *(t(f"col.{c}", lang) for c in shown_columns), t("col.status", lang)]
         cards.append(
             Scorecard(
                 code=rule.code,

@@ -213,6 +213,7 @@ def audit(
     from cservice_audit.config import load_config
     from cservice_audit.render import FORMATS, STREAMED
     from cservice_audit.render.digest import is_reader_note
+    from cservice_audit.render.views import notes_shown
 
     settings = load_config(config)
     global LANG
@@ -316,9 +317,16 @@ def audit(
     # A table or Markdown report on this terminal opens with the notes its reader must see
     # (views.reader_notes): not said twice on the same screen. -q leaves the routine notes
     # out, never those: they say the findings are not the whole night (a shop not audited).
+    # A report caps them (views.NOTES_SHOWN): what it left out behind its pointer line is said here.
     report_on_screen = to_terminal and chosen in (Format.table, Format.markdown) and not statistics and not quiet
+    on_report = notes_shown(sum(1 for note in result.notes if is_reader_note(note))) if report_on_screen else 0
+    readers = 0
     for note in result.notes:
-        if (report_on_screen and is_reader_note(note)) or (quiet and not is_reader_note(note)):
+        if is_reader_note(note):
+            readers += 1
+            if readers <= on_report:
+                continue
+        elif quiet:
             continue
         _stderr.print(t("note.note", language, note=one_line(note.localized(language))), markup=False, soft_wrap=True)
 

@@ -340,6 +340,15 @@ def test_scorecards_leave_off_points_a_rule_never_deducts_and_read_total_waits_a
     assert any("h" in total for _, _, total, *_ in rows), rows
 
 
+def test_a_total_wait_is_rounded_to_whole_seconds_before_it_is_cut_to_minutes():
+    """59.6 s of waits is a minute, as 60 s is, not `60s` beside `1m00s`; above an hour the
+    seconds are dropped."""
+    from cservice_audit.render.views import _total_seconds
+
+    cases = {None: "-", 0: "0.0s", 59.4: "59s", 59.6: "1m00s", 60: "1m00s", 3599.4: "59m59s", 3599.6: "1h00m", 2194072: "609h27m"}
+    assert {value: _total_seconds(value) for value in cases} == cases
+
+
 def test_readme_tour_shows_todays_summary():
     """The README's tour is the reviewed 80-column output, so its numbers are today's."""
     readme = (ROOT / "README.md").read_text("utf-8")
@@ -454,29 +463,47 @@ def test_a_report_opens_with_a_few_notes_and_points_to_the_rest(cli, write, tmp_
     about = [value for what, value in book["说明"].iter_rows(values_only=True) if what == "注意"]
     assert len(about) == 6, about
     said = [f"店{n}：基线 base.json 中没有该店铺的结果，它的问题全部计为新问题" for n in range(6)]
-    more = "……另有 2 条注意事项（全部见标准错误输出及 JSON 的 notes）"
+    more = "……另有 2 条注意事项（见标准错误输出及 JSON 的 notes）"
     args = ("audit", "six.csv", "-p", "pdd", "--no-history", "--lang", "zh", "--baseline", "base.json")
     table, markdown, page, body = cli.many(*((*args, "-f", fmt) for fmt in ("table", "markdown", "html", "json")))
     assert all(f"cservice-audit：提示：{line}" in table.err for line in said), table.err
     assert [n["message_zh"] for n in body.json()["note_details"]] == said
-    notes = [line for line in table.out.splitlines() if line.startswith(("注意：", "……另有"))]
-    assert notes == [*(f"注意：{line}" for line in said[:4]), more], table.out
+    notes_on_table = [line for line in table.out.splitlines() if line.startswith(("注意：", "……另有"))]
+    assert notes_on_table == [*(f"注意：{line}" for line in said[:4]), more], table.out
     notes = [line for line in markdown.out.splitlines() if line.startswith(("- **注意：", "- **……另有"))]
     assert notes == [*(f"- **注意：{line}**" for line in said[:4]), f"- **{more}**"], markdown.out
     assert page.out.count('<p class="runnote">') == 5 and f'<p class="runnote">{more}</p>' in page.out, page.out
+    # On a terminal the table shows four; stderr, on the same screen, says the two left out.
+    code, screen, err = _on_terminal(cli, tmp_path, *args, "-f", "table")
+    assert code == 0, err
+    assert [line for line in screen.splitlines() if line.startswith(("注意：", "……另有"))] == notes_on_table, screen
+    assert [line for line in err.splitlines() if "基线" in line] == [f"cservice-audit：提示：{line}" for line in said[4:]], err
 
 
 def test_a_note_in_the_report_on_the_terminal_is_not_repeated_on_stderr(cli, write, tmp_path):
     """On a terminal the table opens with the note; stderr, on the same screen, does not say
     it again (a routine note, a file named twice, still goes to stderr)."""
+    write("two.csv", TWO_SHOPS)
+    code, screen, err = _on_terminal(cli, tmp_path, "audit", "two.csv", "two.csv", "-p", "jd", "--date", "2026-11-22", "--no-history", "--lang", "zh", "-f", "table")
+    assert code == 0, err
+    assert NOT_JUDGED in screen, screen[:2000]
+    assert NOT_JUDGED not in err, err
+    assert "只读一次" in err, err  # the routine note still on stderr
+    # --statistics prints counts, not the report: the note stays on stderr.
+    code, _, err = _on_terminal(cli, tmp_path, "audit", "two.csv", "-p", "jd", "--date", "2026-11-22", "--no-history", "--lang", "zh", "-f", "table", "--statistics")
+    assert code == 0, err
+    assert NOT_JUDGED in err, err
+
+
+def _on_terminal(cli, cwd: Path, *args: str) -> tuple[int, str, str]:
+    """The installed command with its stdout on a pseudo-terminal (as a person runs it) and
+    stderr piped: (exit status, the screen without colour codes, stderr)."""
     import os
     import pty
 
-    write("two.csv", TWO_SHOPS)
     leader, follower = pty.openpty()
     proc = subprocess.Popen(
-        [cli.command, "audit", "two.csv", "two.csv", "-p", "jd", "--date", "2026-11-22", "--no-history", "--lang", "zh", "-f", "table"],
-        stdin=subprocess.DEVNULL, stdout=follower, stderr=subprocess.PIPE, cwd=tmp_path, env=cli._env({"COLUMNS": "120"}),
+        [cli.command, *args], stdin=subprocess.DEVNULL, stdout=follower, stderr=subprocess.PIPE, cwd=cwd, env=cli._env({"COLUMNS": "120"}),
     )
     os.close(follower)
     screen = b""
@@ -489,22 +516,9 @@ def test_a_note_in_the_report_on_the_terminal_is_not_repeated_on_stderr(cli, wri
             break
         screen += chunk
     err = proc.stderr.read().decode("utf-8")
-    assert proc.wait(timeout=60) == 0, err
+    code = proc.wait(timeout=60)
     os.close(leader)
-    assert NOT_JUDGED in re.sub(r"\x1b\[[0-9;]*m", "", screen.decode("utf-8")), screen[:2000]
-    assert NOT_JUDGED not in err, err
-    assert "只读一次" in err, err  # the routine note still on stderr
-    # --statistics prints counts, not the report: the note stays on stderr.
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen(
-        [cli.command, "audit", "two.csv", "-p", "jd", "--date", "2026-11-22", "--no-history", "--lang", "zh", "-f", "table", "--statistics"],
-        stdin=subprocess.DEVNULL, stdout=follower, stderr=subprocess.PIPE, cwd=tmp_path, env=cli._env({"COLUMNS": "120"}),
-    )
-    os.close(follower)
-    err = proc.stderr.read().decode("utf-8")
-    assert proc.wait(timeout=60) == 0, err
-    os.close(leader)
-    assert NOT_JUDGED in err, err
+    return code, re.sub(r"\x1b\[[0-9;]*m", "", screen.decode("utf-8")).replace("\r\n", "\n"), err
 
 
 def test_full_report_at_80_columns_fits_and_lists_findings(cli):

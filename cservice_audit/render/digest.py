@@ -268,16 +268,17 @@ def note_lines(report: dict[str, Any], lang: str = "en") -> list[str]:
 def tier_lines(report: dict[str, Any], lang: str | None = None) -> list[str]:
     """A line per shop, agent and rule with a tier: the latest reached, and apart the one an
     at-risk period would reach if it failed (said so: it is not reached yet)."""
-    lines: dict[tuple, str] = {}
+    marks: dict[tuple, TierMark] = {}
     for f in report["findings"]:
         if f.get("tier"):
             mark = TierMark(f["code"], f["tier"], f.get("penalty"), f.get("status") == "at_risk")
-            lines[(f["shop"], f["agent"], f["code"], mark.if_fails)] = mark.text(chosen_lang(lang))  # later periods overwrite earlier
+            marks[(f["shop"], f["agent"], f["code"], mark.if_fails)] = mark  # later periods overwrite earlier
     name = _namer(report, lang)
     return [
-        f"{name(shop, agent)} {code}: {_safe(text, 80)}"
-        for (shop, agent, code, if_fails), text in lines.items()
-        if not (if_fails and lines.get((shop, agent, code, False)) == text)
+        f"{name(shop, agent)} {code}: {_safe(mark.text(chosen_lang(lang)), 80)}"
+        for (shop, agent, code, if_fails), mark in marks.items()
+        # a threatened tier the period already reached says nothing more
+        if not (if_fails and (reached := marks.get((shop, agent, code, False))) and reached.label == mark.label)
     ]
 
 

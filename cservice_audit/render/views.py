@@ -102,10 +102,17 @@ def reader_note_lines(result: AuditResult, lang: str = "en", target: str = "term
     NOTES_SHOWN, the last then `more` (a template with {n}; default: the rest are on stderr
     and in the JSON's notes)."""
     lines = [t("header.note", lang, note=line) for line in reader_notes(result, lang, target)]
-    if len(lines) <= NOTES_SHOWN:
+    shown_n = notes_shown(len(lines))
+    if shown_n == len(lines):
         return lines
-    rest = len(lines) - NOTES_SHOWN + 1
-    return [*lines[: NOTES_SHOWN - 1], more.format(n=rest) if more else t("header.notes_more", lang, n=rest)]
+    rest = len(lines) - shown_n
+    return [*lines[:shown_n], more.format(n=rest) if more else t("header.notes_more", lang, n=rest)]
+
+
+def notes_shown(n: int) -> int:
+    """How many of `n` reader notes a report opens with; the rest are behind its pointer line
+    (and on stderr, where the CLI prints what a report on the screen left out)."""
+    return n if n <= NOTES_SHOWN else NOTES_SHOWN - 1
 
 
 def shown_findings(result: AuditResult) -> pl.DataFrame:
@@ -129,10 +136,12 @@ def _count(value: float | None) -> str:
 
 
 def _total_seconds(value: float | None) -> str:
-    """A total of waits, as a person reads it: 2194072s is 609h27m."""
-    if value is None or value < 3600:
-        return _seconds(value) if value is None or value < 60 else f"{int(value) // 60}m{int(value) % 60:02d}s"
-    return f"{int(value) // 3600}h{int(value) % 3600 // 60:02d}m"
+    """A total of waits, as a person reads it: 2194072s is 609h27m (whole seconds, rounded, then
+    cut to minutes above an hour)."""
+    if value is None or round(value) < 60:
+        return _seconds(value)
+    whole = round(value)
+    return f"{whole // 60}m{whole % 60:02d}s" if whole < 3600 else f"{whole // 3600}h{whole % 3600 // 60:02d}m"
 
 
 def _cells(check: str, row: dict) -> list[str]:
@@ -480,7 +489,7 @@ def _tier_lines(rows: list[MatrixRow], prefix: str, lang: str, target: str, cut:
         for mark in r.tiers:  # in rule order
             short = mark.code.removeprefix(prefix)
             by_tier.setdefault(shown(mark.text(lang, with_penalty=False), target), []).append(short)
-            rules = penalties.setdefault((mark.label, mark.penalty), [])
+            rules = penalties.setdefault((mark.text(lang, with_penalty=False), mark.penalty), [])
             if short not in rules:
                 rules.append(short)
         name = who(in_shop(r.agent, cut), "shop" if r.agent is None else "agent", lang, target)

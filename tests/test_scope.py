@@ -303,6 +303,26 @@ def test_an_at_risk_week_names_the_tier_it_would_reach_not_as_reached(cli, tmp_p
     assert "小快：R3 情节特别严重\n" in table.out, table.out
 
 
+def test_a_scorecard_says_how_many_days_of_its_period_have_data(cli, tmp_path):
+    """Three nightly runs into a fresh history: JD's 30-day reply rate and monthly average
+    wait are figures of three days, and their scorecards say so beside the period; the
+    day's phrase rule has its one day and says nothing. A supervisor read `近30天` as a month."""
+    history = tmp_path / "h"
+    for day in (date(2026, 11, 22), date(2026, 11, 23), date(2026, 11, 24)):
+        export = _csv(tmp_path / f"{day}.csv", _late_day(day, agent="小京"))
+        run = cli("audit", export, "-p", "jd", "--history", history, "--lang", "zh", "-f", "markdown")
+        assert run.code == 1, run.err
+    titles: dict[str, str] = {}
+    for line in run.out.splitlines():
+        if line.startswith("## JD-"):
+            titles.setdefault(line.split()[1], line)  # the scorecard, not the late items below
+    assert "近30天 2026-10-26..2026-11-24（有数据 3/30 天）" in titles["JD-R30"], titles
+    assert "自然月 2026-11-01..2026-11-30（有数据 3/24 天）" in titles["JD-A1"], titles
+    assert "有数据" not in titles["JD-P1"], titles
+    alone = cli("audit", export, "-p", "jd", "--no-history", "--lang", "en", "-f", "markdown")
+    assert "30 days 2026-10-26..2026-11-24 (data on 1 of 30 days)" in alone.out, alone.out
+
+
 def test_a_rolling_30_day_failure_is_known_the_next_night(cli, tmp_path):
     """Taobao's reply rules are judged over the 30 days ending on the as-of day, a window that
     starts a day later each night: the same agent failing them is one finding, known from the

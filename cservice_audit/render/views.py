@@ -218,6 +218,11 @@ def scorecards(result: AuditResult, lang: str = "en", target: str = "terminal") 
             continue
         first = rows.row(0, named=True)
         period = period_text(first["period"], first["period_start"], first["period_end"], lang)
+        # A 30-day or monthly figure from a week of data is the week's: say so beside the period.
+        so_far = (min(first["period_end"], as_of) - first["period_start"]).days + 1
+        covered = rows.get_column("coverage").max()
+        if covered is not None and covered < so_far:
+            period += t("scorecard.coverage", lang, n=covered, of=so_far)
         with_tier = rule.escalation is not None
         shown_columns = scorecard_columns(rule)
         body, statuses = [], []

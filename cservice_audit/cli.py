@@ -774,6 +774,8 @@ def _print_trend(frame, ruleset, cuts: dict) -> None:
         by_week = {row["week_start"]: row for row in mine.iter_rows(named=True)}
         first = mine.row(0, named=True)
         values = [by_week[w]["value"] if w in by_week else None for w in weeks]
+        if all(v is None for v in values):
+            continue  # nothing to show: the unassigned turns have no wait to average
         misses = [bool(by_week[w]["miss"]) if w in by_week else False for w in weeks]
         top = scale_top(first["kind"], values, first["threshold"])
         bars = Text()

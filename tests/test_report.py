@@ -786,6 +786,25 @@ def test_trend_names_a_sub_account_beside_its_shop_column_without_the_shop(cli, 
     assert "│ 淘宝甲店:客服07 " in one.out, one.out
 
 
+def test_trend_leaves_out_a_row_with_nothing_in_any_week(cli, write, tmp_path):
+    """A buyer nobody answered: the unassigned turns have a JD-R30 rate (0 %) but no wait for
+    JD-A1 to average (answered waits only), a row of dashes with no bars. It is left out of the
+    table; the JSON keeps it."""
+    write("chats.csv", "ts,shop,buyer,role,agent,text\n"
+          "2026-11-22 10:00:00,京东店,b1,买家,,在吗\n2026-11-22 10:00:20,京东店,b1,客服,小京,在的\n"
+          "2026-11-22 11:00:00,京东店,b2,买家,,有人吗\n")  # fmt: skip
+    assert cli("audit", "chats.csv", "-p", "jd", "--history", tmp_path / "h", "-f", "json", "--exit-zero").code == 0
+    table, as_json = cli.many(
+        {"args": ("trend", "-p", "jd", "--history", tmp_path / "h", "--lang", "zh"), "env": {"COLUMNS": "160"}},
+        ("trend", "-p", "jd", "--history", tmp_path / "h", "-f", "json"),
+    )
+    unassigned = [(r["rule"], r["value"]) for r in as_json.json() if r["agent"] == "(unassigned)"]
+    assert ("JD-A1", None) in unassigned and ("JD-R30", 0.0) in unassigned, unassigned
+    rows = [line for line in table.out.splitlines() if "（未分配）" in line]
+    assert len(rows) == 1 and "JD-R30" in rows[0] and "0%" in rows[0], table.out
+    assert any("JD-A1" in line and "小京" in line for line in table.out.splitlines()), table.out
+
+
 def test_trend_unknown_rule_or_agent_exits_2_naming_it(stored):
     cli, history = stored
     bad_rule, bad_agent, good = cli.many(

@@ -204,6 +204,42 @@ def worst_agents(report: dict[str, Any], lang: str | None = None) -> list[str]:
     return lines
 
 
+def need_lines(report: dict[str, Any], lang: str | None = None) -> list[str]:
+    """What each at-risk period still needs to pass (docs/metrics.md, What an at-risk period
+    still needs), for the shop totals and the agents: those that can still pass first, then
+    those that cannot. The JSON carries the needed counts, not the rule's check, so the
+    digest says `达标` where the table names what counts (及时回复, 满意)."""
+    from datetime import date
+
+    from cservice_audit.i18n import t
+
+    lang = chosen_lang(lang)
+    name = _namer(report, lang)
+    rows = [
+        m for m in _current(report)
+        if m["status"] == "at_risk" and m.get("can_pass") is not None
+        and (m["scope"] == "shop" or agent_kind(m["agent"], m["shop"]) == "agent")
+    ]  # fmt: skip
+    lines = []
+    for m in sorted(rows, key=lambda m: not m["can_pass"]):  # stable: metric order within
+        remaining = m["expected_remaining"]
+        if remaining is None:
+            needs = t("drill.cannot_pass", lang)
+        elif not m["can_pass"]:
+            needs = t("drill.cannot_pass_left", lang, remaining=remaining)
+        elif m.get("needed_mean_wait") is not None:
+            needs = t("drill.needs_mean", lang, remaining=remaining, mean=m["needed_mean_wait"])
+        elif m.get("needed_rate") is not None:
+            good = t("drill.good.generic", lang)
+            needs = t("drill.needs_rate", lang, remaining=remaining, needed=m["needed_good"], good=good, need_rate=m["needed_rate"])
+        else:
+            needs = t("drill.needs_rate_none", lang)
+        start, end = date.fromisoformat(m["period_start"]), date.fromisoformat(m["period_end"])
+        period = t(f"drill.period.{m['period']}", lang, start=start, end=end)
+        lines.append(f"{name(m['shop'], m['agent'])} {_safe(m['rule'], 20)} {period}: {needs}")
+    return lines
+
+
 def _shops(report: dict[str, Any]) -> list[str]:
     """The shops the digest is about (names.report_shops)."""
     return report_shops((m["shop"] for m in report["metrics"]), (f["shop"] for f in report["findings"]))
@@ -299,6 +335,7 @@ def digest(
         Section(w["notes"], note_lines(report, chosen_lang(lang)), lang=lang),
         Section(w["rules_failed"].format(n=0), failed_rules(report, lang), lang=lang),
         Section(w["worst"], worst_agents(report, lang), lang=lang),
+        Section(w["needs"], need_lines(report, lang), lang=lang),
         Section((w["findings_new"] if has_state else w["findings_all"]).format(n=len(findings), total=total), findings, lang=lang),
         Section(w["tiers"], tier_lines(report, lang), lang=lang),
     ]

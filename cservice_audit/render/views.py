@@ -24,6 +24,7 @@ from cservice_audit import sanitize
 from cservice_audit.audit import AuditResult
 from cservice_audit.i18n import sentinel_name, t
 from cservice_audit.render.digest import in_lang, is_reader_note
+from cservice_audit.render.items_view import wait_text
 from cservice_audit.render.matrix import KIND_ORDER, Matrix, MatrixRow, TierMark, agent_kind, agent_matrix
 from cservice_audit.render.names import in_shop, many_shops, report_cuts
 from cservice_audit.schema import SEVERITY_RANK
@@ -136,12 +137,9 @@ def _count(value: float | None) -> str:
 
 
 def _total_seconds(value: float | None) -> str:
-    """A total of waits, as a person reads it: 2194072s is 609h27m (whole seconds, rounded, then
-    cut to minutes above an hour)."""
-    if value is None or round(value) < 60:
-        return _seconds(value)
-    whole = round(value)
-    return f"{whole // 60}m{whole % 60:02d}s" if whole < 3600 else f"{whole // 3600}h{whole % 3600 // 60:02d}m"
+    """A total of waits, as a person reads it, as the drill-down writes a wait: 2194072s is
+    609h27m."""
+    return "-" if value is None else wait_text(value)
 
 
 def _cells(check: str, row: dict) -> list[str]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from cservice_audit.render.matrix import TierMark, agent_kind
+from cservice_audit.render.matrix import TierMark, agent_kind, latest_tiers
 from cservice_audit.render.names import in_shop, report_shops, shop_cuts
 from cservice_audit.sanitize import markdown_safe
 from cservice_audit.shipped import data_yaml
@@ -208,12 +208,15 @@ def need_lines(report: dict[str, Any], lang: str | None = None) -> list[str]:
     """What each at-risk period still needs to pass (docs/metrics.md, What an at-risk period
     still needs), for the shop totals and the agents: those that can still pass first, then
     those that cannot. The JSON carries the needed counts, not the rule's check, so the
-    digest says `达标` where the table names what counts (及时回复, 满意)."""
+    digest says `达标` where the table names what counts (及时回复, 满意), and a mean-wait
+    rule is told by its needed mean."""
     from datetime import date
 
-    from cservice_audit.i18n import t
+    from cservice_audit.render.items_view import labels as drill_labels
+    from cservice_audit.render.items_view import needs_text
 
     lang = chosen_lang(lang)
+    words = drill_labels(lang)
     name = _namer(report, lang)
     rows = [
         m for m in _current(report)
@@ -222,20 +225,9 @@ def need_lines(report: dict[str, Any], lang: str | None = None) -> list[str]:
     ]  # fmt: skip
     lines = []
     for m in sorted(rows, key=lambda m: not m["can_pass"]):  # stable: metric order within
-        remaining = m["expected_remaining"]
-        if remaining is None:
-            needs = t("drill.cannot_pass", lang)
-        elif not m["can_pass"]:
-            needs = t("drill.cannot_pass_left", lang, remaining=remaining)
-        elif m.get("needed_mean_wait") is not None:
-            needs = t("drill.needs_mean", lang, remaining=remaining, mean=m["needed_mean_wait"])
-        elif m.get("needed_rate") is not None:
-            good = t("drill.good.generic", lang)
-            needs = t("drill.needs_rate", lang, remaining=remaining, needed=m["needed_good"], good=good, need_rate=m["needed_rate"])
-        else:
-            needs = t("drill.needs_rate_none", lang)
+        needs = needs_text(m, words["good"]["generic"], m.get("needed_mean_wait") is not None, words)
         start, end = date.fromisoformat(m["period_start"]), date.fromisoformat(m["period_end"])
-        period = t(f"drill.period.{m['period']}", lang, start=start, end=end)
+        period = words["period_short"][m["period"]].format(start=start, end=end)
         lines.append(f"{name(m['shop'], m['agent'])} {_safe(m['rule'], 20)} {period}: {needs}")
     return lines
 
@@ -304,17 +296,15 @@ def note_lines(report: dict[str, Any], lang: str = "en") -> list[str]:
 def tier_lines(report: dict[str, Any], lang: str | None = None) -> list[str]:
     """A line per shop, agent and rule with a tier: the latest reached, and apart the one an
     at-risk period would reach if it failed (said so: it is not reached yet)."""
-    marks: dict[tuple, TierMark] = {}
-    for f in report["findings"]:
+    found: dict[tuple, list[TierMark]] = {}
+    for f in report["findings"]:  # in period order
         if f.get("tier"):
-            mark = TierMark(f["code"], f["tier"], f.get("penalty"), f.get("status") == "at_risk")
-            marks[(f["shop"], f["agent"], f["code"], mark.if_fails)] = mark  # later periods overwrite earlier
+            found.setdefault((f["shop"], f["agent"]), []).append(TierMark.of(f["code"], f["tier"], f.get("penalty"), f.get("status")))
     name = _namer(report, lang)
     return [
-        f"{name(shop, agent)} {code}: {_safe(mark.text(chosen_lang(lang)), 80)}"
-        for (shop, agent, code, if_fails), mark in marks.items()
-        # a threatened tier the period already reached says nothing more
-        if not (if_fails and (reached := marks.get((shop, agent, code, False))) and reached.label == mark.label)
+        f"{name(shop, agent)} {mark.code}: {_safe(mark.text(chosen_lang(lang)), 80)}"
+        for (shop, agent), marks in found.items()
+        for mark in latest_tiers(marks)
     ]
 
 

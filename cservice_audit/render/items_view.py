@@ -40,7 +40,7 @@ def labels(lang: str = "en") -> dict:
         "more": t("drill.more", lang),
         "needs_title": t("drill.needs_title", lang),
         "needs_columns": [t(f"drill.needs_col.{k}", lang) for k in NEEDS_KEYS],
-        "good": {k: t(f"drill.good.{k}", lang) for k in ("reply_rate", "good_rate", "attitude_share")},
+        "good": {k: t(f"drill.good.{k}", lang) for k in ("reply_rate", "good_rate", "attitude_share", "generic")},
         "needs_rate": t("drill.needs_rate", lang),
         "needs_rate_none": t("drill.needs_rate_none", lang),
         "needs_mean": t("drill.needs_mean", lang),
@@ -167,17 +167,23 @@ def _so_far(check: str, row: dict) -> str:
 
 
 def _needs(rule, row: dict, L: dict = LABELS) -> str:  # noqa: N803 - the labels
-    remaining, can_pass = row["expected_remaining"], row["can_pass"]
     check = rule.check
+    good = L["good"][rule.params.get("measure", check) if check == "review_rate" else check]
+    return needs_text(row, good, check == "average_wait", L)
+
+
+def needs_text(row: dict, good: str, mean: bool, L: dict = LABELS) -> str:  # noqa: N803 - the labels
+    """What an at-risk metric row (needs.py columns) still needs, in words: `good` names what
+    counts (及时回复), `mean` says the rule is about a mean wait, not a rate."""
+    remaining, can_pass = row["expected_remaining"], row["can_pass"]
     if remaining is None:
         return L["cannot_pass_count"]
     if not can_pass:
-        return L["cannot_pass_mean" if check == "average_wait" else "cannot_pass_rate"].format(remaining=remaining)
-    if check == "average_wait":
+        return L["cannot_pass_mean" if mean else "cannot_pass_rate"].format(remaining=remaining)
+    if mean:
         return L["needs_mean"].format(mean=row["needed_mean_wait"], remaining=remaining)
     if row["needed_rate"] is None:
         return L["needs_rate_none"]
-    good = L["good"][rule.params.get("measure", check) if check == "review_rate" else check]
     return L["needs_rate"].format(needed=row["needed_good"], remaining=remaining, good=good, need_rate=row["needed_rate"])
 
 

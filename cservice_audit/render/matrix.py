@@ -14,6 +14,7 @@ gives bot rows without an account, or a bot role spelling of `data/aliases.yaml`
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
@@ -63,6 +64,24 @@ class TierMark:
     def text(self, lang: str, with_penalty: bool = True) -> str:
         label = t("tier.if_fails", lang, tier=self.label) if self.if_fails else self.label
         return f"{label}（{self.penalty}）" if with_penalty and self.penalty else label
+
+    @classmethod
+    def of(cls, code: str, tier: str, penalty: str | None, status: str | None) -> TierMark:
+        """The tier of a finding with this `status`: threatened when the period is at risk."""
+        return cls(code, tier, penalty, status == "at_risk")
+
+
+def latest_tiers(found: Iterable[TierMark]) -> list[TierMark]:
+    """The tiers to show of one shop or agent, from its findings' in period order: per rule
+    the latest reached and the latest threatened (a later period's replaces an earlier one's),
+    a threatened tier equal to the reached one left out (it says nothing more); by rule in
+    order of first appearance, the reached before the threatened."""
+    latest: dict[tuple[str, bool], TierMark] = {}
+    for mark in found:
+        latest[(mark.code, mark.if_fails)] = mark
+    first = list(dict.fromkeys(code for code, _ in latest))
+    marks = [m for m in latest.values() if not (m.if_fails and (reached := latest.get((m.code, False))) and reached.label == m.label)]
+    return sorted(marks, key=lambda m: (first.index(m.code), m.if_fails))
 
 
 @dataclass(frozen=True)
@@ -114,13 +133,11 @@ def agent_matrix(result: AuditResult) -> Matrix:
     points: dict[tuple[str, str | None], float] = {}
     for shop, agent, value in result.points.select("shop", "agent", "points").iter_rows():
         points[(shop, agent)] = points.get((shop, agent), 0.0) + (value or 0.0)
-    tiers: dict[tuple[str, str | None], dict[tuple[str, bool], TierMark]] = {}
-    # Findings are sorted by period: a later period's tier replaces an earlier one's, the
-    # reached and the threatened apart (an at-risk period's tier is not reached yet).
+    found: dict[tuple[str, str | None], list[TierMark]] = {}
+    # Findings are sorted by period (latest_tiers keeps the latest).
     tiered = result.findings.filter(pl.col("tier").is_not_null())
     for shop, agent, code, tier, penalty, status in tiered.select("shop", "agent", "code", "tier", "penalty", "status").iter_rows():
-        if_fails = status == "at_risk"
-        tiers.setdefault((shop, agent), {})[(code, if_fails)] = TierMark(code, tier, penalty, if_fails)
+        found.setdefault((shop, agent), []).append(TierMark.of(code, tier, penalty, status))
     for key in points:
         cells.setdefault(key, {})
     used = [c for c in codes if any(c in statuses for statuses in cells.values())]
@@ -128,10 +145,8 @@ def agent_matrix(result: AuditResult) -> Matrix:
     for (shop, agent), statuses in cells.items():
         fails = [c for c, s in statuses.items() if s == "fail"]
         kind = agent_kind(agent, shop, getattr(result, "bots", frozenset()))
-        mine = tiers.get((shop, agent), {})
-        # A threatened tier the period has already reached says nothing more.
-        marks = [m for m in mine.values() if not (m.if_fails and (reached := mine.get((m.code, False))) and reached.label == m.label)]
-        marks.sort(key=lambda m: (codes.index(m.code) if m.code in codes else len(codes), m.if_fails))
+        marks = latest_tiers(found.get((shop, agent), []))
+        marks.sort(key=lambda m: codes.index(m.code) if m.code in codes else len(codes))  # stable: reached first
         rows.append(
             MatrixRow(
                 shop=shop,

@@ -195,7 +195,7 @@ def _tiers_by_period(result: AuditResult) -> dict[tuple, TierMark]:
     its period is only at risk."""
     tiered = result.findings.filter(pl.col("tier").is_not_null())
     return {
-        (code, shop, agent, start): TierMark(code, tier, penalty, status == "at_risk")
+        (code, shop, agent, start): TierMark.of(code, tier, penalty, status)
         for code, shop, agent, start, tier, penalty, status in tiered.select("code", "shop", "agent", "period_start", "tier", "penalty", "status").iter_rows()
     }
 
@@ -385,7 +385,7 @@ def finding_rows(result: AuditResult, lang: str = "en", target: str = "terminal"
             if f["evidence"] and (f["conversation"] or f["match"] or f["code"].endswith("-D1")):
                 what += "\n" + shown_block(f["evidence"], target)
             if f["tier"]:
-                label = shown(TierMark(f["code"], f["tier"], None, f["status"] == "at_risk").text(lang), target)
+                label = shown(TierMark.of(f["code"], f["tier"], None, f["status"]).text(lang), target)
                 what += "\n" + (t("tier.text", lang, tier=label, penalty=shown(f["penalty"], target)) if f["penalty"] else label)
             cells = [
                 f["code"],

@@ -168,8 +168,9 @@ def _so_far(check: str, row: dict) -> str:
 
 def _needs(rule, row: dict, L: dict = LABELS) -> str:  # noqa: N803 - the labels
     check = rule.check
-    good = L["good"][rule.params.get("measure", check) if check == "review_rate" else check]
-    return needs_text(row, good, check == "average_wait", L)
+    if check == "average_wait":  # a mean, no count of good items to name
+        return needs_text(row, "", True, L)
+    return needs_text(row, L["good"][rule.params.get("measure", check) if check == "review_rate" else check], False, L)
 
 
 def needs_text(row: dict, good: str, mean: bool, L: dict = LABELS) -> str:  # noqa: N803 - the labels

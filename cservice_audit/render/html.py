@@ -23,7 +23,7 @@ from cservice_audit.i18n import SENTINEL_KEYS, t
 from cservice_audit.render.digest import labels
 from cservice_audit.render.matrix import agent_matrix
 from cservice_audit.render.names import in_shop, many_shops, report_cuts
-from cservice_audit.render.views import finding_rows, header_lines, reader_note_lines
+from cservice_audit.render.views import finding_rows, header_lines, no_findings_line, reader_note_lines
 from cservice_audit.render.xlsx import readable_values
 from cservice_audit.sanitize import html_safe, one_line
 
@@ -251,7 +251,7 @@ def trend_charts(result: AuditResult, history_rows: pl.LazyFrame | None, words: 
 def findings_section(result: AuditResult, words: dict[str, str]) -> str:
     columns, rows = finding_rows(result, words["_lang"])
     if not rows:
-        return f'<p class="note">{html_safe(words["none"])}</p>'
+        return f'<p class="note">{html_safe(no_findings_line(result, words["_lang"]))}</p>'
     shown = rows[:MAX_ROWS]
     agents = sorted({r[2] for r in shown})
     rules = list(dict.fromkeys(r[0] for r in shown))

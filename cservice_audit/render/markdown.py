@@ -17,6 +17,7 @@ from cservice_audit.render.views import (
     SummaryRow,
     finding_rows,
     header_lines,
+    no_findings_line,
     reader_note_lines,
     points_rows,
     scorecards,
@@ -99,7 +100,7 @@ def render(
         out += _drilldown(result, items, lang)
     columns, rows = finding_rows(result, lang, TARGET)
     out += ["", f"## {t('section.findings', lang, n=shown_findings(result).height)}", ""]
-    out += _table(columns, rows) if rows else [t("section.no_findings", lang)]
+    out += _table(columns, rows) if rows else [no_findings_line(result, lang)]
     return "\n".join(out) + "\n"
 
 

@@ -24,6 +24,7 @@ from cservice_audit.render.views import (
     finding_marks,
     finding_rows,
     header_lines,
+    no_findings_line,
     reader_note_lines,
     points_rows,
     scorecards,
@@ -202,7 +203,8 @@ def render(
         _drilldown(console, result, items, lang)
     columns, rows = finding_rows(result, lang)
     if not rows:
-        console.print(t("section.no_findings", lang), style="green")
+        # green only when there is nothing at all: known findings are still failing rules
+        console.print(no_findings_line(result, lang), style="green" if result.findings.is_empty() else "bold")
         return buffer.getvalue()
     marks = finding_marks(result)
     if width < LIST_BELOW or not _table_leaves_room(columns, rows, width):

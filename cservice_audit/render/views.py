@@ -128,6 +128,16 @@ def shown_findings(result: AuditResult) -> pl.DataFrame:
     return findings.sort(rank, maintain_order=True)
 
 
+def no_findings_line(result: AuditResult, lang: str) -> str:
+    """What stands where the findings list would be when none is shown: "no findings" only
+    when there are none; when the baseline hid every one, that no finding is new and how many
+    known ones the list leaves out (a morning rerun against last night's report would
+    otherwise say 未发现问题 over 34 failing rules)."""
+    findings = result.findings
+    known = findings.filter(pl.col("state") == "known").height if "state" in findings.columns else 0
+    return t("section.no_new_findings", lang, known=known) if known else t("section.no_findings", lang)
+
+
 def _seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f}s" if value >= 10 else f"{value:.1f}s"
 

@@ -223,8 +223,14 @@ def audit(
     _apply_limits(limit, settings)
     platform = platform or settings.get("platform")
     ruleset_file = ruleset_file or _path(settings.get("ruleset"))
-    fmt = fmt or (Format(_choice(settings.get("format"), Format, "format")) if settings.get("format") else None)
-    output = output or _path(settings.get("output"))
+    configured_format = Format(_choice(settings.get("format"), Format, "format")) if settings.get("format") else None
+    # The config's `output` is its report in its format (json unless it says), tonight's report
+    # and tomorrow's baseline: a --format flag asking for another format is a look at the
+    # results, printed, not a replacement of that file (`-f table` wrote a table over it, and
+    # the next night stopped on an unreadable baseline). -o still writes anywhere.
+    if output is None and (fmt is None or fmt == (configured_format or Format.json)):
+        output = _path(settings.get("output"))
+    fmt = fmt or configured_format
     # `-o -` is stdout, as `-` is stdin: a spot-check with a cron config whose `output` is
     # tonight's report prints instead of replacing it (before, it wrote a file named "-").
     output = None if output is not None and str(output) == "-" else output

@@ -3,6 +3,7 @@ flag, strict keys, paths relative to the file. Through the installed command."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import polars as pl
@@ -64,6 +65,31 @@ def test_output_dash_is_stdout_and_leaves_the_configured_report_alone(cli, tmp_p
     assert "PDD-R3" in r.out and "Found 37 findings" in r.out, r.out[-500:]
     assert report.read_bytes() == tonight
     assert not (tmp_path / "-").exists()
+
+
+def test_another_format_than_the_files_prints_and_leaves_the_configured_report_alone(cli, tmp_path):
+    """The supervisor's morning look with the cron config, `-f table` and no `-o`: the table
+    is printed, and tonight's report (tomorrow's baseline) is not replaced by it (it was, and
+    the next night stopped on an unreadable baseline). The file's own format, named as a flag,
+    still writes the file; so does a config with no format (its report is JSON)."""
+    report = tmp_path / "shop-a.json"
+    config = _write(tmp_path / "a.toml", f'platform = "pinduoduo"\nformat = "json"\noutput = "{report}"\n')
+    assert cli("audit", SAMPLE, "--config", config, "--no-history").code == 1
+    tonight = report.read_bytes()
+    for fmt in ("table", "markdown", "csv"):
+        r = cli("audit", SAMPLE, "--config", config, "--no-history", "-f", fmt, "--select", "PDD-R3")
+        assert r.code == 1 and "PDD-R3" in r.out, (fmt, r.err)
+        assert report.read_bytes() == tonight, fmt
+    r = cli("audit", SAMPLE, "--config", config, "--no-history", "-f", "json", "--select", "PDD-R3")
+    assert r.code == 1 and r.out == "", r.out[:300]
+    assert report.read_bytes() != tonight and json.loads(report.read_text(encoding="utf-8"))["summary"]["by_code"].keys() == {"PDD-R3"}
+    unformatted = _write(tmp_path / "b.toml", f'platform = "pinduoduo"\noutput = "{tmp_path / "b.json"}"\n')
+    assert cli("audit", SAMPLE, "--config", unformatted, "--no-history", "-f", "json").code == 1
+    written = (tmp_path / "b.json").read_bytes()
+    assert json.loads(written)["schema_version"]
+    r = cli("audit", SAMPLE, "--config", unformatted, "--no-history", "-f", "table", "--summary")
+    assert r.code == 1 and "PDD-R3" in r.out, r.err
+    assert (tmp_path / "b.json").read_bytes() == written
 
 
 def test_fail_on_from_the_file_sets_the_exit_status(cli, tmp_path):

@@ -217,3 +217,32 @@ def test_item_headings_name_the_period_in_the_readers_language(root_cli) -> None
     assert zh_headings and en_headings
     assert all("近30天 " in line and "rolling_30d" not in line for line in zh_headings), zh_headings
     assert all("30 days " in line and "rolling_30d" not in line for line in en_headings), en_headings
+
+
+def test_a_period_counting_stored_days_says_its_items_are_this_inputs_only(cli, write, tmp_path) -> None:
+    """The third night of a 30-day rule: its figures count the two stored nights, its items are
+    the third night's only (the history keeps day sums). The heading said 近30天 over items of
+    one night, and `另有 N 条` read as the month's. It now says from which day the items are;
+    the same days read from one file, with no history, need no such words."""
+    def night(day: str) -> str:
+        return f"2026-11-{day} 10:00:00,店,b{day},买家,,在吗\n2026-11-{day} 10:20:00,店,b{day},客服,小A,在的\n"
+
+    head = "ts,shop,buyer,role,agent,text\n"
+    for day in ("22", "23", "24"):
+        write(f"{day}.csv", head + night(day))
+    write("all.csv", head + night("22") + night("23") + night("24"))
+    history = tmp_path / "hist"
+    base = ("-p", "taobao", "--select", "TB-R3", "--history", history, "--lang", "zh", "-f", "markdown", "--items", "1")
+    for day in ("22", "23"):
+        assert cli("audit", f"{day}.csv", *base, "--date", f"2026-11-{day}").code == 1
+    third = cli("audit", "24.csv", *base, "--date", "2026-11-24")
+    assert third.code == 1, third.err
+    headings = [line for line in third.out.splitlines() if "每项最差" in line]
+    assert headings and all("，条目只列本次输入 11-24 起的" in line for line in headings), third.out
+    # the shop's figure counts three late turns; one is listed, no "另有" for the stored two
+    assert "另有 " not in third.out.split("每项最差")[1], third.out
+    whole = cli("audit", "all.csv", "-p", "taobao", "--select", "TB-R3", "--no-history", "--lang", "zh", "-f", "markdown", "--items", "1")
+    assert whole.code == 1, whole.err
+    headings = [line for line in whole.out.splitlines() if "每项最差" in line]
+    assert headings and not any("条目只列" in line for line in headings), whole.out
+    assert "另有 2 条" in whole.out.split("每项最差")[1], whole.out

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
+from zoneinfo import ZoneInfo
 
 import polars as pl
 
@@ -47,6 +49,7 @@ def labels(lang: str = "en") -> dict:
         "cannot_pass_rate": t("drill.cannot_pass_left", lang),
         "cannot_pass_mean": t("drill.cannot_pass_left", lang),
         "cannot_pass_count": t("drill.cannot_pass", lang),
+        "items_since": t("drill.items_since", lang),
         "period_day": "{start}",
         "period_span": "{period} {start}..{end}",
         "period_short": {k: t(f"drill.period.{k}", lang) for k in ("natural_week", "natural_month", "rolling_30d", "day")},
@@ -84,6 +87,31 @@ def _period(period: str, start, end, L: dict = LABELS) -> str:  # noqa: N803 - t
     return L["period_span"].format(period=L["period_names"].get(period, period), start=start, end=end)
 
 
+def items_since(result: AuditResult) -> date | None:
+    """The first day whose items this run has: its --date, else the later of --since and the
+    input's first day. The history keeps day sums, not items (docs/metrics.md, drill-down), so
+    a 30-day period over one night's export lists that night's items only."""
+    first = result.input.first_ts
+    days = [result.options.date, result.options.since]
+    if first is not None:
+        days.append(first.astimezone(ZoneInfo(result.ruleset.timezone)).date() if first.tzinfo else first.date())
+    known = [d for d in days if d is not None]
+    return result.options.date or (max(known) if known else None)
+
+
+def _coverage(result: AuditResult) -> dict[tuple[str, object], int]:
+    """(rule, period start) -> the most days with data any of its metrics has."""
+    rows = result.metrics.group_by("rule", "period_start").agg(pl.col("coverage").max())
+    return {(r, s): c for r, s, c in rows.iter_rows() if c is not None}
+
+
+def _stored_before(since: date | None, start, end, coverage: int | None) -> bool:
+    """Whether a period's figures count stored days before this input's first day: then its
+    items, this input's only, cover less than its figures, and the title says from when.
+    More days with data than the input can hold from `since` to the end means stored ones."""
+    return since is not None and since > start and coverage is not None and coverage > (end - since).days + 1
+
+
 def _period_ends(result: AuditResult) -> dict[tuple[str, object], object]:
     return {(r, s): e for r, s, e in result.metrics.select("rule", "period_start", "period_end").unique().iter_rows()}
 
@@ -110,6 +138,8 @@ def item_tables(
     L = labels(lang)  # noqa: N806 - the labels
     titles = {rule.code: rule.title for rule in result.ruleset.rules}
     ends = _period_ends(result)
+    since = items_since(result)
+    coverage = _coverage(result)
     items = items_frame(result).with_columns(
         pl.int_range(pl.len()).over("rule", "scope", "shop", "agent", "period_start").alias("_rank"),
         pl.len().over("rule", "scope", "shop", "agent", "period_start").alias("_count"),
@@ -148,7 +178,12 @@ def item_tables(
         tables.append(
             ItemTable(
                 code=code,
-                title=L["items_title"].format(code=code, title=titles.get(code, ""), limit=limit, period=_period(period, start, end, L)),
+                title=L["items_title"].format(
+                    code=code,
+                    title=titles.get(code, ""),
+                    limit=limit,
+                    period=_period(period, start, end, L) + (L["items_since"].format(day=since) if _stored_before(since, start, end, coverage.get((code, start))) else ""),
+                ),
                 columns=columns,
                 rows=rows,
             )

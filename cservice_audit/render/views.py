@@ -168,8 +168,14 @@ def _cells(check: str, row: dict) -> list[str]:
 
 def scorecard_columns(rule) -> list[str]:
     """The figures a rule's scorecard shows: its check's, less the points of a rule that
-    deducts none (JD and Douyin count violations: a column of zeros says nothing)."""
-    return [c for c in SCORECARD_COLUMNS[rule.check] if c != "points" or rule.deducts_points]
+    deducts none (JD and Douyin count violations: a column of zeros says nothing), and less
+    the answered waits' mean of an average-wait rule, whose own mean is the figure it judges:
+    without a cap the two are equal, with one (TB-A1: each turn at most 600 s, unanswered
+    600 s) a second average (371s beside 332s) that the platform does not count."""
+    dropped = {"points"} if not rule.deducts_points else set()
+    if rule.check == "average_wait":
+        dropped.add("mean")
+    return [c for c in SCORECARD_COLUMNS[rule.check] if c not in dropped]
 
 
 SCORECARD_COLUMNS = {

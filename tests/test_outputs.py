@@ -227,8 +227,8 @@ def test_digest_of_one_taobao_shop_names_sub_accounts_without_the_shop(cli, writ
     assert single.code == double.code == 0, single.err + double.err
     assert "店铺：小林数码专营店" in single.out
     assert "小林数码专营店:" not in single.out, single.out
-    assert "- **客服07**: 未达标" in single.out and "- TB-P1 客服07 10:00:" in single.out, single.out
-    assert "- **小林数码专营店 / 客服07**: 未达标" in double.out and "- **晨光家居旗舰店 / 客服07**: 未达标" in double.out, double.out
+    assert "- **客服07**：未达标" in single.out and "- TB-P1 客服07 10:00:" in single.out, single.out
+    assert "- **小林数码专营店 / 客服07**：未达标" in double.out and "- **晨光家居旗舰店 / 客服07**：未达标" in double.out, double.out
     assert "- TB-P1 小林数码专营店 / 客服07 10:00:" in double.out, double.out
 
 
@@ -244,12 +244,13 @@ def test_digest_of_two_shops_says_whose_客服07_a_finding_is(cli, write):
     write("two.csv", rows)
     run = cli("audit", "two.csv", "-p", "pdd", "-f", "digest", "--lang", "zh", "--exit-zero", "--no-history")
     assert run.code == 0, run.err
-    assert "- PDD-P1 不良服务态度：全店未达标（甲店）, 1 名客服未达标" in run.out, run.out  # which shop fails
+    # which shop fails; Chinese punctuation in a Chinese digest (it said `（甲店）, 1 名` and `乙店, 甲店`)
+    assert "- PDD-P1 不良服务态度：全店未达标（甲店），1 名客服未达标" in run.out and "店铺：乙店、甲店\n" in run.out, run.out
     english = cli("audit", "two.csv", "-p", "pdd", "-f", "digest", "--lang", "en", "--exit-zero", "--no-history")
-    assert "- PDD-P1 不良服务态度: shop total fails (甲店), 1 agent(s) fail" in english.out, english.out
+    assert "- PDD-P1 不良服务态度: shop total fails (甲店), 1 agent(s) fail" in english.out and "Shop: 乙店, 甲店\n" in english.out, english.out
     found = run.out.split("**新问题")[1].splitlines()[1:]
     assert found[0].startswith("- PDD-P1 甲店 / 客服07 10:00:"), run.out
-    assert "乙店 / 客服07 10:00" not in run.out and "- **甲店 / 客服07**: 未达标" in run.out, run.out
+    assert "乙店 / 客服07 10:00" not in run.out and "- **甲店 / 客服07**：未达标" in run.out, run.out
 
 
 def test_digest_names_the_shop_once_and_its_total_as_the_table_does(cli):

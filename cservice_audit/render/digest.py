@@ -159,13 +159,13 @@ def failed_rules(report: dict[str, Any], lang: str | None = None) -> list[str]:
         who = []
         if entry["shops"]:
             # With several shops, "the shop fails" must say which.
-            failing = ", ".join(_safe(shop, 30) for shop in sorted(entry["shops"]))
+            failing = w["names_sep"].join(_safe(shop, 30) for shop in sorted(entry["shops"]))
             who.append(w["rule_shops"].format(shops=failing) if many_shops else w["rule_shop"])
         if entry["agents"]:
             who.append(w["rule_agents"].format(n=len(entry["agents"])))
         if entry["unassigned"]:
             who.append(w["rule_unassigned"])
-        lines.append(w["rule_line"].format(code=code, name=_safe(titles.get(code) or entry["name"]), who=", ".join(who)))
+        lines.append(w["rule_line"].format(code=code, name=_safe(titles.get(code) or entry["name"]), who=w["sep"].join(who)))
     return lines
 
 
@@ -195,12 +195,12 @@ def worst_agents(report: dict[str, Any], lang: str | None = None) -> list[str]:
             continue
         parts = []
         if entry["fail"]:
-            parts.append(w["agent_fails"].format(codes=", ".join(entry["fail"])))
+            parts.append(w["agent_fails"].format(codes=w["names_sep"].join(entry["fail"])))
         if entry["at_risk"]:
-            parts.append(w["agent_at_risk"].format(codes=", ".join(entry["at_risk"])))
+            parts.append(w["agent_at_risk"].format(codes=w["names_sep"].join(entry["at_risk"])))
         if points.get(key):
             parts.append(w["agent_points"].format(points=f"{points[key]:g}"))
-        lines.append(f"**{name(*key)}**: " + " · ".join(parts))
+        lines.append(w["agent_line"].format(name=name(*key), what=" · ".join(parts)))
     return lines
 
 
@@ -318,7 +318,7 @@ def digest(
     shops = _shops(report)
     head = [
         f"**{w['title'].format(platform=_safe(rs['platform'], 20), day=report.get('as_of') or '-')}**",
-        w["shop"].format(shops=", ".join(_safe(s, 40) for s in shops[:5]) + (" …" if len(shops) > 5 else "")),
+        w["shop"].format(shops=w["names_sep"].join(_safe(s, 40) for s in shops[:5]) + (" …" if len(shops) > 5 else "")),
     ]
     findings, total, has_state = finding_lines(report, chosen_lang(lang))
     sections = [

@@ -673,15 +673,24 @@ def trend(
     weeks: Annotated[int, typer.Option("--weeks")] = 8,
     rule: Annotated[Optional[str], typer.Option("--rule")] = None,
     agent: Annotated[Optional[str], typer.Option("--agent")] = None,
+    shop: Annotated[Optional[str], typer.Option("--shop")] = None,
     fmt: Annotated[ListingFormat, typer.Option("--format", "-f")] = ListingFormat.table,
     lang: Annotated[Optional[Lang], typer.Option("--lang")] = None,  # read by main() from argv
     config: Annotated[Optional[Path], typer.Option("--config")] = None,
 ) -> None:
     """Per-agent and per-shop rates week by week, from the history."""
+    import polars as pl
+
+    from cservice_audit.config import load_config
     from cservice_audit.history import HistoryStore
     from cservice_audit.trend import known_agents, weekly
 
     ruleset, folder = _history_setup(platform, history, config, lang)
+    # A shop's config is that shop's trend (spec §11: stored days of other shops are not
+    # reported); a history shared by two shops showed both beside one shop's config.
+    shop = shop if shop is not None else load_config(config).get("shop")
+    if shop is not None and not shop.strip():
+        raise AuditError("error.shop_name")
     if weeks < 1:
         raise AuditError(t("error.weeks", LANG, weeks=weeks))
     code = rule.strip().upper() if rule else None
@@ -692,6 +701,11 @@ def trend(
     stored = store.read()
     if stored is None:
         raise AuditError(t("error.no_history", LANG, folder=one_line(store.folder), platform=ruleset.platform))
+    if shop is not None:
+        shops = sorted(stored.select("shop").unique().collect().get_column("shop").drop_nulls())
+        if shop.strip() not in shops:
+            raise AuditError(t("error.trend_shop", LANG, shop=one_line(shop), platform=ruleset.platform, known=one_line(t("list.sep", LANG).join(shops))))
+        stored = stored.filter(pl.col("shop") == shop.strip())
     # Every (shop, agent) the history holds: --agent is resolved among them, and the table cuts
     # a sub-account's prefix over them all, as the reports cut over the whole shop (not over
     # the rows --agent or --rule leave: 店:客服07 and a plain 客服07 would both read 客服07).
@@ -913,7 +927,7 @@ _COMMAND_OPTION_KEYS = {
     ("validate-ruleset", "path"): "help.validate_path",
     ("audit", "fmt"): "help.format", ("history", "platform"): "help.history_platform",
     ("trend", "platform"): "help.history_platform", ("trend", "rule"): "help.trend_rule",
-    ("trend", "agent"): "help.trend_agent", ("rules", "fmt"): "help.rules_format",
+    ("trend", "agent"): "help.trend_agent", ("trend", "shop"): "help.trend_shop", ("rules", "fmt"): "help.rules_format",
     ("history", "fmt"): "help.listing_format", ("trend", "fmt"): "help.listing_format",
 }  # fmt: skip
 

@@ -842,6 +842,27 @@ def test_trend_json_csv_and_table(nightly, span, cli):
     assert "KS-R3" in table.out and "(shop" in table.out
 
 
+def test_trend_of_a_shops_config_is_that_shops(nightly, cli, tmp_path):
+    """Two shops share the history. A shop's config (or --shop) gives that shop's trend: the
+    second shop's agents stood in the first one's trend. No shop: both; an unknown one: exit 2
+    naming those the history holds."""
+    history = nightly.history
+    both = cli("trend", "--platform", "kuaishou", "--history", history, "--format", "json")
+    assert both.code == 0 and {t["shop"] for t in both.json()} == set(SHOPS), both.err
+    config = tmp_path / "second.toml"
+    config.write_text(f'platform = "kuaishou"\nshop = "二店 A/B"\nhistory = "{history}"\n', encoding="utf-8")
+    mine = cli("trend", "--config", config, "--format", "json")
+    assert mine.code == 0, mine.err
+    assert {t["shop"] for t in mine.json()} == {"二店 A/B"}
+    assert mine.json() == [t for t in both.json() if t["shop"] == "二店 A/B"]
+    flag = cli("trend", "--config", config, "--shop", "示例旗舰店", "--format", "json")
+    assert flag.code == 0 and {t["shop"] for t in flag.json()} == {"示例旗舰店"}, flag.err
+    table = cli("trend", "--config", config, "--lang", "zh")
+    assert table.code == 0 and "示例旗舰店" not in table.out, table.out
+    wrong = cli("trend", "--config", config, "--shop", "三店", "--lang", "zh")
+    assert wrong.code == 2 and wrong.err_lines() == ["cservice-audit：错误：--shop 三店：kuaishou 的历史中没有这个店铺（已有：二店 A/B，示例旗舰店）"], wrong.err
+
+
 def test_trend_without_history_is_one_clear_line(cli, tmp_path):
     r = cli("trend", "--platform", "kuaishou", "--history", tmp_path / "nothing")
     assert r.code == 2 and len(r.err_lines()) == 1 and "no history" in r.err

@@ -523,18 +523,29 @@ def show(
     profile: Annotated[Optional[str], typer.Option("--profile")] = None,
     sheet: Annotated[Optional[str], typer.Option("--sheet")] = None,
     lang: Annotated[Optional[Lang], typer.Option("--lang")] = None,  # read by main() from argv
+    config: Annotated[Optional[Path], typer.Option("--config")] = None,
 ) -> None:
     """Print one conversation as a transcript: each wait, the late ones, the rules it triggered."""
     from cservice_audit.audit import AuditOptions, run_audit
+    from cservice_audit.config import load_config
     from cservice_audit.render.names import report_cuts
     from cservice_audit.show import conversation_findings, render
 
+    # The shop's config reads its exports as the nightly audit does (rules, mapping, profile,
+    # zone, language): the id comes from that audit's drill-down, the command beside it.
+    settings = load_config(config)
+    global LANG
+    LANG = _language(lang, settings)
+    _apply_limits(None, settings)
+    platform = platform or settings.get("platform")
+    ruleset_file = ruleset_file or (None if platform else _path(settings.get("ruleset")))
+    mapping = mapping or _path(settings.get("mapping"))
     options = AuditOptions(
-        input_tz=_zone(input_tz),
-        encoding=encoding,
+        input_tz=_zone(input_tz or settings.get("input_tz")),
+        encoding=encoding or settings.get("encoding"),
         mapping=str(mapping) if mapping else None,
         sheet=sheet,
-        profile=profile,
+        profile=profile or settings.get("profile"),
         conversation=conversation,
     )
     ruleset = _load_ruleset(platform, ruleset_file)

@@ -113,7 +113,7 @@ def render(rows: pl.DataFrame, findings: pl.DataFrame, ruleset: Ruleset, lang: s
             last=f"{last:%m-%d %H:%M:%S}" if last.date() != first.date() else f"{last:%H:%M:%S}",
             tz=tz,
         ),
-        t("show.rules", lang, rules=", ".join(r.code for r in reply_rules)),
+        t("show.rules", lang, rules=t("list.sep", lang).join(r.code for r in reply_rules)),
         "",
     ]
     wait_columns = [c for c in rows.columns if c.startswith("wait_")]

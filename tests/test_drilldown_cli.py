@@ -246,3 +246,19 @@ def test_a_period_counting_stored_days_says_its_items_are_this_inputs_only(cli, 
     headings = [line for line in whole.out.splitlines() if "每项最差" in line]
     assert headings and not any("条目只列" in line for line in headings), whole.out
     assert "另有 2 条" in whole.out.split("每项最差")[1], whole.out
+
+
+def test_show_reads_the_shops_config_as_the_nightly_audit_does(cli, write, tmp_path) -> None:
+    """The id comes from the nightly report; `show` beside it takes the same config: its
+    platform, its mapping (this export's own headers) and its language. It took none of them,
+    and the supervisor had to spell out what the config already said."""
+    write("map.yaml", "columns:\n  ts: [时间戳]\n  text: [聊天内容]\n")
+    write("day.csv", "时间戳,shop,buyer,conversation,role,agent,聊天内容\n"
+                     "2026-11-22 10:00:00,店,b1,c1,买家,,在吗\n2026-11-22 10:20:00,店,b1,c1,客服,小A,在的亲\n")  # fmt: skip
+    write("shop.toml", 'platform = "taobao"\nmapping = "map.yaml"\nlang = "zh"\n')
+    run = cli("show", "c1", "day.csv", "--config", "shop.toml")
+    assert run.code == 0, run.err
+    assert "回复规则：TB-R3，TB-A1" in run.out and "✗ TB-R3 超时（> 180 秒）" in run.out and "在的亲" in run.out, run.out
+    bare = cli("show", "c1", "day.csv", "-p", "taobao")
+    # without the config: English, and no mapping, so the texts (an optional column) are not read
+    assert bare.code == 0 and "reply rules: TB-R3, TB-A1" in bare.out and "在的亲" not in bare.out, bare.out

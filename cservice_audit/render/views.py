@@ -480,6 +480,15 @@ def _prefix(codes: list[str]) -> str:
     return prefix[: prefix.rfind("-") + 1] if "-" in prefix else ""
 
 
+def _agent_counts(coached: list, lang: str) -> str:
+    """`20 名客服：19 名未达标，另有 1 名有风险`; with none at risk the clause is left off
+    (`另有 0 名有风险` on the first screen of most days said nothing)."""
+    failing = sum(1 for r in coached if r.fails)
+    at_risk = sum(1 for r in coached if r.at_risk and not r.fails)
+    key = "summary.agents" if at_risk else "summary.agents_none_at_risk"
+    return t(key, lang, agents=len(coached), failing=failing, at_risk=at_risk)
+
+
 def closing_line(result: AuditResult, lang: str) -> tuple[str, dict[str, int]]:
     findings = result.findings
     if findings.is_empty():
@@ -551,7 +560,7 @@ def summary(result: AuditResult, lang: str = "en", target: str = "terminal", mat
                 title=t("summary.title", lang, shop=shown(shop, target), day=result.as_of),
                 failed=t("summary.failed", lang, codes=" ".join(failed)) if failed else t("summary.failed_none", lang),
                 failing=bool(failed),
-                counts=t("summary.agents", lang, agents=len(coached), failing=sum(1 for r in coached if r.fails), at_risk=sum(1 for r in coached if r.at_risk and not r.fails)),
+                counts=_agent_counts(coached, lang),
                 heads=heads,
                 agents=[row(r, cut) for r in trouble],
                 passing=t("summary.all_pass", lang, names=", ".join(who(in_shop(r.agent, cut), "agent", lang, target) for r in clean)) if clean else None,

@@ -64,6 +64,8 @@ class RawTable:
     bad_lines_dropped: int = 0
     # Blank JSONL lines, skipped (CSV blank rows are counted in normalize).
     blank_lines: int = 0
+    # Excel: title rows above the header (`店铺 聊天记录导出（日期）` in one merged cell), skipped.
+    title_rows: int = 0
 
     def lines_of(self, records: pl.Series) -> pl.Series:
         """Physical line (1-based) on which each given record starts."""
@@ -160,21 +162,52 @@ def _kind_from_name(name: str) -> str | None:
     return None
 
 
+TITLE_ROWS_MAX = 10  # Excel: how far down a header under title rows is looked for
+
+
 def _read_excel(path: str, sheet: str | None, spooled: str | None = None) -> RawTable:
-    """The first sheet (or `--sheet NAME`) of an Excel export, every cell as text."""
-    try:
-        frame = pl.read_excel(
+    """The first sheet (or `--sheet NAME`) of an Excel export, every cell as text. A header
+    under title rows (a back-office export's `淘宝乙店 聊天记录导出（2026-11-28）` in row 1)
+    is found and read as the header; the rows above it are counted, not read as data."""
+
+    def read(header_row: int) -> pl.DataFrame:
+        return pl.read_excel(
             spooled or path,
             sheet_name=sheet,
             sheet_id=None if sheet else 1,
             engine="calamine",
             infer_schema_length=0,  # everything as text: normalize parses it like CSV
+            read_options={"header_row": header_row},
         )
+
+    try:
+        frame = read(0)
+        titles = _title_rows(frame)
+        if titles:
+            frame = read(titles)
     except ModuleNotFoundError as exc:
         raise InputError("error.fastexcel", path=path, reason=exc) from None
     except Exception as exc:  # noqa: BLE001 - calamine raises its own types; the file is named
         raise InputError("error.not_excel", path=path, reason=_first_line(exc)) from None
-    return RawTable(path, frame.lazy().with_row_index("_record"), "xlsx", "xlsx", record_lines=pl.Series("line", range(2, frame.height + 2), dtype=pl.Int64))
+    first = titles + 2  # the sheet's row of the first record (the header is row titles + 1)
+    lines = pl.Series("line", range(first, frame.height + first), dtype=pl.Int64)
+    return RawTable(path, frame.lazy().with_row_index("_record"), "xlsx", "xlsx", record_lines=lines, title_rows=titles)
+
+
+def _title_rows(frame: pl.DataFrame) -> int:
+    """How many title rows stand above the header: 0 unless most of the first row's cells are
+    empty (calamine names them __UNNAMED__n) and a row below, within TITLE_ROWS_MAX, fills
+    most of the columns; then that row is the header. A header with a few empty cells is a
+    header."""
+    width = frame.width
+    unnamed = sum(1 for name in frame.columns if name.startswith("__UNNAMED__"))
+    if width < 2 or unnamed * 2 < width:
+        return 0
+    filled = frame.head(TITLE_ROWS_MAX).select(pl.sum_horizontal(pl.all().is_not_null() & (pl.all().str.strip_chars() != "")).alias("n"))
+    for index, count in enumerate(filled.get_column("n")):
+        if count * 5 >= width * 4:
+            return index + 1
+    return 0
 
 
 def _read_path(path: str, encoding: str | None, sheet: str | None = None) -> RawTable:

@@ -379,3 +379,41 @@ def test_overlap_by_message_id_across_jsonl_and_csv(folder_runs):
     assert (files["b.csv"]["rows_read"], files["b.csv"]["rows_used"], files["b.csv"]["rows_duplicate"]) == (3, 1, 2)
     inp = run.json()["input"]
     assert (inp["rows_read"], inp["rows_used"], inp["rows_rejected"], inp["rows_duplicate"]) == (6, 4, 0, 2)
+
+
+def test_xlsx_header_under_title_rows_is_found_and_rows_keep_their_sheet_numbers(tmp_path, cli_factory):
+    """A back-office workbook opens with a title (`旗舰店 聊天记录导出（2026-11-22）`, one cell)
+    above the header. It was read as the header, and the run stopped on a missing `ts`
+    column with a hint to write a mapping. The header is found under the title; the title
+    rows are said on stderr; a bad row is reported with its row in the sheet (title 1,
+    header 2, records from 3)."""
+    import xlsxwriter
+
+    path = tmp_path / "带标题.xlsx"
+    rows = [("2026-11-22 09:00:00", "旗舰店", "张三", "买家", "", "在吗"),
+            ("2026-11-22 09:01:30", "旗舰店", "张三", "客服", "小美", "在的，您说"),
+            ("不是时间", "旗舰店", "张三", "客服", "小美", "坏行")]  # fmt: skip
+    with xlsxwriter.Workbook(path) as book:
+        sheet = book.add_worksheet("聊天记录")
+        sheet.merge_range(0, 0, 0, 5, "旗舰店 聊天记录导出（2026-11-22）")
+        sheet.write_row(1, 0, ["发送时间", "店铺", "买家", "发送方", "客服账号", "消息内容"])
+        for i, row in enumerate(rows):
+            sheet.write_row(i + 2, 0, row)
+    cli = cli_factory(tmp_path)
+    run = cli("audit", path.name, *AUDIT)
+    assert run.code in (0, 1), run.err
+    report = run.json()
+    assert (report["input"]["rows_read"], report["input"]["rows_used"], report["input"]["rows_rejected"]) == (3, 2, 1)
+    assert report["input"]["first_ts"] == "2026-11-22T09:00:00+08:00"
+    assert f"{path.name}: the header is on row 2; the 1 title row(s) above it were skipped" in run.err, run.err
+    rejected = [f for f in report["findings"] if f["code"].endswith("-D1")]
+    assert [f["evidence"] for f in rejected] == [f"{path.name}:5"], rejected
+    # A header with a few empty cells is still the header: nothing skipped.
+    plain = tmp_path / "空表头.xlsx"
+    with xlsxwriter.Workbook(plain) as book:
+        sheet = book.add_worksheet()
+        sheet.write_row(0, 0, ["发送时间", "店铺", "买家", "发送方", "客服账号", "消息内容", "", ""])
+        for i, row in enumerate(rows[:2]):
+            sheet.write_row(i + 1, 0, row)
+    run = cli("audit", plain.name, *AUDIT)
+    assert run.code in (0, 1) and run.json()["input"]["rows_read"] == 2 and "title row" not in run.err, run.err

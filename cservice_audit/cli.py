@@ -224,17 +224,13 @@ def audit(
     platform = platform or settings.get("platform")
     ruleset_file = ruleset_file or _path(settings.get("ruleset"))
     configured_format = Format(_choice(settings.get("format"), Format, "format")) if settings.get("format") else None
-    # The config's `output` is its report in its format (json unless it says), tonight's report
-    # and tomorrow's baseline: a --format flag asking for another format is a look at the
-    # results, printed, not a replacement of that file (`-f table` wrote a table over it, and
-    # the next night stopped on an unreadable baseline). -o still writes anywhere.
-    if output is None and (fmt is None or fmt == (configured_format or Format.json)):
+    baseline = baseline or _path(settings.get("baseline"))
+    if output is None and _writes_configured_output(fmt, configured_format, _path(settings.get("output")), baseline):
         output = _path(settings.get("output"))
     fmt = fmt or configured_format
     # `-o -` is stdout, as `-` is stdin: a spot-check with a cron config whose `output` is
     # tonight's report prints instead of replacing it (before, it wrote a file named "-").
     output = None if output is not None and str(output) == "-" else output
-    baseline = baseline or _path(settings.get("baseline"))
     rejects = rejects or _path(settings.get("rejects"))
     mapping = mapping or _path(settings.get("mapping"))
     profile = profile or settings.get("profile")
@@ -414,6 +410,20 @@ def _stored_history(result):
 
 def _path(value: str | None) -> Path | None:
     return Path(value) if value else None
+
+
+def _writes_configured_output(flag: "Format | None", configured: "Format | None", output: Path | None, baseline: Path | None) -> bool:
+    """Whether this run writes the config's `output`. That file is the report in the config's
+    `format`, and often tomorrow's baseline: a --format flag naming another format is a look
+    at the results, printed (the supervisor's `-f table` wrote a table over tonight's JSON
+    report, and the next night stopped on an unreadable baseline). A config naming no format
+    leaves the format to the command line (`-f html` on the cron line writes the page), but
+    never anything but JSON over the file it reads as the baseline. -o writes anywhere."""
+    if output is None or flag is None:
+        return True
+    if configured is not None:
+        return flag == configured
+    return flag == Format.json or baseline is None or Path(output).resolve() != Path(baseline).resolve()
 
 
 def _listed(value: list[str] | str | None) -> list[str] | None:

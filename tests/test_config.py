@@ -83,13 +83,20 @@ def test_another_format_than_the_files_prints_and_leaves_the_configured_report_a
     r = cli("audit", SAMPLE, "--config", config, "--no-history", "-f", "json", "--select", "PDD-R3")
     assert r.code == 1 and r.out == "", r.out[:300]
     assert report.read_bytes() != tonight and json.loads(report.read_text(encoding="utf-8"))["summary"]["by_code"].keys() == {"PDD-R3"}
-    unformatted = _write(tmp_path / "b.toml", f'platform = "pinduoduo"\noutput = "{tmp_path / "b.json"}"\n')
+    # No format in the file: the command line chooses it (`-f html` on a cron line writes the
+    # page), but nothing but JSON goes over the file the run reads as its baseline.
+    nightly = tmp_path / "b.json"
+    unformatted = _write(tmp_path / "b.toml", f'platform = "pinduoduo"\noutput = "{nightly}"\nbaseline = "{nightly}"\n')
     assert cli("audit", SAMPLE, "--config", unformatted, "--no-history", "-f", "json").code == 1
-    written = (tmp_path / "b.json").read_bytes()
+    written = nightly.read_bytes()
     assert json.loads(written)["schema_version"]
     r = cli("audit", SAMPLE, "--config", unformatted, "--no-history", "-f", "table", "--summary")
-    assert r.code == 1 and "PDD-R3" in r.out, r.err
-    assert (tmp_path / "b.json").read_bytes() == written
+    assert r.code == 0 and "PDD-R3" in r.out, r.err  # 0: every finding is known to the baseline
+    assert nightly.read_bytes() == written
+    page = tmp_path / "page.html"
+    html_config = _write(tmp_path / "c.toml", f'platform = "pinduoduo"\noutput = "{page}"\n')
+    r = cli("audit", SAMPLE, "--config", html_config, "--no-history", "-f", "html")
+    assert r.code == 1 and r.out == "" and page.read_text(encoding="utf-8").startswith("<!DOCTYPE html>"), r.out[:200]
 
 
 def test_fail_on_from_the_file_sets_the_exit_status(cli, tmp_path):

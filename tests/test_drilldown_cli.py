@@ -246,6 +246,17 @@ def test_a_period_counting_stored_days_says_its_items_are_this_inputs_only(cli, 
     headings = [line for line in whole.out.splitlines() if "每项最差" in line]
     assert headings and not any("条目只列" in line for line in headings), whole.out
     assert "另有 2 条" in whole.out.split("每项最差")[1], whole.out
+    # A natural week on its third day (its end, Sunday, is days away): the same words.
+    weekly = tmp_path / "weekly"
+    for day in ("23", "24", "25"):
+        write(f"w{day}.csv", head + night(day))
+    args = ("-p", "kuaishou", "--select", "KS-R3", "--history", weekly, "--lang", "zh", "-f", "markdown", "--items", "1")
+    for day in ("23", "24"):  # at risk, a warning: exit 0
+        assert cli("audit", f"w{day}.csv", *args, "--date", f"2026-11-{day}").code in (0, 1)
+    week = cli("audit", "w25.csv", *args, "--date", "2026-11-25")
+    assert week.code in (0, 1), week.err
+    headings = [line for line in week.out.splitlines() if "每项最差" in line]
+    assert headings and all("自然周 2026-11-23..2026-11-29，条目只列本次输入 11-25 起的" in line for line in headings), week.out
 
 
 def test_show_reads_the_shops_config_as_the_nightly_audit_does(cli, write, tmp_path) -> None:

@@ -105,11 +105,12 @@ def _coverage(result: AuditResult) -> dict[tuple[str, object], int]:
     return {(r, s): c for r, s, c in rows.iter_rows() if c is not None}
 
 
-def _stored_before(since: date | None, start, end, coverage: int | None) -> bool:
+def _stored_before(since: date | None, start, so_far, coverage: int | None) -> bool:
     """Whether a period's figures count stored days before this input's first day: then its
     items, this input's only, cover less than its figures, and the title says from when.
-    More days with data than the input can hold from `since` to the end means stored ones."""
-    return since is not None and since > start and coverage is not None and coverage > (end - since).days + 1
+    More days with data than the input can hold from `since` to the as-of day (`so_far`: a
+    week's end is in the future on its Tuesday) means stored ones."""
+    return since is not None and since > start and coverage is not None and coverage > (so_far - since).days + 1
 
 
 def _period_ends(result: AuditResult) -> dict[tuple[str, object], object]:
@@ -182,7 +183,8 @@ def item_tables(
                     code=code,
                     title=titles.get(code, ""),
                     limit=limit,
-                    period=_period(period, start, end, L) + (L["items_since"].format(day=since) if _stored_before(since, start, end, coverage.get((code, start))) else ""),
+                    period=_period(period, start, end, L)
+                    + (L["items_since"].format(day=since) if _stored_before(since, start, min(end, result.as_of or end), coverage.get((code, start))) else ""),
                 ),
                 columns=columns,
                 rows=rows,

@@ -221,8 +221,7 @@ def audit(
     # the config's language: main() prints them in LANG, and cron runs with LANG=C.
     language = LANG = _language(lang, settings)
     _apply_limits(limit, settings)
-    platform = platform or settings.get("platform")
-    ruleset_file = ruleset_file or _path(settings.get("ruleset"))
+    platform, ruleset_file = _chosen_rules(platform, ruleset_file, settings)
     configured_format = Format(_choice(settings.get("format"), Format, "format")) if settings.get("format") else None
     baseline = baseline or _path(settings.get("baseline"))
     if output is None and _writes_configured_output(fmt, configured_format, _path(settings.get("output")), baseline):
@@ -412,6 +411,15 @@ def _path(value: str | None) -> Path | None:
     return Path(value) if value else None
 
 
+def _chosen_rules(platform: str | None, ruleset_file: Path | None, settings) -> tuple[str | None, Path | None]:
+    """The rules a run uses: a flag (--platform or --ruleset) wins over the file, as every
+    flag does; from the file, its `ruleset` over its `platform` (a ruleset file that extends
+    the platform is the more specific). `audit` and `show` read a shop's rules alike."""
+    if platform or ruleset_file:
+        return platform, ruleset_file
+    return settings.get("platform"), _path(settings.get("ruleset"))
+
+
 def _writes_configured_output(flag: "Format | None", configured: "Format | None", output: Path | None, baseline: Path | None) -> bool:
     """Whether this run writes the config's `output`. That file is the report in the config's
     `format`, and often tomorrow's baseline: a --format flag naming another format is a look
@@ -547,8 +555,7 @@ def show(
     global LANG
     LANG = _language(lang, settings)
     _apply_limits(None, settings)
-    platform = platform or settings.get("platform")
-    ruleset_file = ruleset_file or (None if platform else _path(settings.get("ruleset")))
+    platform, ruleset_file = _chosen_rules(platform, ruleset_file, settings)
     mapping = mapping or _path(settings.get("mapping"))
     options = AuditOptions(
         input_tz=_zone(input_tz or settings.get("input_tz")),
@@ -557,6 +564,8 @@ def show(
         sheet=sheet,
         profile=profile or settings.get("profile"),
         conversation=conversation,
+        # as the audit reads it: names an export without a shop column; another shop's is exit 2
+        shop=settings.get("shop").strip() if settings.get("shop") else None,
     )
     ruleset = _load_ruleset(platform, ruleset_file)
     result = run_audit(paths, ruleset, options, generated_at=datetime.now(timezone.utc))

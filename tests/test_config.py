@@ -99,6 +99,18 @@ def test_another_format_than_the_files_prints_and_leaves_the_configured_report_a
     assert r.code == 1 and r.out == "" and page.read_text(encoding="utf-8").startswith("<!DOCTYPE html>"), r.out[:200]
 
 
+def test_a_platform_flag_beats_the_files_ruleset(cli, tmp_path):
+    """Flags win over the file: `-p taobao` with a config whose `ruleset` tightens TB-R3 to
+    60 s runs the shipped taobao rules (the file's ruleset won, and a 100 s wait failed)."""
+    _write(tmp_path / "tb60.yaml", 'extends: taobao\nversion: "t60"\nrules:\n  - code: TB-R3\n    params: {threshold: 60}\n')
+    _write(tmp_path / "c.csv", "ts,shop,buyer,role,agent,text\n2026-11-22 10:00:00,店,b1,买家,,在吗\n2026-11-22 10:01:40,店,b1,客服,小A,在的\n")
+    config = _write(tmp_path / "c.toml", 'platform = "taobao"\nruleset = "tb60.yaml"\n')
+    args = ("audit", "c.csv", "--config", config, "--no-history", "-f", "json", "--select", "TB-R3")
+    own, flagged = cli.many(args, (*args, "-p", "taobao"))
+    assert own.code == 1 and own.json()["ruleset"]["version"] == "t60", own.err
+    assert flagged.code == 0 and flagged.json()["ruleset"]["version"] != "t60", flagged.err
+
+
 def test_fail_on_from_the_file_sets_the_exit_status(cli, tmp_path):
     config = _write(tmp_path / "c.toml", 'platform = "pinduoduo"\nformat = "json"\nselect = ["PDD-S1"]\nfail_on = "error"\n')
     assert cli("audit", SAMPLE, "--config", config).code == 0  # PDD-S1 findings are warnings

@@ -273,3 +273,15 @@ def test_show_reads_the_shops_config_as_the_nightly_audit_does(cli, write, tmp_p
     bare = cli("show", "c1", "day.csv", "-p", "taobao")
     # without the config: English, and no mapping, so the texts (an optional column) are not read
     assert bare.code == 0 and "reply rules: TB-R3, TB-A1" in bare.out and "在的亲" not in bare.out, bare.out
+    # The config's ruleset file, as the audit uses it (TB-R3 at 60 s here: the 100 s wait is
+    # late); the config's shop, as the audit reads it: another shop's export is exit 2.
+    write("tb60.yaml", 'extends: taobao\nversion: "t60"\nrules:\n  - code: TB-R3\n    params: {threshold: 60}\n')
+    write("c.csv", "ts,shop,buyer,conversation,role,agent,text\n2026-11-22 10:00:00,甲,b1,c1,买家,,在吗\n2026-11-22 10:01:40,甲,b1,c1,客服,小A,在的\n")
+    write("own.toml", 'platform = "taobao"\nruleset = "tb60.yaml"\nshop = "甲"\nlang = "zh"\n')
+    own = cli("show", "c1", "c.csv", "--config", "own.toml")
+    assert own.code == 0 and "✗ TB-R3 超时（> 60 秒）" in own.out, own.out
+    report = cli("audit", "c.csv", "--config", "own.toml", "--no-history", "-f", "json", "--select", "TB-R3")
+    assert report.code == 1 and report.json()["summary"]["by_code"] == {"TB-R3": 2}, report.out[-300:]
+    write("other.toml", 'platform = "taobao"\nshop = "乙"\nlang = "zh"\n')
+    other = cli("show", "c1", "c.csv", "--config", "other.toml")
+    assert other.code == 2 and "是店铺 甲 的数据，而本次审核的店铺是 乙" in other.err, other.err

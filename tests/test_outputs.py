@@ -227,9 +227,9 @@ def test_digest_of_one_taobao_shop_names_sub_accounts_without_the_shop(cli, writ
     assert single.code == double.code == 0, single.err + double.err
     assert "店铺：小林数码专营店" in single.out
     assert "小林数码专营店:" not in single.out, single.out
-    assert "- **客服07**：未达标" in single.out and "- TB-P1 客服07 10:00:" in single.out, single.out
+    assert "- **客服07**：未达标" in single.out and "- TB-P1 客服07 10:00：" in single.out, single.out
     assert "- **小林数码专营店 / 客服07**：未达标" in double.out and "- **晨光家居旗舰店 / 客服07**：未达标" in double.out, double.out
-    assert "- TB-P1 小林数码专营店 / 客服07 10:00:" in double.out, double.out
+    assert "- TB-P1 小林数码专营店 / 客服07 10:00：" in double.out, double.out
 
 
 def test_digest_of_two_shops_says_whose_客服07_a_finding_is(cli, write):
@@ -249,7 +249,7 @@ def test_digest_of_two_shops_says_whose_客服07_a_finding_is(cli, write):
     english = cli("audit", "two.csv", "-p", "pdd", "-f", "digest", "--lang", "en", "--exit-zero", "--no-history")
     assert "- PDD-P1 不良服务态度: shop total fails (甲店), 1 agent(s) fail" in english.out and "Shop: 乙店, 甲店\n" in english.out, english.out
     found = run.out.split("**新问题")[1].splitlines()[1:]
-    assert found[0].startswith("- PDD-P1 甲店 / 客服07 10:00:"), run.out
+    assert found[0].startswith("- PDD-P1 甲店 / 客服07 10:00："), run.out
     assert "乙店 / 客服07 10:00" not in run.out and "- **甲店 / 客服07**：未达标" in run.out, run.out
 
 
@@ -263,7 +263,7 @@ def test_digest_names_the_shop_once_and_its_total_as_the_table_does(cli):
         ("audit", LARGEST, "-p", "kuaishou", "-f", "digest", "--lang", "zh", "--exit-zero", "--no-history"),
     )
     assert dy.out.splitlines()[1] == "店铺：抖店示例店", dy.out
-    assert "- KS-G1 （全店）: 人工客服好评率" in ks.out and "- KS-G1 快手示例小店:" not in ks.out, ks.out
+    assert "- KS-G1 （全店）：人工客服好评率" in ks.out and "- KS-G1 快手示例小店：" not in ks.out, ks.out
 
 
 def test_digest_lists_new_findings_when_the_report_says_which():

@@ -217,6 +217,7 @@ def need_lines(report: dict[str, Any], lang: str | None = None) -> list[str]:
 
     lang = chosen_lang(lang)
     words = drill_labels(lang)
+    colon = _words(lang)["colon"]
     name = _namer(report, lang)
     rows = [
         m for m in _current(report)
@@ -228,7 +229,7 @@ def need_lines(report: dict[str, Any], lang: str | None = None) -> list[str]:
         needs = needs_text(m, words["good"]["generic"], m.get("needed_mean_wait") is not None, words)
         start, end = date.fromisoformat(m["period_start"]), date.fromisoformat(m["period_end"])
         period = words["period_short"][m["period"]].format(start=start, end=end)
-        lines.append(f"{name(m['shop'], m['agent'])} {_safe(m['rule'], 20)} {period}: {needs}")
+        lines.append(f"{name(m['shop'], m['agent'])} {_safe(m['rule'], 20)} {period}{colon}{needs}")
     return lines
 
 
@@ -273,6 +274,7 @@ def finding_lines(report: dict[str, Any], lang: str = "en") -> tuple[list[str], 
     chosen = [f for f in findings if f.get("state") == "new"] if has_state else list(findings)
     chosen.sort(key=lambda f: (SEVERITY_RANK.get(f["severity"], 9), f["code"], f["shop"] or "", f["agent"] or "", f["ts"] or ""))
     name = _namer(report, lang)
+    colon = _words(lang)["colon"]
     lines = []
     for f in chosen:
         who = name(f["shop"], f["agent"])
@@ -280,7 +282,7 @@ def finding_lines(report: dict[str, Any], lang: str = "en") -> tuple[list[str], 
         # first day alone would read as the day it happened, as in the findings table).
         one_day = f.get("period") in (None, "day")
         when = (f["ts"] or "")[11:16] or f["day"] or (f["period_start"] if one_day else None)
-        lines.append(" ".join(filter(None, (f["code"], who, when))) + f": {_safe(in_lang(f, lang), 90)}")
+        lines.append(" ".join(filter(None, (f["code"], who, when))) + colon + _safe(in_lang(f, lang), 90))
     return lines, len(findings), has_state
 
 
@@ -301,8 +303,9 @@ def tier_lines(report: dict[str, Any], lang: str | None = None) -> list[str]:
         if f.get("tier"):
             found.setdefault((f["shop"], f["agent"]), []).append(TierMark.of(f["code"], f["tier"], f.get("penalty"), f.get("status")))
     name = _namer(report, lang)
+    colon = _words(lang)["colon"]
     return [
-        f"{name(shop, agent)} {mark.code}: {_safe(mark.text(chosen_lang(lang)), 80)}"
+        f"{name(shop, agent)} {mark.code}{colon}{_safe(mark.text(chosen_lang(lang)), 80)}"
         for (shop, agent), marks in found.items()
         for mark in latest_tiers(marks)
     ]

@@ -50,6 +50,9 @@ def conversation_rows(context: Context, ruleset: Ruleset, conversation: str) -> 
         if near:
             raise AuditError("error.conversation_not_found_close", conversation=repr(one_line(conversation)), ids=", ".join(one_line(i) for i in near))
         raise AuditError("error.conversation_not_found", conversation=repr(one_line(conversation)))
+    shops = events.get_column("shop").unique().sort().to_list()
+    if len(shops) > 1:  # two shops' chats under one id: one transcript of both would mix their waits
+        raise AuditError("error.conversation_in_shops", conversation=repr(one_line(conversation)), shops=", ".join(one_line(s) for s in shops))
     events = events.with_row_index("_row")
     # Waits are per conversation, so computing them on this conversation alone gives the rows
     # the rules count; the stream keeps (ts, input order), the order of `events` too.

@@ -285,3 +285,14 @@ def test_show_reads_the_shops_config_as_the_nightly_audit_does(cli, write, tmp_p
     write("other.toml", 'platform = "taobao"\nshop = "乙"\nlang = "zh"\n')
     other = cli("show", "c1", "c.csv", "--config", "other.toml")
     assert other.code == 2 and "是店铺 甲 的数据，而本次审核的店铺是 乙" in other.err, other.err
+
+
+def test_show_of_an_id_two_shops_use_is_exit_2_naming_them(cli, write) -> None:
+    """One export of two shops, each with a conversation c1: `show c1` printed both as one
+    transcript under the first shop's name, 乙's message waiting on 甲's agent."""
+    write("two.csv", "ts,shop,buyer,conversation,role,agent,text\n"
+                     "2026-11-22 10:00:00,甲,b1,c1,买家,,在吗\n2026-11-22 10:01:40,甲,b1,c1,客服,小A,在的\n"
+                     "2026-11-22 11:00:00,乙,b2,c1,买家,,在吗乙\n")  # fmt: skip
+    run = cli("show", "c1", "two.csv", "-p", "taobao", "--lang", "zh")
+    assert run.code == 2 and run.out == "", run.out
+    assert run.err_lines() == ["cservice-audit：错误：会话 'c1' 出现在多个店铺中（乙, 甲）：请只给出其中一个店铺的导出"], run.err

@@ -71,15 +71,16 @@ class RawTable:
         """Physical line (1-based) on which each given record starts."""
         if self.record_lines is not None:
             return self.record_lines.gather(records)
-        # CSV: header is line 1; a record starts one line after the previous record
-        # ends, and a record spans one line plus the newlines inside its quoted fields.
+        # CSV: header is line 1 (after any title lines); a record starts one line after the
+        # previous record ends, and a record spans one line plus the newlines inside its
+        # quoted fields.
         columns = [c for c in self.frame.collect_schema().names() if c != "_record"]
         embedded = pl.sum_horizontal(
             [pl.col(c).str.count_matches("\n", literal=True).fill_null(0) for c in columns]
         )
         starts = (
             self.frame.select(
-                (pl.col("_record") + 2 + embedded.cum_sum().shift(1, fill_value=0)).alias("line")
+                (pl.col("_record") + 2 + self.title_rows + embedded.cum_sum().shift(1, fill_value=0)).alias("line")
             )
             .collect()
             .get_column("line")
@@ -162,7 +163,8 @@ def _kind_from_name(name: str) -> str | None:
     return None
 
 
-TITLE_ROWS_MAX = 10  # Excel: how far down a header under title rows is looked for
+TITLE_ROWS_MAX = 10  # how far down a header under title rows is looked for (Excel and CSV)
+TITLE_CELLS = 2  # values a title row may hold (a title, an export time); more is data
 
 
 def _read_excel(path: str, sheet: str | None, spooled: str | None = None) -> RawTable:
@@ -195,18 +197,18 @@ def _read_excel(path: str, sheet: str | None, spooled: str | None = None) -> Raw
 
 
 def _title_rows(frame: pl.DataFrame) -> int:
-    """How many title rows stand above the header: 0 unless most of the first row's cells are
-    empty (calamine names them __UNNAMED__n) and a row below, within TITLE_ROWS_MAX, fills
-    most of the columns; then that row is the header. A header with a few empty cells is a
-    header."""
+    """How many title rows stand above the header: 0 unless the first row holds at most
+    TITLE_CELLS values (calamine names the empty cells __UNNAMED__n) and the first row below
+    with more, within TITLE_ROWS_MAX, fills most of the columns; then that row is the header.
+    A header with a few empty cells is a header."""
     width = frame.width
-    unnamed = sum(1 for name in frame.columns if name.startswith("__UNNAMED__"))
-    if width < 2 or unnamed * 2 < width:
+    named = sum(1 for name in frame.columns if not name.startswith("__UNNAMED__"))
+    if named > TITLE_CELLS:  # the first row is the header (a few empty cells or not)
         return 0
-    filled = frame.head(TITLE_ROWS_MAX).select(pl.sum_horizontal(pl.all().is_not_null() & (pl.all().str.strip_chars() != "")).alias("n"))
+    filled = frame.head(TITLE_ROWS_MAX - 1).select(pl.sum_horizontal(pl.all().is_not_null() & (pl.all().str.strip_chars() != "")).alias("n"))
     for index, count in enumerate(filled.get_column("n")):
-        if count * 5 >= width * 4:
-            return index + 1
+        if count > TITLE_CELLS:  # a header or data: the header if it fills the columns
+            return index + 1 if _fills(count, width) else 0
     return 0
 
 
@@ -241,10 +243,11 @@ def _read_path(path: str, encoding: str | None, sheet: str | None = None) -> Raw
         chosen = encoding or _sniff_encoding(head, path)
         if chosen in {"utf-8", "utf-8-sig"}:
             # The fast road: polars scans the file itself (memory-mapped, streamable).
-            frame = pl.scan_csv(path, infer_schema=False, separator=_separator(path, head))
+            separator, titles = csv_layout(path, head)
+            frame = pl.scan_csv(path, infer_schema=False, separator=separator, skip_lines=titles)
             frame = frame.with_row_index("_record")
             _check_csv_readable(path, frame)
-            return RawTable(path, frame, "utf-8", "csv")
+            return RawTable(path, frame, "utf-8", "csv", title_rows=titles)
     try:
         with open(path, "rb") as fh:
             return _read_stream(path, fh, encoding, kind)
@@ -434,9 +437,10 @@ def _spool_stream(source: str, fh: IO[bytes], encoding: str | None, kind: str | 
         raise InputError("error.empty_file", path=source)
     with open(name, "rb") as spooled:
         first = spooled.read(_SNIFF_BYTES)
-    frame = pl.scan_csv(name, infer_schema=False, separator=_separator(source, first)).with_row_index("_record")
+    separator, titles = csv_layout(source, first)
+    frame = pl.scan_csv(name, infer_schema=False, separator=separator, skip_lines=titles).with_row_index("_record")
     _check_csv_readable(source, frame, name)
-    return RawTable(source, frame, chosen, "csv", path=name)
+    return RawTable(source, frame, chosen, "csv", path=name, title_rows=titles)
 
 
 def _decode_error(source: str, encoding: str, at: int) -> InputError:
@@ -545,6 +549,30 @@ def _sniff_encoding(sample: bytes, source: str = "input") -> str:
         return "gb18030"
 
 
+def csv_layout(name: str, head: bytes) -> tuple[str, int]:
+    """A CSV's separator and how many title lines stand above its header: a workbook with a
+    title row saved as CSV (`淘宝乙店 聊天记录导出（2026-11-28）,,,,,,`) or a title line
+    alone. The header is the first of the first TITLE_ROWS_MAX lines that fills most of its
+    cells; the lines above it must each hold at most TITLE_CELLS values (a title, an export
+    time), and the header more than that; else there is no title and the first line is the
+    header, as always."""
+    lines = [line.decode("utf-8", "replace").lstrip("\ufeff").rstrip("\r") for line in head.split(b"\n")[:TITLE_ROWS_MAX]]
+    for index, line in enumerate(lines):
+        separator = _separator(name, line.encode("utf-8"))
+        cells = [cell.strip() for cell in next(csv.reader([line], delimiter=separator), [])]
+        values = sum(1 for c in cells if c)
+        if values > TITLE_CELLS:  # a header or data: the header if it fills its cells
+            if _fills(values, len(cells)):
+                return separator, index
+            break
+    return _separator(name, head), 0
+
+
+def _fills(values: int, width: int) -> bool:
+    """A header-like row: values in at least 80 % of its cells."""
+    return values * 5 >= width * 4
+
+
 def _separator(name: str, head: bytes) -> str:
     """Comma, tab or semicolon: whichever the header line has most of (a .tsv is tab)."""
     if name.lower().removesuffix(".gz").endswith(".tsv"):
@@ -571,7 +599,10 @@ def explain_read_failure(tables: list[RawTable], exc: BaseException) -> InputErr
             with open(path, "rb") as fh:
                 head = fh.read(_SNIFF_BYTES)
             with open(path, encoding="utf-8-sig", newline="", errors="replace") as fh:
-                problem = _csv_problem(fh, _separator(table.source, head))
+                separator, titles = csv_layout(table.source, head)
+                for _ in range(titles):
+                    fh.readline()
+                problem = _csv_problem(fh, separator, first_line=titles + 1)
         if problem is not None:
             return InputError("error.file_problem", path=table.source, problem=problem)
     names = ", ".join(t.source for t in tables)
@@ -599,17 +630,18 @@ def _utf8_problem(path: str) -> Term | None:
             offset += len(chunk)
 
 
-def _csv_problem(lines: io.TextIOBase, separator: str) -> Term | None:
-    """The first record with more fields than the header, with its line number."""
+def _csv_problem(lines: io.TextIOBase, separator: str, first_line: int = 1) -> Term | None:
+    """The first record with more fields than the header, with its line number (the header
+    is on `first_line`: title lines above it were read off)."""
     reader = csv.reader(lines, delimiter=separator)
     header = next(reader, None)
     if header is None:
         return None
-    start = reader.line_num + 1
+    start = reader.line_num + first_line
     for row in reader:
         if len(row) > len(header):
             return Term("error.csv_fields", line=start, fields=len(row), header=len(header), separator=separator)
-        start = reader.line_num + 1
+        start = reader.line_num + first_line
     return None
 
 

@@ -417,3 +417,43 @@ def test_xlsx_header_under_title_rows_is_found_and_rows_keep_their_sheet_numbers
             sheet.write_row(i + 1, 0, row)
     run = cli("audit", plain.name, *AUDIT)
     assert run.code in (0, 1) and run.json()["input"]["rows_read"] == 2 and "title row" not in run.err, run.err
+
+
+@pytest.mark.parametrize("title", ["旗舰店 聊天记录导出（2026-11-22）,,,,,", "旗舰店 聊天记录导出（2026-11-22）", "导出时间,2026-11-23 08:00\n聊天记录,"])
+@pytest.mark.parametrize("encoding, suffix", [("utf-8", ".csv"), ("gb18030", ".csv"), ("utf-8", ".csv.gz")])
+def test_csv_header_under_title_lines_is_found_and_lines_keep_their_numbers(tmp_path, cli_factory, title, encoding, suffix):
+    """The titled workbook saved as CSV from WPS or Excel (`标题,,,,,`), or a title line alone:
+    the header under it is read, stderr says so, and a rejected row and a row with too many
+    fields are named by their line in the file. The UTF-8 fast road, the GB18030 spool and a
+    gzip file alike."""
+    import gzip
+
+    titles = title.count("\n") + 1
+    body = ("发送时间,店铺,买家,发送方,客服账号,消息内容\n"
+            "2026-11-22 09:00:00,旗舰店,张三,买家,,在吗\n2026-11-22 09:01:30,旗舰店,张三,客服,小美,在的，您说\n"
+            "不是时间,旗舰店,张三,客服,小美,坏行\n")  # fmt: skip
+    data = (title + "\n" + body).encode(encoding)
+    path = tmp_path / f"带标题{suffix}"
+    path.write_bytes(gzip.compress(data) if suffix.endswith(".gz") else data)
+    cli = cli_factory(tmp_path)
+    run = cli("audit", path.name, *AUDIT)
+    assert run.code in (0, 1), run.err
+    report = run.json()
+    assert (report["input"]["rows_read"], report["input"]["rows_rejected"]) == (3, 1), report["input"]
+    assert f"{path.name}: the header is on row {titles + 1}; the {titles} title row(s) above it were skipped" in run.err, run.err
+    assert [f["evidence"] for f in report["findings"] if f["code"].endswith("-D1")] == [f"{path.name}:{titles + 4}"]
+    # A row with more fields than the header: its line in the file.
+    extra = (title + "\n" + body + "2026-11-22 09:02:00,旗舰店,张三,客服,小美,多,一列\n").encode(encoding)
+    path.write_bytes(gzip.compress(extra) if suffix.endswith(".gz") else extra)
+    bad = cli("audit", path.name, *AUDIT)
+    assert bad.code == 2 and f"line {titles + 5}:" in bad.err, bad.err
+
+
+def test_a_csv_whose_first_line_is_its_header_is_read_as_ever(tmp_path, cli_factory):
+    """No title: a header with empty trailing cells, or three values, is the header (nothing
+    skipped, nothing said); the first record is line 2."""
+    cli = cli_factory(tmp_path)
+    (tmp_path / "plain.csv").write_text("ts,shop,buyer,role,agent,text,,,,,,,\n不是时间,店,b,buyer,,在吗,,,,,,,\n2026-11-22 09:00:00,店,b,buyer,,在吗,,,,,,,\n", encoding="utf-8")
+    run = cli("audit", "plain.csv", *AUDIT)
+    assert run.code in (0, 1) and "title" not in run.err, run.err
+    assert [f["evidence"] for f in run.json()["findings"] if f["code"].endswith("-D1")] == ["plain.csv:2"]

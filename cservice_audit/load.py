@@ -75,12 +75,13 @@ class RawTable:
         # previous record ends, and a record spans one line plus the newlines inside its
         # quoted fields.
         columns = [c for c in self.frame.collect_schema().names() if c != "_record"]
+        header_breaks = sum(c.count("\n") for c in columns)  # a wrapped column title: "序号\n(No.)"
         embedded = pl.sum_horizontal(
             [pl.col(c).str.count_matches("\n", literal=True).fill_null(0) for c in columns]
         )
         starts = (
             self.frame.select(
-                (pl.col("_record") + 2 + self.title_rows + embedded.cum_sum().shift(1, fill_value=0)).alias("line")
+                (pl.col("_record") + 2 + self.title_rows + header_breaks + embedded.cum_sum().shift(1, fill_value=0)).alias("line")
             )
             .collect()
             .get_column("line")
@@ -172,20 +173,31 @@ def _read_excel(path: str, sheet: str | None, spooled: str | None = None) -> Raw
     under title rows (a back-office export's `淘宝乙店 聊天记录导出（2026-11-28）` in row 1)
     is found and read as the header; the rows above it are counted, not read as data."""
 
-    def read(header_row: int) -> pl.DataFrame:
+    def read(header_row: int, rows: int | None = None) -> pl.DataFrame:
         return pl.read_excel(
             spooled or path,
             sheet_name=sheet,
             sheet_id=None if sheet else 1,
             engine="calamine",
             infer_schema_length=0,  # everything as text: normalize parses it like CSV
-            read_options={"header_row": header_row},
+            read_options={"header_row": header_row, "n_rows": rows},
         )
+
+    def is_header(header_row: int) -> bool:
+        try:
+            names = read(header_row, 0).columns
+        except Exception:  # noqa: BLE001 - a blank row as the header: calamine says "empty sheet"
+            return False
+        named = sum(1 for name in names if not name.startswith("__UNNAMED__"))
+        return named > TITLE_CELLS and _fills(named, len(names))
 
     try:
         frame = read(0)
         titles = _title_rows(frame)
         if titles:
+            # Blank rows: the first read starts at the first row with a value, `header_row`
+            # counts every row of the sheet, so the header may sit a few rows further down.
+            titles = next((k for k in range(titles, titles + TITLE_ROWS_MAX) if is_header(k)), 0)
             frame = read(titles)
     except ModuleNotFoundError as exc:
         raise InputError("error.fastexcel", path=path, reason=exc) from None
@@ -552,20 +564,35 @@ def _sniff_encoding(sample: bytes, source: str = "input") -> str:
 def csv_layout(name: str, head: bytes) -> tuple[str, int]:
     """A CSV's separator and how many title lines stand above its header: a workbook with a
     title row saved as CSV (`淘宝乙店 聊天记录导出（2026-11-28）,,,,,,`) or a title line
-    alone. The header is the first of the first TITLE_ROWS_MAX lines that fills most of its
-    cells; the lines above it must each hold at most TITLE_CELLS values (a title, an export
-    time), and the header more than that; else there is no title and the first line is the
-    header, as always."""
-    lines = [line.decode("utf-8", "replace").lstrip("\ufeff").rstrip("\r") for line in head.split(b"\n")[:TITLE_ROWS_MAX]]
-    for index, line in enumerate(lines):
-        separator = _separator(name, line.encode("utf-8"))
-        cells = [cell.strip() for cell in next(csv.reader([line], delimiter=separator), [])]
-        values = sum(1 for c in cells if c)
-        if values > TITLE_CELLS:  # a header or data: the header if it fills its cells
-            if _fills(values, len(cells)):
-                return separator, index
+    alone. Records are read as CSV (a header cell may hold a quoted line break): the header
+    is the first of the first TITLE_ROWS_MAX records with more than TITLE_CELLS values, and
+    it must fill most of its cells; the records above it hold at most TITLE_CELLS values each
+    (a title, an export time). Else there is no title and the first line is the header, as
+    always. The separator is that of the first line with two or more of one (a title line
+    alone has none)."""
+    text = head.decode("utf-8", "replace").lstrip("\ufeff")
+    separator = _separator(name, head)
+    for line in text.split("\n")[:TITLE_ROWS_MAX]:
+        if max(line.count(sep) for sep in SEPARATORS) >= TITLE_CELLS:
+            separator = _separator(name, line.encode("utf-8"))
             break
-    return _separator(name, head), 0
+    return separator, _lines_above_header(text, separator)
+
+
+def _lines_above_header(text: str, separator: str) -> int:
+    """Physical lines above the header record (0: the first record is the header, or no
+    record looks like one)."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
+    above = 0
+    try:
+        for _, record in zip(range(TITLE_ROWS_MAX), reader, strict=False):
+            values = sum(1 for cell in record if cell.strip())
+            if values > TITLE_CELLS:  # a header or data: the header if it fills its cells
+                return above if _fills(values, len(record)) else 0
+            above = reader.line_num
+    except csv.Error:  # a NUL or a broken quote in the sample: read as ever
+        return 0
+    return 0
 
 
 def _fills(values: int, width: int) -> bool:

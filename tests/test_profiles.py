@@ -408,6 +408,18 @@ def test_xlsx_header_under_title_rows_is_found_and_rows_keep_their_sheet_numbers
     assert f"{path.name}: the header is on row 2; the 1 title row(s) above it were skipped" in run.err, run.err
     rejected = [f for f in report["findings"] if f["code"].endswith("-D1")]
     assert [f["evidence"] for f in rejected] == [f"{path.name}:5"], rejected
+    # A blank row under the title (calamine's header_row counts it, its first read skips it).
+    spaced = tmp_path / "空一行.xlsx"
+    with xlsxwriter.Workbook(spaced) as book:
+        sheet = book.add_worksheet()
+        sheet.write(0, 0, "旗舰店 聊天记录导出（2026-11-22）")
+        sheet.write_row(2, 0, ["发送时间", "店铺", "买家", "发送方", "客服账号", "消息内容"])
+        for i, row in enumerate(rows):
+            sheet.write_row(i + 3, 0, row)
+    run = cli("audit", spaced.name, *AUDIT)
+    assert run.code in (0, 1) and run.json()["input"]["rows_read"] == 3, run.err
+    assert [f["evidence"] for f in run.json()["findings"] if f["code"].endswith("-D1")] == [f"{spaced.name}:6"]
+    assert "the header is on row 3" in run.err, run.err
     # A header with a few empty cells is still the header: nothing skipped.
     plain = tmp_path / "空表头.xlsx"
     with xlsxwriter.Workbook(plain) as book:
@@ -457,3 +469,10 @@ def test_a_csv_whose_first_line_is_its_header_is_read_as_ever(tmp_path, cli_fact
     run = cli("audit", "plain.csv", *AUDIT)
     assert run.code in (0, 1) and "title" not in run.err, run.err
     assert [f["evidence"] for f in run.json()["findings"] if f["code"].endswith("-D1")] == ["plain.csv:2"]
+    # A header whose first cell holds a quoted line break (a wrapped column title): its first
+    # physical line has one value, and it was taken for a title, and the file read as empty.
+    (tmp_path / "wrapped.csv").write_text('"序号\n(No.)",ts,shop,buyer,role,agent,text\n1,不是时间,店,b,buyer,,在吗\n2,2026-11-22 09:00:00,店,b,buyer,,在吗\n', encoding="utf-8")
+    run = cli("audit", "wrapped.csv", *AUDIT)
+    assert run.code in (0, 1) and "title" not in run.err, run.err
+    assert run.json()["input"]["rows_read"] == 2
+    assert [f["evidence"] for f in run.json()["findings"] if f["code"].endswith("-D1")] == ["wrapped.csv:3"]

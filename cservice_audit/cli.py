@@ -415,6 +415,11 @@ def _chosen_rules(platform: str | None, ruleset_file: Path | None, settings) -> 
     """The rules a run uses: a flag (--platform or --ruleset) wins over the file, as every
     flag does; from the file, its `ruleset` over its `platform` (a ruleset file that extends
     the platform is the more specific). `audit` and `show` read a shop's rules alike."""
+    if platform and not ruleset_file and settings.get("ruleset"):
+        # Said, because it changes verdicts: a cron line with -p and a config naming a
+        # ruleset ran the file's rules until 2026-12-06.
+        note = t("note.platform_over_ruleset", LANG, platform=one_line(platform), ruleset=one_line(settings.get("ruleset")))
+        _stderr.print(t("note.note", LANG, note=note), markup=False, soft_wrap=True)
     if platform or ruleset_file:
         return platform, ruleset_file
     return settings.get("platform"), _path(settings.get("ruleset"))

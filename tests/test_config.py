@@ -109,6 +109,9 @@ def test_a_platform_flag_beats_the_files_ruleset(cli, tmp_path):
     own, flagged = cli.many(args, (*args, "-p", "taobao"))
     assert own.code == 1 and own.json()["ruleset"]["version"] == "t60", own.err
     assert flagged.code == 0 and flagged.json()["ruleset"]["version"] != "t60", flagged.err
+    # said on stderr, since it changes verdicts (the file's ruleset won until 2026-12-06)
+    assert flagged.err_lines() == [f"cservice-audit: note: --platform taobao replaces the config file's ruleset ({tmp_path / 'tb60.yaml'}): this run uses the shipped rules"], flagged.err
+    assert own.err == "", own.err
 
 
 def test_fail_on_from_the_file_sets_the_exit_status(cli, tmp_path):

@@ -465,8 +465,8 @@ def _history_root(flag: Path | None, settings) -> str | None:
 
 def _history_setup(platform: str | None, history: Path | None, config: Path | None, lang: "Lang | None"):
     """What `history` and `trend` need from the flags and the config file: the ruleset (from
-    --platform, else the config's platform or ruleset) and the history folder, with the
-    config's limits and language in force (cron runs them with LANG=C too)."""
+    --platform, else the config's platform or ruleset), the history folder and the file's
+    settings, with the config's limits and language in force (cron runs them with LANG=C too)."""
     from cservice_audit.config import load_config
 
     global LANG
@@ -481,7 +481,7 @@ def _history_setup(platform: str | None, history: Path | None, config: Path | No
     root = _history_root(history, settings)
     if root is None:
         raise AuditError("error.no_history_configured")
-    return ruleset, Path(root)
+    return ruleset, Path(root), settings
 
 
 def _check_codes(ruleset, codes: list[str] | None, option: str) -> None:
@@ -666,7 +666,7 @@ def history_command(
     """List what the history holds (shop, day, rows, ruleset version), or prune old days."""
     from cservice_audit.history import HistoryStore
 
-    ruleset, folder = _history_setup(platform, history, config, lang)
+    ruleset, folder, _ = _history_setup(platform, history, config, lang)
     store = HistoryStore(folder, ruleset.platform)
     if prune_before is not None:
         cutoff = _day(prune_before, "--prune-before")
@@ -716,16 +716,16 @@ def trend(
     """Per-agent and per-shop rates week by week, from the history."""
     import polars as pl
 
-    from cservice_audit.config import load_config
     from cservice_audit.history import HistoryStore
     from cservice_audit.trend import known_agents, weekly
 
-    ruleset, folder = _history_setup(platform, history, config, lang)
+    ruleset, folder, settings = _history_setup(platform, history, config, lang)
     # A shop's config is that shop's trend (spec §11: stored days of other shops are not
     # reported); a history shared by two shops showed both beside one shop's config.
-    shop = shop if shop is not None else load_config(config).get("shop")
+    shop = shop if shop is not None else settings.get("shop")
     if shop is not None and not shop.strip():
         raise AuditError("error.shop_name")
+    shop = shop.strip() if shop is not None else None
     if weeks < 1:
         raise AuditError(t("error.weeks", LANG, weeks=weeks))
     code = rule.strip().upper() if rule else None
@@ -738,9 +738,9 @@ def trend(
         raise AuditError(t("error.no_history", LANG, folder=one_line(store.folder), platform=ruleset.platform))
     if shop is not None:
         shops = sorted(stored.select("shop").unique().collect().get_column("shop").drop_nulls())
-        if shop.strip() not in shops:
+        if shop not in shops:
             raise AuditError(t("error.trend_shop", LANG, shop=one_line(shop), platform=ruleset.platform, known=one_line(t("list.sep", LANG).join(shops))))
-        stored = stored.filter(pl.col("shop") == shop.strip())
+        stored = stored.filter(pl.col("shop") == shop)
     # Every (shop, agent) the history holds: --agent is resolved among them, and the table cuts
     # a sub-account's prefix over them all, as the reports cut over the whole shop (not over
     # the rows --agent or --rule leave: 店:客服07 and a plain 客服07 would both read 客服07).

@@ -188,8 +188,7 @@ def _read_excel(path: str, sheet: str | None, spooled: str | None = None) -> Raw
             names = read(header_row, 0).columns
         except Exception:  # noqa: BLE001 - a blank row as the header: calamine says "empty sheet"
             return False
-        named = sum(1 for name in names if not name.startswith("__UNNAMED__"))
-        return named > TITLE_CELLS and _fills(named, len(names))
+        return _header_like(sum(1 for name in names if not name.startswith("__UNNAMED__")), len(names))
 
     try:
         frame = read(0)
@@ -220,7 +219,7 @@ def _title_rows(frame: pl.DataFrame) -> int:
     filled = frame.head(TITLE_ROWS_MAX - 1).select(pl.sum_horizontal(pl.all().is_not_null() & (pl.all().str.strip_chars() != "")).alias("n"))
     for index, count in enumerate(filled.get_column("n")):
         if count > TITLE_CELLS:  # a header or data: the header if it fills the columns
-            return index + 1 if _fills(count, width) else 0
+            return index + 1 if _header_like(count, width) else 0
     return 0
 
 
@@ -588,16 +587,17 @@ def _lines_above_header(text: str, separator: str) -> int:
         for _, record in zip(range(TITLE_ROWS_MAX), reader, strict=False):
             values = sum(1 for cell in record if cell.strip())
             if values > TITLE_CELLS:  # a header or data: the header if it fills its cells
-                return above if _fills(values, len(record)) else 0
+                return above if _header_like(values, len(record)) else 0
             above = reader.line_num
     except csv.Error:  # a NUL or a broken quote in the sample: read as ever
         return 0
     return 0
 
 
-def _fills(values: int, width: int) -> bool:
-    """A header-like row: values in at least 80 % of its cells."""
-    return values * 5 >= width * 4
+def _header_like(values: int, width: int) -> bool:
+    """A header: more values than a title row holds (TITLE_CELLS), in at least 80 % of its
+    cells. The one test of the CSV and the Excel searches for a header under titles."""
+    return values > TITLE_CELLS and values * 5 >= width * 4
 
 
 def _separator(name: str, head: bytes) -> str:

@@ -91,12 +91,12 @@ def items_since(result: AuditResult) -> date | None:
     """The first day whose items this run has: its --date, else the later of --since and the
     input's first day. The history keeps day sums, not items (docs/metrics.md, drill-down), so
     a 30-day period over one night's export lists that night's items only."""
+    if result.options.date is not None:
+        return result.options.date
     first = result.input.first_ts
-    days = [result.options.date, result.options.since]
     if first is not None:
-        days.append(first.astimezone(ZoneInfo(result.ruleset.timezone)).date() if first.tzinfo else first.date())
-    known = [d for d in days if d is not None]
-    return result.options.date or (max(known) if known else None)
+        first = first.astimezone(ZoneInfo(result.ruleset.timezone)).date() if first.tzinfo else first.date()
+    return max((d for d in (result.options.since, first) if d is not None), default=None)
 
 
 def _coverage(result: AuditResult) -> dict[tuple[str, object], int]:

@@ -235,13 +235,11 @@ def audit(
     profile = profile or settings.get("profile")
     encoding = encoding or settings.get("encoding")
     input_tz = input_tz or settings.get("input_tz")
-    shop = shop if shop is not None else settings.get("shop")
+    shop = _shop_name(shop if shop is not None else settings.get("shop"))
     select = select or _listed(settings.get("select"))
     ignore = ignore or _listed(settings.get("ignore"))
     fail_on = fail_on or Severity(_choice(settings.get("fail_on", "error"), Severity, "fail_on"))
     items = items if items is not None else settings.get("items", 5)
-    if shop is not None and not shop.strip():
-        raise AuditError("error.shop_name")
 
     options = AuditOptions(
         date=_audit_day(on_date, "--date"),
@@ -256,7 +254,7 @@ def audit(
         baseline=str(baseline) if baseline else None,
         sheet=sheet,
         profile=profile,
-        shop=shop.strip() if shop else None,
+        shop=shop,
     )
     if options.date and (options.since or options.until):
         raise AuditError(t("error.date_with_range", language))
@@ -409,6 +407,16 @@ def _stored_history(result):
 
 def _path(value: str | None) -> Path | None:
     return Path(value) if value else None
+
+
+def _shop_name(value: str | None) -> str | None:
+    """The shop a run is scoped to, from --shop or the config's `shop`, trimmed; a blank one
+    is exit 2 in every command (an empty name would label an export as no shop at all)."""
+    if value is None:
+        return None
+    if not value.strip():
+        raise AuditError("error.shop_name")
+    return value.strip()
 
 
 def _chosen_rules(platform: str | None, ruleset_file: Path | None, settings) -> tuple[str | None, Path | None]:
@@ -570,7 +578,7 @@ def show(
         profile=profile or settings.get("profile"),
         conversation=conversation,
         # as the audit reads it: names an export without a shop column; another shop's is exit 2
-        shop=settings.get("shop").strip() if settings.get("shop") else None,
+        shop=_shop_name(settings.get("shop")),
     )
     ruleset = _load_ruleset(platform, ruleset_file)
     result = run_audit(paths, ruleset, options, generated_at=datetime.now(timezone.utc))
@@ -722,10 +730,7 @@ def trend(
     ruleset, folder, settings = _history_setup(platform, history, config, lang)
     # A shop's config is that shop's trend (spec §11: stored days of other shops are not
     # reported); a history shared by two shops showed both beside one shop's config.
-    shop = shop if shop is not None else settings.get("shop")
-    if shop is not None and not shop.strip():
-        raise AuditError("error.shop_name")
-    shop = shop.strip() if shop is not None else None
+    shop = _shop_name(shop if shop is not None else settings.get("shop"))
     if weeks < 1:
         raise AuditError(t("error.weeks", LANG, weeks=weeks))
     code = rule.strip().upper() if rule else None

@@ -296,3 +296,14 @@ def test_show_of_an_id_two_shops_use_is_exit_2_naming_them(cli, write) -> None:
     run = cli("show", "c1", "two.csv", "-p", "taobao", "--lang", "zh")
     assert run.code == 2 and run.out == "", run.out
     assert run.err_lines() == ["cservice-audit：错误：会话 'c1' 出现在多个店铺中（乙, 甲）：请只给出其中一个店铺的导出"], run.err
+
+
+def test_a_blank_shop_in_the_config_is_exit_2_in_every_command_that_reads_it(cli, write) -> None:
+    """`shop = "  "` was rejected by `audit` but let through by `show`, which then read the
+    export as the shop with no name."""
+    write("c.csv", "ts,shop,buyer,conversation,role,agent,text\n2026-11-22 10:00:00,甲,b1,c1,买家,,在吗\n")
+    write("blank.toml", 'platform = "taobao"\nshop = "  "\nlang = "zh"\nhistory = "hist"\n')
+    for args in (("audit", "c.csv"), ("show", "c1", "c.csv"), ("trend",)):
+        run = cli(*args, "--config", "blank.toml")
+        assert run.code == 2 and run.out == "", (args, run.out)
+        assert run.err_lines() == ["cservice-audit：错误：--shop 或配置的 shop：请给出店铺名称"], (args, run.err)

@@ -136,7 +136,7 @@ def _run_audit(
         tables += loader.load(reviews, encoding=options.encoding, stdin=stdin, default_role="review", sheet=options.sheet)
     for table in tables:
         if table.title_rows:
-            notes.append(Term("note.title_rows", path=one_line(Path(table.source).name), rows=table.title_rows, header=table.title_rows + 1))
+            notes.append(Term("note.title_rows", path=one_line(Path(table.source).name), rows=table.title_rows, header=table.header_line or table.title_rows + 1))
     aliases = Aliases.shipped()
     if options.profile:
         aliases = aliases.with_mapping(profile_path(options.profile))

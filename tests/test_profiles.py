@@ -431,6 +431,39 @@ def test_xlsx_header_under_title_rows_is_found_and_rows_keep_their_sheet_numbers
     assert run.code in (0, 1) and run.json()["input"]["rows_read"] == 2 and "title row" not in run.err, run.err
 
 
+def test_xlsx_blank_rows_are_skipped_and_every_row_keeps_its_sheet_number(tmp_path, cli_factory):
+    """Blank rows in a workbook (above the header, between records, above a title) are not
+    data, and the rows below them keep the numbers the supervisor sees in Excel: a blank row
+    used to shift every reported row up by one, to the row above the bad one."""
+    import xlsxwriter
+
+    header = ["发送时间", "店铺", "买家", "发送方", "客服账号", "消息内容"]
+    good = [("2026-11-22 09:00:00", "旗舰店", "张三", "买家", "", "在吗"),
+            ("2026-11-22 09:01:30", "旗舰店", "张三", "客服", "小美", "在的，您说")]  # fmt: skip
+    bad = ("不是时间", "旗舰店", "张三", "客服", "小美", "坏行")
+    cli = cli_factory(tmp_path)
+
+    def audit(name: str, layout: dict[int, object], blank: int) -> tuple[list[str], str]:
+        with xlsxwriter.Workbook(tmp_path / name) as book:
+            sheet = book.add_worksheet()
+            for row, values in layout.items():
+                sheet.write_row(row, 0, values if isinstance(values, (list, tuple)) else [values])
+        run = cli("audit", name, *AUDIT)
+        assert run.code in (0, 1), run.err
+        inp = run.json()["input"]
+        assert (inp["rows_read"], inp["rows_used"], inp["rows_rejected"]) == (3, 2, 1), inp
+        assert inp["files"][0].get("rows_blank", 0) == blank, inp  # those among the records, as a CSV's
+        return [f["evidence"] for f in run.json()["findings"] if f["code"].endswith("-D1")], run.err
+
+    # rows 1-2 blank, header on row 3, records on 4 and 6, a blank row 5, the bad row on 8
+    evidence, err = audit("上空.xlsx", {2: header, 3: good[0], 5: good[1], 7: bad}, blank=2)
+    assert evidence == ["上空.xlsx:8"] and "title row" not in err, (evidence, err)
+    # a blank row, a title, a blank row, the header on row 4; the bad row on 6
+    evidence, err = audit("标题上空.xlsx", {1: "旗舰店 聊天记录导出（2026-11-22）", 3: header, 4: good[0], 5: bad, 6: good[1]}, blank=0)
+    assert evidence == ["标题上空.xlsx:6"], evidence
+    assert "标题上空.xlsx: the header is on row 4; the 1 title row(s) above it were skipped" in err, err
+
+
 @pytest.mark.parametrize("title", ["旗舰店 聊天记录导出（2026-11-22）,,,,,", "旗舰店 聊天记录导出（2026-11-22）", "导出时间,2026-11-23 08:00\n聊天记录,"])
 @pytest.mark.parametrize("encoding, suffix", [("utf-8", ".csv"), ("gb18030", ".csv"), ("utf-8", ".csv.gz")])
 def test_csv_header_under_title_lines_is_found_and_lines_keep_their_numbers(tmp_path, cli_factory, title, encoding, suffix):

@@ -226,6 +226,7 @@ def audit(
     baseline = baseline or _path(settings.get("baseline"))
     if output is None and _writes_configured_output(fmt, configured_format, _path(settings.get("output")), baseline):
         output = _path(settings.get("output"))
+    asked = fmt  # the --format flag, if any
     fmt = fmt or configured_format
     # `-o -` is stdout, as `-` is stdin: a spot-check with a cron config whose `output` is
     # tonight's report prints instead of replacing it (before, it wrote a file named "-").
@@ -298,6 +299,17 @@ def audit(
                 _stderr.print(t("note.note", language, note=one_line(failed.localized(language))), markup=False, soft_wrap=True)
         raise
 
+    if _keeps_later_report(result, output, chosen):
+        # A look back at an earlier day with the cron config: its report is not written over
+        # the later one the next night compares with (it would re-alert what that night knew).
+        _stderr.print(
+            t("note.note", language, note=t("note.output_kept", language, file=one_line(output.name), day=result.baseline_as_of, as_of=result.as_of)),
+            markup=False,
+            soft_wrap=True,
+        )
+        output = None
+        if sys.stdout.isatty() and asked is None:
+            chosen, to_terminal = Format.table, True
     if result.input.rows_rejected and not quiet:
         _stderr.print(
             Term("note.rejected", n=result.input.rows_rejected, **first_rejected(result.rejects)).localized(language)
@@ -445,6 +457,15 @@ def _writes_configured_output(flag: "Format | None", configured: "Format | None"
     if configured is not None:
         return flag == configured
     return flag == Format.json or baseline is None or Path(output).resolve() != Path(baseline).resolve()
+
+
+def _keeps_later_report(result, output: Path | None, chosen: "Format") -> bool:
+    """Whether this JSON report would replace its own baseline file holding a later day's
+    report (an earlier day audited with the cron config): then it is not written."""
+    baseline = result.options.baseline
+    if output is None or baseline is None or chosen != Format.json or result.baseline_as_of is None or result.as_of is None:
+        return False
+    return result.as_of < result.baseline_as_of and Path(output).resolve() == Path(baseline).resolve()
 
 
 def _listed(value: list[str] | str | None) -> list[str] | None:

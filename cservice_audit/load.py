@@ -276,6 +276,7 @@ def _read_path(path: str, encoding: str | None, sheet: str | None = None) -> Raw
             frame = pl.scan_csv(path, infer_schema=False, separator=separator, skip_lines=titles)
             frame = frame.with_row_index("_record")
             _check_csv_readable(path, frame)
+            _check_not_cut_short(path, path, head, separator, titles)
             return RawTable(path, frame, "utf-8", "csv", title_rows=titles)
     try:
         with open(path, "rb") as fh:
@@ -469,6 +470,7 @@ def _spool_stream(source: str, fh: IO[bytes], encoding: str | None, kind: str | 
     separator, titles = csv_layout(source, first)
     frame = pl.scan_csv(name, infer_schema=False, separator=separator, skip_lines=titles).with_row_index("_record")
     _check_csv_readable(source, frame, name)
+    _check_not_cut_short(source, name, first, separator, titles)
     return RawTable(source, frame, chosen, "csv", path=name, title_rows=titles)
 
 
@@ -660,6 +662,40 @@ def _json_reason(message: str, lang: str) -> str:
     return read_back("json.", message, lang) or message
 
 
+_TAIL_BYTES = 1 << 16  # how much of a file's end is read for a last record cut short
+
+
+def _check_not_cut_short(source: str, path: str, head: bytes, separator: str, titles: int) -> None:
+    """Stop on a CSV whose last record was cut off (a download or copy that stopped half-way,
+    an export still being written): no line end after it, fewer fields than the header, while
+    the record before it has them all. It was read as a row with empty columns and rejected as
+    `missing role`, and the night passed as complete with half its chats (exit 1, or 0 on a
+    quiet night). A last record that is whole without a line end is a whole record."""
+    size = os.path.getsize(path)
+    with open(path, "rb") as fh:
+        fh.seek(max(0, size - _TAIL_BYTES))
+        tail = fh.read()
+    if tail.endswith((b"\n", b"\r")) or b"\n" not in tail:
+        return
+    before, last = tail.split(b"\n")[-2:]  # the last line, and the one above it
+    before = before.removesuffix(b"\r")
+
+    def fields(text: bytes) -> int:
+        return len(next(csv.reader([text.decode("utf-8", errors="replace")], delimiter=separator), []))
+
+    try:
+        header = next(itertools.islice(csv.reader(io.StringIO(head.decode("utf-8-sig", errors="replace"), newline=""), delimiter=separator), titles, None), None)
+        if header is None:
+            return
+        width, found, whole_before = len(header), fields(last), fields(before) == len(header)
+    except csv.Error:  # a NUL or a broken quote: not this check's to name
+        return
+    if found < width and whole_before:
+        with open(path, "rb") as fh:
+            line = 1 + sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 24), b""))
+        raise InputError("error.file_problem", path=source, problem=Term("problem.cut_record", line=line, fields=found, header=width))
+
+
 def _utf8_problem(path: str) -> Term | None:
     decoder = codecs.getincrementaldecoder("utf-8")()
     offset = 0
@@ -669,6 +705,8 @@ def _utf8_problem(path: str) -> Term | None:
             try:
                 decoder.decode(chunk, final=not chunk)  # the last call catches a cut-off character
             except UnicodeDecodeError as exc:
+                if not chunk and exc.reason == "unexpected end of data":  # the file stops inside a character
+                    return Term("problem.cut_character", byte=offset + exc.start)
                 return Term("error.not_utf8_gbk", byte=offset + exc.start)
             if not chunk:
                 return None

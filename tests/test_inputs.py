@@ -92,6 +92,39 @@ TIMESTAMPS = (
 )
 
 
+def test_an_export_cut_short_is_exit_2_naming_where_it_stops(cli, write):
+    """A download or copy that stopped half-way (or an export still being written) ends inside
+    its last record, with no line end. It was read as a row with empty columns, rejected as
+    `missing role`, and the night passed as complete with half its chats. It stops the run,
+    naming the line, on every road (UTF-8 on disk, GB18030, gzip, stdin); so does a file cut
+    inside a character, which pointed to --encoding gb18030 and back. A whole last record
+    without a line end, or a file whose every row leaves its trailing empty cells out, is read."""
+    cut = HEADER + CLEAN_ROWS + "2026-11-22 09:05:00,b2"
+    write("cut.csv", cut)
+    write("cut-gbk.csv", cut.encode("gb18030"))
+    write("cut.csv.gz", gzip.compress(cut.encode("utf-8")))
+    write("char.csv", (HEADER + CLEAN_ROWS + "2026-11-22 09:05:00,b2,买家,,在吗").encode("utf-8")[:-1])
+    runs = cli.many(
+        ("audit", "cut.csv", "-p", "pdd", "-f", "json", "--no-history"),
+        ("audit", "cut-gbk.csv", "-p", "pdd", "-f", "json", "--no-history"),
+        ("audit", "cut.csv.gz", "-p", "pdd", "-f", "json", "--no-history"),
+        {"args": ("audit", "-", "-p", "pdd", "-f", "json", "--no-history"), "stdin": cut.encode("utf-8")},
+    )
+    for name, run in zip(("cut.csv", "cut-gbk.csv", "cut.csv.gz", "<stdin>"), runs, strict=True):
+        assert run.code == 2 and run.out == "", (name, run.out[:200])
+        assert run.err_lines() == [
+            f"cservice-audit: error: {name}: line 4: the file ends inside this record (2 fields where the header has 5, "
+            "no line end after it): an export or download cut short? export it again and rerun"
+        ], (name, run.err)
+    char = cli("audit", "char.csv", "-p", "pdd", "-f", "json", "--no-history", "--lang", "zh")
+    assert char.code == 2 and "char.csv：文件在第" in char.err and "字节处的一个字符中间结束：导出或下载不完整？" in char.err, char.err
+    write("whole.csv", HEADER + CLEAN_ROWS.rstrip("\n"))
+    write("short.csv", "时间,买家,发送方,客服账号,内容,备注\n2026-11-22 09:00:00,b1,买家,,在吗\n2026-11-22 09:01:00,b1,客服,a1,在的")
+    for name in ("whole.csv", "short.csv"):
+        run = cli("audit", name, "-p", "pdd", "-f", "json", "--no-history")
+        assert run.code == 0 and run.json()["input"]["rows_used"] == 2, (name, run.err)
+
+
 def test_timestamp_layouts_and_input_tz(cli, write):
     write("ts.csv", TIMESTAMPS)
     local, utc = cli.many(

@@ -282,12 +282,12 @@ def _run_audit(
         items = items.filter((pl.col("scope") == "shop") | (pl.col("agent") == options.agent))
     findings = conform(with_fingerprints(findings).lazy(), FINDING_SCHEMA).collect()
     judged = baseline.shops is None or bool(baseline.shops & set(shops))  # else noted above
-    if options.baseline and judged and baseline.as_of is not None and as_of is not None and baseline.as_of >= as_of:
-        # The same night rerun keeps that night's marks; an earlier day is compared with a later
-        # report (a look back), and the CLI does not write it over that report (cli._audit_output).
-        key = "note.baseline_same_day" if baseline.as_of == as_of else "note.baseline_later"
-        notes.append(Term(key, file=one_line(Path(options.baseline).name), day=baseline.as_of.isoformat(), as_of=as_of.isoformat()))
-    findings = mark_known(findings, baseline.for_day(as_of), ruleset)
+    if options.baseline and judged and baseline.as_of is not None and as_of is not None and baseline.as_of > as_of:
+        # An earlier day compared with a later report (a look back with the cron config): what
+        # that report holds is known, and the CLI does not write this one over it
+        # (cli._keeps_later_report).
+        notes.append(Term("note.baseline_later", file=one_line(Path(options.baseline).name), day=baseline.as_of.isoformat(), as_of=as_of.isoformat()))
+    findings = mark_known(findings, baseline.known, ruleset)
     hidden = int((findings.get_column("state") == "known").sum())
     points = points_in_force(metrics, as_of)
     return AuditResult(
@@ -315,16 +315,6 @@ class Baseline:
     known: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     shops: frozenset[str] | None = None
     as_of: date | None = None  # the day it judged (None: no report yet, or an unreadable date)
-    # What it had itself marked `known` (a report without `state`: all of it). A rerun of the
-    # day it judged is compared with these, so it finds what that run found (`for_day`).
-    carried: dict[str, tuple[int, int, int]] = field(default_factory=dict)
-
-    def for_day(self, as_of: date | None) -> dict[str, tuple[int, int, int]]:
-        """The fingerprints known to a run judging `as_of`. A report of that same day is not an
-        earlier report but this night's own (the morning rerun of the cron config, a rerun
-        after a failed push): all it found would be known, the night's news hidden and the
-        exit 0. Its own new/known marks are kept instead, so the rerun reports what it did."""
-        return self.carried if self.as_of is not None and self.as_of == as_of else self.known
 
 
 def read_baseline(path: str, ruleset: Ruleset) -> Baseline:
@@ -341,7 +331,6 @@ def read_baseline(path: str, ruleset: Ruleset) -> Baseline:
         if not isinstance(theirs, str) or not _strings(codes, missing_ok=True) or not _strings(shops, missing_ok=True):
             raise TypeError("not a report's ruleset or shops")
         known: dict[str, tuple[int, int, int]] = {}
-        carried: dict[str, tuple[int, int, int]] = {}
         for f in report["findings"]:
             ranks = (
                 STATUS_RANK.get(f.get("status"), 1),
@@ -350,8 +339,6 @@ def read_baseline(path: str, ruleset: Ruleset) -> Baseline:
             )
             fingerprint = f["fingerprint"]
             known[fingerprint] = max(known.get(fingerprint, ranks), ranks)
-            if f.get("state", "known") == "known":
-                carried[fingerprint] = max(carried.get(fingerprint, ranks), ranks)
         # Its rules and the codes it found (a report may lack `ruleset.rules`, or list none).
         found = [f["code"] for f in report["findings"]]
         if not _strings(found, missing_ok=False):
@@ -366,7 +353,7 @@ def read_baseline(path: str, ruleset: Ruleset) -> Baseline:
     # platform with another --select is the same platform's (its rules may come back).
     if theirs != ruleset.platform and codes and not codes & {rule.code for rule in ruleset.rules}:
         raise InputError("error.baseline_platform", path=path, theirs=one_line(theirs), ours=ruleset.platform)
-    return Baseline(known, frozenset(shops) if shops is not None else None, _report_day(report.get("as_of")), carried)
+    return Baseline(known, frozenset(shops) if shops is not None else None, _report_day(report.get("as_of")))
 
 
 def _report_day(value: object) -> date | None:

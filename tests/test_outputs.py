@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import re
 from datetime import date
@@ -227,9 +228,9 @@ def test_digest_of_one_taobao_shop_names_sub_accounts_without_the_shop(cli, writ
     assert single.code == double.code == 0, single.err + double.err
     assert "店铺：小林数码专营店" in single.out
     assert "小林数码专营店:" not in single.out, single.out
-    assert "- **客服07**：未达标" in single.out and "- TB-P1 客服07 10:00：" in single.out, single.out
+    assert "- **客服07**：未达标" in single.out and "- TB-P1 客服07 10:00 会话 小林数码专营店/b2：" in single.out, single.out
     assert "- **小林数码专营店 / 客服07**：未达标" in double.out and "- **晨光家居旗舰店 / 客服07**：未达标" in double.out, double.out
-    assert "- TB-P1 小林数码专营店 / 客服07 10:00：" in double.out, double.out
+    assert "- TB-P1 小林数码专营店 / 客服07 10:00 会话 小林数码专营店/b2：" in double.out, double.out
 
 
 def test_digest_of_two_shops_says_whose_客服07_a_finding_is(cli, write):
@@ -249,7 +250,7 @@ def test_digest_of_two_shops_says_whose_客服07_a_finding_is(cli, write):
     english = cli("audit", "two.csv", "-p", "pdd", "-f", "digest", "--lang", "en", "--exit-zero", "--no-history")
     assert "- PDD-P1 不良服务态度: shop total fails (甲店), 1 agent(s) fail" in english.out and "Shop: 乙店, 甲店\n" in english.out, english.out
     found = run.out.split("**新问题")[1].splitlines()[1:]
-    assert found[0].startswith("- PDD-P1 甲店 / 客服07 10:00："), run.out
+    assert found[0].startswith("- PDD-P1 甲店 / 客服07 10:00 会话 甲店/b0："), run.out
     assert "乙店 / 客服07 10:00" not in run.out and "- **甲店 / 客服07**：未达标" in run.out, run.out
 
 
@@ -276,6 +277,30 @@ def test_digest_lists_new_findings_when_the_report_says_which():
               "metrics": [], "findings": findings, "summary": {"points": []}}
     text = digest(report)
     assert "New findings (1 of 2)" in text and "新人" in text and "老人" not in text
+
+
+def test_digest_names_the_conversation_to_open_and_lists_incidents_before_rates(cli):
+    """The digest is what the group reads at 9 a.m.: a finding in a conversation (an insult,
+    a WeChat id) names it, so the supervisor knows which chat to open, and comes before the
+    week's failed rates (already the sections above), which had pushed every incident behind
+    `……另有 32 项`. The title names the platform as its readers do (快手小店, not kuaishou)."""
+    run = cli("audit", LARGEST, "-p", "kuaishou", "-f", "json", "--exit-zero", "--no-history")
+    report = run.json()
+    incidents = [f for f in report["findings"] if f["conversation"] and f["severity"] == "error"]
+    rates = [f for f in report["findings"] if not f["conversation"] and f["severity"] == "error"]
+    assert incidents and rates, "the sample needs both kinds"
+    zh = cli("audit", LARGEST, "-p", "kuaishou", "-f", "digest", "--exit-zero", "--no-history", "--lang", "zh")
+    assert zh.out.startswith("**cservice-audit · 快手小店 · 2026-11-22**"), zh.out[:80]
+    lines = zh.out.splitlines()
+    start = next(i for i, line in enumerate(lines) if re.match(r"\*\*(新)?问题（", line))
+    listed = [line for line in itertools.takewhile(bool, lines[start + 1:]) if line.startswith("- KS-")]
+    first = min(incidents, key=lambda f: (f["code"], f["shop"] or "", f["agent"] or "", f["ts"] or ""))
+    assert any(f"会话 {first['conversation']}：" in line for line in listed), listed
+    with_id = [i for i, line in enumerate(listed) if "会话 " in line]
+    without = [i for i, line in enumerate(listed) if "会话 " not in line]
+    assert with_id and (not without or max(with_id) < min(without)), listed
+    en = cli("audit", LARGEST, "-p", "kuaishou", "-f", "digest", "--exit-zero", "--no-history", "--lang", "en")
+    assert en.out.startswith("**cservice-audit · kuaishou · 2026-11-22**") and f"conversation {first['conversation']}: " in en.out, en.out[:600]
 
 
 # --------------------------------------------------------------------------- paths and -q

@@ -84,11 +84,15 @@ class GroupBot(BaseHTTPRequestHandler):
     """A local stand-in for the WeCom group bot: records each push by its key."""
 
     pushes: list[tuple[str, dict]] = []
+    failing = False  # answer every push with an error, as a bot with a revoked key does
 
     def do_POST(self):  # noqa: N802 - http.server's name
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        GroupBot.pushes.append((self.path.rpartition("key=")[2], body))
-        answer = b'{"errcode": 0, "errmsg": "ok"}'
+        if GroupBot.failing:
+            answer = b'{"errcode": 93000, "errmsg": "invalid webhook url"}'
+        else:
+            GroupBot.pushes.append((self.path.rpartition("key=")[2], body))
+            answer = b'{"errcode": 0, "errmsg": "ok"}'
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(answer)))
@@ -152,7 +156,7 @@ def _late(shop: str, day: date) -> set[tuple[str, str | None, str]]:
 
 @pytest.fixture
 def group_bot():
-    GroupBot.pushes = []
+    GroupBot.pushes, GroupBot.failing = [], False
     server = ThreadingHTTPServer(("127.0.0.1", 0), GroupBot)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -201,7 +205,9 @@ def test_a_fortnight_of_the_readme_cron_recipe_for_two_shops(tmp_path, group_bot
                 if night == 5 and attempt == 1:
                     assert f"{day} audited before" in said, said
                 if night == 7 and shop == "A":
-                    assert f"{day + timedelta(days=1)}: only events before the window opens" in said, said
+                    # --date names the night: the hours after midnight only answer its questions
+                    # (no note needed, and none stored: below), never a day judged on its own.
+                    assert f"{day + timedelta(days=1)}" not in json.dumps(report["metrics"]), said
     # The cut night stored its day only; the early hours were not stored as a day of their own.
     stored = sorted(p.parent.name for p in (tmp_path / "var" / "pinduoduo").glob("shop=A/day=*/rows.parquet"))
     assert stored == [f"day={FIRST + timedelta(days=n)}" for n in range(14)]
@@ -214,6 +220,26 @@ def test_a_fortnight_of_the_readme_cron_recipe_for_two_shops(tmp_path, group_bot
         mine, other = ("A", "B") if key == "shop-a" else ("B", "A")
         assert f"{mine}客服1" in text and f"{other}客服" not in text, text
         assert len(text.encode("utf-8")) <= 4096
+    # The README line names the night (--date): yesterday's file holding the day before is not
+    # a new night but exit 2, mailed to ops, never pushed to the group.
+    pushes = len(GroupBot.pushes)
+    stale = tmp_path / "exports" / "shop-a" / f"{FIRST + timedelta(days=14)}.csv"
+    stale.write_bytes(_night_export(tmp_path, "A", 14).read_bytes())
+    assert site.run("A", 15).wait(timeout=300) == 0
+    assert site.status("A") == 2 and len(GroupBot.pushes) == pushes, site.stderr("A")[-300:]
+    assert site.report("A")["as_of"] == str(FIRST + timedelta(days=13))  # the baseline untouched
     alerts = (tmp_path / "alerts.log").read_text("utf-8").splitlines()
     subjects = [a for a in alerts if not a.strip().isdigit()]
-    assert subjects == ["shop-b: audit could not run"]
+    assert subjects == ["shop-b: audit could not run", "shop-a: audit could not run"]
+    # A night with news whose push fails (the bot answers an error): ops get a mail, and
+    # `notify` alone sends the same report (rerunning the audit would find nothing new).
+    day = FIRST + timedelta(days=15)
+    _write(tmp_path / "exports" / "shop-b" / f"{day}.csv", _day_rows("B", day, True, False), ["ts", "buyer", "role", "agent", "text"])
+    GroupBot.failing = True
+    assert site.run("B", 16).wait(timeout=300) == 0
+    assert site.status("B") == 1 and len(GroupBot.pushes) == pushes, site.stderr("B")[-300:]
+    assert (tmp_path / "alerts.log").read_text("utf-8").splitlines()[-2] == "shop-b: push failed, run notify again"
+    GroupBot.failing = False
+    again = subprocess.run([_command(), "notify", "--config", site.etc / "shop-b.toml"], capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0 and len(GroupBot.pushes) == pushes + 1, again.stderr
+    assert "B客服1" in GroupBot.pushes[-1][1]["markdown"]["content"] and str(day) in GroupBot.pushes[-1][1]["markdown"]["content"]

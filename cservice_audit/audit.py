@@ -569,6 +569,17 @@ def _require_own_shop(events: pl.DataFrame | pl.LazyFrame, shop: str, engine: st
     other = events.lazy().filter(pl.col("shop") != shop).select(pl.col("_source").cast(pl.String), "shop").head(1).collect(engine=engine)
     if other.height:
         source, found = other.row(0)
+        # Only the stop pays for this: a file that also holds this shop's rows mixes shops
+        # (two exports joined), and "it is the other shop's" would send the user to the wrong fix.
+        counts = (
+            events.lazy().filter(pl.col("_source").cast(pl.String) == source).group_by("shop").len()
+            .sort("len", "shop", descending=[True, False]).collect(engine=engine)
+        )  # fmt: skip
+        if shop in counts.get_column("shop").to_list():
+            others = counts.filter(pl.col("shop") != shop)
+            names = others.get_column("shop").to_list()
+            found = ", ".join(one_line(name) for name in names[:3]) + (", …" if len(names) > 3 else "")
+            raise InputError("error.mixed_shops", path=one_line(source), shop=one_line(shop), found=found, rows=int(others.get_column("len").sum()))
         raise InputError("error.other_shop", path=one_line(source), found=one_line(found), shop=one_line(shop))
 
 

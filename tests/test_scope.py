@@ -131,6 +131,19 @@ def test_an_export_of_another_shop_than_the_runs_is_exit_2(cli, day_file, tmp_pa
     assert cli("audit", day_file, "-p", "pinduoduo", "--shop", "店", "-f", "json").json()["shops"] == ["店"]
 
 
+def test_an_export_mixing_shops_is_exit_2_saying_it_mixes_them(cli, tmp_path):
+    """Two exports joined into one file: this shop's rows and another's. The stop said the
+    file was the other shop's (the wrong file), which sent the user to fetch another export;
+    it says the file mixes shops, whose, and how many rows."""
+    rows = _late_day(date(2026, 11, 22), shop="甲店") + _late_day(date(2026, 11, 22), shop="乙店")[:3]
+    mixed = _csv(tmp_path / "mixed.csv", rows)
+    line = _one_error(cli("audit", mixed, "-p", "pinduoduo", "--shop", "甲店", "-f", "json", "--no-history"))
+    assert line == (
+        f"cservice-audit: error: {mixed}: mixes in 3 row(s) of other shops (乙店), but this run is for 甲店 "
+        "(--shop, or `shop` in the config file): give this shop's rows only, or drop --shop to audit every shop it holds"
+    ), line
+
+
 def test_a_shop_with_no_rows_on_the_date_is_named_not_silently_left_out(cli, tmp_path):
     first = _csv(tmp_path / "a.csv", _late_day(date(2026, 11, 22), shop="甲店"))
     second = _csv(tmp_path / "b.csv", _late_day(date(2026, 11, 21), shop="乙店"))

@@ -68,6 +68,8 @@ class ListingFormat(str, Enum):
 
 
 class RulesFormat(str, Enum):
+    """What `rules` and `check-text` can print (their --help lists only these)."""
+
     table = "table"
     json = "json"
 
@@ -669,19 +671,24 @@ def check_text_command(
     text: Annotated[str, typer.Argument()],
     platform: Annotated[Optional[str], typer.Option("--platform", "-p")] = None,
     ruleset_file: Annotated[Optional[Path], typer.Option("--ruleset")] = None,
-    fmt: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
+    fmt: Annotated[RulesFormat, typer.Option("--format", "-f")] = RulesFormat.table,
     lang: Annotated[Optional[Lang], typer.Option("--lang")] = None,  # read by main() from argv
+    config: Annotated[Optional[Path], typer.Option("--config")] = None,
 ) -> None:
     """What every phrase rule of a platform makes of one message, and why (exit 1 if one fires)."""
     from cservice_audit.check_text import check_text, render
+    from cservice_audit.config import load_config
 
+    # The shop's config: its platform or ruleset file (the lists it tunes) and its language.
+    settings = load_config(config)
+    global LANG
+    LANG = _language(lang, settings)
+    platform, ruleset_file = _chosen_rules(platform, ruleset_file, settings)
     result = check_text(text, _load_ruleset(platform, ruleset_file))
-    if fmt == Format.json:
+    if fmt == RulesFormat.json:
         sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
-    elif fmt == Format.table:
-        sys.stdout.write(render(result, LANG))
     else:
-        raise AuditError("error.check_text_format")
+        sys.stdout.write(render(result, LANG))
     # Like `audit`: 1 when something would be a finding, so scripts can test messages.
     raise typer.Exit(exitcodes.FINDINGS if any(r["hit"] for r in result["rules"]) else exitcodes.CLEAN)
 

@@ -144,6 +144,21 @@ def test_check_text_by_sound_and_errors(cli) -> None:
     assert bad.code == 2 and len(bad.err_lines()) == 1
 
 
+def test_check_text_takes_the_shops_config_and_offers_only_its_formats(cli, write) -> None:
+    """Supervisors tune a shop's lists with check-text beside the shop's config: it reads the
+    config's ruleset file (its own words) and language, as audit does; a flag still wins.
+    Its --help listed the audit's eight formats, of which it takes two."""
+    write("mine.yaml", "extends: jd\nversion: \"mine\"\nrules:\n  - code: JD-P1\n    params: {phrases: [蓝莓暗号]}\n")
+    write("shop.toml", 'ruleset = "mine.yaml"\nlang = "zh"\n')
+    own = cli("check-text", "亲，对下蓝莓暗号哈", "--config", "shop.toml")
+    assert own.out.startswith("消息: "), own.out[:200]
+    flag = cli("check-text", "亲，对下蓝莓暗号哈", "--config", "shop.toml", "-p", "jd", "--lang", "en")
+    assert flag.code == 0 and flag.out.startswith("message: "), flag.out[:300]
+    assert own.code == 1 and "JD-P1" in own.out, own.out
+    wrong = cli("check-text", "x", "-p", "jd", "-f", "xlsx")
+    assert wrong.code == 2 and "'xlsx' is not one of 'table', 'json'" in wrong.err, wrong.err
+
+
 def test_model_catches_what_no_list_holds_and_names_its_ngrams(cli) -> None:
     """The abuse model (n-grams, trained on dev) decides where no list matched, and the
     finding names the n-grams that weighed most."""

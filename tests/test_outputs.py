@@ -351,11 +351,35 @@ def test_workbook_sheets_and_headers(workbook):
     assert book.sheetnames == ["Summary", *rules, "Findings", *late, "Rejected rows", "About"]
     assert len(_table(book["Late items"])) == len(report["items"])
     findings = book["Findings"]
-    # The JSON's columns, but one message: the reader's language in `message` (docs/i18n.md).
-    assert [c.value for c in findings[1]] == [k for k in report["findings"][0] if k != "message_zh"]
+    # The JSON's columns, but one message: the reader's language in `message` (docs/i18n.md);
+    # the tier's rank (a baseline's sort key) left to the JSON, the fingerprint last.
+    keys = [k for k in report["findings"][0] if k not in ("message_zh", "tier_rank", "fingerprint")]
+    assert [c.value for c in findings[1]] == [*keys, "fingerprint"]
     assert len(_table(findings)) == len(report["findings"])
     summary = _table(book["Summary"])
     assert {"shop", "agent", "PDD-R3", "points"} <= set(summary[0])
+
+
+def test_a_chinese_workbook_reads_as_a_supervisor_expects(cli, tmp_path):
+    """What a supervisor saw in WPS: 规则名 in English slugs (`confrontational-language`),
+    档次序号 -1 among the columns, counts as `170.00`, and the About sheet's time in UTC while
+    every other time is Beijing's."""
+    import openpyxl
+
+    run = cli("audit", LARGEST, "-p", "kuaishou", "--exit-zero", "--no-history", "--lang", "zh", "-f", "xlsx", "-o", tmp_path / "周.xlsx")
+    assert run.code == 0, run.err
+    book = openpyxl.load_workbook(tmp_path / "周.xlsx")
+    findings = _table(book["问题"])
+    assert "档次序号" not in findings[0] and list(findings[0])[-1] == "指纹", list(findings[0])
+    names = {row["规则代码"]: row["规则名"] for row in findings}
+    assert names.get("KS-P2") == "站外联系/好评返现" and names.get("KS-R3") == "人工客服3分钟回复率", names
+    card = book["KS-R3"]
+    header = [c.value for c in card[1]]
+    for column in ("计入", "及时"):
+        cell = card.cell(row=2, column=header.index(column) + 1)
+        assert isinstance(cell.value, int) and ".00" not in cell.number_format, (column, cell.value, cell.number_format)
+    generated = dict(book["说明"].iter_rows(values_only=True))["生成时间"]
+    assert generated.endswith("(Asia/Shanghai)"), generated
 
 
 def test_workbook_types_dates_numbers_percentages(workbook):

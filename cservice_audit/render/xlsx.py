@@ -18,6 +18,7 @@ import io
 import re
 from pathlib import PurePath
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import polars as pl
 from xlsxwriter import Workbook
@@ -138,7 +139,7 @@ def _write(
     one per row, with a blank row before it (the panes are frozen under its header)."""
     # Headers in the reader's language (outputs.yaml `columns`); formats follow the rename.
     rename = {c: headers[c] for c in frame.columns if headers and c in headers and headers[c] != c}
-    frame = readable_values(frame, lang)
+    frame = _whole_numbers(readable_values(frame, lang))
     if rename:
         frame = frame.rename(rename)
         column_formats = {rename.get(c, c): f for c, f in (column_formats or {}).items()}
@@ -164,6 +165,16 @@ def _write(
         bold = workbook.add_format({"bold": True, "font_color": "#9C0006"})
         for row, line in enumerate(above):
             worksheet.write_string(row, 0, line, bold)
+
+
+def _whole_numbers(frame: pl.DataFrame) -> pl.DataFrame:
+    """Float columns holding whole numbers only (counts, points) as integers: written with two
+    decimals they read `170.00` on time in Excel and WPS."""
+    floats = [name for name, dtype in frame.schema.items() if dtype.is_float()]
+    if not floats or not frame.height:
+        return frame
+    whole = frame.select((pl.col(name).is_null() | (pl.col(name) == pl.col(name).round(0))).all() for name in floats).row(0)
+    return frame.with_columns(pl.col(name).cast(pl.Int64) for name, ok in zip(floats, whole, strict=True) if ok)
 
 
 def summary_frame(result: AuditResult, lang: str = "en") -> pl.DataFrame:
@@ -238,7 +249,8 @@ def about_frame(result: AuditResult, show_paths: bool, lang: str = "en") -> pl.D
         (w["time_zone"], rs.timezone), (w["as_of"], str(result.as_of or "-")),
         (w["input"], files), (w["rows_read"], str(inp.rows_read)), (w["rows_used"], str(inp.rows_used)),
         (w["rows_rejected"], str(inp.rows_rejected)), (w["rows_duplicate"], str(inp.rows_duplicate)),
-        (w["generated"], result.generated_at.strftime("%Y-%m-%d %H:%M:%S %Z")),
+        # in the ruleset's zone, as every other time of the workbook (it said UTC)
+        (w["generated"], result.generated_at.astimezone(ZoneInfo(rs.timezone)).strftime("%Y-%m-%d %H:%M:%S") + f" ({rs.timezone})"),
         *((w["note"], line) for line in reader_notes(result, lang, "xlsx")),
     ]  # fmt: skip
     return guard_formulas(pl.DataFrame({"what": [k for k, _ in pairs], "value": [v for _, v in pairs]}))
@@ -256,6 +268,14 @@ def render(result: AuditResult, *, show_paths: bool = False, lang: str = "en", *
         if f"{column}_{lang}" in findings.columns:
             findings = findings.with_columns(pl.coalesce(f"{column}_{lang}", column).alias(column))
     findings = findings.drop(HUMAN_ONLY, strict=False)
+    # People read it: the rule's title in Chinese (规则名 showed `confrontational-language`),
+    # the tier's rank (a sort key for baselines) left to the JSON, and the fingerprint, which
+    # matches a row to the JSON, at the end rather than among what the supervisor reads.
+    if lang == "zh":
+        titles = {rule.code: rule.title for rule in result.ruleset.rules}
+        findings = findings.with_columns(pl.col("code").replace_strict(titles, default=pl.col("name")).alias("name"))
+    findings = findings.drop("tier_rank", strict=False)
+    findings = findings.select(pl.exclude("fingerprint"), *(["fingerprint"] if "fingerprint" in findings.columns else []))
     buffer = io.BytesIO()
     taken: set[str] = set()
     # Strings stay strings: never formulas, links or numbers, whatever they look like.

@@ -283,6 +283,19 @@ def test_the_kuaishou_week_alerts_when_at_risk_becomes_failed_and_when_the_tier_
             assert ks[0]["tier"] == ("情节轻微" if n == 6 else "情节严重"), day
 
 
+def test_the_summary_counts_the_at_risk_agents_who_can_no_longer_pass(cli, tmp_path):
+    """Friday, five days of late replies: the week is at risk, and no Saturday and Sunday can
+    bring it back to 70 %. The summary's `!` and `另有 1 名有风险` read the same as a week that
+    still can; it says how many of the at-risk agents have already lost the period."""
+    monday = date(2026, 11, 23)
+    lost = _csv(tmp_path / "five.csv", [row for n in range(5) for row in _late_day(monday + timedelta(days=n), agent="小快")])
+    hopeful = _csv(tmp_path / "one.csv", _late_day(monday, agent="小快"))
+    runs = [cli("audit", path, "-p", "kuaishou", "--no-history", "--lang", "zh", "-f", "table", "--select", "KS-R3") for path in (lost, hopeful)]
+    assert all(run.code == 0 for run in runs), [run.err for run in runs]
+    assert "1 名客服：0 名未达标，另有 1 名有风险（其中 1 名本期已无法达标）" in runs[0].out, runs[0].out
+    assert "1 名客服：0 名未达标，另有 1 名有风险\n" in runs[1].out, runs[1].out
+
+
 def test_an_at_risk_week_names_the_tier_it_would_reach_not_as_reached(cli, tmp_path):
     """Nine days of KS-R3 late replies in one export: the first week failed (情节轻微, reached),
     the second is at risk on Tuesday and carries 情节严重, the tier it reaches if it fails.

@@ -96,6 +96,7 @@ class MatrixRow:
     fails: int
     at_risk: int
     kind: str = "agent"  # agent | bot | unassigned | shop
+    lost: int = 0  # of the at-risk periods, those that can no longer pass (needs.py `can_pass`)
 
     @property
     def coached(self) -> bool:
@@ -128,8 +129,11 @@ def agent_matrix(result: AuditResult) -> Matrix:
         return Matrix([], [])
     current = result.metrics.filter((pl.col("period_start") <= as_of) & (pl.col("period_end") >= as_of))
     cells: dict[tuple[str, str | None], dict[str, str]] = {}
-    for shop, agent, rule, status in current.select("shop", "agent", "rule", "status").iter_rows():
+    lost: dict[tuple[str, str | None], int] = {}
+    hopeless = (pl.col("status") == "at_risk") & ~pl.col("can_pass") if "can_pass" in current.columns else pl.lit(False)
+    for shop, agent, rule, status, gone in current.select("shop", "agent", "rule", "status", hopeless.fill_null(False).alias("lost")).iter_rows():
         cells.setdefault((shop, agent), {})[rule] = status
+        lost[(shop, agent)] = lost.get((shop, agent), 0) + gone
     points: dict[tuple[str, str | None], float] = {}
     for shop, agent, value in result.points.select("shop", "agent", "points").iter_rows():
         points[(shop, agent)] = points.get((shop, agent), 0.0) + (value or 0.0)
@@ -159,6 +163,7 @@ def agent_matrix(result: AuditResult) -> Matrix:
                 fails=len(fails),
                 at_risk=sum(1 for s in statuses.values() if s == "at_risk"),
                 kind=kind,
+                lost=lost.get((shop, agent), 0),
             )
         )
     rows.sort(key=lambda r: (r.shop, KIND_ORDER[r.kind], -r.error_fails, -r.fails, -r.at_risk, -abs(r.points), r.agent or ""))

@@ -481,12 +481,15 @@ def _prefix(codes: list[str]) -> str:
 
 
 def _agent_counts(coached: list, lang: str) -> str:
-    """`20 名客服：19 名未达标，另有 1 名有风险`; with none at risk the clause is left off
-    (`另有 0 名有风险` on the first screen of most days said nothing)."""
+    """`20 名客服：6 名未达标，另有 10 名有风险（其中 7 名本期已无法达标）`; with none at risk
+    the clause is left off (`另有 0 名有风险` on the first screen of most days said nothing)."""
     failing = sum(1 for r in coached if r.fails)
     at_risk = sum(1 for r in coached if r.at_risk and not r.fails)
-    key = "summary.agents" if at_risk else "summary.agents_none_at_risk"
-    return t(key, lang, agents=len(coached), failing=failing, at_risk=at_risk)
+    # Of those, the ones whose period is already lost at the volume seen (已无法达标): an `!`
+    # beside one that can still pass read the same, and the headline names failed rules only.
+    lost = sum(1 for r in coached if r.lost and not r.fails)
+    key = "summary.agents_lost" if lost else "summary.agents" if at_risk else "summary.agents_none_at_risk"
+    return t(key, lang, agents=len(coached), failing=failing, at_risk=at_risk, lost=lost)
 
 
 def closing_line(result: AuditResult, lang: str) -> tuple[str, dict[str, int]]:

@@ -296,6 +296,19 @@ def test_the_summary_counts_the_at_risk_agents_who_can_no_longer_pass(cli, tmp_p
     assert "1 名客服：0 名未达标，另有 1 名有风险\n" in runs[1].out, runs[1].out
 
 
+def test_a_digest_tier_from_part_of_its_period_says_on_how_many_days(cli, tmp_path):
+    """A history's first night is a Sunday: the week 11-16..11-22 is complete, fails on its
+    one day of data and reaches 情节轻微. The scorecards said 有数据 1/7 天; the group's
+    message gave the tier as if the week had been seen whole."""
+    sunday = _csv(tmp_path / "sun.csv", _late_day(date(2026, 11, 22), agent="小快"))
+    run = cli("audit", sunday, "-p", "kuaishou", "--no-history", "--lang", "zh", "-f", "digest", "--select", "KS-R3")
+    assert run.code == 1, run.err
+    said = [line for line in run.out.splitlines() if line.startswith("- 小快 KS-R3：")]
+    assert said == ["- 小快 KS-R3：情节轻微（警告、学习、强制学习、强制考试）（按 1/7 天数据）"], run.out
+    english = cli("audit", sunday, "-p", "kuaishou", "--no-history", "--lang", "en", "-f", "digest", "--select", "KS-R3")
+    assert any(line.startswith("- 小快 KS-R3: ") and line.endswith(" (from data on 1 of 7 days)") for line in english.out.splitlines()), english.out
+
+
 def test_an_at_risk_week_names_the_tier_it_would_reach_not_as_reached(cli, tmp_path):
     """Nine days of KS-R3 late replies in one export: the first week failed (情节轻微, reached),
     the second is at risk on Tuesday and carries 情节严重, the tier it reaches if it fails.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cache
 from typing import Any
 
@@ -304,16 +305,38 @@ def tier_lines(report: dict[str, Any], lang: str | None = None) -> list[str]:
     """A line per shop, agent and rule with a tier: the latest reached, and apart the one an
     at-risk period would reach if it failed (said so: it is not reached yet)."""
     found: dict[tuple, list[TierMark]] = {}
+    days = _days_with_data(report)
+    thin: dict[tuple, str] = {}  # (shop, agent, mark) -> `（按 1/7 天数据）` when its period's data is partial
     for f in report["findings"]:  # in period order
         if f.get("tier"):
-            found.setdefault((f["shop"], f["agent"]), []).append(TierMark.of(f["code"], f["tier"], f.get("penalty"), f.get("status")))
+            mark = TierMark.of(f["code"], f["tier"], f.get("penalty"), f.get("status"))
+            found.setdefault((f["shop"], f["agent"]), []).append(mark)
+            covered = days.get((f["code"], f["shop"], f.get("period"), f.get("period_start")))
+            thin[(f["shop"], f["agent"], mark)] = _words(lang)["tier_days"].format(n=covered[0], of=covered[1]) if covered else ""
     name = _namer(report, lang)
     colon = _words(lang)["colon"]
     return [
-        f"{name(shop, agent)} {mark.code}{colon}{_safe(mark.text(chosen_lang(lang)), 80)}"
+        f"{name(shop, agent)} {mark.code}{colon}{_safe(mark.text(chosen_lang(lang)), 80)}{thin.get((shop, agent, mark), '')}"
         for (shop, agent), marks in found.items()
         for mark in latest_tiers(marks)
     ]
+
+
+def _days_with_data(report: dict[str, Any]) -> dict[tuple, tuple[int, int]]:
+    """(rule, shop, period, start) -> (days with data, days so far) of each period with data on
+    fewer of its days than have passed: on a history's first night a week's tier comes from one
+    day, which the scorecards said (有数据 1/7 天) and the group's message did not. The shop's
+    days, the most any of its rows has, as the scorecard counts them: an agent's day off is not
+    a day without data."""
+    as_of = report.get("as_of")
+    most: dict[tuple, tuple[int, int]] = {}
+    for m in report.get("metrics", []) if as_of else []:
+        if m.get("coverage") is None:
+            continue
+        key = (m["rule"], m["shop"], m["period"], m["period_start"])
+        so_far = (date.fromisoformat(min(m["period_end"], as_of)) - date.fromisoformat(m["period_start"])).days + 1
+        most[key] = (max(m["coverage"], most.get(key, (0, 0))[0]), so_far)
+    return {key: days for key, days in most.items() if days[0] < days[1]}
 
 
 def _platform_name(ruleset: dict[str, Any], lang: str | None) -> str:

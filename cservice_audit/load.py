@@ -170,75 +170,60 @@ TITLE_ROWS_MAX = 10  # how far down a header under title rows is looked for (Exc
 TITLE_CELLS = 2  # values a title row may hold (a title, an export time); more is data
 
 
+HEADER_SCAN_ROWS = 1000  # sheet rows read to find the header (blank rows and titles above it)
+
+
 def _read_excel(path: str, sheet: str | None, spooled: str | None = None) -> RawTable:
     """The first sheet (or `--sheet NAME`) of an Excel export, every cell as text. A header
     under title rows (a back-office export's `淘宝乙店 聊天记录导出（2026-11-28）` in row 1)
     is found and read as the header; the rows above it are counted, not read as data. Every
     record keeps its row number on the sheet, blank rows counted."""
 
-    def read(header_row: int, rows: int | None = None) -> pl.DataFrame:
+    def read(header_row: int | None, rows: int | None = None, **more: int) -> pl.DataFrame:
         return pl.read_excel(
             spooled or path,
             sheet_name=sheet,
             sheet_id=None if sheet else 1,
             engine="calamine",
             infer_schema_length=0,  # everything as text: normalize parses it like CSV
-            read_options={"header_row": header_row, "n_rows": rows},
+            read_options={"header_row": header_row, "n_rows": rows, **more},
             drop_empty_rows=False,  # a record's place in the frame is its place on the sheet
         )
 
     try:
-        frame = read(0)
-        header, titles = _title_rows(frame)
-        top = _first_filled_row(read, frame.columns)
-        if header:
-            frame = read(top + header)
+        # The top of the sheet as rows, blank ones kept from row 1 (`skip_rows=0`): calamine
+        # starts `header_row=0` at the first row with a value but counts every row of the sheet
+        # for `header_row=k`, so the header's own row is found here and named absolutely.
+        header, titles = _header_row(read(None, HEADER_SCAN_ROWS, skip_rows=0))
+        frame = read(header)
     except ModuleNotFoundError as exc:
         raise InputError("error.fastexcel", path=path, reason=exc) from None
     except Exception as exc:  # noqa: BLE001 - calamine raises its own types; the file is named
         raise InputError("error.not_excel", path=path, reason=_first_line(exc)) from None
-    first = top + header + 2  # the sheet's row of the first record (the header is one above)
+    first = header + 2  # the sheet's row of the first record (the header is one above)
     # Blank rows stay in: normalize skips and counts them (`rows_blank`), as a CSV's.
     lines = pl.Series("line", range(first, frame.height + first), dtype=pl.Int64)
-    return RawTable(
-        path, frame.lazy().with_row_index("_record"), "xlsx", "xlsx", record_lines=lines, title_rows=titles, header_line=top + header + 1
-    )
+    return RawTable(path, frame.lazy().with_row_index("_record"), "xlsx", "xlsx", record_lines=lines, title_rows=titles, header_line=header + 1)
 
 
-def _named(columns: list[str]) -> list[str]:
-    """A row's values as calamine names them as a header (its empty cells are __UNNAMED__n)."""
-    return [name for name in columns if not name.startswith("__UNNAMED__")]
-
-
-def _first_filled_row(read, columns: list[str]) -> int:
-    """The sheet row (0-based) the first read started on. calamine starts `header_row=0` at
-    the first row with a value but counts every row of the sheet for `header_row=k`, so blank
-    rows above it shifted every row number. The rows below are probed: blank ones fail; the
-    first that does not is either the same row (there were k blank rows) or the next."""
-    for k in range(1, TITLE_ROWS_MAX + 1):
-        try:
-            names = read(k, 0).columns
-        except Exception:  # noqa: BLE001 - a blank row as the header: calamine says "empty sheet"
-            continue
-        return k if _named(names) == _named(columns) else 0
-    return 0
-
-
-def _title_rows(frame: pl.DataFrame) -> tuple[int, int]:
-    """Where the header stands below the first filled row (0: that row is the header) and how
-    many title rows are above it: 0, 0 unless the first row holds at most TITLE_CELLS values
-    and the first row below with more, within TITLE_ROWS_MAX, fills most of the columns; then
-    that row is the header. A header with a few empty cells is a header; blank rows (the frame
-    keeps them) are neither titles nor the header."""
-    if len(_named(frame.columns)) > TITLE_CELLS:  # the first row is the header (a few empty cells or not)
+def _header_row(top: pl.DataFrame) -> tuple[int, int]:
+    """The header's row on the sheet (0-based) and how many title rows stand above it, from
+    the sheet's top rows. The first row with a value is the header, unless it holds at most
+    TITLE_CELLS values and the first row below with more, within TITLE_ROWS_MAX, fills most
+    of the columns: then that row is the header and the rows with a value above it are titles.
+    A header with a few empty cells is a header; blank rows are neither titles nor the header."""
+    if not top.width:
         return 0, 0
-    filled = frame.head(TITLE_ROWS_MAX - 1).select(pl.sum_horizontal(pl.all().is_not_null() & (pl.all().str.strip_chars() != "")).alias("n"))
-    titles = 1
-    for index, count in enumerate(filled.get_column("n")):
-        if count > TITLE_CELLS:  # a header or data: the header if it fills the columns
-            return (index + 1, titles) if _header_like(count, frame.width) else (0, 0)
-        titles += count > 0
-    return 0, 0
+    counts = top.select(pl.sum_horizontal(pl.all().is_not_null() & (pl.all().str.strip_chars() != ""))).to_series().to_list()
+    start = next((i for i, n in enumerate(counts) if n), None)
+    if start is None or counts[start] > TITLE_CELLS:
+        return start or 0, 0
+    titles = 0
+    for row in range(start, min(start + TITLE_ROWS_MAX, len(counts))):
+        if counts[row] > TITLE_CELLS:  # a header or data: the header if it fills the columns
+            return (row, titles) if _header_like(counts[row], top.width) else (start, 0)
+        titles += counts[row] > 0
+    return start, 0
 
 
 def _read_path(path: str, encoding: str | None, sheet: str | None = None) -> RawTable:

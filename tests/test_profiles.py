@@ -458,6 +458,9 @@ def test_xlsx_blank_rows_are_skipped_and_every_row_keeps_its_sheet_number(tmp_pa
     # rows 1-2 blank, header on row 3, records on 4 and 6, a blank row 5, the bad row on 8
     evidence, err = audit("上空.xlsx", {2: header, 3: good[0], 5: good[1], 7: bad}, blank=2)
     assert evidence == ["上空.xlsx:8"] and "title row" not in err, (evidence, err)
+    # twelve blank rows, the header on row 13 (a probe stopped after ten, and said row 11)
+    evidence, err = audit("十二空.xlsx", {12: header, 13: good[0], 14: good[1], 22: bad}, blank=7)
+    assert evidence == ["十二空.xlsx:23"], evidence
     # a blank row, a title, a blank row, the header on row 4; the bad row on 6
     evidence, err = audit("标题上空.xlsx", {1: "旗舰店 聊天记录导出（2026-11-22）", 3: header, 4: good[0], 5: bad, 6: good[1]}, blank=0)
     assert evidence == ["标题上空.xlsx:6"], evidence

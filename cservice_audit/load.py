@@ -434,10 +434,11 @@ def _spool_stream(source: str, fh: IO[bytes], encoding: str | None, kind: str | 
             if universal:
                 data, held_cr = _lf_line_ends(data, held_cr)
             out.write(data)
+        pending = len(decoder.getstate()[0])  # the bytes of a character not finished
         try:
             tail = decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            raise InputError("error.cut_character", path=source, encoding=chosen, byte=max(offset - 1, 0)) from None
+            raise InputError("error.file_problem", path=source, problem=Term("problem.cut_character", byte=offset - pending)) from None
         if tail:
             out.write(tail.encode("utf-8"))
         if held_cr:
@@ -652,33 +653,52 @@ _TAIL_BYTES = 1 << 16  # how much of a file's end is read for a last record cut 
 
 def _check_not_cut_short(source: str, path: str, head: bytes, separator: str, titles: int) -> None:
     """Stop on a CSV whose last record was cut off (a download or copy that stopped half-way,
-    an export still being written): no line end after it, fewer fields than the header, while
-    the record before it has them all. It was read as a row with empty columns and rejected as
-    `missing role`, and the night passed as complete with half its chats (exit 1, or 0 on a
-    quiet night). A last record that is whole without a line end is a whole record."""
+    an export still being written): no line end after it, and fewer fields than the header or
+    a quoted field still open, under whole records. It was read as a row with empty columns
+    and rejected as `missing role`, and the night passed as complete with half its chats
+    (exit 1, or 0 on a quiet night). A last record that is whole without a line end is whole;
+    records are CSV records, so a message with line breaks is one record."""
     size = os.path.getsize(path)
     with open(path, "rb") as fh:
         fh.seek(max(0, size - _TAIL_BYTES))
         tail = fh.read()
-    if tail.endswith((b"\n", b"\r")) or b"\n" not in tail:
+    if tail.endswith((b"\n", b"\r")):
         return
-    before, last = tail.split(b"\n")[-2:]  # the last line, and the one above it
-    before = before.removesuffix(b"\r")
-
-    def fields(text: bytes) -> int:
-        return len(next(csv.reader([text.decode("utf-8", errors="replace")], delimiter=separator), []))
-
     try:
         header = next(itertools.islice(csv.reader(io.StringIO(head.decode("utf-8-sig", errors="replace"), newline=""), delimiter=separator), titles, None), None)
-        if header is None:
-            return
-        width, found, whole_before = len(header), fields(last), fields(before) == len(header)
     except csv.Error:  # a NUL or a broken quote: not this check's to name
         return
-    if found < width and whole_before:
+    found = _last_record_fields(tail, size <= _TAIL_BYTES, separator, len(header)) if header else None
+    if found is not None and found < len(header):
         with open(path, "rb") as fh:
             line = 1 + sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 24), b""))
-        raise InputError("error.file_problem", path=source, problem=Term("problem.cut_record", line=line, fields=found, header=width))
+        problem = Term("problem.cut_quoted", line=line) if found == 0 else Term("problem.cut_record", line=line, fields=found, header=len(header))
+        raise InputError("error.file_problem", path=source, problem=problem)
+
+
+def _last_record_fields(tail: bytes, whole_file: bool, separator: str, width: int) -> int | None:
+    """How many fields the last CSV record of `tail` has (0 when the file ends inside a
+    quoted field), or None when that cannot be told with confidence. The tail may begin inside
+    a record, even inside a quoted message: it is read from each of its first line starts in
+    turn until the records above the last (up to five) all have the header's width."""
+    starts = [0] if whole_file else []
+    starts += [m.end() for m in itertools.islice(re.finditer(rb"\n", tail[: 1 << 13]), 8)]
+    for start in starts:
+        text = tail[start:].decode("utf-8", errors="replace")
+        try:
+            records = list(csv.reader(io.StringIO(text, newline=""), delimiter=separator))
+        except csv.Error:
+            continue
+        above = records[-6:-1] if whole_file else records[1:-1][-5:]  # the first may be a piece
+        if len(records) < 2 or not above or any(len(r) != width for r in above):
+            continue
+        try:  # strict: a quoted field still open at the end is an error, not a field
+            list(csv.reader(io.StringIO(text, newline=""), delimiter=separator, strict=True))
+        except csv.Error as exc:
+            if "unexpected end of data" in str(exc):
+                return 0
+        return len(records[-1])
+    return None
 
 
 def _utf8_problem(path: str) -> Term | None:
@@ -687,11 +707,12 @@ def _utf8_problem(path: str) -> Term | None:
     with open(path, "rb") as fh:
         while True:
             chunk = fh.read(1 << 24)
+            pending = len(decoder.getstate()[0])  # the bytes of a character not finished
             try:
                 decoder.decode(chunk, final=not chunk)  # the last call catches a cut-off character
             except UnicodeDecodeError as exc:
                 if not chunk and exc.reason == "unexpected end of data":  # the file stops inside a character
-                    return Term("problem.cut_character", byte=offset + exc.start)
+                    return Term("problem.cut_character", byte=offset - pending)
                 return Term("error.not_utf8_gbk", byte=offset + exc.start)
             if not chunk:
                 return None

@@ -116,13 +116,31 @@ def test_an_export_cut_short_is_exit_2_naming_where_it_stops(cli, write):
             f"cservice-audit: error: {name}: line 4: the file ends inside this record (2 fields where the header has 5, "
             "no line end after it): an export or download cut short? export it again and rerun"
         ], (name, run.err)
-    char = cli("audit", "char.csv", "-p", "pdd", "-f", "json", "--no-history", "--lang", "zh")
-    assert char.code == 2 and "char.csv：文件在第" in char.err and "字节处的一个字符中间结束：导出或下载不完整？" in char.err, char.err
+    # 吗 is three bytes; the file keeps two of them: the character starts at its length - 2.
+    at = len((HEADER + CLEAN_ROWS + "2026-11-22 09:05:00,b2,买家,,在吗").encode("utf-8")) - 3
+    char, piped = cli.many(
+        ("audit", "char.csv", "-p", "pdd", "-f", "json", "--no-history", "--lang", "zh"),
+        {"args": ("audit", "-", "-p", "pdd", "-f", "json", "--no-history", "--lang", "zh"),
+         "stdin": (HEADER + CLEAN_ROWS + "2026-11-22 09:05:00,b2,买家,,在吗").encode("utf-8")[:-1]},
+    )  # fmt: skip
+    for name, run in (("char.csv", char), ("<stdin>", piped)):
+        assert run.code == 2 and run.err_lines() == [
+            f"cservice-audit：错误：{name}：文件在第 {at} 字节处的一个字符中间结束：导出或下载不完整？请重新导出后再审核"
+        ], (name, run.err)
+    # A message with a line break in the record above the cut, or in a whole last record.
+    above = HEADER + '2026-11-22 09:00:00,b1,买家,,"在吗\n亲"\n2026-11-22 09:01:00,b1,客服,a1,在的\n2026-11-22 09:05:00,b2'
+    write("above.csv", above)
+    run = cli("audit", "above.csv", "-p", "pdd", "-f", "json", "--no-history")
+    assert run.code == 2 and "line 5: the file ends inside this record (2 fields where the header has 5" in run.err, run.err
+    write("open.csv", HEADER + CLEAN_ROWS + '2026-11-22 09:05:00,b2,买家,,"在吗\n还在')
+    run = cli("audit", "open.csv", "-p", "pdd", "-f", "json", "--no-history")
+    assert run.code == 2 and "line 5: the file ends inside a quoted field (no closing quote" in run.err, run.err
     write("whole.csv", HEADER + CLEAN_ROWS.rstrip("\n"))
+    write("wrapped.csv", HEADER + CLEAN_ROWS + '2026-11-22 09:02:00,b1,客服,a1,"亲，在的\n请问"')
     write("short.csv", "时间,买家,发送方,客服账号,内容,备注\n2026-11-22 09:00:00,b1,买家,,在吗\n2026-11-22 09:01:00,b1,客服,a1,在的")
-    for name in ("whole.csv", "short.csv"):
+    for name, rows in (("whole.csv", 2), ("wrapped.csv", 3), ("short.csv", 2)):
         run = cli("audit", name, "-p", "pdd", "-f", "json", "--no-history")
-        assert run.code == 0 and run.json()["input"]["rows_used"] == 2, (name, run.err)
+        assert run.code == 0 and run.json()["input"]["rows_used"] == rows, (name, run.err)
 
 
 def test_timestamp_layouts_and_input_tz(cli, write):

@@ -304,11 +304,12 @@ def audit(
                 _stderr.print(t("note.note", language, note=one_line(failed.localized(language))), markup=False, soft_wrap=True)
         raise
 
-    if _keeps_later_report(result, output, chosen):
+    later = _later_report_day(result, output, chosen, (_path(settings.get("output")), baseline))
+    if later is not None:
         # A look back at an earlier day with the cron config: its report is not written over
         # the later one the next night compares with (it would re-alert what that night knew).
         _stderr.print(
-            t("note.note", language, note=t("note.output_kept", language, file=one_line(output.name), day=result.baseline_as_of, as_of=result.as_of)),
+            t("note.note", language, note=t("note.output_kept", language, file=one_line(output.name), day=later, as_of=result.as_of)),
             markup=False,
             soft_wrap=True,
         )
@@ -426,13 +427,14 @@ def _path(value: str | None) -> Path | None:
     return Path(value) if value else None
 
 
-def _shop_name(value: str | None) -> str | None:
+def _shop_name(value: str | None, blank: str = "error.shop_name") -> str | None:
     """The shop a run is scoped to, from --shop or the config's `shop`, trimmed; a blank one
-    is exit 2 in every command (an empty name would label an export as no shop at all)."""
+    is exit 2 in every command (an empty name would label an export as no shop at all), said
+    with `blank` (`show` has no --shop to name)."""
     if value is None:
         return None
     if not value.strip():
-        raise AuditError("error.shop_name")
+        raise AuditError(blank)
     return value.strip()
 
 
@@ -464,13 +466,21 @@ def _writes_configured_output(flag: "Format | None", configured: "Format | None"
     return flag == Format.json or baseline is None or Path(output).resolve() != Path(baseline).resolve()
 
 
-def _keeps_later_report(result, output: Path | None, chosen: "Format") -> bool:
-    """Whether this JSON report would replace its own baseline file holding a later day's
-    report (an earlier day audited with the cron config): then it is not written."""
-    baseline = result.options.baseline
-    if output is None or baseline is None or chosen != Format.json or result.baseline_as_of is None or result.as_of is None:
-        return False
-    return result.as_of < result.baseline_as_of and Path(output).resolve() == Path(baseline).resolve()
+def _later_report_day(result, output: Path | None, chosen: "Format", kept: tuple[Path | None, ...]):
+    """The day of the later report this JSON report would replace, when `output` is a file
+    the nightly runs keep (the config's `output`, the baseline, whether this run compares with
+    it or not) and it holds a report of a later day than this run's: an earlier day audited
+    with the cron config is then not written (None: write as asked). What the file holds is
+    read, not what the run compared with: --no-baseline or another --baseline wrote over it."""
+    if output is None or chosen != Format.json or result.as_of is None or not output.is_file():
+        return None
+    if output.resolve() not in {Path(path).resolve() for path in kept if path is not None}:
+        return None
+    try:
+        day = date.fromisoformat(json.loads(output.read_text("utf-8"))["as_of"])
+    except (OSError, ValueError, KeyError, TypeError):  # not a report: replaced, as before
+        return None
+    return day if day > result.as_of else None
 
 
 def _listed(value: list[str] | str | None) -> list[str] | None:
@@ -604,7 +614,7 @@ def show(
         profile=profile or settings.get("profile"),
         conversation=conversation,
         # as the audit reads it: names an export without a shop column; another shop's is exit 2
-        shop=_shop_name(settings.get("shop")),
+        shop=_shop_name(settings.get("shop"), "error.config_shop_name"),
     )
     ruleset = _load_ruleset(platform, ruleset_file)
     result = run_audit(paths, ruleset, options, generated_at=datetime.now(timezone.utc))

@@ -115,6 +115,14 @@ def test_an_earlier_day_with_the_cron_config_does_not_replace_the_later_report(c
     assert json.loads(look.out)["as_of"] == "2026-11-22", look.out[:300]
     assert "shop-a.json holds the report of 2026-11-25, later than this run's 2026-11-22: not replaced" in look.err, look.err
     assert "the baseline shop-a.json is the report of 2026-11-25, later than this run's 2026-11-22" in look.err, look.err
+    # Whatever this run compares with (nothing, another report), the file the next night
+    # compares with is what is kept: it held the later report.
+    write_other = tmp_path / "other.json"
+    write_other.write_bytes(kept)
+    for extra in (("--no-baseline",), ("--baseline", write_other)):
+        again = cli("audit", SAMPLE, "--config", config, "--no-history", *extra)
+        assert again.code in (0, 1) and report.read_bytes() == kept, (extra, again.err)
+        assert "shop-a.json holds the report of 2026-11-25" in again.err, (extra, again.err)
     # Another output file is written as asked.
     other = cli("audit", SAMPLE, "--config", config, "--no-history", "-o", tmp_path / "tuesday.json")
     assert other.code in (0, 1) and json.loads((tmp_path / "tuesday.json").read_text(encoding="utf-8"))["as_of"] == "2026-11-22", other.err

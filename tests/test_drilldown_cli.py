@@ -303,7 +303,7 @@ def test_a_blank_shop_in_the_config_is_exit_2_in_every_command_that_reads_it(cli
     export as the shop with no name."""
     write("c.csv", "ts,shop,buyer,conversation,role,agent,text\n2026-11-22 10:00:00,甲,b1,c1,买家,,在吗\n")
     write("blank.toml", 'platform = "taobao"\nshop = "  "\nlang = "zh"\nhistory = "hist"\n')
-    for args in (("audit", "c.csv"), ("show", "c1", "c.csv"), ("trend",)):
+    for args, said in ((("audit", "c.csv"), "--shop 或配置的 shop"), (("show", "c1", "c.csv"), "配置文件的 shop"), (("trend",), "--shop 或配置的 shop")):
         run = cli(*args, "--config", "blank.toml")
         assert run.code == 2 and run.out == "", (args, run.out)
-        assert run.err_lines() == ["cservice-audit：错误：--shop 或配置的 shop：请给出店铺名称"], (args, run.err)
+        assert run.err_lines() == [f"cservice-audit：错误：{said}：请给出店铺名称"], (args, run.err)  # show has no --shop

@@ -194,7 +194,11 @@ def _read_excel(path: str, sheet: str | None, spooled: str | None = None) -> Raw
         # The top of the sheet as rows, blank ones kept from row 1 (`skip_rows=0`): calamine
         # starts `header_row=0` at the first row with a value but counts every row of the sheet
         # for `header_row=k`, so the header's own row is found here and named absolutely.
-        header, titles = _header_row(read(None, HEADER_SCAN_ROWS, skip_rows=0))
+        top = read(None, HEADER_SCAN_ROWS, skip_rows=0)
+        found = _header_row(top)
+        if found is None and top.height >= HEADER_SCAN_ROWS:  # more blank rows than that: all of it
+            found = _header_row(read(None, None, skip_rows=0))
+        header, titles = found or (0, 0)
         frame = read(header)
     except ModuleNotFoundError as exc:
         raise InputError("error.fastexcel", path=path, reason=exc) from None
@@ -206,18 +210,21 @@ def _read_excel(path: str, sheet: str | None, spooled: str | None = None) -> Raw
     return RawTable(path, frame.lazy().with_row_index("_record"), "xlsx", "xlsx", record_lines=lines, title_rows=titles, header_line=header + 1)
 
 
-def _header_row(top: pl.DataFrame) -> tuple[int, int]:
+def _header_row(top: pl.DataFrame) -> tuple[int, int] | None:
     """The header's row on the sheet (0-based) and how many title rows stand above it, from
-    the sheet's top rows. The first row with a value is the header, unless it holds at most
-    TITLE_CELLS values and the first row below with more, within TITLE_ROWS_MAX, fills most
-    of the columns: then that row is the header and the rows with a value above it are titles.
-    A header with a few empty cells is a header; blank rows are neither titles nor the header."""
+    the sheet's top rows (None: none of them holds a value). The first row with a value is the
+    header, unless it holds at most TITLE_CELLS values and the first row below with more,
+    within TITLE_ROWS_MAX, fills most of the columns: then that row is the header and the rows
+    with a value above it are titles. A header with a few empty cells is a header; blank rows
+    are neither titles nor the header."""
     if not top.width:
-        return 0, 0
+        return None
     counts = top.select(pl.sum_horizontal(pl.all().is_not_null() & (pl.all().str.strip_chars() != ""))).to_series().to_list()
     start = next((i for i, n in enumerate(counts) if n), None)
-    if start is None or counts[start] > TITLE_CELLS:
-        return start or 0, 0
+    if start is None:
+        return None
+    if counts[start] > TITLE_CELLS:
+        return start, 0
     titles = 0
     for row in range(start, min(start + TITLE_ROWS_MAX, len(counts))):
         if counts[row] > TITLE_CELLS:  # a header or data: the header if it fills the columns
@@ -682,18 +689,28 @@ def _last_record_fields(tail: bytes, whole_file: bool, separator: str, width: in
     a record, even inside a quoted message: it is read from each of its first line starts in
     turn until the records above the last (up to five) all have the header's width."""
     starts = [0] if whole_file else []
-    starts += [m.end() for m in itertools.islice(re.finditer(rb"\n", tail[: 1 << 13]), 8)]
+    starts += [m.end() for m in itertools.islice(re.finditer(rb"\n", tail), 8)]
     for start in starts:
-        text = tail[start:].decode("utf-8", errors="replace")
+        lines = io.StringIO(tail[start:].decode("utf-8", errors="replace"), newline="").readlines()
+        reader = csv.reader(lines, delimiter=separator)
+        records, first_line = [], []
         try:
-            records = list(csv.reader(io.StringIO(text, newline=""), delimiter=separator))
+            while True:
+                at = reader.line_num
+                record = next(reader, None)
+                if record is None:
+                    break
+                records.append(record)
+                first_line.append(at)
         except csv.Error:
             continue
         above = records[-6:-1] if whole_file else records[1:-1][-5:]  # the first may be a piece
         if len(records) < 2 or not above or any(len(r) != width for r in above):
             continue
-        try:  # strict: a quoted field still open at the end is an error, not a field
-            list(csv.reader(io.StringIO(text, newline=""), delimiter=separator, strict=True))
+        # The last record alone, strictly: a quoted field still open at the end is an error
+        # there, not a field (read from the tail's start, a piece above could fail first).
+        try:
+            list(csv.reader(lines[first_line[-1]:], delimiter=separator, strict=True))
         except csv.Error as exc:
             if "unexpected end of data" in str(exc):
                 return 0

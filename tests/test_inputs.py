@@ -135,6 +135,15 @@ def test_an_export_cut_short_is_exit_2_naming_where_it_stops(cli, write):
     write("open.csv", HEADER + CLEAN_ROWS + '2026-11-22 09:05:00,b2,买家,,"在吗\n还在')
     run = cli("audit", "open.csv", "-p", "pdd", "-f", "json", "--no-history")
     assert run.code == 2 and "line 5: the file ends inside a quoted field (no closing quote" in run.err, run.err
+    # Over 64 KiB, read from its end: the tail starts inside a quoted message, or inside a
+    # pasted text longer than 8 KiB; the cut is found all the same.
+    pair = '2026-11-22 09:00:00,b1,买家,,"在吗\n"\n2026-11-22 09:00:30,b1,客服,a1,"好的,马上"\n'
+    write("big-open.csv", HEADER + pair * 1000 + '2026-11-22 10:00:00,b9,买家,,"他说""')
+    pasted = "2026-11-22 08:59:00,b1,买家,,x" + "很长的粘贴文字" * 1000 + "\n"
+    write("big-cut.csv", HEADER + CLEAN_ROWS * 1000 + pasted + CLEAN_ROWS * 600 + "2026-11-22 09:05:00,b2")
+    big_open, big_cut = cli.many(*(("audit", name, "-p", "pdd", "-f", "json", "--no-history") for name in ("big-open.csv", "big-cut.csv")))
+    assert big_open.code == 2 and "line 3002: the file ends inside a quoted field" in big_open.err, big_open.err
+    assert big_cut.code == 2 and "line 3203: the file ends inside this record (2 fields" in big_cut.err, big_cut.err
     write("whole.csv", HEADER + CLEAN_ROWS.rstrip("\n"))
     write("wrapped.csv", HEADER + CLEAN_ROWS + '2026-11-22 09:02:00,b1,客服,a1,"亲，在的\n请问"')
     write("short.csv", "时间,买家,发送方,客服账号,内容,备注\n2026-11-22 09:00:00,b1,买家,,在吗\n2026-11-22 09:01:00,b1,客服,a1,在的")

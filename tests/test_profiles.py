@@ -461,6 +461,9 @@ def test_xlsx_blank_rows_are_skipped_and_every_row_keeps_its_sheet_number(tmp_pa
     # twelve blank rows, the header on row 13 (a probe stopped after ten, and said row 11)
     evidence, err = audit("十二空.xlsx", {12: header, 13: good[0], 14: good[1], 22: bad}, blank=7)
     assert evidence == ["十二空.xlsx:23"], evidence
+    # more blank rows than the header search reads at once (1,000): still the sheet's rows
+    evidence, err = audit("千空.xlsx", {1200: header, 1201: good[0], 1202: good[1], 1203: bad}, blank=0)
+    assert evidence == ["千空.xlsx:1204"], evidence
     # a blank row, a title, a blank row, the header on row 4; the bad row on 6
     evidence, err = audit("标题上空.xlsx", {1: "旗舰店 聊天记录导出（2026-11-22）", 3: header, 4: good[0], 5: bad, 6: good[1]}, blank=0)
     assert evidence == ["标题上空.xlsx:6"], evidence

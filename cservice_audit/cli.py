@@ -427,14 +427,14 @@ def _path(value: str | None) -> Path | None:
     return Path(value) if value else None
 
 
-def _shop_name(value: str | None, blank: str = "error.shop_name") -> str | None:
+def _shop_name(value: str | None, *, flag: bool = True) -> str | None:
     """The shop a run is scoped to, from --shop or the config's `shop`, trimmed; a blank one
-    is exit 2 in every command (an empty name would label an export as no shop at all), said
-    with `blank` (`show` has no --shop to name)."""
+    is exit 2 in every command (an empty name would label an export as no shop at all). `flag`:
+    the command has --shop to name in the message (`show` has not)."""
     if value is None:
         return None
     if not value.strip():
-        raise AuditError(blank)
+        raise AuditError("error.shop_name") if flag else AuditError("error.config_shop_name")
     return value.strip()
 
 
@@ -614,7 +614,7 @@ def show(
         profile=profile or settings.get("profile"),
         conversation=conversation,
         # as the audit reads it: names an export without a shop column; another shop's is exit 2
-        shop=_shop_name(settings.get("shop"), "error.config_shop_name"),
+        shop=_shop_name(settings.get("shop"), flag=False),
     )
     ruleset = _load_ruleset(platform, ruleset_file)
     result = run_audit(paths, ruleset, options, generated_at=datetime.now(timezone.utc))

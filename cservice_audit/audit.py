@@ -285,7 +285,7 @@ def _run_audit(
     if options.baseline and judged and baseline.as_of is not None and as_of is not None and baseline.as_of > as_of:
         # An earlier day compared with a later report (a look back with the cron config): what
         # that report holds is known, and the CLI does not write this one over it
-        # (cli._keeps_later_report).
+        # (cli._later_report_day).
         notes.append(Term("note.baseline_later", file=one_line(Path(options.baseline).name), day=baseline.as_of.isoformat(), as_of=as_of.isoformat()))
     findings = mark_known(findings, baseline.known, ruleset)
     hidden = int((findings.get_column("state") == "known").sum())

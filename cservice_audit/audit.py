@@ -237,6 +237,14 @@ def _run_audit(
     with store.locked() if store else contextlib.nullcontext():
         if store is not None:
             context.history = store.read(shops=shops, skip=covered)
+            for shop in shops:
+                elsewhere = store.days_elsewhere(shop)
+                if elsewhere:
+                    other, days = max(elsewhere.items(), key=lambda pair: pair[1])
+                    notes.append(Term(
+                        "note.other_platform", shop=one_line(shop), other=other, days=days,
+                        platform=ruleset.platform, folder=one_line(str(store.shop_folder(shop))),
+                    ))
         progress("progress.metrics")
         # Partition by partition (shop × day), then the periods: see partition.py.
         metric_frames, finding_frames, day_frames, item_frames = partition.audit_all(

@@ -235,6 +235,26 @@ class HistoryStore:
         except HistoryError:
             return None
 
+    def days_elsewhere(self, shop: str) -> dict[str, int]:
+        """Stored days of `shop` under each other platform, when this platform has none of
+        it: a shop audited nightly as kuaishou, now run with `-p douyin`, is most likely the
+        wrong --platform (its export looks the same), and the run would start a second
+        history of it under the wrong rules (audit notes it)."""
+        if any(True for _ in _subfolders(self.folder, "shop=", {self.shop_folder(shop).name})):
+            return {}
+        found: dict[str, int] = {}
+        for platform in _entries(self.root):
+            if platform.name == self.folder.name or not _PLATFORM_ID.match(platform.name):
+                continue
+            if platform.is_symlink() or not platform.is_dir():
+                continue
+            other = HistoryStore(self.root, platform.name)
+            shop_folders = _subfolders(other.folder, "shop=", {other.shop_folder(shop).name})
+            days = [day for folder in shop_folders for day in _subfolders(folder, "day=")]
+            if days:
+                found[platform.name] = len(days)
+        return dict(sorted(found.items()))
+
     def shop_folder(self, shop: str) -> Path:
         return self.folder / f"shop={shop_folder_name(shop)}"
 

@@ -412,6 +412,33 @@ def test_a_baseline_of_another_shop_is_said_and_of_another_platform_stops(cli, t
     assert not history.exists()
 
 
+def test_a_shop_whose_history_is_under_another_platform_is_said(cli, tmp_path):
+    """A kuaishou shop's export audits without an error under `-p douyin` (the exports look
+    alike), with the wrong rules and a second history of the shop. The history knows the
+    shop's platform: the run says so, naming the folder it starts, on stderr, in the JSON
+    and atop the digest. Once the shop has days under the run's platform, or for a shop
+    the other platform does not hold, nothing is said."""
+    history = tmp_path / "h"
+    nights = [_csv(tmp_path / f"{d}.csv", _late_day(d, shop="甲店")) for d in (date(2026, 11, 22), date(2026, 11, 23))]
+    for export in nights:
+        run = cli("audit", export, "-p", "kuaishou", "-f", "json", "--history", history)
+        assert run.code in (0, 1) and "platform" not in run.err, run.err
+    wrong = cli("audit", nights[1], "-p", "douyin", "-f", "json", "--history", history)
+    said = "甲店: the history holds 2 days of it under kuaishou and none under douyin"
+    assert said in wrong.err and "/douyin/shop=%E7%94%B2%E5%BA%97" in wrong.err, wrong.err
+    body = wrong.json()
+    assert [n["kind"] for n in body["note_details"]] == ["other_platform"] and said in body["notes"][0], body["notes"]
+    assert (history / "douyin" / "shop=%E7%94%B2%E5%BA%97").is_dir()  # a note, not a stop
+    again = cli("audit", nights[1], "-p", "douyin", "-f", "digest", "--lang", "zh", "--history", history)
+    assert "other" not in again.err and "其他" not in again.out and "kuaishou" not in again.out, (again.err, again.out)
+    other_shop = _csv(tmp_path / "b.csv", _late_day(date(2026, 11, 23), shop="乙店"))
+    first = cli("audit", other_shop, "-p", "jd", "-f", "digest", "--lang", "zh", "--history", history)
+    assert "kuaishou" not in first.err + first.out, first.err
+    digest = cli("audit", nights[0], "-p", "jd", "-f", "digest", "--lang", "zh", "--history", history)
+    assert "**注意：**\n- 甲店：历史中它在 douyin 下有 1 天记录，在 jd 下没有" not in digest.out  # the largest is named
+    assert "**注意：**\n- 甲店：历史中它在 kuaishou 下有 2 天记录，在 jd 下没有" in digest.out, digest.out
+
+
 def test_a_baseline_is_matched_by_rule_codes_and_a_malformed_one_is_not_a_report(cli, tmp_path, write):
     """A custom ruleset that extends pinduoduo under its own platform name shares its rule
     codes, so last night's pinduoduo report is its baseline (known, exit 0). A report whose

@@ -8,7 +8,8 @@ import io
 import itertools
 import json
 import re
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 from pathlib import Path
 
 import polars as pl
@@ -348,7 +349,8 @@ def test_workbook_sheets_and_headers(workbook):
     rules = list(dict.fromkeys(m["rule"] for m in report["metrics"]))
     late = ["Late items"] if report.get("items") else []
     assert report.get("items"), "the PDD sample has failing reply rates, so late items"
-    assert book.sheetnames == ["Summary", *rules, "Findings", *late, "Rejected rows", "About"]
+    rejected = ["Rejected rows"] if report["input"]["rows_rejected"] else []  # no empty sheet
+    assert book.sheetnames == ["Summary", *rules, "Findings", *late, *rejected, "About"]
     assert len(_table(book["Late items"])) == len(report["items"])
     findings = book["Findings"]
     # The JSON's columns, but one message: the reader's language in `message` (docs/i18n.md);
@@ -378,8 +380,41 @@ def test_a_chinese_workbook_reads_as_a_supervisor_expects(cli, tmp_path):
     for column in ("计入", "及时"):
         cell = card.cell(row=2, column=header.index(column) + 1)
         assert isinstance(cell.value, int) and ".00" not in cell.number_format, (column, cell.value, cell.number_format)
-    generated = dict(book["说明"].iter_rows(values_only=True))["生成时间"]
-    assert generated.endswith("(Asia/Shanghai)"), generated
+    # 周期已结束 said in words (it showed TRUE/FALSE), the days with data not called a rate.
+    rows = _table(card)
+    assert {row["周期已结束"] for row in rows} <= {"是", "否"} and "覆盖率" not in rows[0], rows[0]
+    assert all(isinstance(row["有数据天数"], int) for row in rows), rows[0]
+    # The About sheet's counts are numbers and its time a date (all were text); no rejected
+    # rows, no empty sheet for them.
+    about = dict(book.worksheets[-1].iter_rows(min_row=2, values_only=True))
+    assert book.sheetnames[-1] == "说明" and "拒收行" not in book.sheetnames, book.sheetnames
+    assert about["拒收行数"] == 0 and isinstance(about["读取行数"], int) and about["读取行数"] > 1000, about
+    # Beijing time, as every other time of the workbook (it said UTC)
+    beijing = datetime.now(ZoneInfo("Asia/Shanghai")).replace(tzinfo=None)
+    assert about["时区"] == "Asia/Shanghai" and abs((about["生成时间"] - beijing).total_seconds()) < 600, about
+
+
+def test_a_workbook_lists_rejected_rows_in_the_readers_words(cli, tmp_path):
+    """The rejected rows' sheet exists when rows were rejected, with the file's line and
+    the reason and every header in Chinese (the export's optional columns read `spam`,
+    `rating`, `served_by`)."""
+    import openpyxl
+
+    export = tmp_path / "导出.csv"
+    export.write_text(
+        "发送时间,买家,发送方,客服账号,消息内容,疑似骚扰,评价结果,接待方式,消息ID\n"
+        "2026-11-22 10:00:00,b1,买家,,在吗,否,,,m1\n"
+        "2026-11-22 10:00:30,b1,客服,小美,在的亲,否,,人工,m2\n"
+        "2026-11-22 10:01:00,b1,外星人,,你好,否,,,m3\n",
+        "utf-8",
+    )
+    run = cli("audit", export, "-p", "pinduoduo", "--exit-zero", "--no-history", "--lang", "zh", "-f", "xlsx", "-o", tmp_path / "r.xlsx")
+    assert run.code == 0, run.err
+    book = openpyxl.load_workbook(tmp_path / "r.xlsx")
+    assert book.sheetnames[-2:] == ["拒收行", "说明"], book.sheetnames
+    rows = _table(book["拒收行"])
+    assert len(rows) == 1 and rows[0]["行号"] == 4 and rows[0]["文件"] == "导出.csv", rows
+    assert {"疑似骚扰", "评价结果", "接待方式", "消息ID"} <= set(rows[0]) and not any(k.isascii() for k in rows[0]), rows[0]
 
 
 def test_workbook_types_dates_numbers_percentages(workbook):

@@ -116,6 +116,12 @@ def readable_values(frame: pl.DataFrame, lang: str) -> pl.DataFrame:
             continue
         if frame.schema[column] == pl.String:
             changes.append(pl.col(column).replace(words))
+    # 是/否 where Excel would show TRUE/FALSE (周期已结束).
+    yes_no = labels(lang)["boolean"]
+    changes += [
+        pl.when(pl.col(c)).then(pl.lit(yes_no["true"])).when(~pl.col(c)).then(pl.lit(yes_no["false"])).alias(c)
+        for c, dtype in frame.schema.items() if dtype == pl.Boolean
+    ]  # fmt: skip
     # The sentinels of metrics.waits where a name would be.
     sentinels = {name: t(key, lang) for name, key in SENTINEL_KEYS.items()}
     changes += [pl.col(c).replace(sentinels) for c in ("agent", "handled_by") if c in frame.columns and frame.schema[c] == pl.String]
@@ -134,9 +140,10 @@ def _write(
     headers: dict[str, str] | None = None,
     lang: str = "en",
     above: list[str] | None = None,
-) -> None:
-    """One sheet holding `frame` as an Excel table; `above`: lines written over the table,
-    one per row, with a blank row before it (the panes are frozen under its header)."""
+) -> str:
+    """One sheet holding `frame` as an Excel table, named `name` or, when taken, a variant
+    (returned); `above`: lines written over the table, one per row, with a blank row before
+    it (the panes are frozen under its header)."""
     # Headers in the reader's language (outputs.yaml `columns`); formats follow the rename.
     rename = {c: headers[c] for c in frame.columns if headers and c in headers and headers[c] != c}
     frame = _whole_numbers(readable_values(frame, lang))
@@ -165,6 +172,7 @@ def _write(
         bold = workbook.add_format({"bold": True, "font_color": "#9C0006"})
         for row, line in enumerate(above):
             worksheet.write_string(row, 0, line, bold)
+    return sheet
 
 
 def _whole_numbers(frame: pl.DataFrame) -> pl.DataFrame:
@@ -240,6 +248,10 @@ def scorecard_frame(result: AuditResult, code: str, lang: str = "en") -> pl.Data
     ).drop(scorecard_headers(check, lang)[1])  # fmt: skip
 
 
+# The About sheet's rows that are counts (written as numbers).
+ABOUT_COUNTS = ("rows_read", "rows_used", "rows_rejected", "rows_duplicate")
+
+
 def about_frame(result: AuditResult, show_paths: bool, lang: str = "en") -> pl.DataFrame:
     rs, inp = result.ruleset, result.input
     w = labels(lang)["about"]
@@ -308,6 +320,22 @@ def render(result: AuditResult, *, show_paths: bool = False, lang: str = "en", *
         )
         if not show_paths:
             rejects = rejects.with_columns(pl.col("file").str.replace(r"^.*[/\\]", ""))
-        _write(workbook, excel_ready(rejects, tz), words["rejected"], taken, headers=headers, lang=lang)
-        _write(workbook, about_frame(result, show_paths, lang), words["about"], taken, headers=headers, lang=lang)
+        # Only when rows were rejected: an empty sheet of that name read as something to check
+        # (the About sheet counts them either way).
+        if rejects.height:
+            _write(workbook, excel_ready(rejects, tz), words["rejected"], taken, headers=headers, lang=lang)
+        about = about_frame(result, show_paths, lang)
+        sheet = workbook.get_worksheet_by_name(_write(workbook, about, words["about"], taken, headers=headers, lang=lang))
+        # The counts as numbers: a column of text and counts is written as text, which Excel
+        # and WPS flag "number stored as text" and will not sum.
+        # The generation time is a real date, in the ruleset's zone (the row above names it).
+        counts = {labels(lang)["about"][key] for key in ABOUT_COUNTS}
+        generated = labels(lang)["about"]["generated"]
+        when = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss", "align": "left"})
+        for row, (what, value) in enumerate(about.iter_rows(), start=1):
+            if what in counts:
+                sheet.write_number(row, 1, int(value))
+            elif what == generated:
+                local = result.generated_at.astimezone(ZoneInfo(tz)).replace(tzinfo=None, microsecond=0)
+                sheet.write_datetime(row, 1, local, when)
     return buffer.getvalue()

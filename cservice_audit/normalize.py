@@ -374,13 +374,21 @@ def mark_duplicates(events: pl.LazyFrame) -> pl.LazyFrame:
 
 def sessions(events: pl.LazyFrame, session_gap: float) -> pl.LazyFrame:
     """(_order, _session): each event's session number within its shop and buyer, a new one
-    after a silence longer than `session_gap` seconds. From the four key columns only, sorted
+    after a silence longer than `session_gap` seconds (but for a reply to a waiting buyer). From the four key columns only, sorted
     once and scanned linearly (windows keyed by shop and buyer strings, over every column,
     cost several times more), joined back by input order."""
     same = ((pl.col("shop") == pl.col("shop").shift(1)) & (pl.col("buyer") == pl.col("buyer").shift(1))).fill_null(False)
-    gaps = (same & ((pl.col("ts") - pl.col("ts").shift(1)) > timedelta(seconds=session_gap))).cast(pl.UInt32).cum_sum()
+    silence = (pl.col("ts") - pl.col("ts").shift(1)) > timedelta(seconds=session_gap)
+    # A session does not end while its buyer waits: a reply after a long silence that follows
+    # the buyer's message (the last one of buyer, agent or robot) belongs to the buyer's
+    # session, so a late reply is counted late and for the agent who gave it, not as an
+    # unanswered turn and a "conversation" opened by the agent.
+    speaker = pl.col("role").is_in(["buyer", "agent", "bot"])
+    last_speaker = pl.when(speaker).then(pl.col("role")).when(~same).then(pl.lit("")).forward_fill()
+    answers_waiting = (last_speaker.shift(1) == "buyer") & pl.col("role").is_in(["agent", "bot"])
+    gaps = (same & silence & ~answers_waiting.fill_null(False)).cast(pl.UInt32).cum_sum()
     return (
-        events.select("shop", "buyer", "ts", "_order")
+        events.select("shop", "buyer", "ts", "role", "_order")
         .sort("shop", "buyer", "ts", "_order")
         .select("_order", (gaps - pl.when(~same).then(gaps).forward_fill() + 1).alias("_session"))
     )

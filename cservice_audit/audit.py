@@ -197,7 +197,7 @@ def _run_audit(
     # Spilled, the checks below read small aggregates (each day's latest time, the agents).
     day_times = used.lazy().group_by("day").agg(pl.col("tod").max()).collect(engine=engine) if spilled else used
     as_of = options.date or options.until or judged_as_of(day_times, ruleset, notes)
-    _require_days(day_times, options)
+    _require_days(day_times, options, window_opens(ruleset))
     if options.agent is not None:
         # The name as the reports show it (小周 for 淘宝甲店:小周) is resolved to the agent's own.
         options = dataclasses.replace(options, agent=_require_agent(used.lazy().select("shop", "agent").unique().collect(engine=engine), options.agent))
@@ -591,18 +591,33 @@ def _require_own_shop(events: pl.DataFrame | pl.LazyFrame, shop: str, engine: st
         raise InputError("error.other_shop", path=one_line(source), found=one_line(found), shop=one_line(shop))
 
 
-def _require_days(events: pl.DataFrame, options: AuditOptions) -> None:
-    """--date/--since/--until must select days the input has (spec §10)."""
+def _require_days(events: pl.DataFrame, options: AuditOptions, opens: int) -> None:
+    """--date/--since/--until must select days the input has (spec §10), and --date a day the
+    input has more of than the hours before the window opens."""
     if options.date is None and options.since is None and options.until is None:
         return
     days = events.get_column("day")
     low, high = options.date or options.since, options.date or options.until
     inside = days.filter((days >= low) if low else days.is_not_null())
     inside = inside.filter((inside <= high) if high else inside.is_not_null())
-    if inside.len():
+    if not inside.len():
+        asked = f"--date {options.date}" if options.date else f"--since/--until {low or '...'}..{high or '...'}"
+        raise InputError("error.no_rows_then", asked=asked, first=days.min(), last=days.max())
+    if options.date is not None:
+        _require_day_not_spill(events, options.date, opens)
+
+
+def _require_day_not_spill(events: pl.DataFrame, day: date, opens: int) -> None:
+    """The cron line names yesterday (`--date`); yesterday's file still holding the day
+    before, run a few minutes past midnight, has only early-hours rows on the named day. Judged,
+    that day passed as a quiet night (exit 0) and was stored, and the real one never came."""
+    latest = events.group_by("day").agg(pl.col("tod").max()).sort("day")
+    named = latest.filter(pl.col("day") == day).get_column("tod").max()
+    before = latest.filter((pl.col("day") < day) & (pl.col("tod") >= opens)).get_column("day").max()
+    if named is None or named >= opens or before is None:
         return
-    asked = f"--date {options.date}" if options.date else f"--since/--until {low or '...'}..{high or '...'}"
-    raise InputError("error.no_rows_then", asked=asked, first=days.min(), last=days.max())
+    last = f"{named // 3600:02d}:{named % 3600 // 60:02d}:{named % 60:02d}"
+    raise InputError("error.date_early_hours", day=day, opens=f"{opens // 3600:02d}:{opens % 3600 // 60:02d}", last=last, before=before)
 
 
 def agents_named(name: str, pairs: Iterable[tuple[str | None, str | None]]) -> list[str]:

@@ -69,6 +69,30 @@ def test_a_date_the_export_does_not_contain_names_the_days_it_covers(cli, day_fi
     assert "2026-11-22..2026-11-22" in line
 
 
+def test_a_date_with_only_the_early_hours_of_an_earlier_export_is_exit_2(cli, tmp_path):
+    """The cron line names yesterday; yesterday's file still holding the day before, run a few
+    minutes past midnight (JD's window opens at 09:00, so a night's late replies are common),
+    has only early-hours rows on the named day. It passed as a quiet night (exit 0), was
+    stored, and the real day never came. A day the input has in its window, the day before
+    named, or --since/--until (to judge it on purpose) still run."""
+    rows = _late_day(date(2026, 11, 22), n=2) + [
+        ("2026-11-23 00:12:00", "店", "b9", "buyer", "", "还在吗"),
+        ("2026-11-23 00:12:02", "店", "b9", "bot", "", "亲，客服工作时间为09:00-23:00"),
+    ]
+    spill = _csv(tmp_path / "2026-11-23.csv", rows)
+    line = _one_error(cli("audit", spill, "-p", "jd", "--date", "2026-11-23", "-f", "json", "--history", tmp_path / "h"))
+    assert "--date 2026-11-23: the input has only rows before 09:00 on that day (the last at 00:12:02)" in line, line
+    assert "2026-11-22 has rows in the window" in line and "--date 2026-11-22" in line, line
+    assert not (tmp_path / "h").exists()
+    assert cli("audit", spill, "-p", "jd", "--date", "2026-11-22", "-f", "json", "--no-history").code == 1
+    anyway = cli("audit", spill, "-p", "jd", "--since", "2026-11-23", "--until", "2026-11-23", "-f", "json", "--no-history")
+    assert anyway.code in (0, 1) and anyway.json()["as_of"] == "2026-11-23", anyway.err
+    # pinduoduo's window opens at 08:00: a day with a row at 08:00 is a day of its own
+    rows.append(("2026-11-23 08:00:00", "店", "b9", "buyer", "", "在吗"))
+    day = cli("audit", _csv(tmp_path / "b.csv", rows), "-p", "pinduoduo", "--date", "2026-11-23", "-f", "json", "--no-history")
+    assert day.code in (0, 1) and day.json()["as_of"] == "2026-11-23", day.err
+
+
 @pytest.mark.parametrize("option", ["--select", "--ignore"])
 def test_unknown_rule_codes_are_named(cli, day_file, option):
     line = _one_error(cli("audit", day_file, "-p", "pinduoduo", option, "PDD-R3,PDD-S9", "-f", "json"))

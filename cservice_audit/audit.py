@@ -28,6 +28,7 @@ from cservice_audit.drilldown import failing_items
 from cservice_audit.errors import AuditError, InputError, Term, os_reason
 from cservice_audit.history import HistoryStore
 from cservice_audit.limits import LimitError
+from cservice_audit.metrics.periods import earlier_periods
 from cservice_audit.metrics.rollup import DAY_SCHEMA
 from cservice_audit.files import atomic_write
 from cservice_audit.needs import with_needs
@@ -218,7 +219,7 @@ def _run_audit(
     # The (shop, day) pairs this run judges: they replace whatever the history holds for them.
     covered = events.filter(context.judged_days()).select("shop", "day").unique().collect(engine=engine)
     context.input_days = covered.lazy()
-    context.first_reported_day = first_day or (covered.get_column("day").min() if covered.height else None)
+    context.first_reported_day = first_judged = first_day or (covered.get_column("day").min() if covered.height else None)
 
     # The shops this run is about (spec §11): other shops' stored days are never read.
     shops = sorted(set(covered.get_column("shop")))
@@ -279,6 +280,11 @@ def _run_audit(
     # Spilled, the late items wait on disk (audit_all) and only those of failing metrics are
     # read back, in the same streaming plan that orders them.
     items = failing_items(item_frames, metrics, ruleset)
+    earlier = earlier_periods(metrics, as_of).filter(pl.col("status") == "fail") if as_of is not None else metrics.clear()
+    if earlier.height:
+        # The summaries show a failure of any finished day, week or month the run judged
+        # (render/matrix.py), not the as-of day's alone: say so, with the days.
+        notes.append(Term("note.worst_of_days", first=first_judged, as_of=as_of))
     findings = pl.concat([pl.DataFrame(schema=FINDING_SCHEMA), *finding_frames], how="diagonal")
     # Rejected rows belong to no shop yet (their shop may be what failed to parse); every other
     # finding is about a shop of this run.

@@ -362,6 +362,45 @@ def test_workbook_sheets_and_headers(workbook):
     assert {"shop", "agent", "PDD-R3", "points"} <= set(summary[0])
 
 
+def test_a_run_of_several_days_shows_a_failure_of_any_of_them(cli, tmp_path):
+    """A week's audit showed daily rules on its last day alone: agents with off-platform
+    findings earlier in the week read 全部达标, and the digest said one agent failed while
+    listing three. Now a failure in any finished day of the run marks the cell, a note says
+    so, and the digest's incidents carry their day. A nightly run (--date) is unchanged."""
+    import openpyxl
+
+    rows = ["ts,buyer,role,agent,text"]
+    for day, late in (("2026-11-21", True), ("2026-11-22", False)):
+        for i in range(6):
+            rows.append(f"{day} 10:{i:02d}:00,b{day[-2:]}{i},buyer,,在吗")
+            wait = 900 if late else 30
+            rows.append(f"{day} 10:{i + wait // 60:02d}:{wait % 60:02d},b{day[-2:]}{i},agent,小周,在的")
+        rows.append(f"{day} 11:00:00,c{day[-2:]},buyer,,能便宜点吗")
+        rows.append(f"{day} 11:00:20,c{day[-2:]},agent,阿强,{'亲，加我微信给您优惠' if late else '亲，已经是活动价了哦'}")
+    export = tmp_path / "week.csv"
+    export.write_text("\n".join(rows) + "\n", "utf-8")
+
+    def summary(*extra):
+        run = cli("audit", export, "-p", "pinduoduo", "--no-history", "--exit-zero", "--lang", "zh", "-f", "xlsx", "-o", tmp_path / "w.xlsx", *extra)
+        assert run.code == 0, run.err
+        sheet = openpyxl.load_workbook(tmp_path / "w.xlsx")["概览"]
+        values = [r for r in sheet.iter_rows(values_only=True) if any(v is not None for v in r)]
+        header = next(i for i, r in enumerate(values) if r[0] == "店铺")
+        table = [dict(zip(values[header], r, strict=True)) for r in values[header + 1 :]]
+        return {r["客服"]: r for r in table}, [r[0] for r in values[:header]], run.err
+
+    week, above, err = summary()
+    assert week["小周"]["PDD-R3"] == "未达标" and week["阿强"]["PDD-P2"] == "未达标", week
+    said = "本次审核 2026-11-21..2026-11-22 多天：按日、周、月计的规则，任一期未达标即标为未达标（不只看最后一天）"
+    assert said in err and any(said in (line or "") for line in above), (err, above)
+    night, above, err = summary("--date", "2026-11-22")
+    assert night["小周"]["PDD-R3"] == "达标" and night["阿强"]["PDD-P2"] == "达标", night
+    assert "本次审核" not in err and not any("本次审核" in (line or "") for line in above)
+    digest = cli("audit", export, "-p", "pinduoduo", "--no-history", "--exit-zero", "--lang", "zh", "-f", "digest").out
+    assert "- **小周**：未达标 PDD-R3" in digest and "- **阿强**：未达标 PDD-P2" in digest, digest
+    assert "- PDD-P2 阿强 11-21 11:00 会话 -/c21：" in digest, digest
+
+
 def test_a_chinese_workbook_reads_as_a_supervisor_expects(cli, tmp_path):
     """What a supervisor saw in WPS: 规则名 in English slugs (`confrontational-language`),
     档次序号 -1 among the columns, counts as `170.00`, and the About sheet's time in UTC while
@@ -473,11 +512,11 @@ def test_workbook_frozen_filtered_coloured(workbook):
 # and carried the wait columns, so a phrase rule's one violation read "达标数 1".
 SHEET_HEADERS = {
     "zh": {
-        "PDD-R3": ["计入", "及时", "比率", "标准", "状态", "已回复", "平均（秒）", "中位（秒）", "P90（秒）", "分值", "覆盖率"],
-        "TB-A1": ["计入", "总等待（秒）", "平均等待（秒）", "标准（秒）", "状态", "已回复", "平均（秒）", "中位（秒）", "P90（秒）", "分值", "覆盖率"],
-        "PDD-P1": ["消息", "命中", "标准", "状态", "分值", "覆盖率"],
-        "TB-P5": ["消息", "命中", "标准", "状态", "分值", "覆盖率"],
-        "PDD-N1": ["轮次", "次数", "标准", "状态", "分值", "覆盖率"],
+        "PDD-R3": ["计入", "及时", "比率", "标准", "状态", "已回复", "平均（秒）", "中位（秒）", "P90（秒）", "分值", "有数据天数"],
+        "TB-A1": ["计入", "总等待（秒）", "平均等待（秒）", "标准（秒）", "状态", "已回复", "平均（秒）", "中位（秒）", "P90（秒）", "分值", "有数据天数"],
+        "PDD-P1": ["消息", "命中", "标准", "状态", "分值", "有数据天数"],
+        "TB-P5": ["消息", "命中", "标准", "状态", "分值", "有数据天数"],
+        "PDD-N1": ["轮次", "次数", "标准", "状态", "分值", "有数据天数"],
     },
     "en": {
         "PDD-R3": ["counted", "on time", "rate", "threshold", "status", "answered", "mean (s)", "p50 (s)", "p90 (s)", "points", "coverage"],
@@ -487,7 +526,7 @@ SHEET_HEADERS = {
         "PDD-N1": ["turns", "occurrences", "threshold", "status", "points", "coverage"],
     },
 }
-SHEET_LEAD = {"zh": ["店铺", "客服", "周期", "周期开始", "周期结束", "周期已完"],
+SHEET_LEAD = {"zh": ["店铺", "客服", "周期", "周期开始", "周期结束", "周期已结束"],
               "en": ["shop", "agent", "period", "period_start", "period_end", "complete"]}  # fmt: skip
 # Which metric field each of those headers holds (the numbers must be the JSON's).
 SHEET_FIELDS = {

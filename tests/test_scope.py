@@ -349,10 +349,15 @@ def test_an_at_risk_week_names_the_tier_it_would_reach_not_as_reached(cli, tmp_p
         assert run.code == 1, run.err
         assert "小快：R3 情节轻微，R3 本期未达标则情节严重" in run.out, run.out
         assert "小快：R3 情节严重" not in run.out
-        assert "1 名客服：0 名未达标，另有 1 名有风险" in run.out, run.out  # the clause kept when it counts one
+        # The run judged both weeks: the first one's failure marks the cell (docs/report.md).
+        assert "1 名客服：1 名未达标\n" in run.out, run.out
         # the penalty the tier carries, said as threatened too
         assert "本期未达标则情节严重（R3）：警告、强制考试、支付违约金100–150元" in run.out, run.out
         assert not [line for line in run.out.splitlines() if line.lstrip(" -").startswith("情节严重（R3）")], run.out
+    # Judged from Monday of the second week, the at-risk week is the agent's status; the clause
+    # is kept when it counts one.
+    second = cli(*args, "-f", "table", "--since", "2026-11-23")
+    assert "1 名客服：0 名未达标，另有 1 名有风险" in second.out and "本次审核" not in second.err, second.out
     scorecard = next(line for line in table.out.splitlines() if line.startswith("│ 小快 ") and "有风险" in line)
     assert "本期未达标则情节严重" in scorecard, table.out
     said = [line for line in digest.out.splitlines() if line.startswith("- 小快 KS-R3：")]

@@ -31,6 +31,13 @@ def assign(items: pl.LazyFrame, period: str, as_of: date) -> pl.LazyFrame:
     raise ValueError(f"unknown period {period!r}")
 
 
+def earlier_periods(metrics: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    """The metric rows of periods that ended before the as-of day: finished days, weeks or
+    months (a rolling window always ends on the as-of day). Only a run that judged several
+    days reports them (spec §11: periods ending on or after the first judged day)."""
+    return metrics.filter(pl.col("period_end") < as_of)
+
+
 def status(failing: pl.Expr, denominator: pl.Expr, min_count: int, as_of: date) -> pl.Expr:
     """pass / fail / at_risk / insufficient, from a failing flag and the period's end.
 

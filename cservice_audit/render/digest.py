@@ -30,7 +30,7 @@ SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
 # the baseline never judged (all its findings new). Without them a report of the shops that
 # were judged reads as the whole night. The routine ones (a day audited before, a file named
 # twice) stay on stderr and in the JSON.
-READER_NOTES = ("shop_not_judged", "day_running", "replaced_fewer", "baseline_shop", "baseline_later", "other_platform")
+READER_NOTES = ("shop_not_judged", "day_running", "replaced_fewer", "baseline_shop", "baseline_later", "other_platform", "worst_of_days")
 
 
 def note_kind(note: Any) -> str:
@@ -121,11 +121,12 @@ class Section:
 
 
 def _current(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """Metric rows of the period that contains the as-of day (as the summary matrix)."""
+    """Metric rows of the period that contains the as-of day, and the failed ones of the
+    finished periods a run of several days reports (as the summary matrix)."""
     day = report.get("as_of")
     if not day:
         return []
-    return [m for m in report["metrics"] if m["period_start"] <= day <= m["period_end"]]
+    return [m for m in report["metrics"] if m["period_start"] <= day <= m["period_end"] or (m["period_end"] < day and m["status"] == "fail")]
 
 
 def _rule_severity(report: dict[str, Any]) -> dict[str, str]:
@@ -189,6 +190,9 @@ def worst_agents(report: dict[str, Any], lang: str | None = None) -> list[str]:
         errors = sum(1 for c in entry["fail"] if severity.get(c) == "error")
         return (-errors, -len(entry["fail"]), -len(entry["at_risk"]), -abs(points.get(key, 0)), key[0], key[1] or "")
 
+    for entry in agents.values():  # a rule failed on several days of the run is named once
+        entry["fail"] = list(dict.fromkeys(entry["fail"]))
+        entry["at_risk"] = [code for code in dict.fromkeys(entry["at_risk"]) if code not in entry["fail"]]
     lines = []
     for key in sorted(agents, key=badness):
         entry = agents[key]
@@ -279,13 +283,16 @@ def finding_lines(report: dict[str, Any], lang: str = "en") -> tuple[list[str], 
     chosen.sort(key=lambda f: (SEVERITY_RANK.get(f["severity"], 9), not f.get("conversation"), f["code"], f["shop"] or "", f["agent"] or "", f["ts"] or ""))
     name = _namer(report, lang)
     words = _words(lang)
+    # A run of several days gives each incident its day (11-21 14:20): the time alone read
+    # as the as-of day's, Monday's and Sunday's alike.
+    several_days = any(f["day"] and f["day"] != report.get("as_of") for f in chosen)
     lines = []
     for f in chosen:
         who = name(f["shop"], f["agent"])
         # A week's, month's or 30-day finding has no one day: its message gives the span (its
         # first day alone would read as the day it happened, as in the findings table).
         one_day = f.get("period") in (None, "day")
-        when = (f["ts"] or "")[11:16] or f["day"] or (f["period_start"] if one_day else None)
+        when = (f["ts"] or "")[5 if several_days else 11 : 16].replace("T", " ") or f["day"] or (f["period_start"] if one_day else None)
         # The conversation to open (`show ID`, or the back office's search), when there is one.
         where = words["conversation"].format(id=_safe(f["conversation"], 40)) if f.get("conversation") else None
         lines.append(" ".join(filter(None, (f["code"], who, when, where))) + words["colon"] + _safe(in_lang(f, lang), 90))

@@ -307,3 +307,25 @@ def test_a_blank_shop_in_the_config_is_exit_2_in_every_command_that_reads_it(cli
         run = cli(*args, "--config", "blank.toml")
         assert run.code == 2 and run.out == "", (args, run.out)
         assert run.err_lines() == [f"cservice-audit：错误：{said}：请给出店铺名称"], (args, run.err)  # show has no --shop
+
+
+def test_item_tables_come_by_rule_then_day(cli, write) -> None:
+    """Items come in metric order (agents by name, then days), and the tables were made in the
+    order their days first came: 小A's late day (11-23) before 小B's (11-22). A day only the
+    shop total failed came after every agent's day (11-18 after 11-22 in a week). Tables are now
+    by rule, then day, in the table and the Markdown alike."""
+    write(
+        "two.csv",
+        "ts,shop,buyer,role,agent,text\n"
+        "2026-11-23 10:00:00,店,b1,买家,,在吗\n2026-11-23 10:20:00,店,b1,客服,小A,在的\n"
+        "2026-11-22 10:00:00,店,b2,买家,,在吗\n2026-11-22 10:20:00,店,b2,客服,小B,在的\n",
+    )
+    for fmt in ("table", "markdown"):
+        run = cli("audit", "two.csv", "-p", "pinduoduo", "--select", "PDD-R3,PDD-R5", "--no-history", "-f", fmt, env={"COLUMNS": "200"})
+        assert run.code == 1, run.err
+        headings = [line for line in run.out.splitlines() if "5 worst each" in line]
+        keys = [(line.split()[0 if fmt == "table" else 1], line.split("5 worst each · ")[1][:10]) for line in headings]
+        assert keys == [(c, d) for c in ("PDD-R3", "PDD-R5") for d in ("2026-11-22", "2026-11-23")], run.out
+        # each day's table holds that day's agent
+        first = run.out.split(headings[0])[1].split(headings[1])[0]
+        assert "小B" in first and "小A" not in first, run.out

@@ -141,9 +141,17 @@ def item_tables(
     ends = _period_ends(result)
     since = items_since(result)
     coverage = _coverage(result)
-    items = items_frame(result).with_columns(
-        pl.int_range(pl.len()).over("rule", "scope", "shop", "agent", "period_start").alias("_rank"),
-        pl.len().over("rule", "scope", "shop", "agent", "period_start").alias("_count"),
+    # One table per rule and period, in ruleset order and then by day. The items come in
+    # metric order (agents before the shop total), so grouping them as they come put a day
+    # that only the shop total failed after all the days an agent failed.
+    order = {rule.code: i for i, rule in enumerate(result.ruleset.rules)}
+    items = (
+        items_frame(result)
+        .sort(pl.col("rule").replace_strict(order, default=len(order), return_dtype=pl.Int64), "period_start", maintain_order=True)
+        .with_columns(
+            pl.int_range(pl.len()).over("rule", "scope", "shop", "agent", "period_start").alias("_rank"),
+            pl.len().over("rule", "scope", "shop", "agent", "period_start").alias("_count"),
+        )
     )
     several = many_shops(result)
     cuts = report_cuts(result)

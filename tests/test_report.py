@@ -152,6 +152,24 @@ def test_scorecards_list_the_agents_then_the_robot_unassigned_and_shop(cli, writ
     assert names == ["阿强", "店小蜜", "(unassigned)", "(shop total)"], names  # by name: 店小蜜 < 阿强
 
 
+def test_points_table_lists_the_agents_then_the_unassigned_turns_and_shop(cli):
+    """The points table sorted names as text: `(unassigned)`, nobody to coach, came first, above
+    the agents (`（未分配）` in Chinese as well). It now groups rows as the summary and the
+    scorecards do, in the table and the Markdown alike."""
+    sample = ROOT / "samples" / "pinduoduo-2026-11-22.csv"
+    table, markdown = cli.many(
+        ("audit", sample, "-p", "pinduoduo", "--no-history", "-f", "table", "--lang", "en"),
+        ("audit", sample, "-p", "pinduoduo", "--no-history", "-f", "markdown", "--lang", "en"),
+    )
+    assert table.code == 1 and markdown.code == 1, table.err + markdown.err
+    card = table.out[table.out.index("Points in force on") :].split("└")[0].splitlines()
+    rows = [line.split("│")[1].strip() for line in card if line.startswith("│")]
+    section = markdown.out[markdown.out.index("## Points in force on") :].split("\n\n")[1].splitlines()[2:]
+    for names in (rows, [line.split("|")[1].strip() for line in section]):
+        assert names[-2:] == ["(unassigned)", "(shop total)"], names
+        assert names[:-2] and sorted(names[:-2]) == names[:-2] and not any(n.startswith("(") for n in names[:-2]), names
+
+
 def test_agents_passing_everything_are_one_line(cli, write):
     """a1 answers in a minute (passes every rule), a2 after ten minutes (fails PDD-R3/R5)."""
     from transcripts import FAILING

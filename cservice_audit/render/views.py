@@ -279,7 +279,13 @@ def points_rows(result: AuditResult, lang: str = "en", target: str = "terminal")
     several = many_shops(result)
     cuts = report_cuts(result)
     rows = []
-    for (shop, agent), by_rule in sorted(table.items(), key=lambda kv: (kv[0][0], kv[0][1] is None, kv[0][1] or "")):
+    # Agents by name, then the robot, the unassigned turns and the shop total, as the summary
+    # and the scorecards group them: by name alone `(unassigned)` came before every agent.
+    def place(key: tuple[str, str | None]) -> tuple:
+        shop, agent = key
+        return (shop, KIND_ORDER[agent_kind(agent, shop, result.bots)], agent or "")
+
+    for (shop, agent), by_rule in sorted(table.items(), key=lambda kv: place(kv[0])):
         name = who(in_shop(agent, cuts.get(shop, "")), None if agent is None else "agent", lang, target)
         rows.append([f"{shown(shop, target)} / {name}" if several else name, *(_count(by_rule.get(r, 0.0)) for r in rules), _count(sum(by_rule.values()))])
     return [t("col.agent", lang), *rules, t("col.total", lang)], rows

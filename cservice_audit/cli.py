@@ -950,7 +950,7 @@ def generate(
     shop: Annotated[Optional[str], typer.Option("--shop")] = None,
     headers: Annotated[Optional[str], typer.Option("--headers")] = None,
     agents: Annotated[Optional[int], typer.Option("--agents")] = None,
-    platform: Annotated[Optional[str], typer.Option("--platform")] = None,
+    platform: Annotated[Optional[str], typer.Option("--platform", "-p")] = None,
     variety: Annotated[float, typer.Option("--variety")] = 0.0,
     risky_rate: Annotated[float, typer.Option("--risky-rate")] = 0.002,
 ) -> None:

@@ -421,6 +421,31 @@ def test_unknown_platform_is_one_line_and_exit_2(tmp_path, cli) -> None:
     assert code == 2 and err.count("\n") == 1 and "amazon" in err
 
 
+def test_generate_takes_the_short_options_audit_has(tmp_path, cli) -> None:
+    """`generate -p pinduoduo` was `No such option: -p` while `audit -p` worked: an option that
+    two commands share by name takes the same short form in both."""
+    short, long = tmp_path / "short.csv", tmp_path / "long.csv"
+    run = cli("generate", "-p", "pinduoduo", "-o", short, "--rows", "300")
+    assert run.code == 0, run.err
+    assert cli("generate", "--platform", "pinduoduo", "--output", long, "--rows", "300").code == 0
+    assert short.read_bytes() == long.read_bytes()
+    from typer.main import get_command
+
+    from cservice_audit.cli import app
+
+    commands = get_command(app).commands
+    shorts = {
+        name: {o for o in opt.opts if not o.startswith("--")}
+        for opt in commands["audit"].params
+        for name in opt.opts
+        if name.startswith("--")
+    }
+    for command_name, command in commands.items():
+        for opt in command.params:
+            for name in (o for o in opt.opts if o.startswith("--")):
+                assert shorts.get(name, set()) <= set(opt.opts), (command_name, name, opt.opts)
+
+
 # A generator killed half-way through writing: polars' writer is wrapped so that it writes
 # half the file, then the process is killed, as a Ctrl-C or an OOM kill would.
 _KILLED_MID_WRITE = r"""

@@ -114,6 +114,30 @@ def test_csv_metrics_table_is_the_scorecard(csv_runs):
     assert {r["status"] for r in rows} <= {"pass", "fail", "at_risk", "insufficient"}
 
 
+def test_json_waits_are_seconds_to_the_millisecond_and_judged_unrounded(cli, write, tmp_path):
+    """Waits from millisecond timestamps printed as 30.400000000000002 (polars divides by 1000
+    as a product by 0.001). The JSON and JSON lines print them to the millisecond; the check
+    still judges the value itself: 30.4 s is late against JD-R30's 30 s, 29.9 s is on time."""
+    write(
+        "jd.csv",
+        "ts,shop,buyer,role,agent,text\n"
+        "2026-11-22 10:00:00.000,店,b1,买家,,在吗\n2026-11-22 10:00:30.400,店,b1,客服,小A,在的\n"
+        "2026-11-22 11:00:00.000,店,b2,买家,,在吗\n2026-11-22 11:00:29.900,店,b2,客服,小A,在的\n",
+    )
+    args = ("audit", "jd.csv", "-p", "jd", "--no-history", "--select", "JD-R30", "--exit-zero")
+    report, lines, _ = cli.many((*args, "-f", "json"), (*args, "-f", "jsonl"), (*args, "-f", "json", "-o", tmp_path / "r.json"))
+    assert report.code == 0 and lines.code == 0, report.err + lines.err
+    for text in (report.out, lines.out, (tmp_path / "r.json").read_text("utf-8")):
+        assert "0000000" not in text, re.findall(r'"wait\w*": [0-9.]+', text)
+    data = report.json()
+    assert [i["wait"] for i in data["items"]] == [30.4, 30.4]  # the agent's and the shop's late item
+    for m in data["metrics"]:
+        assert (m["numerator"], m["denominator"], m["status"]) == (1, 2, "fail"), m
+        assert (m["wait_mean"], m["wait_p50"], m["wait_p90"]) == (30.15, 30.15, 30.35), m
+    items = [json.loads(line) for line in lines.out.splitlines() if '"type": "item"' in line]
+    assert [i["wait"] for i in items] == [30.4, 30.4]
+
+
 def test_csv_only_options_are_refused_elsewhere(cli, write):
     write("chats.csv", FAILING)
     for args in (("--table", "metrics"), ("--csv-bom",)):

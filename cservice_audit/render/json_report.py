@@ -77,11 +77,24 @@ def to_dict(result: AuditResult, with_lists: bool = True) -> dict[str, Any]:
             "new": result.findings.height - result.baseline_hidden,
         },
         "summary": summary(result),
-        "metrics": records(result.metrics, METRIC_SCHEMA, tz),
+        "metrics": records(_output_waits(result.metrics), METRIC_SCHEMA, tz),
         "findings": records(_findings(result), FINDING_SCHEMA, tz) if with_lists else [],
         # Every late or unanswered item of the failing and at-risk reply and wait metrics.
-        "items": records(result.items, ITEM_SCHEMA, tz) if with_lists else [],
+        "items": records(_output_waits(result.items), ITEM_SCHEMA, tz) if with_lists else [],
     }
+
+
+# Waits in seconds to the millisecond, the timestamps' precision: each item's, and the
+# metrics' mean and quantiles of them. Polars divides a column of milliseconds by 1000 as a
+# product by 0.001, so a 30.4 s wait is the float 30.400000000000002: the checks judge the
+# unrounded value, the report prints 30.4. A metric's `value` (what its status was judged on)
+# and `needed_mean_wait` (a bound the rest of the period must keep) are printed unrounded.
+OUTPUT_WAITS = ("wait", "wait_mean", "wait_p50", "wait_p90")
+
+
+def _output_waits(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` with its OUTPUT_WAITS rounded to 3 decimals (seconds to the millisecond)."""
+    return frame.with_columns(pl.col(c).round(3) for c in OUTPUT_WAITS if c in frame.columns)
 
 
 def summary(result: AuditResult) -> dict[str, Any]:
@@ -132,7 +145,7 @@ def render_chunks(result: AuditResult, **_: Any) -> Iterator[str]:
     report = to_dict(result, with_lists=False)
     tz = result.ruleset.timezone
     # The report with a unique placeholder where each long list goes.
-    lists = {"findings": _findings(result), "items": result.items}
+    lists = {"findings": _findings(result), "items": _output_waits(result.items)}
     markers = {key: f"{key}-{uuid.uuid4().hex}" for key in lists}
     report.update(markers)
     rest = json.dumps(report, ensure_ascii=False, indent=2)
@@ -162,7 +175,7 @@ def render_lines_chunks(result: AuditResult, **_: Any) -> Iterator[str]:
     lines += [{"type": "metric", **m} for m in report["metrics"]]
     yield "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
     tz = result.ruleset.timezone
-    for kind, frame in (("finding", _findings(result)), ("item", result.items)):
+    for kind, frame in (("finding", _findings(result)), ("item", _output_waits(result.items))):
         for offset in range(0, frame.height, ITEM_SLICE):
             texts = record_texts(frame.slice(offset, ITEM_SLICE), tz, indented=False, kind=kind)
             yield "".join(text + "\n" for text in texts)

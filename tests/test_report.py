@@ -93,6 +93,25 @@ def test_summary_is_one_screen_and_names_every_failing_agent(summaries, cli, tmp
         assert f"{n} new, 0 known" in closing
 
 
+def test_worst_first_breaks_ties_by_how_far_from_passing(cli, tmp_path):
+    """JD's rules carry no points: two agents failing the same rules tied and were listed by
+    name, 35 % above 0 %. Now the farther from the threshold comes first, on the summary and
+    in the digest's worst agents."""
+    rows = ["ts,buyer,role,agent,text"]
+    for i in range(3):
+        rows += [f"2026-11-22 10:0{i}:00,a{i},buyer,,在吗", f"2026-11-22 10:0{i}:50,a{i},agent,甲,在的"]  # 0 of 3 in 30 s
+        wait = "10" if i == 0 else "50"
+        rows += [f"2026-11-22 11:0{i}:00,b{i},buyer,,在吗", f"2026-11-22 11:0{i}:{wait},b{i},agent,乙,在的"]  # 1 of 3
+    export = tmp_path / "jd.csv"
+    export.write_text("\n".join(rows) + "\n", "utf-8")
+    args = ("audit", export, "-p", "jd", "--no-history", "--exit-zero", "--lang", "zh", "--select", "JD-R30")
+    table = cli(*args, "-f", "table", "--summary").out
+    order = [line.split()[0] for line in table.splitlines() if line.startswith(("甲", "乙"))]
+    assert order == ["甲", "乙"], table
+    digest = cli(*args, "-f", "digest").out
+    assert digest.index("- **甲**") < digest.index("- **乙**"), digest
+
+
 def test_worst_agent_first_and_robot_apart(summaries):
     out = summaries[("pinduoduo-2026-11-22.csv", "pinduoduo", "zh", 120)].out
     lines = out.splitlines()

@@ -185,10 +185,18 @@ def worst_agents(report: dict[str, Any], lang: str | None = None) -> list[str]:
     points = {(p["shop"], p["agent"]): p["points"] for p in report["summary"]["points"] if p["agent"] is not None}
     name = _namer(report, lang)
 
+    # How far from passing, after the counts (render/matrix.shortfalls): on JD no rule
+    # carries points, and ties fell to the name.
+    gaps: dict[tuple[str, str], float] = {}
+    for m in _current(report):
+        if m["status"] == "fail" and (m.get("threshold") or 0) > 0 and m.get("value") is not None:
+            key = (m["shop"], m["agent"])
+            gaps[key] = max(gaps.get(key, 0.0), abs(m["value"] - m["threshold"]) / m["threshold"])
+
     def badness(key: tuple[str, str]) -> tuple:
         entry = agents[key]
         errors = sum(1 for c in entry["fail"] if severity.get(c) == "error")
-        return (-errors, -len(entry["fail"]), -len(entry["at_risk"]), -abs(points.get(key, 0)), key[0], key[1] or "")
+        return (-errors, -len(entry["fail"]), -len(entry["at_risk"]), -abs(points.get(key, 0)), -gaps.get(key, 0.0), key[0], key[1] or "")
 
     for entry in agents.values():  # a rule failed on several days of the run is named once
         entry["fail"] = list(dict.fromkeys(entry["fail"]))

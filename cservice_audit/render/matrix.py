@@ -99,6 +99,7 @@ class MatrixRow:
     at_risk: int
     kind: str = "agent"  # agent | bot | unassigned | shop
     lost: int = 0  # of the at-risk periods, those that can no longer pass (needs.py `can_pass`)
+    gap: float = 0.0  # how far its worst failing rate or wait is from its threshold (shortfalls)
 
     @property
     def coached(self) -> bool:
@@ -123,6 +124,18 @@ class Matrix:
         return [row for row in self.rows if row.shop == shop]
 
 
+def shortfalls(metrics: pl.DataFrame) -> pl.DataFrame:
+    """(shop, agent, gap): per agent, the largest distance of a failing rate or wait from its
+    threshold, as a share of the threshold (a rate of 35 % against 80 %: 0.56; a mean wait of
+    80 s against 40 s: 1.0). A tie-break for worst first, after the counts of failed and
+    at-risk rules (an at-risk period's distance so far says little about where it ends)."""
+    return (
+        metrics.filter((pl.col("status") == "fail") & (pl.col("threshold") > 0) & pl.col("value").is_not_null())
+        .group_by("shop", "agent")
+        .agg(((pl.col("value") - pl.col("threshold")).abs() / pl.col("threshold")).max().alias("gap"))
+    )
+
+
 def agent_matrix(result: AuditResult) -> Matrix:
     as_of = result.as_of
     codes = [rule.code for rule in result.ruleset.rules if rule.check != "data_quality"]
@@ -136,6 +149,7 @@ def agent_matrix(result: AuditResult) -> Matrix:
     for shop, agent, rule, status, gone in current.select("shop", "agent", "rule", "status", hopeless.fill_null(False).alias("lost")).iter_rows():
         cells.setdefault((shop, agent), {})[rule] = status
         lost[(shop, agent)] = lost.get((shop, agent), 0) + gone
+    gaps = {(shop, agent): gap for shop, agent, gap in shortfalls(current).iter_rows()}
     # A run of several days also reports the finished calendar periods before the as-of day
     # (each day of a daily rule, a week, a month): one failed is a failure the platform has
     # already counted, so the cell shows it. The current period alone made a week's audit say
@@ -174,7 +188,10 @@ def agent_matrix(result: AuditResult) -> Matrix:
                 at_risk=sum(1 for s in statuses.values() if s == "at_risk"),
                 kind=kind,
                 lost=lost.get((shop, agent), 0),
+                gap=gaps.get((shop, agent), 0.0),
             )
         )
-    rows.sort(key=lambda r: (r.shop, KIND_ORDER[r.kind], -r.error_fails, -r.fails, -r.at_risk, -abs(r.points), r.agent or ""))
+    # Then how far from passing: on JD no rule carries points, and 35 % was listed above 0 %
+    # by name alone.
+    rows.sort(key=lambda r: (r.shop, KIND_ORDER[r.kind], -r.error_fails, -r.fails, -r.at_risk, -abs(r.points), -r.gap, r.agent or ""))
     return Matrix(used, rows)

@@ -89,8 +89,13 @@ def _marks(rule, row: dict, lang: str) -> str | None:
         limit = rule.params["threshold"]
         late = wait is None or wait > limit
         return t("show.late", lang, code=rule.code, limit=f"{limit:g}") if late else t("show.on_time", lang, code=rule.code)
-    limit = rule.params["max_seconds"]
-    if wait is None or wait > limit:
+    # As the mean counts it (checks/average_wait.py): with a cap, a wait counts at most cap and
+    # an unanswered item as cap; without one, an unanswered item is not in the mean at all.
+    limit, cap = rule.params["max_seconds"], rule.params["cap"]
+    if wait is None and cap is None:
+        return None
+    counted = cap if wait is None else min(wait, cap if cap is not None else wait)
+    if counted > limit:
         return t("show.above_mean", lang, code=rule.code, limit=f"{limit:g}")
     return None
 

@@ -329,3 +329,16 @@ def test_item_tables_come_by_rule_then_day(cli, write) -> None:
         # each day's table holds that day's agent
         first = run.out.split(headings[0])[1].split(headings[1])[0]
         assert "小B" in first and "小A" not in first, run.out
+
+
+def test_show_marks_an_unanswered_turn_only_against_a_mean_that_counts_it(cli, write) -> None:
+    """JD-A1 averages answered turns only (no cap): a turn never answered is not in its mean,
+    and `show` marked it ✗ JD-A1 all the same. TB-A1 counts it at its cap (600 s > 60 s): the
+    mark stays; an answered wait past a rule's limit is marked under both."""
+    rows = "2026-11-18 11:10:00,店,b9,c1,买家,,退货地址\n2026-11-18 11:10:01,店,b9,c1,机器人,机器人,退货地址请见订单详情\n"
+    jd = _show_c1(cli, write, rows, "-p", "jd", "--lang", "zh")
+    assert "✗ JD-R30 超时（> 30 秒）" in jd.out and "JD-A1" not in jd.out.split("回复规则")[1].split("\n", 1)[1], jd.out
+    tb = _show_c1(cli, write, rows, "-p", "taobao", "--lang", "zh")
+    assert "✗ TB-A1 超过平均等待上限（> 60 秒）" in tb.out, tb.out
+    slow = _show_c1(cli, write, "2026-11-18 11:10:00,店,b9,c1,买家,,在吗\n2026-11-18 11:11:00,店,b9,c1,客服,小A,在的\n", "-p", "jd", "--lang", "zh")
+    assert "✗ JD-A1 超过平均等待上限（> 40 秒）" in slow.out, slow.out

@@ -141,7 +141,7 @@ def render(rows: pl.DataFrame, findings: pl.DataFrame, ruleset: Ruleset, lang: s
         when = row["ts"].strftime("%m-%d %H:%M:%S" if multi_day else "%H:%M:%S")
         who = names.get(row["agent"], "")
         role = t(f"show.role.{row['role']}", lang) + (f" {t('show.spam', lang)}" if row["spam"] else "")
-        text = row["text"] if row["text"] is not None else (row["rating"] or "")
+        text = row["text"] if row["text"] is not None else (t(f"show.rating.{row['rating']}", lang) if row["rating"] else "")
         if row["reason"]:
             text = f"{text} ({row['reason']})"
         lead = f"{when}  {_padded(role, 8)} {_padded(who, name_width)} "
@@ -155,7 +155,10 @@ def render(rows: pl.DataFrame, findings: pl.DataFrame, ruleset: Ruleset, lang: s
                 if len(set(waits)) == 1:
                     shown = wait_text(waits[0], lang)
                 else:
-                    shown = " / ".join(f"{wait_text(w, lang)} ({c[5:]})" for c, w in zip(wait_columns, waits, strict=True))
+                    shown = " / ".join(
+                        t("show.wait_by", lang, wait=wait_text(w, lang), roles=_roles(c[5:], lang))
+                        for c, w in zip(wait_columns, waits, strict=True)
+                    )
                 notes.append(t("show.wait", lang, wait=shown))
             notes += [m for m in (_marks(rule, row, lang) for rule in reply_rules) if m]
         if notes:
@@ -171,6 +174,11 @@ def render(rows: pl.DataFrame, findings: pl.DataFrame, ruleset: Ruleset, lang: s
         lines += ["", t("show.other_findings", lang)]
         lines += [" " * 2 + _finding(f, lang) for f in rest]
     return "\n".join(lines) + "\n"
+
+
+def _roles(roles: str, lang: str) -> str:
+    """A set of reply roles (`agent+bot`, the wait column's suffix) in the transcript's words."""
+    return "+".join(t(f"show.role.{role}", lang) for role in roles.split("+"))
 
 
 def _padded(text: str, width: int) -> str:

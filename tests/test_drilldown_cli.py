@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -342,3 +343,21 @@ def test_show_marks_an_unanswered_turn_only_against_a_mean_that_counts_it(cli, w
     assert "✗ TB-A1 超过平均等待上限（> 60 秒）" in tb.out, tb.out
     slow = _show_c1(cli, write, "2026-11-18 11:10:00,店,b9,c1,买家,,在吗\n2026-11-18 11:11:00,店,b9,c1,客服,小A,在的\n", "-p", "jd", "--lang", "zh")
     assert "✗ JD-A1 超过平均等待上限（> 40 秒）" in slow.out, slow.out
+
+
+def test_show_in_chinese_writes_reply_roles_and_ratings_in_chinese(cli, write) -> None:
+    """A PDD wait per set of reply roles read `1m56s (agent) / 11s (agent+bot)` and a review
+    `satisfied` in the Chinese transcript; the roles are now the transcript's words and the
+    rating the platforms' 满意/一般/失望. Waits stay 1m56s, as the reports' tables write them."""
+    rows = (
+        "2026-11-22 10:00:00,店,b1,c1,buyer,,在吗,\n2026-11-22 10:00:11,店,b1,c1,bot,,您好,\n"
+        "2026-11-22 10:01:56,店,b1,c1,agent,小A,在的亲,\n2026-11-22 10:05:00,店,b1,c1,review,小A,,satisfied\n"
+        "2026-11-22 10:06:00,店,b1,c1,review,小A,,neutral\n2026-11-22 10:07:00,店,b1,c1,review,小A,,disappointed\n"
+    )
+    write("chats.csv", "ts,shop,buyer,conversation,role,agent,text,rating\n" + rows)
+    zh, en = cli.many(("show", "c1", "chats.csv", "-p", "pinduoduo", "--lang", "zh"), ("show", "c1", "chats.csv", "-p", "pinduoduo", "--lang", "en"))
+    assert zh.code == en.code == 0, zh.err + en.err
+    assert "等待 1m56s（客服） / 11s（客服+机器人）" in zh.out, zh.out
+    assert [line.split()[-1] for line in zh.out.splitlines() if " 评价 " in line] == ["满意", "一般", "失望"], zh.out
+    assert re.findall(r"(?<![A-Z-])[A-Za-z]{2,}", zh.out.split("\n", 2)[2].replace("PDD-", "")) == [], zh.out  # below the header (its zone)
+    assert "wait 1m56s (agent) / 11s (agent+bot)" in en.out and "satisfied" in en.out, en.out

@@ -171,21 +171,34 @@ def _zh_docs() -> dict[str, dict[str, Any]]:
     return data_yaml("data/check_docs_zh.yaml")
 
 
-def check_doc(name: str, lang: str) -> list[str]:
-    """A check's documentation page (its docstring) as lines, headings in `lang`; in Chinese,
-    its summary and the what and why sections from data/check_docs_zh.yaml."""
+# The docstring's example sections: `explain` shows the rule's own example (the check's
+# `example(rule, lang)`, checks/example.py) in their place, not the docstring's, which is
+# another platform's rule.
+EXAMPLE_SECTIONS = ("Example finding", "Example findings")
+
+
+def check_doc(rule: Rule, lang: str) -> list[str]:
+    """The page of the rule's check (its docstring) as lines, headings in `lang`; in Chinese,
+    its summary and the what and why sections from data/check_docs_zh.yaml; the example
+    finding(s) of this rule."""
+    name = rule.check
     doc = inspect.cleandoc(CHECKS[name].__doc__ or "").split("\n")
     zh = _zh_docs()[name] if lang == "zh" else None
     lines, section = [], None
     for number, line in enumerate(doc):
-        if line in DOC_HEADINGS:
+        if line in EXAMPLE_SECTIONS:
+            examples = CHECKS[name].example(rule, lang)
+            lines.append(_t("explain.examples" if len(examples) > 1 else "explain.example", lang))
+            lines += ["    " + terminal_safe(one_line(e)) for e in examples]
+            section = "example"
+        elif line in DOC_HEADINGS:
             section = ZH_SECTIONS.get(line)
             lines.append(_t(DOC_HEADINGS[line], lang))
             if zh and section:
                 lines += ["    " + text for text in zh[section].rstrip().split("\n")]
         elif number == 0 and zh:
             lines.append(zh["summary"])
-        elif not (zh and section) or not line.strip():
+        elif section != "example" and (not (zh and section) or not line.strip()):
             lines.append(line)
     return lines
 
@@ -220,5 +233,5 @@ def explain_rule(ruleset: Ruleset, rule: Rule, lang: str = "en") -> str:
     for key, spec in check.PARAMS.items():
         value = rule.params.get(key)
         lines.append(f"    {key} = {_param_text(value) if value is not None else none}    # {param_doc(rule.check, key, spec.doc, lang)}")
-    lines += ["", *check_doc(rule.check, lang)]
+    lines += ["", *check_doc(rule, lang)]
     return terminal_safe("\n".join(lines)) + "\n"  # a user's ruleset texts, shown safe

@@ -475,3 +475,40 @@ def test_explain_known_and_unknown_code(cli):
     assert unknown.code == 2
     assert unknown.out == ""
     assert len(unknown.err_lines()) == 1 and "NOPE-X9" in unknown.err
+
+
+@pytest.fixture(scope="module")
+def explained(cli_factory, tmp_path_factory):
+    """Every rule of every shipped ruleset (as `rules -f json` lists them) with its `explain`
+    page in English and in Chinese: {code: (rule, en, zh)}."""
+    from cservice_audit.ruleset import shipped_platforms
+
+    cli = cli_factory(tmp_path_factory.mktemp("explain"))
+    listed = cli.many(*(("rules", "-p", p, "-f", "json") for p in shipped_platforms()))
+    assert all(r.code == 0 for r in listed), [r.err for r in listed]
+    rules = [rule for run in listed for rule in run.json()["rules"]]
+    pages = cli.many(*({"args": ("explain", r["code"], "--lang", lang)} for r in rules for lang in ("en", "zh")))
+    assert all(p.code == 0 for p in pages), [p.err for p in pages if p.code]
+    return {r["code"]: (r, pages[2 * i].out, pages[2 * i + 1].out) for i, r in enumerate(rules)}
+
+
+def test_explain_shows_an_example_finding_of_the_rule_itself(explained):
+    """`explain TB-P5` ended with a PDD-P2 finding, `explain JD-R30` with PDD-R3's buyer-days
+    and `explain JD-A1` with DY-A1's: each check's docstring example. The example is now the
+    rule's own: its code, title and unit, in the page's language, and no other rule's code."""
+    from cservice_audit.i18n import t
+
+    codes = set(explained)
+    for code, (rule, *pages) in explained.items():
+        for lang, page in zip(("en", "zh"), pages, strict=True):
+            heading = next(h for h in (t("explain.examples", lang), t("explain.example", lang)) if f"\n{h}\n" in page)
+            examples = page.split(f"\n{heading}\n", 1)[1].rstrip("\n").splitlines()
+            lead = f"    {code} {t('severity.' + rule['severity'], lang)} "
+            assert examples and all(e.startswith(lead) for e in examples), (code, lang, examples)
+            others = {c for c in codes - {code} if re.search(rf"\b{re.escape(c)}\b", "\n".join(examples))}
+            assert not others, (code, lang, examples)
+            if rule["check"] != "data_quality":
+                assert all(rule["title"] in e for e in examples), (code, lang, examples)
+            if "unit" in rule["params"]:
+                assert all(t(f"unit.{rule['params']['unit']}", lang) in e for e in examples), (code, lang, examples)
+    assert "问题示例\n    TB-P5 错误 " in explained["TB-P5"][2] and "(7/11 conversations)" in explained["JD-R30"][1]

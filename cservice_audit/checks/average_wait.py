@@ -23,6 +23,7 @@ from __future__ import annotations
 import polars as pl
 
 from cservice_audit.checks.context import CheckOutput, Context
+from cservice_audit.checks.example import rate_line
 from cservice_audit.checks.late import late_items
 from cservice_audit.checks.items import period_label, rate_evidence, rate_findings, summarize
 from cservice_audit.errors import Term
@@ -45,17 +46,9 @@ def validate(params: dict) -> None:
         raise ParamError("param.cap")
 
 
-def run(rule: Rule, context: Context) -> CheckOutput:
+def _describe(rule: Rule) -> dict[str, pl.Expr]:
     params = rule.params
-    cap = params["cap"]
-    if cap is None:
-        waits, counted = pl.col("wait"), pl.col("wait").is_not_null()
-    else:
-        waits, counted = pl.min_horizontal(pl.col("wait"), pl.lit(cap)).fill_null(cap), pl.lit(True)
-    mean = pl.col("numerator") / pl.col("denominator")
-    failing = pl.col("value") > params["max_seconds"]
-    metrics, days = summarize(context, rule, waits, counted, mean, failing, params["max_seconds"])
-    describe = {
+    return {
         lang: text_expr(
             "finding.wait_above",
             lang,
@@ -68,6 +61,25 @@ def run(rule: Rule, context: Context) -> CheckOutput:
         )
         for lang in LANGS
     }
+
+
+def example(rule: Rule, lang: str) -> list[str]:
+    """A mean of 11 items, twice the limit and a quarter more (explain)."""
+    mean = rule.params["max_seconds"] * 2.25
+    return [rate_line(rule, lang, _describe(rule), value=mean, numerator=mean * 11, denominator=11)]
+
+
+def run(rule: Rule, context: Context) -> CheckOutput:
+    params = rule.params
+    cap = params["cap"]
+    if cap is None:
+        waits, counted = pl.col("wait"), pl.col("wait").is_not_null()
+    else:
+        waits, counted = pl.min_horizontal(pl.col("wait"), pl.lit(cap)).fill_null(cap), pl.lit(True)
+    mean = pl.col("numerator") / pl.col("denominator")
+    failing = pl.col("value") > params["max_seconds"]
+    metrics, days = summarize(context, rule, waits, counted, mean, failing, params["max_seconds"])
+    describe = _describe(rule)
     noun, window = Term(f"noun.{params['unit']}"), params["window"].label()
     if cap is None:
         evidence = rate_evidence("evidence.wait_answered", noun=noun, window=window)

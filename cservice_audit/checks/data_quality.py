@@ -23,7 +23,8 @@ import polars as pl
 
 from cservice_audit.checks.context import CheckOutput, Context
 from cservice_audit.formatting import format_text
-from cservice_audit.i18n import text_expr
+from cservice_audit.checks.example import ROW as EXAMPLE_ROW
+from cservice_audit.i18n import t, text_expr
 from cservice_audit.normalize import CANONICAL
 from cservice_audit.params import Param
 from cservice_audit.ruleset import Rule
@@ -34,6 +35,13 @@ PARAMS: dict[str, Param] = {}
 
 def validate(params: dict) -> None:
     """No parameters."""
+
+
+def example(rule: Rule, lang: str) -> list[str]:
+    """A row whose time cannot be read (explain)."""
+    problem = t("finding.rejected", lang, problem=t("reject.bad_ts", lang, value="2026-13-01 25:00"))
+    file, line = EXAMPLE_ROW
+    return [t("explain.example_row", lang, code=rule.code, severity=t(f"severity.{rule.severity}", lang), file=file, line=line, message=problem)]
 
 
 def run(rule: Rule, context: Context) -> CheckOutput:

@@ -43,6 +43,7 @@ from datetime import datetime, timedelta, timezone
 import polars as pl
 
 from cservice_audit.checks.context import CheckOutput, Context
+from cservice_audit.checks.example import ASKED as EXAMPLE_ASKED, item_line
 from cservice_audit.checks.items import in_window
 from cservice_audit.checks.occurrences import occurrence_escalations, occurrence_findings, tally
 from cservice_audit.i18n import LANGS, t, text_expr, text_exprs
@@ -94,6 +95,26 @@ def _span(seconds: float, lang: str = "en") -> str:
     if seconds >= 60 and seconds % 60 == 0:
         return t("span.minutes", lang, n=f"{seconds / 60:g}")
     return t("span.seconds", lang, n=f"{seconds:g}")
+
+
+def example(rule: Rule, lang: str) -> list[str]:
+    """One turn per clause of the rule, late by it (explain): never answered the same day, a
+    reply after `max_wait`, a topic turn answered after `topic_deadline`."""
+    params, lines = rule.params, []
+    if params["same_day"]:
+        asked = EXAMPLE_ASKED.replace(hour=21, minute=40, second=5)
+        lines.append(item_line(rule, lang, t("finding.never_answered", lang, asked=f"{asked:{LOCAL}}", clause=t("finding.same_day", lang)), asked))
+    # A max_wait turn asked after the window closes, so that no same-day clause names it first.
+    after_window = EXAMPLE_ASKED.replace(hour=0, minute=0, second=0) + timedelta(seconds=min(params["window"].end + 1805, 86399))
+    for asked, deadline, clause in (
+        (EXAMPLE_ASKED, params["topic_deadline"], params["topic"] and t("finding.within_topic", lang, span=_span(params["topic_deadline"] or 0, lang), topic=params["topic"][0])),
+        (after_window, params["max_wait"], params["max_wait"] and t("finding.within", lang, span=_span(params["max_wait"], lang))),
+    ):
+        if clause:
+            due = asked + timedelta(seconds=deadline)
+            what = t("finding.late_reply", lang, asked=f"{asked:{LOCAL}}", reply=f"{due + timedelta(seconds=11):{LOCAL}}", deadline=f"{due:{LOCAL}}", clause=clause)
+            lines.append(item_line(rule, lang, what, asked))
+    return lines
 
 
 def _judged(reply_ts: pl.Expr, deadline: pl.Expr, data_end: pl.Expr) -> tuple[pl.Expr, pl.Expr]:

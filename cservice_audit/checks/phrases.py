@@ -38,9 +38,10 @@ import polars as pl
 
 from cservice_audit.checks.context import CheckOutput, Context
 from cservice_audit.checks.occurrences import occurrence_escalations, occurrence_findings, tally
-from cservice_audit.i18n import LANGS, text_expr
+from cservice_audit.checks.example import item_line, shortest_match
+from cservice_audit.i18n import LANGS, t, text_expr
 from cservice_audit.params import OCCURRENCE, REPLY_ROLES, Param, ParamError
-from cservice_audit.phrase_engine import compile_params, lexicon_error, match_distinct
+from cservice_audit.phrase_engine import compile_params, lexicon, lexicon_error, match_distinct
 from cservice_audit.ruleset import Rule
 
 
@@ -120,6 +121,16 @@ def validate(params: dict) -> None:
         raise ParamError("param.phrases_needed")
     if params["sound_patterns"] and not params["sound_targets"] and not params["lexicons"]:
         raise ParamError("param.sound_targets")
+
+
+def example(rule: Rule, lang: str) -> list[str]:
+    """A message matching the rule's first literal phrase, its lexicons' first, else the
+    shortest text its first pattern matches (explain)."""
+    params = rule.params
+    phrases = [*(params["phrases"] or ()), *(p for name in params["lexicons"] or () for p in lexicon(name).get("phrases") or ())]
+    patterns = [*(params["patterns"] or ()), *(params["sound_patterns"] or ())]
+    match = phrases[0] if phrases else shortest_match(patterns[0]) if patterns else ""
+    return [item_line(rule, lang, t("finding.matched", lang, match=match))]
 
 
 def run(rule: Rule, context: Context) -> CheckOutput:

@@ -23,8 +23,9 @@ from __future__ import annotations
 import polars as pl
 
 from cservice_audit.checks.context import CheckOutput, Context
+from cservice_audit.checks.example import item_line
 from cservice_audit.checks.occurrences import occurrence_escalations, occurrence_findings, tally
-from cservice_audit.i18n import text_exprs
+from cservice_audit.i18n import t, text_exprs
 from cservice_audit.params import OCCURRENCE, REPLY_ROLES, Param, ParamError
 from cservice_audit.ruleset import Rule
 
@@ -39,6 +40,11 @@ PARAMS = {
 def validate(params: dict) -> None:
     if params["min_repeats"] < 2:
         raise ParamError("param.min_repeats")
+
+
+def example(rule: Rule, lang: str) -> list[str]:
+    """One reply sent `min_repeats` times in a conversation (explain)."""
+    return [item_line(rule, lang, t("finding.repeated", lang, n=rule.params["min_repeats"]))]
 
 
 def run(rule: Rule, context: Context) -> CheckOutput:

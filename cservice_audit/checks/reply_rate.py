@@ -21,9 +21,12 @@ Example finding
 
 from __future__ import annotations
 
+import math
+
 import polars as pl
 
 from cservice_audit.checks.context import CheckOutput, Context
+from cservice_audit.checks.example import rate_line
 from cservice_audit.checks.late import late_items
 from cservice_audit.checks.items import UNITS, rate_evidence, rate_findings, rate_messages, summarize
 from cservice_audit.errors import Term
@@ -45,6 +48,16 @@ def validate(params: dict) -> None:
     """All parameters are checked one by one; nothing depends on another."""
 
 
+def _describe(rule: Rule) -> dict[str, pl.Expr]:
+    return rate_messages("finding.rate_below", rule, f"unit.{rule.params['unit']}", rule.params["min_rate"])
+
+
+def example(rule: Rule, lang: str) -> list[str]:
+    """A period with 11 items, two fewer on time than the rule needs (explain)."""
+    on_time = max(0, math.ceil(rule.params["min_rate"] * 11) - 2)
+    return [rate_line(rule, lang, _describe(rule), value=on_time / 11, numerator=on_time, denominator=11)]
+
+
 def run(rule: Rule, context: Context) -> CheckOutput:
     params = rule.params
     on_time = pl.col("wait").is_not_null() & (pl.col("wait") <= params["threshold"])
@@ -52,7 +65,7 @@ def run(rule: Rule, context: Context) -> CheckOutput:
     metrics, days = summarize(
         context, rule, on_time, pl.lit(True), rate, pl.col("value") < params["min_rate"], params["min_rate"]
     )
-    describe = rate_messages("finding.rate_below", rule, f"unit.{params['unit']}", params["min_rate"])
+    describe = _describe(rule)
     evidence = rate_evidence(
         "evidence.reply_rate",
         noun=Term(f"noun.{params['unit']}"),

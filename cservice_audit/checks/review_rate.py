@@ -27,9 +27,12 @@ Example finding
 
 from __future__ import annotations
 
+import math
+
 import polars as pl
 
 from cservice_audit.checks.context import CheckOutput, Context
+from cservice_audit.checks.example import rate_line
 from cservice_audit.checks.items import in_window, rate_evidence, rate_findings, rate_messages, summarize
 from cservice_audit.errors import Term
 from cservice_audit.params import COMMON, DAYTIME, Param, ParamError
@@ -77,15 +80,26 @@ def review_items(context: Context, rule: Rule, scope: str) -> pl.LazyFrame:
     )
 
 
+def _measure(rule: Rule) -> tuple[pl.Expr, float, str, str]:
+    """(failing, threshold, below/above, what is counted) of the rule's measure."""
+    params = rule.params
+    if params["measure"] == "good_rate":
+        return pl.col("value") < params["min_rate"], params["min_rate"], "below", "reviews"
+    return pl.col("value") > params["max_rate"], params["max_rate"], "above", "bad_reviews"
+
+
+def example(rule: Rule, lang: str) -> list[str]:
+    """8 reviews, two good ones fewer than the rule needs, or one attitude review more than it
+    allows (explain)."""
+    _, threshold, word, counted = _measure(rule)
+    n = max(0, math.ceil(threshold * 8) - 2) if word == "below" else min(8, math.floor(threshold * 8) + 1)
+    return [rate_line(rule, lang, rate_messages(f"finding.rate_{word}", rule, f"unit.{counted}", threshold), value=n / 8, numerator=n, denominator=8)]
+
+
 def run(rule: Rule, context: Context) -> CheckOutput:
     params = rule.params
     rate = pl.col("numerator") / pl.col("denominator")
-    if params["measure"] == "good_rate":
-        failing, threshold, word = pl.col("value") < params["min_rate"], params["min_rate"], "below"
-        counted = "reviews"
-    else:
-        failing, threshold, word = pl.col("value") > params["max_rate"], params["max_rate"], "above"
-        counted = "bad_reviews"
+    failing, threshold, word, counted = _measure(rule)
     metrics, days = summarize(context, rule, pl.col("good"), pl.lit(True), rate, failing, threshold, items_of=review_items, has_waits=False)
     describe = rate_messages(f"finding.rate_{word}", rule, f"unit.{counted}", threshold)
     served = Term("evidence.human_only" if params["human_only"] else "evidence.with_robot")

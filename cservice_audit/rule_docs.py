@@ -53,7 +53,7 @@ def escalation_line(rule: Rule, lang: str = "en") -> str:
     if rule.escalation is None:
         return ""
     tiers = "; ".join(
-        f"{t.at}: {t.label} ({t.severity}{_t('explain.tier_points', lang, points=f'{t.points:g}') if t.points else ''}) {t.penalty}".rstrip()
+        f"{t.at}: {t.label} ({_t(f'severity.{t.severity}', lang)}{_t('explain.tier_points', lang, points=f'{t.points:g}') if t.points else ''}) {t.penalty}".rstrip()
         for t in rule.escalation.tiers
     )
     return _t("explain.escalation", lang, days=rule.escalation.lookback_days, tiers=tiers)
@@ -190,7 +190,9 @@ def check_doc(rule: Rule, lang: str) -> list[str]:
             examples = CHECKS[name].example(rule, lang)
             lines.append(_t("explain.examples" if len(examples) > 1 else "explain.example", lang))
             lines += ["    " + terminal_safe(one_line(e)) for e in examples]
-            section = "example"
+            section = "skip"
+        elif zh and line == "Parameters":
+            section = "skip"  # names only: the parameters in effect above list each with its Chinese note
         elif line in DOC_HEADINGS:
             section = ZH_SECTIONS.get(line)
             lines.append(_t(DOC_HEADINGS[line], lang))
@@ -198,9 +200,40 @@ def check_doc(rule: Rule, lang: str) -> list[str]:
                 lines += ["    " + text for text in zh[section].rstrip().split("\n")]
         elif number == 0 and zh:
             lines.append(zh["summary"])
-        elif section != "example" and (not (zh and section) or not line.strip()):
+        elif section != "skip" and (not (zh and section) or not line.strip()):
             lines.append(line)
     return lines
+
+
+# A parameter's value in Chinese words: the catalogue word of a choice (its key in the ruleset
+# is the English); lists of regular expressions and models by their number (`rules -v` shows
+# them whole), lexicons by their titles.
+ZH_WORDS = {"unit": "noun.", "period": "period.", "reply_roles": "role.", "roles": "role.", "scopes": "scope.",
+            "negation_scope": "explain.scope.", "measure": "explain.measure."}
+
+
+def param_value(spec: Any, key: str, value: Any, lang: str) -> str:
+    """A parameter's value as `explain` shows it in `lang` (English: as the ruleset writes it)."""
+    if value is None:
+        return _t("explain.none", lang)
+    if lang != "zh" or isinstance(value, Window):
+        return _param_text(value)
+    if isinstance(value, bool):
+        return _t(f"explain.flag.{str(value).lower()}", lang)
+    if key in ZH_WORDS:
+        words = [_t(ZH_WORDS[key] + v, lang) for v in (value if isinstance(value, (tuple, list)) else (value,))]
+        return "[" + ", ".join(words) + "]" if isinstance(value, (tuple, list)) else words[0]
+    if key == "lexicons":
+        from cservice_audit.phrase_engine import lexicon
+
+        return "[" + ", ".join(lexicon(name).get("title") or name for name in value) + "]"
+    if key == "models":
+        return _t("explain.models", lang, n=len(value))
+    if spec.kind == "regexes":
+        return _t("explain.regexes", lang, n=len(value))
+    if isinstance(value, dict):
+        return _t("explain.reasons", lang, n=len(value))
+    return _param_text(value)
 
 
 def param_doc(check: str, key: str, doc: str, lang: str) -> str:
@@ -215,9 +248,9 @@ def explain_rule(ruleset: Ruleset, rule: Rule, lang: str = "en") -> str:
     lines = [
         f"{rule.code}  {rule.title}  ({rule.name})",
         _t("explain.platform", lang, name=ruleset.name, platform=ruleset.platform, version=ruleset.version, effective=ruleset.effective),
-        _t("explain.check", lang, check=rule.check, severity=rule.severity)
+        _t("explain.check", lang, check=_zh_docs()[rule.check]["name"] if lang == "zh" else rule.check, severity=_t(f"severity.{rule.severity}", lang))
         + (_t("explain.points", lang, points=f"{rule.points:g}") if rule.points else ""),
-        _t("explain.confidence", lang, confidence=rule.confidence) + (f": {rule.confidence_note}" if rule.confidence_note else ""),
+        _t("explain.confidence", lang, confidence=_t(f"confidence.{rule.confidence}", lang)) + (f": {rule.confidence_note}" if rule.confidence_note else ""),
     ]
     if rule.source:
         lines.append(_t("explain.source", lang, source=rule.source))
@@ -229,9 +262,10 @@ def explain_rule(ruleset: Ruleset, rule: Rule, lang: str = "en") -> str:
     if rule.description:
         lines += ["", rule.description]
     lines += ["", _t("explain.params", lang)]
-    none = _t("explain.none", lang)
     for key, spec in check.PARAMS.items():
         value = rule.params.get(key)
-        lines.append(f"    {key} = {_param_text(value) if value is not None else none}    # {param_doc(rule.check, key, spec.doc, lang)}")
+        lines.append(f"    {key} = {param_value(spec, key, value, lang)}    # {param_doc(rule.check, key, spec.doc, lang)}")
     lines += ["", *check_doc(rule, lang)]
+    if lang == "zh":  # the developer's references (spec, files, commands), last and apart
+        lines += ["", _t("explain.see", lang, refs=_zh_docs()[rule.check]["see"])]
     return terminal_safe("\n".join(lines)) + "\n"  # a user's ruleset texts, shown safe

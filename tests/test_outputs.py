@@ -223,6 +223,22 @@ def test_digest_never_cuts_a_character():
     assert "…and 79 more" in text or "…and 80 more" in text
 
 
+def test_digest_names_sub_accounts_without_backslashes(cli, tmp_path):
+    """Every JD sub-account (jd_客服09) and derived conversation (店/buyer_02599#1) read
+    `jd\\_客服09` and `buyer\\_02599\\#1` in the group's message: an underscore between
+    letters and a `#` inside a line mark nothing up, and a bot that does not read escapes
+    shows the backslashes. Markup that could work (emphasis, a link) stays escaped."""
+    rows = ["ts,shop,buyer,role,agent,text"]
+    for i in range(3):
+        rows += [f"2026-11-22 10:0{i}:00,店,buyer_0259{i},buyer,,在吗", f"2026-11-22 10:0{i}:50,店,buyer_0259{i},agent,jd_客服09,在的"]
+    rows += ["2026-11-22 11:00:00,店,b_x,buyer,,在吗", "2026-11-22 11:00:50,店,b_x,agent,*小*_美_[x](http://e),加我微信"]
+    export = tmp_path / "jd.csv"
+    export.write_text("\n".join(rows) + "\n", "utf-8")
+    out = cli("audit", export, "-p", "jd", "--no-history", "--exit-zero", "--lang", "zh", "-f", "digest").out
+    assert "**jd_客服09**" in out and "会话 店/b_x#1" in out and "\\_" not in out.replace("\\_美\\_", ""), out
+    assert "\\*小\\*\\_美\\_\\[x\\](http://e)" in out and "[x](http" not in out, out
+
+
 def test_digest_counts_the_agents_the_summary_screen_counts(cli):
     """The sample's PDD-R3 fails for three agents, the unassigned turns and the shop: the
     digest says "3 agent(s) fail" as the summary screen's rows do, names the unassigned turns

@@ -9,6 +9,8 @@ text is only ever cut between characters, never inside one.
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -93,11 +95,18 @@ def clip(text: str, chars: int = ITEM_CHARS) -> str:
     return text if len(text) <= chars else text[: chars - 1] + "…"
 
 
+# `_` between two letters or digits (jd_客服09, buyer_02599) and `#` inside a line
+# (buyer#1) mark up nothing in Markdown; escaped, a bot that does not read escapes showed
+# `jd\_客服09` for every JD sub-account.
+_HARMLESS_ESCAPES = re.compile(r"(?<=[^\W_])\\_(?=[^\W_])|(?<=.)\\#")
+
+
 def _safe(value: object, chars: int = 60) -> str:
     # Clipped before escaping, so an escape sequence is never cut in half. Parentheses are
     # left bare for readability ("(unassigned)"): with every bracket escaped they cannot
     # form a link, and bots would show the backslashes.
     text = markdown_safe(clip("" if value is None else str(value), chars))
+    text = _HARMLESS_ESCAPES.sub(lambda m: m.group(0)[1:], text)
     return text.replace("\\(", "(").replace("\\)", ")")
 
 

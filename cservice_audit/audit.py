@@ -205,6 +205,7 @@ def _run_audit(
     first_day = options.date or options.since
     data_ends = used.lazy().group_by("shop").agg(pl.col("ts").max().alias("_data_end")).collect(engine=engine)
     _note_days_running(data_ends, ruleset, as_of, generated_at, notes)
+    _note_data_ends_early(used, data_ends, ruleset, as_of, generated_at, notes, engine)
     context = Context(
         events=events,
         rejects=rejects,
@@ -485,6 +486,43 @@ def _note_days_running(data_ends: pl.DataFrame, ruleset: Ruleset, as_of: date | 
 # otherwise replace a whole day quietly. Small differences (an export deduplicated another
 # way) are not worth a line.
 FEWER_ROWS_SHARE = 0.9
+
+
+# An export that stops in a busy hour, at least this long before the service window closes,
+# with no event after: cut (a back office's row limit, a download stopped at a line end).
+EARLY_END = timedelta(hours=2)
+BUSY_HOUR_EVENTS = 30
+
+
+def _note_data_ends_early(
+    used: pl.DataFrame | pl.LazyFrame, data_ends: pl.DataFrame, ruleset: Ruleset, as_of: date | None,
+    clock: datetime, notes: list[Term], engine: str,
+) -> None:
+    """A note per shop whose data stops on the as-of day, after that day is over, in a busy
+    hour (BUSY_HOUR_EVENTS events in the hour before) and EARLY_END or more before the last
+    window closes: a file cut at a line end passes every check of its records (a cut inside
+    one stops the run, load._check_not_cut_short) and was judged as the night, half its chats
+    missing. A quiet shop's last chat at 17:00 is not busy, and says nothing."""
+    ends = [rule.params["window"].end for rule in ruleset.rules if rule.params.get("window") is not None]
+    if as_of is None or not ends:
+        return
+    zone = ZoneInfo(ruleset.timezone)
+    closes = datetime.combine(as_of, time(), tzinfo=zone) + timedelta(seconds=max(ends))
+    over = datetime.combine(as_of + timedelta(days=1), time(), tzinfo=zone)
+    early = [(shop, end) for shop, end in data_ends.iter_rows() if end.astimezone(zone).date() == as_of and closes - end >= EARLY_END]
+    if clock < over or not early:
+        return
+    last_hour = pl.lit(False)
+    for shop, end in early:
+        last_hour = last_hour | ((pl.col("shop") == shop) & (pl.col("ts") > end - timedelta(hours=1)))
+    busy = dict(used.lazy().filter(last_hour).group_by("shop").len().collect(engine=engine).iter_rows())
+    for shop, end in sorted(early):
+        if busy.get(shop, 0) >= BUSY_HOUR_EVENTS:
+            local = end.astimezone(zone)
+            notes.append(Term(
+                "note.data_ends_early", shop=one_line(shop), end=local.strftime("%Y-%m-%d %H:%M:%S"), n=busy[shop],
+                closes=closes.strftime("%H:%M"),
+            ))
 
 
 def _note_fewer_rows(shop: str, stored: dict[date, int | None], chat_rows: dict[tuple[str, date], int], notes: list[Term]) -> None:

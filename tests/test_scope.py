@@ -93,6 +93,26 @@ def test_a_date_with_only_the_early_hours_of_an_earlier_export_is_exit_2(cli, tm
     assert day.code in (0, 1) and day.json()["as_of"] == "2026-11-23", day.err
 
 
+def test_an_export_that_stops_in_a_busy_hour_is_said(cli, tmp_path):
+    """A back office's row limit or a download stopped at a line end cuts a file between two
+    whole records: every record reads, and the night was judged from half its chats. Data
+    that stops in a busy hour, hours before the window closes, gets a note on stderr, in the
+    JSON and atop the digest; a day that runs on, and a quiet shop's last chat at 17:00, do not."""
+    busy = [(f"2026-11-22 15:{m:02d}:{s:02d}", "店", f"b{m}", "buyer" if s == 0 else "agent", "" if s == 0 else "小周", "在吗")
+            for m in range(0, 60, 3) for s in (0, 20)]  # fmt: skip
+    cut = _csv(tmp_path / "cut.csv", busy)
+    run = cli("audit", cut, "-p", "pinduoduo", "--date", "2026-11-22", "-f", "json", "--no-history")
+    said = "店: the data stops at 2026-11-22 15:57:20 after 40 events in the hour before, and nothing until 23:00"
+    assert said in run.err and [n["kind"] for n in run.json()["note_details"]] == ["data_ends_early"], run.err
+    digest = cli("audit", cut, "-p", "pinduoduo", "--date", "2026-11-22", "-f", "digest", "--lang", "zh", "--no-history").out
+    assert "- 店：数据止于 2026-11-22 15:57:20，此前一小时有 40 条消息，之后到 23:00 一条也没有" in digest, digest
+    whole = _csv(tmp_path / "whole.csv", [*busy, ("2026-11-22 22:10:00", "店", "z", "buyer", "", "在吗")])
+    quiet = _csv(tmp_path / "quiet.csv", busy[:6] + [("2026-11-22 17:00:00", "店", "z", "buyer", "", "在吗")])
+    for export in (whole, quiet):
+        again = cli("audit", export, "-p", "pinduoduo", "--date", "2026-11-22", "-f", "json", "--no-history")
+        assert "data stops" not in again.err and again.json()["note_details"] == [], again.err
+
+
 @pytest.mark.parametrize("option", ["--select", "--ignore"])
 def test_unknown_rule_codes_are_named(cli, day_file, option):
     line = _one_error(cli("audit", day_file, "-p", "pinduoduo", option, "PDD-R3,PDD-S9", "-f", "json"))

@@ -373,9 +373,9 @@ def mark_duplicates(events: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def sessions(events: pl.LazyFrame, session_gap: float) -> pl.LazyFrame:
-    """(_order, _session): each event's session number within its shop and buyer, a new one
-    after a silence longer than `session_gap` seconds (but for a reply to a waiting buyer). From the four key columns only, sorted
-    once and scanned linearly (windows keyed by shop and buyer strings, over every column,
+    """(_order, _session): each event's session within its shop and buyer, named by its start
+    (`20261122-1323`), a new one after a silence longer than `session_gap` seconds (but for a
+    reply to a waiting buyer). From the key columns only, sorted once and scanned linearly (windows keyed by shop and buyer strings, over every column,
     cost several times more), joined back by input order."""
     same = ((pl.col("shop") == pl.col("shop").shift(1)) & (pl.col("buyer") == pl.col("buyer").shift(1))).fill_null(False)
     silence = (pl.col("ts") - pl.col("ts").shift(1)) > timedelta(seconds=session_gap)
@@ -386,11 +386,15 @@ def sessions(events: pl.LazyFrame, session_gap: float) -> pl.LazyFrame:
     speaker = pl.col("role").is_in(["buyer", "agent", "bot"])
     last_speaker = pl.when(speaker).then(pl.col("role")).when(~same).then(pl.lit("")).forward_fill()
     answers_waiting = (last_speaker.shift(1) == "buyer") & pl.col("role").is_in(["agent", "bot"])
-    gaps = (same & silence & ~answers_waiting.fill_null(False)).cast(pl.UInt32).cum_sum()
+    starts = ~same | (silence & ~answers_waiting.fill_null(False))
+    # Named by when it starts, in local time to the minute (sessions start 10 minutes apart
+    # at least): the same in a day's export and a week's, where a number (#1, #2, …) counted
+    # the buyer's sessions of that export and `show ID` on another export opened another chat.
+    start = pl.when(starts).then(pl.col("ts")).forward_fill().dt.strftime("%Y%m%d-%H%M")
     return (
         events.select("shop", "buyer", "ts", "role", "_order")
         .sort("shop", "buyer", "ts", "_order")
-        .select("_order", (gaps - pl.when(~same).then(gaps).forward_fill() + 1).alias("_session"))
+        .select("_order", start.alias("_session"))
     )
 
 
@@ -398,7 +402,8 @@ def assign_conversations(events: pl.LazyFrame, session_gap: float | None) -> pl.
     """Fill in conversations the export does not give: shop + buyer, split at silences.
 
     With `session_gap` (seconds), a silence longer than it between two events of the same
-    shop and buyer starts a new conversation (JD's 10-minute session rule). A conversation
+    shop and buyer starts a new conversation (JD's 10-minute session rule), named by its
+    start: `shop/buyer#20261122-1323`. A conversation
     id given by the export is the platform's own session and is kept as it is.
     """
     base = format_text("{}/{}", pl.col("shop"), pl.col("buyer"))

@@ -165,7 +165,7 @@ def with_sessions(events: pl.LazyFrame, session_gap: float, folder: Path) -> pl.
             pl.PartitionBy(str(target / f"chunk={b}"), key=[SHOP_KEY, "day"]), mkdir=True
         )
     if not target.exists():
-        return events.with_columns(pl.lit(None, dtype=pl.UInt32).alias("_session"))
+        return events.with_columns(pl.lit(None, dtype=pl.String).alias("_session"))
     numbers = pl.scan_parquet(str(target), hive_partitioning=True, hive_schema=HIVE_SCHEMA).drop("chunk")
     # Joined on the folder keys too, so a batch's filter on them prunes both sides.
     return events.join(numbers, on=[SHOP_KEY, "day", "_order"], how="left")

@@ -361,3 +361,21 @@ def test_show_in_chinese_writes_reply_roles_and_ratings_in_chinese(cli, write) -
     assert [line.split()[-1] for line in zh.out.splitlines() if " 评价 " in line] == ["满意", "一般", "失望"], zh.out
     assert re.findall(r"(?<![A-Z-])[A-Za-z]{2,}", zh.out.split("\n", 2)[2].replace("PDD-", "")) == [], zh.out  # below the header (its zone)
     assert "wait 1m56s (agent) / 11s (agent+bot)" in en.out and "satisfied" in en.out, en.out
+
+
+def test_a_jd_session_has_the_same_id_in_a_days_export_and_a_weeks(cli, write) -> None:
+    """JD sessions the export does not name were numbered within the export (#1, #2, …): the
+    buyer's session of Sunday was #1 in Sunday's file and #2 in the week's, so `show` of the
+    id the nightly report gave, on the week's export, opened Saturday's chat. Named by their
+    start, an id means one session in any export that holds it."""
+    saturday = "2026-11-21 10:00:00,店,b1,买家,,在吗\n2026-11-21 10:02:00,店,b1,客服,小京,在的\n"
+    sunday = "2026-11-22 13:23:05,店,b1,买家,,发货了吗\n2026-11-22 13:30:00,店,b1,客服,小京,今天发\n"
+    write("sun.csv", "ts,shop,buyer,role,agent,text\n" + sunday)
+    write("week.csv", "ts,shop,buyer,role,agent,text\n" + saturday + sunday)
+    night = cli("audit", "sun.csv", "-p", "jd", "--no-history", "--exit-zero", "-f", "json").json()
+    [conversation] = {item["conversation"] for item in night["items"]}
+    assert conversation == "店/b1#20261122-1323", conversation
+    week = cli("audit", "week.csv", "-p", "jd", "--no-history", "--exit-zero", "-f", "json").json()
+    assert conversation in {item["conversation"] for item in week["items"]}, week["items"]
+    shown = cli("show", conversation, "week.csv", "-p", "jd")
+    assert shown.code == 0 and "发货了吗" in shown.out and "在吗" not in shown.out, shown.out

@@ -235,7 +235,7 @@ def test_digest_names_sub_accounts_without_backslashes(cli, tmp_path):
     export = tmp_path / "jd.csv"
     export.write_text("\n".join(rows) + "\n", "utf-8")
     out = cli("audit", export, "-p", "jd", "--no-history", "--exit-zero", "--lang", "zh", "-f", "digest").out
-    assert "**jd_客服09**" in out and "会话 店/b_x#1" in out and "\\_" not in out.replace("\\_美\\_", ""), out
+    assert "**jd_客服09**" in out and "会话 店/b_x#20261122-1100" in out and "\\_" not in out.replace("\\_美\\_", ""), out
     assert "\\*小\\*\\_美\\_\\[x\\](http://e)" in out and "[x](http" not in out, out
 
 

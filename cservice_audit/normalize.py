@@ -378,15 +378,19 @@ def sessions(events: pl.LazyFrame, session_gap: float) -> pl.LazyFrame:
     reply to a waiting buyer). From the key columns only, sorted once and scanned linearly (windows keyed by shop and buyer strings, over every column,
     cost several times more), joined back by input order."""
     same = ((pl.col("shop") == pl.col("shop").shift(1)) & (pl.col("buyer") == pl.col("buyer").shift(1))).fill_null(False)
-    silence = (pl.col("ts") - pl.col("ts").shift(1)) > timedelta(seconds=session_gap)
-    # A session does not end while its buyer waits: a reply after a long silence that follows
-    # the buyer's message (the last one of buyer, agent or robot) belongs to the buyer's
-    # session, so a late reply is counted late and for the agent who gave it, not as an
-    # unanswered turn and a "conversation" opened by the agent.
+    # Silence is between the people in it: a system notice or a review row starts nothing and
+    # breaks no silence (a transfer notice at 14:11 made a reply at 14:11:30 a session of its own).
     speaker = pl.col("role").is_in(["buyer", "agent", "bot"])
-    last_speaker = pl.when(speaker).then(pl.col("role")).when(~same).then(pl.lit("")).forward_fill()
-    answers_waiting = (last_speaker.shift(1) == "buyer") & pl.col("role").is_in(["agent", "bot"])
-    starts = ~same | (silence & ~answers_waiting.fill_null(False))
+    spoke_at = pl.when(speaker | ~same).then(pl.col("ts")).forward_fill()
+    silence = (pl.col("ts") - spoke_at.shift(1)) > timedelta(seconds=session_gap)
+    # A session does not end while its buyer waits for a person: after the buyer's message
+    # (the last of buyer and agent; a robot's greeting answers nobody on a human-only rule),
+    # a late reply, or the buyer writing again, stays in the buyer's session. The late reply
+    # is counted late and for the agent who gave it, not as an unanswered turn of nobody's
+    # and a "conversation" opened by the agent.
+    last_person = pl.when(pl.col("role").is_in(["buyer", "agent"])).then(pl.col("role")).when(~same).then(pl.lit("")).forward_fill()
+    waiting = (last_person.shift(1) == "buyer").fill_null(False)
+    starts = ~same | (speaker & silence & ~waiting)
     # Named by when it starts, in local time to the minute (sessions start 10 minutes apart
     # at least): the same in a day's export and a week's, where a number (#1, #2, …) counted
     # the buyer's sessions of that export and `show ID` on another export opened another chat.

@@ -196,7 +196,7 @@ def _run_audit(
         _require_mostly_read(summary, rejects)
     used = events_all.filter(~pl.col("_duplicate"))
     # Spilled, the checks below read small aggregates (each day's latest time, the agents).
-    day_times = used.lazy().group_by("day").agg(pl.col("tod").max()).collect(engine=engine) if spilled else used
+    day_times = used.lazy().group_by("shop", "day").agg(pl.col("tod").max()).collect(engine=engine) if spilled else used
     as_of = options.date or options.until or judged_as_of(day_times, ruleset, notes)
     _require_days(day_times, options, window_opens(ruleset))
     if options.agent is not None:
@@ -654,14 +654,20 @@ def _require_days(events: pl.DataFrame, options: AuditOptions, opens: int) -> No
 def _require_day_not_spill(events: pl.DataFrame, day: date, opens: int) -> None:
     """The cron line names yesterday (`--date`); yesterday's file still holding the day
     before, run a few minutes past midnight, has only early-hours rows on the named day. Judged,
-    that day passed as a quiet night (exit 0) and was stored, and the real one never came."""
-    latest = events.group_by("day").agg(pl.col("tod").max()).sort("day")
-    named = latest.filter(pl.col("day") == day).get_column("tod").max()
-    before = latest.filter((pl.col("day") < day) & (pl.col("tod") >= opens)).get_column("day").max()
-    if named is None or named >= opens or before is None:
+    that day passed as a quiet night (exit 0) and was stored, and the real one never came.
+    Per shop: one shop's file run past midnight beside another shop's whole day is that
+    shop's quiet night all the same."""
+    latest = events.lazy().group_by("shop", "day").agg(pl.col("tod").max()).collect()
+    named = latest.filter(pl.col("day") == day).select("shop", pl.col("tod").alias("named"))
+    before = latest.filter((pl.col("day") < day) & (pl.col("tod") >= opens)).group_by("shop").agg(pl.col("day").max().alias("before"))
+    spilled = named.join(before, on="shop").filter(pl.col("named") < opens).sort("shop")
+    if spilled.is_empty():
         return
+    shop, named, before = spilled.row(0)
     last = f"{named // 3600:02d}:{named % 3600 // 60:02d}:{named % 60:02d}"
-    raise InputError("error.date_early_hours", day=day, opens=f"{opens // 3600:02d}:{opens % 3600 // 60:02d}", last=last, before=before)
+    raise InputError(
+        "error.date_early_hours", shop=one_line(shop), day=day, opens=f"{opens // 3600:02d}:{opens % 3600 // 60:02d}", last=last, before=before
+    )
 
 
 def agents_named(name: str, pairs: Iterable[tuple[str | None, str | None]]) -> list[str]:

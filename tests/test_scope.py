@@ -81,12 +81,18 @@ def test_a_date_with_only_the_early_hours_of_an_earlier_export_is_exit_2(cli, tm
     ]
     spill = _csv(tmp_path / "2026-11-23.csv", rows)
     line = _one_error(cli("audit", spill, "-p", "jd", "--date", "2026-11-23", "-f", "json", "--history", tmp_path / "h"))
-    assert "--date 2026-11-23: the input has only rows before 09:00 on that day (the last at 00:12:02)" in line, line
+    assert "--date 2026-11-23: 店 has only rows before 09:00 on that day (the last at 00:12:02)" in line, line
     assert "2026-11-22 has rows in the window" in line and "--date 2026-11-22" in line, line
     assert not (tmp_path / "h").exists()
     assert cli("audit", spill, "-p", "jd", "--date", "2026-11-22", "-f", "json", "--no-history").code == 1
     anyway = cli("audit", spill, "-p", "jd", "--since", "2026-11-23", "--until", "2026-11-23", "-f", "json", "--no-history")
     assert anyway.code in (0, 1) and anyway.json()["as_of"] == "2026-11-23", anyway.err
+    # Per shop: beside another shop's whole day, this shop's night is as quiet (a review
+    # found the stop looked at the shops together)
+    other = _late_day(date(2026, 11, 23), shop="乙店", n=2)
+    both = _csv(tmp_path / "both.csv", rows + other)
+    line = _one_error(cli("audit", both, "-p", "jd", "--date", "2026-11-23", "-f", "json", "--no-history"))
+    assert "--date 2026-11-23: 店 has only rows before 09:00" in line, line
     # pinduoduo's window opens at 08:00: a day with a row at 08:00 is a day of its own
     rows.append(("2026-11-23 08:00:00", "店", "b9", "buyer", "", "在吗"))
     day = cli("audit", _csv(tmp_path / "b.csv", rows), "-p", "pinduoduo", "--date", "2026-11-23", "-f", "json", "--no-history")

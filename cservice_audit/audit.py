@@ -28,7 +28,7 @@ from cservice_audit.drilldown import failing_items
 from cservice_audit.errors import AuditError, InputError, Term, os_reason
 from cservice_audit.history import HistoryStore
 from cservice_audit.limits import LimitError
-from cservice_audit.metrics.periods import earlier_periods
+from cservice_audit.metrics.periods import earlier_failures
 from cservice_audit.metrics.rollup import DAY_SCHEMA
 from cservice_audit.files import atomic_write
 from cservice_audit.needs import with_needs
@@ -281,11 +281,6 @@ def _run_audit(
     # Spilled, the late items wait on disk (audit_all) and only those of failing metrics are
     # read back, in the same streaming plan that orders them.
     items = failing_items(item_frames, metrics, ruleset)
-    earlier = earlier_periods(metrics, as_of).filter(pl.col("status") == "fail") if as_of is not None else metrics.clear()
-    if earlier.height:
-        # The summaries show a failure of any finished day, week or month the run judged
-        # (render/matrix.py), not the as-of day's alone: say so, with the days.
-        notes.append(Term("note.worst_of_days", first=first_judged, as_of=as_of))
     findings = pl.concat([pl.DataFrame(schema=FINDING_SCHEMA), *finding_frames], how="diagonal")
     # Rejected rows belong to no shop yet (their shop may be what failed to parse); every other
     # finding is about a shop of this run.
@@ -303,6 +298,10 @@ def _run_audit(
         # (cli._later_report_day).
         notes.append(Term("note.baseline_later", file=one_line(Path(options.baseline).name), day=baseline.as_of.isoformat(), as_of=as_of.isoformat()))
     findings = mark_known(findings, baseline.known, ruleset)
+    if as_of is not None and not earlier_failures(metrics, findings, as_of).is_empty():
+        # The summaries show a failure of a finished day, week or month the run judged, with
+        # new findings (render/matrix.py), not the as-of day's alone: say so, with the days.
+        notes.append(Term("note.worst_of_days", first=first_judged, as_of=as_of))
     hidden = int((findings.get_column("state") == "known").sum())
     points = points_in_force(metrics, as_of)
     return AuditResult(

@@ -439,6 +439,15 @@ def test_a_run_of_several_days_shows_a_failure_of_any_of_them(cli, tmp_path):
     digest = cli("audit", export, "-p", "pinduoduo", "--no-history", "--exit-zero", "--lang", "zh", "-f", "digest").out
     assert "- **小周**：未达标 PDD-R3" in digest and "- **阿强**：未达标 PDD-P2" in digest, digest
     assert "- PDD-P2 阿强 11-21 11:00 会话 -/c21：" in digest, digest
+    # A nightly two-day export (the day before judged again for its late replies) against last
+    # night's report: the day before's failures are known, not tonight's news (a review found
+    # them marked and noted every night).
+    first = tmp_path / "first.csv"
+    first.write_text("\n".join(r for r in rows if not r.startswith("2026-11-22")) + "\n", "utf-8")
+    assert cli("audit", first, "-p", "pinduoduo", "--no-history", "-f", "json", "-o", tmp_path / "last.json").code == 1
+    night, above, err = summary("--baseline", tmp_path / "last.json")
+    assert night["小周"]["PDD-R3"] == "达标" and night["阿强"]["PDD-P2"] == "达标", night
+    assert "本次审核" not in err and not any("本次审核" in (line or "") for line in above), err
 
 
 def test_a_chinese_workbook_reads_as_a_supervisor_expects(cli, tmp_path):

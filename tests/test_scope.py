@@ -479,7 +479,7 @@ def test_a_shop_whose_history_is_under_another_platform_is_said(cli, tmp_path):
         run = cli("audit", export, "-p", "kuaishou", "-f", "json", "--history", history)
         assert run.code in (0, 1) and "platform" not in run.err, run.err
     wrong = cli("audit", nights[1], "-p", "douyin", "-f", "json", "--history", history)
-    said = "甲店: the history holds 2 days of it under kuaishou and none under douyin"
+    said = "甲店: the history holds it under kuaishou (2 day(s) stored) and not under douyin"
     assert said in wrong.err and "/douyin/shop=%E7%94%B2%E5%BA%97" in wrong.err, wrong.err
     body = wrong.json()
     assert [n["kind"] for n in body["note_details"]] == ["other_platform"] and said in body["notes"][0], body["notes"]

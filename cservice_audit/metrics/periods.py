@@ -31,11 +31,22 @@ def assign(items: pl.LazyFrame, period: str, as_of: date) -> pl.LazyFrame:
     raise ValueError(f"unknown period {period!r}")
 
 
-def earlier_periods(metrics: pl.DataFrame, as_of: date) -> pl.DataFrame:
-    """The metric rows of periods that ended before the as-of day: finished days, weeks or
-    months (a rolling window always ends on the as-of day). Only a run that judged several
-    days reports them (spec §11: periods ending on or after the first judged day)."""
-    return metrics.filter(pl.col("period_end") < as_of)
+def earlier_failures(metrics: pl.DataFrame, findings: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    """The metric rows of periods that ended before the as-of day and failed, with a finding
+    this run reports as new: finished days, weeks or months (a rolling window always ends on
+    the as-of day) that only a run judging several days reports (spec §11), and of those the
+    ones not already in the baseline. A nightly two-day export (the day before judged again
+    for its late replies) re-reports yesterday's failures, which last night's report held:
+    known, they are not tonight's news. An agent's row needs a new finding of its own; the
+    shop's row one of any of its agents (an off-platform finding is the agent's alone)."""
+    earlier = metrics.filter((pl.col("period_end") < as_of) & (pl.col("status") == "fail"))
+    if earlier.is_empty():
+        return earlier
+    fresh = findings.filter(pl.col("state") != "known") if "state" in findings.columns else findings
+    fresh = fresh.select("shop", "agent", pl.col("code").alias("rule"), "period_start")
+    agents = earlier.filter(pl.col("agent").is_not_null()).join(fresh.unique(), on=["shop", "agent", "rule", "period_start"], how="semi", nulls_equal=True)
+    shops = earlier.filter(pl.col("agent").is_null()).join(fresh.drop("agent").unique(), on=["shop", "rule", "period_start"], how="semi")
+    return pl.concat([agents, shops])
 
 
 def status(failing: pl.Expr, denominator: pl.Expr, min_count: int, as_of: date) -> pl.Expr:

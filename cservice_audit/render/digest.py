@@ -131,11 +131,21 @@ class Section:
 
 def _current(report: dict[str, Any]) -> list[dict[str, Any]]:
     """Metric rows of the period that contains the as-of day, and the failed ones of the
-    finished periods a run of several days reports (as the summary matrix)."""
+    finished periods a run of several days reports that have new findings (as the summary
+    matrix: metrics.periods.earlier_failures)."""
     day = report.get("as_of")
     if not day:
         return []
-    return [m for m in report["metrics"] if m["period_start"] <= day <= m["period_end"] or (m["period_end"] < day and m["status"] == "fail")]
+    fresh = [f for f in report["findings"] if f.get("state") != "known"]
+    agents = {(f["shop"], f["agent"], f["code"], f["period_start"]) for f in fresh}
+    shops = {(f["shop"], f["code"], f["period_start"]) for f in fresh}
+
+    def earlier_news(m: dict[str, Any]) -> bool:
+        if m["period_end"] >= day or m["status"] != "fail":
+            return False
+        return (m["shop"], m["rule"], m["period_start"]) in shops if m["agent"] is None else (m["shop"], m["agent"], m["rule"], m["period_start"]) in agents
+
+    return [m for m in report["metrics"] if m["period_start"] <= day <= m["period_end"] or earlier_news(m)]
 
 
 def _rule_severity(report: dict[str, Any]) -> dict[str, str]:

@@ -1,5 +1,6 @@
 """The per-agent matrix: agent × rule status for the period that contains the as-of day, and
-in a run of several days, a failure in any finished day, week or month it reports.
+in a run of several days, a failure with new findings in any finished day, week or month it
+reports.
 
 Shared by every human format (the summary screen, markdown, the workbook's summary sheet,
 the HTML report, the bot digest). Nothing is computed here that the result does not hold:
@@ -23,7 +24,7 @@ import polars as pl
 
 from cservice_audit.audit import AuditResult
 from cservice_audit.i18n import t
-from cservice_audit.metrics.periods import earlier_periods
+from cservice_audit.metrics.periods import earlier_failures
 from cservice_audit.shipped import data_yaml
 
 # Worst first: an agent's badness is (error fails, other fails, at risk, |points|); points are
@@ -149,15 +150,14 @@ def agent_matrix(result: AuditResult) -> Matrix:
     for shop, agent, rule, status, gone in current.select("shop", "agent", "rule", "status", hopeless.fill_null(False).alias("lost")).iter_rows():
         cells.setdefault((shop, agent), {})[rule] = status
         lost[(shop, agent)] = lost.get((shop, agent), 0) + gone
-    gaps = {(shop, agent): gap for shop, agent, gap in shortfalls(current).iter_rows()}
     # A run of several days also reports the finished calendar periods before the as-of day
-    # (each day of a daily rule, a week, a month): one failed is a failure the platform has
-    # already counted, so the cell shows it. The current period alone made a week's audit say
+    # (each day of a daily rule, a week, a month): one failed with news in it is a failure
+    # to coach, so the cell shows it. The current period alone made a week's audit say
     # 全部达标 of agents with off-platform findings on its earlier days (audit notes it).
-    for shop, agent, rule, status in earlier_periods(result.metrics, as_of).select("shop", "agent", "rule", "status").iter_rows():
-        statuses = cells.setdefault((shop, agent), {})
-        if status == "fail" or (status == "pass" and rule not in statuses):
-            statuses[rule] = status
+    earlier = earlier_failures(result.metrics, result.findings, as_of)
+    for shop, agent, rule in earlier.select("shop", "agent", "rule").iter_rows():
+        cells.setdefault((shop, agent), {})[rule] = "fail"
+    gaps = {(shop, agent): gap for shop, agent, gap in shortfalls(pl.concat([current, earlier], how="diagonal_relaxed")).iter_rows()}
     points: dict[tuple[str, str | None], float] = {}
     for shop, agent, value in result.points.select("shop", "agent", "points").iter_rows():
         points[(shop, agent)] = points.get((shop, agent), 0.0) + (value or 0.0)

@@ -197,8 +197,18 @@ def _run_audit(
     used = events_all.filter(~pl.col("_duplicate"))
     # Spilled, the checks below read small aggregates (each day's latest time, the agents).
     day_times = used.lazy().group_by("shop", "day").agg(pl.col("tod").max()).collect(engine=engine) if spilled else used
-    as_of = options.date or options.until or judged_as_of(day_times, ruleset, notes)
     _require_days(day_times, options, window_opens(ruleset))
+    as_of = options.date or options.until
+    if as_of is None:
+        judged_notes: list[Term] = []
+        as_of = judged_as_of(day_times, ruleset, judged_notes)
+        if options.since is not None and as_of is not None and as_of < options.since:
+            # --since names only trailing early-hours days (an export cut at 02:30, --since
+            # that day): judge them, as --since/--until does. Left to the trailing-day rule,
+            # nothing was judged and the run passed as all clear (exit 0).
+            as_of = day_times.get_column("day").max()
+        else:
+            notes.extend(judged_notes)
     if options.agent is not None:
         # The name as the reports show it (小周 for 淘宝甲店:小周) is resolved to the agent's own.
         options = dataclasses.replace(options, agent=_require_agent(used.lazy().select("shop", "agent").unique().collect(engine=engine), options.agent))

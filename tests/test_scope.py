@@ -87,6 +87,9 @@ def test_a_date_with_only_the_early_hours_of_an_earlier_export_is_exit_2(cli, tm
     assert cli("audit", spill, "-p", "jd", "--date", "2026-11-22", "-f", "json", "--no-history").code == 1
     anyway = cli("audit", spill, "-p", "jd", "--since", "2026-11-23", "--until", "2026-11-23", "-f", "json", "--no-history")
     assert anyway.code in (0, 1) and anyway.json()["as_of"] == "2026-11-23", anyway.err
+    # --since alone naming that day judges it too (it judged nothing, exit 0: a review)
+    since = cli("audit", spill, "-p", "jd", "--since", "2026-11-23", "-f", "json", "--no-history")
+    assert since.code in (0, 1) and since.json()["as_of"] == "2026-11-23" and "..2026-11-22" not in since.err, since.err
     # Per shop: beside another shop's whole day, this shop's night is as quiet (a review
     # found the stop looked at the shops together)
     other = _late_day(date(2026, 11, 23), shop="乙店", n=2)

@@ -21,7 +21,7 @@ from cservice_audit.errors import AuditError
 from cservice_audit.i18n import t as _t
 from cservice_audit.params import Window
 from cservice_audit.shipped import data_yaml
-from cservice_audit.ruleset import Rule, Ruleset, load_file, load_platform, shipped_platforms
+from cservice_audit.ruleset import SOURCE_ZH, Rule, Ruleset, load_file, load_platform, shipped_platforms
 
 
 # (how many items to show, text for the rest given their number): `rules` folds long phrase
@@ -98,7 +98,8 @@ def ruleset_dict(ruleset: Ruleset) -> dict[str, Any]:
         "origin": ruleset.origin,
         "session_gap": ruleset.session_gap,
         "exempt_dates": [d.isoformat() for d in ruleset.exempt_dates],
-        "sources": list(ruleset.sources),
+        # the English only, as before the Chinese twins (`rules -f json` keeps its shape)
+        "sources": [{k: v for k, v in s.items() if k not in SOURCE_ZH} for s in ruleset.sources],
         "notes": list(ruleset.notes),
         "rules": [rule_dict(r) for r in ruleset.rules],
     }
@@ -106,7 +107,7 @@ def ruleset_dict(ruleset: Ruleset) -> dict[str, Any]:
 
 def ruleset_table(ruleset: Ruleset, fold: Fold = None, lang: str = "en") -> list[Any]:
     """The rules in effect as a table, in `lang`; titles, parameters, notes and sources are
-    the ruleset's own text."""
+    the ruleset's own text (in Chinese its `*_zh` texts where it has them)."""
     heading = _t(
         "rules.heading", lang, name=ruleset.name, platform=ruleset.platform, version=ruleset.version,
         effective=ruleset.effective, zone=ruleset.timezone, origin=ruleset.origin,
@@ -123,12 +124,12 @@ def ruleset_table(ruleset: Ruleset, fold: Fold = None, lang: str = "en") -> list
             rule.check,
             _t(f"severity.{rule.severity}", lang),
             params_line(rule, fold) + points + (f"\n{escalation_line(rule, lang)}" if rule.escalation else ""),
-            f"{confidence}: {rule.confidence_note}" if rule.confidence_note else confidence,
-            "\n".join([rule.source, *(f"[{i}]" for i in rule.sources)]).strip(),
+            f"{confidence}: {note}" if (note := rule.prose("confidence_note", lang)) else confidence,
+            "\n".join([rule.prose("source", lang), *(f"[{i}]" for i in rule.sources)]).strip(),
         )
         table.add_row(*(Text(terminal_safe(c)) for c in cells))  # plain text: `[agent]` is not markup
     sources = "\n".join(source_line(s, lang) for s in ruleset.sources)
-    notes = "\n".join(_t("rules.note", lang, note=n) for n in ruleset.notes)
+    notes = "\n".join(_t("rules.note", lang, note=n) for n in ruleset.notes_in(lang))
     extra = []
     if ruleset.session_gap:
         extra.append(_t("rules.session_gap", lang, seconds=f"{ruleset.session_gap:g}"))
@@ -138,12 +139,17 @@ def ruleset_table(ruleset: Ruleset, fold: Fold = None, lang: str = "en") -> list
 
 
 def source_line(source: dict[str, str], lang: str = "en") -> str:
-    """`source [seed-000] title (2023-10-13): note`: what a rule's `sources` ids point to."""
+    """`source [seed-000] title (2023-10-13): note`: what a rule's `sources` ids point to; in
+    Chinese the source's `title_zh` and `note_zh` where it has them."""
+
+    def text(key: str) -> str:
+        return (lang == "zh" and source.get(f"{key}_zh")) or source.get(key) or ""
+
     ref = f" [{source['id']}]" if source.get("id") else ""
     date = f" ({source['date']})" if source.get("date") else ""
-    note = f": {source['note']}" if source.get("note") else ""
+    note = f": {text('note')}" if text("note") else ""
     url = f" {source['url']}" if source.get("url") else ""
-    return _t("explain.source", lang, source=f"{ref} {source['title']}{date}{url}{note}".lstrip())
+    return _t("explain.source", lang, source=f"{ref} {text('title')}{date}{url}{note}".lstrip())
 
 
 def find_rule(code: str, ruleset_file: Path | None) -> tuple[Ruleset, Rule]:
@@ -243,24 +249,26 @@ def param_doc(check: str, key: str, doc: str, lang: str) -> str:
 
 def explain_rule(ruleset: Ruleset, rule: Rule, lang: str = "en") -> str:
     """The `explain` page in `lang`: labels, headings, the check's prose and the parameters'
-    notes; the ruleset's own texts (description, confidence notes, sources) as written."""
+    notes; the ruleset's own texts (description, confidence notes, sources) as written, in
+    Chinese its `*_zh` texts where it has them."""
     check = CHECKS[rule.check]
     lines = [
         f"{rule.code}  {rule.title}  ({rule.name})",
         _t("explain.platform", lang, name=ruleset.name, platform=ruleset.platform, version=ruleset.version, effective=ruleset.effective),
         _t("explain.check", lang, check=_zh_docs()[rule.check]["name"] if lang == "zh" else rule.check, severity=_t(f"severity.{rule.severity}", lang))
         + (_t("explain.points", lang, points=f"{rule.points:g}") if rule.points else ""),
-        _t("explain.confidence", lang, confidence=_t(f"confidence.{rule.confidence}", lang)) + (f": {rule.confidence_note}" if rule.confidence_note else ""),
+        _t("explain.confidence", lang, confidence=_t(f"confidence.{rule.confidence}", lang))
+        + (f": {note}" if (note := rule.prose("confidence_note", lang)) else ""),
     ]
-    if rule.source:
-        lines.append(_t("explain.source", lang, source=rule.source))
+    if rule.prose("source", lang):
+        lines.append(_t("explain.source", lang, source=rule.prose("source", lang)))
     for source_id in rule.sources:
         cited = ruleset.source(source_id)
         lines.append(source_line(cited, lang) if cited else _t("explain.source", lang, source=f"[{source_id}]"))
     if rule.escalation:
         lines.append(escalation_line(rule, lang))
-    if rule.description:
-        lines += ["", rule.description]
+    if rule.prose("description", lang):
+        lines += ["", rule.prose("description", lang)]
     lines += ["", _t("explain.params", lang)]
     for key, spec in check.PARAMS.items():
         value = rule.params.get(key)

@@ -4,7 +4,9 @@ A ruleset names its platform, `version`, `effective` date and `sources`; each ru
 check it uses (`reply_rate`, `average_wait`, ...), its code, severity, confidence and
 parameters. `extends: pinduoduo` starts from a shipped ruleset and overrides by rule code, so
 a user can change one threshold without copying the rest. Any unknown key, wrong type or
-unknown check is a RulesetError naming the file and the key path.
+unknown check is a RulesetError naming the file and the key path. The prose a person reads
+(description, confidence note, source, notes) may have a Chinese twin (`description_zh` ...)
+that `explain` and `rules` show in Chinese (docs/rulesets.md).
 """
 
 from __future__ import annotations
@@ -36,12 +38,17 @@ _CODE = re.compile(r"^[A-Z][A-Z0-9]*-[A-Z][A-Z0-9]*$")
 _PLATFORM_ID = re.compile(r"^[a-z0-9_-]{1,64}\Z")
 _TOP_KEYS = {
     "platform", "name", "version", "effective", "timezone", "sources", "extends",
-    "session_gap", "exempt_dates", "rules", "notes",
+    "session_gap", "exempt_dates", "rules", "notes", "notes_zh",
 }  # fmt: skip
 _RULE_KEYS = {
     "code", "name", "title", "check", "severity", "confidence", "confidence_note",
     "source", "sources", "description", "points", "enabled", "params", "escalation",
+    "description_zh", "confidence_note_zh", "source_zh",
 }  # fmt: skip
+# A rule's prose with an optional Chinese twin (`KEY_zh`) that `explain` and `rules` show in
+# Chinese. An `extends` override that changes the English but not its twin drops the base's
+# Chinese: it described the base's text, not the override's (Chinese readers get the new English).
+PROSE = ("description", "confidence_note", "source")
 _ESCALATION_KEYS = {"lookback_days", "tiers"}
 _TIER_KEYS = {"at", "label", "severity", "penalty", "points"}
 
@@ -60,7 +67,8 @@ class Escalation:
     lookback_days: int
     tiers: tuple[Tier, ...]
 # `id` lets a rule cite the source in its own `sources` list (the confidence of its numbers).
-_SOURCE_KEYS = {"id", "title", "url", "note", "date"}
+_SOURCE_KEYS = {"id", "title", "url", "note", "date", "title_zh", "note_zh"}
+SOURCE_ZH = ("title_zh", "note_zh")  # shown in Chinese instead of `title` and `note`; texts
 
 
 @dataclass(frozen=True)
@@ -78,6 +86,14 @@ class Rule:
     description: str = ""
     escalation: Escalation | None = None
     sources: tuple[str, ...] = ()  # ids of the ruleset's sources that state the rule's numbers
+    description_zh: str = ""  # the prose's Chinese (PROSE), empty where the ruleset has none
+    confidence_note_zh: str = ""
+    source_zh: str = ""
+
+    def prose(self, key: str, lang: str) -> str:
+        """`description`, `confidence_note` or `source` in `lang`: the Chinese where the
+        ruleset has it, else the English."""
+        return (lang == "zh" and getattr(self, f"{key}_zh")) or getattr(self, key)
 
     @property
     def deducts_points(self) -> bool:
@@ -99,6 +115,10 @@ class Ruleset:
     session_gap: float | None = None
     extends: str | None = None
     notes: tuple[str, ...] = ()  # conflicts between sources and choices made, as text
+    notes_zh: tuple[str, ...] = ()  # the notes in Chinese, shown instead of `notes` in Chinese
+
+    def notes_in(self, lang: str) -> tuple[str, ...]:
+        return (lang == "zh" and self.notes_zh) or self.notes
 
     @property
     def deducts_points(self) -> bool:
@@ -308,6 +328,8 @@ def _merge(base: dict, override: dict) -> dict:
             merged[key] = kept + value
         elif key not in ("rules", "extends"):
             merged[key] = value
+    if "notes" in override and "notes_zh" not in override:
+        merged.pop("notes_zh", None)  # the base's Chinese notes say what its English ones said
     by_code = {r["code"]: r for r in merged.get("rules", [])}
     order = [r["code"] for r in merged.get("rules", [])]
     for rule in override.get("rules") or []:
@@ -319,6 +341,8 @@ def _merge(base: dict, override: dict) -> dict:
                     target["params"] = {**target["params"], **value}
                 else:
                     target[key] = value
+                if key in PROSE and f"{key}_zh" not in rule:
+                    target.pop(f"{key}_zh", None)
         else:
             by_code[code] = copy.deepcopy(rule)
             order.append(code)
@@ -356,6 +380,9 @@ def _build(label: str, data: dict, origin: str) -> Ruleset:
         if not isinstance(src, dict) or "title" not in src:
             raise RulesetError("error.rs_expected", path=label, where=f"sources[{i}]", what=Term("rs.titled_mapping"))
         _check_keys(label, f"sources[{i}].", src, _SOURCE_KEYS)
+        for key in SOURCE_ZH:
+            if key in src and not isinstance(src[key], str):
+                raise RulesetError("error.rs_expected_got", path=label, where=f"sources[{i}].{key}", what=Term("rs.text"), value=repr(src[key]))
     source_ids = [str(s["id"]) for s in sources if s.get("id") is not None]
     twice = next((i for i in source_ids if source_ids.count(i) > 1), None)
     if twice:
@@ -363,6 +390,9 @@ def _build(label: str, data: dict, origin: str) -> Ruleset:
     notes = data.get("notes") or []
     if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
         raise RulesetError("error.rs_expected", path=label, where="notes", what=Term("rs.list_of_texts"))
+    notes_zh = data.get("notes_zh") or []
+    if not isinstance(notes_zh, list) or not all(isinstance(n, str) for n in notes_zh):
+        raise RulesetError("error.rs_expected", path=label, where="notes_zh", what=Term("rs.list_of_texts"))
     exempt = data.get("exempt_dates") or []
     if not isinstance(exempt, list):
         raise RulesetError("error.rs_expected", path=label, where="exempt_dates", what=Term("rs.list_of_dates"))
@@ -397,6 +427,7 @@ def _build(label: str, data: dict, origin: str) -> Ruleset:
         session_gap=float(gap) if gap is not None else None,
         extends=data.get("extends"),
         notes=tuple(notes),
+        notes_zh=tuple(notes_zh),
     )
 
 
@@ -486,6 +517,7 @@ def _build_rule(label: str, index: int, data: Any) -> Rule:
         description=text("description", ""),
         escalation=escalation,
         sources=tuple(cited),
+        **{f"{key}_zh": text(f"{key}_zh", "") for key in PROSE},
     )
 
 

@@ -514,16 +514,18 @@ def test_explain_shows_an_example_finding_of_the_rule_itself(explained):
     assert "问题示例\n    TB-P5 错误 " in explained["TB-P5"][2] and "(7/11 conversations)" in explained["JD-R30"][1]
 
 
-def test_explain_in_chinese_is_chinese_but_the_rulesets_own_prose(explained):
+def test_explain_in_chinese_has_no_english_but_identifiers(explained):
     """`explain CODE --lang zh` read `检查 phrases，级别 error`, `` `points` per finding. ``, NFKC,
-    spec §7 and data/lexicons/*.yaml to a supervisor. Now every word the tool writes is
-    Chinese, developer references stand in one last 详见 line, and the only runs of four or more
-    Latin letters left are identifiers a supervisor matches against other screens, listed here:
-    rule codes (PDD-N1's page names PDD-Q3), the rule's kebab-case name (the JSON's `code` and `name`), the platform's id (what
-    `-p` takes) and the names of the check's parameters (the keys of the ruleset file, each
-    shown with its Chinese note). Not yet Chinese and left out of this scan: the ruleset's own
-    texts, written in English by its authors (the description, confidence note and source
-    notes, docs/i18n.md)."""
+    spec §7 and data/lexicons/*.yaml to a supervisor, and then the ruleset's own English prose
+    (`可信度 转述: off-platform contact…`, the "Lists in the shared lexicons…" paragraph, `来源
+    seed article on …`). Now every word on the page is Chinese, the ruleset's description,
+    confidence note, rule source and cited sources included (their `*_zh` texts), developer
+    references stand in one last 详见 line, and the only runs of four or more Latin letters left
+    are identifiers a supervisor matches against other screens, listed here: rule codes (PDD-N1's
+    page names PDD-Q3), the rule's kebab-case name (the JSON's `code` and `name`), the platform's
+    id (what `-p` takes), the names of the check's parameters (the keys of the ruleset file, each
+    shown with its Chinese note) and the ids of the ruleset's sources (`[seed-000]`, what a
+    rule's `sources` cite and `rules` lists)."""
     from cservice_audit.checks import CHECKS
     from cservice_audit.i18n import t
     from cservice_audit.rule_docs import find_rule
@@ -532,10 +534,47 @@ def test_explain_in_chinese_is_chinese_but_the_rulesets_own_prose(explained):
         ruleset, rule = find_rule(code, None)
         assert page.rstrip("\n").splitlines()[-1].startswith(t("explain.see", "zh", refs="")), (code, page[-300:])
         text = page.rstrip("\n").rsplit("\n", 1)[0]
-        for own in (rule.description, rule.confidence_note):
-            text = text.replace(own or "\x00", "")
-        text = "\n".join(line for line in text.splitlines() if not line.startswith(t("explain.source", "zh", source="")))
-        allowed = {*explained, rule.name, ruleset.platform, *CHECKS[rule.check].PARAMS}
+        for own in (rule.description_zh, rule.confidence_note_zh):
+            assert own in text, (code, own)  # scanned with the rest, no longer cut out
+        source_ids = {s["id"] for s in ruleset.sources if s.get("id")}
+        allowed = {*explained, rule.name, ruleset.platform, *CHECKS[rule.check].PARAMS, *source_ids}
         words = {w for w in re.findall(r"[A-Za-z][A-Za-z0-9_\-]*", text) if len(re.sub(r"[^A-Za-z]", "", w)) >= 4}
         assert words - allowed == set(), (code, sorted(words - allowed))
         assert "http" not in text and t("severity." + rule.severity, "zh") in text.splitlines()[2], (code, text.splitlines()[2])
+
+
+def test_every_shipped_rule_and_source_has_its_chinese(explained):
+    """The `*_zh` texts are not optional in the shipped rulesets: a rule, source or note added
+    with English prose and no Chinese fails here (a rule source or source title already in
+    Chinese needs none). The Chinese page shows each in place of the English; the English page
+    is as it was."""
+    from cservice_audit.i18n import t
+    from cservice_audit.rule_docs import find_rule, source_line
+    from cservice_audit.ruleset import load_platform, shipped_platforms
+
+    latin = re.compile(r"[A-Za-z]{4,}")
+    for platform in shipped_platforms():
+        ruleset = load_platform(platform)
+        assert len(ruleset.notes_zh) == len(ruleset.notes), platform
+        for source in ruleset.sources:
+            assert not source.get("note") or source.get("note_zh"), (platform, source["id"])
+            assert not latin.search(source["title"]) or source.get("title_zh"), (platform, source["id"])
+    assert len(explained) >= 33
+    for code, (_, english, chinese) in explained.items():
+        ruleset, rule = find_rule(code, None)
+        assert rule.confidence_note and rule.confidence_note_zh, code
+        assert not rule.description or rule.description_zh, code
+        assert not latin.search(rule.source) or rule.source_zh, code
+        assert chinese.splitlines()[3].endswith(f": {rule.confidence_note_zh}"), (code, chinese.splitlines()[3])
+        assert english.splitlines()[3].endswith(f": {rule.confidence_note}"), code
+        if rule.description:
+            assert f"\n\n{rule.description_zh}\n\n" in chinese and rule.description not in chinese, code
+            assert f"\n\n{rule.description}\n\n" in english and rule.description_zh not in english, code
+        if rule.source:
+            assert t("explain.source", "zh", source=rule.prose("source", "zh")) in chinese.splitlines(), code
+            assert t("explain.source", "en", source=rule.source) in english.splitlines(), code
+        for source_id in rule.sources:
+            cited = ruleset.source(source_id)
+            assert source_line(cited, "zh") in chinese.splitlines() and source_line(cited, "en") in english.splitlines(), (code, source_id)
+            if cited.get("note"):
+                assert cited["note_zh"] in source_line(cited, "zh") and cited["note"] not in chinese, (code, source_id)

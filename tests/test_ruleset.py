@@ -128,6 +128,27 @@ BAD = {
         "extends: nosuchplatform\n",
         ["extends", "nosuchplatform"],
     ),
+    # The Chinese texts (docs/rulesets.md) are checked like the English ones.
+    "description-zh-not-text": (
+        "extends: pinduoduo\nrules:\n  - code: PDD-P1\n    description_zh: [辱骂, 威胁]\n",
+        ["rules[PDD-P1]", "description_zh", "辱骂"],
+    ),
+    "confidence-note-zh-not-text": (
+        STANDALONE.replace("    confidence: assumed\n", "    confidence: assumed\n    confidence_note_zh: 80\n"),
+        ["rules[MY-R3]", "confidence_note_zh", "80"],
+    ),
+    "source-note-zh-not-text": (
+        STANDALONE + "sources:\n  - {id: mine, title: 我的规则, note: ours, note_zh: {a: b}}\n",
+        ["sources[0]", "note_zh"],
+    ),
+    "notes-zh-not-texts": (
+        "extends: pinduoduo\nnotes_zh: 我们的说明\n",
+        ["notes_zh"],
+    ),
+    "unknown-chinese-key": (
+        STANDALONE.replace("    severity: error\n", "    severity: error\n    title_zh: 三分钟回复率\n"),
+        ["rules[MY-R3]", "title_zh"],
+    ),
 }
 
 
@@ -190,3 +211,43 @@ def test_the_c_loader_reads_each_shipped_ruleset_as_the_python_loader_does(name)
     fast = yaml.load(text, Loader=ruleset._FAST[ruleset._DatesAsText])
     assert fast == yaml.load(text, Loader=ruleset._DatesAsText)
     assert fast["exempt_dates"] == ["2026-02-30", "2026-10-01"]
+
+
+def test_an_override_of_the_english_without_the_chinese_shows_the_english_in_chinese(cli, write):
+    """A shop's ruleset `extends: pinduoduo` and rewrites PDD-P1's description (and the notes)
+    in English only. The shipped Chinese described the shipped rule: shown under `--lang zh`
+    it would tell the supervisor something the rule no longer says. So an override of an
+    English text without its `_zh` twin drops the base's Chinese and `--lang zh` shows the
+    shop's English; what the override leaves alone (the confidence note) keeps its Chinese, and
+    an override that writes both shows its own Chinese."""
+    from cservice_audit.ruleset import load_platform
+
+    shipped = load_platform("pinduoduo")
+    p1, r3 = shipped.rule("PDD-P1"), shipped.rule("PDD-R3")
+    write(
+        "mine.yaml",
+        "extends: pinduoduo\n"
+        "notes: [Our own notes.]\n"
+        "rules:\n"
+        "  - code: PDD-P1\n"
+        "    description: Insults and threats, with our own lists.\n"
+        "  - code: PDD-R3\n"
+        "    confidence_note: our 85 % target\n"
+        "    confidence_note_zh: 我们自己的85%目标\n"
+        "    params: {min_rate: 0.85}\n",
+    )
+    p1_zh, p1_en, r3_zh, rules_zh, valid = cli.many(
+        ("explain", "PDD-P1", "--ruleset", "mine.yaml", "--lang", "zh"),
+        ("explain", "PDD-P1", "--ruleset", "mine.yaml", "--lang", "en"),
+        ("explain", "PDD-R3", "--ruleset", "mine.yaml", "--lang", "zh"),
+        {"args": ("rules", "--ruleset", "mine.yaml", "--lang", "zh"), "env": {"COLUMNS": "400"}},
+        ("validate-ruleset", "mine.yaml"),
+    )
+    assert valid.code == 0, valid.err
+    assert all(run.code == 0 for run in (p1_zh, p1_en, r3_zh, rules_zh)), [run.err for run in (p1_zh, p1_en, r3_zh, rules_zh)]
+    assert "\n\nInsults and threats, with our own lists.\n\n" in p1_zh.out and p1.description_zh not in p1_zh.out
+    assert "\n\nInsults and threats, with our own lists.\n\n" in p1_en.out
+    assert f": {p1.confidence_note_zh}\n" in p1_zh.out  # not overridden: the shipped Chinese
+    assert ": 我们自己的85%目标\n" in r3_zh.out and r3.confidence_note_zh not in r3_zh.out
+    assert "Our own notes." in rules_zh.out and not any(note in rules_zh.out for note in shipped.notes_zh)
+    assert shipped.source("seed-000")["note_zh"] in rules_zh.out  # the inherited sources keep theirs

@@ -423,6 +423,11 @@ def test_a_scorecard_says_how_many_days_of_its_period_have_data(cli, tmp_path):
     assert "有数据" not in titles["JD-P1"], titles
     alone = cli("audit", export, "-p", "jd", "--no-history", "--lang", "en", "-f", "markdown")
     assert "30 days 2026-10-26..2026-11-24 (data on 1 of 30 days)" in alone.out, alone.out
+    # The group's message says it of each such finding too (it said 近30天 alone)
+    digest = cli("audit", export, "-p", "jd", "--history", history, "--lang", "zh", "-f", "digest").out
+    rate = next(line for line in digest.splitlines() if line.startswith("- JD-R30 小京："))
+    assert rate.endswith("近30天 2026-10-26..2026-11-24（按 3/30 天数据）"), rate
+    assert not any("按" in line for line in digest.splitlines() if line.startswith("- JD-P1")), digest
 
 
 def test_a_rolling_30_day_failure_is_known_the_next_night(cli, tmp_path):

@@ -313,6 +313,7 @@ def finding_lines(report: dict[str, Any], lang: str = "en") -> tuple[list[str], 
     # A run of several days gives each incident its day (11-21 14:20): the time alone read
     # as the as-of day's, Monday's and Sunday's alike.
     several_days = any(f["day"] and f["day"] != report.get("as_of") for f in chosen)
+    days = _days_with_data(report)
     lines = []
     for f in chosen:
         who = name(f["shop"], f["agent"])
@@ -322,7 +323,11 @@ def finding_lines(report: dict[str, Any], lang: str = "en") -> tuple[list[str], 
         when = (f["ts"] or "")[5 if several_days else 11 : 16].replace("T", " ") or f["day"] or (f["period_start"] if one_day else None)
         # The conversation to open (`show ID`, or the back office's search), when there is one.
         where = words["conversation"].format(id=_safe(f["conversation"], 40)) if f.get("conversation") else None
-        lines.append(" ".join(filter(None, (f["code"], who, when, where))) + words["colon"] + _safe(in_lang(f, lang), 90))
+        # A period's rate from part of its days says so, as the tier lines do: a first night's
+        # `近30天` figure rests on one day (the scorecard said 有数据 1/30 天, the group did not).
+        covered = None if one_day else days.get((f["code"], f["shop"], f.get("period"), f.get("period_start")))
+        thin = words["tier_days"].format(n=covered[0], of=covered[1]) if covered else ""
+        lines.append(" ".join(filter(None, (f["code"], who, when, where))) + words["colon"] + _safe(in_lang(f, lang), 90) + thin)
     return lines, len(findings), has_state
 
 

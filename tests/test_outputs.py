@@ -239,6 +239,22 @@ def test_digest_names_sub_accounts_without_backslashes(cli, tmp_path):
     assert "\\*小\\*\\_美\\_\\[x\\](http://e)" in out and "[x](http" not in out, out
 
 
+def test_digest_lists_agents_incidents_before_unassigned_turns():
+    """A day's unanswered turns of nobody's (PDD-N1 （未分配）, error, in a conversation) filled
+    the new-findings lines before any agent's insult or WeChat id: an agent's come first."""
+    from cservice_audit.render.digest import finding_lines
+
+    def finding(code, agent, minute):
+        return {"code": code, "severity": "error", "shop": "店", "agent": agent, "ts": f"2026-11-22T10:{minute:02d}:00+08:00",
+                "day": "2026-11-22", "period": "day", "period_start": "2026-11-22", "conversation": f"c{minute}",
+                "message": code, "state": "new"}  # fmt: skip
+
+    report = {"as_of": "2026-11-22", "metrics": [], "summary": {"points": []},
+              "findings": [finding("PDD-N1", "(unassigned)", m) for m in range(12)] + [finding("PDD-P2", "小周", 30)]}  # fmt: skip
+    lines, _, _ = finding_lines(report, "en")
+    assert lines[0].startswith("PDD-P2 小周 10:30"), lines[:3]
+
+
 def test_digest_counts_the_agents_the_summary_screen_counts(cli):
     """The sample's PDD-R3 fails for three agents, the unassigned turns and the shop: the
     digest says "3 agent(s) fail" as the summary screen's rows do, names the unassigned turns

@@ -306,8 +306,13 @@ def finding_lines(report: dict[str, Any], lang: str = "en") -> tuple[list[str], 
     chosen = [f for f in findings if f.get("state") == "new"] if has_state else list(findings)
     # Within a severity, what happened in a conversation first (an insult, a WeChat id): the
     # failed rates are the sections above; listed first, they pushed the incidents out of the
-    # message, behind `……另有 32 项`.
-    chosen.sort(key=lambda f: (SEVERITY_RANK.get(f["severity"], 9), not f.get("conversation"), f["code"], f["shop"] or "", f["agent"] or "", f["ts"] or ""))
+    # message, behind `……另有 32 项`. Of those, an agent's first: a day's unanswered turns of
+    # nobody's (PDD-N1 （未分配）) filled the lines before any insult or WeChat id.
+    def order(f: dict[str, Any]) -> tuple:
+        coached = agent_kind(f["agent"], f["shop"]) == "agent"
+        return (SEVERITY_RANK.get(f["severity"], 9), not f.get("conversation"), not coached, f["code"], f["shop"] or "", f["agent"] or "", f["ts"] or "")
+
+    chosen.sort(key=order)
     name = _namer(report, lang)
     words = _words(lang)
     # A run of several days gives each incident its day (11-21 14:20): the time alone read

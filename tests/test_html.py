@@ -141,3 +141,37 @@ def test_chromium_screenshot_shows_the_charts(reports, tmp_path):
     near = lambda rgb, target: all(abs(a - b) < 40 for a, b in zip(rgb, target, strict=True))  # noqa: E731
     assert any(near(p, (0xD9, 0x53, 0x4F)) for p in pixels), "no fail bar"
     assert any(near(p, (0x5C, 0xB8, 0x5C)) for p in pixels), "no pass bar"
+
+
+def test_a_week_of_a_daily_rule_is_a_grid_of_every_day(cli):
+    """A run judging several days charts a daily rule day by day, each (agent, day) cell in
+    its own status, so an earlier failed day is not hidden behind the last day's green bar."""
+    made = cli("generate", "-p", "pinduoduo", "-o", "days.csv", "--days", "4", "--agents", "6", "--rows", "6000", "--seed", "3")
+    assert made.code == 0, made.err
+    page_run, json_run = cli.many(
+        ("audit", "days.csv", "-p", "pdd", "-f", "html", "-o", "days.html", "--exit-zero", "--no-history"),
+        ("audit", "days.csv", "-p", "pdd", "-f", "json", "--exit-zero", "--no-history"),
+    )
+    assert page_run.code == 0 and json_run.code == 0, page_run.err + json_run.err
+    page, report = (cli.cwd / "days.html").read_text("utf-8"), json_run.json()
+    grids = 0
+    for caption, figure in re.findall(r"<figcaption>([^<]*)</figcaption>(.*?)</figure>", page, re.S):
+        code = caption.split(" ")[0]
+        if "each day" not in caption:
+            continue
+        cells = set(re.findall(r'aria-label="period: ([0-9-]+); agent: ([^;"]+); status: ([a-z_]+)"', figure))
+        expected = {
+            (m["period_start"][5:], m["agent"], m["status"])
+            for m in report["metrics"]
+            if m["rule"] == code and m["scope"] == "agent" and m["value"] is not None
+        }
+        assert len({day for day, _, _ in expected}) == 4, code
+        assert cells == expected, code
+        grids += 1
+    assert grids == 2  # PDD-R3 and PDD-R5
+    # Some agent passes one day and fails another: the grid is the chart that shows it.
+    days: dict[tuple[str, str], set[str]] = {}
+    for m in report["metrics"]:
+        if m["scope"] == "agent" and m["period"] == "day":
+            days.setdefault((m["rule"], m["agent"]), set()).add(m["status"])
+    assert any({"pass", "fail"} <= statuses for statuses in days.values())

@@ -21,7 +21,7 @@ import polars as pl
 from cservice_audit.audit import AuditResult
 from cservice_audit.i18n import SENTINEL_KEYS, t
 from cservice_audit.render.digest import labels
-from cservice_audit.render.matrix import agent_matrix
+from cservice_audit.render.matrix import KIND_ORDER, agent_kind, agent_matrix
 from cservice_audit.render.names import in_shop, many_shops, report_cuts
 from cservice_audit.render.views import finding_rows, header_lines, no_findings_line, reader_note_lines
 from cservice_audit.render.xlsx import readable_values
@@ -122,7 +122,10 @@ def _current(result: AuditResult) -> pl.DataFrame:
 
 
 def rate_charts(result: AuditResult, words: dict[str, str]) -> str:
-    """Per rule: each agent's figure as a bar coloured by status, the threshold as a rule."""
+    """Per rule: each agent's figure as a bar coloured by status, the threshold as a rule; or,
+    when the run reports several of the rule's periods (a week's audit of a daily rule), a grid
+    of agents by period, each cell coloured by that period's status and labelled with its
+    figure: the bars of the as-of day alone sat green beside the matrix's ✗ for an earlier day."""
     current = _current(result)
     cuts = report_cuts(result)
     many = many_shops(result)
@@ -131,15 +134,18 @@ def rate_charts(result: AuditResult, words: dict[str, str]) -> str:
     for rule in result.ruleset.rules:
         if rule.check not in RATE_CHECKS + WAIT_CHECKS:
             continue
+        rate = rule.check in RATE_CHECKS
+        every = result.metrics.filter((pl.col("rule") == rule.code) & (pl.col("scope") == "agent") & pl.col("value").is_not_null())
+        if every.get_column("period_start").n_unique() > 1:
+            figures.append(_period_grid(result, rule, every, rate, words, cuts, many))
+            continue
         rows = current.filter((pl.col("rule") == rule.code) & (pl.col("scope") == "agent") & pl.col("value").is_not_null())
         if rows.is_empty():
             continue
         data = [
-            {"agent": one_line(f"{r['shop']} / {_who(in_shop(r['agent'], cuts.get(r['shop'], '')), words)}" if many else _who(in_shop(r["agent"], cuts.get(r["shop"], "")), words)), "value": r["value"],
-             "status": status_words[r["status"]], "threshold": r["threshold"]}
+            {"agent": _chart_name(r, words, cuts, many), "value": r["value"], "status": status_words[r["status"]], "threshold": r["threshold"]}
             for r in rows.iter_rows(named=True)
         ]  # fmt: skip
-        rate = rule.check in RATE_CHECKS
         # Worst first: lowest on a minimum rule, highest on a maximum one (waits, bad-review share).
         at_most = not rate or rule.params.get("measure", "good_rate") != "good_rate"
         x = {"field": "value", "type": "quantitative", "title": words["axis_rate"] if rate else words["axis_seconds"]}
@@ -164,10 +170,59 @@ def rate_charts(result: AuditResult, words: dict[str, str]) -> str:
         first = rows.row(0, named=True)
         kind = words["periods"].get(first["period"], first["period"])
         period = f"{kind} {first['period_start']}" + (f"..{first['period_end']}" if first["period_start"] != first["period_end"] else "")
-        limit = f"{first['threshold'] * 100:g}%" if rate else words["seconds"].format(n=f"{first['threshold']:g}")
-        caption = words["caption"].format(code=rule.code, title=rule.title, period=period, limit=limit)
+        caption = words["caption"].format(code=rule.code, title=rule.title, period=period, limit=_limit(first["threshold"], rate, words))
         figures.append(f'<figure><figcaption>{html_safe(caption)}</figcaption>{_svg(spec)}</figure>')
     return "".join(figures) or f'<p class="note">{html_safe(words["none"])}</p>'
+
+
+def _chart_name(row: dict[str, Any], words: dict[str, Any], cuts: dict[str, str], many: bool) -> str:
+    """An agent's name on a chart's axis: with the shop when the report has several."""
+    who = _who(in_shop(row["agent"], cuts.get(row["shop"], "")), words)
+    return one_line(f"{row['shop']} / {who}" if many else who)
+
+
+def _limit(threshold: float, rate: bool, words: dict[str, str]) -> str:
+    return f"{threshold * 100:g}%" if rate else words["seconds"].format(n=f"{threshold:g}")
+
+
+def _period_grid(result: AuditResult, rule: Any, rows: pl.DataFrame, rate: bool, words: dict[str, Any], cuts: dict[str, str], many: bool) -> str:
+    """One rule's figures over the run's periods: agents down, periods across, a cell per
+    (agent, period) coloured by its status and labelled with its figure."""
+    status_words = words["_status"]
+    bots = getattr(result, "bots", frozenset())
+    # As in the matrix: per shop, agents before robots and unassigned items, the agent with the
+    # most failed periods first.
+    order = {a: KIND_ORDER[agent_kind(a, s, bots)] for s, a in rows.select("shop", "agent").unique().iter_rows()}
+    ranked = rows.with_columns(
+        pl.col("agent").replace_strict(order, return_dtype=pl.Int64).alias("_kind"),
+        (pl.col("status") == "fail").sum().over("shop", "agent").alias("_fails"),
+    ).sort("shop", "_kind", "_fails", "agent", "period_start", descending=[False, False, True, False, False])
+    data = [
+        {"agent": _chart_name(r, words, cuts, many), "period": r["period_start"].strftime("%m-%d"), "status": status_words[r["status"]],
+         "label": f"{r['value'] * 100:.1f}%" if rate else f"{r['value']:.1f}"}
+        for r in ranked.iter_rows(named=True)
+    ]  # fmt: skip
+    colors = {status_words[k]: v for k, v in STATUS_COLOR.items()}
+    encoding = {
+        "y": {"field": "agent", "type": "nominal", "title": None, "sort": None},
+        "x": {"field": "period", "type": "ordinal", "title": None, "sort": None, "axis": {"orient": "top", "labelAngle": 0}},
+    }
+    spec = {
+        "data": {"values": data},
+        "width": {"step": 50},
+        "height": {"step": 18},
+        "encoding": encoding,
+        "layer": [
+            {"mark": "rect", "encoding": {"color": {"field": "status", "type": "nominal", "title": None,
+                                                    "scale": {"domain": list(colors), "range": list(colors.values())}}}},
+            {"mark": {"type": "text", "fontSize": 10, "color": "#111"}, "encoding": {"text": {"field": "label"}}},
+        ],
+    }  # fmt: skip
+    first = rows.row(0, named=True)
+    kind = words["periods"].get(first["period"], first["period"])
+    span = f"{rows.get_column('period_start').min()}..{rows.get_column('period_end').max()}"
+    caption = words["caption_periods"].format(code=rule.code, title=rule.title, kind=kind, span=span, limit=_limit(first["threshold"], rate, words))
+    return f'<figure><figcaption>{html_safe(caption)}</figcaption><div class="wrap">{_svg(spec)}</div></figure>'
 
 
 def waits_chart(result: AuditResult, words: dict[str, str]) -> str:

@@ -973,7 +973,8 @@ def generate(
         base = tuple(f"{shop.strip()}:{a.removeprefix(flavour.shop + ':')}" if a.startswith(flavour.shop + ":") else a for a in base)
     extra = {}
     if flavour:
-        extra = {"conversation_ids": flavour.conversation_ids, "bot_rate": flavour.bot_rate, "topic_weights": flavour.topic_weights}
+        extra = {"conversation_ids": flavour.conversation_ids, "bot_rate": flavour.bot_rate, "topic_weights": flavour.topic_weights,
+                 "habits": flavour.habits, "opens": flavour.opens, "buyer_gap": flavour.buyer_gap}
     profile = Profile(
         rows=rows, seed=seed, start=first, days=days, shop=shop or (flavour.shop if flavour else "示例旗舰店"),
         agents=agent_names(agents, base) if agents is not None else base, variety=variety, risky_rate=risky_rate, **extra,

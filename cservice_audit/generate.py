@@ -136,6 +136,8 @@ class Profile:
     return_rate: float = 0.15  # chance that a conversation comes from a buyer seen before
     review_rate: float = 0.35  # share of answered, non-spam conversations the buyer reviews afterwards
     hour_weights: tuple[float, ...] = DEFAULT_HOUR_WEIGHTS  # 24 relative weights, one per local hour
+    opens: int = 8  # the hour the human shift starts: night conversations before it get the robot
+    buyer_gap: int = 40  # a buyer's next message in the same turn comes 3 to 3 + buyer_gap seconds later
     variety: float = 0.0  # share of texts made one of a kind (order numbers, products, amounts, typos)
     conversation_ids: bool = True  # False: the export has no session column (sessions come from silences)
     topic_weights: tuple[float, ...] | None = None  # relative weight of each topic (shipping, quality, sizes,
@@ -191,7 +193,7 @@ _AGENT_TRANSFER = "亲，这边为您转接售后同事处理，请稍等"
 _AGENT_RISKY = ("亲，加我微信 wx13800138000 发你高清图", "亲，给个五星好评返现5元哦", "全网最低价，买不了吃亏",
                 "你自己看不懂详情页吗", "亲，麻烦您先关闭交易重新拍一下")  # fmt: skip
 _BOT_DAY = ("亲，客服正在赶来，请稍等哦", "【自动回复】亲，您的问题已收到，人工客服将尽快回复")
-_BOT_NIGHT = ("亲，现在是非工作时间，客服上线后会第一时间回复您", "夜间自动回复：客服工作时间为8:00-23:00，请留言")
+_BOT_NIGHT = ("亲，现在是非工作时间，客服上线后会第一时间回复您", "夜间自动回复：客服工作时间为{opens}:00-23:00，请留言")
 _SYSTEM_ENTER = ("系统消息：买家从商品详情页进入咨询", "系统消息：买家从订单页进入咨询")
 _SYSTEM_ORDER = ("系统消息：买家已下单", "系统消息：买家已付款", "系统消息：买家申请退款", "系统消息：买家已确认收货")
 _SPAM = ("加V领取福利", "兼职刷单日赚300，详情加微信", "点击链接领取红包 http://t.cn/A6x", "低价代购，需要的私聊",
@@ -238,7 +240,7 @@ class _Book:
         self.handed = [self.add("system", [f"系统消息：会话已转接给{name}"])[0] for name in profile.agents]
         self.bot_welcome = self.add("bot", [f"您好，欢迎光临{profile.shop}，请问有什么可以帮您？"] + list(_BOT_DAY))
         self.bot_waiting = self.add("bot", _BOT_DAY)
-        self.bot_night = self.add("bot", _BOT_NIGHT)
+        self.bot_night = self.add("bot", [word.format(opens=profile.opens) for word in _BOT_NIGHT])
         self.system_enter = self.add("system", _SYSTEM_ENTER)
         self.system_order = self.add("system", _SYSTEM_ORDER)
         self.spam_texts = self.add("buyer", _SPAM, spam=True)
@@ -341,7 +343,7 @@ def generate_events(profile: Profile) -> pl.DataFrame:
         else:
             hour = bisect(hour_cum, rand())
             t = day_base + hour * 3600 + int(rand() * 3600)
-        night = hour >= 23 or hour < 8
+        night = hour >= 23 or hour < profile.opens
         _start(conv_day, conv_start, conv_buyer, conv_first, day, t, buyer_no, len(ts))
 
         ai = bisect(agent_cum, rand())
@@ -371,7 +373,7 @@ def generate_events(profile: Profile) -> pl.DataFrame:
             said = _ASKED  # what the buyer's last message was, so the answer fits it
             for j in range(k):
                 if j:
-                    t += 3 + int(rand() * 40)
+                    t += 3 + int(rand() * profile.buyer_gap)
                 if turn == 0 and j == 0 and (k > 1 or rand() < 0.35):
                     word, said = _pick(rand, greetings), _GREETED
                 elif last and turn and j == k - 1 and rand() < 0.6:
@@ -404,8 +406,8 @@ def generate_events(profile: Profile) -> pl.DataFrame:
                 r = rand()
                 if r < 0.25:
                     break  # nobody on duty: only the robot ever answered
-                if r < 0.65:  # answered when the shift starts at 08:00
-                    morning = day_base + (_DAY if hour >= 23 else 0) + 8 * 3600 + int(rand() * 1200)
+                if r < 0.65:  # answered when the shift starts (08:00; 09:00 on JD)
+                    morning = day_base + (_DAY if hour >= 23 else 0) + profile.opens * 3600 + int(rand() * 1200)
                     reply_at = max(reply_at, morning)
             elif turn == 0 and edge:
                 reply_at = max(reply_at, day_base + 23 * 3600 + 5 + int(rand() * 400))
@@ -601,16 +603,34 @@ class Flavour:
     conversation_ids: bool = True
     bot_rate: float = 0.30
     topic_weights: tuple[float, ...] | None = None
+    habits: tuple[Habit, ...] = DEFAULT_HABITS
+    opens: int = 8  # the hour agents come on duty (the platform's reply window opens)
+    buyer_gap: int = 40
 
 
 # Agent names a platform's back office shows (Taobao sub-accounts are `shop:name`); JD's
 # export has no session column, so its conversations come from silences (session_gap).
+# JD judges the first reply within 30 seconds and a mean wait of 40 (jd.yaml), where the others
+# count 3 and 5 minutes: JD agents answer in seconds (a shop that does not, fails), so with the
+# default habits every generated JD agent failed every day. Fast, average, often late,
+# sometimes silent, as DEFAULT_HABITS, on JD's clock; and a buyer's second message comes within
+# seconds (a wait runs from the turn's first message, so 40 s of typing alone failed 30 s).
+JD_HABITS = (
+    Habit(4, 22, late_rate=0.03, late_low=35, late_high=90, drop_rate=0.01, ratings=(0.93, 0.05, 0.02), attitude=0.04),
+    Habit(5, 27, late_rate=0.06, late_low=35, late_high=150, stall_rate=0.01, drop_rate=0.02,
+          ratings=(0.84, 0.10, 0.06), attitude=0.10),
+    Habit(15, 45, late_rate=0.35, late_low=40, late_high=300, stall_rate=0.04, drop_rate=0.03,
+          ratings=(0.64, 0.20, 0.16), attitude=0.25),
+    Habit(6, 28, late_rate=0.06, late_low=35, late_high=240, stall_rate=0.10, drop_rate=0.10,
+          ratings=(0.66, 0.14, 0.20), attitude=0.35),
+)  # fmt: skip
+
 FLAVOURS = {
     "pinduoduo": Flavour("拼多多示例店", "zh", DEFAULT_AGENTS, topic_weights=(1.0, 1.6, 0.8, 1.4, 1.0, 0.3)),
     "taobao": Flavour("淘宝示例旗舰店", "zh", tuple(f"淘宝示例旗舰店:{a}" for a in DEFAULT_AGENTS), bot_rate=0.45,
                       topic_weights=(1.0, 1.2, 1.2, 1.0, 1.0, 0.6)),
     "jd": Flavour("京东示例自营店", "en", ("jd_小美", "jd_阿强", "jd_小周", "jd_莉莉"), conversation_ids=False,
-                  topic_weights=(1.4, 1.2, 0.4, 0.8, 1.0, 1.2)),
+                  topic_weights=(1.4, 1.2, 0.4, 0.8, 1.0, 1.2), habits=JD_HABITS, opens=9, buyer_gap=10),
     "douyin": Flavour("抖音示例小店", "zh", DEFAULT_AGENTS, bot_rate=0.50, topic_weights=(1.2, 1.4, 1.2, 1.2, 1.0, 0.2)),
     "kuaishou": Flavour("快手示例小店", "zh", DEFAULT_AGENTS, bot_rate=0.40, topic_weights=(1.2, 1.4, 1.2, 1.2, 1.0, 0.2)),
 }

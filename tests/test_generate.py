@@ -406,6 +406,21 @@ def test_platform_flavours_from_the_command_line(tmp_path, cli) -> None:
     assert report["input"]["rows_used"] == jd_frame.height
 
 
+def test_jd_flavour_answers_on_jds_clock(tmp_path, cli) -> None:
+    """JD counts a reply within 30 s from 09:00 (jd.yaml): the generated JD agents answer in
+    seconds, fast ones pass JD-R30 and slow ones fail it (with the other platforms' minutes
+    every JD agent failed every day), and the night robot names JD's hours."""
+    path = tmp_path / "jd.csv"
+    cli("generate", "-o", str(path), "--rows", "6000", "--platform", "jd", "--agents", "8", "--seed", "5")
+    frame = pl.read_csv(path, infer_schema=False)
+    night = frame.filter(pl.col("text").str.contains("工作时间为")).get_column("text").unique().to_list()
+    assert night == ["夜间自动回复：客服工作时间为9:00-23:00，请留言"]
+    report = cli("audit", str(path), "--platform", "jd", "--format", "json", "--exit-zero", "--no-history").json()
+    statuses = {m["agent"]: m["status"] for m in report["metrics"] if m["rule"] == "JD-R30" and m["scope"] == "agent"}
+    assert statuses["jd_小美"] == "pass" and statuses["jd_小周"] == "fail", statuses
+    assert 0 < sum(s == "pass" for s in statuses.values()) < len(statuses)
+
+
 def test_taobao_sub_accounts_are_named_after_the_shop_asked_for(tmp_path, cli) -> None:
     """Taobao sub-accounts are `shop:name`; a file generated for 小林数码专营店 must not show
     淘宝示例旗舰店:客服09 working there (the agents beyond the first four keep the prefix)."""

@@ -11,6 +11,7 @@ turns them into text; every untrusted string goes through `terminal_safe`/`one_l
 from __future__ import annotations
 
 import difflib
+from dataclasses import replace
 
 import polars as pl
 from rich.cells import cell_len
@@ -18,6 +19,7 @@ from rich.cells import cell_len
 from cservice_audit.checks.context import Context
 from cservice_audit.checks.items import reply_items
 from cservice_audit.errors import AuditError
+from cservice_audit.params import Window
 from cservice_audit.i18n import sentinel_name, t
 from cservice_audit.render.items_view import wait_text
 from cservice_audit.render.names import in_shop
@@ -26,6 +28,7 @@ from cservice_audit.ruleset import Ruleset
 from cservice_audit.sanitize import one_line, terminal_safe
 
 REPLY_CHECKS = ("reply_rate", "average_wait")
+WHOLE_DAY = Window(0, 86_400)
 CLOSE_IDS = 5
 NAME_MIN, NAME_MAX = 10, 24  # terminal cells of the agent column (a longer name pushes its text)
 
@@ -41,7 +44,9 @@ def close_ids(conversation: str, ids: pl.Series) -> list[str]:
 def conversation_rows(context: Context, ruleset: Ruleset, conversation: str) -> pl.DataFrame:
     """The conversation's events in order, each buyer message with its wait per set of reply
     roles (`wait_<roles>`) and, per reply rule, `rule_<code>`: the rule counts an item that
-    starts at this message (its wait), else null. Raises AuditError when it is not there."""
+    starts at this message (its wait), else null; `outside_<code>`: an item would start here
+    but the message falls outside the rule's window, so it is not counted. Raises AuditError
+    when it is not there."""
     mine = context.events.filter(pl.col("conversation") == conversation)
     events = mine.sort("ts", "_order").collect()
     if events.is_empty():
@@ -63,19 +68,35 @@ def conversation_rows(context: Context, ruleset: Ruleset, conversation: str) -> 
         columns.append(
             pl.DataFrame({"_row": counted, f"wait_{'+'.join(roles)}": waits.get_column("wait")})
         )
+    def item_rows(rule, name: str) -> pl.DataFrame:
+        """`_row`, `rule_<name>` (the wait), `item_<name>`: each item of `rule` stands at the
+        first message of the conversation with its start time."""
+        items = reply_items(context, rule, "agent").filter(pl.col("conversation") == conversation).collect()
+        return (
+            events.filter(pl.col("_row").is_in(counted.implode()))
+            .join(items.select("ts", pl.col("wait").alias(f"rule_{name}")).unique("ts"), on="ts", how="inner")
+            .group_by("ts")
+            .agg(pl.col("_row").min(), pl.col(f"rule_{name}").first(), pl.lit(True).alias(f"item_{name}"))
+            .select("_row", f"rule_{name}", f"item_{name}")
+        )
+
     for rule in ruleset.rules:
         if rule.check not in REPLY_CHECKS:
             continue
-        items = reply_items(context, rule, "agent").filter(pl.col("conversation") == conversation).collect()
-        # An item stands at the first message of the conversation with its start time.
-        starts = (
-            events.filter(pl.col("_row").is_in(counted.implode()))
-            .join(items.select("ts", pl.col("wait").alias(f"rule_{rule.code}")).unique("ts"), on="ts", how="inner")
-            .group_by("ts")
-            .agg(pl.col("_row").min(), pl.col(f"rule_{rule.code}").first(), pl.lit(True).alias(f"item_{rule.code}"))
-            .select("_row", f"rule_{rule.code}", f"item_{rule.code}")
-        )
+        starts = item_rows(rule, rule.code)
         columns.append(starts)
+        # The messages outside the window that would otherwise count: a night question
+        # answered at 08:05 waited hours and is no late item, which the transcript must say.
+        # Per message and buyer-day every buyer message counts; per turn or conversation, what
+        # the rule would count over the whole day (its turn starts, its topic), less what it counts.
+        window = rule.params["window"]
+        if rule.params["unit"] in ("message", "buyer_day"):
+            whole = events.filter(pl.col("_row").is_in(counted.implode())).select("_row")
+        else:
+            whole = item_rows(replace(rule, params={**rule.params, "window": WHOLE_DAY}), "_whole").select("_row")
+        outside = whole.join(starts, on="_row", how="anti").join(events.select("_row", "tod"), on="_row")
+        outside = outside.filter((pl.col("tod") < window.start) | (pl.col("tod") >= window.end))
+        columns.append(outside.select("_row", pl.lit(True).alias(f"outside_{rule.code}")))
     for extra in columns:
         events = events.join(extra, on="_row", how="left")
     return events.sort("_row")
@@ -161,6 +182,7 @@ def render(rows: pl.DataFrame, findings: pl.DataFrame, ruleset: Ruleset, lang: s
                     )
                 notes.append(t("show.wait", lang, wait=shown))
             notes += [m for m in (_marks(rule, row, lang) for rule in reply_rules) if m]
+            notes += _outside(reply_rules, row, lang)
         if notes:
             lines.append(" " * 10 + " · ".join(notes))
         for index in by_ts.get(row["ts"].replace(tzinfo=None), []):
@@ -174,6 +196,16 @@ def render(rows: pl.DataFrame, findings: pl.DataFrame, ruleset: Ruleset, lang: s
         lines += ["", t("show.other_findings", lang)]
         lines += [" " * 2 + _finding(f, lang) for f in rest]
     return "\n".join(lines) + "\n"
+
+
+def _outside(rules, row: dict, lang: str) -> list[str]:
+    """`PDD-R3，PDD-R5 不计（08:00–23:00 以外）`: the rules, by window, that do not count the item
+    this message would start, because it falls outside their window."""
+    by_window: dict[str, list[str]] = {}
+    for rule in rules:
+        if row.get(f"outside_{rule.code}"):
+            by_window.setdefault(rule.params["window"].label(), []).append(rule.code)
+    return [t("show.outside", lang, codes=t("list.sep", lang).join(codes), window=label) for label, codes in by_window.items()]
 
 
 def _roles(roles: str, lang: str) -> str:

@@ -345,6 +345,26 @@ def test_show_marks_an_unanswered_turn_only_against_a_mean_that_counts_it(cli, w
     assert "✗ JD-A1 超过平均等待上限（> 40 秒）" in slow.out, slow.out
 
 
+def test_show_says_a_wait_outside_the_window_is_not_counted(cli, write) -> None:
+    """A 07:40 question answered at 08:10 waited 30 minutes and is no late item: outside the
+    08:00–23:00 window. The transcript said `wait 30m` and nothing, which reads as a miss of
+    the tool; it now says which rules do not count it. The 22:58 question answered at 23:04
+    is inside the window and late. JD's window opens at 09:00 and counts a session's first
+    message only: the 08:30 session start is not counted, its next question is no item."""
+    rows = (
+        "2026-11-18 07:40:00,店,b9,c1,买家,,在吗\n2026-11-18 08:10:00,店,b9,c1,客服,小A,在的\n"
+        "2026-11-18 22:58:00,店,b9,c1,买家,,发货了吗\n2026-11-18 23:04:00,店,b9,c1,客服,小A,发了\n"
+    )
+    pdd = _show_c1(cli, write, rows, "-p", "pinduoduo", "--lang", "zh")
+    lines = pdd.out.splitlines()
+    first, late = (lines[lines.index(next(x for x in lines if x.startswith(at))) + 1] for at in ("07:40:00", "22:58:00"))
+    assert "PDD-R3，PDD-R5 不计（08:00–23:00 以外）" in first and "✗" not in first, pdd.out
+    assert "不计" not in late and "✗ PDD-R3 超时" in late, pdd.out
+    jd_rows = "2026-11-18 08:30:00,店,b9,c1,买家,,在吗\n2026-11-18 08:30:20,店,b9,c1,买家,,人呢\n2026-11-18 09:02:00,店,b9,c1,客服,小A,在的\n"
+    jd = _show_c1(cli, write, jd_rows, "-p", "jd")
+    assert jd.out.count("not counted") == 1 and "JD-R30, JD-A1 not counted (outside 09:00–23:00)" in jd.out, jd.out
+
+
 def test_show_in_chinese_writes_reply_roles_and_ratings_in_chinese(cli, write) -> None:
     """A PDD wait per set of reply roles read `1m56s (agent) / 11s (agent+bot)` and a review
     `satisfied` in the Chinese transcript; the roles are now the transcript's words and the

@@ -32,7 +32,8 @@ from cservice_audit.metrics.periods import earlier_failures
 from cservice_audit.metrics.rollup import DAY_SCHEMA
 from cservice_audit.files import atomic_write
 from cservice_audit.needs import with_needs
-from cservice_audit.normalize import CANONICAL, DEFAULT_SHOP, Aliases, assign_conversations, normalize, profile_path
+from cservice_audit.metrics.waits import UNASSIGNED
+from cservice_audit.normalize import BOT_WITHOUT_ACCOUNT, CANONICAL, DEFAULT_SHOP, Aliases, assign_conversations, normalize, profile_path
 from cservice_audit.ruleset import Ruleset
 from cservice_audit.sanitize import one_line
 from cservice_audit.schema import FINDING_SCHEMA, ITEM_SCHEMA, METRIC_SCHEMA, SEVERITY_RANK, conform, with_fingerprints
@@ -270,6 +271,8 @@ def _run_audit(
         written = 0
         if store is not None:
             days = pl.concat([pl.DataFrame(schema=DAY_SCHEMA), *day_frames], how="vertical")
+            bots = bot_accounts(used)
+            _note_unknown_agents(days, context.history, bots, notes)
             rules_run = {rule.code for rule in ruleset.rules}
             replaced = store.stored_days(covered)
             chat_rows = {(shop, day): n for shop, day, n in used.lazy().group_by("shop", "day").len().collect(engine=engine).iter_rows()}
@@ -283,7 +286,7 @@ def _run_audit(
         from cservice_audit.show import conversation_rows
 
         transcript = conversation_rows(context, ruleset, options.conversation)
-    bots = bot_accounts(used)
+    bots = bot_accounts(used) if store is None else bots
     # The events have done their work: let them go before the drill-down gathers its items
     # and the report is written (at 2 M douyin rows that held the peak, docs/performance.md).
     del events_all, used, events, day_times, context
@@ -540,6 +543,52 @@ def _note_fewer_rows(shop: str, stored: dict[date, int | None], chat_rows: dict[
         now = sum(chat_rows.get((shop, day), 0) for day in fewer)
         before = sum(stored[day] or 0 for day in fewer)
         notes.append(Term("note.replaced_fewer", shop=one_line(shop), days=_days_text(fewer), now=now, before=before))
+
+
+# A shop's team tonight and the one its history holds must both have this many people before
+# having none in common is worth a question; the history is read this many days back.
+UNKNOWN_TEAM_MIN = 3
+UNKNOWN_TEAM_DAYS = 14
+NOT_PEOPLE = (UNASSIGNED, BOT_WITHOUT_ACCOUNT)
+
+
+def _note_unknown_agents(days: pl.DataFrame, history: pl.LazyFrame | None, bots: frozenset, notes: list[Term]) -> None:
+    """A shop whose agents in this run include none of those its history holds for the
+    UNKNOWN_TEAM_DAYS days before: most likely another shop's export under this shop's
+    config (an export without a shop column names no shop; the config does), judged and
+    stored as this shop's. Compared by exact account name: Taobao's `shop:name` sub-accounts
+    differ between shops, and two shops' 小美 overlapping only hides the case, never invents
+    it. A note, not a stop: a team can change wholesale (a new outsourcer, renamed accounts)."""
+    if history is None or days.is_empty():
+        return
+    people = (pl.col("scope") == "agent") & pl.col("agent").is_not_null() & ~pl.col("agent").is_in(list(NOT_PEOPLE))
+    tonight = days.filter(people).group_by("shop").agg(pl.col("agent").unique().sort(), pl.col("day").min().alias("first"))
+    for shop, agents, first in tonight.sort("shop").iter_rows():
+        agents = [a for a in agents if (shop, a) not in bots]
+        if len(agents) < UNKNOWN_TEAM_MIN:
+            continue
+        since = first - timedelta(days=UNKNOWN_TEAM_DAYS)
+        stored = (
+            history.filter(people & (pl.col("shop") == shop) & (pl.col("day") < first) & (pl.col("day") >= since))
+            .group_by("shop").agg(pl.col("agent").unique().sort(), pl.col("day").min().alias("from"), pl.col("day").max().alias("to"))
+            .collect()
+        )  # fmt: skip
+        if stored.is_empty():
+            continue
+        _, known, start, end = stored.row(0)
+        known = [a for a in known if (shop, a) not in bots]
+        if len(known) < UNKNOWN_TEAM_MIN or set(known) & set(agents):
+            continue
+        notes.append(Term(
+            "note.unknown_team", shop=one_line(shop), n=len(agents), names=_names(agents), known=_names(known),
+            days=f"{start}..{end}" if start != end else str(start),
+        ))  # fmt: skip
+
+
+def _names(names: list[str], most: int = 5) -> str:
+    """Up to `most` names, `, `-joined, and `…` when there are more."""
+    shown = ", ".join(one_line(n) for n in names[:most])
+    return shown + (", …" if len(names) > most else "")
 
 
 def _selected_days(options: AuditOptions, as_of: date | None) -> str:

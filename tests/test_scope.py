@@ -502,6 +502,37 @@ def test_a_shop_whose_history_is_under_another_platform_is_said(cli, tmp_path):
     assert "**注意：**\n- 甲店：历史中它在 kuaishou 下有 2 天记录，在 jd 下没有" in digest.out, digest.out
 
 
+def _team_day(day: date, agents: tuple[str, ...]) -> list[tuple]:
+    """A day of an export without a shop column: each agent answers two buyers late."""
+    rows = []
+    for i, agent in enumerate(agents):
+        rows += [(ts, f"{agent}-{buyer}", role, name, text) for ts, _, buyer, role, name, text in _late_day(day, agent=agent, n=2)]
+    return rows
+
+
+def test_another_shops_export_under_this_shops_config_is_said(cli, tmp_path):
+    """An export names no shop; the config does. Another shop's file put where the cron job
+    reads this shop's was judged and stored as this shop's, silently. None of its agents is
+    in the shop's history of the days before: the run says so, on stderr, in the JSON and atop
+    the digest. The shop's own team (or one new agent among them) says nothing."""
+    history, columns = tmp_path / "h", ["ts", "buyer", "role", "agent", "text"]
+    config = tmp_path / "甲.toml"
+    config.write_text(f'platform = "pinduoduo"\nshop = "甲店"\nhistory = "{history}"\n', "utf-8")
+    ours, theirs = ("小美", "阿强", "小周"), ("乙店:客服A", "乙店:客服B", "乙店:客服C", "乙店:客服D")
+    for day in (date(2026, 11, 20), date(2026, 11, 21)):
+        run = cli("audit", _csv(tmp_path / f"{day}.csv", _team_day(day, ours), columns), "--config", config, "-f", "json")
+        assert run.code == 1 and "none of" not in run.err, run.err
+    same = cli("audit", _csv(tmp_path / "ours.csv", _team_day(date(2026, 11, 22), (*ours[1:], "新人")), columns), "--config", config, "-f", "json")
+    assert same.code == 1 and "none of" not in same.err, same.err
+    wrong = _csv(tmp_path / "wrong.csv", _team_day(date(2026, 11, 22), theirs), columns)
+    run = cli("audit", wrong, "--config", config, "-f", "json")
+    said = "甲店: none of this run's 4 agents (乙店:客服A, 乙店:客服B, 乙店:客服C, 乙店:客服D) is in the shop's history of 2026-11-20..2026-11-21 (which holds 小周, 小美, 阿强)"
+    assert said in run.err, run.err
+    assert [n["kind"] for n in run.json()["note_details"]] == ["unknown_team", "replaced"], run.json()["note_details"]  # "ours" stored 11-22
+    digest = cli("audit", wrong, "--config", config, "-f", "digest", "--lang", "zh")
+    assert "**注意：**\n- 甲店：本次的 4 名客服（乙店:客服A" in digest.out and "这是别家店的导出吗" in digest.out, digest.out
+
+
 def test_a_baseline_is_matched_by_rule_codes_and_a_malformed_one_is_not_a_report(cli, tmp_path, write):
     """A custom ruleset that extends pinduoduo under its own platform name shares its rule
     codes, so last night's pinduoduo report is its baseline (known, exit 0). A report whose

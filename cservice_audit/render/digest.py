@@ -32,7 +32,7 @@ SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
 # the baseline never judged (all its findings new). Without them a report of the shops that
 # were judged reads as the whole night. The routine ones (a day audited before, a file named
 # twice) stay on stderr and in the JSON.
-READER_NOTES = ("shop_not_judged", "day_running", "replaced_fewer", "baseline_shop", "baseline_later", "other_platform", "worst_of_days", "data_ends_early")
+READER_NOTES = ("shop_not_judged", "day_running", "replaced_fewer", "baseline_shop", "baseline_later", "other_platform", "worst_of_days", "data_ends_early", "unknown_team")
 
 
 def note_kind(note: Any) -> str:

@@ -255,6 +255,25 @@ def test_digest_lists_agents_incidents_before_unassigned_turns():
     assert lines[0].startswith("PDD-P2 小周 10:30"), lines[:3]
 
 
+def test_digest_lists_the_costliest_incidents_first():
+    """Within a severity, an insult (PDD-P1, −30 points) comes before an unanswered turn
+    (PDD-N1, −10), whatever the codes' order: by code a night's PDD-N1 lines took all ten
+    places and no insult was in the group's message. Equal cost keeps the code order."""
+    from cservice_audit.render.digest import finding_lines
+
+    def finding(code, agent, minute, points):
+        return {"code": code, "severity": "error", "shop": "店", "agent": agent, "ts": f"2026-11-22T10:{minute:02d}:00+08:00",
+                "day": "2026-11-22", "period": "day", "period_start": "2026-11-22", "conversation": f"c{minute}",
+                "message": code, "state": "new", "points": points}  # fmt: skip
+
+    report = {"as_of": "2026-11-22", "metrics": [], "summary": {"points": []},
+              "findings": [finding("PDD-N1", "小美", m, -10) for m in range(12)]
+              + [finding("PDD-P2", "阿强", 40, 0), finding("PDD-P1", "小周", 30, -30), finding("PDD-N0", "小周", 50, -10)]}  # fmt: skip
+    lines, _, _ = finding_lines(report, "en")
+    assert [line.split()[0] for line in lines[:3]] == ["PDD-P1", "PDD-N0", "PDD-N1"], lines[:3]
+    assert lines[-1].startswith("PDD-P2"), lines[-1]
+
+
 def test_digest_counts_the_agents_the_summary_screen_counts(cli):
     """The sample's PDD-R3 fails for three agents, the unassigned turns and the shop: the
     digest says "3 agent(s) fail" as the summary screen's rows do, names the unassigned turns

@@ -307,10 +307,13 @@ def finding_lines(report: dict[str, Any], lang: str = "en") -> tuple[list[str], 
     # Within a severity, what happened in a conversation first (an insult, a WeChat id): the
     # failed rates are the sections above; listed first, they pushed the incidents out of the
     # message, behind `……另有 32 项`. Of those, an agent's first: a day's unanswered turns of
-    # nobody's (PDD-N1 （未分配）) filled the lines before any insult or WeChat id.
+    # nobody's (PDD-N1 （未分配）) filled the lines before any insult or WeChat id. Then the
+    # costliest (an insult's −30 before an unanswered turn's −10): by rule code alone a
+    # night's PDD-N1 lines took all ten places above the PDD-P1 insults.
     def order(f: dict[str, Any]) -> tuple:
         coached = agent_kind(f["agent"], f["shop"]) == "agent"
-        return (SEVERITY_RANK.get(f["severity"], 9), not f.get("conversation"), not coached, f["code"], f["shop"] or "", f["agent"] or "", f["ts"] or "")
+        cost = -abs(f.get("points") or 0)
+        return (SEVERITY_RANK.get(f["severity"], 9), not f.get("conversation"), not coached, cost, f["code"], f["shop"] or "", f["agent"] or "", f["ts"] or "")
 
     chosen.sort(key=order)
     name = _namer(report, lang)

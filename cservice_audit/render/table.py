@@ -32,6 +32,7 @@ from cservice_audit.render.views import (
     summary,
 )
 from cservice_audit.render.items_view import DEFAULT_ITEMS, item_tables, labels, need_rows
+from cservice_audit.render.wrap import wrap, wrap_text
 
 _STATUS_STYLE = {"pass": "green", "fail": "bold red", "at_risk": "yellow", "insufficient": "dim", None: ""}
 _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
@@ -121,6 +122,17 @@ def view_agent_head(view: Summary) -> str:
     return t("col.agent", view.lang)
 
 
+def _lines(console: Console, text: str, style: str = "") -> None:
+    """A free-text line wrapped at the console's width as Chinese is (render/wrap.py)."""
+    for line in wrap(text, console.width):
+        console.print(Text(line, style=style), no_wrap=True, crop=True)
+
+
+def _title(text: str, width: int) -> Text:
+    """A table's title broken between its ` · ` parts where it must (`≤ 0 次` stays whole)."""
+    return Text("\n".join(wrap(text, width, " · ")), style="bold")
+
+
 def _what(text: str, match: str | None) -> Text:
     what = Text(text)
     if match:
@@ -143,7 +155,7 @@ def _finding_list(console: Console, columns: list[str], rows: list[list[str]], m
     """Findings on a narrow terminal: one heading line per finding (code, severity, who,
     when, conversation), its text indented below; a seven-column table would fold every
     cell into a tall narrow strip."""
-    console.print(Text(title, style="bold"))
+    _lines(console, title, "bold")
     for row, (severity, match) in zip(rows, marks, strict=True):
         head = Text()
         head.append(row[0], style="bold")
@@ -151,9 +163,11 @@ def _finding_list(console: Console, columns: list[str], rows: list[list[str]], m
             if cell != "-":
                 head.append("  ")
                 head.append(cell, style=_SEVERITY_STYLE.get(severity, "") if i == 1 else "")
-        console.print(head)
+        for part in wrap_text(head, console.width):
+            console.print(part, no_wrap=True, crop=True)
         for line in row[-1].split("\n"):
-            console.print(Text("    ").append_text(_what(line, match)))
+            for part in wrap_text(_what(line, match), console.width - 4):
+                console.print(Text("    ").append_text(part), no_wrap=True, crop=True)
 
 
 def render(
@@ -172,9 +186,9 @@ def render(
     console = Console(file=buffer, width=width, force_terminal=color, color_system="standard" if color else None, no_color=not color, highlight=False)
     if not quiet:
         for line in header_lines(result, lang, show_paths=show_paths):
-            console.print(Text(line, style="dim"))
+            _lines(console, line, "dim")
         for line in reader_note_lines(result, lang):
-            console.print(Text(line, style="bold yellow"))
+            _lines(console, line, "bold yellow")
     if not quiet or summary_only:
         view = summary(result, lang)
         for line in summary_lines(view, width):
@@ -184,7 +198,8 @@ def render(
     if not quiet:
         for card in scorecards(result, lang):
             # As wide as its title (up to the width), so the title never breaks mid-threshold.
-            table = Table(title=Text(card.title, style="bold"), title_justify="left", show_lines=False, min_width=min(cell_len(card.title), width))
+            title = _title(card.title, width)
+            table = Table(title=title, title_justify="left", show_lines=False, min_width=min(max(map(cell_len, title.plain.split("\n"))), width))
             for column in card.columns:
                 table.add_column(column, justify="right" if column in NUMERIC_COLUMNS else "left")
             for row, status in zip(card.rows, card.statuses, strict=True):
@@ -236,7 +251,7 @@ def _drilldown(console: Console, result: AuditResult, limit: int, lang: str) -> 
             table.add_row(*map(Text, row))
         console.print(table)
     for card in item_tables(result, limit, compact=console.width < 100, lang=lang):
-        table = Table(title=Text(card.title, style="bold"), title_justify="left")
+        table = Table(title=_title(card.title, console.width), title_justify="left")
         for column in card.columns:
             # The conversation id stays whole: it is what `cservice-audit show` takes.
             words = labels(lang)["item_columns"]

@@ -561,10 +561,16 @@ def _note_unknown_agents(days: pl.DataFrame, history: pl.LazyFrame | None, bots:
     it. A note, not a stop: a team can change wholesale (a new outsourcer, renamed accounts)."""
     if history is None or days.is_empty():
         return
+    # Who is a person as the reports decide it (render/matrix.py): not the robot, whether it is
+    # an account whose every row is a robot's or one named like one (机器人, 智能客服, ...): a
+    # review of a robot-served chat names 机器人 as its agent, and counted as a person it was
+    # in both teams every night, so another shop's export was never said.
+    from cservice_audit.render.matrix import agent_kind
+
     people = (pl.col("scope") == "agent") & pl.col("agent").is_not_null() & ~pl.col("agent").is_in(list(NOT_PEOPLE))
     tonight = days.filter(people).group_by("shop").agg(pl.col("agent").unique().sort(), pl.col("day").min().alias("first"))
     for shop, agents, first in tonight.sort("shop").iter_rows():
-        agents = [a for a in agents if (shop, a) not in bots]
+        agents = [a for a in agents if agent_kind(a, shop, bots) == "agent"]
         if len(agents) < UNKNOWN_TEAM_MIN:
             continue
         since = first - timedelta(days=UNKNOWN_TEAM_DAYS)
@@ -576,7 +582,7 @@ def _note_unknown_agents(days: pl.DataFrame, history: pl.LazyFrame | None, bots:
         if stored.is_empty():
             continue
         _, known, start, end = stored.row(0)
-        known = [a for a in known if (shop, a) not in bots]
+        known = [a for a in known if agent_kind(a, shop, bots) == "agent"]
         if len(known) < UNKNOWN_TEAM_MIN or set(known) & set(agents):
             continue
         notes.append(Term(

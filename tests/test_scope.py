@@ -533,6 +533,31 @@ def test_another_shops_export_under_this_shops_config_is_said(cli, tmp_path):
     assert "**注意：**\n- 甲店：本次的 4 名客服（乙店:客服A" in digest.out and "这是别家店的导出吗" in digest.out, digest.out
 
 
+def test_a_robot_with_a_review_is_no_member_of_either_team(cli, tmp_path):
+    """PDD's robot answers under the account 机器人 (PDD-R5 counts its replies), and a buyer it
+    served rates the chat: the review row names 机器人 as the agent, so it is not an account whose every row is
+    a robot's. Counted as a person, the robot was in both teams every night and another shop's
+    export (with a robot of the same name, as every PDD export has) was never said."""
+    history, columns = tmp_path / "h", ["ts", "buyer", "role", "agent", "text", "rating"]
+    config = tmp_path / "甲.toml"
+    config.write_text(f'platform = "pinduoduo"\nshop = "甲店"\nhistory = "{history}"\n', "utf-8")
+
+    def day_rows(day: date, agents: tuple[str, ...]) -> list[tuple]:
+        rows = [(*r, "") for r in _team_day(day, agents)]
+        return rows + [
+            (f"{day} 12:00:00", "访客", "buyer", "", "在吗", ""),
+            (f"{day} 12:00:02", "访客", "bot", "机器人", "您好，欢迎光临", ""),
+            (f"{day} 12:05:00", "访客", "review", "机器人", "", "满意"),
+        ]
+
+    ours, theirs = ("小美", "阿强", "小周"), ("客服A", "客服B", "客服C", "客服D")
+    for day in (date(2026, 11, 20), date(2026, 11, 21)):
+        cli("audit", _csv(tmp_path / f"{day}.csv", day_rows(day, ours), columns), "--config", config, "-f", "json")
+    run = cli("audit", _csv(tmp_path / "wrong.csv", day_rows(date(2026, 11, 22), theirs), columns), "--config", config, "-f", "json")
+    said = "甲店: none of this run's 4 agents (客服A, 客服B, 客服C, 客服D) is in the shop's history of 2026-11-20..2026-11-21 (which holds 小周, 小美, 阿强)"
+    assert said in run.err, run.err
+
+
 def test_a_baseline_is_matched_by_rule_codes_and_a_malformed_one_is_not_a_report(cli, tmp_path, write):
     """A custom ruleset that extends pinduoduo under its own platform name shares its rule
     codes, so last night's pinduoduo report is its baseline (known, exit 0). A report whose

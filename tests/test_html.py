@@ -175,3 +175,23 @@ def test_a_week_of_a_daily_rule_is_a_grid_of_every_day(cli):
         if m["scope"] == "agent" and m["period"] == "day":
             days.setdefault((m["rule"], m["agent"]), set()).add(m["status"])
     assert any({"pass", "fail"} <= statuses for statuses in days.values())
+
+
+def test_a_grid_keeps_its_days_in_order_when_the_worst_agent_missed_the_first(cli):
+    """The grid's columns followed the data's first appearance: a new agent who started on
+    the second day and failed every day (the first row, most failed days) put that day first
+    and the first day last, `11-21 11-22 11-20`."""
+    rows = ["ts,shop,buyer,role,agent,text"]
+    for day in ("2026-11-20", "2026-11-21", "2026-11-22"):
+        for i, agent in enumerate(("小美", "阿强", "新人")):
+            if agent == "新人" and day == "2026-11-20":
+                continue
+            wait = 600 if agent == "新人" else 20
+            rows += [f"{day} 10:{i:02d}:00,店,{agent}-b,buyer,,在吗", f"{day} 10:{i + wait // 60:02d}:{wait % 60:02d},店,{agent}-b,agent,{agent},在的"]
+    (cli.cwd / "days.csv").write_text("\n".join(rows) + "\n", "utf-8")
+    run = cli("audit", "days.csv", "-p", "pdd", "-f", "html", "-o", "days.html", "--exit-zero", "--no-history")
+    assert run.code == 0, run.err
+    page = (cli.cwd / "days.html").read_text("utf-8")
+    figure = re.search(r"<figcaption>PDD-R3 [^<]*</figcaption>(.*?)</figure>", page, re.S).group(1)
+    cells = re.findall(r'aria-label="period: ([0-9-]+); agent: 小美; status: [a-z_]+"[^>]*d="M([0-9.]+),', figure)
+    assert [day for day, _ in sorted(cells, key=lambda c: float(c[1]))] == ["11-20", "11-21", "11-22"], cells

@@ -203,9 +203,12 @@ def _period_grid(result: AuditResult, rule: Any, rows: pl.DataFrame, rate: bool,
         for r in ranked.iter_rows(named=True)
     ]  # fmt: skip
     colors = {status_words[k]: v for k, v in STATUS_COLOR.items()}
+    # The columns in date order, named: left to Vega (`sort: None`, the data's order) they came
+    # as the first-ranked agent's periods, so one who missed the first day put it last.
+    columns = [d.strftime("%m-%d") for d in rows.get_column("period_start").unique().sort()]
     encoding = {
         "y": {"field": "agent", "type": "nominal", "title": None, "sort": None},
-        "x": {"field": "period", "type": "ordinal", "title": None, "sort": None, "axis": {"orient": "top", "labelAngle": 0}},
+        "x": {"field": "period", "type": "ordinal", "title": None, "sort": columns, "axis": {"orient": "top", "labelAngle": 0}},
     }
     spec = {
         "data": {"values": data},

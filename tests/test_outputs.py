@@ -255,10 +255,11 @@ def test_digest_lists_agents_incidents_before_unassigned_turns():
     assert lines[0].startswith("PDD-P2 小周 10:30"), lines[:3]
 
 
-def test_digest_lists_the_costliest_incidents_first():
-    """Within a severity, an insult (PDD-P1, −30 points) comes before an unanswered turn
-    (PDD-N1, −10), whatever the codes' order: by code a night's PDD-N1 lines took all ten
-    places and no insult was in the group's message. Equal cost keeps the code order."""
+def test_digest_lets_the_rules_take_turns_costliest_first():
+    """Within a severity the rules take turns, one incident each, an insult (PDD-P1, −30
+    points) before an unanswered turn (PDD-N1, −10), equal cost in code order: by code a
+    night's PDD-N1 lines took all ten places and no insult was in the group's message, and by
+    points alone the WeChat ids (PDD-P2, no points) fell behind every −10 line."""
     from cservice_audit.render.digest import finding_lines
 
     def finding(code, agent, minute, points):
@@ -270,8 +271,8 @@ def test_digest_lists_the_costliest_incidents_first():
               "findings": [finding("PDD-N1", "小美", m, -10) for m in range(12)]
               + [finding("PDD-P2", "阿强", 40, 0), finding("PDD-P1", "小周", 30, -30), finding("PDD-N0", "小周", 50, -10)]}  # fmt: skip
     lines, _, _ = finding_lines(report, "en")
-    assert [line.split()[0] for line in lines[:3]] == ["PDD-P1", "PDD-N0", "PDD-N1"], lines[:3]
-    assert lines[-1].startswith("PDD-P2"), lines[-1]
+    assert [line.split()[0] for line in lines[:5]] == ["PDD-P1", "PDD-N0", "PDD-N1", "PDD-P2", "PDD-N1"], lines[:5]
+    assert [line.split()[2] for line in lines if line.startswith("PDD-N1")] == [f"10:{m:02d}" for m in range(12)]  # in time order
 
 
 def test_digest_counts_the_agents_the_summary_screen_counts(cli):

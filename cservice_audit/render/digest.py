@@ -307,15 +307,23 @@ def finding_lines(report: dict[str, Any], lang: str = "en") -> tuple[list[str], 
     # Within a severity, what happened in a conversation first (an insult, a WeChat id): the
     # failed rates are the sections above; listed first, they pushed the incidents out of the
     # message, behind `……另有 32 项`. Of those, an agent's first: a day's unanswered turns of
-    # nobody's (PDD-N1 （未分配）) filled the lines before any insult or WeChat id. Then the
-    # costliest (an insult's −30 before an unanswered turn's −10): by rule code alone a
-    # night's PDD-N1 lines took all ten places above the PDD-P1 insults.
-    def order(f: dict[str, Any]) -> tuple:
+    # nobody's (PDD-N1 （未分配）) filled the lines before any insult or WeChat id. Then the rules
+    # take turns, one line each, costliest first by points (an insult's −30 before an
+    # unanswered turn's −10): by rule code a night's PDD-N1 lines took all ten places, and by
+    # points alone PDD-P2's WeChat ids (no points: the platform states none) fell behind every
+    # −10 line. The ten lines show every kind of incident the night had.
+    def group(f: dict[str, Any]) -> tuple:
         coached = agent_kind(f["agent"], f["shop"]) == "agent"
-        cost = -abs(f.get("points") or 0)
-        return (SEVERITY_RANK.get(f["severity"], 9), not f.get("conversation"), not coached, cost, f["code"], f["shop"] or "", f["agent"] or "", f["ts"] or "")
+        return (SEVERITY_RANK.get(f["severity"], 9), not f.get("conversation"), not coached)
 
-    chosen.sort(key=order)
+    chosen.sort(key=lambda f: (*group(f), f["code"], f["shop"] or "", f["agent"] or "", f["ts"] or ""))
+    turns: dict[tuple, int] = {}
+    ranked = []
+    for f in chosen:
+        key = (*group(f), f["code"])
+        turns[key] = turns.get(key, -1) + 1
+        ranked.append(((*group(f), turns[key], -abs(f.get("points") or 0), f["code"]), f))
+    chosen = [f for _, f in sorted(ranked, key=lambda pair: pair[0])]
     name = _namer(report, lang)
     words = _words(lang)
     # A run of several days gives each incident its day (11-21 14:20): the time alone read

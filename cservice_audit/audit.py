@@ -553,12 +553,15 @@ NOT_PEOPLE = (UNASSIGNED, BOT_WITHOUT_ACCOUNT)
 
 
 def _note_unknown_agents(days: pl.DataFrame, history: pl.LazyFrame | None, bots: frozenset, notes: list[Term]) -> None:
-    """A shop whose agents in this run include none of those its history holds for the
-    UNKNOWN_TEAM_DAYS days before: most likely another shop's export under this shop's
-    config (an export without a shop column names no shop; the config does), judged and
-    stored as this shop's. Compared by exact account name: Taobao's `shop:name` sub-accounts
-    differ between shops, and two shops' 小美 overlapping only hides the case, never invents
-    it. A note, not a stop: a team can change wholesale (a new outsourcer, renamed accounts)."""
+    """A shop whose agents in this run are in fewer than half of the days its history holds
+    for the UNKNOWN_TEAM_DAYS days before, the others' team being UNKNOWN_TEAM_MIN people or
+    more: most likely another shop's export under this shop's config (an export without a
+    shop column names no shop; the config does), judged and stored as this shop's. By days,
+    not "anyone in common": the first wrong night is stored, and a cron job left pointing at
+    the wrong file shared a team with it from the second night on (said once, then never).
+    A team that really changed (a new outsourcer, renamed accounts) hears it until it has
+    half the stored days. Compared by exact account name: Taobao's `shop:name` sub-accounts
+    differ between shops; two shops' 小美 hide the case, never invent it. A note, not a stop."""
     if history is None or days.is_empty():
         return
     # Who is a person as the reports decide it (render/matrix.py): not the robot, whether it is
@@ -576,18 +579,18 @@ def _note_unknown_agents(days: pl.DataFrame, history: pl.LazyFrame | None, bots:
         since = first - timedelta(days=UNKNOWN_TEAM_DAYS)
         stored = (
             history.filter(people & (pl.col("shop") == shop) & (pl.col("day") < first) & (pl.col("day") >= since))
-            .group_by("shop").agg(pl.col("agent").unique().sort(), pl.col("day").min().alias("from"), pl.col("day").max().alias("to"))
+            .group_by("day").agg(pl.col("agent").unique())
             .collect()
         )  # fmt: skip
-        if stored.is_empty():
+        teams = {day: {a for a in team if agent_kind(a, shop, bots) == "agent"} for day, team in stored.iter_rows()}
+        sharing = [day for day, team in teams.items() if team & set(agents)]
+        known = sorted(set().union(*(team for day, team in teams.items() if day not in sharing)))
+        if not teams or len(known) < UNKNOWN_TEAM_MIN or 2 * len(sharing) >= len(teams):
             continue
-        _, known, start, end = stored.row(0)
-        known = [a for a in known if agent_kind(a, shop, bots) == "agent"]
-        if len(known) < UNKNOWN_TEAM_MIN or set(known) & set(agents):
-            continue
+        start, end = min(teams), max(teams)
         notes.append(Term(
             "note.unknown_team", shop=one_line(shop), n=len(agents), names=_names(agents), known=_names(known),
-            days=f"{start}..{end}" if start != end else str(start),
+            days=f"{start}..{end}" if start != end else str(start), total=len(teams), sharing=len(sharing),
         ))  # fmt: skip
 
 

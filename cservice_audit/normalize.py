@@ -372,10 +372,13 @@ def mark_duplicates(events: pl.LazyFrame) -> pl.LazyFrame:
     return events.with_columns((~duplicate_key().is_first_distinct()).alias("_duplicate"))
 
 
+WAIT_BOUND = 86_400  # seconds a session stays open for a buyer waiting for a person
+
+
 def sessions(events: pl.LazyFrame, session_gap: float) -> pl.LazyFrame:
     """(_order, _session): each event's session within its shop and buyer, named by its start
     (`20261122-1323`), a new one after a silence longer than `session_gap` seconds (but for a
-    reply to a waiting buyer). From the key columns only, sorted once and scanned linearly (windows keyed by shop and buyer strings, over every column,
+    reply to a buyer waiting, up to WAIT_BOUND). From the key columns only, sorted once and scanned linearly (windows keyed by shop and buyer strings, over every column,
     cost several times more), joined back by input order."""
     same = ((pl.col("shop") == pl.col("shop").shift(1)) & (pl.col("buyer") == pl.col("buyer").shift(1))).fill_null(False)
     # Silence is between the people in it: a system notice or a review row starts nothing and
@@ -388,8 +391,12 @@ def sessions(events: pl.LazyFrame, session_gap: float) -> pl.LazyFrame:
     # a late reply, or the buyer writing again, stays in the buyer's session. The late reply
     # is counted late and for the agent who gave it, not as an unanswered turn of nobody's
     # and a "conversation" opened by the agent.
+    # Up to a day: a buyer who wrote on Monday and came back on Thursday opened a new
+    # session; kept open, the first reply of Thursday became a three-day wait in JD-A1's mean
+    # (which counts answered turns only), and every agent of the week was at risk for one
+    # such buyer. A day is the platforms' own bound on a wait (PDD-N1's 24-hour clause).
     last_person = pl.when(pl.col("role").is_in(["buyer", "agent"])).then(pl.col("role")).when(~same).then(pl.lit("")).forward_fill()
-    waiting = (last_person.shift(1) == "buyer").fill_null(False)
+    waiting = (last_person.shift(1) == "buyer").fill_null(False) & ((pl.col("ts") - spoke_at.shift(1)) <= timedelta(seconds=WAIT_BOUND))
     starts = ~same | (speaker & silence & ~waiting)
     # Named by when it starts, in local time to the minute (sessions start 10 minutes apart
     # at least): the same in a day's export and a week's, where a number (#1, #2, …) counted

@@ -87,10 +87,11 @@ def conversation_rows(context: Context, ruleset: Ruleset, conversation: str) -> 
         columns.append(starts)
         # The messages outside the window that would otherwise count: a night question
         # answered at 08:05 waited hours and is no late item, which the transcript must say.
-        # Per message and buyer-day every buyer message counts; per turn or conversation, what
-        # the rule would count over the whole day (its turn starts, its topic), less what it counts.
+        # Per buyer-day every buyer message counts; otherwise, what the rule would count over
+        # the whole day (each message, turn start or session start; its topic's alone), less
+        # what it counts. (A buyer-day on a topic marks at most its worst message.)
         window = rule.params["window"]
-        if rule.params["unit"] in ("message", "buyer_day"):
+        if rule.params["unit"] == "buyer_day" and not rule.params.get("topic"):
             whole = events.filter(pl.col("_row").is_in(counted.implode())).select("_row")
         else:
             whole = item_rows(replace(rule, params={**rule.params, "window": WHOLE_DAY}), "_whole").select("_row")

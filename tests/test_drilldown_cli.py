@@ -365,6 +365,26 @@ def test_show_says_a_wait_outside_the_window_is_not_counted(cli, write) -> None:
     assert jd.out.count("not counted") == 1 and "JD-R30, JD-A1 not counted (outside 09:00–23:00)" in jd.out, jd.out
 
 
+def test_show_says_not_counted_only_of_messages_a_topic_rule_would_count(cli, write) -> None:
+    """A per-message rule on a topic counts only the messages of its topic's turns: an
+    off-topic night message was said `not counted (outside the window)` as if the window
+    were the reason (review)."""
+    write("mine.yaml", (
+        "extends: douyin\nplatform: dy_custom\nrules:\n  - code: DY-Q1\n    name: quality\n    title: 质量问题\n"
+        "    check: reply_rate\n    severity: warning\n    confidence: assumed\n"
+        "    params: {unit: message, threshold: 180, reply_roles: [agent], window: {start: '08:00', end: '23:00'},"
+        " min_rate: 0.8, period: day, topic: [坏了]}\n"
+    ))  # fmt: skip
+    rows = (
+        "2026-11-18 07:00:00,店,b9,c1,买家,,在吗\n2026-11-18 07:01:00,店,b9,c1,客服,小A,在的\n"
+        "2026-11-18 07:30:00,店,b9,c1,买家,,东西坏了\n2026-11-18 08:10:00,店,b9,c1,客服,小A,抱歉\n"
+    )
+    run = _show_c1(cli, write, rows, "--ruleset", "mine.yaml")
+    lines = run.out.splitlines()
+    first, broken = (lines[lines.index(next(x for x in lines if x.startswith(at))) + 1] for at in ("07:00:00", "07:30:00"))
+    assert "DY-Q1" not in first and "DY-Q1 not counted (outside 08:00–23:00)" in broken, run.out
+
+
 def test_show_in_chinese_writes_reply_roles_and_ratings_in_chinese(cli, write) -> None:
     """A PDD wait per set of reply roles read `1m56s (agent) / 11s (agent+bot)` and a review
     `satisfied` in the Chinese transcript; the roles are now the transcript's words and the

@@ -32,8 +32,8 @@ from cservice_audit.metrics.periods import earlier_failures
 from cservice_audit.metrics.rollup import DAY_SCHEMA
 from cservice_audit.files import atomic_write
 from cservice_audit.needs import with_needs
-from cservice_audit.metrics.waits import UNASSIGNED
-from cservice_audit.normalize import BOT_WITHOUT_ACCOUNT, CANONICAL, DEFAULT_SHOP, Aliases, assign_conversations, normalize, profile_path
+from cservice_audit.people import agent_kind
+from cservice_audit.normalize import CANONICAL, DEFAULT_SHOP, Aliases, assign_conversations, normalize, profile_path
 from cservice_audit.ruleset import Ruleset
 from cservice_audit.sanitize import one_line
 from cservice_audit.schema import FINDING_SCHEMA, ITEM_SCHEMA, METRIC_SCHEMA, SEVERITY_RANK, conform, with_fingerprints
@@ -245,6 +245,7 @@ def _run_audit(
         for shop in sorted(set(shops) - baseline.shops):
             notes.append(Term("note.baseline_shop", shop=one_line(shop), file=one_line(Path(options.baseline).name)))
     store = HistoryStore(options.history, ruleset.platform) if options.history and as_of is not None else None
+    bots = bot_accounts(used)
     if store is not None and DEFAULT_SHOP in shops:
         raise InputError("error.history_no_shop")
     with store.locked() if store else contextlib.nullcontext():
@@ -271,7 +272,6 @@ def _run_audit(
         written = 0
         if store is not None:
             days = pl.concat([pl.DataFrame(schema=DAY_SCHEMA), *day_frames], how="vertical")
-            bots = bot_accounts(used)
             _note_unknown_agents(days, context.history, bots, notes)
             rules_run = {rule.code for rule in ruleset.rules}
             replaced = store.stored_days(covered)
@@ -286,7 +286,6 @@ def _run_audit(
         from cservice_audit.show import conversation_rows
 
         transcript = conversation_rows(context, ruleset, options.conversation)
-    bots = bot_accounts(used) if store is None else bots
     # The events have done their work: let them go before the drill-down gathers its items
     # and the report is written (at 2 M douyin rows that held the peak, docs/performance.md).
     del events_all, used, events, day_times, context
@@ -549,7 +548,6 @@ def _note_fewer_rows(shop: str, stored: dict[date, int | None], chat_rows: dict[
 # having none in common is worth a question; the history is read this many days back.
 UNKNOWN_TEAM_MIN = 3
 UNKNOWN_TEAM_DAYS = 14
-NOT_PEOPLE = (UNASSIGNED, BOT_WITHOUT_ACCOUNT)
 
 
 def _note_unknown_agents(days: pl.DataFrame, history: pl.LazyFrame | None, bots: frozenset, notes: list[Term]) -> None:
@@ -564,13 +562,12 @@ def _note_unknown_agents(days: pl.DataFrame, history: pl.LazyFrame | None, bots:
     differ between shops; two shops' 小美 hide the case, never invent it. A note, not a stop."""
     if history is None or days.is_empty():
         return
-    # Who is a person as the reports decide it (render/matrix.py): not the robot, whether it is
-    # an account whose every row is a robot's or one named like one (机器人, 智能客服, ...): a
-    # review of a robot-served chat names 机器人 as its agent, and counted as a person it was
-    # in both teams every night, so another shop's export was never said.
-    from cservice_audit.render.matrix import agent_kind
-
-    people = (pl.col("scope") == "agent") & pl.col("agent").is_not_null() & ~pl.col("agent").is_in(list(NOT_PEOPLE))
+    # Who is a person as the reports decide it (people.agent_kind): not the unassigned turns
+    # nor the robot, whether an account whose every row is a robot's or one named like one
+    # (机器人, 智能客服, ...): a review of a robot-served chat names 机器人 as its agent, and
+    # counted as a person it was in both teams every night, so another shop's export was
+    # never said.
+    people = (pl.col("scope") == "agent") & pl.col("agent").is_not_null()
     tonight = days.filter(people).group_by("shop").agg(pl.col("agent").unique().sort(), pl.col("day").min().alias("first"))
     for shop, agents, first in tonight.sort("shop").iter_rows():
         agents = [a for a in agents if agent_kind(a, shop, bots) == "agent"]

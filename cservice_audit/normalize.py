@@ -378,8 +378,9 @@ WAIT_BOUND = 86_400  # seconds a session stays open for a buyer waiting for a pe
 def sessions(events: pl.LazyFrame, session_gap: float) -> pl.LazyFrame:
     """(_order, _session): each event's session within its shop and buyer, named by its start
     (`20261122-1323`), a new one after a silence longer than `session_gap` seconds (but for a
-    reply to a buyer waiting, up to WAIT_BOUND). From the key columns only, sorted once and scanned linearly (windows keyed by shop and buyer strings, over every column,
-    cost several times more), joined back by input order."""
+    reply to a buyer waiting, up to WAIT_BOUND). From the key columns only, sorted once and
+    scanned linearly (windows keyed by shop and buyer strings, over every column, cost
+    several times more), joined back by input order."""
     same = ((pl.col("shop") == pl.col("shop").shift(1)) & (pl.col("buyer") == pl.col("buyer").shift(1))).fill_null(False)
     # Silence is between the people in it: a system notice or a review row starts nothing and
     # breaks no silence (a transfer notice at 14:11 made a reply at 14:11:30 a session of its own).

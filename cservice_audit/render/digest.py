@@ -17,7 +17,8 @@ from datetime import date
 from functools import cache
 from typing import Any
 
-from cservice_audit.render.matrix import TierMark, agent_kind, latest_tiers
+from cservice_audit.people import agent_kind
+from cservice_audit.render.matrix import TierMark, latest_tiers
 from cservice_audit.render.names import in_shop, report_shops, shop_cuts
 from cservice_audit.sanitize import markdown_safe
 from cservice_audit.shipped import data_yaml

@@ -21,7 +21,8 @@ import polars as pl
 from cservice_audit.audit import AuditResult
 from cservice_audit.i18n import SENTINEL_KEYS, t
 from cservice_audit.render.digest import labels
-from cservice_audit.render.matrix import KIND_ORDER, agent_kind, agent_matrix
+from cservice_audit.people import KIND_ORDER, agent_kind
+from cservice_audit.render.matrix import agent_matrix
 from cservice_audit.render.names import in_shop, many_shops, report_cuts
 from cservice_audit.render.views import finding_rows, header_lines, no_findings_line, reader_note_lines
 from cservice_audit.render.xlsx import readable_values

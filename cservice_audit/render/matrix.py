@@ -6,53 +6,25 @@ Shared by every human format (the summary screen, markdown, the workbook's summa
 the HTML report, the bot digest). Nothing is computed here that the result does not hold:
 statuses are metric rows, points are the points in force, tiers are the findings' tiers.
 
-Who is coached: a row's `kind` is `agent` (a person to coach), `bot` (the robot), `unassigned`
-(buyer turns nobody answered, so no agent owns them) or `shop` (the shop total). The robot is
-an account whose every message in the input is a bot's (`AuditResult.bots`), or, for agents
-known only from the history, one named like a robot: the sentinel `(bot)` that normalize
-gives bot rows without an account, or a bot role spelling of `data/aliases.yaml` (机器人,
-智能客服, robot, ...). See docs/report.md.
+Who is coached: a row's `kind` (cservice_audit/people.py): a person, the robot, unassigned
+turns or the shop total.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
 
 import polars as pl
 
 from cservice_audit.audit import AuditResult
 from cservice_audit.i18n import t
 from cservice_audit.metrics.periods import earlier_failures
-from cservice_audit.shipped import data_yaml
+from cservice_audit.people import KIND_ORDER, agent_kind
 
 # Worst first: an agent's badness is (error fails, other fails, at risk, |points|); points are
 # deductions (negative) on some platforms.
 STATUS_ORDER = ("fail", "at_risk", "insufficient", "pass")
-BOT_SENTINEL = "(bot)"  # normalize.BOT_WITHOUT_ACCOUNT
-UNASSIGNED = "(unassigned)"  # metrics.waits.UNASSIGNED
-KIND_ORDER = {"agent": 0, "bot": 1, "unassigned": 2, "shop": 3}
-
-
-@cache
-def _bot_names() -> frozenset[str]:
-    aliases = data_yaml("data/aliases.yaml")
-    names = set(aliases["values"]["role"]["bot"]) | set(aliases["values"]["served_by"]["bot"])
-    return frozenset(n.casefold() for n in names)
-
-
-def agent_kind(agent: str | None, shop: str | None = None, bots: frozenset = frozenset()) -> str:
-    """agent | bot | unassigned | shop (None: the shop total)."""
-    if agent is None:
-        return "shop"
-    if agent == UNASSIGNED:
-        return "unassigned"
-    if (shop, agent) in bots or agent == BOT_SENTINEL or agent.strip().casefold() in _bot_names():
-        return "bot"
-    return "agent"
-
-
 @dataclass(frozen=True)
 class TierMark:
     """An escalation tier a rule's finding carries. `if_fails`: the finding's period is only

@@ -25,7 +25,8 @@ from cservice_audit.audit import AuditResult
 from cservice_audit.i18n import sentinel_name, t
 from cservice_audit.render.digest import in_lang, is_reader_note
 from cservice_audit.render.items_view import wait_text
-from cservice_audit.render.matrix import KIND_ORDER, Matrix, MatrixRow, TierMark, agent_kind, agent_matrix
+from cservice_audit.people import KIND_ORDER, agent_kind
+from cservice_audit.render.matrix import Matrix, MatrixRow, TierMark, agent_matrix
 from cservice_audit.render.names import in_shop, many_shops, report_cuts
 from cservice_audit.schema import SEVERITY_RANK
 

@@ -905,13 +905,15 @@ def notify(
     secret: Annotated[Optional[str], typer.Option("--secret", envvar="CSERVICE_AUDIT_NOTIFY_SECRET", show_envvar=False)] = None,
     report_url: Annotated[Optional[str], typer.Option("--report-url")] = None,
     timeout: Annotated[Optional[float], typer.Option("--timeout", min=0.1)] = None,
+    only_news: Annotated[bool, typer.Option("--only-news")] = False,
+    fail_on: Annotated[Optional[Severity], typer.Option("--fail-on")] = None,
     config: Annotated[Optional[Path], typer.Option("--config")] = None,
     lang: Annotated[Optional[Lang], typer.Option("--lang")] = None,  # read by main() from argv
 ) -> None:
     """Push a short digest of a JSON report to a WeCom, DingTalk or Feishu group bot."""
     from cservice_audit.config import load_config
     from cservice_audit.notify import notify as push
-    from cservice_audit.render.digest import digest
+    from cservice_audit.render.digest import digest, worth_pushing
 
     settings = load_config(config)
     global LANG
@@ -926,6 +928,8 @@ def notify(
     report = report or _path(settings.get("output"))
     if report is None:
         raise AuditError("error.push_report")
+    if fail_on is not None and not only_news:
+        raise AuditError("error.fail_on_needs_only_news")
 
     try:
         parsed = json.loads(report.read_text("utf-8"))
@@ -936,6 +940,13 @@ def notify(
         raise AuditError("error.report_unreadable", path=report, reason=os_reason(exc)) from None
     except (ValueError, KeyError, TypeError, AttributeError, IndexError):
         raise AuditError("error.not_report", path=report) from None
+    if only_news:
+        # The same bar as the audit's exit status (its --fail-on, else the config's fail_on),
+        # plus the notes a reader must see: a cron line may then push after exit 0 as well.
+        fail_on = fail_on or Severity(_choice(settings.get("fail_on", "error"), Severity, "fail_on"))
+        if not worth_pushing(parsed, fail_on.value):
+            _stderr.print(t("note.not_pushed", language, report=one_line(report.name), fail_on=t(f"severity.{fail_on.value}", language)), markup=False, soft_wrap=True)
+            return
     platform = push(parsed, wecom=wecom, dingtalk=dingtalk, feishu=feishu, secret=secret, report_url=report_url, timeout=timeout, lang=language)
     _stderr.print(t("note.pushed", language, report=one_line(report.name), platform=t(f"bot.{platform}", language)), markup=False, soft_wrap=True)
 

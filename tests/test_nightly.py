@@ -62,11 +62,13 @@ def _write(path: Path, rows: list[dict], columns: list[str]) -> None:
     frame.write_csv(path)
 
 
-def _night_export(folder: Path, shop: str, night: int, *, cut: bool = False, empty: bool = False) -> Path:
+def _night_export(folder: Path, shop: str, night: int, *, cut: bool = False, empty: bool = False, half: bool = False) -> Path:
     day = FIRST + timedelta(days=night - 1)
     with_shop = shop == "A"
     columns = ["ts", "shop", "buyer", "role", "agent", "text"] if with_shop else ["ts", "buyer", "role", "agent", "text"]
     rows = [] if empty else _day_rows(shop, day, (shop, night) in BAD_DAY, with_shop)
+    if half:
+        rows = rows[: len(rows) // 2]  # a re-export that stopped half-way, at a line end
     if cut:
         # The export runs to 02:30 the next morning: a question at 01:10 answered at 01:20.
         early = [
@@ -150,6 +152,11 @@ def _new(report: dict) -> set[tuple[str, str | None, str]]:
     return {(f["code"], f["agent"], f["day"]) for f in report["findings"] if f["state"] == "new"}
 
 
+def _says_replaced_fewer(text: str) -> bool:
+    """The group message names the half export: 20 rows where 40 were stored, in either language."""
+    return "20" in text and "40" in text and ("is the export complete?" in text or "导出是否完整" in text)
+
+
 def _late(shop: str, day: date) -> set[tuple[str, str | None, str]]:
     return {(code, agent, str(day)) for code in LATE for agent in (f"{shop}客服1", None)}
 
@@ -170,11 +177,17 @@ def test_a_fortnight_of_the_readme_cron_recipe_for_two_shops(tmp_path, group_bot
     plan = {night: {} for night in range(1, 15)}
     plan[7] = {"A": {"cut": True}}
     plan[8] = {"B": {"empty": True}}
+    # Night 13 is run twice; B's second export stopped half-way: nothing new (exit 0), yet the
+    # group must hear that the stored day was replaced from fewer rows.
+    rerun = {13: {"B": {"half": True}}}
+    pushes_before = {}
     for night in range(1, 15):
         day = FIRST + timedelta(days=night - 1)
-        reruns = 2 if night == 5 else 1  # night 5 is run twice (someone re-ran the job)
+        reruns = 2 if night in (5, 13) else 1  # nights 5 and 13 are run twice (someone re-ran the job)
         for attempt in range(reruns):
-            exports = {shop: _night_export(tmp_path, shop, night, **plan[night].get(shop, {})) for shop in ("A", "B")}
+            chosen = rerun.get(night, {}) if attempt else plan[night]
+            exports = {shop: _night_export(tmp_path, shop, night, **chosen.get(shop, {})) for shop in ("A", "B")}
+            pushes_before[(night, attempt)] = len(GroupBot.pushes)
             before = {shop: site.stderr(shop) for shop in ("A", "B")}
             # Night 10: both shops' jobs at the same minute, on one history folder.
             if night == 10:
@@ -202,8 +215,16 @@ def test_a_fortnight_of_the_readme_cron_recipe_for_two_shops(tmp_path, group_bot
                 expected = _late(shop, day) if (shop, night) in BAD_DAY and attempt == 0 else set()
                 assert _new(report) == expected, (night, shop, attempt)
                 assert status == (1 if expected else 0), (night, shop, attempt, said)
-                if night == 5 and attempt == 1:
+                if night in (5, 13) and attempt == 1:
                     assert f"{day} audited before" in said, said
+                if night == 13 and attempt == 1:
+                    pushed_now = GroupBot.pushes[pushes_before[(night, attempt)]:]
+                    if shop == "B":
+                        assert "judged from 20 chat rows this run, from 40 when stored" in said, said
+                        ((key, body),) = pushed_now
+                        assert key == "shop-b" and _says_replaced_fewer(body["markdown"]["content"]), body
+                    else:
+                        assert [k for k, _ in pushed_now] in ([], ["shop-b"]), pushed_now  # A's routine re-run: no push
                 if night == 7 and shop == "A":
                     # --date names the night: the hours after midnight only answer its questions
                     # (no note needed, and none stored: below), never a day judged on its own.
@@ -212,13 +233,15 @@ def test_a_fortnight_of_the_readme_cron_recipe_for_two_shops(tmp_path, group_bot
     stored = sorted(p.parent.name for p in (tmp_path / "var" / "pinduoduo").glob("shop=A/day=*/rows.parquet"))
     assert stored == [f"day={FIRST + timedelta(days=n)}" for n in range(14)]
     assert not list((tmp_path / "var" / "pinduoduo").glob("shop=-*"))
-    # Pushed to the group exactly on the nights with something new, each about its own shop.
+    # Pushed to the group exactly on the nights with something new, and the re-run that replaced
+    # a day from half its rows, each about its own shop.
     pushed = [key for key, _ in GroupBot.pushes]
-    assert pushed.count("shop-a") == 4 and pushed.count("shop-b") == 3, pushed
+    assert pushed.count("shop-a") == 4 and pushed.count("shop-b") == 4, pushed
     for key, body in GroupBot.pushes:
         text = body["markdown"]["content"]
         mine, other = ("A", "B") if key == "shop-a" else ("B", "A")
-        assert f"{mine}客服1" in text and f"{other}客服" not in text, text
+        assert f"{other}客服" not in text, text
+        assert f"{mine}客服1" in text or (key == "shop-b" and _says_replaced_fewer(text)), text
         assert len(text.encode("utf-8")) <= 4096
     # The README line names the night (--date): yesterday's file holding the day before is not
     # a new night but exit 2, mailed to ops, never pushed to the group.

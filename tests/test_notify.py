@@ -261,3 +261,36 @@ def test_pushed_digest_says_which_shop_went_unaudited(cli, bot, write):
     assert "**注意：**\n- 乙店：输入中没有审核日期（2026-11-22）的数据，本报告不含该店铺" in content, content
     assert "只读一次" not in content and "read once" not in content
     assert "全部规则达标" in content  # 甲店, the shop judged, is clean; the note says what was not
+
+
+def test_only_news_pushes_new_findings_and_doubting_notes_only(cli, bot, report_file, write):
+    """`notify --only-news` (the README's cron line, after exit 0 or 1) pushes a report with a
+    new finding at --fail-on or above, or with a note that doubts the night (an export cut
+    short); a night with neither pushes nothing and says so, exit 0. A note that only explains
+    the report (several days judged) is no reason to push."""
+    report = json.loads(report_file.read_text("utf-8"))
+    assert {f["severity"] for f in report["findings"]} == {"error", "warning"}
+    assert [n["kind"] for n in report["note_details"]] == ["worst_of_days"]
+    known = [{**f, "state": "known"} for f in report["findings"]]
+    warnings_new = [{**f, "state": "new" if f["severity"] == "warning" else "known"} for f in report["findings"]]
+    cut = {"kind": "data_ends_early", "message": "甲店: the data stops at 2026-11-22 13:59:55", "message_zh": "甲店：数据止于 2026-11-22 13:59:55"}
+    write("quiet.json", json.dumps({**report, "findings": known}))
+    write("warnings.json", json.dumps({**report, "findings": warnings_new}))
+    write("cut.json", json.dumps({**report, "findings": known, "note_details": [*report["note_details"], cut], "notes": [*report["notes"], cut["message"]]}))
+    url = f"{bot.url}/cgi-bin/webhook/send?key={TOKEN}"
+
+    quiet = cli("notify", "quiet.json", "--wecom", url, "--only-news")
+    assert quiet.code == 0 and len(quiet.err_lines()) == 1 and "not pushed" in quiet.err and "error" in quiet.err, quiet.err
+    assert cli("notify", "warnings.json", "--wecom", url, "--only-news").code == 0
+    assert bot.count_within(0, seconds=0.2) == 0  # new warnings only: below the default bar
+    write("cservice-audit.toml", 'fail_on = "warning"\n')  # the config's bar, as the audit reads it
+    assert cli("notify", "warnings.json", "--wecom", url, "--only-news").code == 0
+    assert cli("notify", "cut.json", "--wecom", url, "--only-news", "--fail-on", "error").code == 0
+    assert cli("notify", "quiet.json", "--wecom", url).code == 0  # without the flag: pushed as given
+    alone = cli("notify", "quiet.json", "--wecom", url, "--fail-on", "info")  # a bar without --only-news means nothing
+    assert alone.code == 2 and len(alone.err_lines()) == 1 and "--only-news" in alone.err, alone.err
+    assert bot.count_within(3) == 3
+    warned, doubted, given = (json.loads(r["raw"])["markdown"]["content"] for r in bot.requests)
+    assert "KS-" in warned
+    assert "13:59:55" in doubted and "13:59:55" not in given
+    _no_secrets(quiet)

@@ -34,6 +34,11 @@ SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
 # were judged reads as the whole night. The routine ones (a day audited before, a file named
 # twice) stay on stderr and in the JSON.
 READER_NOTES = ("shop_not_judged", "day_running", "replaced_fewer", "baseline_shop", "baseline_later", "other_platform", "worst_of_days", "data_ends_early", "unknown_team")
+# Of those, the ones that doubt the night itself (the input may be cut or another shop's, a
+# shop is missing, a later baseline hides findings as known): each is worth a push on its own
+# (`notify --only-news`), since the exit status cannot say it. The others explain a report
+# (several days judged, a day still running) and ride along with news.
+ALARM_NOTES = ("shop_not_judged", "replaced_fewer", "other_platform", "data_ends_early", "unknown_team", "baseline_later")
 
 
 def note_kind(note: Any) -> str:
@@ -355,6 +360,16 @@ def note_lines(report: dict[str, Any], lang: str = "en") -> list[str]:
         for n in report.get("note_details", [])
         if n["kind"] in READER_NOTES
     ]
+
+
+def worth_pushing(report: dict[str, Any], fail_on: str = "error") -> bool:
+    """Whether the group should hear of this report: a new finding at or above `fail_on` (what
+    makes the audit exit 1) or a note that doubts the night (ALARM_NOTES: an export cut short,
+    another shop's export, a shop left out). `notify --only-news` pushes nothing else, so a
+    cron line can push after exit 0 too: a clean night with a cut export must not be silent."""
+    worst = SEVERITY_RANK[fail_on]
+    news = any(f.get("state") != "known" and SEVERITY_RANK[f["severity"]] <= worst for f in report["findings"])
+    return news or any(n["kind"] in ALARM_NOTES for n in report.get("note_details", []))
 
 
 def tier_lines(report: dict[str, Any], lang: str | None = None) -> list[str]:

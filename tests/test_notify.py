@@ -293,4 +293,8 @@ def test_only_news_pushes_new_findings_and_doubting_notes_only(cli, bot, report_
     warned, doubted, given = (json.loads(r["raw"])["markdown"]["content"] for r in bot.requests)
     assert "KS-" in warned
     assert "13:59:55" in doubted and "13:59:55" not in given
+    # Pushed for its note alone, the message says the rest was in the previous report.
+    total = len(report["findings"])
+    none_new = (f"No new findings: all {total} were in the previous report", f"没有新问题：{total} 个问题都已在上次的报告")
+    assert any(p in doubted for p in none_new) and not any(p in warned for p in none_new), doubted
     _no_secrets(quiet)

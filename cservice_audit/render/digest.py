@@ -442,6 +442,9 @@ def digest(
     tail = ["", w["report"].format(url=report_url)] if report_url else []
     if not any(s.items for s in sections[1:]):  # about the shops judged; the notes say what was not
         head.append(w["clean"])
+    elif has_state and not findings and total:
+        # A night pushed for its notes alone (notify --only-news): what follows was told before.
+        head.append(w["none_new"].format(total=total))
 
     def assemble() -> str:
         return "\n".join(head + [line for s in sections for line in s.lines()] + tail) + "\n"

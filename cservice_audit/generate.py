@@ -625,13 +625,28 @@ JD_HABITS = (
           ratings=(0.66, 0.14, 0.20), attitude=0.35),
 )  # fmt: skip
 
+# Douyin's help page (as reposted) guides a mean response of 40 s and a first response of 60 s
+# (DY-A1, DY-A2 in douyin.yaml), between JD's seconds and the others' minutes: with the default
+# habits even the fast agent averaged 45 s, so every generated Douyin agent failed DY-A1 every
+# day. The same four habits on Douyin's clock; a buyer's second message comes within 15 s.
+DOUYIN_HABITS = (
+    Habit(5, 35, late_rate=0.02, late_low=60, late_high=200, drop_rate=0.01, ratings=(0.93, 0.05, 0.02), attitude=0.04),
+    Habit(8, 45, late_rate=0.04, late_low=60, late_high=300, stall_rate=0.01, drop_rate=0.02,
+          ratings=(0.84, 0.10, 0.06), attitude=0.10),
+    Habit(30, 120, late_rate=0.35, late_low=200, late_high=900, stall_rate=0.04, drop_rate=0.03,
+          ratings=(0.64, 0.20, 0.16), attitude=0.25),
+    Habit(8, 45, late_rate=0.05, late_low=60, late_high=400, stall_rate=0.10, drop_rate=0.10,
+          ratings=(0.66, 0.14, 0.20), attitude=0.35),
+)  # fmt: skip
+
 FLAVOURS = {
     "pinduoduo": Flavour("拼多多示例店", "zh", DEFAULT_AGENTS, topic_weights=(1.0, 1.6, 0.8, 1.4, 1.0, 0.3)),
     "taobao": Flavour("淘宝示例旗舰店", "zh", tuple(f"淘宝示例旗舰店:{a}" for a in DEFAULT_AGENTS), bot_rate=0.45,
                       topic_weights=(1.0, 1.2, 1.2, 1.0, 1.0, 0.6)),
     "jd": Flavour("京东示例自营店", "en", ("jd_小美", "jd_阿强", "jd_小周", "jd_莉莉"), conversation_ids=False,
                   topic_weights=(1.4, 1.2, 0.4, 0.8, 1.0, 1.2), habits=JD_HABITS, opens=9, buyer_gap=10),
-    "douyin": Flavour("抖音示例小店", "zh", DEFAULT_AGENTS, bot_rate=0.50, topic_weights=(1.2, 1.4, 1.2, 1.2, 1.0, 0.2)),
+    "douyin": Flavour("抖音示例小店", "zh", DEFAULT_AGENTS, bot_rate=0.50, topic_weights=(1.2, 1.4, 1.2, 1.2, 1.0, 0.2),
+                      habits=DOUYIN_HABITS, buyer_gap=15),
     "kuaishou": Flavour("快手示例小店", "zh", DEFAULT_AGENTS, bot_rate=0.40, topic_weights=(1.2, 1.4, 1.2, 1.2, 1.0, 0.2)),
 }
 

@@ -421,6 +421,18 @@ def test_jd_flavour_answers_on_jds_clock(tmp_path, cli) -> None:
     assert 0 < sum(s == "pass" for s in statuses.values()) < len(statuses)
 
 
+def test_douyin_flavour_answers_on_douyins_clock(tmp_path, cli) -> None:
+    """Douyin's guidance is a mean response of 40 s (DY-A1): the generated fast agent passes it
+    and the often-late one fails it (with the other platforms' habits every Douyin agent failed
+    DY-A1 every day, the fast one at 45 s)."""
+    path = tmp_path / "douyin.csv"
+    cli("generate", "-o", str(path), "--rows", "6000", "--platform", "douyin", "--agents", "8", "--seed", "5")
+    report = cli("audit", str(path), "--platform", "douyin", "--format", "json", "--exit-zero", "--no-history").json()
+    statuses = {m["agent"]: m["status"] for m in report["metrics"] if m["rule"] == "DY-A1" and m["scope"] == "agent"}
+    assert statuses["小美"] == "pass" and statuses["小周"] == "fail", statuses
+    assert 0 < sum(s == "pass" for s in statuses.values()) < len(statuses)
+
+
 def test_taobao_sub_accounts_are_named_after_the_shop_asked_for(tmp_path, cli) -> None:
     """Taobao sub-accounts are `shop:name`; a file generated for 小林数码专营店 must not show
     淘宝示例旗舰店:客服09 working there (the agents beyond the first four keep the prefix)."""

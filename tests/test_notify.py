@@ -295,6 +295,19 @@ def test_only_news_pushes_new_findings_and_doubting_notes_only(cli, bot, report_
     assert "13:59:55" in doubted and "13:59:55" not in given
     # Pushed for its note alone, the message says the rest was in the previous report.
     total = len(report["findings"])
-    none_new = (f"No new findings: all {total} were in the previous report", f"没有新问题：{total} 个问题都已在上次的报告")
+    none_new = (f"No new findings: {total} known finding(s), all in the previous report", f"没有新问题：{total} 个问题都已在上次的报告")
     assert any(p in doubted for p in none_new) and not any(p in warned for p in none_new), doubted
     _no_secrets(quiet)
+
+
+def test_none_new_line_reads_right_for_one_known_finding(report_file):
+    """The head line of a report whose findings are all known names their count without a
+    plural verb: a night with one known finding read "all 1 were in the previous report"."""
+    from cservice_audit.render.digest import digest
+
+    report = json.loads(report_file.read_text("utf-8"))
+    one = {**report, "findings": [{**report["findings"][0], "state": "known"}]}
+    text = digest(one, lang="en")
+    assert "No new findings: 1 known finding(s), all in the previous report (the baseline)." in text, text
+    assert "all 1 were" not in text
+    assert "没有新问题：1 个问题都已在上次的报告（基线）中。" in digest(one, lang="zh")

@@ -65,6 +65,7 @@ class AuditOptions:
     baseline: str | None = None  # an earlier JSON report: findings in it are `known` (spec §11)
     shop: str | None = None  # --shop: the shop of rows whose export names none
     conversation: str | None = None  # `show`: also keep this conversation's annotated events
+    fail_on: str = "error"  # the least severe new finding that makes the run exit 1 (reported, for `notify --only-news`)
 
 
 @dataclass

@@ -261,6 +261,7 @@ def audit(
         sheet=sheet,
         profile=profile,
         shop=shop,
+        fail_on=fail_on.value,
     )
     if options.date and (options.since or options.until):
         raise AuditError(t("error.date_with_range", language))
@@ -941,9 +942,10 @@ def notify(
     except (ValueError, KeyError, TypeError, AttributeError, IndexError):
         raise AuditError("error.not_report", path=report) from None
     if only_news:
-        # The same bar as the audit's exit status (its --fail-on, else the config's fail_on),
-        # plus the notes a reader must see: a cron line may then push after exit 0 as well.
-        fail_on = fail_on or Severity(_choice(settings.get("fail_on", "error"), Severity, "fail_on"))
+        # The same bar as the audit's exit status: the report's own (schema 2.3, the audit's
+        # --fail-on or config), else the config's fail_on; plus the notes that doubt the night.
+        reported = parsed.get("selection", {}).get("fail_on")
+        fail_on = fail_on or Severity(_choice(reported or settings.get("fail_on", "error"), Severity, "fail_on"))
         if not worth_pushing(parsed, fail_on.value):
             _stderr.print(t("note.not_pushed", language, report=one_line(report.name), fail_on=t(f"severity.{fail_on.value}", language)), markup=False, soft_wrap=True)
             return

@@ -11,9 +11,12 @@ two shops running at the same time on one history folder.
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import subprocess
 import threading
+import time
 from datetime import date, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -157,6 +160,24 @@ def _says_replaced_fewer(text: str) -> bool:
     return "20" in text and "40" in text and ("is the export complete?" in text or "导出是否完整" in text)
 
 
+def _kill_audit_under(shell: int, seconds: float = 60.0) -> None:
+    """SIGKILL the `cservice-audit audit` process the cron line's shell (`shell`) started, as
+    soon as it runs."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                argv = (stat.parent / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if int(fields[1]) == shell and b"audit" in argv and any(a.endswith(b"cservice-audit") for a in argv):
+                os.kill(int(stat.parent.name), signal.SIGKILL)
+                return
+        time.sleep(0.01)
+    raise AssertionError("the audit never started")
+
+
 def _late(shop: str, day: date) -> set[tuple[str, str | None, str]]:
     return {(code, agent, str(day)) for code in LATE for agent in (f"{shop}客服1", None)}
 
@@ -254,6 +275,16 @@ def test_a_fortnight_of_the_readme_cron_recipe_for_two_shops(tmp_path, group_bot
     alerts = (tmp_path / "alerts.log").read_text("utf-8").splitlines()
     subjects = [a for a in alerts if not a.strip().isdigit()]
     assert subjects == ["shop-b: audit could not run", "shop-a: audit could not run"]
+    # An audit killed outright (the kernel's OOM killer: SIGKILL, status 137) never reaches its
+    # own exit 2: the line mails ops for any status but 0 and 1, and pushes nothing.
+    _night_export(tmp_path, "A", 16)
+    job = site.run("A", 16)
+    _kill_audit_under(job.pid)
+    assert job.wait(timeout=300) == 0
+    assert site.status("A") == 137 and len(GroupBot.pushes) == pushes
+    alerts = (tmp_path / "alerts.log").read_text("utf-8").splitlines()
+    assert [a for a in alerts if not a.strip().isdigit()] == [*subjects, "shop-a: audit could not run"]
+    assert site.report("A")["as_of"] == str(FIRST + timedelta(days=13))  # the report untouched
     # A night with news whose push fails (the bot answers an error): ops get a mail, and
     # `notify` alone sends the same report (rerunning the audit would find nothing new).
     day = FIRST + timedelta(days=15)

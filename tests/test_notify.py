@@ -250,7 +250,7 @@ def test_pushed_digest_says_which_shop_went_unaudited(cli, bot, write):
     run = cli("audit", "two.csv", "two.csv", "-p", "jd", "--date", "2026-11-22", "--no-history", "-f", "json", "-o", "night.json")
     assert run.code == 0, run.err
     report = json.loads((Path(cli.cwd) / "night.json").read_text("utf-8"))
-    assert report["schema_version"] == "2.2"
+    assert report["schema_version"] == "2.3"
     assert [n["kind"] for n in report["note_details"]] == ["read_once", "shop_not_judged"]
     assert [n["message"] for n in report["note_details"]] == report["notes"]
     write("cservice-audit.toml", 'lang = "zh"\n')
@@ -277,14 +277,18 @@ def test_only_news_pushes_new_findings_and_doubting_notes_only(cli, bot, report_
     write("quiet.json", json.dumps({**report, "findings": known}))
     write("warnings.json", json.dumps({**report, "findings": warnings_new}))
     write("cut.json", json.dumps({**report, "findings": known, "note_details": [*report["note_details"], cut], "notes": [*report["notes"], cut["message"]]}))
+    # The audit's bar is in the report (schema 2.3): here as if it ran with --fail-on warning.
+    assert report["selection"]["fail_on"] == "error"
+    write("warnings-bar.json", json.dumps({**report, "findings": warnings_new, "selection": {**report["selection"], "fail_on": "warning"}}))
     url = f"{bot.url}/cgi-bin/webhook/send?key={TOKEN}"
 
     quiet = cli("notify", "quiet.json", "--wecom", url, "--only-news")
     assert quiet.code == 0 and len(quiet.err_lines()) == 1 and "not pushed" in quiet.err and "error" in quiet.err, quiet.err
     assert cli("notify", "warnings.json", "--wecom", url, "--only-news").code == 0
-    assert bot.count_within(0, seconds=0.2) == 0  # new warnings only: below the default bar
-    write("cservice-audit.toml", 'fail_on = "warning"\n')  # the config's bar, as the audit reads it
+    write("cservice-audit.toml", 'fail_on = "warning"\n')  # the report's bar wins over the config's
     assert cli("notify", "warnings.json", "--wecom", url, "--only-news").code == 0
+    assert bot.count_within(0, seconds=0.2) == 0  # new warnings only: below the audit's bar
+    assert cli("notify", "warnings-bar.json", "--wecom", url, "--only-news").code == 0
     assert cli("notify", "cut.json", "--wecom", url, "--only-news", "--fail-on", "error").code == 0
     assert cli("notify", "quiet.json", "--wecom", url).code == 0  # without the flag: pushed as given
     alone = cli("notify", "quiet.json", "--wecom", url, "--fail-on", "info")  # a bar without --only-news means nothing
@@ -298,6 +302,18 @@ def test_only_news_pushes_new_findings_and_doubting_notes_only(cli, bot, report_
     none_new = (f"No new findings: {total} known finding(s), all in the previous report", f"没有新问题：{total} 个问题都已在上次的报告")
     assert any(p in doubted for p in none_new) and not any(p in warned for p in none_new), doubted
     _no_secrets(quiet)
+
+
+def test_the_report_records_the_audits_bar(cli, write):
+    """`selection.fail_on` (schema 2.3) is the bar of the run's exit status, from --fail-on or
+    else the config's `fail_on`: notify --only-news reads it, so an audit run with
+    `--fail-on warning` on the cron line and a push that did not agree cannot happen."""
+    sample = SAMPLES / "pinduoduo-2026-11-22.csv"
+    flag = cli("audit", sample, "-p", "pinduoduo", "-f", "json", "--no-history", "--fail-on", "warning", "--exit-zero")
+    write("cservice-audit.toml", 'fail_on = "info"\n')
+    config = cli("audit", sample, "-p", "pinduoduo", "-f", "json", "--no-history", "--exit-zero")
+    assert flag.json()["schema_version"] == "2.3"
+    assert flag.json()["selection"]["fail_on"] == "warning" and config.json()["selection"]["fail_on"] == "info"
 
 
 def test_none_new_line_reads_right_for_one_known_finding(report_file):

@@ -22,7 +22,7 @@ from cservice_audit.schema import FINDING_SCHEMA, ITEM_SCHEMA, JSON_OMITS, METRI
 # maps each rule code to its title (3分钟人工回复率), which the digest names rules by.
 # 2.2: `note_details`, each note of the run with its kind and its Chinese (the digest forwards
 # the ones a group must read: a shop not audited, a day still running, a day cut short).
-SCHEMA_VERSION = "2.2"
+SCHEMA_VERSION = "2.3"
 
 
 def to_dict(result: AuditResult, with_lists: bool = True) -> dict[str, Any]:
@@ -66,6 +66,8 @@ def to_dict(result: AuditResult, with_lists: bool = True) -> dict[str, Any]:
             "since": _iso(result.options.since),
             "until": _iso(result.options.until),
             "agent": result.options.agent,
+            # The bar of this run's exit status: `notify --only-news` pushes on the same one.
+            "fail_on": result.options.fail_on,
         },
         "history": {
             "folder": result.options.history,

@@ -499,6 +499,13 @@ def test_a_chinese_workbook_reads_as_a_supervisor_expects(cli, tmp_path):
     assert "档次序号" not in findings[0] and list(findings[0])[-1] == "指纹", list(findings[0])
     names = {row["规则代码"]: row["规则名"] for row in findings}
     assert names.get("KS-P2") == "站外联系/好评返现" and names.get("KS-R3") == "人工客服3分钟回复率", names
+    # 状态 says what every finding is: a phrase incident is 违规 (it was empty, so a filter on
+    # 状态 dropped the insults and WeChat ids); a rate keeps its period status.
+    by_code = {}
+    for row in findings:
+        by_code.setdefault(row["规则代码"], set()).add(row["状态"])
+    assert by_code["KS-P2"] == {"违规"} and by_code["KS-R3"] <= {"未达标", "有风险"}, by_code
+    assert all(row["状态"] for row in findings), [row for row in findings if not row["状态"]][:2]
     card = book["KS-R3"]
     header = [c.value for c in card[1]]
     for column in ("计入", "及时"):

@@ -40,8 +40,8 @@ RATE_CHECKS = ("reply_rate", "review_rate")
 # occurrence checks' value is their count, so the table shows their points there instead.
 VALUE_CHECKS = (*RATE_CHECKS, "average_wait")
 WAITS = ("answered", "wait_mean", "wait_p50", "wait_p90")
-FILL = {"fail": "#FFC7CE", "at_risk": "#FFEB9C", "pass": "#C6EFCE"}
-FONT = {"fail": "#9C0006", "at_risk": "#9C5700", "pass": "#006100"}
+FILL = {"fail": "#FFC7CE", "at_risk": "#FFEB9C", "pass": "#C6EFCE", "incident": "#FFC7CE"}
+FONT = {"fail": "#9C0006", "at_risk": "#9C5700", "pass": "#006100", "incident": "#9C0006"}
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 
 
@@ -89,7 +89,7 @@ def _status_formats(columns: list[str], words: dict[str, str]) -> dict:
     rules = [
         {"type": "cell", "criteria": "==", "value": f'"{words[status]}"',
          "format": {"bg_color": FILL[status], "font_color": FONT[status]}}
-        for status in ("fail", "at_risk", "pass")
+        for status in ("fail", "at_risk", "pass", "incident") if status in words
     ]  # fmt: skip
     return {tuple(columns): rules} if columns else {}
 
@@ -287,6 +287,9 @@ def render(result: AuditResult, *, show_paths: bool = False, lang: str = "en", *
         titles = {rule.code: rule.title for rule in result.ruleset.rules}
         findings = findings.with_columns(pl.col("code").replace_strict(titles, default=pl.col("name")).alias("name"))
     findings = findings.drop("tier_rank", strict=False)
+    if "status" in findings.columns and "conversation" in findings.columns:
+        incident = pl.col("status").is_null() & pl.col("conversation").is_not_null()
+        findings = findings.with_columns(pl.when(incident).then(pl.lit("incident")).otherwise(pl.col("status")).alias("status"))
     findings = findings.select(pl.exclude("fingerprint"), *(["fingerprint"] if "fingerprint" in findings.columns else []))
     buffer = io.BytesIO()
     taken: set[str] = set()
@@ -309,7 +312,8 @@ def render(result: AuditResult, *, show_paths: bool = False, lang: str = "en", *
             named = {**headers, **scorecard_headers(checks.get(code), lang)[0]}
             _write(workbook, card, code, taken, freeze=(1, 2), column_formats=percent,
                    conditional=_status_formats(["status"], status_words), headers=named, lang=lang)  # fmt: skip
-        _write(workbook, excel_ready(findings, tz), words["findings"], taken, headers=headers, lang=lang)
+        _write(workbook, excel_ready(findings, tz), words["findings"], taken, headers=headers, lang=lang,
+               conditional=_status_formats(["status"], status_words))
         items = getattr(result, "items", None)
         if isinstance(items, pl.DataFrame):
             _write(workbook, excel_ready(items, tz), words["items"], taken, headers=headers, lang=lang)

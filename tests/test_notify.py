@@ -292,6 +292,11 @@ def test_only_news_pushes_new_findings_and_doubting_notes_only(cli, bot, report_
     assert cli("notify", "cut.json", "--wecom", url, "--only-news", "--fail-on", "error").code == 0
     assert cli("notify", "quiet.json", "--wecom", url).code == 0  # without the flag: pushed as given
     alone = cli("notify", "quiet.json", "--wecom", url, "--fail-on", "info")  # a bar without --only-news means nothing
+    # A severity the tool never writes (a hand-edited report) ranks last: no crash, no push.
+    odd = [{**known[0], "severity": "critical", "state": "new"}, *known[1:]]
+    write("odd.json", json.dumps({**report, "findings": odd}))
+    strange = cli("notify", "odd.json", "--wecom", url, "--only-news")
+    assert strange.code == 0 and "not pushed" in strange.err and "internal error" not in strange.err, strange.err
     assert alone.code == 2 and len(alone.err_lines()) == 1 and "--only-news" in alone.err, alone.err
     assert bot.count_within(3) == 3
     warned, doubted, given = (json.loads(r["raw"])["markdown"]["content"] for r in bot.requests)

@@ -21,12 +21,12 @@ from cservice_audit.people import agent_kind
 from cservice_audit.render.matrix import TierMark, latest_tiers
 from cservice_audit.render.names import in_shop, report_shops, shop_cuts
 from cservice_audit.sanitize import markdown_safe
+from cservice_audit.schema import SEVERITY_RANK
 from cservice_audit.shipped import data_yaml
 
 LIMIT = 4096  # bytes of UTF-8: the WeCom group bot's markdown limit, the strictest of the three
 ITEM_CHARS = 160  # one list line at most: a huge agent name or message cannot eat the budget
 FIRST_SHOWN = 10  # list items shown before trimming starts
-SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
 # The run's notes a reader must see beside the findings, in the digest (JSON `note_details`)
 # and in every report a person reads (views.reader_notes): a shop of the input that was not
 # audited, a day judged while still running, a stored day replaced from a cut export, a shop
@@ -368,7 +368,8 @@ def worth_pushing(report: dict[str, Any], fail_on: str = "error") -> bool:
     another shop's export, a shop left out). `notify --only-news` pushes nothing else, so a
     cron line can push after exit 0 too: a clean night with a cut export must not be silent."""
     worst = SEVERITY_RANK[fail_on]
-    news = any(f.get("state") != "known" and SEVERITY_RANK[f["severity"]] <= worst for f in report["findings"])
+    # An unknown severity ranks last, as in the digest's order (a hand-edited report must not crash the push).
+    news = any(f.get("state") != "known" and SEVERITY_RANK.get(f["severity"], 9) <= worst for f in report["findings"])
     return news or any(n["kind"] in ALARM_NOTES for n in report.get("note_details", []))
 
 

@@ -187,8 +187,15 @@ def notify(
     if len(targets) != 1:
         raise AuditError("error.push_one_target")
     (platform, url), = targets.items()
+    url = url.strip()
     if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
         raise AuditError("error.push_address", platform=platform)
+    # An address pasted from a chat can carry a full-width comma or space, or a word after it:
+    # http.client cannot send it (an internal error). Named by code point, never the address
+    # itself (a credential).
+    odd = next(((i, c) for i, c in enumerate(url, 1) if not c.isascii() or not c.isprintable() or c.isspace()), None)
+    if odd is not None:
+        raise AuditError("error.push_address_chars", platform=platform, pos=odd[0], char=f"U+{ord(odd[1]):04X}")
     if secret and platform == "wecom":
         raise AuditError("error.push_secret")
     text = digest(report, report_url=report_url, limit=LIMIT, lang=lang)

@@ -332,3 +332,18 @@ def test_none_new_line_reads_right_for_one_known_finding(report_file):
     assert "No new findings: 1 known finding(s), all in the previous report (the baseline)." in text, text
     assert "all 1 were" not in text
     assert "没有新问题：1 个问题都已在上次的报告（基线）中。" in digest(one, lang="zh")
+
+
+def test_a_webhook_pasted_with_chat_characters_is_one_clear_line(cli, bot, report_file):
+    """An address copied from a chat keeps a full-width comma or a word after it: http.client
+    could not send it and the push died as an internal error. Now one line names the character
+    by code point (never the address, a credential), exit 2, nothing sent; spaces around the
+    address are dropped."""
+    url = f"{bot.url}/cgi-bin/webhook/send?key={TOKEN}"
+    pasted = cli("notify", report_file, "--wecom", url + "，谢谢")
+    assert pasted.code == 2 and len(pasted.err_lines()) == 1, pasted.err
+    assert "U+FF0C" in pasted.err and "internal error" not in pasted.err
+    _no_secrets(pasted)
+    assert bot.count_within(0, seconds=0.2) == 0
+    spaced = cli("notify", report_file, "--wecom", f"  {url}\n")
+    assert spaced.code == 0 and bot.count_within(1) == 1, spaced.err

@@ -484,6 +484,14 @@ def _later_report_day(result, output: Path | None, chosen: "Format", kept: tuple
     return day if day > result.as_of else None
 
 
+def _report_day(report: dict) -> date | None:
+    """The day a JSON report was judged as of (`as_of`), None when it has none (no rows)."""
+    try:
+        return date.fromisoformat(report["as_of"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 def _listed(value: list[str] | str | None) -> list[str] | None:
     if value is None:
         return None
@@ -908,6 +916,7 @@ def notify(
     timeout: Annotated[Optional[float], typer.Option("--timeout", min=0.1)] = None,
     only_news: Annotated[bool, typer.Option("--only-news")] = False,
     fail_on: Annotated[Optional[Severity], typer.Option("--fail-on")] = None,
+    on_date: Annotated[Optional[str], typer.Option("--date")] = None,
     config: Annotated[Optional[Path], typer.Option("--config")] = None,
     lang: Annotated[Optional[Lang], typer.Option("--lang")] = None,  # read by main() from argv
 ) -> None:
@@ -931,6 +940,7 @@ def notify(
         raise AuditError("error.push_report")
     if fail_on is not None and not only_news:
         raise AuditError("error.fail_on_needs_only_news")
+    night = _audit_day(on_date, "--date")
 
     try:
         parsed = json.loads(report.read_text("utf-8"))
@@ -941,6 +951,16 @@ def notify(
         raise AuditError("error.report_unreadable", path=report, reason=os_reason(exc)) from None
     except (ValueError, KeyError, TypeError, AttributeError, IndexError):
         raise AuditError("error.not_report", path=report) from None
+    if night is not None and _report_day(parsed) != night:
+        # The cron line names its night: the file must hold that night's report. A later one is
+        # an earlier night audited again (the audit kept the later report, cli._later_report_day):
+        # its news reached the group on its own night, not again. An older one, or none, means
+        # the night's report is not where the push looks: the push cannot be done.
+        held = _report_day(parsed)
+        if held is not None and held > night:
+            _stderr.print(t("note.not_pushed_later", language, report=one_line(report.name), day=held, night=night), markup=False, soft_wrap=True)
+            return
+        raise AuditError("error.push_other_day", path=report, day=held or "-", night=night)
     if only_news:
         # The same bar as the audit's exit status: the report's own (schema 2.3, the audit's
         # --fail-on or config), else the config's fail_on; plus the notes that doubt the night.

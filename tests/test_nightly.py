@@ -297,3 +297,16 @@ def test_a_fortnight_of_the_readme_cron_recipe_for_two_shops(tmp_path, group_bot
     again = subprocess.run([_command(), "notify", "--config", site.etc / "shop-b.toml"], capture_output=True, text=True, timeout=120)
     assert again.returncode == 0 and len(GroupBot.pushes) == pushes + 1, again.stderr
     assert "B客服1" in GroupBot.pushes[-1][1]["markdown"]["content"] and str(day) in GroupBot.pushes[-1][1]["markdown"]["content"]
+    # Ops catch up a night that never ran (B's night 15, after night 16) with the same line:
+    # the audit keeps night 16's report (the next night's baseline) and prints night 15's to
+    # stdout; the push must not send night 16's news to the group a second time.
+    _night_export(tmp_path, "B", 15)
+    pushes = len(GroupBot.pushes)
+    before = site.stderr("B")
+    assert site.run("B", 15).wait(timeout=300) == 0
+    said = site.stderr("B")[len(before):]
+    assert site.status("B") in (0, 1) and "not replaced" in said, said
+    assert site.report("B")["as_of"] == str(day)  # night 16's report kept
+    assert len(GroupBot.pushes) == pushes, GroupBot.pushes[pushes:]
+    assert f"the report of {day}, later than --date {day - timedelta(days=1)}" in said and "not pushed" in said, said
+    assert (tmp_path / "alerts.log").read_text("utf-8").splitlines()[-2] == "shop-b: push failed, run notify again"  # no new mail

@@ -10,6 +10,7 @@ import hmac
 import json
 import threading
 import time
+from datetime import date, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -347,3 +348,32 @@ def test_a_webhook_pasted_with_chat_characters_is_one_clear_line(cli, bot, repor
     assert bot.count_within(0, seconds=0.2) == 0
     spaced = cli("notify", report_file, "--wecom", f"  {url}\n")
     assert spaced.code == 0 and bot.count_within(1) == 1, spaced.err
+
+
+def test_date_pushes_only_that_nights_report(cli, bot, report_file, write):
+    """`notify --date D` (the README's cron line names its night) pushes the report only when it
+    is D's. A later report is what an earlier night audited again leaves in place (the audit
+    keeps it, the next night's baseline): its news went out on its own night, so not again,
+    exit 0 and one line. An older report, or a file without a day, means the night's report is
+    not where the push looks: exit 2, one line naming both days, nothing sent."""
+    report = json.loads(report_file.read_text("utf-8"))
+    day = date.fromisoformat(report["as_of"])
+    url = f"{bot.url}/cgi-bin/webhook/send?key={TOKEN}"
+    earlier, later = str(day - timedelta(days=1)), str(day + timedelta(days=1))
+
+    caught_up = cli("notify", report_file, "--wecom", url, "--only-news", "--date", earlier)
+    assert caught_up.code == 0 and len(caught_up.err_lines()) == 1, caught_up.err
+    assert f"is the report of {day}, later than --date {earlier}" in caught_up.err and "not pushed" in caught_up.err
+    stale = cli("notify", report_file, "--wecom", url, "--date", later)
+    assert stale.code == 2 and len(stale.err_lines()) == 1, stale.err
+    assert f"is the report of {day}, not of --date {later}" in stale.err
+    write("no-day.json", json.dumps({**report, "as_of": None}))
+    undated = cli("notify", "no-day.json", "--wecom", url, "--date", str(day))
+    assert undated.code == 2 and "is the report of -, not of --date" in undated.err, undated.err
+    bad = cli("notify", report_file, "--wecom", url, "--date", "2026-13-01")
+    assert bad.code == 2 and "--date '2026-13-01'" in bad.err, bad.err
+    assert bot.count_within(0, seconds=0.2) == 0
+    tonight = cli("notify", report_file, "--wecom", url, "--only-news", "--date", str(day))
+    assert tonight.code == 0 and bot.count_within(1) == 1, tonight.err
+    chinese = cli("notify", report_file, "--wecom", url, "--date", earlier, "--lang", "zh")
+    assert chinese.code == 0 and f"是 {day} 的报告，晚于 --date {earlier}" in chinese.err, chinese.err

@@ -1066,6 +1066,19 @@ def _localize_frame(command, lang: str) -> None:
                       ("COMMANDS_PANEL_TITLE", "help.panel_commands"), ("REQUIRED_LONG_STRING", "help.required")):
         if hasattr(rich_utils, name):
             setattr(rich_utils, name, t(key, lang))
+    made_text = getattr(rich_utils, "_make_rich_text", None)
+    if made_text is not None and not getattr(made_text, "folds", False):
+        # Rich breaks lines at spaces only and its table cells cut a longer run with "…": a
+        # Chinese help sentence has no spaces, so on an 80-column terminal most of it was cut
+        # away. Folded at the edge instead, it is read whole (English words never need it).
+        def folding(*args, **kwargs):
+            text = made_text(*args, **kwargs)
+            if hasattr(text, "overflow"):
+                text.overflow = "fold"
+            return text
+
+        folding.folds = True
+        rich_utils._make_rich_text = folding
     for each in (command, *getattr(command, "commands", {}).values()):
         made = each.get_help_option
 

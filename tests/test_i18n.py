@@ -15,6 +15,7 @@ import gzip
 import inspect
 import re
 import string
+from collections import Counter
 from pathlib import Path
 
 import polars as pl
@@ -594,6 +595,26 @@ def test_help_of_every_command_reads_in_chinese(cli):
         # --help option's own text too (docs/i18n.md).
         assert ENGLISH_RUN.findall(run.out) == [], (name, ENGLISH_RUN.findall(run.out))
         assert t("help.help", "zh") in run.out and t("help.panel_options", "zh") in run.out, name
+
+
+def test_chinese_help_is_read_whole_on_an_80_column_terminal(cli):
+    """Rich breaks lines at spaces only, and a table cell cut a longer run with "…": a Chinese
+    help sentence has no spaces, so on an 80-column terminal most of it was lost
+    (`notify --help` kept 「只在有新问题（至少 --fail-on」 and the tail). Every option's help
+    reads whole, folded at the edge."""
+    from typer.main import get_command
+
+    from cservice_audit import cli as cli_module
+
+    command = get_command(cli_module.app)
+    runs = cli.many(*({"args": (name, "--help"), "env": {**ZH, "COLUMNS": "80"}} for name in COMMANDS))
+    for name, run in zip(COMMANDS, runs, strict=True):
+        assert run.code == 0, (name, run.err)
+        # The cells' lines interleave on screen: every Chinese character of every option's
+        # help must be there (as many times as the helps hold it), whatever the layout.
+        helps = "".join(t(cli_module._help_key(name, param.name), "zh") for param in command.commands[name].params)
+        missing = Counter(HAN.findall(helps)) - Counter(HAN.findall(run.out))
+        assert not missing, (name, missing)
 
 
 USAGE_ERRORS = {

@@ -965,7 +965,10 @@ def notify(
         # The same bar as the audit's exit status: the report's own (schema 2.3, the audit's
         # --fail-on or config), else the config's fail_on; plus the notes that doubt the night.
         reported = parsed.get("selection", {}).get("fail_on")
-        fail_on = fail_on or Severity(_choice(reported or settings.get("fail_on", "error"), Severity, "fail_on"))
+        if fail_on is None and reported is not None and reported not in tuple(s.value for s in Severity):
+            # A hand-edited report: said of the report, not of a config that never held it.
+            raise AuditError("error.report_choice", path=report, name="selection.fail_on", value=repr(reported), known=", ".join(s.value for s in Severity))
+        fail_on = fail_on or Severity(reported or _choice(settings.get("fail_on", "error"), Severity, "fail_on"))
         if not worth_pushing(parsed, fail_on.value):
             _stderr.print(t("note.not_pushed", language, report=one_line(report.name), fail_on=t(f"severity.{fail_on.value}", language)), markup=False, soft_wrap=True)
             return

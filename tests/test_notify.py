@@ -298,6 +298,12 @@ def test_only_news_pushes_new_findings_and_doubting_notes_only(cli, bot, report_
     write("odd.json", json.dumps({**report, "findings": odd}))
     strange = cli("notify", "odd.json", "--wecom", url, "--only-news")
     assert strange.code == 0 and "not pushed" in strange.err and "internal error" not in strange.err, strange.err
+    # A bar the tool never writes is said of the report, not of a config that never held it.
+    for bar in ("critical", ["error"]):
+        write("odd-bar.json", json.dumps({**report, "selection": {**report["selection"], "fail_on": bar}}))
+        odd_bar = cli("notify", "odd-bar.json", "--wecom", url, "--only-news")
+        assert odd_bar.code == 2 and len(odd_bar.err_lines()) == 1, odd_bar.err
+        assert "odd-bar.json: the report's selection.fail_on" in odd_bar.err and "config" not in odd_bar.err, odd_bar.err
     assert alone.code == 2 and len(alone.err_lines()) == 1 and "--only-news" in alone.err, alone.err
     assert bot.count_within(3) == 3
     warned, doubted, given = (json.loads(r["raw"])["markdown"]["content"] for r in bot.requests)

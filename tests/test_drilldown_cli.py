@@ -419,3 +419,24 @@ def test_a_jd_session_has_the_same_id_in_a_days_export_and_a_weeks(cli, write) -
     assert conversation in {item["conversation"] for item in week["items"]}, week["items"]
     shown = cli("show", conversation, "week.csv", "-p", "jd")
     assert shown.code == 0 and "发货了吗" in shown.out and "在吗" not in shown.out, shown.out
+
+
+def test_digest_says_what_an_attitude_share_still_needs(cli, tmp_path) -> None:
+    """The group's digest told a team at risk on KS-G2 (the share of bad reviews blaming
+    attitude) that it needed N more `达标` items, read as "collect good reviews", which do not
+    count in that share at all. It names what counts, as the table does; a reply rate at risk
+    keeps `达标`."""
+    export = tmp_path / "k.csv"
+    made = cli("generate", "-o", export, "-p", "kuaishou", "--agents", "20", "--rows", "8000", "--variety", "0.9", "--shop", "甲店", "--seed", "11")
+    assert made.code == 0, made.err
+    args = ("audit", export, "-p", "kuaishou", "--no-history", "--lang", "zh")
+    digest, table, body = cli.many((*args, "-f", "digest"), (*args, "-f", "table"), (*args, "-f", "json"))
+    needs = digest.out.split("**本周期剩余要求：**\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    share = [m for m in body.json()["metrics"] if m["rule"] == "KS-G2" and m["status"] == "at_risk" and m["can_pass"]]
+    assert share, "the generated month puts some agents at risk on KS-G2"
+    for m in share:
+        who = "（全店）" if m["scope"] == "shop" else m["agent"]
+        line = f"- {who} KS-G2 月 2026-11：之后约 {m['expected_remaining']} 条中需 {m['needed_good']} 条非服务态度原因"
+        assert any(n.startswith(line) for n in needs), (line, needs)
+        assert f"需 {m['needed_good']} 条非服务态度原因" in table.out, table.out
+    assert not [n for n in needs if "KS-G2" in n and "条达标" in n], needs

@@ -247,7 +247,9 @@ def need_lines(report: dict[str, Any], lang: str | None = None) -> list[str]:
     still needs), for the shop totals and the agents: those that can still pass first, then
     those that cannot. The JSON carries the needed counts, not the rule's check, so the
     digest says `达标` where the table names what counts (及时回复, 满意), and a mean-wait
-    rule is told by its needed mean."""
+    rule is told by its needed mean. A rate over its limit is the one rate that fails above
+    it, the share of bad reviews blaming attitude (KS-G2): its remaining reviews must not
+    blame attitude, and `达标` read as "collect good reviews", which do not count in it."""
     from datetime import date
 
     from cservice_audit.render.items_view import labels as drill_labels
@@ -264,7 +266,9 @@ def need_lines(report: dict[str, Any], lang: str | None = None) -> list[str]:
     ]  # fmt: skip
     lines = []
     for m in sorted(rows, key=lambda m: not m["can_pass"]):  # stable: metric order within
-        needs = needs_text(m, words["good"]["generic"], m.get("needed_mean_wait") is not None, words)
+        mean = m.get("needed_mean_wait") is not None
+        above = m.get("value") is not None and m.get("threshold") is not None and m["value"] > m["threshold"]
+        needs = needs_text(m, words["good"]["attitude_share" if above and not mean else "generic"], mean, words)
         start, end = date.fromisoformat(m["period_start"]), date.fromisoformat(m["period_end"])
         period = words["period_short"][m["period"]].format(start=start, end=end)
         lines.append(f"{name(m['shop'], m['agent'])} {_safe(m['rule'], 20)} {period}{colon}{needs}")

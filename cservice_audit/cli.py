@@ -960,7 +960,9 @@ def notify(
         if held is not None and held > night:
             _stderr.print(t("note.not_pushed_later", language, report=one_line(report.name), day=held, night=night), markup=False, soft_wrap=True)
             return
-        raise AuditError("error.push_other_day", path=report, day=held or "-", night=night)
+        if held is None:  # no day at all (as_of null or unreadable): said so, not "the report of -"
+            raise AuditError("error.push_no_day", path=report, night=night)
+        raise AuditError("error.push_other_day", path=report, day=held, night=night)
     if only_news:
         # The same bar as the audit's exit status: the report's own (schema 2.3, the audit's
         # --fail-on or config), else the config's fail_on; plus the notes that doubt the night.

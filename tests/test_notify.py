@@ -375,7 +375,11 @@ def test_date_pushes_only_that_nights_report(cli, bot, report_file, write):
     assert f"is the report of {day}, not of --date {later}" in stale.err
     write("no-day.json", json.dumps({**report, "as_of": None}))
     undated = cli("notify", "no-day.json", "--wecom", url, "--date", str(day))
-    assert undated.code == 2 and "is the report of -, not of --date" in undated.err, undated.err
+    # No day to name: said as such, never "the report of -" (in either language).
+    assert undated.code == 2 and len(undated.err_lines()) == 1, undated.err
+    assert f"no-day.json holds no day (its as_of is empty), so it is not the report of --date {day}" in undated.err and " - " not in undated.err, undated.err
+    undated_zh = cli("notify", "no-day.json", "--wecom", url, "--date", str(day), "--lang", "zh")
+    assert undated_zh.code == 2 and f"没有日期（as_of 为空），不是 --date {day} 的报告" in undated_zh.err and " - " not in undated_zh.err, undated_zh.err
     bad = cli("notify", report_file, "--wecom", url, "--date", "2026-13-01")
     assert bad.code == 2 and "--date '2026-13-01'" in bad.err, bad.err
     assert bot.count_within(0, seconds=0.2) == 0

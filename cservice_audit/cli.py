@@ -229,7 +229,6 @@ def audit(
     baseline = baseline or _path(settings.get("baseline"))
     if output is None and _writes_configured_output(fmt, configured_format, _path(settings.get("output")), baseline):
         output = _path(settings.get("output"))
-    asked = fmt  # the --format flag, if any
     fmt = fmt or configured_format
     # `-o -` is stdout, as `-` is stdin: a spot-check with a cron config whose `output` is
     # tonight's report prints instead of replacing it (before, it wrote a file named "-").
@@ -307,16 +306,16 @@ def audit(
 
     later = _later_report_day(result, output, chosen, (_path(settings.get("output")), baseline))
     if later is not None:
-        # A look back at an earlier day with the cron config: its report is not written over
-        # the later one the next night compares with (it would re-alert what that night knew).
+        # An earlier night with the cron config (a missed night caught up, a look back): its
+        # report is not written over the later one the next night compares with (it would
+        # re-alert what that night knew), but beside it, named by its day, where
+        # `notify --date` finds it: the caught-up night's own news still reaches the group.
+        kept, output = output, night_report_path(output, result.as_of)
         _stderr.print(
-            t("note.note", language, note=t("note.output_kept", language, file=one_line(output.name), day=later, as_of=result.as_of)),
+            t("note.note", language, note=t("note.output_kept", language, file=one_line(kept.name), day=later, as_of=result.as_of, night_file=one_line(output.name))),
             markup=False,
             soft_wrap=True,
         )
-        output = None
-        if sys.stdout.isatty() and asked is None:
-            chosen, to_terminal = Format.table, True
     if result.input.rows_rejected and not quiet:
         _stderr.print(
             Term("note.rejected", n=result.input.rows_rejected, **first_rejected(result.rejects)).localized(language)
@@ -482,6 +481,28 @@ def _later_report_day(result, output: Path | None, chosen: "Format", kept: tuple
     except (OSError, ValueError, KeyError, TypeError):  # not a report: replaced, as before
         return None
     return day if day > result.as_of else None
+
+
+def _read_report(report: Path, language: str) -> dict:
+    """A JSON report to push, or the one line saying why it cannot be."""
+    from cservice_audit.render.digest import digest
+
+    try:
+        parsed = json.loads(report.read_text("utf-8"))
+        # The shape check is the digest itself: a file it cannot be built from (a field
+        # missing or of another type) is not a report of ours, said before any push.
+        digest(parsed, lang=language)
+    except OSError as exc:
+        raise AuditError("error.report_unreadable", path=report, reason=os_reason(exc)) from None
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError):
+        raise AuditError("error.not_report", path=report) from None
+    return parsed
+
+
+def night_report_path(report: Path, day: date) -> Path:
+    """Where an earlier night's report goes when `report` holds a later one (audit) and where
+    `notify --date` looks for it: beside it, its day before the suffix (shop-a.2026-11-20.json)."""
+    return report.with_name(f"{report.stem}.{day.isoformat()}{report.suffix}")
 
 
 def _report_day(report: dict) -> date | None:
@@ -923,7 +944,7 @@ def notify(
     """Push a short digest of a JSON report to a WeCom, DingTalk or Feishu group bot."""
     from cservice_audit.config import load_config
     from cservice_audit.notify import notify as push
-    from cservice_audit.render.digest import digest, worth_pushing
+    from cservice_audit.render.digest import worth_pushing
 
     settings = load_config(config)
     global LANG
@@ -942,27 +963,26 @@ def notify(
         raise AuditError("error.fail_on_needs_only_news")
     night = _audit_day(on_date, "--date")
 
-    try:
-        parsed = json.loads(report.read_text("utf-8"))
-        # The shape check is the digest itself: a file it cannot be built from (a field
-        # missing or of another type) is not a report of ours, said before any push.
-        digest(parsed, lang=language)
-    except OSError as exc:
-        raise AuditError("error.report_unreadable", path=report, reason=os_reason(exc)) from None
-    except (ValueError, KeyError, TypeError, AttributeError, IndexError):
-        raise AuditError("error.not_report", path=report) from None
+    parsed = _read_report(report, language)
     if night is not None and _report_day(parsed) != night:
-        # The cron line names its night: the file must hold that night's report. A later one is
-        # an earlier night audited again (the audit kept the later report, cli._later_report_day):
-        # its news reached the group on its own night, not again. An older one, or none, means
-        # the night's report is not where the push looks: the push cannot be done.
+        # The cron line names its night: the file must hold that night's report. A later one
+        # means an earlier night was audited after it (a missed night caught up): the audit
+        # kept the later report and wrote the night's beside it (night_report_path), which is
+        # pushed; the later night's news reached the group on its own night, not again. An
+        # older one, or none, means the night's report is not where the push looks: the push
+        # cannot be done.
         held = _report_day(parsed)
         if held is not None and held > night:
-            _stderr.print(t("note.not_pushed_later", language, report=one_line(report.name), day=held, night=night), markup=False, soft_wrap=True)
-            return
+            beside = night_report_path(report, night)
+            if not beside.is_file():
+                _stderr.print(t("note.not_pushed_later", language, report=one_line(report.name), day=held, night=night, night_file=one_line(beside.name)), markup=False, soft_wrap=True)
+                return
+            report, parsed = beside, _read_report(beside, language)
+            held = _report_day(parsed)
         if held is None:  # no day at all (as_of null or unreadable): said so, not "the report of -"
             raise AuditError("error.push_no_day", path=report, night=night)
-        raise AuditError("error.push_other_day", path=report, day=held, night=night)
+        if held != night:
+            raise AuditError("error.push_other_day", path=report, day=held, night=night)
     if only_news:
         # The same bar as the audit's exit status: the report's own (schema 2.3, the audit's
         # --fail-on or config), else the config's fail_on; plus the notes that doubt the night.
@@ -1075,7 +1095,7 @@ def _localize_frame(command, lang: str) -> None:
     if made_text is not None and not getattr(made_text, "folds", False):
         # Rich breaks lines at spaces only and its table cells cut a longer run with "…": a
         # Chinese help sentence has no spaces, so on an 80-column terminal most of it was cut
-        # away. Folded at the edge instead, it is read whole (English words never need it).
+        # away. Folded at the edge instead, it is read whole (so is a long English path).
         def folding(*args, **kwargs):
             text = made_text(*args, **kwargs)
             if hasattr(text, "overflow"):

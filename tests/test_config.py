@@ -102,7 +102,9 @@ def test_another_format_than_the_files_prints_and_leaves_the_configured_report_a
 def test_an_earlier_day_with_the_cron_config_does_not_replace_the_later_report(cli, tmp_path):
     """Tuesday looked at on Saturday with the cron config: its report replaced Friday's, the
     file the next night compares with, so the next night re-alerted what Friday knew. The
-    later report is kept, the earlier day's report printed, and stderr says so."""
+    later report is kept, the earlier day's report written beside it under its day (where
+    `notify --date` finds it: a missed night caught up still reaches the group), and stderr
+    says so."""
     report = tmp_path / "shop-a.json"
     config = _write(tmp_path / "a.toml", f'platform = "pinduoduo"\nformat = "json"\noutput = "{report}"\nbaseline = "{report}"\n')
     assert cli("audit", SAMPLE, "--config", config, "--no-history").code == 1
@@ -112,8 +114,10 @@ def test_an_earlier_day_with_the_cron_config_does_not_replace_the_later_report(c
     kept = report.read_bytes()
     look = cli("audit", SAMPLE, "--config", config, "--no-history")
     assert look.code in (0, 1) and report.read_bytes() == kept, look.err
-    assert json.loads(look.out)["as_of"] == "2026-11-22", look.out[:300]
+    beside = tmp_path / "shop-a.2026-11-22.json"
+    assert look.out == "" and json.loads(beside.read_text(encoding="utf-8"))["as_of"] == "2026-11-22", look.out[:300]
     assert "shop-a.json holds the report of 2026-11-25, later than this run's 2026-11-22: not replaced" in look.err, look.err
+    assert "this run's report is written beside it, to shop-a.2026-11-22.json" in look.err, look.err
     assert "the baseline shop-a.json is the report of 2026-11-25, later than this run's 2026-11-22" in look.err, look.err
     # Whatever this run compares with (nothing, another report), the file the next night
     # compares with is what is kept: it held the later report.

@@ -297,16 +297,21 @@ def test_a_fortnight_of_the_readme_cron_recipe_for_two_shops(tmp_path, group_bot
     again = subprocess.run([_command(), "notify", "--config", site.etc / "shop-b.toml"], capture_output=True, text=True, timeout=120)
     assert again.returncode == 0 and len(GroupBot.pushes) == pushes + 1, again.stderr
     assert "B客服1" in GroupBot.pushes[-1][1]["markdown"]["content"] and str(day) in GroupBot.pushes[-1][1]["markdown"]["content"]
-    # Ops catch up a night that never ran (B's night 15, after night 16) with the same line:
-    # the audit keeps night 16's report (the next night's baseline) and prints night 15's to
-    # stdout; the push must not send night 16's news to the group a second time.
-    _night_export(tmp_path, "B", 15)
+    # Ops catch up a night that never ran (B's night 15, a bad day, after night 16) with the
+    # same line: the audit keeps night 16's report (the next night's baseline) and writes night
+    # 15's beside it; the push sends night 15's news, never night 16's a second time.
+    caught = day - timedelta(days=1)
+    _write(tmp_path / "exports" / "shop-b" / f"{caught}.csv", _day_rows("B", caught, True, False), ["ts", "buyer", "role", "agent", "text"])
     pushes = len(GroupBot.pushes)
     before = site.stderr("B")
     assert site.run("B", 15).wait(timeout=300) == 0
     said = site.stderr("B")[len(before):]
-    assert site.status("B") in (0, 1) and "not replaced" in said, said
+    assert site.status("B") == 1 and "not replaced" in said, said
     assert site.report("B")["as_of"] == str(day)  # night 16's report kept
-    assert len(GroupBot.pushes) == pushes, GroupBot.pushes[pushes:]
-    assert f"the report of {day}, later than --date {day - timedelta(days=1)}" in said and "not pushed" in said, said
+    beside = json.loads((site.var / f"shop-b.{caught}.json").read_text("utf-8"))
+    assert beside["as_of"] == str(caught) and _new(beside) == _late("B", caught), beside["findings"]
+    ((key, body),) = GroupBot.pushes[pushes:]
+    text = body["markdown"]["content"]
+    assert key == "shop-b" and text.startswith(f"**cservice-audit · pinduoduo · {caught}**") and "B客服1" in text, text
+    assert f"later than this run's {caught}" in text, text  # the baseline_later note, for the group too
     assert (tmp_path / "alerts.log").read_text("utf-8").splitlines()[-2] == "shop-b: push failed, run notify again"  # no new mail

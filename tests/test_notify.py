@@ -358,10 +358,11 @@ def test_a_webhook_pasted_with_chat_characters_is_one_clear_line(cli, bot, repor
 
 def test_date_pushes_only_that_nights_report(cli, bot, report_file, write):
     """`notify --date D` (the README's cron line names its night) pushes the report only when it
-    is D's. A later report is what an earlier night audited again leaves in place (the audit
-    keeps it, the next night's baseline): its news went out on its own night, so not again,
-    exit 0 and one line. An older report, or a file without a day, means the night's report is
-    not where the push looks: exit 2, one line naming both days, nothing sent."""
+    is D's. A later report is what an earlier night audited after it leaves in place (the audit
+    keeps it, the next night's baseline, and writes D's beside it, REPORT.D.json): the later
+    night's news went out on its own night, so not again; D's own report is pushed from beside
+    it, and without one nothing is, exit 0 and one line. An older report, or a file without a
+    day, means the night's report is not where the push looks: exit 2, one line, nothing sent."""
     report = json.loads(report_file.read_text("utf-8"))
     day = date.fromisoformat(report["as_of"])
     url = f"{bot.url}/cgi-bin/webhook/send?key={TOKEN}"
@@ -369,7 +370,7 @@ def test_date_pushes_only_that_nights_report(cli, bot, report_file, write):
 
     caught_up = cli("notify", report_file, "--wecom", url, "--only-news", "--date", earlier)
     assert caught_up.code == 0 and len(caught_up.err_lines()) == 1, caught_up.err
-    assert f"is the report of {day}, later than --date {earlier}" in caught_up.err and "not pushed" in caught_up.err
+    assert f"is the report of {day}, later than --date {earlier}, and there is no report of that night beside it (report.{earlier}.json): not pushed" in caught_up.err, caught_up.err
     stale = cli("notify", report_file, "--wecom", url, "--date", later)
     assert stale.code == 2 and len(stale.err_lines()) == 1, stale.err
     assert f"is the report of {day}, not of --date {later}" in stale.err
@@ -387,3 +388,17 @@ def test_date_pushes_only_that_nights_report(cli, bot, report_file, write):
     assert tonight.code == 0 and bot.count_within(1) == 1, tonight.err
     chinese = cli("notify", report_file, "--wecom", url, "--date", earlier, "--lang", "zh")
     assert chinese.code == 0 and f"是 {day} 的报告，晚于 --date {earlier}" in chinese.err, chinese.err
+    assert bot.count_within(1, seconds=0.2) == 1
+    # The night caught up after a later one: its report beside the later one is what is pushed.
+    assert any(f["state"] == "new" for f in report["findings"])
+    write("shop.json", json.dumps({**report, "as_of": later}))
+    write(f"shop.{day}.json", report_file.read_text("utf-8"))
+    caught = cli("notify", "shop.json", "--wecom", url, "--only-news", "--date", str(day))
+    assert caught.code == 0 and f"pushed the digest of shop.{day}.json" in caught.err, caught.err
+    assert bot.count_within(2) == 2
+    pushed = json.loads(bot.requests[-1]["raw"])["markdown"]["content"]
+    assert pushed.startswith(f"**cservice-audit · kuaishou · {day}**"), pushed
+    write(f"shop.{day}.json", json.dumps({**report, "as_of": earlier}))  # beside, but another day's
+    wrong = cli("notify", "shop.json", "--wecom", url, "--date", str(day))
+    assert wrong.code == 2 and f"shop.{day}.json is the report of {earlier}, not of --date {day}" in wrong.err, wrong.err
+    assert bot.count_within(2, seconds=0.2) == 2

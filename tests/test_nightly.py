@@ -131,8 +131,9 @@ class Site:
         line = line.replace("/var/log/cservice-audit.log", str(self.log / f"shop-{shop.lower()}.log"))
         line = line.replace("/srv/exports", str(self.root / "exports")).replace("shop-a", f"shop-{shop.lower()}")
         line = line.replace("$(date -d yesterday +\\%F)", str(day))
-        # `mail -s SUBJECT TO < FILE` becomes a line in alerts.log: subject and body size.
-        line = re.sub(r'mail -s "([^"]*)" \S+', rf'{{ echo "\1"; wc -c; }} >> {self.root}/alerts.log', line)
+        # `… | mail -s SUBJECT TO` becomes two lines in alerts.log: the subject and the body's
+        # line count (the tail of the log: tonight's lines, not every night's since install).
+        line = re.sub(r'mail -s "([^"]*)" [^\s;]+', rf'{{ echo "\1"; wc -l; }} >> {self.root}/alerts.log', line)
         return line
 
     def run(self, shop: str, night: int) -> subprocess.Popen:
@@ -224,8 +225,8 @@ def test_a_fortnight_of_the_readme_cron_recipe_for_two_shops(tmp_path, group_bot
                 status = site.status(shop)
                 if night == 8 and shop == "B":
                     assert status == 2, said
-                    assert len([ln for ln in said.splitlines() if "error" in ln]) == 1, said
-                    assert "no data rows" in said and str(exports["B"]) in said
+                    assert len([ln for ln in said.splitlines() if "错误" in ln]) == 1, said
+                    assert "没有可审核的数据行" in said and str(exports["B"]) in said
                     continue
                 report = site.report(shop)
                 # One shop per report: never the other shop's rows, metrics or points.
@@ -237,11 +238,11 @@ def test_a_fortnight_of_the_readme_cron_recipe_for_two_shops(tmp_path, group_bot
                 assert _new(report) == expected, (night, shop, attempt)
                 assert status == (1 if expected else 0), (night, shop, attempt, said)
                 if night in (5, 13) and attempt == 1:
-                    assert f"{day} audited before" in said, said
+                    assert f"{day} 已审核过" in said, said
                 if night == 13 and attempt == 1:
                     pushed_now = GroupBot.pushes[pushes_before[(night, attempt)]:]
                     if shop == "B":
-                        assert "judged from 20 chat rows this run, from 40 when stored" in said, said
+                        assert "本次只有 20 行聊天记录，存储的结果来自 40 行" in said, said
                         ((key, body),) = pushed_now
                         assert key == "shop-b" and _says_replaced_fewer(body["markdown"]["content"]), body
                     else:
@@ -264,6 +265,7 @@ def test_a_fortnight_of_the_readme_cron_recipe_for_two_shops(tmp_path, group_bot
         assert f"{other}客服" not in text, text
         assert f"{mine}客服1" in text or (key == "shop-b" and _says_replaced_fewer(text)), text
         assert len(text.encode("utf-8")) <= 4096
+        assert f"店铺：{mine}" in text, text  # the README config speaks the group's language
     # The README line names the night (--date): yesterday's file holding the day before is not
     # a new night but exit 2, mailed to ops, never pushed to the group.
     pushes = len(GroupBot.pushes)
@@ -306,12 +308,15 @@ def test_a_fortnight_of_the_readme_cron_recipe_for_two_shops(tmp_path, group_bot
     before = site.stderr("B")
     assert site.run("B", 15).wait(timeout=300) == 0
     said = site.stderr("B")[len(before):]
-    assert site.status("B") == 1 and "not replaced" in said, said
+    assert site.status("B") == 1 and "未覆盖" in said, said
     assert site.report("B")["as_of"] == str(day)  # night 16's report kept
     beside = json.loads((site.var / f"shop-b.{caught}.json").read_text("utf-8"))
     assert beside["as_of"] == str(caught) and _new(beside) == _late("B", caught), beside["findings"]
     ((key, body),) = GroupBot.pushes[pushes:]
     text = body["markdown"]["content"]
-    assert key == "shop-b" and text.startswith(f"**cservice-audit · pinduoduo · {caught}**") and "B客服1" in text, text
-    assert f"later than this run's {caught}" in text, text  # the baseline_later note, for the group too
-    assert (tmp_path / "alerts.log").read_text("utf-8").splitlines()[-2] == "shop-b: push failed, run notify again"  # no new mail
+    assert key == "shop-b" and text.startswith(f"**cservice-audit · 拼多多 · {caught}**") and "B客服1" in text, text
+    assert f"晚于本次审核的 {caught}" in text, text  # the baseline_later note, for the group too
+    alerts = (tmp_path / "alerts.log").read_text("utf-8").splitlines()
+    assert alerts[-2] == "shop-b: push failed, run notify again"  # no new mail
+    # Each mail is the log's tail (what tonight said), not the whole log since the first night.
+    assert all(int(n) <= 20 for n in alerts if n.strip().isdigit()) and len(site.stderr("B").splitlines()) > 20, alerts

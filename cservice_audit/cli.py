@@ -1088,7 +1088,8 @@ def _localize_frame(command, lang: str) -> None:
     import typer.rich_utils as rich_utils
 
     for name, key in (("ARGUMENTS_PANEL_TITLE", "help.panel_arguments"), ("OPTIONS_PANEL_TITLE", "help.panel_options"),
-                      ("COMMANDS_PANEL_TITLE", "help.panel_commands"), ("REQUIRED_LONG_STRING", "help.required")):
+                      ("COMMANDS_PANEL_TITLE", "help.panel_commands"), ("REQUIRED_LONG_STRING", "help.required"),
+                      ("DEFAULT_STRING", "help.default"), ("ENVVAR_STRING", "help.envvar")):
         if hasattr(rich_utils, name):
             setattr(rich_utils, name, t(key, lang))
     made_text = getattr(rich_utils, "_make_rich_text", None)

@@ -595,6 +595,9 @@ def test_help_of_every_command_reads_in_chinese(cli):
         # --help option's own text too (docs/i18n.md).
         assert ENGLISH_RUN.findall(run.out) == [], (name, ENGLISH_RUN.findall(run.out))
         assert t("help.help", "zh") in run.out and t("help.panel_options", "zh") in run.out, name
+        # Typer's bracketed words beside a default too: `[default: 2000]` stayed English.
+        assert "[default:" not in run.out and "[env var:" not in run.out, (name, run.out)
+    assert "[默认：2000]" in runs[args.index(("generate", "--help"))].out
 
 
 def test_chinese_help_is_read_whole_on_an_80_column_terminal(cli):

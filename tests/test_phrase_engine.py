@@ -226,8 +226,15 @@ def test_check_text_shows_how_near_each_model_came_on_a_pass(cli) -> None:
         assert m["score"] < m["threshold"]
     assert [m["model"] for m in by_code["DY-P2"]["models"]] == ["contact"]
     text = cli("check-text", "已为您催促快递", "-p", "douyin", env={"LANG": "zh_CN.UTF-8"})
-    line = f"模型得分未到阈值: abuse {scored['abuse']['score']:.2f} < {scored['abuse']['threshold']:.2f}"
+    line = f"模型得分未到阈值: abuse（辱骂、暗语辱骂、威胁） {scored['abuse']['score']:.2f} < {scored['abuse']['threshold']:.2f}"
     assert line in text.out, text.out
+    # Every shared list and model a shipped rule names reads in Chinese beside its file name.
+    from cservice_audit.i18n import catalogue
+    from cservice_audit.ruleset import load_platform
+
+    named = {n for p in ("pinduoduo", "kuaishou", "douyin", "taobao", "jd") for r in load_platform(p).rules
+             for n in (*(r.params.get("lexicons") or ()), *(r.params.get("models") or ()))}  # fmt: skip
+    assert named and not [n for n in named if f"phrase_list.{n}" not in catalogue()], named
     hit = cli("check-text", "亲，加我V发你券", "-p", "douyin")
     assert hit.code == 1 and "DY-P2    HIT" in hit.out
     assert "contact" not in hit.out.split("DY-P2")[1]  # the list decided; no model line

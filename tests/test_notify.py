@@ -402,3 +402,18 @@ def test_date_pushes_only_that_nights_report(cli, bot, report_file, write):
     wrong = cli("notify", "shop.json", "--wecom", url, "--date", str(day))
     assert wrong.code == 2 and f"shop.{day}.json is the report of {earlier}, not of --date {day}" in wrong.err, wrong.err
     assert bot.count_within(2, seconds=0.2) == 2
+
+
+def test_a_cut_export_note_keeps_its_instruction_in_the_digest(report_file):
+    """The English note of an export cut short ends with what to do ("Check, export again and
+    rerun"); the digest clipped every note at 160 characters and the group lost exactly that."""
+    from cservice_audit.i18n import t
+    from cservice_audit.render.digest import digest
+
+    fields = {"shop": "拼多多二店", "end": "2026-11-21 13:59:17", "n": 195, "closes": "23:00"}
+    note = {"kind": "data_ends_early", "message": t("note.data_ends_early", "en", **fields), "message_zh": t("note.data_ends_early", "zh", **fields)}
+    assert len(note["message"]) > 160
+    report = json.loads(report_file.read_text("utf-8"))
+    cut = {**report, "note_details": [note], "notes": [note["message"]]}
+    assert "Check, export again and rerun" in digest(cut, lang="en")
+    assert "请核对后重新导出并重跑" in digest(cut, lang="zh")

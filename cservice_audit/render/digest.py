@@ -26,6 +26,9 @@ from cservice_audit.shipped import data_yaml
 
 LIMIT = 4096  # bytes of UTF-8: the WeCom group bot's markdown limit, the strictest of the three
 ITEM_CHARS = 160  # one list line at most: a huge agent name or message cannot eat the budget
+# A note says what to do at its end (重新导出并重跑 / "Check, export again and rerun"): the English
+# of an export cut short is 213 characters and lost its instruction at 160. Notes are few.
+NOTE_CHARS = 320
 FIRST_SHOWN = 10  # list items shown before trimming starts
 # The run's notes a reader must see beside the findings, in the digest (JSON `note_details`)
 # and in every report a person reads (views.reader_notes): a shop of the input that was not
@@ -123,12 +126,13 @@ class Section:
     shown: int = FIRST_SHOWN
     more: list[str] = field(default_factory=list)
     lang: str | None = None
+    chars: int = ITEM_CHARS  # an item's longest
 
     def lines(self) -> list[str]:
         if not self.items:
             return []
         shown = self.items[: self.shown]
-        out = ["", f"**{self.heading}**", *(f"- {clip(item)}" for item in shown)]
+        out = ["", f"**{self.heading}**", *(f"- {clip(item, self.chars)}" for item in shown)]
         rest = len(self.items) - len(shown)
         if rest:
             out.append(_words(self.lang)["more"].format(n=rest))
@@ -360,7 +364,7 @@ def finding_lines(report: dict[str, Any], lang: str = "en") -> tuple[list[str], 
 def note_lines(report: dict[str, Any], lang: str = "en") -> list[str]:
     """The forwarded notes in `lang`; a report before schema 2.2 has none to give."""
     return [
-        _safe(in_lang(n, lang), ITEM_CHARS)
+        _safe(in_lang(n, lang), NOTE_CHARS)
         for n in report.get("note_details", [])
         if n["kind"] in READER_NOTES
     ]
@@ -436,7 +440,7 @@ def digest(
     ]
     findings, total, has_state = finding_lines(report, chosen_lang(lang))
     sections = [
-        Section(w["notes"], note_lines(report, chosen_lang(lang)), lang=lang),
+        Section(w["notes"], note_lines(report, chosen_lang(lang)), lang=lang, chars=NOTE_CHARS),
         Section(w["rules_failed"].format(n=0), failed_rules(report, lang), lang=lang),
         Section(w["worst"], worst_agents(report, lang), lang=lang),
         Section(w["needs"], need_lines(report, lang), lang=lang),

@@ -865,3 +865,20 @@ def test_tax_points_fire_tb_p3_only_next_to_an_invoice_or_tax_word() -> None:
     missed = [t for t, m in zip(TAX_POINTS_VIOLATIONS, _fires(params, TAX_POINTS_VIOLATIONS)) if m is None]
     fired = [(t, m) for t, m in zip(TAX_POINTS_EVERYDAY, _fires(params, TAX_POINTS_EVERYDAY)) if m is not None]
     assert not missed and not fired, f"invoice surcharges missed: {missed}; everyday points fired: {fired}"
+
+
+@pytest.mark.parametrize(
+    ("text", "fires"),
+    [
+        ("亲，我们没办法给你开发票", True),  # a supervisor's check (2026-12-07): passed, while 没法开发票 fired
+        ("亲，不能帮您开票哦", True),
+        ("亲，可以给您开发票的哦", False),
+        ("亲，下单后备注抬头，我们会给您开发票的", False),
+    ],
+)
+def test_an_invoice_refused_with_whom_between_is_tb_p3(text, fires):
+    from cservice_audit.check_text import check_text
+    from cservice_audit.ruleset import load_platform
+
+    verdict = {r["code"]: r for r in check_text(text, load_platform("taobao"))["rules"]}["TB-P3"]
+    assert verdict["hit"] is fires, verdict

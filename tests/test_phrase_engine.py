@@ -874,6 +874,15 @@ def test_tax_points_fire_tb_p3_only_next_to_an_invoice_or_tax_word() -> None:
         ("亲，不能帮您开票哦", True),
         ("亲，可以给您开发票的哦", False),
         ("亲，下单后备注抬头，我们会给您开发票的", False),
+        ("亲，实在没办法给您开发票", True),
+        # Everyday replies: what the invoice needs, when it comes, the electronic one instead
+        # of paper, a refusal denied (each fired with the first pattern of 2026-12-07).
+        ("没有抬头的话无法为您开具发票哦，麻烦提供一下抬头", False),
+        ("没有您的邮箱没办法给您开电子发票哦，留一下邮箱", False),
+        ("付款前不能给您开发票哦，付款后就可以开了", False),
+        ("确认收货前无法为您开具发票，确认收货后系统自动开", False),
+        ("亲，不能为您开具纸质发票，电子发票会发到您的订单里", False),
+        ("亲，哪里不能给您开发票了？可以开的呀", False),
     ],
 )
 def test_an_invoice_refused_with_whom_between_is_tb_p3(text, fires):

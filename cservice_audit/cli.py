@@ -305,6 +305,7 @@ def audit(
         raise
 
     later = _later_report_day(result, output, chosen, (_path(settings.get("output")), baseline))
+    kept = None
     if later is not None:
         # An earlier night with the cron config (a missed night caught up, a look back): its
         # report is not written over the later one the next night compares with (it would
@@ -360,7 +361,9 @@ def audit(
             result, color=color, width=width, quiet=quiet, summary_only=summary, lang=language, show_paths=show_paths, items=items, **extra
         )
     if output is not None:
-        atomic_write(output, text, what="report")
+        # Beside the kept report, as privately as it (chat texts, buyers, agents): a kept
+        # 0600 report had its earlier night written beside it readable by every local user.
+        atomic_write(output, text, what="report", like=kept)
         if statistics:
             sys.stdout.write(_statistics(result, language))
             sys.stdout.flush()

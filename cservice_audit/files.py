@@ -19,9 +19,11 @@ from cservice_audit.errors import AuditError, Term, check_stopped, os_reason
 WHAT = {"report": "file.report", "items CSV": "file.items_csv", "rejects file": "file.rejects", "file": "file.file", "export": "file.export"}
 
 
-def atomic_write(path: str | Path, data: str | bytes | Iterable[str], *, what: str = "file") -> None:
+def atomic_write(path: str | Path, data: str | bytes | Iterable[str], *, what: str = "file", like: Path | None = None) -> None:
     """Write `data` to `path` via a temporary file in the same folder and a rename. `data`
-    may come in pieces (a report too big to hold as one string: json_report.render_chunks)."""
+    may come in pieces (a report too big to hold as one string: json_report.render_chunks).
+    A new file takes the permissions of `like`, when given and there (an earlier night's
+    report written beside the kept one reads as privately as it), else of the umask."""
     what = Term(WHAT[what]) if what in WHAT else what
     target = Path(path)
     if target.is_dir():
@@ -41,6 +43,8 @@ def atomic_write(path: str | Path, data: str | bytes | Iterable[str], *, what: s
         if target.exists():
             # Keep the permissions of the file being replaced (a report others read).
             os.chmod(temporary, target.stat().st_mode & 0o7777)
+        elif like is not None and like.exists():
+            os.chmod(temporary, like.stat().st_mode & 0o7777)
         else:
             umask = os.umask(0)
             os.umask(umask)

@@ -112,9 +112,11 @@ def test_an_earlier_day_with_the_cron_config_does_not_replace_the_later_report(c
     later["as_of"] = "2026-11-25"
     report.write_text(json.dumps(later, ensure_ascii=False), encoding="utf-8")
     kept = report.read_bytes()
+    report.chmod(0o600)  # the chats, buyers and agents it holds: private to the cron user
     look = cli("audit", SAMPLE, "--config", config, "--no-history")
     assert look.code in (0, 1) and report.read_bytes() == kept, look.err
     beside = tmp_path / "shop-a.2026-11-22.json"
+    assert beside.stat().st_mode & 0o777 == 0o600  # as private as the report it is beside
     assert look.out == "" and json.loads(beside.read_text(encoding="utf-8"))["as_of"] == "2026-11-22", look.out[:300]
     assert "shop-a.json holds the report of 2026-11-25, later than this run's 2026-11-22: not replaced" in look.err, look.err
     assert "this run's report is written beside it, to shop-a.2026-11-22.json" in look.err, look.err

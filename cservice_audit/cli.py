@@ -229,6 +229,7 @@ def audit(
     baseline = baseline or _path(settings.get("baseline"))
     if output is None and _writes_configured_output(fmt, configured_format, _path(settings.get("output")), baseline):
         output = _path(settings.get("output"))
+    asked = fmt  # the --format flag, if any
     fmt = fmt or configured_format
     # `-o -` is stdout, as `-` is stdin: a spot-check with a cron config whose `output` is
     # tonight's report prints instead of replacing it (before, it wrote a file named "-").
@@ -367,6 +368,14 @@ def audit(
         if statistics:
             sys.stdout.write(_statistics(result, language))
             sys.stdout.flush()
+        elif kept is not None and asked is None and sys.stdout.isatty():
+            # A person looking back at an earlier day with the cron config: the file is for
+            # the push, the table for them (as before the file was written beside).
+            sys.stdout.write(FORMATS[Format.table.value](
+                result, color="NO_COLOR" not in os.environ, width=_stderr.width, quiet=quiet, summary_only=summary,
+                lang=language, show_paths=show_paths, items=items,
+            ))  # fmt: skip
+            sys.stdout.flush()
     else:
         for piece in [text] if isinstance(text, str) else text:
             sys.stdout.write(piece)
@@ -499,6 +508,8 @@ def _read_report(report: Path, language: str) -> dict:
         raise AuditError("error.report_unreadable", path=report, reason=os_reason(exc)) from None
     except (ValueError, KeyError, TypeError, AttributeError, IndexError):
         raise AuditError("error.not_report", path=report) from None
+    if not isinstance(parsed.get("selection", {}), dict):  # read by --only-news; the digest does not need it
+        raise AuditError("error.not_report", path=report)
     return parsed
 
 

@@ -129,6 +129,13 @@ def test_an_earlier_day_with_the_cron_config_does_not_replace_the_later_report(c
         again = cli("audit", SAMPLE, "--config", config, "--no-history", *extra)
         assert again.code in (0, 1) and report.read_bytes() == kept, (extra, again.err)
         assert "shop-a.json holds the report of 2026-11-25" in again.err, (extra, again.err)
+    # A person on a terminal gets the table as well (the file is for the push).
+    from test_report import _on_terminal
+
+    beside.unlink()
+    code, screen, err = _on_terminal(cli, tmp_path, "audit", str(SAMPLE), "--config", str(config), "--no-history")
+    assert code in (0, 1) and report.read_bytes() == kept and json.loads(beside.read_text(encoding="utf-8"))["as_of"] == "2026-11-22", err
+    assert "PDD-R3" in screen and "{" not in screen.splitlines()[0], screen[:500]
     # Another output file is written as asked.
     other = cli("audit", SAMPLE, "--config", config, "--no-history", "-o", tmp_path / "tuesday.json")
     assert other.code in (0, 1) and json.loads((tmp_path / "tuesday.json").read_text(encoding="utf-8"))["as_of"] == "2026-11-22", other.err

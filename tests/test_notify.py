@@ -299,6 +299,8 @@ def test_only_news_pushes_new_findings_and_doubting_notes_only(cli, bot, report_
     strange = cli("notify", "odd.json", "--wecom", url, "--only-news")
     assert strange.code == 0 and "not pushed" in strange.err and "internal error" not in strange.err, strange.err
     # A bar the tool never writes is said of the report, not of a config that never held it.
+    null = cli("notify", write("null-selection.json", json.dumps({**report, "selection": None})), "--wecom", url, "--only-news")
+    assert null.code == 2 and "null-selection.json: not a JSON report" in null.err and "internal error" not in null.err, null.err
     for bar in ("critical", ["error"]):
         write("odd-bar.json", json.dumps({**report, "selection": {**report["selection"], "fail_on": bar}}))
         odd_bar = cli("notify", "odd-bar.json", "--wecom", url, "--only-news")

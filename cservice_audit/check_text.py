@@ -50,16 +50,17 @@ def origin_text(origin: tuple[str, str | None] | None, lang: str) -> str | None:
     where, name = origin
     if where == "rule":
         return labels(lang)["from_rule"]
-    return f"{labels(lang)['from_lexicon']} {name if lang == 'en' else list_name(name, lang)}"
+    return f"{labels(lang)['from_lexicon']} {list_name(name, lang)}"
 
 
 def list_name(name: str, lang: str) -> str:
-    """A shared list's or model's file name, and in the reader's words what it holds
-    (`offplatform（站外联系、诱导第三方交易）`); a name the catalogue does not know, as it is."""
+    """A shared list's or model's file name, and in Chinese what it holds
+    (`offplatform（站外联系、诱导第三方交易）`); in English, or a name the catalogue does not know,
+    the name as it is (it already reads as English)."""
     from cservice_audit.i18n import t
 
     key = f"phrase_list.{name}"
-    return t("phrase_list.named", lang, name=name, what=t(key, lang)) if key in catalogue() else name
+    return t("phrase_list.named", lang, name=name, what=t(key, lang)) if lang != "en" and key in catalogue() else name
 
 
 def _origin_read(text: str) -> tuple[str, str | None]:
@@ -129,8 +130,8 @@ def render(result: dict[str, Any], lang: str = "en") -> str:
             for scored in rule["models"]:
                 # The score is shown rounded; just under the threshold both may round alike.
                 below = "<" if round(scored["score"], 2) < round(scored["threshold"], 2) else "≈"
-                model = scored["model"] if lang == "en" else list_name(scored["model"], lang)
-                lines.append(f"  {w['model_below']}: {terminal_safe(model)} {scored['score']:.2f} {below} {scored['threshold']:.2f}")
+                model = terminal_safe(list_name(scored["model"], lang))
+                lines.append(f"  {w['model_below']}: {model} {scored['score']:.2f} {below} {scored['threshold']:.2f}")
         if rule["allowed"]:
             lines.append(f"  {w['allowed']}: {', '.join(terminal_safe(a) for a in rule['allowed'])}")
         if rule["negated"]:

@@ -489,10 +489,10 @@ def _later_report_day(result, output: Path | None, chosen: "Format", kept: tuple
     if output.resolve() not in {Path(path).resolve() for path in kept if path is not None}:
         return None
     try:
-        day = date.fromisoformat(json.loads(output.read_text("utf-8"))["as_of"])
-    except (OSError, ValueError, KeyError, TypeError):  # not a report: replaced, as before
+        day = _report_day(json.loads(output.read_text("utf-8")))
+    except (OSError, ValueError):  # not a report: replaced, as before
         return None
-    return day if day > result.as_of else None
+    return day if day is not None and day > result.as_of else None
 
 
 def _read_report(report: Path, language: str) -> dict:
@@ -513,6 +513,27 @@ def _read_report(report: Path, language: str) -> dict:
     return parsed
 
 
+def _nights_report(report: Path, parsed: dict, night: date, language: str) -> tuple[Path, dict] | None:
+    """The report of `night` to push (`notify --date`): `report` itself, or the one the audit
+    wrote beside it when `report` holds a later day (a missed night caught up after it:
+    night_report_path); the later night's news reached the group on its own night, not again.
+    None, said on stderr, when there is no such file beside it. An older report, or one of no
+    day, means the night's report is not where the push looks: the push cannot be done."""
+    held = _report_day(parsed)
+    if held is not None and held > night:
+        beside = night_report_path(report, night)
+        if not beside.is_file():
+            _stderr.print(t("note.not_pushed_later", language, report=one_line(report.name), day=held, night=night, night_file=one_line(beside.name)), markup=False, soft_wrap=True)
+            return None
+        report, parsed = beside, _read_report(beside, language)
+        held = _report_day(parsed)
+    if held is None:  # no day at all (as_of null): said so, not "the report of -"
+        raise AuditError("error.push_no_day", path=report, night=night)
+    if held != night:
+        raise AuditError("error.push_other_day", path=report, day=held, night=night)
+    return report, parsed
+
+
 def night_report_path(report: Path, day: date) -> Path:
     """Where an earlier night's report goes when `report` holds a later one (audit) and where
     `notify --date` looks for it: beside it, its day before the suffix (shop-a.2026-11-20.json)."""
@@ -520,10 +541,11 @@ def night_report_path(report: Path, day: date) -> Path:
 
 
 def _report_day(report: dict) -> date | None:
-    """The day a JSON report was judged as of (`as_of`), None when it has none (no rows)."""
+    """The day a JSON report was judged as of (`as_of`), None when it has none (no rows) or is
+    no report (not an object, no readable day)."""
     try:
         return date.fromisoformat(report["as_of"])
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, IndexError):
         return None
 
 
@@ -978,25 +1000,11 @@ def notify(
     night = _audit_day(on_date, "--date")
 
     parsed = _read_report(report, language)
-    if night is not None and _report_day(parsed) != night:
-        # The cron line names its night: the file must hold that night's report. A later one
-        # means an earlier night was audited after it (a missed night caught up): the audit
-        # kept the later report and wrote the night's beside it (night_report_path), which is
-        # pushed; the later night's news reached the group on its own night, not again. An
-        # older one, or none, means the night's report is not where the push looks: the push
-        # cannot be done.
-        held = _report_day(parsed)
-        if held is not None and held > night:
-            beside = night_report_path(report, night)
-            if not beside.is_file():
-                _stderr.print(t("note.not_pushed_later", language, report=one_line(report.name), day=held, night=night, night_file=one_line(beside.name)), markup=False, soft_wrap=True)
-                return
-            report, parsed = beside, _read_report(beside, language)
-            held = _report_day(parsed)
-        if held is None:  # no day at all (as_of null or unreadable): said so, not "the report of -"
-            raise AuditError("error.push_no_day", path=report, night=night)
-        if held != night:
-            raise AuditError("error.push_other_day", path=report, day=held, night=night)
+    if night is not None:
+        found = _nights_report(report, parsed, night, language)
+        if found is None:
+            return
+        report, parsed = found
     if only_news:
         # The same bar as the audit's exit status: the report's own (schema 2.3, the audit's
         # --fail-on or config), else the config's fail_on; plus the notes that doubt the night.

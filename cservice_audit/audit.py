@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from cservice_audit import load as loader
-from cservice_audit import limits, partition, spill
+from cservice_audit import carry, limits, partition, spill
 from cservice_audit.checks.context import Context
 from cservice_audit.drilldown import failing_items
 from cservice_audit.errors import AuditError, InputError, Term, os_reason
@@ -260,10 +260,15 @@ def _run_audit(
                         "note.other_platform", shop=one_line(shop), other=other, days=days,
                         platform=ruleset.platform, folder=one_line(str(store.shop_folder(shop))),
                     ))
+        # Turns the night before left pending, judged with this input (carry.py).
+        carried = carry.judge(store, covered, events, ruleset, context, engine) if store is not None else None
+        if carried is not None:
+            notes.extend(carried.notes)
         progress("progress.metrics")
         # Partition by partition (shop × day), then the periods: see partition.py.
         metric_frames, finding_frames, day_frames, item_frames = partition.audit_all(
-            events, ruleset, context, progress, items_folder=folder / "items" if spilled else None
+            events, ruleset, context, progress, items_folder=folder / "items" if spilled else None,
+            carried=carried.result if carried is not None else None,
         )
         # Every day each shop has chats, this run's and stored: the volume an at-risk period
         # has seen (needs.py), whatever rules this run selected.
@@ -278,6 +283,8 @@ def _run_audit(
             replaced = store.stored_days(covered)
             chat_rows = {(shop, day): n for shop, day, n in used.lazy().group_by("shop", "day").len().collect(engine=engine).iter_rows()}
             written = store.write_days(days, covered, rules_run, ruleset.version, generated_at, chat_rows)
+            per_item = pl.concat([pl.DataFrame(schema=FINDING_SCHEMA), *finding_frames], how="diagonal")
+            carry.store_open(store, covered, events, carried, per_item, ruleset, engine)
             for shop, stored_days in replaced.items():
                 notes.append(Term("note.replaced", shop=shop, days=_days_text(list(stored_days))))
                 _note_fewer_rows(shop, stored_days, chat_rows, notes)

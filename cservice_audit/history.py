@@ -37,6 +37,9 @@ from cservice_audit.metrics.rollup import DAY_SCHEMA
 
 HISTORY_VERSION = 1
 FILE_NAME = "rows.parquet"
+# Beside a day's rows: the conversations whose turns were still pending when the run that
+# judged up to that day ended (carry.py), for the next night to judge.
+OPEN_FILE = "open.parquet"
 STORED_SCHEMA = {**DAY_SCHEMA, "ruleset_version": pl.String, "written_at": pl.String, "history_version": pl.Int64}
 # Longest quoted shop name kept whole in a folder name (file systems allow 255 bytes).
 SHOP_NAME_BYTES = 200
@@ -225,6 +228,27 @@ class HistoryStore:
             written += 1
         return written
 
+    def read_open(self, shop: str, day: date) -> pl.DataFrame | None:
+        """The conversations left open (turns pending) by the run that judged up to `day` for
+        `shop` (carry.py), or None. A damaged file stops the run with its name."""
+        path = self._no_links(self.day_folder(shop, day) / OPEN_FILE)
+        if not path.exists():
+            return None
+        try:
+            return pl.read_parquet(path)
+        except Exception as exc:  # noqa: BLE001 - any failure to read is reported with the file
+            raise HistoryError("error.history_file", path=path, reason=str(exc).splitlines()[0]) from None
+
+    def write_open(self, shop: str, day: date, events: pl.DataFrame | None) -> None:
+        """Store `events` as the conversations left open on `day` (none: remove the file).
+        They hold chat texts and buyers, unlike the day rows: the file is the owner's only."""
+        folder = self.day_folder(shop, day)
+        if events is None or events.is_empty():
+            with contextlib.suppress(FileNotFoundError):
+                self._no_links(folder / OPEN_FILE).unlink()
+            return
+        self._replace(folder, events, {"shop": shop}, name=OPEN_FILE, mode=0o600)
+
     def _kept_rows(self, path: Path, rules_run: set[str]) -> pl.DataFrame | None:
         """The rows of a stored day for rules this run did not judge; none if the file is
         missing or damaged (auditing the day again is how a damaged file is repaired)."""
@@ -261,23 +285,23 @@ class HistoryStore:
     def day_folder(self, shop: str, day: date) -> Path:
         return self.shop_folder(shop) / f"day={day.isoformat()}"
 
-    def _replace(self, folder: Path, rows: pl.DataFrame, metadata: dict[str, str]) -> None:
-        temporary = folder / f".{FILE_NAME}.tmp-{os.getpid()}"
+    def _replace(self, folder: Path, rows: pl.DataFrame, metadata: dict[str, str], name: str = FILE_NAME, mode: int = 0o644) -> None:
+        temporary = folder / f".{name}.tmp-{os.getpid()}"
         try:
             self._mkdirs(folder)
             # Temporary files of runs that were killed mid-write (harmless, never read) go now;
             # unlinking a link removes the link, never its target.
-            for stale in folder.glob(f".{FILE_NAME}.tmp-*"):
+            for stale in folder.glob(f".{name}.tmp-*"):
                 stale.unlink(missing_ok=True)
             # Created here, exclusively and without following a link, before polars writes it.
-            os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644))
+            os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode))
             # The version and time also go in the file's metadata, so a day with nothing to
             # count (no rows) still says which ruleset judged it and when.
             rows.write_parquet(temporary, metadata=metadata)
             with open(temporary, "rb") as fh:
                 os.fsync(fh.fileno())
             check_stopped()  # a stopped run stores nothing
-            os.replace(temporary, folder / FILE_NAME)
+            os.replace(temporary, folder / name)
         except (OSError, pl.exceptions.PolarsError) as exc:
             raise HistoryError("error.history_write", path=folder, reason=os_reason(exc)) from None
         finally:
@@ -310,6 +334,7 @@ class HistoryStore:
         for path in self.files():
             if date.fromisoformat(path.parent.name.removeprefix("day=")) < before:
                 self._no_links(path).unlink()
+                self._no_links(path.parent / OPEN_FILE).unlink(missing_ok=True)
                 with contextlib.suppress(OSError):
                     path.parent.rmdir()
                 removed += 1

@@ -217,12 +217,15 @@ def audit_all(
     template: Context,
     progress: Callable[..., None] = lambda stage, **fields: None,
     items_folder: Path | None = None,
+    carried: PartitionResult | None = None,
 ) -> tuple[list[pl.DataFrame], list[pl.DataFrame], list[pl.DataFrame], list[pl.DataFrame | pl.LazyFrame]]:
     """Every partition, then `combine`: (metric frames, finding frames, day frames, item
     frames) for run_audit: metrics and findings one each per rule run, day rows one in all,
     late items one per rule and batch. With `items_folder` (a spilled run) each batch's late
     items are written there and come back as scans: most belong to passing metrics and are
-    dropped once the metrics are known, so they need not stay in memory until then."""
+    dropped once the metrics are known, so they need not stay in memory until then.
+    `carried`: the turns an earlier night left pending, judged by this run (carry.py),
+    counted with the partitions."""
     # Without an as-of day (no usable row) only the data-quality rule runs (run_audit).
     judging = template.as_of != date.min
     rules = [rule for rule in ruleset.rules if judging or rule.check == "data_quality"]
@@ -241,6 +244,8 @@ def audit_all(
             if items_folder is not None:
                 result.items = [_on_disk(frame, items_folder / f"{len(results)}-{i}.parquet") for i, frame in enumerate(result.items)]
             results.append(result)
+    if carried is not None:
+        results.append(carried)
     progress("progress.combining")
     metric_frames, finding_frames, day_frames = combine(results, rules, template, events.collect_schema())
     progress("progress.finishing")  # what run_audit does next: store the days, sort, fingerprint
@@ -271,7 +276,7 @@ def combine(
 ) -> tuple[list[pl.DataFrame], list[pl.DataFrame], list[pl.DataFrame]]:
     """Period metrics and period findings from the partitions' day rows (plus the stored
     history the template carries), with wait quantiles and the per-item findings."""
-    days = _concat([r.days for r in results], DAY_SCHEMA)
+    days = _summed(_concat([r.days for r in results], DAY_SCHEMA))
     waits = _concat([r.waits for r in results], WAIT_SCHEMA)
     stored = [template.history.select(list(DAY_SCHEMA))] if template.history is not None else []
     context = _fresh(
@@ -292,6 +297,16 @@ def combine(
     metric_frames, finding_frames = collected[: len(rules)], collected[len(rules) :]
     per_item = pl.concat([pl.DataFrame(schema=FINDING_SCHEMA), *[r.findings for r in results]], how="vertical")
     return metric_frames, [*finding_frames, per_item], [days]
+
+
+def _summed(days: pl.DataFrame) -> pl.DataFrame:
+    """One row per (rule, scope, shop, agent, day): a day's rows from a partition and from
+    the turns carried into it (carry.py) are added up (a sum of nothing stays null)."""
+    keys = ["rule", "scope", "shop", "agent", "day"]
+    if days.select(pl.struct(keys).is_unique().all()).item():
+        return days
+    total = [pl.when(pl.col(c).count() > 0).then(pl.col(c).sum()).alias(c) for c in ("numerator", "denominator", "answered", "wait_sum")]
+    return days.group_by(keys, maintain_order=True).agg(total).select(list(DAY_SCHEMA)).cast(DAY_SCHEMA)
 
 
 def _with_quantiles(metrics: pl.LazyFrame, waits: pl.LazyFrame, rule: Rule, as_of: date) -> pl.LazyFrame:

@@ -40,6 +40,9 @@ class Context:
     # midnight is after it is still running (long no-reply's same-day clause). None: every
     # day is over.
     clock: datetime | None = None
+    # Long no-reply judges only these turns when set (rule, shop, conversation, ts of the
+    # turn's first message): the turns an earlier night left pending (carry.py).
+    open_turns: pl.DataFrame | None = None
     # The shared frames below are materialized (collected once) rather than cached lazily:
     # a lazy plan is re-derived by every rule that reads it, and polars' cache nodes panicked
     # when collected on their own.

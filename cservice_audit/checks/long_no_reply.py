@@ -11,6 +11,8 @@ What it checks
     - `max_wait` (seconds, e.g. 86400 for 24 h): any turn, inside the window or not, has no
       reply within `max_wait`. Judged only when the data reaches `max_wait` past the
       message; until then an unanswered turn is pending (an `info` finding, no points).
+      With history, a turn still pending when a night's data ends is judged by the next
+      night with its own export, and counted on that night (carry.py).
     - `topic` with `topic_deadline` (seconds): a turn whose first message is inside
       `window` and whose buyer text (any message of the turn) mentions a topic phrase has
       no reply within `topic_deadline` (PDD: quality complaints in 3 minutes). Pending
@@ -154,6 +156,10 @@ def _own_verdicts(rule: Rule, context: Context) -> pl.LazyFrame:
     else:
         waits = waits.with_columns(pl.lit(None, dtype=pl.String).alias("topic_match"))
     turns = waits.filter(pl.col("turn_start") & context.judged_days())
+    if context.open_turns is not None:
+        # Judging what an earlier night left pending: those turns of this rule, nothing else.
+        mine = context.open_turns.filter(pl.col("rule") == rule.code).select("shop", "conversation", "ts").lazy()
+        turns = turns.join(mine, on=["shop", "conversation", "ts"], how="semi")
 
     reply = pl.col("reply_ts")
     none = pl.lit(False)

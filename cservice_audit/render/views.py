@@ -353,6 +353,14 @@ def _period_messages(result: AuditResult, lang: str, target: str) -> dict[tuple,
     return out
 
 
+def _time_cell(f: dict) -> str:
+    """The finding's time of day; with its date when that is not the finding's day (a
+    question the night before left pending, judged and counted tonight: carry.py)."""
+    if not f["ts"]:
+        return "-"
+    return f["ts"].strftime("%H:%M:%S" if f["day"] is None or f["ts"].date() == f["day"] else "%m-%d %H:%M:%S")
+
+
 def _day_cell(f: dict, lang: str) -> str:
     """The day column: the finding's day, or for a week, month or 30-day finding the period's
     name. Its first day alone would read as the day something happened; the message beside it
@@ -416,7 +424,7 @@ def finding_rows(result: AuditResult, lang: str = "en", target: str = "terminal"
                 qualified(f["shop"], f["agent"], f["scope"]) if f["agent"] or f["scope"] == "shop" else "-",
                 shown(f["conversation"], target) if f["conversation"] else "-",
                 _day_cell(f, lang),
-                f["ts"].strftime("%H:%M:%S") if f["ts"] else "-",
+                _time_cell(f),
                 what,
             ]
         rows.append(cells)

@@ -1,0 +1,281 @@
+"""Turns a night left pending, judged by the next night (long no-reply, spec §5).
+
+Why: the nightly run audits one day's export. A question asked at 23:30 and not answered
+when the export ends is pending under the 24-hour clause: its deadline is tomorrow at 23:30.
+Tomorrow's export does not hold the question, and the history keeps day sums, not turns, so
+without this the nightly flow never judged it, and the platform's −10 never showed.
+
+How:
+- `store_open`: a run with history stores, beside each shop's last judged day, the whole
+  conversations that hold a turn still pending at the end of its data (history.OPEN_FILE),
+  with `open_rules` naming the rules that wait on each such turn's first message.
+- `judge`: the next run whose first judged day for that shop is the day after reads them,
+  adds those conversations' continuation from its own input (a reply after midnight), and
+  runs the long no-reply rules over them, judging those turns only, against its own end
+  of data. A turn late now is an occurrence of that run, counted on its first judged day
+  (the night that found it: for a 24-hour deadline, the day the 24 hours ran out); its
+  denominator stays with the day it was asked, which already counted it. Still pending, it
+  is stored again; answered in time, it is gone.
+- Only the day right before the run's first day is read: a night missed in between may have
+  held the reply (catching that night up judges them). Platforms whose conversations are
+  cut at silences (`session_gap`) are not carried: a conversation's name depends on where
+  the export starts, so tomorrow's part of it could not be found.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import timedelta
+
+import polars as pl
+
+from cservice_audit.checks.context import Context
+from cservice_audit.history import OPEN_FILE, HistoryError, HistoryStore
+from cservice_audit.i18n import Term
+from cservice_audit.metrics.rollup import DAY_SCHEMA
+from cservice_audit.partition import PartitionResult, audit_partition
+from cservice_audit.ruleset import Rule, Ruleset
+from cservice_audit.sanitize import one_line
+from cservice_audit.schema import FINDING_SCHEMA
+
+OPEN_RULES = "open_rules"  # on a pending turn's first message: the waiting rules' codes, comma-separated
+# Two rows are the same message when these agree (the carried copy and the input's own).
+SAME_MESSAGE = ["shop", "conversation", "ts", "role", "buyer", "agent", "text"]
+
+
+@dataclass
+class Carried:
+    result: PartitionResult  # the carried turns' findings and day rows, dated on the judging day
+    events: pl.DataFrame  # the carried conversations with their continuation (stored again if still open)
+    notes: list[Term]
+
+
+def _stored_columns(events: pl.LazyFrame) -> dict[str, pl.DataType]:
+    """The event table's own columns: not the input order or a spilled run's folder keys."""
+    return {name: dtype for name, dtype in events.collect_schema().items() if not name.startswith("_") and name != "chunk"}
+
+
+def waiting_rules(ruleset: Ruleset) -> list[Rule]:
+    """The rules whose turns can be pending at the end of a night."""
+    if ruleset.session_gap is not None:
+        return []
+    return [rule for rule in ruleset.rules if rule.check == "long_no_reply"]
+
+
+def pending_turns(findings: pl.DataFrame, ruleset: Ruleset, timezone: str) -> pl.DataFrame:
+    """(rule, shop, conversation, ts) of the long no-reply findings that wait for more data:
+    `info` with no points, where the rule's own findings are not also so (then nothing
+    tells them apart, and nothing is carried)."""
+    frames = [pl.DataFrame(schema={"rule": pl.String, "shop": pl.String, "conversation": pl.String, "ts": pl.Datetime("ms", timezone)})]
+    for rule in waiting_rules(ruleset):
+        if rule.severity == "info" and not rule.points:
+            continue
+        pending = (pl.col("code") == rule.code) & (pl.col("severity") == "info") & (pl.col("points") == 0.0)
+        frames.append(
+            findings.filter(pending & pl.col("conversation").is_not_null()).select(
+                pl.lit(rule.code).alias("rule"), "shop", "conversation", pl.col("ts").dt.convert_time_zone(timezone)
+            )
+        )
+    return pl.concat(frames, how="vertical").unique(maintain_order=True)
+
+
+def judge(store: HistoryStore, covered: pl.DataFrame, events: pl.LazyFrame, ruleset: Ruleset, template: Context, engine: str) -> Carried | None:
+    """The turns the day before each shop's first judged day left open, judged with this
+    run's input; None when there are none."""
+    rules = waiting_rules(ruleset)
+    if not rules:
+        return None
+    firsts = covered.group_by("shop").agg(pl.col("day").min().alias("_first"))
+    if template.first_day is not None:
+        firsts = firsts.with_columns(pl.lit(template.first_day).alias("_first"))
+    days = set(covered.select("shop", "day").iter_rows())
+    stored, first_of = [], {}
+    for shop, first in firsts.sort("shop").iter_rows():
+        before = first - timedelta(days=1)
+        if (shop, before) in days:
+            continue  # the input holds that day: its turns are judged in the run itself
+        frame = store.read_open(shop, before)
+        if frame is not None:
+            stored.append(_conformed(frame, events, store.day_folder(shop, before) / OPEN_FILE))
+            first_of[shop] = first
+    if not stored:
+        return None
+    carried = pl.concat(stored, how="vertical")
+    ran = {rule.code for rule in rules}
+    open_turns = (
+        carried.filter(pl.col(OPEN_RULES).is_not_null())
+        .select(pl.col(OPEN_RULES).str.split(",").alias("rule"), "shop", "conversation", "ts", "day")
+        .explode("rule")
+        .filter(pl.col("rule").is_in(list(ran)))
+        .unique(maintain_order=True)
+    )
+    if open_turns.is_empty():
+        return None
+    keys = carried.select("shop", "conversation").unique()
+    columns = list(_stored_columns(events))
+    continuation = events.join(keys.lazy(), on=["shop", "conversation"], how="semi").select(columns).collect(engine=engine)
+    together = (
+        pl.concat([carried.select(columns), continuation], how="vertical")
+        .unique(subset=SAME_MESSAGE, keep="first", maintain_order=True)
+        .with_row_index("_order")
+        .with_columns(pl.col("_order").cast(pl.UInt32))
+    )
+    # Judged as of the last day they were asked on, their own turns only, against this run's
+    # end of data and clock; nothing stored is read (the periods are this run's business).
+    sub = dataclasses.replace(
+        template,
+        first_day=None,
+        as_of=open_turns.get_column("day").max(),
+        history=None,
+        input_days=None,
+        first_reported_day=None,
+        open_turns=open_turns.drop("day"),
+    )
+    cells = open_turns.select("shop", "day").unique()
+    judged = audit_partition(together, cells, rules, sub)
+    on = pl.DataFrame({"shop": list(first_of), "_on": list(first_of.values())}, schema={"shop": pl.String, "_on": pl.Date})
+    findings = (
+        judged.findings.join(on, on="shop", how="left")
+        .with_columns(pl.col("_on").alias("day"), pl.col("_on").alias("period_start"))
+        .drop("_on")
+        .select(list(FINDING_SCHEMA))
+    )
+    late = findings.filter((pl.col("severity") != "info") | (pl.col("points") != 0.0))
+    result = PartitionResult(days=_late_rows(late, rules), waits=judged.waits.clear(), findings=findings, items=[])
+    notes = []
+    for shop, first in first_of.items():
+        asked = open_turns.filter(pl.col("shop") == shop)
+        found = findings.filter(pl.col("shop") == shop)
+        notes.append(Term(
+            "note.carried", shop=one_line(shop), night=(first - timedelta(days=1)).isoformat(), day=first.isoformat(),
+            n=asked.select("shop", "conversation", "ts").unique().height,
+            late=late.filter(pl.col("shop") == shop).height, pending=found.height - late.filter(pl.col("shop") == shop).height,
+        ))
+    return Carried(result, together.drop("_order"), notes)
+
+
+def _conformed(frame: pl.DataFrame, events: pl.LazyFrame, path) -> pl.DataFrame:
+    """A stored open file in the event table's columns; one written by something else stops
+    the run with its name (read as events, it would judge what no export said)."""
+    wanted = _stored_columns(events)
+    have = dict(frame.schema)
+    if have.get(OPEN_RULES) != pl.String or any(name not in have for name in wanted):
+        raise HistoryError("error.history_foreign", path=path)
+    try:
+        return frame.select(*(pl.col(name).cast(dtype) for name, dtype in wanted.items()), OPEN_RULES)
+    except pl.exceptions.PolarsError:
+        raise HistoryError("error.history_foreign", path=path) from None
+
+
+def _late_rows(late: pl.DataFrame, rules: list[Rule]) -> pl.DataFrame:
+    """Day rows adding each late carried turn to its rule's occurrences on the judging day;
+    no items: the day it was asked counted it among the turns looked at."""
+    frames = [pl.DataFrame(schema=DAY_SCHEMA)]
+    for rule in rules:
+        mine = late.filter(pl.col("code") == rule.code)
+        if mine.is_empty():
+            continue
+        for scope in rule.params["scopes"]:
+            keys = ["shop", "day"] + (["agent"] if scope == "agent" else [])
+            counted = mine.group_by(keys, maintain_order=True).agg(pl.len().cast(pl.Float64).alias("numerator"))
+            frames.append(
+                counted.select(
+                    pl.lit(rule.code).alias("rule"),
+                    pl.lit(scope).alias("scope"),
+                    "shop",
+                    pl.col("agent") if scope == "agent" else pl.lit(None, dtype=pl.String).alias("agent"),
+                    "day",
+                    "numerator",
+                    pl.lit(0, dtype=pl.Int64).alias("denominator"),
+                    pl.lit(0, dtype=pl.Int64).alias("answered"),
+                    pl.lit(None, dtype=pl.Float64).alias("wait_sum"),
+                ).cast(DAY_SCHEMA)
+            )
+    return pl.concat(frames, how="vertical")
+
+
+def store_open(
+    store: HistoryStore,
+    covered: pl.DataFrame,
+    events: pl.LazyFrame,
+    carried: Carried | None,
+    findings: pl.DataFrame,
+    ruleset: Ruleset,
+    engine: str,
+) -> None:
+    """Store, beside each shop's last judged day, the conversations holding a turn still
+    pending (this run's and those it carried). This run judged the turns of its other days
+    again, so their files go, but for turns waiting on a rule it did not run (--select):
+    those stay where they were."""
+    ran = {rule.code for rule in waiting_rules(ruleset)}
+    if not ran:
+        return  # no rule of this run waits: what is stored is none of its business
+    columns = _stored_columns(events)
+    pending = pending_turns(findings, ruleset, ruleset.timezone)
+    mine = _open_events(
+        [events.join(pending.select("shop", "conversation").unique().lazy(), on=["shop", "conversation"], how="semi").select(list(columns))]
+        + ([carried.events.lazy().select(list(columns))] if carried is not None else []),
+        pending,
+        engine,
+    )
+    for shop, days in covered.group_by("shop").agg(pl.col("day").sort()).sort("shop").iter_rows():
+        for day in days:
+            others = _waiting_on_others(store, shop, day, ran, columns)
+            frames = [others] if others is not None else []
+            if day == days[-1]:
+                frames.append(mine.filter(pl.col("shop") == shop))
+            if not frames:
+                store.write_open(shop, day, None)
+                continue
+            both = pl.concat(frames, how="vertical")
+            turns = _turns_of(both)
+            store.write_open(shop, day, _open_events([both.drop(OPEN_RULES).lazy()], turns, engine))
+
+
+def _open_events(sources: list[pl.LazyFrame], pending: pl.DataFrame, engine: str) -> pl.DataFrame:
+    """The events of the conversations holding `pending` turns (rule, shop, conversation,
+    ts), once each, with `open_rules` on each pending turn's buyer messages."""
+    keys = pending.select("shop", "conversation").unique().lazy()
+    marks = pending.group_by("shop", "conversation", "ts").agg(pl.col("rule").unique().sort().str.join(",").alias(OPEN_RULES))
+    return (
+        pl.concat(sources, how="vertical")
+        .join(keys, on=["shop", "conversation"], how="semi")
+        .unique(subset=SAME_MESSAGE, keep="first", maintain_order=True)
+        .join(marks.lazy(), on=["shop", "conversation", "ts"], how="left", maintain_order="left")
+        .with_columns(pl.when(pl.col("role") == "buyer").then(pl.col(OPEN_RULES)).alias(OPEN_RULES))
+        .sort("shop", "conversation", "ts", maintain_order=True)
+        .collect(engine=engine)
+    )
+
+
+def _turns_of(stored: pl.DataFrame) -> pl.DataFrame:
+    """(rule, shop, conversation, ts) of the turns an open file marks."""
+    return (
+        stored.filter(pl.col(OPEN_RULES).is_not_null())
+        .select(pl.col(OPEN_RULES).str.split(",").alias("rule"), "shop", "conversation", "ts")
+        .explode("rule")
+        .unique(maintain_order=True)
+    )
+
+
+def _waiting_on_others(store: HistoryStore, shop: str, day, ran: set[str], columns: dict) -> pl.DataFrame | None:
+    """The conversations of the stored open file of (shop, day) whose turns wait on rules
+    this run did not judge, marked for those rules only; None if there are none. A file this
+    run cannot read is replaced (as auditing a day again repairs its rows)."""
+    try:
+        stored = store.read_open(shop, day)
+    except HistoryError:
+        return None
+    if stored is None or stored.schema.get(OPEN_RULES) != pl.String or any(name not in stored.schema for name in columns):
+        return None
+    turns = _turns_of(stored).filter(~pl.col("rule").is_in(list(ran)))
+    if turns.is_empty():
+        return None
+    rows = stored.select(*(pl.col(name).cast(dtype) for name, dtype in columns.items())).join(
+        turns.select("shop", "conversation").unique(), on=["shop", "conversation"], how="semi"
+    )
+    marks = turns.group_by("shop", "conversation", "ts").agg(pl.col("rule").sort().str.join(",").alias(OPEN_RULES))
+    return rows.join(marks, on=["shop", "conversation", "ts"], how="left", maintain_order="left").with_columns(
+        pl.when(pl.col("role") == "buyer").then(pl.col(OPEN_RULES)).alias(OPEN_RULES)
+    )

@@ -1,0 +1,160 @@
+"""A question a night leaves pending (PDD-N1's 24-hour clause) is judged by the next night.
+
+The nightly flow audits one day's export with history: a question asked at 23:30 and not
+answered when the export ends waits for 24 hours that end tomorrow, and tomorrow's export
+does not hold it. The history keeps the conversations still open beside the day
+(carry.py), and the next night judges them with its own data: exactly once, on that night.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+from pathlib import Path
+
+import polars as pl
+
+HEADER = "时间,店铺,买家,角色,客服,内容\n"
+NIGHT_16 = HEADER + (
+    "2026-11-16 10:00:00,店A,买家1,buyer,,在吗\n"
+    "2026-11-16 10:00:30,店A,买家1,agent,小美,在的亲\n"
+    "2026-11-16 23:30:00,店A,买家2,buyer,,能开专票吗\n"  # never answered: late on the 17th
+    "2026-11-16 23:40:00,店A,买家3,buyer,,发货了吗\n"  # answered 09:00 the 17th: in time
+    "2026-11-16 23:50:00,店A,买家1,buyer,,好的谢谢\n"  # never answered; 小美 served this buyer
+)
+NIGHT_17 = HEADER + (
+    "2026-11-17 09:00:00,店A,买家3,agent,小美,亲已经发货了\n"
+    "2026-11-17 10:00:00,店A,买家4,buyer,,在吗\n"
+    "2026-11-17 10:00:20,店A,买家4,agent,小小,在的亲\n"
+    "2026-11-17 23:59:00,店A,买家4,buyer,,好\n"
+)
+# The 17th of a shop that went quiet at 20:00: the 23:30 and 23:50 deadlines are not reached.
+QUIET_17 = HEADER + (
+    "2026-11-17 09:00:00,店A,买家3,agent,小美,亲已经发货了\n"
+    "2026-11-17 20:00:00,店A,买家4,buyer,,在吗\n"
+    "2026-11-17 20:00:20,店A,买家4,agent,小小,在的亲\n"
+)
+NIGHT_18 = HEADER + (
+    "2026-11-18 10:00:00,店A,买家5,buyer,,在吗\n"
+    "2026-11-18 10:00:20,店A,买家5,agent,小小,在的亲\n"
+)
+
+
+def _night(cli, history: Path, day: str, export: Path, baseline: Path | None = None):
+    args = ["audit", export, "-p", "pinduoduo", "--history", history, "--date", day, "-f", "json", "-o", f"r{day}.json"]
+    if baseline is not None:
+        args += ["--baseline", baseline]
+    run = cli(*args)
+    assert run.code in (0, 1), run.err
+    return run, json.loads((cli.cwd / f"r{day}.json").read_text("utf-8"))
+
+
+def _n1(report: dict) -> list[dict]:
+    return [f for f in report["findings"] if f["code"] == "PDD-N1"]
+
+
+def _shop_n1(report: dict) -> float:
+    (row,) = [m for m in report["metrics"] if m["rule"] == "PDD-N1" and m["scope"] == "shop"]
+    return row["numerator"]
+
+
+def test_a_question_pending_at_night_is_judged_by_the_next_night_once(cli, write, tmp_path):
+    history = tmp_path / "h"
+    night16, report16 = _night(cli, history, "2026-11-16", write("16.csv", NIGHT_16))
+    assert [f["severity"] for f in _n1(report16)] == ["info"] * 3  # all three wait for their 24 hours
+    assert night16.code == 0
+
+    night17, report17 = _night(cli, history, "2026-11-17", write("17.csv", NIGHT_17), baseline=tmp_path / "r2026-11-16.json")
+    late = [f for f in _n1(report17) if f["severity"] == "error"]
+    assert [(f["ts"], f["day"], f["agent"], f["state"], f["points"]) for f in late] == [
+        ("2026-11-16T23:30:00+08:00", "2026-11-17", "(unassigned)", "new", -10),
+        ("2026-11-16T23:50:00+08:00", "2026-11-17", "小美", "new", -10),
+    ]
+    assert all("never answered (no reply within 24 h)" in f["message"] for f in late)
+    assert night17.code == 1  # new findings: the night the group hears of them
+    assert "3 questions left pending by the night of 2026-11-16 judged with this data: 2 late (counted on 2026-11-17), 0 still pending" in night17.err
+    # The 30 days count them as the same two days audited together do.
+    both = cli("audit", tmp_path / "16.csv", tmp_path / "17.csv", "-p", "pinduoduo", "--no-history", "--since", "2026-11-16", "-f", "json")
+    assert _shop_n1(report17) == _shop_n1(json.loads(both.out)) == 2
+
+    # Running the night again counts them once, known against the first run's report.
+    again, report_again = _night(cli, history, "2026-11-17", tmp_path / "17.csv", baseline=tmp_path / "r2026-11-17.json")
+    assert again.code == 0
+    assert _shop_n1(report_again) == 2
+    assert [(f["fingerprint"], f["state"]) for f in _n1(report_again)] == [(f["fingerprint"], "known") for f in _n1(report17)]
+    # The table dates a question asked on another day than the finding's.
+    table = cli("audit", tmp_path / "17.csv", "-p", "pinduoduo", "--history", history, "--date", "2026-11-17", "-f", "table", env={"COLUMNS": "200"})
+    assert re.search(r"│ 11-16 23:30:00 +│", table.out) and re.search(r"│ 23:59:00 +│", table.out)  # tonight's own: time only
+
+
+def test_still_pending_it_is_carried_again_and_judged_when_the_data_reaches_it(cli, write, tmp_path):
+    history = tmp_path / "h"
+    _night(cli, history, "2026-11-16", write("16.csv", NIGHT_16))
+    night17, report17 = _night(cli, history, "2026-11-17", write("17.csv", QUIET_17))
+    assert night17.code == 0
+    assert sorted((f["ts"], f["severity"]) for f in _n1(report17)) == [
+        ("2026-11-16T23:30:00+08:00", "info"),
+        ("2026-11-16T23:50:00+08:00", "info"),
+    ]
+    assert "0 late (counted on 2026-11-17), 2 still pending" in night17.err
+    night18, report18 = _night(cli, history, "2026-11-18", write("18.csv", NIGHT_18))
+    assert night18.code == 1
+    assert sorted((f["ts"], f["severity"], f["day"]) for f in _n1(report18)) == [
+        ("2026-11-16T23:30:00+08:00", "error", "2026-11-18"),
+        ("2026-11-16T23:50:00+08:00", "error", "2026-11-18"),
+    ]
+    assert _shop_n1(report18) == 2
+
+
+def test_a_missed_night_carries_nothing_until_it_is_caught_up(cli, write, tmp_path):
+    """The night of the 17th did not run: the 18th's data cannot say whether the 17th
+    answered, so it judges nothing of the 16th; catching the 17th up does."""
+    history = tmp_path / "h"
+    _night(cli, history, "2026-11-16", write("16.csv", NIGHT_16))
+    night18, report18 = _night(cli, history, "2026-11-18", write("18.csv", NIGHT_18))
+    assert _n1(report18) == [] and "left pending" not in night18.err
+    caught, report17 = _night(cli, history, "2026-11-17", write("17.csv", NIGHT_17))
+    assert [f["ts"] for f in _n1(report17) if f["severity"] == "error"] == ["2026-11-16T23:30:00+08:00", "2026-11-16T23:50:00+08:00"]
+
+
+def test_the_open_conversations_are_the_owners_only_and_pruned_with_their_day(cli, write, tmp_path):
+    history = tmp_path / "h"
+    _night(cli, history, "2026-11-16", write("16.csv", NIGHT_16))
+    (open_file,) = history.glob("pinduoduo/shop=*/day=2026-11-16/open.parquet")
+    assert stat.S_IMODE(os.stat(open_file).st_mode) == 0o600  # chat texts and buyers, unlike the day sums
+    stored = pl.read_parquet(open_file)
+    assert sorted(stored.get_column("buyer").unique()) == ["买家1", "买家2", "买家3"]  # whole conversations
+    assert stored.filter(pl.col("open_rules").is_not_null()).height == 3
+    pruned = cli("history", "-p", "pinduoduo", "--history", history, "--prune-before", "2026-11-17")
+    assert pruned.code == 0, pruned.err
+    assert not open_file.exists() and not open_file.parent.exists()
+
+
+def test_a_damaged_open_file_stops_the_night_naming_it(cli, write, tmp_path):
+    history = tmp_path / "h"
+    _night(cli, history, "2026-11-16", write("16.csv", NIGHT_16))
+    (open_file,) = history.glob("pinduoduo/shop=*/day=2026-11-16/open.parquet")
+    open_file.write_bytes(b"not parquet")
+    run = cli("audit", write("17.csv", NIGHT_17), "-p", "pinduoduo", "--history", history, "--date", "2026-11-17", "-f", "json")
+    assert run.code == 2
+    lines = run.err.strip().splitlines()
+    assert len(lines) == 1 and "open.parquet" in lines[0] and "Traceback" not in run.err
+    pl.DataFrame({"a": [1]}).write_parquet(open_file)  # readable, but not what a run stored
+    run = cli("audit", tmp_path / "17.csv", "-p", "pinduoduo", "--history", history, "--date", "2026-11-17", "-f", "json")
+    assert run.code == 2 and "open.parquet" in run.err
+
+
+def test_a_run_of_other_rules_leaves_the_open_turns_alone(cli, write, tmp_path):
+    """`--select PDD-R3` on the night again judges no waiting rule: the turns PDD-N1 waits on
+    must still be there for the next night."""
+    history = tmp_path / "h"
+    _night(cli, history, "2026-11-16", write("16.csv", NIGHT_16))
+    (open_file,) = history.glob("pinduoduo/shop=*/day=2026-11-16/open.parquet")
+    before = pl.read_parquet(open_file)
+    spot = cli("audit", tmp_path / "16.csv", "-p", "pinduoduo", "--history", history, "--date", "2026-11-16", "--select", "PDD-R3", "-f", "json")
+    assert spot.code in (0, 1), spot.err
+    assert pl.read_parquet(open_file).equals(before)
+    _, report17 = _night(cli, history, "2026-11-17", write("17.csv", NIGHT_17))
+    assert [f["ts"] for f in _n1(report17) if f["severity"] == "error"] == ["2026-11-16T23:30:00+08:00", "2026-11-16T23:50:00+08:00"]

@@ -226,7 +226,8 @@ def audit(
     _apply_limits(limit, settings)
     platform, ruleset_file = _chosen_rules(platform, ruleset_file, settings)
     configured_format = Format(_choice(settings.get("format"), Format, "format")) if settings.get("format") else None
-    baseline = baseline or _path(settings.get("baseline"))
+    # (--baseline is used as given; the config's may give way to the night's own report.)
+    baseline = baseline or _caught_up_baseline(_path(settings.get("baseline")), _path(settings.get("output")), _audit_day(on_date, "--date"))
     if output is None and _writes_configured_output(fmt, configured_format, _path(settings.get("output")), baseline):
         output = _path(settings.get("output"))
     asked = fmt  # the --format flag, if any
@@ -476,6 +477,23 @@ def _writes_configured_output(flag: "Format | None", configured: "Format | None"
     if configured is not None:
         return flag == configured
     return flag == Format.json or baseline is None or Path(output).resolve() != Path(baseline).resolve()
+
+
+def _caught_up_baseline(baseline: Path | None, report: Path | None, night: date | None) -> Path | None:
+    """The report to compare a night with: the baseline, unless it holds a later night and
+    this night's own report is beside it (night_report_path: the night was caught up once
+    already). That report knows what the night's first run found and pushed; compared with
+    the later night, all of it was new again and a second catch-up pushed it twice."""
+    if baseline is None or report is None or night is None or not baseline.is_file():
+        return baseline
+    beside = night_report_path(report, night)
+    if not beside.is_file() or baseline.resolve() == beside.resolve():
+        return baseline
+    try:
+        held, own = (_report_day(json.loads(path.read_text("utf-8"))) for path in (baseline, beside))
+    except (OSError, ValueError):  # read again by the audit, which says what is wrong with it
+        return baseline
+    return beside if held is not None and held > night and own == night else baseline
 
 
 def _later_report_day(result, output: Path | None, chosen: "Format", kept: tuple[Path | None, ...]):

@@ -99,6 +99,28 @@ def test_another_format_than_the_files_prints_and_leaves_the_configured_report_a
     assert r.code == 1 and r.out == "" and page.read_text(encoding="utf-8").startswith("<!DOCTYPE html>"), r.out[:200]
 
 
+def test_a_night_caught_up_twice_is_new_once(cli, tmp_path):
+    """A missed night caught up after a later one, then caught up again (ops unsure the first
+    went through): the first compares with the later night's report, where none of its
+    findings are, and its news is new (exit 1, pushed); the second compares with the report
+    the first wrote beside it, so it is known, as a night run twice is, and not pushed again."""
+    report = tmp_path / "shop-a.json"
+    config = _write(tmp_path / "a.toml", f'platform = "pinduoduo"\nformat = "json"\noutput = "{report}"\nbaseline = "{report}"\n')
+    assert cli("audit", SAMPLE, "--config", config, "--no-history").code == 1
+    later = json.loads(report.read_text(encoding="utf-8"))
+    report.write_text(json.dumps({**later, "as_of": "2026-11-25", "findings": []}, ensure_ascii=False), encoding="utf-8")
+    kept = report.read_bytes()
+    first = cli("audit", SAMPLE, "--config", config, "--no-history", "--date", "2026-11-22")
+    beside = tmp_path / "shop-a.2026-11-22.json"
+    assert first.code == 1 and report.read_bytes() == kept, first.err
+    assert {f["state"] for f in json.loads(beside.read_text(encoding="utf-8"))["findings"]} == {"new"}
+    second = cli("audit", SAMPLE, "--config", config, "--no-history", "--date", "2026-11-22")
+    assert second.code == 0 and report.read_bytes() == kept, second.err
+    assert {f["state"] for f in json.loads(beside.read_text(encoding="utf-8"))["findings"]} == {"known"}
+    # A --baseline named on the command line is what the run compares with, as asked.
+    assert cli("audit", SAMPLE, "--config", config, "--no-history", "--date", "2026-11-22", "--baseline", report).code == 1
+
+
 def test_an_earlier_day_with_the_cron_config_does_not_replace_the_later_report(cli, tmp_path):
     """Tuesday looked at on Saturday with the cron config: its report replaced Friday's, the
     file the next night compares with, so the next night re-alerted what Friday knew. The

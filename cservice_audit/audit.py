@@ -264,6 +264,7 @@ def _run_audit(
         carried = carry.judge(store, covered, events, ruleset, context, engine) if store is not None else None
         if carried is not None:
             notes.extend(carried.notes)
+            carried = carried if carried.result is not None else None
         progress("progress.metrics")
         # Partition by partition (shop × day), then the periods: see partition.py.
         metric_frames, finding_frames, day_frames, item_frames = partition.audit_all(
@@ -284,7 +285,7 @@ def _run_audit(
             chat_rows = {(shop, day): n for shop, day, n in used.lazy().group_by("shop", "day").len().collect(engine=engine).iter_rows()}
             written = store.write_days(days, covered, rules_run, ruleset.version, generated_at, chat_rows)
             per_item = pl.concat([pl.DataFrame(schema=FINDING_SCHEMA), *finding_frames], how="diagonal")
-            carry.store_open(store, covered, events, carried, per_item, ruleset, engine)
+            notes.extend(carry.store_open(store, covered, events, carried, per_item, ruleset, engine))
             for shop, stored_days in replaced.items():
                 notes.append(Term("note.replaced", shop=shop, days=_days_text(list(stored_days))))
                 _note_fewer_rows(shop, stored_days, chat_rows, notes)

@@ -46,9 +46,9 @@ SAME_MESSAGE = ["shop", "conversation", "ts", "role", "buyer", "agent", "text"]
 
 @dataclass
 class Carried:
-    result: PartitionResult  # the carried turns' findings and day rows, dated on the judging day
-    events: pl.DataFrame  # the carried conversations with their continuation (stored again if still open)
-    notes: list[Term]
+    result: PartitionResult | None  # the carried turns' findings and day rows, dated on the judging day
+    events: pl.DataFrame | None  # the carried conversations with their continuation (stored again if still open)
+    notes: list[Term]  # what was judged, and turns no night can judge yet (a night missed)
 
 
 def _stored_columns(events: pl.LazyFrame) -> dict[str, pl.DataType]:
@@ -90,19 +90,21 @@ def judge(store: HistoryStore, covered: pl.DataFrame, events: pl.LazyFrame, rule
     if template.first_day is not None:
         firsts = firsts.with_columns(pl.lit(template.first_day).alias("_first"))
     days = set(covered.select("shop", "day").iter_rows())
-    stored, first_of = [], {}
+    ran = {rule.code for rule in rules}
+    stored, first_of, notes = [], {}, []
     for shop, first in firsts.sort("shop").iter_rows():
         before = first - timedelta(days=1)
         if (shop, before) in days:
             continue  # the input holds that day: its turns are judged in the run itself
         frame = store.read_open(shop, before)
-        if frame is not None:
+        if frame is None:
+            notes.extend(_missed_night(store, shop, first, ran))
+        else:
             stored.append(_conformed(frame, events, store.day_folder(shop, before) / OPEN_FILE))
             first_of[shop] = first
     if not stored:
-        return None
+        return Carried(None, None, notes) if notes else None
     carried = pl.concat(stored, how="vertical")
-    ran = {rule.code for rule in rules}
     open_turns = (
         carried.filter(pl.col(OPEN_RULES).is_not_null())
         .select(pl.col(OPEN_RULES).str.split(",").alias("rule"), "shop", "conversation", "ts", "day")
@@ -111,7 +113,7 @@ def judge(store: HistoryStore, covered: pl.DataFrame, events: pl.LazyFrame, rule
         .unique(maintain_order=True)
     )
     if open_turns.is_empty():
-        return None
+        return Carried(None, None, notes) if notes else None
     keys = carried.select("shop", "conversation").unique()
     columns = list(_stored_columns(events))
     continuation = events.join(keys.lazy(), on=["shop", "conversation"], how="semi").select(columns).collect(engine=engine)
@@ -143,7 +145,6 @@ def judge(store: HistoryStore, covered: pl.DataFrame, events: pl.LazyFrame, rule
     )
     late = findings.filter((pl.col("severity") != "info") | (pl.col("points") != 0.0))
     result = PartitionResult(days=_late_rows(late, rules), waits=judged.waits.clear(), findings=findings, items=[])
-    notes = []
     for shop, first in first_of.items():
         asked = open_turns.filter(pl.col("shop") == shop)
         found = findings.filter(pl.col("shop") == shop)
@@ -153,6 +154,29 @@ def judge(store: HistoryStore, covered: pl.DataFrame, events: pl.LazyFrame, rule
             late=late.filter(pl.col("shop") == shop).height, pending=found.height - late.filter(pl.col("shop") == shop).height,
         ))
     return Carried(result, together.drop("_order"), notes)
+
+
+def _missed_night(store: HistoryStore, shop: str, first, ran: set[str]) -> list[Term]:
+    """A note when the shop's last stored day before `first` is older than the day before and
+    left turns waiting: the nights between did not run, and only catching them up judges
+    those turns (this run's data cannot tell whether those nights answered them)."""
+    earlier = [day for day in store.days_of(shop) if day < first]
+    if not earlier or earlier[-1] >= first - timedelta(days=1):
+        return []
+    last = earlier[-1]
+    try:
+        frame = store.read_open(shop, last)
+    except HistoryError:
+        return []  # said when that night is caught up and reads it
+    if frame is None or OPEN_RULES not in frame.columns:
+        return []
+    waiting = _turns_of(frame).filter(pl.col("rule").is_in(list(ran)))
+    if waiting.is_empty():
+        return []
+    missing, until = last + timedelta(days=1), first - timedelta(days=1)
+    span = missing.isoformat() if missing == until else f"{missing.isoformat()}..{until.isoformat()}"
+    n = waiting.select("shop", "conversation", "ts").unique().height
+    return [Term("note.carried_missed", shop=one_line(shop), n=n, day=last.isoformat(), missing=span)]
 
 
 def _conformed(frame: pl.DataFrame, events: pl.LazyFrame, path) -> pl.DataFrame:
@@ -203,14 +227,15 @@ def store_open(
     findings: pl.DataFrame,
     ruleset: Ruleset,
     engine: str,
-) -> None:
+) -> list[Term]:
     """Store, beside each shop's last judged day, the conversations holding a turn still
     pending (this run's and those it carried). This run judged the turns of its other days
     again, so their files go, but for turns waiting on a rule it did not run (--select):
-    those stay where they were."""
+    those stay where they were. Returns a note per shop whose turns no later night will judge
+    (a night caught up after the next one ran)."""
     ran = {rule.code for rule in waiting_rules(ruleset)}
     if not ran:
-        return  # no rule of this run waits: what is stored is none of its business
+        return []  # no rule of this run waits: what is stored is none of its business
     columns = _stored_columns(events)
     pending = pending_turns(findings, ruleset, ruleset.timezone)
     mine = _open_events(
@@ -219,7 +244,12 @@ def store_open(
         pending,
         engine,
     )
+    notes = []
     for shop, days in covered.group_by("shop").agg(pl.col("day").sort()).sort("shop").iter_rows():
+        waiting = pending.filter(pl.col("shop") == shop).select("conversation", "ts").unique().height
+        following = days[-1] + timedelta(days=1)
+        if waiting and following in store.days_of(shop):
+            notes.append(Term("note.carried_stuck", shop=one_line(shop), n=waiting, day=days[-1].isoformat(), next=following.isoformat()))
         for day in days:
             others = _waiting_on_others(store, shop, day, ran, columns)
             frames = [others] if others is not None else []
@@ -231,6 +261,7 @@ def store_open(
             both = pl.concat(frames, how="vertical")
             turns = _turns_of(both)
             store.write_open(shop, day, _open_events([both.drop(OPEN_RULES).lazy()], turns, engine))
+    return notes
 
 
 def _open_events(sources: list[pl.LazyFrame], pending: pl.DataFrame, engine: str) -> pl.DataFrame:

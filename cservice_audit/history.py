@@ -147,6 +147,10 @@ class HistoryStore:
                         found.append(Path(entry.path))
         return sorted(found)
 
+    def days_of(self, shop: str) -> list[date]:
+        """The days stored for `shop`, in order."""
+        return [date.fromisoformat(path.parent.name.removeprefix("day=")) for path in self.files([shop])]
+
     def read(self, shops: list[str] | None = None, skip: pl.DataFrame | None = None) -> pl.LazyFrame | None:
         """Every stored day row of `shops` (all shops when None), validated file by file, or
         None when nothing is stored.

@@ -36,6 +36,12 @@ QUIET_17 = HEADER + (
     "2026-11-17 20:00:00,店A,买家4,buyer,,在吗\n"
     "2026-11-17 20:00:20,店A,买家4,agent,小小,在的亲\n"
 )
+# The 18th of a shop open until midnight: its data reaches the 17th's 23:59 deadline.
+LATE_18 = HEADER + (
+    "2026-11-18 10:00:00,店A,买家5,buyer,,在吗\n"
+    "2026-11-18 10:00:20,店A,买家5,agent,小小,在的亲\n"
+    "2026-11-18 23:59:30,店A,买家6,buyer,,还在吗\n"
+)
 NIGHT_18 = HEADER + (
     "2026-11-18 10:00:00,店A,买家5,buyer,,在吗\n"
     "2026-11-18 10:00:20,店A,买家5,agent,小小,在的亲\n"
@@ -74,7 +80,7 @@ def test_a_question_pending_at_night_is_judged_by_the_next_night_once(cli, write
     ]
     assert all("never answered (no reply within 24 h)" in f["message"] for f in late)
     assert night17.code == 1  # new findings: the night the group hears of them
-    assert "3 questions left pending by the night of 2026-11-16 judged with this data: 2 late (counted on 2026-11-17), 0 still pending" in night17.err
+    assert "3 questions not yet due when the audit of 2026-11-16 ended were judged with this data: 2 late (counted on 2026-11-17), 0 still pending" in night17.err
     # The 30 days count them as the same two days audited together do.
     both = cli("audit", tmp_path / "16.csv", tmp_path / "17.csv", "-p", "pinduoduo", "--no-history", "--since", "2026-11-16", "-f", "json")
     assert _shop_n1(report17) == _shop_n1(json.loads(both.out)) == 2
@@ -110,13 +116,35 @@ def test_still_pending_it_is_carried_again_and_judged_when_the_data_reaches_it(c
 
 def test_a_missed_night_carries_nothing_until_it_is_caught_up(cli, write, tmp_path):
     """The night of the 17th did not run: the 18th's data cannot say whether the 17th
-    answered, so it judges nothing of the 16th; catching the 17th up does."""
+    answered, so it judges nothing of the 16th and says what waits; catching the 17th up
+    judges them. The 17th's own pending question then needs the 18th's data, which the 18th
+    already read: the catch-up says to run the 18th again, and that run judges it."""
     history = tmp_path / "h"
     _night(cli, history, "2026-11-16", write("16.csv", NIGHT_16))
-    night18, report18 = _night(cli, history, "2026-11-18", write("18.csv", NIGHT_18))
-    assert _n1(report18) == [] and "left pending" not in night18.err
+    night18, report18 = _night(cli, history, "2026-11-18", write("18.csv", LATE_18))
+    assert [f["severity"] for f in _n1(report18)] == ["info"]  # its own 23:59:30 question only
+    missed = "店A: 3 questions pending when the audit of 2026-11-16 ended wait for the audit of 2026-11-17, which has not run"
+    assert missed in night18.err and any(n["message"].startswith(missed) for n in report18["note_details"])
     caught, report17 = _night(cli, history, "2026-11-17", write("17.csv", NIGHT_17))
     assert [f["ts"] for f in _n1(report17) if f["severity"] == "error"] == ["2026-11-16T23:30:00+08:00", "2026-11-16T23:50:00+08:00"]
+    stuck = "店A: 1 questions are still pending at the end of 2026-11-17, and 2026-11-18 was audited before this catch-up, so no later night will judge them: audit 2026-11-18 again with its export"
+    assert stuck in caught.err, caught.err
+    again, report18 = _night(cli, history, "2026-11-18", tmp_path / "18.csv")
+    assert "missed" not in again.err and "has not run" not in again.err
+    assert sorted((f["ts"], f["severity"]) for f in _n1(report18)) == [("2026-11-17T23:59:00+08:00", "error"), ("2026-11-18T23:59:30+08:00", "info")]
+
+
+def test_the_group_hears_what_was_held_over_in_its_language(cli, write, tmp_path):
+    """The push's digest carries the note of what the night judged from the night before,
+    and each such question's line gives the day it was asked."""
+    from cservice_audit.render.digest import digest
+
+    history = tmp_path / "h"
+    _night(cli, history, "2026-11-16", write("16.csv", NIGHT_16))
+    _, report17 = _night(cli, history, "2026-11-17", write("17.csv", NIGHT_17))
+    text = digest(report17, lang="zh")
+    assert "店A：2026-11-16 审核结束时尚未到期的 3 个提问已用本次数据判定：2 个超时未回复（计入 2026-11-17），0 个仍待判定" in text
+    assert "PDD-N1 小美 11-16 23:50" in text, text
 
 
 def test_the_open_conversations_are_the_owners_only_and_pruned_with_their_day(cli, write, tmp_path):

@@ -36,7 +36,12 @@ FIRST_SHOWN = 10  # list items shown before trimming starts
 # the baseline never judged (all its findings new). Without them a report of the shops that
 # were judged reads as the whole night. The routine ones (a day audited before, a file named
 # twice) stay on stderr and in the JSON.
-READER_NOTES = ("shop_not_judged", "day_running", "replaced_fewer", "baseline_shop", "baseline_later", "other_platform", "worst_of_days", "data_ends_early", "unknown_team")
+# Questions held over from the night before (carry.py): what was judged tonight, and those no
+# night will judge until a missed night is run (again).
+READER_NOTES = (
+    "shop_not_judged", "day_running", "replaced_fewer", "baseline_shop", "baseline_later", "other_platform", "worst_of_days",
+    "data_ends_early", "unknown_team", "carried", "carried_stuck", "carried_missed",
+)  # fmt: skip
 # Of those, the ones that doubt the night itself (the input may be cut or another shop's, a
 # shop is missing, a later baseline hides findings as known): each is worth a push on its own
 # (`notify --only-news`), since the exit status cannot say it. The others explain a report
@@ -350,7 +355,9 @@ def finding_lines(report: dict[str, Any], lang: str = "en") -> tuple[list[str], 
         # A week's, month's or 30-day finding has no one day: its message gives the span (its
         # first day alone would read as the day it happened, as in the findings table).
         one_day = f.get("period") in (None, "day")
-        when = (f["ts"] or "")[5 if several_days else 11 : 16].replace("T", " ") or f["day"] or (f["period_start"] if one_day else None)
+        # A question of the night before, judged and counted tonight (carry.py), gives its day too.
+        other_day = bool(f["ts"] and f["day"] and f["ts"][:10] != f["day"])
+        when = (f["ts"] or "")[5 if several_days or other_day else 11 : 16].replace("T", " ") or f["day"] or (f["period_start"] if one_day else None)
         # The conversation to open (`show ID`, or the back office's search), when there is one.
         where = words["conversation"].format(id=_safe(f["conversation"], 40)) if f.get("conversation") else None
         # A period's rate from part of its days says so, as the tier lines do: a first night's

@@ -142,7 +142,7 @@ def test_an_earlier_day_with_the_cron_config_does_not_replace_the_later_report(c
     assert look.out == "" and json.loads(beside.read_text(encoding="utf-8"))["as_of"] == "2026-11-22", look.out[:300]
     assert "shop-a.json holds the report of 2026-11-25, later than this run's 2026-11-22: not replaced" in look.err, look.err
     assert "this run's report is written beside it, to shop-a.2026-11-22.json" in look.err, look.err
-    assert "the baseline shop-a.json is the report of 2026-11-25, later than this run's 2026-11-22" in look.err, look.err
+    assert "this run judges 2026-11-22 against the later report of 2026-11-25 (shop-a.json)" in look.err, look.err
     # Whatever this run compares with (nothing, another report), the file the next night
     # compares with is what is kept: it held the later report.
     write_other = tmp_path / "other.json"

@@ -25,6 +25,7 @@ How:
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -49,6 +50,7 @@ class Carried:
     result: PartitionResult | None  # the carried turns' findings and day rows, dated on the judging day
     events: pl.DataFrame | None  # the carried conversations with their continuation (stored again if still open)
     notes: list[Term]  # what was judged, and turns no night can judge yet (a night missed)
+    turns: pl.DataFrame | None = None  # (shop, conversation, ts, _on) of the turns judged, `_on` the day counted
 
 
 def _stored_columns(events: pl.LazyFrame) -> dict[str, pl.DataType]:
@@ -153,7 +155,24 @@ def judge(store: HistoryStore, covered: pl.DataFrame, events: pl.LazyFrame, rule
             n=asked.select("shop", "conversation", "ts").unique().height,
             late=late.filter(pl.col("shop") == shop).height, pending=found.height - late.filter(pl.col("shop") == shop).height,
         ))
-    return Carried(result, together.drop("_order"), notes)
+    judged_turns = open_turns.select("shop", "conversation", "ts").unique().join(on, on="shop")
+    return Carried(result, together.drop("_order"), notes, judged_turns)
+
+
+def turn_keys(turns: pl.DataFrame) -> list[str]:
+    """Each turn (conversation, ts) as one string, as a day's metadata records those it judged."""
+    return sorted({f"{conversation}\x1f{ts.isoformat()}" for conversation, ts in turns.select("conversation", "ts").iter_rows()})
+
+
+def judged_keys(carried: "Carried | None") -> dict[tuple[str, object], str]:
+    """(shop, judging day) -> the JSON list of the held-over turns this run judged, for the
+    day's metadata (history.CARRIED_KEY)."""
+    if carried is None or carried.turns is None:
+        return {}
+    found = {}
+    for (shop, day), turns in carried.turns.partition_by("shop", "_on", as_dict=True).items():
+        found[(shop, day)] = json.dumps(turn_keys(turns), ensure_ascii=False)
+    return found
 
 
 def _missed_night(store: HistoryStore, shop: str, first, ran: set[str]) -> list[Term]:
@@ -231,8 +250,9 @@ def store_open(
     """Store, beside each shop's last judged day, the conversations holding a turn still
     pending (this run's and those it carried). This run judged the turns of its other days
     again, so their files go, but for turns waiting on a rule it did not run (--select):
-    those stay where they were. Returns a note per shop whose turns no later night will judge
-    (a night caught up after the next one ran)."""
+    those stay where they were. Returns a note per shop whose turns no later night will judge:
+    the next day is stored, and the run that stored it did not read them (a night caught up
+    after the next one ran)."""
     ran = {rule.code for rule in waiting_rules(ruleset)}
     if not ran:
         return []  # no rule of this run waits: what is stored is none of its business
@@ -246,10 +266,12 @@ def store_open(
     )
     notes = []
     for shop, days in covered.group_by("shop").agg(pl.col("day").sort()).sort("shop").iter_rows():
-        waiting = pending.filter(pl.col("shop") == shop).select("conversation", "ts").unique().height
         following = days[-1] + timedelta(days=1)
-        if waiting and following in store.days_of(shop):
-            notes.append(Term("note.carried_stuck", shop=one_line(shop), n=waiting, day=days[-1].isoformat(), next=following.isoformat()))
+        read = store.carried_turns(shop, following)
+        if read is not None:
+            unread = set(turn_keys(pending.filter(pl.col("shop") == shop))) - read
+            if unread:
+                notes.append(Term("note.carried_stuck", shop=one_line(shop), n=len(unread), day=days[-1].isoformat(), next=following.isoformat()))
         for day in days:
             others = _waiting_on_others(store, shop, day, ran, columns)
             frames = [others] if others is not None else []

@@ -21,6 +21,7 @@ import contextlib
 import errno
 import fcntl
 import hashlib
+import json
 import os
 import re
 import stat
@@ -40,6 +41,7 @@ FILE_NAME = "rows.parquet"
 # Beside a day's rows: the conversations whose turns were still pending when the run that
 # judged up to that day ended (carry.py), for the next night to judge.
 OPEN_FILE = "open.parquet"
+CARRIED_KEY = "carried_turns"  # metadata of a day's rows: the questions of the night before it judged
 STORED_SCHEMA = {**DAY_SCHEMA, "ruleset_version": pl.String, "written_at": pl.String, "history_version": pl.Int64}
 # Longest quoted shop name kept whole in a folder name (file systems allow 255 bytes).
 SHOP_NAME_BYTES = 200
@@ -207,6 +209,7 @@ class HistoryStore:
         ruleset_version: str,
         written_at: datetime,
         chat_rows: dict[tuple[str, date], int] | None = None,
+        carried: dict[tuple[str, date], str] | None = None,
     ) -> int:
         """Replace the stored rows of the rules this run judged, for every (shop, day) in
         `covered`, with this run's rows. Rows of rules it did not run (--select, --ignore)
@@ -228,6 +231,9 @@ class HistoryStore:
             if chat_rows is not None:
                 # The export rows that day came from, for `cservice-audit history`.
                 metadata["chat_rows"] = str(chat_rows.get((shop, day), 0))
+            if carried and (shop, day) in carried:
+                # The questions of the night before this run judged (carry.py), as it read them.
+                metadata[CARRIED_KEY] = carried[(shop, day)]
             self._replace(folder, rows, metadata)
             written += 1
         return written
@@ -252,6 +258,18 @@ class HistoryStore:
                 self._no_links(folder / OPEN_FILE).unlink()
             return
         self._replace(folder, events, {"shop": shop}, name=OPEN_FILE, mode=0o600)
+
+    def carried_turns(self, shop: str, day: date) -> set[str] | None:
+        """The held-over questions the run that stored (shop, day) judged (carry.py's keys),
+        or None when that day is not stored."""
+        path = self._no_links(self.day_folder(shop, day) / FILE_NAME)
+        if not path.exists():
+            return None
+        try:
+            text = pl.read_parquet_metadata(path).get(CARRIED_KEY, "[]")
+            return set(json.loads(text))
+        except Exception:  # noqa: BLE001 - a damaged file read nothing: its day is audited again
+            return set()
 
     def _kept_rows(self, path: Path, rules_run: set[str]) -> pl.DataFrame | None:
         """The rows of a stored day for rules this run did not judge; none if the file is

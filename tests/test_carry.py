@@ -129,9 +129,14 @@ def test_a_missed_night_carries_nothing_until_it_is_caught_up(cli, write, tmp_pa
     assert [f["ts"] for f in _n1(report17) if f["severity"] == "error"] == ["2026-11-16T23:30:00+08:00", "2026-11-16T23:50:00+08:00"]
     stuck = "店A: 1 questions are still pending at the end of 2026-11-17, and 2026-11-18 was audited before this catch-up, so no later night will judge them: audit 2026-11-18 again with its export"
     assert stuck in caught.err, caught.err
+    look, _ = _night(cli, history, "2026-11-17", tmp_path / "17.csv")  # looked at again: still true
+    assert stuck in look.err, look.err
     again, report18 = _night(cli, history, "2026-11-18", tmp_path / "18.csv")
-    assert "missed" not in again.err and "has not run" not in again.err
+    assert "has not run" not in again.err
     assert sorted((f["ts"], f["severity"]) for f in _n1(report18)) == [("2026-11-17T23:59:00+08:00", "error"), ("2026-11-18T23:59:30+08:00", "info")]
+    # The 18th has read them now: the 17th looked at again says nothing of it.
+    look, _ = _night(cli, history, "2026-11-17", tmp_path / "17.csv")
+    assert "no later night will judge them" not in look.err, look.err
 
 
 def test_the_group_hears_what_was_held_over_in_its_language(cli, write, tmp_path):

@@ -148,12 +148,14 @@ def judge(store: HistoryStore, covered: pl.DataFrame, events: pl.LazyFrame, rule
     late = findings.filter((pl.col("severity") != "info") | (pl.col("points") != 0.0))
     result = PartitionResult(days=_late_rows(late, rules), waits=judged.waits.clear(), findings=findings, items=[])
     for shop, first in first_of.items():
-        asked = open_turns.filter(pl.col("shop") == shop)
-        found = findings.filter(pl.col("shop") == shop)
+        # Counted by question: one late by one rule and still pending by another is late.
+        def questions(frame: pl.DataFrame) -> set[tuple]:
+            return set(frame.filter(pl.col("shop") == shop).select("conversation", "ts").iter_rows())
+
+        asked, was_late = questions(open_turns), questions(late)
         notes.append(Term(
             "note.carried", shop=one_line(shop), night=(first - timedelta(days=1)).isoformat(), day=first.isoformat(),
-            n=asked.select("shop", "conversation", "ts").unique().height,
-            late=late.filter(pl.col("shop") == shop).height, pending=found.height - late.filter(pl.col("shop") == shop).height,
+            n=len(asked), late=len(was_late), pending=len(questions(findings) - was_late),
         ))
     judged_turns = open_turns.select("shop", "conversation", "ts").unique().join(on, on="shop")
     return Carried(result, together.drop("_order"), notes, judged_turns)

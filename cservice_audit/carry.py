@@ -88,22 +88,24 @@ def judge(store: HistoryStore, covered: pl.DataFrame, events: pl.LazyFrame, rule
     rules = waiting_rules(ruleset)
     if not rules:
         return None
+    # The night read is the one before the run's first day (--date/--since), else before the
+    # shop's; the turns count on the shop's own first judged day, which the run stores (a shop
+    # without a chat on --since's day has no row there: counted there, they never reached the
+    # history).
     firsts = covered.group_by("shop").agg(pl.col("day").min().alias("_first"))
-    if template.first_day is not None:
-        firsts = firsts.with_columns(pl.lit(template.first_day).alias("_first"))
     days = set(covered.select("shop", "day").iter_rows())
     ran = {rule.code for rule in rules}
-    stored, first_of, notes = [], {}, []
+    stored, first_of, night_of, notes = [], {}, {}, []
     for shop, first in firsts.sort("shop").iter_rows():
-        before = first - timedelta(days=1)
+        before = (template.first_day or first) - timedelta(days=1)
         if (shop, before) in days:
             continue  # the input holds that day: its turns are judged in the run itself
         frame = store.read_open(shop, before)
         if frame is None:
-            notes.extend(_missed_night(store, shop, first, ran))
+            notes.extend(_missed_night(store, shop, before + timedelta(days=1), ran))
         else:
             stored.append(_conformed(frame, events, store.day_folder(shop, before) / OPEN_FILE))
-            first_of[shop] = first
+            first_of[shop], night_of[shop] = first, before
     if not stored:
         return Carried(None, None, notes) if notes else None
     carried = pl.concat(stored, how="vertical")
@@ -154,7 +156,7 @@ def judge(store: HistoryStore, covered: pl.DataFrame, events: pl.LazyFrame, rule
 
         asked, was_late = questions(open_turns), questions(late)
         notes.append(Term(
-            "note.carried", shop=one_line(shop), night=(first - timedelta(days=1)).isoformat(), day=first.isoformat(),
+            "note.carried", shop=one_line(shop), night=night_of[shop].isoformat(), day=first.isoformat(),
             n=len(asked), late=len(was_late), pending=len(questions(findings) - was_late),
         ))
     judged_turns = open_turns.select("shop", "conversation", "ts").unique().join(on, on="shop")

@@ -191,3 +191,45 @@ def test_a_run_of_other_rules_leaves_the_open_turns_alone(cli, write, tmp_path):
     assert pl.read_parquet(open_file).equals(before)
     _, report17 = _night(cli, history, "2026-11-17", write("17.csv", NIGHT_17))
     assert [f["ts"] for f in _n1(report17) if f["severity"] == "error"] == ["2026-11-16T23:30:00+08:00", "2026-11-16T23:50:00+08:00"]
+
+
+TWO_SHOPS_16 = HEADER + (
+    "2026-11-16 10:00:00,店A,买家1,buyer,,在吗\n"
+    "2026-11-16 10:00:30,店A,买家1,agent,小美,在的亲\n"
+    "2026-11-16 23:30:00,店A,买家2,buyer,,能开专票吗\n"
+    "2026-11-16 10:00:00,店B,买家7,buyer,,在吗\n"
+    "2026-11-16 10:00:30,店B,买家7,agent,小李,在的亲\n"
+    "2026-11-16 23:30:00,店B,买家8,buyer,,能开专票吗\n"  # never answered; 店B has no chat on the 17th
+)
+TWO_SHOPS_17_18 = HEADER + (
+    "2026-11-17 10:00:00,店A,买家4,buyer,,在吗\n"
+    "2026-11-17 10:00:20,店A,买家4,agent,小小,在的亲\n"
+    "2026-11-18 10:00:00,店A,买家5,buyer,,在吗\n"
+    "2026-11-18 10:00:20,店A,买家5,agent,小小,在的亲\n"
+    "2026-11-18 10:00:00,店B,买家9,buyer,,在吗\n"
+    "2026-11-18 10:00:20,店B,买家9,agent,小李,在的亲\n"
+)
+
+
+def _stored_n1(history: Path) -> dict[tuple[str, str], float]:
+    rows = pl.read_parquet(history / "pinduoduo" / "*" / "*" / "rows.parquet")
+    shop_rows = rows.filter((pl.col("rule") == "PDD-N1") & (pl.col("scope") == "shop"))
+    return {(shop, day.isoformat()): n for shop, day, n in shop_rows.select("shop", "day", "numerator").iter_rows()}
+
+
+def test_a_carried_turn_of_a_shop_quiet_on_the_first_day_is_stored_on_a_day_it_judged(cli, write, tmp_path):
+    """Two nights caught up at once (--since 17 --until 18) for two shops, 店B without a chat
+    on the 17th: its question of the 16th is late, and the history must hold it (the next
+    night's 30 days read it there), on a day of 店B the run stored."""
+    history = tmp_path / "h"
+    _night(cli, history, "2026-11-16", write("16.csv", TWO_SHOPS_16))
+    run = cli(
+        "audit", write("17-18.csv", TWO_SHOPS_17_18), "-p", "pinduoduo", "--history", history,
+        "--since", "2026-11-17", "--until", "2026-11-18", "-f", "json",
+    )
+    assert run.code == 1, run.err
+    late = sorted((f["shop"], f["day"]) for f in _n1(run.json()) if f["severity"] == "error")
+    assert late == [("店A", "2026-11-17"), ("店B", "2026-11-18")]
+    stored = _stored_n1(history)
+    assert stored[("店A", "2026-11-17")] == 1 and stored[("店B", "2026-11-18")] == 1
+    assert "店B: 1 questions not yet due when the audit of 2026-11-16 ended were judged with this data: 1 late (counted on 2026-11-18)" in run.err

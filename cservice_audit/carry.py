@@ -104,7 +104,7 @@ def judge(store: HistoryStore, covered: pl.DataFrame, events: pl.LazyFrame, rule
         if frame is None:
             notes.extend(_missed_night(store, shop, before + timedelta(days=1), ran))
         else:
-            stored.append(_conformed(frame, events, store.day_folder(shop, before) / OPEN_FILE))
+            stored.append(_conformed(frame, events, shop, store.day_folder(shop, before) / OPEN_FILE))
             first_of[shop], night_of[shop] = first, before
     if not stored:
         return Carried(None, None, notes) if notes else None
@@ -202,7 +202,7 @@ def _missed_night(store: HistoryStore, shop: str, first, ran: set[str]) -> list[
     return [Term("note.carried_missed", shop=one_line(shop), n=n, day=last.isoformat(), missing=span)]
 
 
-def _conformed(frame: pl.DataFrame, events: pl.LazyFrame, path) -> pl.DataFrame:
+def _conformed(frame: pl.DataFrame, events: pl.LazyFrame, shop: str, path) -> pl.DataFrame:
     """A stored open file in the event table's columns; one written by something else stops
     the run with its name (read as events, it would judge what no export said)."""
     wanted = _stored_columns(events)
@@ -210,9 +210,12 @@ def _conformed(frame: pl.DataFrame, events: pl.LazyFrame, path) -> pl.DataFrame:
     if have.get(OPEN_RULES) != pl.String or any(name not in have for name in wanted):
         raise HistoryError("error.history_foreign", path=path)
     try:
-        return frame.select(*(pl.col(name).cast(dtype) for name, dtype in wanted.items()), OPEN_RULES)
+        conformed = frame.select(*(pl.col(name).cast(dtype) for name, dtype in wanted.items()), OPEN_RULES)
     except pl.exceptions.PolarsError:
         raise HistoryError("error.history_foreign", path=path) from None
+    if (conformed.get_column("shop") != shop).any():  # another shop's file put here: as rows.parquet
+        raise HistoryError("error.history_misplaced", path=path)
+    return conformed
 
 
 def _late_rows(late: pl.DataFrame, rules: list[Rule]) -> pl.DataFrame:
@@ -260,14 +263,23 @@ def store_open(
     ran = {rule.code for rule in waiting_rules(ruleset)}
     if not ran:
         return []  # no rule of this run waits: what is stored is none of its business
-    columns = _stored_columns(events)
+    column_types = _stored_columns(events)
+    columns = list(column_types)
     pending = pending_turns(findings, ruleset, ruleset.timezone)
-    mine = _open_events(
-        [events.join(pending.select("shop", "conversation").unique().lazy(), on=["shop", "conversation"], how="semi").select(list(columns))]
-        + ([carried.events.lazy().select(list(columns))] if carried is not None else []),
-        pending,
-        engine,
-    )
+    # A conversation is stored as this run saw it where its pending turn is: its own input's
+    # events for a turn of the input (a buyer's 00:10 message after last night's unanswered
+    # 23:30 one starts a turn here, and must start one when the next night reads it), the
+    # carried conversation for a held-over turn still pending.
+    conversation = ["shop", "conversation"]
+    held = carried.turns.select("shop", "conversation", "ts") if carried is not None and carried.turns is not None else pending.clear().drop("rule")
+    still_held = pending.join(held, on=["shop", "conversation", "ts"], how="semi")
+    sources = [events.join(pending.join(still_held, on=conversation, how="anti").select(conversation).unique().lazy(), on=conversation, how="semi").select(columns)]
+    if carried is not None and carried.events is not None:
+        sources.append(carried.events.lazy().select(columns).join(still_held.select(conversation).unique().lazy(), on=conversation, how="semi"))
+    mine = _open_events(sources, pending, engine)
+    late = findings.filter(pl.col("code").is_in(list(ran)) & pl.col("conversation").is_not_null() & pl.col("ts").is_not_null()).with_columns(
+        pl.col("ts").dt.convert_time_zone(ruleset.timezone)
+    ).join(pending.select("shop", "conversation", "ts"), on=["shop", "conversation", "ts"], how="anti")
     notes = []
     for shop, days in covered.group_by("shop").agg(pl.col("day").sort()).sort("shop").iter_rows():
         following = days[-1] + timedelta(days=1)
@@ -276,8 +288,13 @@ def store_open(
             unread = set(turn_keys(pending.filter(pl.col("shop") == shop))) - read
             if unread:
                 notes.append(Term("note.carried_stuck", shop=one_line(shop), n=len(unread), day=days[-1].isoformat(), next=following.isoformat()))
+            # Judged here and by that night too (a day audited again with the next day's
+            # export after the next night ran): counted on both days until that night runs again.
+            twice = set(turn_keys(late.filter(pl.col("shop") == shop))) & read
+            if twice:
+                notes.append(Term("note.carried_twice", shop=one_line(shop), n=len(twice), day=days[-1].isoformat(), next=following.isoformat()))
         for day in days:
-            others = _waiting_on_others(store, shop, day, ran, columns)
+            others = _waiting_on_others(store, shop, day, ran, column_types)
             frames = [others] if others is not None else []
             if day == days[-1]:
                 frames.append(mine.filter(pl.col("shop") == shop))

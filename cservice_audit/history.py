@@ -253,6 +253,7 @@ class HistoryStore:
         """Store `events` as the conversations left open on `day` (none: remove the file).
         They hold chat texts and buyers, unlike the day rows: the file is the owner's only."""
         folder = self.day_folder(shop, day)
+        self._no_links(folder / OPEN_FILE)  # a link planted there stops the run, as for the rows
         if events is None or events.is_empty():
             with contextlib.suppress(FileNotFoundError):
                 self._no_links(folder / OPEN_FILE).unlink()

@@ -123,7 +123,7 @@ def test_a_missed_night_carries_nothing_until_it_is_caught_up(cli, write, tmp_pa
     _night(cli, history, "2026-11-16", write("16.csv", NIGHT_16))
     night18, report18 = _night(cli, history, "2026-11-18", write("18.csv", LATE_18))
     assert [f["severity"] for f in _n1(report18)] == ["info"]  # its own 23:59:30 question only
-    missed = "店A: 3 questions pending when the audit of 2026-11-16 ended wait for the audit of 2026-11-17, which has not run"
+    missed = "店A: 3 questions pending when the audit of 2026-11-16 ended wait for an audit of 2026-11-17 with this shop's chats"
     assert missed in night18.err and any(n["message"].startswith(missed) for n in report18["note_details"])
     caught, report17 = _night(cli, history, "2026-11-17", write("17.csv", NIGHT_17))
     assert [f["ts"] for f in _n1(report17) if f["severity"] == "error"] == ["2026-11-16T23:30:00+08:00", "2026-11-16T23:50:00+08:00"]
@@ -132,7 +132,7 @@ def test_a_missed_night_carries_nothing_until_it_is_caught_up(cli, write, tmp_pa
     look, _ = _night(cli, history, "2026-11-17", tmp_path / "17.csv")  # looked at again: still true
     assert stuck in look.err, look.err
     again, report18 = _night(cli, history, "2026-11-18", tmp_path / "18.csv")
-    assert "has not run" not in again.err
+    assert "wait for an audit of" not in again.err
     assert sorted((f["ts"], f["severity"]) for f in _n1(report18)) == [("2026-11-17T23:59:00+08:00", "error"), ("2026-11-18T23:59:30+08:00", "info")]
     # The 18th has read them now: the 17th looked at again says nothing of it.
     look, _ = _night(cli, history, "2026-11-17", tmp_path / "17.csv")
@@ -233,3 +233,54 @@ def test_a_carried_turn_of_a_shop_quiet_on_the_first_day_is_stored_on_a_day_it_j
     stored = _stored_n1(history)
     assert stored[("店A", "2026-11-17")] == 1 and stored[("店B", "2026-11-18")] == 1
     assert "店B: 1 questions not yet due when the audit of 2026-11-16 ended were judged with this data: 1 late (counted on 2026-11-18)" in run.err
+
+
+AGAIN_17 = HEADER + (
+    "2026-11-17 00:10:00,店A,买家2,buyer,,在吗？\n"  # the 23:30 buyer writes again; nobody answers
+    "2026-11-17 23:59:00,店A,买家4,buyer,,好\n"
+)
+
+
+def test_a_buyer_writing_again_after_midnight_has_each_question_judged(cli, write, tmp_path):
+    """The 16th's 23:30 question is late on the 17th; the 00:10 one, a turn of the 17th's own
+    export, is pending there and judged on the 18th (stored as the 17th saw it, it is still
+    a turn's first message when the 18th reads it)."""
+    history = tmp_path / "h"
+    _night(cli, history, "2026-11-16", write("16.csv", NIGHT_16))
+    _night(cli, history, "2026-11-17", write("17.csv", AGAIN_17))
+    night18, report18 = _night(cli, history, "2026-11-18", write("18.csv", LATE_18))
+    judged = sorted((f["ts"], f["severity"]) for f in _n1(report18) if f["ts"] < "2026-11-18")
+    assert ("2026-11-17T00:10:00+08:00", "error") in judged, (judged, night18.err)
+    assert "2 questions not yet due when the audit of 2026-11-17 ended were judged with this data: 2 late" in night18.err, night18.err
+
+
+def test_a_day_audited_again_with_the_next_days_export_says_what_counts_twice(cli, write, tmp_path):
+    """After the nights of the 16th and 17th, the 16th audited with both exports judges its
+    late-evening questions itself, which the 17th already counted: it says to run the 17th
+    again, and that rerun leaves them counted once."""
+    history = tmp_path / "h"
+    _night(cli, history, "2026-11-16", write("16.csv", NIGHT_16))
+    _night(cli, history, "2026-11-17", write("17.csv", NIGHT_17))
+    both = cli("audit", tmp_path / "16.csv", tmp_path / "17.csv", "-p", "pinduoduo", "--history", history, "--date", "2026-11-16", "-f", "json")
+    assert both.code in (0, 1), both.err
+    assert "店A: 2 questions of 2026-11-16 this run counts as late were counted by the audit of 2026-11-17 already: audit 2026-11-17 again with its export" in both.err, both.err
+    assert sum(_stored_n1(history).values()) == 4  # both days hold them until the 17th runs again
+    _night(cli, history, "2026-11-17", tmp_path / "17.csv")
+    assert _stored_n1(history) == {("店A", "2026-11-16"): 2, ("店A", "2026-11-17"): 0}
+
+
+def test_an_open_file_of_another_shop_or_a_link_stops_the_run(cli, write, tmp_path):
+    history = tmp_path / "h"
+    _night(cli, history, "2026-11-16", write("16.csv", NIGHT_16))
+    (open_file,) = history.glob("pinduoduo/shop=*/day=2026-11-16/open.parquet")
+    pl.read_parquet(open_file).with_columns(pl.lit("店B").alias("shop")).write_parquet(open_file)
+    run = cli("audit", write("17.csv", NIGHT_17), "-p", "pinduoduo", "--history", history, "--date", "2026-11-17", "-f", "json")
+    assert run.code == 2 and "open.parquet" in run.err and len(run.err.strip().splitlines()) == 1, run.err
+    open_file.unlink()
+    elsewhere = tmp_path / "elsewhere.parquet"
+    elsewhere.write_bytes(b"keep me")
+    (open_file.parent.parent / "day=2026-11-17").mkdir()
+    link = open_file.parent.parent / "day=2026-11-17" / "open.parquet"
+    link.symlink_to(elsewhere)
+    run = cli("audit", tmp_path / "17.csv", "-p", "pinduoduo", "--history", history, "--date", "2026-11-17", "-f", "json")
+    assert run.code == 2 and "open.parquet" in run.err and elsewhere.read_bytes() == b"keep me", run.err

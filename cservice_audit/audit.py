@@ -262,10 +262,8 @@ def _run_audit(
                     ))
         # Turns the night before left pending, judged with this input (carry.py).
         carried = carry.judge(store, covered, events, ruleset, context, engine) if store is not None else None
-        carried_all = carried
         if carried is not None:
             notes.extend(carried.notes)
-            carried = carried if carried.result is not None else None
         progress("progress.metrics")
         # Partition by partition (shop × day), then the periods: see partition.py.
         metric_frames, finding_frames, day_frames, item_frames = partition.audit_all(
@@ -284,7 +282,7 @@ def _run_audit(
             rules_run = {rule.code for rule in ruleset.rules}
             replaced = store.stored_days(covered)
             chat_rows = {(shop, day): n for shop, day, n in used.lazy().group_by("shop", "day").len().collect(engine=engine).iter_rows()}
-            written = store.write_days(days, covered, rules_run, ruleset.version, generated_at, chat_rows, carry.judged_keys(carried_all))
+            written = store.write_days(days, covered, rules_run, ruleset.version, generated_at, chat_rows, carry.judged_keys(carried))
             per_item = pl.concat([pl.DataFrame(schema=FINDING_SCHEMA), *finding_frames], how="diagonal")
             notes.extend(carry.store_open(store, covered, events, carried, per_item, ruleset, engine))
             for shop, stored_days in replaced.items():

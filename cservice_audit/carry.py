@@ -109,13 +109,7 @@ def judge(store: HistoryStore, covered: pl.DataFrame, events: pl.LazyFrame, rule
     if not stored:
         return Carried(None, None, notes) if notes else None
     carried = pl.concat(stored, how="vertical")
-    open_turns = (
-        carried.filter(pl.col(OPEN_RULES).is_not_null())
-        .select(pl.col(OPEN_RULES).str.split(",").alias("rule"), "shop", "conversation", "ts", "day")
-        .explode("rule")
-        .filter(pl.col("rule").is_in(list(ran)))
-        .unique(maintain_order=True)
-    )
+    open_turns = _turns_of(carried).filter(pl.col("rule").is_in(list(ran)))
     if open_turns.is_empty():
         return Carried(None, None, notes) if notes else None
     keys = carried.select("shop", "conversation").unique()
@@ -191,9 +185,12 @@ def _missed_night(store: HistoryStore, shop: str, first, ran: set[str]) -> list[
         frame = store.read_open(shop, last)
     except HistoryError:
         return []  # said when that night is caught up and reads it
-    if frame is None or OPEN_RULES not in frame.columns:
+    try:
+        waiting = _turns_of(frame).filter(pl.col("rule").is_in(list(ran))) if frame is not None else None
+    except pl.exceptions.PolarsError:
+        return []  # not a file of ours: said when that night is caught up and reads it
+    if waiting is None:
         return []
-    waiting = _turns_of(frame).filter(pl.col("rule").is_in(list(ran)))
     if waiting.is_empty():
         return []
     missing, until = last + timedelta(days=1), first - timedelta(days=1)
@@ -276,7 +273,7 @@ def store_open(
     sources = [events.join(pending.join(still_held, on=conversation, how="anti").select(conversation).unique().lazy(), on=conversation, how="semi").select(columns)]
     if carried is not None and carried.events is not None:
         sources.append(carried.events.lazy().select(columns).join(still_held.select(conversation).unique().lazy(), on=conversation, how="semi"))
-    mine = _open_events(sources, pending, engine)
+    mine = pl.concat(sources, how="vertical").collect(engine=engine)
     late = findings.filter(pl.col("code").is_in(list(ran)) & pl.col("conversation").is_not_null() & pl.col("ts").is_not_null()).with_columns(
         pl.col("ts").dt.convert_time_zone(ruleset.timezone)
     ).join(pending.select("shop", "conversation", "ts"), on=["shop", "conversation", "ts"], how="anti")
@@ -295,21 +292,19 @@ def store_open(
                 notes.append(Term("note.carried_twice", shop=one_line(shop), n=len(twice), day=days[-1].isoformat(), next=following.isoformat()))
         for day in days:
             others = _waiting_on_others(store, shop, day, ran, column_types)
-            frames = [others] if others is not None else []
+            frames, turns = ([others[0]], [others[1]]) if others is not None else ([], [])
             if day == days[-1]:
                 frames.append(mine.filter(pl.col("shop") == shop))
-            if not frames:
-                store.write_open(shop, day, None)
-                continue
-            both = pl.concat(frames, how="vertical")
-            turns = _turns_of(both)
-            store.write_open(shop, day, _open_events([both.drop(OPEN_RULES).lazy()], turns, engine))
+                turns.append(pending.filter(pl.col("shop") == shop))
+            kept = _open_events([f.lazy() for f in frames], pl.concat(turns, how="vertical"), engine) if frames else None
+            store.write_open(shop, day, kept)
     return notes
 
 
 def _open_events(sources: list[pl.LazyFrame], pending: pl.DataFrame, engine: str) -> pl.DataFrame:
     """The events of the conversations holding `pending` turns (rule, shop, conversation,
-    ts), once each, with `open_rules` on each pending turn's buyer messages."""
+    ts), once each, with `open_rules` on each pending turn's buyer messages: what an open
+    file holds."""
     keys = pending.select("shop", "conversation").unique().lazy()
     marks = pending.group_by("shop", "conversation", "ts").agg(pl.col("rule").unique().sort().str.join(",").alias(OPEN_RULES))
     return (
@@ -324,19 +319,19 @@ def _open_events(sources: list[pl.LazyFrame], pending: pl.DataFrame, engine: str
 
 
 def _turns_of(stored: pl.DataFrame) -> pl.DataFrame:
-    """(rule, shop, conversation, ts) of the turns an open file marks."""
+    """(rule, shop, conversation, ts, day) of the turns an open file marks."""
     return (
         stored.filter(pl.col(OPEN_RULES).is_not_null())
-        .select(pl.col(OPEN_RULES).str.split(",").alias("rule"), "shop", "conversation", "ts")
+        .select(pl.col(OPEN_RULES).str.split(",").alias("rule"), "shop", "conversation", "ts", "day")
         .explode("rule")
         .unique(maintain_order=True)
     )
 
 
-def _waiting_on_others(store: HistoryStore, shop: str, day, ran: set[str], columns: dict) -> pl.DataFrame | None:
-    """The conversations of the stored open file of (shop, day) whose turns wait on rules
-    this run did not judge, marked for those rules only; None if there are none. A file this
-    run cannot read is replaced (as auditing a day again repairs its rows)."""
+def _waiting_on_others(store: HistoryStore, shop: str, day, ran: set[str], columns: dict) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+    """(events, turns) of the stored open file of (shop, day) whose turns wait on rules this
+    run did not judge, those rules' turns only; None if there are none. A file this run cannot
+    read is replaced (as auditing a day again repairs its rows)."""
     try:
         stored = store.read_open(shop, day)
     except HistoryError:
@@ -346,10 +341,4 @@ def _waiting_on_others(store: HistoryStore, shop: str, day, ran: set[str], colum
     turns = _turns_of(stored).filter(~pl.col("rule").is_in(list(ran)))
     if turns.is_empty():
         return None
-    rows = stored.select(*(pl.col(name).cast(dtype) for name, dtype in columns.items())).join(
-        turns.select("shop", "conversation").unique(), on=["shop", "conversation"], how="semi"
-    )
-    marks = turns.group_by("shop", "conversation", "ts").agg(pl.col("rule").sort().str.join(",").alias(OPEN_RULES))
-    return rows.join(marks, on=["shop", "conversation", "ts"], how="left", maintain_order="left").with_columns(
-        pl.when(pl.col("role") == "buyer").then(pl.col(OPEN_RULES)).alias(OPEN_RULES)
-    )
+    return stored.select(*(pl.col(name).cast(dtype) for name, dtype in columns.items())), turns.drop("day")

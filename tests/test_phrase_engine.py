@@ -883,6 +883,11 @@ def test_tax_points_fire_tb_p3_only_next_to_an_invoice_or_tax_word() -> None:
         ("确认收货前无法为您开具发票，确认收货后系统自动开", False),
         ("亲，不能为您开具纸质发票，电子发票会发到您的订单里", False),
         ("亲，哪里不能给您开发票了？可以开的呀", False),
+        # The buyer's missing details as the reason, in the clause before (2026-12-07): ask, not refuse.
+        ("您还没提供抬头，不能给您开发票哦", False),
+        ("亲您还没给我们发税号呢，没法开票哦", False),
+        ("您没填发票抬头，暂时没办法给您开票", False),
+        ("个人抬头的不给开的哦，只能开单位的，亲有公司税号吗？没有就开不了", True),
     ],
 )
 def test_an_invoice_refused_with_whom_between_is_tb_p3(text, fires):

@@ -201,8 +201,35 @@ def test_digest_of_a_200_agent_day_is_trimmed_whole(cli, big_day):
     shown = re.search(r"\*\*(?:New f|F)indings \((\d+)(?: of \d+)?\):\*\*\n((?:- .*\n)*)(?:…and (\d+) more)?", run.out)
     assert shown, run.out
     total, listed, more = int(shown.group(1)), shown.group(2).count("\n"), int(shown.group(3) or 0)
-    assert total == len(report["findings"]) and listed + more == total and more > 0
+    # Pending turns (info, no points) are listed apart, under their own heading.
+    waiting = [f for f in report["findings"] if f["severity"] == "info" and not f["points"]]
+    assert total == len(report["findings"]) - len(waiting) and listed + more == total and more > 0
     assert run.out.rstrip().endswith("https://reports.example/pdd/2026-11-22.html")
+
+
+def test_digest_lists_pending_questions_apart_from_the_new_findings(cli, tmp_path):
+    """A question asked at 23:55 and unanswered when the export ends is pending (spec §5: not a
+    violation until 24 hours have passed): the group's message counted it among 新问题 on its
+    night, and again, judged late, the next night. It is listed apart now, latest first, under a
+    heading that says a reply in time keeps it off the count; the new findings are the rest."""
+    rows = ["ts,shop,buyer,role,agent,text"]
+    rows += ["2026-11-22 10:00:00,店,b1,buyer,,在吗", "2026-11-22 10:09:00,店,b1,agent,小周,在的"]  # late: PDD-R3/R5
+    rows += ["2026-11-22 14:00:00,店,b2,buyer,,你好", "2026-11-22 14:00:30,店,b2,agent,小周,您好"]
+    rows += ["2026-11-22 23:30:00,店,b3,buyer,,还在吗", "2026-11-22 23:55:00,店,b4,buyer,,发货了吗"]
+    export = tmp_path / "day.csv"
+    export.write_text("\n".join(rows) + "\n", "utf-8")
+    run = cli("audit", export, "-p", "pinduoduo", "--no-history", "--exit-zero", "--shop", "店", "-f", "json", "-o", "r.json")
+    assert run.code == 0, run.err
+    report = json.loads((Path(cli.cwd) / "r.json").read_text("utf-8"))
+    waiting = [f for f in report["findings"] if f["severity"] == "info"]
+    assert len(waiting) == 2 and all(not f["points"] for f in waiting), report["findings"]
+    out = cli("audit", export, "-p", "pinduoduo", "--no-history", "--exit-zero", "--shop", "店", "--lang", "zh", "-f", "digest").out
+    news = re.search(r"\*\*新问题（(\d+) 个中的 (\d+) 个）：\*\*\n((?:- .*\n)*)", out)
+    assert news and int(news.group(1)) == int(news.group(2)) == len(report["findings"]) - 2, out
+    assert "待判定" not in news.group(3), out
+    pending = re.search(r"\*\*待判定的提问（2）：在判定时间前回复即不计入\*\*\n((?:- .*\n)*)", out)
+    assert pending, out
+    assert [line.split()[3] for line in pending.group(1).splitlines()] == ["23:55", "23:30"], out
 
 
 def test_digest_never_cuts_a_character():

@@ -316,13 +316,37 @@ def _namer(report: dict[str, Any], lang: str | None) -> Callable[[str | None, st
     return name
 
 
+def pending(f: dict[str, Any]) -> bool:
+    """A turn that waits for more data (spec §5: pending, not a violation): `info` with no
+    points, as carry.pending_turns tells them apart. The group reads them apart from the new
+    findings: they are the night's questions an agent can still answer in time, not problems."""
+    return f["severity"] == "info" and not f.get("points")
+
+
 def finding_lines(report: dict[str, Any], lang: str = "en") -> tuple[list[str], int, bool]:
     """The new findings when the report says which are new (`state`), else all of them,
-    errors first, each with its message in `lang` (`message_zh`, else the English one).
-    Returns the lines, the total and whether `state` was present."""
-    findings = report["findings"]
-    has_state = any("state" in f for f in findings)
+    errors first, each with its message in `lang` (`message_zh`, else the English one);
+    pending turns are pending_lines'. Returns the lines, the total and whether `state` was
+    present."""
+    findings = [f for f in report["findings"] if not pending(f)]
+    has_state = any("state" in f for f in report["findings"])
     chosen = [f for f in findings if f.get("state") == "new"] if has_state else list(findings)
+    return _lines(report, chosen, lang), len(findings), has_state
+
+
+def pending_lines(report: dict[str, Any], lang: str = "en") -> list[str]:
+    """The new pending turns (all of them without `state`), latest question first: each
+    message gives when it will be judged, and the latest are the ones the morning can still
+    answer in time (a 01:00 question's 24 hours are over before a 02:30 push is read)."""
+    waiting = [f for f in report["findings"] if pending(f) and f.get("state") != "known"]
+    waiting.sort(key=lambda f: (f["code"], f["shop"] or "", f["agent"] or ""))
+    waiting.sort(key=lambda f: f["ts"] or "", reverse=True)
+    return _lines(report, waiting, lang, ordered=True)
+
+
+def _lines(report: dict[str, Any], chosen: list[dict[str, Any]], lang: str, ordered: bool = False) -> list[str]:
+    """A line per finding of `chosen` (who, when, where to look, what), in the digest's order
+    unless `ordered`."""
     # Within a severity, what happened in a conversation first (an insult, a WeChat id): the
     # failed rates are the sections above; listed first, they pushed the incidents out of the
     # message, behind `……另有 32 项`. Of those, an agent's first: a day's unanswered turns of
@@ -335,14 +359,15 @@ def finding_lines(report: dict[str, Any], lang: str = "en") -> tuple[list[str], 
         coached = agent_kind(f["agent"], f["shop"]) == "agent"
         return (SEVERITY_RANK.get(f["severity"], 9), not f.get("conversation"), not coached)
 
-    chosen.sort(key=lambda f: (*group(f), f["code"], f["shop"] or "", f["agent"] or "", f["ts"] or ""))
-    turns: dict[tuple, int] = {}
-    ranked = []
-    for f in chosen:
-        key = (*group(f), f["code"])
-        turns[key] = turns.get(key, -1) + 1
-        ranked.append(((*group(f), turns[key], -abs(f.get("points") or 0), f["code"]), f))
-    chosen = [f for _, f in sorted(ranked, key=lambda pair: pair[0])]
+    if not ordered:
+        chosen = sorted(chosen, key=lambda f: (*group(f), f["code"], f["shop"] or "", f["agent"] or "", f["ts"] or ""))
+        turns: dict[tuple, int] = {}
+        ranked = []
+        for f in chosen:
+            key = (*group(f), f["code"])
+            turns[key] = turns.get(key, -1) + 1
+            ranked.append(((*group(f), turns[key], -abs(f.get("points") or 0), f["code"]), f))
+        chosen = [f for _, f in sorted(ranked, key=lambda pair: pair[0])]
     name = _namer(report, lang)
     words = _words(lang)
     # A run of several days gives each incident its day (11-21 14:20): the time alone read
@@ -365,7 +390,7 @@ def finding_lines(report: dict[str, Any], lang: str = "en") -> tuple[list[str], 
         covered = None if one_day else days.get((f["code"], f["shop"], f.get("period"), f.get("period_start")))
         thin = words["tier_days"].format(n=covered[0], of=covered[1]) if covered else ""
         lines.append(" ".join(filter(None, (f["code"], who, when, where))) + words["colon"] + _safe(in_lang(f, lang), 90) + thin)
-    return lines, len(findings), has_state
+    return lines
 
 
 def note_lines(report: dict[str, Any], lang: str = "en") -> list[str]:
@@ -446,12 +471,14 @@ def digest(
         w["shop"].format(shops=w["names_sep"].join(_safe(s, 40) for s in shops[:5]) + (" …" if len(shops) > 5 else "")),
     ]
     findings, total, has_state = finding_lines(report, chosen_lang(lang))
+    waiting = pending_lines(report, chosen_lang(lang))
     sections = [
         Section(w["notes"], note_lines(report, chosen_lang(lang)), lang=lang, chars=NOTE_CHARS),
         Section(w["rules_failed"].format(n=0), failed_rules(report, lang), lang=lang),
         Section(w["worst"], worst_agents(report, lang), lang=lang),
         Section(w["needs"], need_lines(report, lang), lang=lang),
         Section((w["findings_new"] if has_state else w["findings_all"]).format(n=len(findings), total=total), findings, lang=lang),
+        Section(w["pending"].format(n=len(waiting)), waiting, lang=lang),
         Section(w["tiers"], tier_lines(report, lang), lang=lang),
     ]
     sections[1].heading = w["rules_failed"].format(n=len(sections[1].items))

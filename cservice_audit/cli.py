@@ -24,7 +24,7 @@ from cservice_audit import __version__, exitcodes
 from cservice_audit.errors import STOP_SIGNAL, AuditError, Stopped, os_reason, raise_stopped
 from cservice_audit.files import atomic_write
 from cservice_audit.i18n import LANGS, Term, catalogue, default_lang, read_back, t
-from cservice_audit.sanitize import one_line
+from cservice_audit.sanitize import data_on_terminal, one_line
 from cservice_audit.schema import SEVERITY_RANK
 
 if TYPE_CHECKING:
@@ -378,8 +378,9 @@ def audit(
             ))  # fmt: skip
             sys.stdout.flush()
     else:
+        data = chosen in (Format.json, Format.jsonl, Format.csv)
         for piece in [text] if isinstance(text, str) else text:
-            sys.stdout.write(piece)
+            sys.stdout.write(_data_out(piece) if data else piece)
         sys.stdout.flush()
 
     # Only new findings set the exit status: known ones were alerted on before (spec §11).
@@ -387,6 +388,12 @@ def audit(
     new = result.findings.filter(result.findings["state"] == "new")
     failing = any(SEVERITY_RANK[s] <= worst for s in new.get_column("severity"))
     raise typer.Exit(exitcodes.FINDINGS if failing and not exit_zero else exitcodes.CLEAN)
+
+
+def _data_out(text: str) -> str:
+    """JSON or CSV for stdout: exact when piped, its control characters made visible when a
+    person reads it on a terminal (a buyer named with a screen clear cleared the screen)."""
+    return data_on_terminal(text) if sys.stdout.isatty() else text
 
 
 def _apply_limits(pairs: list[str] | None, settings: Config | None = None) -> None:
@@ -721,7 +728,7 @@ def rules(
 
     ruleset = _load_ruleset(platform, ruleset_file)
     if fmt == RulesFormat.json:
-        sys.stdout.write(json.dumps(ruleset_dict(ruleset), ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.write(_data_out(json.dumps(ruleset_dict(ruleset), ensure_ascii=False, indent=2) + "\n"))
     else:
         console = _console()
         fold = None if verbose else (FOLD_AFTER, lambda n: t("rules.folded", LANG, n=n))
@@ -780,7 +787,7 @@ def check_text_command(
     platform, ruleset_file = _chosen_rules(platform, ruleset_file, settings)
     result = check_text(text, _load_ruleset(platform, ruleset_file))
     if fmt == RulesFormat.json:
-        sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.write(_data_out(json.dumps(result, ensure_ascii=False, indent=2) + "\n"))
     else:
         sys.stdout.write(render(result, LANG))
     # Like `audit`: 1 when something would be a finding, so scripts can test messages.
@@ -897,11 +904,11 @@ def trend(
 def _print_frame(frame, fmt: ListingFormat, title: str) -> None:
     if fmt == ListingFormat.json:
         rows = [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()} for r in frame.iter_rows(named=True)]
-        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.write(_data_out(json.dumps(rows, ensure_ascii=False, indent=2) + "\n"))
     elif fmt == ListingFormat.csv:
         from cservice_audit.spreadsheet import guard_formulas
 
-        sys.stdout.write(guard_formulas(frame).write_csv())
+        sys.stdout.write(_data_out(guard_formulas(frame).write_csv()))
     else:
         from rich.text import Text
 

@@ -4,7 +4,8 @@ Agent names, chat texts, conversation ids and file names come from other people'
 On a terminal, a C0/C1 control character or an escape sequence (OSC 52 clipboard writes,
 OSC 8 hidden links, title changes, screen clears) must never be emitted: each is shown as a
 visible escape instead (``\\x1b``). Markdown and HTML escape their markup. Machine formats
-(JSON, CSV) keep the data exact and do not use this module.
+(JSON, CSV) keep the data exact, but for a person: printed to a terminal they are shown as
+safely as the rest (`data_on_terminal`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,17 @@ def terminal_safe(text: object, *, keep_newlines: bool = True) -> str:
     if not keep_newlines:
         value = value.replace("\n", "\\n")
     return value.replace("\r", "\\r") if "\r" in value else value
+
+
+# The same, but a CR before a LF is a line end (CSV's \r\n), not a control to show.
+_UNSAFE_IN_DATA = re.compile("\r(?!\n)|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def data_on_terminal(text: str) -> str:
+    """A machine format (JSON, CSV) written to a terminal, where a person reads it: its
+    control characters shown as visible escapes, as in every human format. Piped or written
+    to a file it stays exact (the caller decides: only when stdout is a terminal)."""
+    return _UNSAFE_IN_DATA.sub(_visible, text)
 
 
 def one_line(text: object) -> str:

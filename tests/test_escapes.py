@@ -123,3 +123,35 @@ def test_machine_formats_keep_the_data_exact(injected):
     rows = list(csv.DictReader(io.StringIO(injected["csv"].out, newline="")))
     assert any(r["agent"] == "a" + C1 for r in rows)
     assert json.dumps(report)  # still valid JSON
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl", "csv"])
+def test_machine_formats_on_a_terminal_show_the_data_escaped(cli, tmp_path, fmt):
+    """`-f csv` (or json) printed to a terminal, a person's spot-check: a buyer or agent named
+    with a screen clear or a title change ran them on the screen. On a terminal the controls
+    are shown escaped, as in the table; piped (test_machine_formats_keep_the_data_exact) the
+    data stays exact."""
+    from test_report import _on_terminal
+
+    (tmp_path / "chats.csv").write_text(rows(), "utf-8")
+    code, screen, err = _on_terminal(cli, tmp_path, "audit", "chats.csv", "-p", "pdd", "--no-history", "--exit-zero", "-f", fmt)
+    assert code == 0, err
+    assert_clean(screen, f"{fmt} on a terminal")
+    # JSON escapes C0 itself (\u001b), not C1 nor the bidi overrides: those are ours.
+    title = "\\x1b]0;pwned\\x07" if fmt == "csv" else "\\u001b]0;pwned\\u0007"
+    assert title in screen and "\\x9b31m" in screen, screen[:2000]
+
+
+def test_listings_on_a_terminal_show_the_data_escaped(cli, tmp_path):
+    """`history -f csv|json` and `check-text --format json` on a terminal, as `audit`'s."""
+    from test_report import _on_terminal
+
+    (tmp_path / "chats.csv").write_text(rows(), "utf-8")
+    history = tmp_path / "h"
+    assert cli("audit", "chats.csv", "-p", "pdd", "--history", history, "--exit-zero", "-f", "json", "-o", "r.json", cwd=tmp_path).code == 0
+    for args in (("history", "-p", "pdd", "--history", str(history), "-f", "csv"), ("history", "-p", "pdd", "--history", str(history), "-f", "json"),
+                 ("check-text", "加我微信" + CLEAR + TITLE, "-p", "pdd", "-f", "json")):  # fmt: skip
+        code, screen, err = _on_terminal(cli, tmp_path, *args)
+        assert code in (0, 1), err
+        assert_clean(screen, " ".join(args[:1]))
+        assert "\\x1b]0;" in screen or "\\u001b]0;" in screen, screen[:2000]

@@ -1005,6 +1005,7 @@ def notify(
     """Push a short digest of a JSON report to a WeCom, DingTalk or Feishu group bot."""
     from cservice_audit.config import load_config
     from cservice_audit.notify import notify as push
+    from cservice_audit.notify import target
     from cservice_audit.render.digest import worth_pushing
 
     settings = load_config(config)
@@ -1023,6 +1024,7 @@ def notify(
     if fail_on is not None and not only_news:
         raise AuditError("error.fail_on_needs_only_news")
     night = _audit_day(on_date, "--date")
+    target(wecom=wecom, dingtalk=dingtalk, feishu=feishu, secret=secret)  # a quiet night says a wrong bot too
 
     parsed = _read_report(report, language)
     if night is not None:
@@ -1211,6 +1213,8 @@ def main() -> None:
     except AuditError as exc:
         if STOP_SIGNAL:  # the stop's exception was swallowed in a callback, and this followed
             _fail_stopped(STOP_SIGNAL[0])
+        # A config file's error in the file's own language, unless --lang says otherwise.
+        LANG = _argv_lang(sys.argv[1:]) or getattr(exc, "lang", None) or LANG
         _fail(exc.localized(LANG))
     except Stopped as exc:
         # SIGTERM and Ctrl-C: the run could not be done (exit 2, spec §10); its temporary

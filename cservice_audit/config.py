@@ -51,12 +51,17 @@ _KEYS: dict[str, tuple[type, ...]] = {
     "rejects": (str,),
     "report_url": (str,),
 }
-_NOTIFY_KEYS = {"wecom", "dingtalk", "feishu", "secret", "timeout", "report_url"}
+NOTIFY_BOTS = ("wecom", "dingtalk", "feishu")
+_NOTIFY_KEYS = {*NOTIFY_BOTS, "secret", "timeout", "report_url"}
 _PATH_KEYS = {"ruleset", "history", "mapping", "output", "baseline", "rejects"}
 
 
 class ConfigError(AuditError):
-    """The config file is unreadable or has a wrong key; the message names file and key."""
+    """The config file is unreadable or has a wrong key; the message names file and key.
+    `lang`: the file's own `lang` when it could be read, the language to say it in (cron runs
+    with LANG=C; the file is the shop's choice, as for every other message)."""
+
+    lang: str | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,14 @@ def load_config(explicit: Path | None, cwd: Path | None = None) -> Config:
         raise ConfigError("error.config_unreadable", path=path, reason=os_reason(exc)) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError("error.config_toml", path=path, reason=str(exc).splitlines()[0]) from None
+    try:
+        return _validated(path, raw)
+    except ConfigError as exc:
+        exc.lang = raw.get("lang") if raw.get("lang") in ("zh", "en") else None
+        raise
+
+
+def _validated(path: Path, raw: dict[str, Any]) -> Config:
     values: dict[str, Any] = {}
     notify: dict[str, Any] = {}
     caps: dict[str, Any] = {}
@@ -102,6 +115,10 @@ def load_config(explicit: Path | None, cwd: Path | None = None) -> Config:
                 if sub not in _NOTIFY_KEYS:
                     raise ConfigError("error.config_key", path=path, name=f"notify.{sub}", known=", ".join(sorted(_NOTIFY_KEYS)))
                 notify[sub] = subvalue
+            bots = [name for name in NOTIFY_BOTS if notify.get(name)]
+            if len(bots) > 1:
+                # One group per config; said on every run, not only on the first night with news.
+                raise ConfigError("error.config_notify_bots", path=path, names=", ".join(f"notify.{name}" for name in bots))
             continue
         if key not in _KEYS:
             raise ConfigError("error.config_key", path=path, name=key, known=", ".join(sorted(_KEYS)) + ", [notify], [limits]")

@@ -183,6 +183,16 @@ def notify(
     """Push the digest of `report` (a parsed JSON report) to the one webhook given, in `lang`
     (default: the environment's); returns the platform's name. Plain arguments, so a config
     file's [notify] table maps onto them."""
+    platform, url = target(wecom=wecom, dingtalk=dingtalk, feishu=feishu, secret=secret)
+    text = digest(report, report_url=report_url, limit=LIMIT, lang=lang)
+    request = build_request(platform, url, text, title_of(report), secret=secret, now=now())
+    post(platform, request, timeout=timeout, retries=retries, backoff=backoff)
+    return platform
+
+
+def target(*, wecom: str | None, dingtalk: str | None, feishu: str | None, secret: str | None) -> tuple[str, str]:
+    """(platform, address) of the one bot given, checked: `notify` calls it before it decides
+    whether to push, so a wrong bot is said on a quiet night too, not first on a night with news."""
     targets = {name: url for name, url in (("wecom", wecom), ("dingtalk", dingtalk), ("feishu", feishu)) if url}
     if len(targets) != 1:
         raise AuditError("error.push_one_target")
@@ -198,7 +208,4 @@ def notify(
         raise AuditError("error.push_address_chars", platform=platform, pos=odd[0], char=f"U+{ord(odd[1]):04X}")
     if secret and platform == "wecom":
         raise AuditError("error.push_secret")
-    text = digest(report, report_url=report_url, limit=LIMIT, lang=lang)
-    request = build_request(platform, url, text, title_of(report), secret=secret, now=now())
-    post(platform, request, timeout=timeout, retries=retries, backoff=backoff)
-    return platform
+    return platform, url

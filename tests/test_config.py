@@ -206,6 +206,36 @@ def test_a_wrong_key_or_value_is_one_line_naming_it(cli, tmp_path, text, named):
     assert "Traceback" not in r.err and r.out == ""
 
 
+def test_a_config_error_speaks_the_files_language_under_cron(cli, tmp_path):
+    """A typo in a config that says lang = "zh" was reported in English under cron's LANG=C,
+    the one line ops read in the mail. The file's own language, unless --lang says otherwise."""
+    config = _write(tmp_path / "typo.toml", 'platform = "pinduoduo"\nlang = "zh"\nhistroy = "h"\n')
+    zh, en = cli.many(
+        {"args": ("audit", SAMPLE, "--config", config), "env": {"LANG": "C"}},
+        {"args": ("audit", SAMPLE, "--config", config, "--lang", "en"), "env": {"LANG": "C"}},
+    )
+    assert zh.code == 2 and zh.err.startswith("cservice-audit：错误：") and "histroy" in zh.err and "typo.toml" in zh.err, zh.err
+    assert en.code == 2 and en.err.startswith("cservice-audit: error: ") and "histroy" in en.err, en.err
+
+
+def test_two_bots_in_the_config_are_refused_on_every_run(cli, tmp_path):
+    """[notify] with a DingTalk and a Feishu bot was refused only when a push was due: a quiet
+    night's `notify --only-news` said 未推送 and exit 0, and the first night with news failed.
+    The config is refused on load, naming the two keys; a command line without any bot too."""
+    config = _write(tmp_path / "two.toml", 'platform = "pinduoduo"\nlang = "zh"\n[notify]\ndingtalk = "http://127.0.0.1:9/a"\nfeishu = "http://127.0.0.1:9/b"\n')
+    report = tmp_path / "r.json"
+    assert cli("audit", SAMPLE, "-p", "pinduoduo", "--no-history", "-f", "json", "-o", report, "--exit-zero").code == 0
+    quiet, audit, none = cli.many(
+        ("notify", report, "--config", config, "--only-news", "--fail-on", "error", "--date", "2026-11-21"),
+        ("audit", SAMPLE, "--config", config, "--no-history"),
+        ("notify", report, "--only-news", "--lang", "zh"),
+    )
+    for run in (quiet, audit):
+        assert run.code == 2 and len(run.err_lines()) == 1, run.err
+        assert "two.toml" in run.err and "notify.dingtalk, notify.feishu" in run.err and "只推送到一个群" in run.err, run.err
+    assert none.code == 2 and "[notify]" in none.err and "--wecom" in none.err, none.err
+
+
 def test_a_missing_config_file_is_exit_2(cli, tmp_path):
     r = cli("audit", SAMPLE, "--config", tmp_path / "nope.toml")
     assert r.code == 2 and "nope.toml" in r.err

@@ -203,11 +203,45 @@ def _read_excel(path: str, sheet: str | None, spooled: str | None = None) -> Raw
     except ModuleNotFoundError as exc:
         raise InputError("error.fastexcel", path=path, reason=exc) from None
     except Exception as exc:  # noqa: BLE001 - calamine raises its own types; the file is named
-        raise InputError("error.not_excel", path=path, reason=_first_line(exc)) from None
+        raise _excel_error(path, spooled or path, sheet, exc) from None
     first = header + 2  # the sheet's row of the first record (the header is one above)
     # Blank rows stay in: normalize skips and counts them (`rows_blank`), as a CSV's.
     lines = pl.Series("line", range(first, frame.height + first), dtype=pl.Int64)
     return RawTable(path, frame.lazy().with_row_index("_record"), "xlsx", "xlsx", record_lines=lines, title_rows=titles, header_line=header + 1)
+
+
+# What a workbook starts with: a zip (xlsx, xlsm) or an OLE compound file (xls).
+_WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
+
+
+def _excel_error(path: str, local: str, sheet: str | None, exc: Exception) -> InputError:
+    """Why a file named .xlsx could not be read, in the words a supervisor can act on: a CSV
+    saved under an Excel name (WPS's 另存为 with the wrong type), a file that is no workbook at
+    all (cut short by a download), an empty sheet; the reader's own words otherwise, and
+    `--sheet` asked about only when one was given."""
+    try:
+        with open(local, "rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        head = b""
+    if head and not head.startswith(_WORKBOOK_MAGIC):
+        try:
+            text = b"\x00" not in head and bool(head.decode("utf-8", errors="strict" if len(head) < 4096 else "ignore").strip())
+        except UnicodeDecodeError:
+            text = b"\x00" not in head and _decodes_as_gb18030(head)
+        return InputError("error.excel_is_text" if text else "error.excel_no_workbook", path=path)
+    reason = _first_line(exc)
+    if "empty excel sheet" in reason.lower():
+        return InputError("error.excel_empty_sheet", path=path, sheet=sheet or 1)
+    return InputError("error.not_excel_sheet" if sheet else "error.not_excel", path=path, reason=reason, sheet=sheet)
+
+
+def _decodes_as_gb18030(head: bytes) -> bool:
+    try:
+        head.decode("gb18030")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _header_row(top: pl.DataFrame) -> tuple[int, int] | None:

@@ -295,6 +295,31 @@ def test_cli_reads_xlsx_first_sheet_and_sheet_option(workbook, cli_factory):
     assert len(lines) == 1 and workbook.name in lines[0] and "--sheet" in lines[0], missing.err
 
 
+def test_a_file_named_xlsx_that_is_no_workbook_says_what_it_is(workbook, tmp_path, cli_factory):
+    """A CSV saved under an .xlsx name, a download cut before the zip began, an empty sheet: each
+    ended `；--sheet 是否正确？` with the reader's own words (`calamine error: Xlsx error: Zip
+    error: … EOCD`), though no --sheet was given. Each says now what the file is."""
+    import xlsxwriter
+
+    (tmp_path / "csv.xlsx").write_text("时间,店铺,买家,角色,客服,内容\n2026-11-22 09:00:00,店,b,买家,,在吗\n", "gb18030")
+    (tmp_path / "cut.xlsx").write_bytes(bytes(range(256)) * 4)
+    with xlsxwriter.Workbook(tmp_path / "empty.xlsx") as book:
+        book.add_worksheet("会话记录")
+    (tmp_path / "damaged.xlsx").write_bytes(workbook.read_bytes()[:2000])  # a zip, cut short
+    cli = cli_factory(tmp_path)
+    runs = cli.many(*[("audit", name, "-p", "pdd", "--no-history", "--lang", "zh") for name in ("csv.xlsx", "cut.xlsx", "empty.xlsx", "damaged.xlsx")])
+    said = {}
+    for name, run in zip(("csv.xlsx", "cut.xlsx", "empty.xlsx", "damaged.xlsx"), runs, strict=True):
+        lines = run.err_lines()
+        assert run.code == 2 and len(lines) == 1 and name in lines[0] and "Traceback" not in run.err, run.err
+        assert "--sheet" not in lines[0], lines[0]
+        said[name] = lines[0]
+    assert "改为 .csv" in said["csv.xlsx"], said
+    assert "不是 Excel 工作簿" in said["cut.xlsx"], said
+    assert "是空的" in said["empty.xlsx"], said
+    assert "文件是否损坏" in said["damaged.xlsx"], said
+
+
 # --------------------------------------------------------------------------- folders and duplicates
 
 # Two exports of the same day that overlap: the GB18030 one from the back office, the UTF-8

@@ -105,9 +105,10 @@ def check_text(text: str, ruleset: Ruleset) -> dict[str, Any]:
 def render(result: dict[str, Any], lang: str = "en") -> str:
     """The result as plain lines for a terminal, in `lang` (untrusted text made terminal-safe)."""
     w = labels(lang)
-    lines = [f"{w['text']}: {terminal_safe(result['text'], keep_newlines=False)}"]
+    colon, sep = w["colon"], w["sep"]  # ：and ，in Chinese, as every zh line of the tool
+    lines = [f"{w['text']}{colon}{terminal_safe(result['text'], keep_newlines=False)}"]
     if result["normalized"] is not None:
-        lines.append(f"{w['normalized']}: {terminal_safe(result['normalized'], keep_newlines=False)}")
+        lines.append(f"{w['normalized']}{colon}{terminal_safe(result['normalized'], keep_newlines=False)}")
     if not result["rules"]:
         lines.append(w["no_rules"])
     for rule in result["rules"]:
@@ -115,15 +116,15 @@ def render(result: dict[str, Any], lang: str = "en") -> str:
         lines.append(f"{rule['code']:<8} {verdict:<5} {terminal_safe(rule['title'])}")
         if rule["hit"]:
             how = {"phrase": w["by_phrase"], "pattern": w["by_pattern"], "sound": w["by_sound"], "model": w["by_model"]}[rule["how"]]
-            detail = f"  {w['matched']} '{terminal_safe(rule['match'])}'"
+            detail = f"  {w['matched']} {w['quoted'].format(x=terminal_safe(rule['match']))}"
             if rule["how"] == "sound":
-                detail += f" ({how} {terminal_safe(rule['sounds_like'])})"
+                detail += w["paren"].format(x=f"{how} {terminal_safe(rule['sounds_like'])}")
             else:
-                detail += f" ({how})"
+                detail += w["paren"].format(x=how)
             if rule["how"] != "phrase" and rule["listed"]:
-                detail += f": {terminal_safe(rule['listed'])}"
+                detail += f"{colon}{terminal_safe(rule['listed'])}"
             if rule["origin"]:
-                detail += f", {terminal_safe(origin_text(_origin_read(rule['origin']), lang))}"
+                detail += f"{sep}{terminal_safe(origin_text(_origin_read(rule['origin']), lang))}"
             lines.append(detail)
         else:
             lines.append(f"  {w['nothing']}")
@@ -131,9 +132,9 @@ def render(result: dict[str, Any], lang: str = "en") -> str:
                 # The score is shown rounded; just under the threshold both may round alike.
                 below = "<" if round(scored["score"], 2) < round(scored["threshold"], 2) else "≈"
                 model = terminal_safe(list_name(scored["model"], lang))
-                lines.append(f"  {w['model_below']}: {model} {scored['score']:.2f} {below} {scored['threshold']:.2f}")
+                lines.append(f"  {w['model_below']}{colon}{model} {scored['score']:.2f} {below} {scored['threshold']:.2f}")
         if rule["allowed"]:
-            lines.append(f"  {w['allowed']}: {', '.join(terminal_safe(a) for a in rule['allowed'])}")
+            lines.append(f"  {w['allowed']}{colon}{w['list_sep'].join(terminal_safe(a) for a in rule['allowed'])}")
         if rule["negated"]:
-            lines.append(f"  {w['negated']}: {', '.join(terminal_safe(n) for n in rule['negated'])}")
+            lines.append(f"  {w['negated']}{colon}{w['list_sep'].join(terminal_safe(n) for n in rule['negated'])}")
     return "\n".join(lines) + "\n"

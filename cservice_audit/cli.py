@@ -857,7 +857,7 @@ def trend(
     import polars as pl
 
     from cservice_audit.history import HistoryStore
-    from cservice_audit.trend import known_agents, weekly
+    from cservice_audit.trend import weekly
 
     ruleset, folder, settings = _history_setup(platform, history, config, lang)
     # A shop's config is that shop's trend (spec §11: stored days of other shops are not
@@ -889,8 +889,14 @@ def trend(
         if len(named) > 1:
             raise AuditError(t("error.agent_ambiguous", LANG, agent=one_line(agent), names=one_line(", ".join(named))))
         if not named:
-            agents = known_agents(stored)
-            raise AuditError(t("error.unknown_agent", LANG, agent=one_line(agent), platform=ruleset.platform, known=one_line(", ".join(agents))))
+            from cservice_audit.i18n import sentinel_name
+            from cservice_audit.render.names import in_shop, shop_cuts
+
+            # The names as the trend table shows them (小周, （未分配）), not the stored keys
+            # (天猫乙店:小周, (unassigned)): what the supervisor can type back.
+            cuts = shop_cuts(pairs)
+            agents = sorted({sentinel_name(a, LANG) or in_shop(a, cuts.get(s, "")) for s, a in pairs if a is not None})
+            raise AuditError(t("error.unknown_agent", LANG, agent=one_line(agent), platform=ruleset.platform, known=one_line(t("list.sep", LANG).join(agents))))
         agent = named[0]
     table = weekly(stored, ruleset, weeks=weeks, rule=code, agent=agent)
     if fmt == ListingFormat.table:

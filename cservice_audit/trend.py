@@ -102,10 +102,5 @@ def sparkline(values: list[float | None], top: float = 1.0) -> str:
     return "".join(" " if v is None else BARS[max(0, min(steps, round(v / top * steps)))] for v in values)
 
 
-def known_agents(stored: pl.LazyFrame) -> list[str]:
-    """Every agent name the history holds (for naming a misspelt --agent)."""
-    return sorted(stored.select(pl.col("agent").drop_nulls().unique()).collect().get_column("agent").to_list())
-
-
 def week_label(week: date, partial: bool) -> str:
     return f"{week:%m-%d}" + ("*" if partial else "")

@@ -308,3 +308,19 @@ def test_history_and_trend_take_platform_history_and_language_from_the_file(cli,
     (tmp_path / "cservice-audit.toml").write_text(f'history = "{tmp_path / "h"}"\n', "utf-8")
     missing = cli("trend", cwd=tmp_path)
     assert missing.code == 2 and "--platform" in missing.err and len(missing.err_lines()) == 1
+
+
+def test_trend_names_the_agents_it_knows_as_its_table_does(cli, tmp_path):
+    """A misspelt `trend --agent` listed the stored keys: `(unassigned), 天猫乙店:小周, …`, in a
+    Chinese shop's error. It lists the names the trend table shows, the ones to type back."""
+    rows = ["ts,shop,buyer,role,agent,text"]
+    for i, agent in enumerate(("天猫乙店:小周", "天猫乙店:小美")):
+        rows += [f"2026-11-22 10:0{i}:00,天猫乙店,b{i},buyer,,在吗", f"2026-11-22 10:0{i}:20,天猫乙店,b{i},agent,{agent},在的"]
+    rows += ["2026-11-22 11:00:00,天猫乙店,b9,buyer,,人呢"]  # nobody answers: unassigned
+    export = _write(tmp_path / "day.csv", "\n".join(rows) + "\n")
+    _write(tmp_path / "cservice-audit.toml", f'platform = "taobao"\nhistory = "{tmp_path / "h"}"\nlang = "zh"\n')
+    assert cli("audit", export, "-f", "json", "--exit-zero", cwd=tmp_path).code == 0
+    wrong = cli("trend", "--agent", "老王", cwd=tmp_path)
+    assert wrong.code == 2 and len(wrong.err_lines()) == 1, wrong.err
+    assert "（已有：小周，小美，（未分配））" in wrong.err and "天猫乙店:" not in wrong.err and "(unassigned)" not in wrong.err, wrong.err
+    assert cli("trend", "--agent", "小周", cwd=tmp_path).code == 0

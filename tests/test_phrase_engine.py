@@ -151,7 +151,7 @@ def test_check_text_takes_the_shops_config_and_offers_only_its_formats(cli, writ
     write("mine.yaml", "extends: jd\nversion: \"mine\"\nrules:\n  - code: JD-P1\n    params: {phrases: [蓝莓暗号]}\n")
     write("shop.toml", 'ruleset = "mine.yaml"\nlang = "zh"\n')
     own = cli("check-text", "亲，对下蓝莓暗号哈", "--config", "shop.toml")
-    assert own.out.startswith("消息: "), own.out[:200]
+    assert own.out.startswith("消息："), own.out[:200]
     flag = cli("check-text", "亲，对下蓝莓暗号哈", "--config", "shop.toml", "-p", "jd", "--lang", "en")
     assert flag.code == 0 and flag.out.startswith("message: "), flag.out[:300]
     assert own.code == 1 and "JD-P1" in own.out, own.out
@@ -226,7 +226,7 @@ def test_check_text_shows_how_near_each_model_came_on_a_pass(cli) -> None:
         assert m["score"] < m["threshold"]
     assert [m["model"] for m in by_code["DY-P2"]["models"]] == ["contact"]
     text = cli("check-text", "已为您催促快递", "-p", "douyin", env={"LANG": "zh_CN.UTF-8"})
-    line = f"模型得分未到阈值: abuse（辱骂、暗语辱骂、威胁） {scored['abuse']['score']:.2f} < {scored['abuse']['threshold']:.2f}"
+    line = f"模型得分未到阈值：abuse（辱骂、暗语辱骂、威胁） {scored['abuse']['score']:.2f} < {scored['abuse']['threshold']:.2f}"
     assert line in text.out, text.out
     # Every shared list and model a shipped rule names reads in Chinese beside its file name.
     from cservice_audit.i18n import catalogue

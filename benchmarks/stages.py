@@ -57,7 +57,7 @@ def build_context(files: list[str], ruleset) -> Context:
     rejects = _rejects_with_lines(normalized.rejects.collect(), tables)
     slim = normalized.events.drop("message_id", "_record").with_columns(pl.col("_source").cast(pl.Categorical))
     events_all = slim.collect(engine="streaming")
-    events = assign_conversations(events_all.lazy().filter(~pl.col("_duplicate")).drop("_duplicate", "_source"), ruleset.session_gap).collect().lazy()
+    events = assign_conversations(events_all.lazy().filter(~pl.col("_duplicate")).drop("_duplicate", "_source"), ruleset.session_gap, ruleset.service_opens).collect().lazy()
     last = events_all.get_column("ts").max()
     context = Context(events=events, rejects=rejects, timezone=ruleset.timezone, as_of=last.date(), first_day=None,
                       data_ends=events.group_by("shop").agg(pl.col("ts").max().alias("_data_end")).collect(),

@@ -189,8 +189,8 @@ def _run_audit(
         _require_own_shop(events_all, options.shop, engine)
     events = events_all.lazy().filter(~pl.col("_duplicate")).drop("_duplicate", "_source")
     if spilled and ruleset.session_gap is not None:
-        events = spill.with_sessions(events, ruleset.session_gap, folder)
-    events = assign_conversations(events, ruleset.session_gap)
+        events = spill.with_sessions(events, ruleset.session_gap, folder, ruleset.service_opens)
+    events = assign_conversations(events, ruleset.session_gap, ruleset.service_opens)
     summary = _summarize_input(events_all, rejects, tables, counts)
 
     _require_rows(summary, rejects)

@@ -375,10 +375,11 @@ def mark_duplicates(events: pl.LazyFrame) -> pl.LazyFrame:
 WAIT_BOUND = 86_400  # seconds a session stays open for a buyer waiting for a person
 
 
-def sessions(events: pl.LazyFrame, session_gap: float) -> pl.LazyFrame:
+def sessions(events: pl.LazyFrame, session_gap: float, opens: int | None = None) -> pl.LazyFrame:
     """(_order, _session): each event's session within its shop and buyer, named by its start
     (`20261122-1323`), a new one after a silence longer than `session_gap` seconds (but for a
-    reply to a buyer waiting, up to WAIT_BOUND). From the key columns only, sorted once and
+    reply to a buyer waiting, up to WAIT_BOUND and, with `opens` (the ruleset's service day
+    opening, seconds after midnight), before the next day's opening). From the key columns only, sorted once and
     scanned linearly (windows keyed by shop and buyer strings, over every column, cost
     several times more), joined back by input order."""
     same = ((pl.col("shop") == pl.col("shop").shift(1)) & (pl.col("buyer") == pl.col("buyer").shift(1))).fill_null(False)
@@ -398,24 +399,34 @@ def sessions(events: pl.LazyFrame, session_gap: float) -> pl.LazyFrame:
     # such buyer. A day is the platforms' own bound on a wait (PDD-N1's 24-hour clause).
     last_person = pl.when(pl.col("role").is_in(["buyer", "agent"])).then(pl.col("role")).when(~same).then(pl.lit("")).forward_fill()
     waiting = (last_person.shift(1) == "buyer").fill_null(False) & ((pl.col("ts") - spoke_at.shift(1)) <= timedelta(seconds=WAIT_BOUND))
+    if opens is not None:
+        # And not past the next day's opening (2026-12-07, a newcomer's JD week): a buyer
+        # unanswered at 13:37 who greeted the morning shift at 09:57 the next day made the
+        # 5-second reply a 20-hour wait in JD-A1's mean, in a week's audit only (the nightly
+        # export ends at 02:30). A question not answered when the next day opens is its own
+        # day's failure (JD-R30 counts it late); the next day's message starts a session.
+        spoke_day = pl.when(speaker | ~same).then(pl.col("day")).forward_fill().shift(1)
+        next_day = spoke_day + timedelta(days=1)
+        before_opening = (pl.col("day") < next_day) | ((pl.col("day") == next_day) & (pl.col("tod") < opens))
+        waiting = waiting & before_opening.fill_null(False)
     starts = ~same | (speaker & silence & ~waiting)
     # Named by when it starts, in local time to the minute (sessions start 10 minutes apart
     # at least): the same in a day's export and a week's, where a number (#1, #2, …) counted
     # the buyer's sessions of that export and `show ID` on another export opened another chat.
     start = pl.when(starts).then(pl.col("ts")).forward_fill().dt.strftime("%Y%m%d-%H%M")
     return (
-        events.select("shop", "buyer", "ts", "role", "_order")
+        events.select("shop", "buyer", "ts", "role", "_order", "day", "tod")
         .sort("shop", "buyer", "ts", "_order")
         .select("_order", start.alias("_session"))
     )
 
 
-def assign_conversations(events: pl.LazyFrame, session_gap: float | None) -> pl.LazyFrame:
+def assign_conversations(events: pl.LazyFrame, session_gap: float | None, opens: int | None = None) -> pl.LazyFrame:
     """Fill in conversations the export does not give: shop + buyer, split at silences.
 
     With `session_gap` (seconds), a silence longer than it between two events of the same
     shop and buyer starts a new conversation (JD's 10-minute session rule), named by its
-    start: `shop/buyer#20261122-1323`. A conversation
+    start: `shop/buyer#20261122-1323`; `opens` as for `sessions`. A conversation
     id given by the export is the platform's own session and is kept as it is.
     """
     base = format_text("{}/{}", pl.col("shop"), pl.col("buyer"))
@@ -423,7 +434,7 @@ def assign_conversations(events: pl.LazyFrame, session_gap: float | None) -> pl.
         derived = base
     else:
         if "_session" not in events.collect_schema().names():  # spill.with_sessions brings its own
-            events = events.join(sessions(events, session_gap), on="_order", how="left", maintain_order="left")
+            events = events.join(sessions(events, session_gap, opens), on="_order", how="left", maintain_order="left")
         derived = format_text("{}#{}", base, pl.col("_session"))
     events = events.with_columns(
         pl.when(pl.col("conversation").is_null()).then(derived).otherwise(pl.col("conversation")).alias("conversation")

@@ -116,6 +116,10 @@ class Ruleset:
     extends: str | None = None
     notes: tuple[str, ...] = ()  # conflicts between sources and choices made, as text
     notes_zh: tuple[str, ...] = ()  # the notes in Chinese, shown instead of `notes` in Chinese
+    # The earliest window start of all its rules (seconds after midnight), kept through
+    # --select/--ignore: where a derived session ends for a buyer still waiting (normalize.sessions),
+    # which must not depend on the rules a run selected (conversation ids are fingerprints).
+    service_opens: int | None = None
 
     def notes_in(self, lang: str) -> tuple[str, ...]:
         return (lang == "zh" and self.notes_zh) or self.notes
@@ -428,6 +432,7 @@ def _build(label: str, data: dict, origin: str) -> Ruleset:
         extends=data.get("extends"),
         notes=tuple(notes),
         notes_zh=tuple(notes_zh),
+        service_opens=min((r.params["window"].start for r in rules if r.params.get("window") is not None), default=None),
     )
 
 

@@ -151,7 +151,7 @@ def duplicates(events: pl.LazyFrame) -> pl.DataFrame:
     return candidates.filter(~duplicate_key().is_first_distinct()).select(pl.col("_order"), pl.col("_source").cast(pl.String))
 
 
-def with_sessions(events: pl.LazyFrame, session_gap: float, folder: Path) -> pl.LazyFrame:
+def with_sessions(events: pl.LazyFrame, session_gap: float, folder: Path, opens: int | None = None) -> pl.LazyFrame:
     """`events` (spilled, duplicates dropped) with `_session`, as normalize.sessions numbers
     them, without sorting the whole input: a session never leaves its (shop, buyer), so the
     events are taken by hash bucket of (shop, buyer), each bucket sorted alone, and the
@@ -159,7 +159,7 @@ def with_sessions(events: pl.LazyFrame, session_gap: float, folder: Path) -> pl.
     batch reads only its own."""
     target = folder / "sessions"
     for b, mine in enumerate(hash_buckets(events, pl.struct("shop", "buyer").hash(), SESSION_BUCKET_ROWS)):
-        numbered = sessions(mine, session_gap).collect(engine="in-memory")
+        numbered = sessions(mine, session_gap, opens).collect(engine="in-memory")
         keys = mine.select("_order", SHOP_KEY, "day").collect(engine="streaming")
         numbered.join(keys, on="_order").lazy().sink_parquet(
             pl.PartitionBy(str(target / f"chunk={b}"), key=[SHOP_KEY, "day"]), mkdir=True

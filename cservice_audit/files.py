@@ -8,6 +8,7 @@ would break tomorrow's `--baseline`.
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -29,6 +30,21 @@ def atomic_write(path: str | Path, data: str | bytes | Iterable[str], *, what: s
     if target.is_dir():
         raise AuditError("error.write_folder", path=target, what=what)
     pieces = [data] if isinstance(data, (str, bytes)) else data
+    try:
+        mode = os.stat(target).st_mode
+    except OSError:
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):
+        # A device, FIFO or socket (`-o /dev/null`, `-o /dev/stdout`, a named pipe): write to
+        # it. Renaming a temporary file over it would replace the device node itself.
+        check_stopped()
+        try:
+            with open(target, "wb") as out:
+                for piece in pieces:
+                    out.write(piece.encode("utf-8") if isinstance(piece, str) else piece)
+        except OSError as exc:
+            raise AuditError("error.write_file", path=target, what=what, reason=os_reason(exc)) from None
+        return
     folder = target.parent if str(target.parent) else Path(".")
     try:
         handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)

@@ -815,7 +815,9 @@ def _jsonl(source: str, text: str, encoding: str) -> RawTable:
             if not isinstance(value, dict):
                 bad.append((number, line, t("reject.not_object", "en"), t("reject.not_object", "zh")))
                 continue
-            good.append(json.dumps({k: _jsonl_scalar(v) for k, v in value.items()}, ensure_ascii=False))
+            # ASCII escapes: a lone surrogate (`"\\ud800"`, valid JSON) cannot be encoded as UTF-8 for
+            # polars, which panicked on it (a Rust backtrace on the terminal).
+            good.append(json.dumps({k: _jsonl_scalar(v) for k, v in value.items()}))
             good_lines.append(number)
         frame = pl.read_ndjson(io.StringIO("\n".join(good)), infer_schema_length=None) if good else pl.DataFrame()
     frame = frame.select(_as_string(name, dtype) for name, dtype in frame.schema.items())

@@ -1,0 +1,52 @@
+"""Review findings (hB): inputs and output targets that broke the one-line-error standard."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "pinduoduo-2026-11-22.csv"
+
+
+def test_jsonl_lone_surrogate_beside_a_rejected_line(cli, write):
+    # A lone surrogate escape (\ud800) is valid JSON; with one bad line in the file the slow
+    # road re-serialized each good line with ensure_ascii=False and polars panicked
+    # (a Rust backtrace on stderr, "internal error").
+    path = write(
+        "chats.jsonl",
+        '{"ts":"2026-11-22 09:00:00","buyer":"b1","role":"buyer","text":"a"}\n'
+        "[1]\n"
+        '{"ts":"2026-11-22 09:01:00","buyer":"b1","role":"agent","agent":"a1","text":"\\ud800"}\n'
+        '{"ts":"2026-11-22 09:02:00","buyer":"b1","role":"agent","agent":"a1","text":"b"}\n',
+    )
+    run = cli("audit", path, "-p", "pdd", "--no-history", "-f", "json")
+    assert "panicked" not in run.err and "internal error" not in run.err, run.err
+    assert run.code in (0, 1), run.err
+    report = run.json()
+    assert report["input"]["rows_read"] == 4
+    assert report["input"]["rows_rejected"] == 1
+    assert "chats.jsonl:2" in run.err
+
+
+def test_output_to_a_device_or_fifo_is_written_not_replaced(cli, tmp_path):
+    # `-o /dev/null` (root) replaced the device node with a regular file: the atomic write
+    # renames a temporary file over whatever the path is. A character device or a FIFO is
+    # written to, as any tool does.
+    import threading
+
+    fifo = tmp_path / "report.fifo"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+
+    def read() -> None:
+        with open(fifo, "rb") as handle:
+            got.append(handle.read())
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    run = cli("audit", SAMPLE, "-p", "pdd", "--no-history", "-f", "json", "-o", fifo, timeout=120)
+    assert run.code in (0, 1), run.err
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode), "the FIFO was replaced by a regular file"
+    reader.join(timeout=30)
+    assert got and got[0].startswith(b"{")

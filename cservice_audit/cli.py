@@ -379,9 +379,19 @@ def audit(
             sys.stdout.flush()
     else:
         data = chosen in (Format.json, Format.jsonl, Format.csv)
-        for piece in [text] if isinstance(text, str) else text:
-            sys.stdout.write(_data_out(piece) if data else piece)
-        sys.stdout.flush()
+        try:
+            for piece in [text] if isinstance(text, str) else text:
+                sys.stdout.write(_data_out(piece) if data else piece)
+            sys.stdout.flush()
+        except OSError as exc:
+            # A reader gone (`| head`, a consumer that died: EPIPE) or a full disk: the payload
+            # did not arrive, so the run could not be done (exit 2), never Typer's silent exit 1
+            # for EPIPE, which cron reads as "new findings", nor an internal error.
+            try:
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second failure at exit
+            except OSError:
+                pass
+            raise AuditError("error.write_file", path="<stdout>", what=Term("file.report"), reason=os_reason(exc)) from None
 
     # Only new findings set the exit status: known ones were alerted on before (spec §11).
     worst = SEVERITY_RANK[fail_on.value]

@@ -50,3 +50,38 @@ def test_output_to_a_device_or_fifo_is_written_not_replaced(cli, tmp_path):
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode), "the FIFO was replaced by a regular file"
     reader.join(timeout=30)
     assert got and got[0].startswith(b"{")
+
+
+def test_stdout_closed_early_is_exit_2_not_1(cli_command, tmp_path):
+    # `audit ... -f json | consumer` whose consumer dies: Typer turned EPIPE into a silent
+    # exit 1 ("new findings" to cron), even with --exit-zero; the report never arrived.
+    import subprocess
+
+    proc = subprocess.Popen(
+        [cli_command, "audit", str(SAMPLE), "-p", "pdd", "--no-history", "-f", "json", "--exit-zero"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path,
+        env={**os.environ, "LANG": "C.UTF-8", "CSERVICE_AUDIT_HOME": str(tmp_path / "h")},
+    )
+    proc.stdout.read(10)
+    proc.stdout.close()
+    err = proc.stderr.read().decode("utf-8", "replace")
+    assert proc.wait(timeout=120) == 2, err
+    assert "<stdout>" in err and "Traceback" not in err and "internal error" not in err
+
+
+def test_stdout_on_a_full_disk_is_one_line(cli_command, tmp_path):
+    import subprocess
+
+    import pytest
+
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full")
+    with open("/dev/full", "wb") as full:
+        proc = subprocess.run(
+            [cli_command, "audit", str(SAMPLE), "-p", "pdd", "--no-history", "-f", "json"],
+            stdin=subprocess.DEVNULL, stdout=full, stderr=subprocess.PIPE, cwd=tmp_path,
+            env={**os.environ, "LANG": "C.UTF-8", "CSERVICE_AUDIT_HOME": str(tmp_path / "h")},
+        )
+    err = proc.stderr.decode("utf-8", "replace")
+    assert proc.returncode == 2, err
+    assert "internal error" not in err and "No space left" in err

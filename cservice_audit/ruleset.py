@@ -201,9 +201,23 @@ def load_file(path: str | Path, origin: str | None = None) -> Ruleset:
         if isinstance(base, dict) and base.get("extends"):
             raise RulesetError("error.extends_deep", path=label, parent=parent)
         _check_override_rules(label, data.get("rules"))
+        _check_enabled(label, data.get("rules"))
         data = _merge(base, data)
         origin = f"{path} (extends {base_origin})"
+    elif isinstance(data.get("rules"), list):
+        # `enabled: false` drops a rule in a ruleset of its own too, not only in an override
+        # (it used to be accepted and ignored: the rule ran).
+        _check_enabled(label, data["rules"])
+        data = {**data, "rules": [r for r in data["rules"] if not (isinstance(r, dict) and r.get("enabled") is False)]}
     return _build(label, data, origin or str(path))
+
+
+def _check_enabled(label: str, rules: Any) -> None:
+    """`enabled` is true or false: `"no"`, `"false"` or `0` used to keep the rule running."""
+    for i, rule in enumerate(rules if isinstance(rules, list) else []):
+        if isinstance(rule, dict) and "enabled" in rule and not isinstance(rule["enabled"], bool):
+            where = f"rules[{rule['code']}]" if isinstance(rule.get("code"), str) else f"rules[{i}]"
+            raise RulesetError("error.at", path=label, where=f"{where}.enabled", problem=ParamError("param.bool", value=repr(rule["enabled"])))
 
 
 class _DatesAsText(yaml.SafeLoader):

@@ -85,3 +85,27 @@ def test_stdout_on_a_full_disk_is_one_line(cli_command, tmp_path):
     err = proc.stderr.decode("utf-8", "replace")
     assert proc.returncode == 2, err
     assert "internal error" not in err and "No space left" in err
+
+
+RULESET = Path(__file__).resolve().parent.parent / "rulesets" / "pinduoduo.yaml"
+
+
+def test_ruleset_enabled_must_be_true_or_false(cli, write):
+    # `enabled: "false"` (or "no", 0) was accepted and the rule kept running.
+    for value in ('"false"', '"no"', "0"):
+        path = write("mine.yaml", f"extends: pinduoduo\nrules:\n  - code: PDD-R3\n    enabled: {value}\n")
+        run = cli("validate-ruleset", path)
+        assert run.code == 2, (value, run.out, run.err)
+        assert "rules[PDD-R3].enabled" in run.err and len(run.err_lines()) == 1
+
+
+def test_enabled_false_in_a_ruleset_of_its_own_drops_the_rule(cli, write):
+    import yaml
+
+    data = yaml.safe_load(RULESET.read_text(encoding="utf-8"))
+    data["rules"][0]["enabled"] = False
+    code = data["rules"][0]["code"]
+    path = write("own.yaml", yaml.safe_dump(data, allow_unicode=True))
+    run = cli("validate-ruleset", path)
+    assert run.code == 0, run.err
+    assert "7 rules" in run.out + run.err and code not in run.out + run.err, (run.out, run.err)

@@ -56,6 +56,17 @@ class Aliases:
         unknown = set(data) - {"columns", "values", "timestamp_formats", "description", "example"}
         if unknown:
             raise InputError("error.mapping_key", path=path, name=sorted(unknown)[0])
+        for key in ("columns", "values", "timestamp_formats"):
+            # A list or a scalar here was an internal error (AttributeError), not one line.
+            if data.get(key) is not None and not isinstance(data[key], dict):
+                raise InputError("error.mapping_table", path=path, name=key)
+        for field_name, mapping in (data.get("values") or {}).items():
+            if mapping is not None and not isinstance(mapping, dict):
+                raise InputError("error.mapping_table", path=path, name=f"values.{field_name}")
+        for layout in _as_list((data.get("timestamp_formats") or {}).get("naive") or []):
+            if any(z in str(layout) for z in ("%z", "%Z", "%:z", "%#z")):
+                # polars cannot put a zoned and a naive parse in one column (SchemaError crash).
+                raise InputError("error.mapping_naive_zone", path=path, layout=str(layout))
         columns = {k: list(v) for k, v in self.columns.items()}
         for name, spellings in (data.get("columns") or {}).items():
             if name not in CANONICAL:

@@ -109,3 +109,32 @@ def test_enabled_false_in_a_ruleset_of_its_own_drops_the_rule(cli, write):
     run = cli("validate-ruleset", path)
     assert run.code == 0, run.err
     assert "7 rules" in run.out + run.err and code not in run.out + run.err, (run.out, run.err)
+
+
+def test_mapping_of_the_wrong_shape_is_one_line(cli, write):
+    # `columns: [ts]`, `values: {role: 5}`, `timestamp_formats: 5` were internal errors.
+    cases = {
+        "columns: [ts]\n": "columns",
+        "columns: 5\n": "columns",
+        "values: [1]\n": "values",
+        "values: {role: 5}\n": "values.role",
+        "timestamp_formats: 5\n": "timestamp_formats",
+        'timestamp_formats: {naive: ["%Y-%m-%d %H:%M:%S%z"]}\n': "timestamp_formats.naive",
+    }
+    for text, where in cases.items():
+        path = write("map.yaml", text)
+        run = cli("audit", SAMPLE, "-p", "pdd", "--no-history", "-f", "json", "--mapping", path)
+        assert run.code == 2, (text, run.err)
+        assert "internal error" not in run.err and len(run.err_lines()) == 1, (text, run.err)
+        assert f"map.yaml: {where}:" in run.err, (text, run.err)
+
+
+def test_config_notify_of_the_wrong_type_is_one_line(cli, write):
+    # `[notify] wecom = 5` passed the strict config check and crashed `notify` (AttributeError).
+    report = cli("audit", SAMPLE, "-p", "pdd", "--no-history", "-f", "json", "-o", "r.json")
+    assert report.code in (0, 1), report.err
+    for text, key in (("wecom = 5", "notify.wecom"), ('timeout = "10"', "notify.timeout")):
+        config = write("c.toml", f'platform = "pinduoduo"\n[notify]\n{text}\n')
+        run = cli("notify", "r.json", "--config", config)
+        assert run.code == 2, run.err
+        assert "internal error" not in run.err and key in run.err, run.err

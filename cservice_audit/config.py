@@ -114,6 +114,11 @@ def _validated(path: Path, raw: dict[str, Any]) -> Config:
             for sub, subvalue in value.items():
                 if sub not in _NOTIFY_KEYS:
                     raise ConfigError("error.config_key", path=path, name=f"notify.{sub}", known=", ".join(sorted(_NOTIFY_KEYS)))
+                # Strict like the top level: `wecom = 5` was an internal error in `notify`.
+                kinds = (int, float) if sub == "timeout" else (str,)
+                if not isinstance(subvalue, kinds) or isinstance(subvalue, bool):
+                    names = "number" if sub == "timeout" else "str"
+                    raise ConfigError("error.config_type", path=path, name=f"notify.{sub}", expected=names, got=type(subvalue).__name__)
                 notify[sub] = subvalue
             bots = [name for name in NOTIFY_BOTS if notify.get(name)]
             if len(bots) > 1:

@@ -1,4 +1,6 @@
-"""Review findings (hB): inputs and output targets that broke the one-line-error standard."""
+"""Inputs and output targets that broke the one-line-error standard (a robustness review,
+2026-12-07): each is one line naming the file or key and exit 2, never a traceback, an
+internal error, a replaced device or an exit 1 that cron reads as new findings."""
 
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ stdout carries the payload only; progress and diagnostics go to stderr (spec §1
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -246,6 +247,7 @@ def audit(
     fail_on = fail_on or Severity(_choice(settings.get("fail_on", "error"), Severity, "fail_on"))
     items = items if items is not None else settings.get("items", 5)
 
+    _refuse_writing_over_inputs([*paths, *(reviews or ())], {"-o": output, "--rejects": rejects, "--items-csv": items_csv})
     options = AuditOptions(
         date=_audit_day(on_date, "--date"),
         since=_audit_day(since, "--since"),
@@ -398,6 +400,22 @@ def audit(
     new = result.findings.filter(result.findings["state"] == "new")
     failing = any(SEVERITY_RANK[s] <= worst for s in new.get_column("severity"))
     raise typer.Exit(exitcodes.FINDINGS if failing and not exit_zero else exitcodes.CLEAN)
+
+
+def _refuse_writing_over_inputs(inputs: list[str], outputs: dict[str, Path | None]) -> None:
+    """An output that is one of the run's inputs is exit 2 before anything is read: `-o` or
+    `--rejects` naming the export replaced the chats with the report (a lost export)."""
+    from cservice_audit.load import expand
+
+    existing = [(flag, path) for flag, path in outputs.items() if path is not None and path.exists()]
+    if not existing:
+        return
+    files = [f for f in expand(inputs) if f != "-"]
+    for flag, path in existing:
+        for name in files:
+            with contextlib.suppress(OSError):
+                if os.path.samefile(path, name):
+                    raise AuditError("error.output_is_input", flag=flag, path=one_line(path))
 
 
 def _data_out(text: str) -> str:

@@ -140,3 +140,18 @@ def test_config_notify_of_the_wrong_type_is_one_line(cli, write):
         run = cli("notify", "r.json", "--config", config)
         assert run.code == 2, run.err
         assert "internal error" not in run.err and key in run.err, run.err
+
+
+def test_an_output_that_is_an_input_is_refused_and_the_export_kept(cli, tmp_path):
+    """`-o` or `--rejects` naming the export (itself, through a folder argument, or a link to it)
+    replaced the chats with the report: exit 1 and the export gone. Exit 2 now, before anything
+    is read, and the export is as it was."""
+    export = tmp_path / "day.csv"
+    export.write_bytes(SAMPLE.read_bytes())
+    (tmp_path / "link.csv").symlink_to(export)
+    for args in (("day.csv", "-f", "csv", "-o", "day.csv"), (".", "-o", "day.csv"), ("day.csv", "--rejects", "link.csv", "-o", "r.json"),
+                 ("day.csv", "--items-csv", "day.csv", "-o", "r.json")):  # fmt: skip
+        run = cli("audit", *args, "-p", "pdd", "--no-history")
+        assert run.code == 2 and len(run.err_lines()) == 1 and "overwrite the export" in run.err, (args, run.err)
+        assert export.read_bytes() == SAMPLE.read_bytes(), args
+    assert cli("audit", "day.csv", "-p", "pdd", "--no-history", "-o", "r.json").code == 1  # another name is fine

@@ -128,12 +128,12 @@ class Site:
         line = self.line.replace("/opt/cservice-audit/.venv/bin/cservice-audit", _command())
         assert line.count(_command()) == 2  # the audit, then the push
         line = line.replace("/etc/cservice-audit", str(self.etc)).replace("/var/lib/cservice-audit", str(self.var))
-        line = line.replace("/var/log/cservice-audit.log", str(self.log / f"shop-{shop.lower()}.log"))
+        line = line.replace("/var/log/cservice-audit/", f"{self.log}/")
         line = line.replace("/srv/exports", str(self.root / "exports")).replace("shop-a", f"shop-{shop.lower()}")
         line = line.replace("$(date -d yesterday +\\%F)", str(day))
-        # `… | mail -s SUBJECT TO` becomes two lines in alerts.log: the subject and the body's
-        # line count (the tail of the log: tonight's lines, not every night's since install).
-        line = re.sub(r'mail -s "([^"]*)" [^\s;]+', rf'{{ echo "\1"; wc -l; }} >> {self.root}/alerts.log', line)
+        # `mail -s SUBJECT TO < LOG` becomes two lines in alerts.log: the subject and the body's
+        # line count (the night's own log: tonight's lines, not every night's since install).
+        line = re.sub(r'mail -s "([^"]*)" [^\s;<]+', rf'{{ echo "\1"; wc -l; }} >> {self.root}/alerts.log', line)
         return line
 
     def run(self, shop: str, night: int) -> subprocess.Popen:
@@ -148,7 +148,11 @@ class Site:
         return int((self.root / f"status-{shop}").read_text().strip())
 
     def stderr(self, shop: str) -> str:
-        path = self.log / f"shop-{shop.lower()}.log"
+        """Every night's log of the shop, in order of the nights."""
+        return "".join(path.read_text("utf-8") for path in sorted(self.log.glob(f"shop-{shop.lower()}.*.log")))
+
+    def night_log(self, shop: str, night: int) -> str:
+        path = self.log / f"shop-{shop.lower()}.{FIRST + timedelta(days=night - 1)}.log"
         return path.read_text("utf-8") if path.exists() else ""
 
 
@@ -276,7 +280,7 @@ def test_a_fortnight_of_the_readme_cron_recipe_for_two_shops(tmp_path, group_bot
     assert site.report("A")["as_of"] == str(FIRST + timedelta(days=13))  # the baseline untouched
     alerts = (tmp_path / "alerts.log").read_text("utf-8").splitlines()
     subjects = [a for a in alerts if not a.strip().isdigit()]
-    assert subjects == ["shop-b: audit could not run", "shop-a: audit could not run"]
+    assert subjects == [f"shop-b {FIRST + timedelta(days=7)}: audit could not run", f"shop-a {FIRST + timedelta(days=14)}: audit could not run"]
     # An audit killed outright (the kernel's OOM killer: SIGKILL, status 137) never reaches its
     # own exit 2: the line mails ops for any status but 0 and 1, and pushes nothing.
     _night_export(tmp_path, "A", 16)
@@ -285,7 +289,7 @@ def test_a_fortnight_of_the_readme_cron_recipe_for_two_shops(tmp_path, group_bot
     assert job.wait(timeout=300) == 0
     assert site.status("A") == 137 and len(GroupBot.pushes) == pushes
     alerts = (tmp_path / "alerts.log").read_text("utf-8").splitlines()
-    assert [a for a in alerts if not a.strip().isdigit()] == [*subjects, "shop-a: audit could not run"]
+    assert [a for a in alerts if not a.strip().isdigit()] == [*subjects, f"shop-a {FIRST + timedelta(days=15)}: audit could not run"]
     assert site.report("A")["as_of"] == str(FIRST + timedelta(days=13))  # the report untouched
     # A night with news whose push fails (the bot answers an error): ops get a mail, and
     # `notify` alone sends the same report (rerunning the audit would find nothing new).
@@ -294,7 +298,7 @@ def test_a_fortnight_of_the_readme_cron_recipe_for_two_shops(tmp_path, group_bot
     GroupBot.failing = True
     assert site.run("B", 16).wait(timeout=300) == 0
     assert site.status("B") == 1 and len(GroupBot.pushes) == pushes, site.stderr("B")[-300:]
-    assert (tmp_path / "alerts.log").read_text("utf-8").splitlines()[-2] == "shop-b: push failed, run notify again"
+    assert (tmp_path / "alerts.log").read_text("utf-8").splitlines()[-2] == f"shop-b {day}: push failed, run notify again"
     GroupBot.failing = False
     again = subprocess.run([_command(), "notify", "--config", site.etc / "shop-b.toml"], capture_output=True, text=True, timeout=120)
     assert again.returncode == 0 and len(GroupBot.pushes) == pushes + 1, again.stderr
@@ -305,9 +309,9 @@ def test_a_fortnight_of_the_readme_cron_recipe_for_two_shops(tmp_path, group_bot
     caught = day - timedelta(days=1)
     _write(tmp_path / "exports" / "shop-b" / f"{caught}.csv", _day_rows("B", caught, True, False), ["ts", "buyer", "role", "agent", "text"])
     pushes = len(GroupBot.pushes)
-    before = site.stderr("B")
+    assert not site.night_log("B", 15)  # the night never ran: its own log holds the catch-up only
     assert site.run("B", 15).wait(timeout=300) == 0
-    said = site.stderr("B")[len(before):]
+    said = site.night_log("B", 15)
     assert site.status("B") == 1 and "未覆盖" in said, said
     assert site.report("B")["as_of"] == str(day)  # night 16's report kept
     beside = json.loads((site.var / f"shop-b.{caught}.json").read_text("utf-8"))
@@ -317,6 +321,10 @@ def test_a_fortnight_of_the_readme_cron_recipe_for_two_shops(tmp_path, group_bot
     assert key == "shop-b" and text.startswith(f"**cservice-audit · 拼多多 · {caught}**") and "B客服1" in text, text
     assert f"本次审核的是 {caught}，比对的是更晚的" in text and "基线" not in text, text  # the baseline_later note, for the group too
     alerts = (tmp_path / "alerts.log").read_text("utf-8").splitlines()
-    assert alerts[-2] == "shop-b: push failed, run notify again"  # no new mail
-    # Each mail is the log's tail (what tonight said), not the whole log since the first night.
+    assert alerts[-2] == f"shop-b {day}: push failed, run notify again"  # no new mail
+    # Each mail is the night's own log (what that night's run said), not the whole log since the
+    # first night nor another shop's lines; its subject names the shop and the night.
     assert all(int(n) <= 20 for n in alerts if n.strip().isdigit()) and len(site.stderr("B").splitlines()) > 20, alerts
+    assert sorted({a.split(":")[0] for a in alerts if not a.strip().isdigit()}) == [
+        f"shop-a {FIRST + timedelta(days=14)}", f"shop-a {FIRST + timedelta(days=15)}", f"shop-b {FIRST + timedelta(days=7)}", f"shop-b {FIRST + timedelta(days=15)}"
+    ], alerts

@@ -132,6 +132,8 @@ def _validated(path: Path, raw: dict[str, Any]) -> Config:
             raise ConfigError("error.config_type", path=path, name=key, expected=names, got=type(value).__name__)
         if isinstance(value, list) and not all(isinstance(v, str) for v in value):
             raise ConfigError("error.config_strings", path=path, name=key)
+        if key == "items" and value < 0:  # as --items (min 0): -1 acted as 0
+            raise ConfigError("error.config_negative", path=path, name=key, value=value)
         if key in _PATH_KEYS:
             # Relative paths in the file are relative to the file, not to cron's working folder.
             value = str((path.parent / value).resolve()) if not Path(value).is_absolute() else value

@@ -14,6 +14,7 @@ read them with `current()`.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass, fields, replace
@@ -96,8 +97,12 @@ def _parse_value(name: str, raw: object, origin: str, *, integer: bool) -> int |
         if not match:
             raise AuditError("error.limit_size", origin=origin, name=name, value=repr(raw))
         value = float(match.group(1)) * _FACTOR[match.group(2).lower()]
-    if value <= 0:
+    # Positive and finite (1e400 in TOML is infinity: no limit at all), a whole count at least 1
+    # where a count is meant (0.1 bytes rounded to 0), a percent at most 100: as --limit says.
+    if not math.isfinite(value) or value <= 0 or (integer and value < 1):
         raise AuditError("error.limit_number", origin=origin, name=name, value=repr(raw))
+    if name == "rejected_percent" and value > 100:
+        raise AuditError("error.limit_percent", origin=origin, name=name, value=repr(raw))
     return int(value) if integer else value
 
 

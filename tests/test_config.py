@@ -196,6 +196,11 @@ def test_fail_on_from_the_file_sets_the_exit_status(cli, tmp_path):
         ('platform = "pinduoduo"\n[limits]\ninput_byte = "1G"\n', "input_byte"),
         ('platform = "pinduoduo"\n[limits]\ninput_bytes = "lots"\n', "input_bytes"),
         ('platform = "pinduoduo"\nlimits = "1G"\n', "limits"),
+        # as loose as the command line is strict (a robustness review, 2026-12-07): each passed
+        ('platform = "pinduoduo"\nitems = -1\n', "items"),
+        ('platform = "pinduoduo"\n[limits]\nlock_wait = 1e400\n', "lock_wait"),
+        ('platform = "pinduoduo"\n[limits]\nrejected_percent = 101\n', "rejected_percent"),
+        ('platform = "pinduoduo"\n[limits]\nfield_bytes = 0.1\n', "field_bytes"),
     ],
 )
 def test_a_wrong_key_or_value_is_one_line_naming_it(cli, tmp_path, text, named):

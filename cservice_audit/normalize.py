@@ -117,8 +117,46 @@ def _header_key(name: str) -> str:
 
 
 def resolve_columns(table: RawTable, aliases: Aliases) -> dict[str, str]:
-    """Canonical column -> the export's header for it. A missing required column is an error."""
+    """Canonical column -> the export's header for it. A missing required column is an error,
+    which names the shipped profile that reads the export, when one does."""
     headers = [c for c in table.frame.collect_schema().names() if c != "_record"]
+    found = _columns_found(headers, aliases)
+    if table.kind == "jsonl" and not headers:
+        return found  # every line was rejected; nothing to map
+    for canonical in REQUIRED:
+        if canonical == "role" and table.default_role is not None:
+            continue
+        if canonical not in found:
+            tried = ", ".join(aliases.columns[canonical])
+            profile = _profile_reading(headers, table)
+            if profile is not None:
+                raise InputError("error.missing_column_profile", path=table.source, name=canonical, profile=profile)
+            raise InputError("error.missing_column", path=table.source, name=canonical, tried=tried)
+    return found
+
+
+def _profile_reading(headers: list[str], table: RawTable) -> str | None:
+    """The first shipped profile under which every required column of `headers` is found and
+    the column it takes for the role holds roles (a back office's 发送人 saying 买家/客服 is
+    `backoffice-zh`'s; a 发送人 of account names beside a 身份 column is `speaker-columns`'s):
+    the error then names it. Only on the way to that error, so reading a sample costs nothing
+    on a good run."""
+    for name in shipped_profiles():
+        aliases = Aliases.shipped().with_mapping(profile_path(name))
+        found = _columns_found(headers, aliases)
+        if not all(c in found or (c == "role" and table.default_role is not None) for c in REQUIRED):
+            continue
+        if "role" in found:
+            spellings = {v.casefold() for canon, names in aliases.values["role"].items() for v in [canon, *names]}
+            sample = [str(v).strip().casefold() for v in table.frame.select(found["role"]).head(200).collect().to_series() if v is not None and str(v).strip()]
+            if not sample or sum(v in spellings for v in sample) < 0.8 * len(sample):
+                continue
+        return name
+    return None
+
+
+def _columns_found(headers: list[str], aliases: Aliases) -> dict[str, str]:
+    """Canonical column -> the first header that spells it (each header used once)."""
     by_key: dict[str, str] = {}
     for header in headers:
         by_key.setdefault(_header_key(header), header)
@@ -129,14 +167,6 @@ def resolve_columns(table: RawTable, aliases: Aliases) -> dict[str, str]:
             if header is not None and header not in found.values():
                 found[canonical] = header
                 break
-    if table.kind == "jsonl" and not headers:
-        return found  # every line was rejected; nothing to map
-    for canonical in REQUIRED:
-        if canonical == "role" and table.default_role is not None:
-            continue
-        if canonical not in found:
-            tried = ", ".join(aliases.columns[canonical])
-            raise InputError("error.missing_column", path=table.source, name=canonical, tried=tried)
     return found
 
 

@@ -116,6 +116,17 @@ def test_cli_reads_profile_fixture_without_rejects(name, profile_runs):
     assert (inp["first_ts"], inp["last_ts"]) == (times[0], times[-1])
 
 
+@pytest.mark.parametrize("name", PROFILE_FILES)
+def test_an_export_of_a_shipped_layout_without_profile_names_it(name, cli):
+    """A back office's export read without --profile said `缺少列 'role'（已尝试：…）；请用 --mapping
+    FILE`, though a shipped profile reads it: the error names that profile (the right one: a
+    发送人 column of account names beside 身份 is speaker-columns', not backoffice-zh's)."""
+    run = cli("audit", str(FIXTURES / f"{name}.csv"), *AUDIT)
+    lines = run.err_lines()
+    assert run.code == 2 and len(lines) == 1 and f"add --profile {name} " in lines[0], run.err
+    assert "--mapping" not in lines[0] and all(f"--profile {other}" not in lines[0] for other in PROFILE_FILES if other != name)
+
+
 def test_unknown_profile_is_one_line_naming_the_shipped_ones(cli):
     run = cli("audit", str(FIXTURES / f"{PROFILE_FILES[0]}.csv"), "--profile", "no-such-layout", *AUDIT)
     assert run.code == 2 and run.out == ""

@@ -127,6 +127,11 @@ def resolve_columns(table: RawTable, aliases: Aliases) -> dict[str, str]:
         if canonical == "role" and table.default_role is not None:
             continue
         if canonical not in found:
+            if any("\ufffd" in h for h in headers):
+                # The header did not decode (a GBK export read with --encoding utf-8): said so,
+                # as for a data row, not as a column the export lacks.
+                hint = "--encoding gb18030" if table.encoding.lower().startswith("utf") else "--encoding utf-8"
+                raise InputError("error.header_encoding", path=table.source, encoding=table.encoding, hint=hint)
             tried = ", ".join(aliases.columns[canonical])
             profile = _profile_reading(headers, table)
             if profile is not None:

@@ -155,3 +155,15 @@ def test_an_output_that_is_an_input_is_refused_and_the_export_kept(cli, tmp_path
         assert run.code == 2 and len(run.err_lines()) == 1 and "overwrite the export" in run.err, (args, run.err)
         assert export.read_bytes() == SAMPLE.read_bytes(), args
     assert cli("audit", "day.csv", "-p", "pdd", "--no-history", "-o", "r.json").code == 1  # another name is fine
+
+
+def test_a_gbk_header_read_as_utf8_says_the_encoding(cli, tmp_path):
+    """A GBK export with a Chinese header, read with --encoding utf-8: `missing column 'ts'
+    (tried: …)`, as if the export lacked a column. It is the encoding, as a GBK data row says."""
+    text = "时间,买家,发送方,客服,内容\n2026-11-22 09:00:00,b1,买家,,在吗\n2026-11-22 09:00:20,b1,客服,小美,在的\n"
+    (tmp_path / "gbk.csv").write_bytes(text.encode("gb18030"))
+    run = cli("audit", "gbk.csv", "-p", "pdd", "--no-history", "--encoding", "utf-8")
+    lines = run.err_lines()
+    assert run.code == 2 and len(lines) == 1 and "gbk.csv" in lines[0], run.err
+    assert "header is not valid utf-8" in lines[0] and "--encoding gb18030" in lines[0] and "missing column" not in lines[0], run.err
+    assert cli("audit", "gbk.csv", "-p", "pdd", "--no-history", "--encoding", "gb18030", "-o", "r.json").code in (0, 1)

@@ -1257,6 +1257,12 @@ def main() -> None:
     except (SystemExit, KeyboardInterrupt) as exc:
         if isinstance(exc, KeyboardInterrupt):
             _fail(t("error.interrupted", LANG))
+        if type(sys.stdout).__name__ == "PacifyFlushWrapper":
+            # Typer's answer to a reader gone (`show … | head`, EPIPE): stdout wrapped, a silent
+            # exit 1, which cron reads as "new findings". The output did not arrive: exit 2.
+            import errno
+
+            _fail(AuditError("error.write_file", path="<stdout>", what=Term("file.file"), reason=os_reason(OSError(errno.EPIPE, "Broken pipe"))).localized(LANG))
         raise
     except BaseException as exc:  # noqa: BLE001 - the top-level handler of spec §10
         # Typer raises its (vendored) click's ClickException; recognised by its interface so

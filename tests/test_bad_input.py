@@ -71,6 +71,23 @@ def test_stdout_closed_early_is_exit_2_not_1(cli_command, tmp_path):
     assert "<stdout>" in err and "Traceback" not in err and "internal error" not in err
 
 
+def test_every_command_whose_reader_is_gone_exits_2(cli_command, tmp_path):
+    """`rules`, `check-text`, `history` … into a pipe nobody reads any more: Typer's silent exit
+    1 (EPIPE), read by cron as new findings, for commands besides `audit` too. The read end is
+    closed before the command starts, so every write fails at once."""
+    import subprocess
+
+    for args in (("rules", "-p", "taobao", "-f", "json"), ("check-text", "亲，加我微信", "-p", "pdd"), ("explain", "PDD-P2")):
+        read_end, write_end = os.pipe()
+        os.close(read_end)
+        proc = subprocess.run([cli_command, *args], stdin=subprocess.DEVNULL, stdout=write_end, stderr=subprocess.PIPE, cwd=tmp_path,
+                              env={**os.environ, "LANG": "C.UTF-8"}, timeout=120)  # fmt: skip
+        os.close(write_end)
+        err = proc.stderr.decode("utf-8", "replace")
+        assert proc.returncode == 2, (args, proc.returncode, err)
+        assert "<stdout>" in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err, (args, err)
+
+
 def test_stdout_on_a_full_disk_is_one_line(cli_command, tmp_path):
     import subprocess
 

@@ -740,7 +740,8 @@ def show(
     assert result.transcript is not None
     shop = result.transcript.get_column("shop")[0]
     cut = report_cuts(result).get(shop, "")
-    sys.stdout.write(render(result.transcript, conversation_findings(result.findings, conversation), ruleset, LANG, cut))
+    found = result.transcript.get_column("conversation")[0]  # the id itself, when given as printed (escaped)
+    sys.stdout.write(render(result.transcript, conversation_findings(result.findings, found), ruleset, LANG, cut))
 
 
 @app.command()

@@ -41,6 +41,12 @@ def close_ids(conversation: str, ids: pl.Series) -> list[str]:
     return difflib.get_close_matches(conversation, ids.to_list(), n=CLOSE_IDS, cutoff=0.3)
 
 
+def _quoted(conversation: str) -> str:
+    """An id as the user can type it back: quoted, its controls escaped once (repr doubled the
+    backslash of each escape: 'buyer\\x1b[31m')."""
+    return f"'{one_line(conversation)}'"
+
+
 def conversation_rows(context: Context, ruleset: Ruleset, conversation: str) -> pl.DataFrame:
     """The conversation's events in order, each buyer message with its wait per set of reply
     roles (`wait_<roles>`) and, per reply rule, `rule_<code>`: the rule counts an item that
@@ -51,13 +57,18 @@ def conversation_rows(context: Context, ruleset: Ruleset, conversation: str) -> 
     events = mine.sort("ts", "_order").collect()
     if events.is_empty():
         ids = context.events.select(pl.col("conversation").unique()).collect().get_column("conversation")
+        # An id with a control character is printed escaped (buyer\x1b[2J#…); pasted back as
+        # printed, it names that conversation.
+        printed = [i for i in ids if i is not None and i != conversation and one_line(i) == conversation]
+        if len(printed) == 1:
+            return conversation_rows(context, ruleset, printed[0])
         near = close_ids(conversation, ids)
         if near:
-            raise AuditError("error.conversation_not_found_close", conversation=repr(one_line(conversation)), ids=", ".join(one_line(i) for i in near))
-        raise AuditError("error.conversation_not_found", conversation=repr(one_line(conversation)))
+            raise AuditError("error.conversation_not_found_close", conversation=_quoted(conversation), ids=", ".join(one_line(i) for i in near))
+        raise AuditError("error.conversation_not_found", conversation=_quoted(conversation))
     shops = events.get_column("shop").unique().sort().to_list()
     if len(shops) > 1:  # two shops' chats under one id: one transcript of both would mix their waits
-        raise AuditError("error.conversation_in_shops", conversation=repr(one_line(conversation)), shops=", ".join(one_line(s) for s in shops))
+        raise AuditError("error.conversation_in_shops", conversation=_quoted(conversation), shops=", ".join(one_line(s) for s in shops))
     events = events.with_row_index("_row")
     # Waits are per conversation, so computing them on this conversation alone gives the rows
     # the rules count; the stream keeps (ts, input order), the order of `events` too.

@@ -155,3 +155,17 @@ def test_listings_on_a_terminal_show_the_data_escaped(cli, tmp_path):
         assert code in (0, 1), err
         assert_clean(screen, " ".join(args[:1]))
         assert "\\x1b]0;" in screen or "\\u001b]0;" in screen, screen[:2000]
+
+
+def test_a_conversation_shown_escaped_opens_when_pasted_back(cli, tmp_path):
+    """`show` printed an id with a control character escaped (c\\x1b[2J\\x1b[H), and that text,
+    pasted back, was 'not in the input'; the error also doubled each backslash. The printed
+    form opens the conversation, with its findings; an unknown id is quoted as typed."""
+    (tmp_path / "chats.csv").write_text(rows(), "utf-8")
+    printed = "c\\x1b[2J\\x1b[H"
+    run = cli("show", printed, "chats.csv", "-p", "pdd")
+    assert run.code == 0, run.err
+    assert_clean(run.out, "show")
+    assert printed in run.out and "PDD-P2" in run.out, run.out  # the transcript and its finding
+    missing = cli("show", "nope\x1b[31m", "chats.csv", "-p", "pdd")
+    assert missing.code == 2 and "'nope\\x1b[31m'" in missing.err and "\\\\x1b" not in missing.err, missing.err

@@ -815,9 +815,10 @@ def _jsonl(source: str, text: str, encoding: str) -> RawTable:
             if not isinstance(value, dict):
                 bad.append((number, line, t("reject.not_object", "en"), t("reject.not_object", "zh")))
                 continue
-            # ASCII escapes: a lone surrogate (`"\\ud800"`, valid JSON) cannot be encoded as UTF-8 for
-            # polars, which panicked on it (a Rust backtrace on the terminal).
-            good.append(json.dumps({k: _jsonl_scalar(v) for k, v in value.items()}))
+            # A lone surrogate (`"\\ud800"`, `"\\udfff"`: valid JSON, no character) made U+FFFD:
+            # polars panicked on it as UTF-8, read `\\ud800` as NUL and `\\udfff` not at all
+            # (an internal error); a valid pair was joined into one character by json.loads.
+            good.append(json.dumps({_no_surrogates(k): _no_surrogates(_jsonl_scalar(v)) for k, v in value.items()}))
             good_lines.append(number)
         frame = pl.read_ndjson(io.StringIO("\n".join(good)), infer_schema_length=None) if good else pl.DataFrame()
     frame = frame.select(_as_string(name, dtype) for name, dtype in frame.schema.items())
@@ -832,6 +833,14 @@ def _jsonl(source: str, text: str, encoding: str) -> RawTable:
         record_lines=pl.Series("line", good_lines, dtype=pl.Int64),
         bad_lines_dropped=max(0, len(bad) - kept),
     )
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _no_surrogates(value: object) -> object:
+    """`value` with each lone surrogate (json.loads leaves only lone ones) as U+FFFD."""
+    return _SURROGATE.sub("\ufffd", value) if isinstance(value, str) else value
 
 
 def _jsonl_scalar(value: object) -> object:

@@ -184,3 +184,20 @@ def test_a_gbk_header_read_as_utf8_says_the_encoding(cli, tmp_path):
     assert run.code == 2 and len(lines) == 1 and "gbk.csv" in lines[0], run.err
     assert "header is not valid utf-8" in lines[0] and "--encoding gb18030" in lines[0] and "missing column" not in lines[0], run.err
     assert cli("audit", "gbk.csv", "-p", "pdd", "--no-history", "--encoding", "gb18030", "-o", "r.json").code in (0, 1)
+
+
+def test_jsonl_lone_low_surrogate_or_two_high_ones_is_read_not_an_internal_error(cli, write):
+    # polars rejects a lone low surrogate (\udfff) or a high one before another escape
+    # (\ud800\ud800) even as an ASCII escape: the slow road's second read crashed
+    # (internal error, exit 2 with a crash log), with or without a rejected line beside it.
+    path = write(
+        "chats.jsonl",
+        '{"ts":"2026-11-22 09:00:00","buyer":"b1","role":"buyer","text":"x\\udfff y"}\n'
+        '{"ts":"2026-11-22 09:01:00","buyer":"b1","role":"agent","agent":"a1","text":"\\ud800\\ud800","extra":{"k":"\\udfff"}}\n'
+        '{"ts":"2026-11-22 09:02:00","buyer":"b1","role":"agent","agent":"a1","text":"ok \\ud83d\\ude00"}\n',
+    )
+    run = cli("audit", path, "-p", "pdd", "--no-history", "-f", "json")
+    assert "internal error" not in run.err, run.err
+    assert run.code in (0, 1), run.err
+    report = run.json()
+    assert report["input"]["rows_read"] == 3 and report["input"]["rows_rejected"] == 0

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from cservice_audit.errors import AuditError, Term, check_stopped, os_reason
+from cservice_audit.sanitize import data_on_terminal
 
 # What is written, as the one-line error names it (catalogue words, `file.*`).
 WHAT = {"report": "file.report", "items CSV": "file.items_csv", "rejects file": "file.rejects", "file": "file.file", "export": "file.export"}
@@ -40,8 +41,13 @@ def atomic_write(path: str | Path, data: str | bytes | Iterable[str], *, what: s
         check_stopped()
         try:
             with open(target, "wb") as out:
+                # A terminal (`-o /dev/tty`, `-o /dev/stdout` or `--rejects /dev/stdout` on one) is
+                # read by a person: control characters shown as escapes, as on stdout (cli._data_out).
+                person = out.isatty()
                 for piece in pieces:
-                    out.write(piece.encode("utf-8") if isinstance(piece, str) else piece)
+                    if isinstance(piece, str):
+                        piece = (data_on_terminal(piece) if person else piece).encode("utf-8")
+                    out.write(piece)
         except OSError as exc:
             raise AuditError("error.write_file", path=target, what=what, reason=os_reason(exc)) from None
         return

@@ -169,3 +169,19 @@ def test_a_conversation_shown_escaped_opens_when_pasted_back(cli, tmp_path):
     assert printed in run.out and "PDD-P2" in run.out, run.out  # the transcript and its finding
     missing = cli("show", "nope\x1b[31m", "chats.csv", "-p", "pdd")
     assert missing.code == 2 and "'nope\\x1b[31m'" in missing.err and "\\\\x1b" not in missing.err, missing.err
+
+
+@pytest.mark.parametrize("flag", ["-o", "--rejects"])
+def test_a_terminal_named_as_the_output_file_shows_the_data_escaped(cli, tmp_path, flag):
+    """`-o /dev/stdout` (or /dev/tty) on a terminal is written into, as a device: the CSV went
+    out raw there, so the screen clear ran after all; `--rejects /dev/stdout` likewise, with
+    the rejected lines as read."""
+    from test_report import _on_terminal
+
+    text = rows() + "not a time,b" + CLEAR + ",buyer,,x" + TITLE + "\n"
+    (tmp_path / "chats.csv").write_text(text, "utf-8")
+    out = ("-o", "/dev/stdout") if flag == "-o" else ("--rejects", "/dev/stdout", "-o", "r.json")
+    code, screen, err = _on_terminal(cli, tmp_path, "audit", "chats.csv", "-p", "pdd", "--no-history", "--exit-zero", "-f", "csv", *out)
+    assert code == 0, err
+    assert_clean(screen, f"{flag} /dev/stdout on a terminal")
+    assert "\\x1b]0;pwned\\x07" in screen, screen[:2000]

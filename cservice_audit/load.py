@@ -229,11 +229,15 @@ def _excel_error(path: str, local: str, sheet: str | None, exc: Exception) -> In
             text = b"\x00" not in head and bool(head.decode("utf-8", errors="strict" if len(head) < 4096 else "ignore").strip())
         except UnicodeDecodeError:
             text = b"\x00" not in head and _decodes_as_gb18030(head)
-        return InputError("error.excel_is_text" if text else "error.excel_no_workbook", path=path)
+        if text:
+            return InputError("error.excel_is_text", path=path)
+        return InputError("error.excel_no_workbook", path=path)
     reason = _first_line(exc)
     if "empty excel sheet" in reason.lower():
         return InputError("error.excel_empty_sheet", path=path, sheet=sheet or 1)
-    return InputError("error.not_excel_sheet" if sheet else "error.not_excel", path=path, reason=reason, sheet=sheet)
+    if sheet:
+        return InputError("error.not_excel_sheet", path=path, reason=reason, sheet=sheet)
+    return InputError("error.not_excel", path=path, reason=reason)
 
 
 def _decodes_as_gb18030(head: bytes) -> bool:

@@ -247,7 +247,9 @@ def audit(
     fail_on = fail_on or Severity(_choice(settings.get("fail_on", "error"), Severity, "fail_on"))
     items = items if items is not None else settings.get("items", 5)
 
-    _refuse_writing_over_inputs([*paths, *(reviews or ())], {"-o": output, "--rejects": rejects, "--items-csv": items_csv})
+    _refuse_writing_over_inputs(
+        [*paths, *(reviews or ())], {"-o": output, "--rejects": rejects, "--items-csv": items_csv}, also=[mapping, ruleset_file, settings.path]
+    )
     options = AuditOptions(
         date=_audit_day(on_date, "--date"),
         since=_audit_day(since, "--since"),
@@ -402,20 +404,23 @@ def audit(
     raise typer.Exit(exitcodes.FINDINGS if failing and not exit_zero else exitcodes.CLEAN)
 
 
-def _refuse_writing_over_inputs(inputs: list[str], outputs: dict[str, Path | None]) -> None:
+def _refuse_writing_over_inputs(inputs: list[str], outputs: dict[str, Path | None], also: list[Path | str | None] = ()) -> None:
     """An output that is one of the run's inputs is exit 2 before anything is read: `-o` or
-    `--rejects` naming the export replaced the chats with the report (a lost export)."""
+    `--rejects` naming the export replaced the chats with the report (a lost export); `also`,
+    the run's other files read (--mapping, --ruleset, the config), likewise."""
     from cservice_audit.load import expand
 
     existing = [(flag, path) for flag, path in outputs.items() if path is not None and path.exists()]
     if not existing:
         return
-    files = [f for f in expand(inputs) if f != "-"]
+    files = [(f, True) for f in expand(inputs) if f != "-"] + [(str(f), False) for f in also if f is not None]
     for flag, path in existing:
-        for name in files:
+        for name, export in files:
             with contextlib.suppress(OSError):
-                if os.path.samefile(path, name):
+                if os.path.samefile(path, name) and export:
                     raise AuditError("error.output_is_input", flag=flag, path=one_line(path))
+                if os.path.samefile(path, name):
+                    raise AuditError("error.output_is_read_file", flag=flag, path=one_line(path))
 
 
 def _data_out(text: str) -> str:

@@ -201,3 +201,17 @@ def test_jsonl_lone_low_surrogate_or_two_high_ones_is_read_not_an_internal_error
     assert run.code in (0, 1), run.err
     report = run.json()
     assert report["input"]["rows_read"] == 3 and report["input"]["rows_rejected"] == 0
+
+
+def test_an_output_naming_the_mapping_ruleset_or_config_is_refused_and_the_file_kept(cli, tmp_path):
+    """The run's other inputs too: `-o` naming its --mapping, --ruleset or config file replaced
+    the shop's mapping (or rules, or cron config) with the report, exit 1."""
+    (tmp_path / "day.csv").write_bytes(SAMPLE.read_bytes())
+    files = {"m.yaml": "columns: {}\n", "rs.yaml": "extends: pinduoduo\n", "shop.toml": 'platform = "pinduoduo"\n'}
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, "utf-8")
+    for args in (("--mapping", "m.yaml", "-p", "pdd", "-o", "m.yaml"), ("--ruleset", "rs.yaml", "--rejects", "rs.yaml", "-o", "r.json"),
+                 ("--config", "shop.toml", "-f", "json", "-o", "shop.toml")):  # fmt: skip
+        run = cli("audit", "day.csv", *args, "--no-history")
+        assert run.code == 2 and len(run.err_lines()) == 1 and "a file this run reads" in run.err, (args, run.err)
+    assert all((tmp_path / name).read_text("utf-8") == text for name, text in files.items())

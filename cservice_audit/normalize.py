@@ -9,7 +9,7 @@ Everything is whole-column polars expressions.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 
@@ -419,6 +419,7 @@ def mark_duplicates(events: pl.LazyFrame) -> pl.LazyFrame:
 
 
 WAIT_BOUND = 86_400  # seconds a session stays open for a buyer waiting for a person
+NO_DAY = date(1970, 1, 1)  # `sessions`: no buyer waiting (a day no chat has)
 
 
 def sessions(events: pl.LazyFrame, session_gap: float, opens: int | None = None) -> pl.LazyFrame:
@@ -446,15 +447,24 @@ def sessions(events: pl.LazyFrame, session_gap: float, opens: int | None = None)
     last_person = pl.when(pl.col("role").is_in(["buyer", "agent"])).then(pl.col("role")).when(~same).then(pl.lit("")).forward_fill()
     waiting = (last_person.shift(1) == "buyer").fill_null(False) & ((pl.col("ts") - spoke_at.shift(1)) <= timedelta(seconds=WAIT_BOUND))
     if opens is not None:
-        # And not past the next day's opening (2026-12-07, a newcomer's JD week): a buyer
-        # unanswered at 13:37 who greeted the morning shift at 09:57 the next day made the
-        # 5-second reply a 20-hour wait in JD-A1's mean, in a week's audit only (the nightly
-        # export ends at 02:30). A question not answered when the next day opens is its own
-        # day's failure (JD-R30 counts it late); the next day's message starts a session.
-        spoke_day = pl.when(speaker | ~same).then(pl.col("day")).forward_fill().shift(1)
-        next_day = spoke_day + timedelta(days=1)
+        # Not across the night either (2026-12-07, a newcomer's JD week): the nightly export of a
+        # day ends at 02:30 and never held the next morning, so a week's audit kept open what
+        # the nights had closed. A buyer unanswered at 13:37 who greeted the 09:57 shift the next
+        # day made its 5-second reply a 20-hour wait in JD-A1's mean, in the week only. So,
+        # counted from the day the buyer started waiting (the first message after a person's
+        # reply, not a later follow-up):
+        # - the buyer writing again on a later day starts a new session (as the next night's
+        #   export starts with it), the unanswered question its own day's failure;
+        # - a reply stays in the session until the next day's service opens (`opens`, 09:00 on
+        #   JD): a 22:50 question answered at 00:20 is late and its agent's.
+        buyer = pl.col("role") == "buyer"
+        new_day = (pl.col("day") != pl.when(speaker | ~same).then(pl.col("day")).forward_fill().shift(1)).fill_null(True)
+        opens_wait = buyer & (~same | (last_person.shift(1) != "buyer").fill_null(True) | new_day)
+        answered = (pl.col("role") == "agent") | ~same
+        asked_day = pl.when(opens_wait).then(pl.col("day")).when(answered).then(pl.lit(NO_DAY)).forward_fill().shift(1)
+        next_day = asked_day + timedelta(days=1)
         before_opening = (pl.col("day") < next_day) | ((pl.col("day") == next_day) & (pl.col("tod") < opens))
-        waiting = waiting & before_opening.fill_null(False)
+        waiting = waiting & pl.when(buyer).then(~new_day).otherwise(before_opening).fill_null(False)
     starts = ~same | (speaker & silence & ~waiting)
     # Named by when it starts, in local time to the minute (sessions start 10 minutes apart
     # at least): the same in a day's export and a week's, where a number (#1, #2, …) counted

@@ -66,14 +66,11 @@ def waiting_rules(ruleset: Ruleset) -> list[Rule]:
 
 
 def pending_turns(findings: pl.DataFrame, ruleset: Ruleset, timezone: str) -> pl.DataFrame:
-    """(rule, shop, conversation, ts) of the long no-reply findings that wait for more data:
-    `info` with no points, where the rule's own findings are not also so (then nothing
-    tells them apart, and nothing is carried)."""
+    """(rule, shop, conversation, ts) of the long no-reply findings that wait for more data
+    (status `pending`, checks.occurrences)."""
     frames = [pl.DataFrame(schema={"rule": pl.String, "shop": pl.String, "conversation": pl.String, "ts": pl.Datetime("ms", timezone)})]
     for rule in waiting_rules(ruleset):
-        if rule.severity == "info" and not rule.points:
-            continue
-        pending = (pl.col("code") == rule.code) & (pl.col("severity") == "info") & (pl.col("points") == 0.0)
+        pending = (pl.col("code") == rule.code) & (pl.col("status") == "pending")
         frames.append(
             findings.filter(pending & pl.col("conversation").is_not_null()).select(
                 pl.lit(rule.code).alias("rule"), "shop", "conversation", pl.col("ts").dt.convert_time_zone(timezone)

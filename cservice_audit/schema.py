@@ -83,7 +83,7 @@ FINDING_SCHEMA = {
     "tier": pl.String,  # escalation tier reached (e.g. 情节严重), else null
     "penalty": pl.String,  # what the platform does at that tier
     "fingerprint": pl.String,
-    "status": pl.String,  # period findings: fail | at_risk; null for one-off occurrences
+    "status": pl.String,  # period findings: fail | at_risk; a turn waiting for more data: pending; else null
     "tier_rank": pl.Int64,  # the tier's rank among the rule's tiers (0 = lowest), -1 = none
     "state": pl.String,  # new | known, against the baseline (spec §11)
 }

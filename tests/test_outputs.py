@@ -202,7 +202,7 @@ def test_digest_of_a_200_agent_day_is_trimmed_whole(cli, big_day):
     assert shown, run.out
     total, listed, more = int(shown.group(1)), shown.group(2).count("\n"), int(shown.group(3) or 0)
     # Pending turns (info, no points) are listed apart, under their own heading.
-    waiting = [f for f in report["findings"] if f["severity"] == "info" and not f["points"]]
+    waiting = [f for f in report["findings"] if f["status"] == "pending"]
     assert total == len(report["findings"]) - len(waiting) and listed + more == total and more > 0
     assert run.out.rstrip().endswith("https://reports.example/pdd/2026-11-22.html")
 
@@ -221,8 +221,8 @@ def test_digest_lists_pending_questions_apart_from_the_new_findings(cli, tmp_pat
     run = cli("audit", export, "-p", "pinduoduo", "--no-history", "--exit-zero", "--shop", "店", "-f", "json", "-o", "r.json")
     assert run.code == 0, run.err
     report = json.loads((Path(cli.cwd) / "r.json").read_text("utf-8"))
-    waiting = [f for f in report["findings"] if f["severity"] == "info"]
-    assert len(waiting) == 2 and all(not f["points"] for f in waiting), report["findings"]
+    waiting = [f for f in report["findings"] if f["status"] == "pending"]
+    assert len(waiting) == 2 and all(not f["points"] and f["severity"] == "info" for f in waiting), report["findings"]
     out = cli("audit", export, "-p", "pinduoduo", "--no-history", "--exit-zero", "--shop", "店", "--lang", "zh", "-f", "digest").out
     news = re.search(r"\*\*新问题（(\d+) 个中的 (\d+) 个）：\*\*\n((?:- .*\n)*)", out)
     assert news and int(news.group(1)) == int(news.group(2)) == len(report["findings"]) - 2, out
@@ -230,6 +230,13 @@ def test_digest_lists_pending_questions_apart_from_the_new_findings(cli, tmp_pat
     pending = re.search(r"\*\*待判定的提问（2）：在判定时间前回复即不计入\*\*\n((?:- .*\n)*)", out)
     assert pending, out
     assert [line.split()[3] for line in pending.group(1).splitlines()] == ["23:55", "23:30"], out
+    # A rule a shop set to `info` (no points either) is a finding, not a question to answer:
+    # severity alone listed PDD-S1's repeated scripts under 待判定 (schema 2.4 marks `pending`).
+    (tmp_path / "info.yaml").write_text("extends: pinduoduo\nrules:\n  - code: PDD-S1\n    severity: info\n", "utf-8")
+    sample = Path(__file__).resolve().parents[1] / "samples" / "pinduoduo-2026-11-22.csv"
+    own = cli("audit", sample, "--ruleset", tmp_path / "info.yaml", "--no-history", "--exit-zero", "--lang", "zh", "-f", "digest").out
+    listed = re.search(r"\*\*待判定的提问（\d+）：[^*]*\*\*\n((?:- .*\n)*)", own)
+    assert listed and "PDD-S1" not in listed.group(1) and all(line.startswith("- PDD-N1 ") for line in listed.group(1).splitlines()), own
 
 
 def test_digest_never_cuts_a_character():

@@ -59,7 +59,7 @@ def occurrence_findings(
     pending: pl.Expr | None = None,
 ) -> pl.LazyFrame:
     """One finding per occurrence row (shop, agent, conversation, buyer, day, ts): the rule's
-    severity and points, or `info` and no points where `pending` holds. `what` is the
+    severity and points, or `info`, no points and status `pending` where `pending` holds. `what` is the
     occurrence in each language (`i18n.text_exprs`)."""
     pending = pending if pending is not None else pl.lit(False)
     return occurrences.select(
@@ -79,6 +79,9 @@ def occurrence_findings(
         evidence.str.slice(0, 300).alias("evidence"),
         (match if match is not None else pl.lit(None, dtype=pl.String)).alias("match"),
         pl.when(pending).then(0.0).otherwise(float(rule.points)).alias("points"),
+        # A pending turn says so (schema 2.4): severity `info` alone did not tell it from a rule
+        # a shop set to info, and the digest listed those as questions still to answer.
+        pl.when(pending).then(pl.lit("pending")).otherwise(pl.lit(None, dtype=pl.String)).alias("status"),
     )
 
 

@@ -317,10 +317,10 @@ def _namer(report: dict[str, Any], lang: str | None) -> Callable[[str | None, st
 
 
 def pending(f: dict[str, Any]) -> bool:
-    """A turn that waits for more data (spec §5: pending, not a violation): `info` with no
-    points, as carry.pending_turns tells them apart. The group reads them apart from the new
-    findings: they are the night's questions an agent can still answer in time, not problems."""
-    return f["severity"] == "info" and not f.get("points")
+    """A turn that waits for more data (spec §5: pending, not a violation; `status` pending
+    since schema 2.4). The group reads them apart from the new findings: they are the night's
+    questions an agent can still answer in time, not problems."""
+    return f.get("status") == "pending"
 
 
 def finding_lines(report: dict[str, Any], lang: str = "en") -> tuple[list[str], int, bool]:

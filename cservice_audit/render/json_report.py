@@ -23,7 +23,7 @@ from cservice_audit.schema import FINDING_SCHEMA, ITEM_SCHEMA, JSON_OMITS, METRI
 # 2.2: `note_details`, each note of the run with its kind and its Chinese (the digest forwards
 # the ones a group must read: a shop not audited, a day still running, a day cut short).
 # 2.3: `selection.fail_on`, the bar of the run's exit status (`notify --only-news` pushes on it).
-SCHEMA_VERSION = "2.3"
+SCHEMA_VERSION = "2.4"
 
 
 def to_dict(result: AuditResult, with_lists: bool = True) -> dict[str, Any]:

@@ -888,6 +888,9 @@ def test_tax_points_fire_tb_p3_only_next_to_an_invoice_or_tax_word() -> None:
         ("亲您还没给我们发税号呢，没法开票哦", False),
         ("您没填发票抬头，暂时没办法给您开票", False),
         ("个人抬头的不给开的哦，只能开单位的，亲有公司税号吗？没有就开不了", True),
+        # …but a concession is no condition: a refusal whatever the buyer gives (review).
+        ("就算您没填税号，我们也不开发票", True),
+        ("即使没发税号也一样，我们家不给开发票", True),
     ],
 )
 def test_an_invoice_refused_with_whom_between_is_tb_p3(text, fires):

@@ -229,6 +229,8 @@ def audit(
     configured_format = Format(_choice(settings.get("format"), Format, "format")) if settings.get("format") else None
     # (--baseline is used as given; the config's may give way to the night's own report.)
     baseline = baseline or _caught_up_baseline(_path(settings.get("baseline")), _path(settings.get("output")), _audit_day(on_date, "--date"))
+    # What named each output file, for an error about it: the flag, or the config's key.
+    output_flag, rejects_flag = "-o" if output is not None else f"{one_line(settings.path)}: output", "--rejects" if rejects else f"{one_line(settings.path)}: rejects"
     if output is None and _writes_configured_output(fmt, configured_format, _path(settings.get("output")), baseline):
         output = _path(settings.get("output"))
     asked = fmt  # the --format flag, if any
@@ -248,7 +250,7 @@ def audit(
     items = items if items is not None else settings.get("items", 5)
 
     _refuse_writing_over_inputs(
-        [*paths, *(reviews or ())], {"-o": output, "--rejects": rejects, "--items-csv": items_csv}, also=[mapping, ruleset_file, settings.path]
+        [*paths, *(reviews or ())], {output_flag: output, rejects_flag: rejects, "--items-csv": items_csv}, also=[mapping, ruleset_file, settings.path]
     )
     options = AuditOptions(
         date=_audit_day(on_date, "--date"),

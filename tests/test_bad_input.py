@@ -215,3 +215,13 @@ def test_an_output_naming_the_mapping_ruleset_or_config_is_refused_and_the_file_
         run = cli("audit", "day.csv", *args, "--no-history")
         assert run.code == 2 and len(run.err_lines()) == 1 and "a file this run reads" in run.err, (args, run.err)
     assert all((tmp_path / name).read_text("utf-8") == text for name, text in files.items())
+
+
+def test_a_configured_output_that_is_an_input_names_the_config_key(cli, tmp_path):
+    """The config's `output` naming the export was refused as `-o …`, a flag never given: the
+    line names the file and key that did it."""
+    (tmp_path / "day.csv").write_bytes(SAMPLE.read_bytes())
+    (tmp_path / "s.toml").write_text('platform = "pinduoduo"\noutput = "day.csv"\nformat = "json"\n', "utf-8")
+    run = cli("audit", "day.csv", "--config", "s.toml", "--no-history")
+    assert run.code == 2 and len(run.err_lines()) == 1 and "s.toml: output" in run.err and "-o " not in run.err, run.err
+    assert (tmp_path / "day.csv").read_bytes() == SAMPLE.read_bytes()

@@ -225,6 +225,12 @@ def _excel_error(path: str, local: str, sheet: str | None, exc: Exception) -> In
     except OSError:
         head = b""
     if head and not head.startswith(_WORKBOOK_MAGIC):
+        start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:64].lower()
+        if start.startswith((b"<html", b"<!doctype", b"<table", b"<?xml", b"<meta", b"<head")):
+            # A back office's "Excel" export that is a web page (an HTML table saved as .xls).
+            return InputError("error.excel_is_html", path=path)
+        if start.startswith(b"%pdf"):
+            return InputError("error.excel_no_workbook", path=path)
         try:
             text = b"\x00" not in head and bool(head.decode("utf-8", errors="strict" if len(head) < 4096 else "ignore").strip())
         except UnicodeDecodeError:

@@ -317,10 +317,13 @@ def test_a_file_named_xlsx_that_is_no_workbook_says_what_it_is(workbook, tmp_pat
     with xlsxwriter.Workbook(tmp_path / "empty.xlsx") as book:
         book.add_worksheet("会话记录")
     (tmp_path / "damaged.xlsx").write_bytes(workbook.read_bytes()[:2000])  # a zip, cut short
+    (tmp_path / "page.xls").write_text("<html><body><table><tr><td>时间</td></tr></table></body></html>\n", "utf-8")
+    (tmp_path / "pdf.xlsx").write_bytes(b"%PDF-1.7\n%\xe2\xe3\n1 0 obj\n")
+    names = ("csv.xlsx", "cut.xlsx", "empty.xlsx", "damaged.xlsx", "page.xls", "pdf.xlsx")
     cli = cli_factory(tmp_path)
-    runs = cli.many(*[("audit", name, "-p", "pdd", "--no-history", "--lang", "zh") for name in ("csv.xlsx", "cut.xlsx", "empty.xlsx", "damaged.xlsx")])
+    runs = cli.many(*[("audit", name, "-p", "pdd", "--no-history", "--lang", "zh") for name in names])
     said = {}
-    for name, run in zip(("csv.xlsx", "cut.xlsx", "empty.xlsx", "damaged.xlsx"), runs, strict=True):
+    for name, run in zip(names, runs, strict=True):
         lines = run.err_lines()
         assert run.code == 2 and len(lines) == 1 and name in lines[0] and "Traceback" not in run.err, run.err
         assert "--sheet" not in lines[0], lines[0]
@@ -329,6 +332,8 @@ def test_a_file_named_xlsx_that_is_no_workbook_says_what_it_is(workbook, tmp_pat
     assert "不是 Excel 工作簿" in said["cut.xlsx"], said
     assert "是空的" in said["empty.xlsx"], said
     assert "文件是否损坏" in said["damaged.xlsx"], said
+    assert "网页表格" in said["page.xls"] and "另存为 .xlsx" in said["page.xls"], said  # a back office's HTML "Excel"
+    assert "不是 Excel 工作簿" in said["pdf.xlsx"], said
 
 
 # --------------------------------------------------------------------------- folders and duplicates

@@ -412,7 +412,13 @@ def _refuse_writing_over_inputs(inputs: list[str], outputs: dict[str, Path | Non
     the run's other files read (--mapping, --ruleset, the config), likewise."""
     from cservice_audit.load import expand
 
-    existing = [(flag, path) for flag, path in outputs.items() if path is not None and path.exists()]
+    named = [(flag, path) for flag, path in outputs.items() if path is not None]
+    for i, (flag, path) in enumerate(named):
+        for other_flag, other in named[:i]:
+            # Two outputs of one file (-o r.json --items-csv r.json): one replaced the other.
+            if os.path.abspath(path) == os.path.abspath(other) or (path.exists() and other.exists() and os.path.samefile(path, other)):
+                raise AuditError("error.outputs_same_file", flag=flag, other=other_flag, path=one_line(path))
+    existing = [(flag, path) for flag, path in named if path.exists()]
     if not existing:
         return
     files = [(f, True) for f in expand(inputs) if f != "-"] + [(str(f), False) for f in also if f is not None]

@@ -225,3 +225,11 @@ def test_a_configured_output_that_is_an_input_names_the_config_key(cli, tmp_path
     run = cli("audit", "day.csv", "--config", "s.toml", "--no-history")
     assert run.code == 2 and len(run.err_lines()) == 1 and "s.toml: output" in run.err and "-o " not in run.err, run.err
     assert (tmp_path / "day.csv").read_bytes() == SAMPLE.read_bytes()
+
+
+def test_two_outputs_of_one_file_are_refused(cli, tmp_path):
+    """`-o r.json --items-csv r.json`: the items CSV replaced the report (or the other way round)."""
+    (tmp_path / "day.csv").write_bytes(SAMPLE.read_bytes())
+    run = cli("audit", "day.csv", "-p", "pdd", "--no-history", "-o", "r.json", "--items-csv", "./r.json")
+    assert run.code == 2 and len(run.err_lines()) == 1 and "--items-csv" in run.err and "-o" in run.err, run.err
+    assert not (tmp_path / "r.json").exists()

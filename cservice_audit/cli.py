@@ -444,7 +444,7 @@ def _apply_limits(pairs: list[str] | None, settings: Config | None = None) -> No
 
     caps = settings.limits if settings is not None else {}
     if pairs or caps:
-        base = limits.Limits().with_settings(caps, f"{settings.path}: limits") if caps else None
+        base = limits.Limits().with_settings(caps, f"{one_line(settings.path)} [limits]") if caps else None  # neutral in both languages (c.toml: limits：… mixed colons)
         limits.activate(limits.from_environment(base).with_pairs(pairs or []))
 
 

@@ -221,6 +221,10 @@ def test_a_config_error_speaks_the_files_language_under_cron(cli, tmp_path):
     )
     assert zh.code == 2 and zh.err.startswith("cservice-audit：错误：") and "histroy" in zh.err and "typo.toml" in zh.err, zh.err
     assert en.code == 2 and en.err.startswith("cservice-audit: error: ") and "histroy" in en.err, en.err
+    # A [limits] value: the file and table named alike in both languages (it read `c.toml: limits：…`).
+    limits = _write(tmp_path / "limits.toml", 'platform = "pinduoduo"\nlang = "zh"\n[limits]\nlock_wait = -1\n')
+    capped = cli("audit", SAMPLE, "--config", limits, "--no-history", env={"LANG": "C"})
+    assert capped.code == 2 and "limits.toml [limits]：lock_wait：" in capped.err, capped.err
 
 
 def test_two_bots_in_the_config_are_refused_on_every_run(cli, tmp_path):

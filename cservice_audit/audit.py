@@ -382,6 +382,13 @@ def read_baseline(path: str, ruleset: Ruleset) -> Baseline:
         raise InputError("error.baseline_unreadable", path=path, reason=os_reason(exc)) from None
     except (ValueError, KeyError, TypeError, AttributeError):
         raise InputError("error.not_report", path=path) from None
+    from cservice_audit.render.json_report import SCHEMA_VERSION
+
+    theirs_version = str(report.get("schema_version", ""))
+    if theirs_version.partition(".")[0].isdigit() and int(theirs_version.partition(".")[0]) > int(SCHEMA_VERSION.partition(".")[0]):
+        # Written by a newer tool (a downgrade, a report copied from another machine): its
+        # fingerprints and states may mean something else, and every finding could read as known.
+        raise InputError("error.baseline_newer", path=path, theirs=theirs_version, ours=SCHEMA_VERSION)
     # A fingerprint is the rule code and the scope keys: a custom ruleset that extends a
     # platform under its own name shares its codes, and its baseline matches; a run of the same
     # platform with another --select is the same platform's (its rules may come back).

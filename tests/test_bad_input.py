@@ -233,3 +233,19 @@ def test_two_outputs_of_one_file_are_refused(cli, tmp_path):
     run = cli("audit", "day.csv", "-p", "pdd", "--no-history", "-o", "r.json", "--items-csv", "./r.json")
     assert run.code == 2 and len(run.err_lines()) == 1 and "--items-csv" in run.err and "-o" in run.err, run.err
     assert not (tmp_path / "r.json").exists()
+
+
+def test_a_baseline_from_a_newer_tool_stops_the_run(cli, tmp_path):
+    """A baseline of schema 9.0 (a downgrade, a report copied from a newer install) was read as
+    if it were ours: its fingerprints could mark tonight's findings known. One line, exit 2;
+    an older minor version of ours is read as before."""
+    import json
+
+    assert cli("audit", SAMPLE, "-p", "pdd", "--no-history", "-f", "json", "-o", "b.json", "--exit-zero").code == 0
+    report = json.loads((tmp_path / "b.json").read_text("utf-8"))
+    for version, code in (("9.0", 2), ("2.0", 0)):
+        (tmp_path / "old.json").write_text(json.dumps({**report, "schema_version": version}), "utf-8")
+        run = cli("audit", SAMPLE, "-p", "pdd", "--no-history", "--baseline", "old.json", "-o", "r.json")
+        assert run.code == code, (version, run.err)
+        if code == 2:
+            assert len(run.err_lines()) == 1 and "schema 9.0" in run.err and "--no-baseline" in run.err, run.err

@@ -128,7 +128,7 @@ class Site:
         line = self.line.replace("/opt/cservice-audit/.venv/bin/cservice-audit", _command())
         assert line.count(_command()) == 2  # the audit, then the push
         line = line.replace("/etc/cservice-audit", str(self.etc)).replace("/var/lib/cservice-audit", str(self.var))
-        line = line.replace("/var/log/cservice-audit/", f"{self.log}/")
+        line = line.replace("/var/log/cservice-audit/", f"{self.log}/nights/")  # the line creates the folder
         line = line.replace("/srv/exports", str(self.root / "exports")).replace("shop-a", f"shop-{shop.lower()}")
         line = line.replace("$(date -d yesterday +\\%F)", str(day))
         # `mail -s SUBJECT TO < LOG` becomes two lines in alerts.log: the subject and the body's
@@ -149,10 +149,10 @@ class Site:
 
     def stderr(self, shop: str) -> str:
         """Every night's log of the shop, in order of the nights."""
-        return "".join(path.read_text("utf-8") for path in sorted(self.log.glob(f"shop-{shop.lower()}.*.log")))
+        return "".join(path.read_text("utf-8") for path in sorted(self.log.glob(f"nights/shop-{shop.lower()}.*.log")))
 
     def night_log(self, shop: str, night: int) -> str:
-        path = self.log / f"shop-{shop.lower()}.{FIRST + timedelta(days=night - 1)}.log"
+        path = self.log / "nights" / f"shop-{shop.lower()}.{FIRST + timedelta(days=night - 1)}.log"
         return path.read_text("utf-8") if path.exists() else ""
 
 

@@ -3,6 +3,7 @@ validates them and names the key path of anything wrong."""
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -60,7 +61,9 @@ class Param:
 def _seconds(param: Param, value: Any) -> float | None:
     if value is None and param.default is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+    # .inf (YAML's infinity) is refused: a threshold no wait can exceed switches the rule off
+    # while `rules` still lists it as running.
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
         raise ParamError("param.seconds", value=repr(value))
     return float(value)
 

@@ -328,10 +328,16 @@ def _check_override_rules(label: str, rules: Any) -> None:
         return
     if not isinstance(rules, list):
         raise RulesetError("error.rs_expected", path=label, where="rules", what=Term("rs.list_of_rules"))
+    seen: set[str] = set()
     for i, rule in enumerate(rules):
         if not isinstance(rule, dict) or not isinstance(rule.get("code"), str):
             raise RulesetError("error.rs_code_needed", path=label, where=f"rules[{i}].code")
         _check_keys(label, f"rules[{rule['code']}].", rule, _RULE_KEYS)
+        # Two entries for one code: the last used to win silently, so a threshold written
+        # twice (once tightened, once forgotten) ran with whichever came last.
+        if rule["code"] in seen:
+            raise RulesetError("error.rs_code_twice", path=label, where=f"rules[{rule['code']}]")
+        seen.add(rule["code"])
 
 
 def _merge(base: dict, override: dict) -> dict:

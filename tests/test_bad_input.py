@@ -249,3 +249,21 @@ def test_a_baseline_from_a_newer_tool_stops_the_run(cli, tmp_path):
         assert run.code == code, (version, run.err)
         if code == 2:
             assert len(run.err_lines()) == 1 and "schema 9.0" in run.err and "--no-baseline" in run.err, run.err
+
+
+def test_a_rule_overridden_twice_is_refused_not_the_last_one_winning(cli, write):
+    # Two entries for PDD-R5: the second silently replaced the first's min_rate.
+    path = write("twice.yaml", "extends: pinduoduo\nrules:\n  - code: PDD-R5\n    params: {min_rate: 0.5}\n"
+                 "  - code: PDD-R5\n    params: {min_rate: 0.9}\n")
+    run = cli("validate-ruleset", path)
+    assert run.code == 2, (run.out, run.err)
+    assert "rules[PDD-R5]" in run.err and "twice" in run.err and len(run.err_lines()) == 1
+
+
+def test_an_infinite_or_nan_threshold_is_refused(cli, write):
+    # `.inf` switched the rule off while `rules` still listed it as running.
+    for value in (".inf", ".nan", "-.inf"):
+        path = write("inf.yaml", f"extends: pinduoduo\nrules:\n  - code: PDD-R3\n    params: {{threshold: {value}}}\n")
+        run = cli("validate-ruleset", path)
+        assert run.code == 2, (value, run.out, run.err)
+        assert "rules[PDD-R3].params.threshold" in run.err and len(run.err_lines()) == 1, (value, run.err)

@@ -338,6 +338,7 @@ def bot_accounts(events: pl.DataFrame | pl.LazyFrame) -> frozenset[tuple[str, st
 
 
 STATUS_RANK = {"at_risk": 0, "fail": 1}
+BASELINE_STATUSES = (None, "pending", "at_risk", "fail")  # a finding's status in our reports (None: one occurrence)
 
 
 @dataclass(frozen=True)
@@ -365,7 +366,12 @@ def read_baseline(path: str, ruleset: Ruleset) -> Baseline:
         if not isinstance(theirs, str) or not _strings(codes, missing_ok=True) or not _strings(shops, missing_ok=True):
             raise TypeError("not a report's ruleset or shops")
         known: dict[str, tuple[int, int, int]] = {}
-        for f in report["findings"]:
+        for i, f in enumerate(report["findings"]):
+            # A severity or status no report of ours writes (a hand edit: "fatal") was ranked as
+            # some other value and could turn a finding known or new; the run stops and names it.
+            for key, allowed in (("severity", SEVERITY_RANK), ("status", BASELINE_STATUSES)):
+                if f.get(key) not in allowed:
+                    raise InputError("error.baseline_value", path=path, where=f"findings[{i}].{key}", value=one_line(repr(f.get(key))), known=", ".join(str(v) for v in allowed if v))
             ranks = (
                 STATUS_RANK.get(f.get("status"), 1),
                 -SEVERITY_RANK.get(f["severity"], 2),

@@ -267,3 +267,23 @@ def test_an_infinite_or_nan_threshold_is_refused(cli, write):
         run = cli("validate-ruleset", path)
         assert run.code == 2, (value, run.out, run.err)
         assert "rules[PDD-R3].params.threshold" in run.err and len(run.err_lines()) == 1, (value, run.err)
+
+
+def test_a_baseline_with_a_severity_or_status_we_never_write_stops_the_run(cli, tmp_path):
+    """`"severity": "fatal"` (a hand edit) was ranked as `info` and could mark tonight's finding
+    known or new by accident. One line naming the finding and key, exit 2; the report as
+    written is read as before."""
+    import json
+
+    assert cli("audit", SAMPLE, "-p", "pdd", "--no-history", "-f", "json", "-o", "b.json", "--exit-zero").code == 0
+    report = json.loads((tmp_path / "b.json").read_text("utf-8"))
+    assert report["findings"], "the sample must have findings"
+    for key, value in (("severity", "fatal"), ("status", "broken"), ("severity", None)):
+        findings = [dict(f) for f in report["findings"]]
+        findings[1][key] = value
+        (tmp_path / "edited.json").write_text(json.dumps({**report, "findings": findings}), "utf-8")
+        run = cli("audit", SAMPLE, "-p", "pdd", "--no-history", "--baseline", "edited.json", "-o", "r.json")
+        assert run.code == 2, (key, value, run.err)
+        assert len(run.err_lines()) == 1 and f"findings[1].{key}" in run.err and repr(value) in run.err, run.err
+    run = cli("audit", SAMPLE, "-p", "pdd", "--no-history", "--baseline", "b.json", "-o", "r.json")
+    assert run.code == 0, run.err

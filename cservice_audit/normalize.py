@@ -254,6 +254,13 @@ def _mapped(column: str, mapping: dict[str, str]) -> pl.Expr:
     )
 
 
+def _time_only(column: str) -> pl.Expr:
+    """A time of day without its date: `10:01:00` in a CSV, or an Excel cell formatted as a
+    time, which calamine reads on Excel's day zero (`1899-12-31 10:01:00`). Said apart from an
+    unparseable or pre-2000 timestamp so the fix (export the date too) is in the reason."""
+    return pl.col(column).str.strip_chars().str.contains(r"^(1899-12-3[01][ T])?\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$")
+
+
 def _shown(column: str) -> pl.Expr:
     """A raw value as quoted in a rejection reason: at most 80 characters (one huge bad cell
     must not flood the report; the whole row is in --rejects)."""
@@ -332,6 +339,7 @@ def normalize(
 
         return (
             pl.when(_blank("ts")).then(say("missing_ts"))
+            .when(_time_only("ts")).then(say("ts_time_only", "ts"))
             .when(pl.col("_ts").is_null()).then(say("bad_ts", "ts"))
             .when(pl.col("_ts").dt.year() < EARLIEST_YEAR).then(say("ts_before_2000", "ts"))
             .when(too_late).then(say("ts_future", "ts"))

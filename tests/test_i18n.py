@@ -462,6 +462,7 @@ REJECTED_CSV = """ts,buyer,conversation,role,agent,text,rating,spam,served_by
 ,b1,c1,buyer,,no time,,,
 nope,b1,c1,buyer,,bad time,,,
 1999-12-31 10:00:00,b1,c1,buyer,,too early,,,
+10:00,b1,c1,buyer,,no date,,,
 2099-01-01 10:00:00,b1,c1,buyer,,too late,,,
 2026-11-22 10:01:00,b1,c1,,,no role,,,
 2026-11-22 10:01:00,b1,c1,ghost,,odd role,,,

@@ -195,3 +195,24 @@ def test_a_grid_keeps_its_days_in_order_when_the_worst_agent_missed_the_first(cl
     figure = re.search(r"<figcaption>PDD-R3 [^<]*</figcaption>(.*?)</figure>", page, re.S).group(1)
     cells = re.findall(r'aria-label="period: ([0-9-]+); agent: 小美; status: [a-z_]+"[^>]*d="M([0-9.]+),', figure)
     assert [day for day, _ in sorted(cells, key=lambda c: float(c[1]))] == ["11-20", "11-21", "11-22"], cells
+
+
+def test_the_trend_chart_speaks_the_page_language(cli):
+    """The history's trend chart of a Chinese page titled its axes `rate` and `seconds` and
+    dated its days `Nov 22, 2026` (a Douyin supervisor's week, 2026-12-07): its axes are the
+    page's words, and its days read 11-22 in both languages."""
+    made = cli("generate", "-p", "douyin", "-o", "week.csv", "--days", "3", "--agents", "4", "--rows", "3000", "--seed", "5")
+    assert made.code == 0, made.err
+    pages = {}
+    for lang in ("zh", "en"):
+        run = cli("audit", "week.csv", "-p", "douyin", "-f", "html", "-o", f"{lang}.html", "--exit-zero",
+                  "--history", f"history-{lang}", "--lang", lang)
+        assert run.code == 0, run.err
+        page = (cli.cwd / f"{lang}.html").read_text("utf-8")
+        pages[lang] = re.search(r'<section id="trend">(.*?)</section>', page, re.S).group(1)
+    texts = {lang: set(re.findall(r">([^<>]+)</text>", trend)) for lang, trend in pages.items()}
+    for lang, words in (("zh", {"比率", "秒"}), ("en", {"rate", "seconds"})):
+        assert words <= texts[lang], (lang, sorted(texts[lang]))
+        assert {"11-22", "11-23", "11-24"} <= texts[lang], (lang, sorted(texts[lang]))
+        assert not any(re.search(r"\b(Nov|November)\b", text) for text in texts[lang]), sorted(texts[lang])
+    assert not {"rate", "seconds"} & texts["zh"]

@@ -285,8 +285,11 @@ def trend_charts(result: AuditResult, history_rows: pl.LazyFrame | None, words: 
     if daily.get_column("day").n_unique() < 2:
         return ""
     many = daily.get_column("shop").n_unique() > 1
+    step = -(-daily.get_column("day").n_unique() // 15)  # whole days between ticks, at most about 15 labels
     out = []
-    for kinds, title, y in ((RATE_CHECKS, "rate", {"axis": {"format": "%"}}), (WAIT_CHECKS, "seconds", {})):
+    # The axis titles are the page's words and the days read 11-22 in both languages: the
+    # trend chart of a Chinese page said `rate`, `seconds` and `Nov 22, 2026` (2026-12-07).
+    for kinds, title, y in ((RATE_CHECKS, words["axis_rate"], {"axis": {"format": "%"}}), (WAIT_CHECKS, words["axis_seconds"], {})):
         rows = daily.filter(pl.col("rule").is_in([c for c, k in checks.items() if k in kinds]))
         if rows.is_empty():
             continue
@@ -297,7 +300,8 @@ def trend_charts(result: AuditResult, history_rows: pl.LazyFrame | None, words: 
         spec = {
             "data": {"values": data}, "width": 640, "height": 220,
             "mark": {"type": "line", "point": True},
-            "encoding": {"x": {"field": "day", "type": "temporal", "timeUnit": "yearmonthdate", "title": None},
+            "encoding": {"x": {"field": "day", "type": "temporal", "timeUnit": "yearmonthdate", "title": None,
+                               "axis": {"format": "%m-%d", "tickCount": {"interval": "day", "step": step}}},
                          "y": {"field": "value", "type": "quantitative", "title": title, **y},
                          "color": {"field": "series", "type": "nominal", "title": None}},
         }  # fmt: skip

@@ -216,3 +216,18 @@ def test_the_trend_chart_speaks_the_page_language(cli):
         assert {"11-22", "11-23", "11-24"} <= texts[lang], (lang, sorted(texts[lang]))
         assert not any(re.search(r"\b(Nov|November)\b", text) for text in texts[lang]), sorted(texts[lang])
     assert not {"rate", "seconds"} & texts["zh"]
+
+
+def test_a_chinese_page_names_the_platform_as_the_digest_does(cli):
+    """The Chinese page's title said `cservice-audit · kuaishou · 2026-11-22` where the
+    digest pushed to the same group said 快手小店: the title names the platform by the
+    ruleset's name in Chinese and by its code in English."""
+    sample = SAMPLES / "kuaishou-2026-11-16-week.csv"
+    zh, en = cli.many(
+        ("audit", sample, "-p", "kuaishou", "-f", "html", "--exit-zero", "--no-history", "--lang", "zh"),
+        ("audit", sample, "-p", "kuaishou", "-f", "html", "--exit-zero", "--no-history", "--lang", "en"),
+    )
+    assert zh.code == 0 and en.code == 0, zh.err + en.err
+    assert "<title>cservice-audit · 快手小店 · 2026-11-22</title>" in zh.out, zh.out[:600]
+    assert "<h1>cservice-audit · 快手小店 · 2026-11-22</h1>" in zh.out
+    assert "<title>cservice-audit · kuaishou · 2026-11-22</title>" in en.out, en.out[:600]

@@ -20,7 +20,7 @@ import polars as pl
 
 from cservice_audit.audit import AuditResult
 from cservice_audit.i18n import SENTINEL_KEYS, t
-from cservice_audit.render.digest import labels
+from cservice_audit.render.digest import chosen_lang, labels
 from cservice_audit.people import KIND_ORDER, agent_kind
 from cservice_audit.render.matrix import agent_matrix
 from cservice_audit.render.names import in_shop, many_shops, report_cuts
@@ -357,7 +357,10 @@ def render(
     words = {**labels(lang)["html"], "_status": labels(lang)["status"], "_columns": labels(lang)["columns"], "_lang": lang,
              "_who": {name: t(key, lang) for name, key in SENTINEL_KEYS.items()}}
     rs = result.ruleset
-    title = words["title"].format(platform=rs.platform, day=result.as_of or "-")
+    # The platform as its readers call it, as the digest's title does: 快手小店 in Chinese, the
+    # code in English (the Chinese page said `kuaishou`, 2026-12-07).
+    platform = rs.name if chosen_lang(lang) == "zh" and (rs.name or "").strip() else rs.platform
+    title = words["title"].format(platform=platform, day=result.as_of or "-")
     shops = sorted(set(result.metrics.get_column("shop").to_list()))
     meta = "".join(f'<p class="meta">{html_safe(line)}</p>' for line in header_lines(result, lang, show_paths=show_paths))
     meta += "".join(f'<p class="runnote">{html_safe(line)}</p>' for line in reader_note_lines(result, lang))

@@ -754,3 +754,36 @@ def test_late_items_reach_the_workbook_and_the_page(tmp_path):
     page = html.render(result)
     assert '<section id="items">' in page and "2026-11-22 10:00:00" in page
     assert "Wait of each listed item" in page
+
+
+def test_review_rules_name_what_they_count(cli):
+    """Both review rules' scorecards said 计入/命中 (counted/hits), a phrase rule's words: a
+    good-review rate read "命中 49" and the attitude share did not say its base is the neutral
+    and disappointed reviews only. The table, Markdown and the workbook now say 评价/好评 and
+    中差评/态度差 (a Kuaishou supervisor's week, 2026-12-07)."""
+    openpyxl = pytest.importorskip("openpyxl", reason="openpyxl is in the test extras")
+    week = SAMPLE_PDD.parent / "kuaishou-2026-11-16-week.csv"
+    base = ("audit", week, "-p", "kuaishou", "--no-history", "--exit-zero")
+    zh_table, en_md, zh_book, en_book = cli.many(
+        (*base, "--lang", "zh", "-f", "table"),
+        (*base, "--lang", "en", "-f", "markdown"),
+        (*base, "--lang", "zh", "-f", "xlsx", "-o", "zh.xlsx"),
+        (*base, "--lang", "en", "-f", "xlsx", "-o", "en.xlsx"),
+    )
+    assert all(r.code == 0 for r in (zh_table, en_md, zh_book, en_book)), zh_table.err + en_md.err + zh_book.err + en_book.err
+    heads = {}
+    for line in zh_table.out.splitlines():
+        if line.startswith("┃ 客服"):
+            heads.setdefault(len(heads), [c.strip() for c in line.strip("┃").split("┃")])
+    assert ["客服", "评价", "好评", "比率", "状态", "处罚档"] in heads.values(), heads
+    assert ["客服", "中差评", "态度差", "比率", "状态", "处罚档"] in heads.values(), heads
+    assert "| agent | reviews | good | rate | status | tier |" in en_md.out, en_md.out
+    assert "| agent | neutral+bad | about attitude | rate | status | tier |" in en_md.out
+    for name, g1, g2 in (("zh.xlsx", ["评价", "好评"], ["中差评", "态度差"]), ("en.xlsx", ["reviews", "good"], ["neutral+bad", "about attitude"])):
+        book = openpyxl.load_workbook(cli.cwd / name)
+        for code, words in (("KS-G1", g1), ("KS-G2", g2)):
+            header = next(book[code].iter_rows(max_row=1, values_only=True))
+            assert list(header[6:8]) == words, (name, code, header)
+            assert not {"命中", "hits"} & set(header), header
+        # The phrase rules keep their words.
+        assert next(book["KS-P1"].iter_rows(max_row=1, values_only=True))[7] in ("命中", "matches")

@@ -187,8 +187,28 @@ SCORECARD_COLUMNS = {
     "phrases": ["messages", "matches", "points"],
     "repeated_script": ["scripts", "repeated", "points"],
 }
+# A review rule's count columns name what they count (*choice*, 2026-12-07): both review
+# rules said 计入/命中 (counted/hits), words of the phrase rules, so a good-review rate read
+# "命中 49" and the attitude share did not say its base is the neutral and bad reviews only.
+REVIEW_COLUMNS = {
+    "good_rate": {"counted": "reviews", "hits": "good_reviews"},
+    "attitude_share": {"counted": "bad_reviews", "hits": "attitude_reviews"},
+}
+
+
+def column_key(rule, column: str) -> str:
+    """The catalogue key (`col.*`) of a scorecard column of `rule`."""
+    if rule is not None and rule.check == "review_rate":
+        return REVIEW_COLUMNS.get(rule.params.get("measure"), {}).get(column, column)
+    return column
+
+
 # Columns whose cells are right-aligned numbers (the rest: names, statuses, tiers).
-NUMERIC_COLUMNS = {t(f"col.{c}", lang) for cols in SCORECARD_COLUMNS.values() for c in cols for lang in ("zh", "en")}
+NUMERIC_COLUMNS = {
+    t(f"col.{c}", lang)
+    for c in {*(c for cols in SCORECARD_COLUMNS.values() for c in cols), *(k for m in REVIEW_COLUMNS.values() for k in m.values())}
+    for lang in ("zh", "en")
+}
 
 
 def threshold_text(rule, value: float, lang: str) -> str:
@@ -256,7 +276,7 @@ def scorecards(result: AuditResult, lang: str = "en", target: str = "terminal") 
                 cells.append(shown(tier.text(lang, with_penalty=False), target) if tier else "")
             body.append(cells)
             statuses.append(row["status"])
-        columns = [t("col.agent", lang), *(t(f"col.{c}", lang) for c in shown_columns), t("col.status", lang)]
+        columns = [t("col.agent", lang), *(t(f"col.{column_key(rule, c)}", lang) for c in shown_columns), t("col.status", lang)]
         cards.append(
             Scorecard(
                 code=rule.code,

@@ -27,7 +27,7 @@ from cservice_audit.audit import AuditResult
 from cservice_audit.i18n import t
 from cservice_audit.render.digest import labels
 from cservice_audit.render.matrix import agent_matrix
-from cservice_audit.render.views import SCORECARD_COLUMNS, reader_note_lines, reader_notes
+from cservice_audit.render.views import SCORECARD_COLUMNS, column_key, reader_note_lines, reader_notes
 from cservice_audit.schema import HUMAN_ONLY
 from cservice_audit.spreadsheet import guard_formulas
 
@@ -205,7 +205,7 @@ def summary_frame(result: AuditResult, lang: str = "en") -> pl.DataFrame:
     return pl.DataFrame(data, schema=schema)
 
 
-def scorecard_headers(check: str | None, lang: str = "en") -> tuple[dict[str, str], list[str]]:
+def scorecard_headers(check: str | None, lang: str = "en", rule=None) -> tuple[dict[str, str], list[str]]:
     """A rule sheet's headers for what its check counts, and the columns left off for it.
 
     The words are the terminal scorecard's (`views.SCORECARD_COLUMNS`, messages.yaml
@@ -221,7 +221,7 @@ def scorecard_headers(check: str | None, lang: str = "en") -> tuple[dict[str, st
     words = SCORECARD_COLUMNS[check]
     third = "value" if check in VALUE_CHECKS else "points"
     fields = ("counted", "numerator", third, "wait_mean", "wait_p50", "wait_p90")[: len(words)]
-    headers = {field: t(f"col.{word}", lang) for field, word in zip(fields, words, strict=True)}
+    headers = {field: t(f"col.{column_key(rule, word)}", lang) for field, word in zip(fields, words, strict=True)}
     headers.setdefault("threshold", labels(lang)["columns"]["threshold"])
     seconds = {"wait_mean", "wait_p50", "wait_p90"} | ({"numerator", "value", "threshold"} if check == "average_wait" else set())
     in_seconds = labels(lang)["xlsx"]["seconds"]
@@ -305,11 +305,12 @@ def render(result: AuditResult, *, show_paths: bool = False, lang: str = "en", *
         notes = reader_note_lines(result, lang, "xlsx", more=words["notes_more"].replace("{sheet}", words["about"]))
         _write(workbook, summary, words["summary"], taken, freeze=(1, 2), conditional=_status_formats(rules, status_words), headers=headers, lang=lang, above=notes)
         checks = {rule.code: rule.check for rule in result.ruleset.rules}
+        by_code = {rule.code: rule for rule in result.ruleset.rules}
         for code in dict.fromkeys(result.metrics.get_column("rule").to_list()):
             card = excel_ready(scorecard_frame(result, code, lang), tz)
             percent = {"value": "0.0%", "threshold": "0.0%"} if checks.get(code) in RATE_CHECKS else {}
             # What the numbers are depends on what the rule checks (hits, total wait, ...).
-            named = {**headers, **scorecard_headers(checks.get(code), lang)[0]}
+            named = {**headers, **scorecard_headers(checks.get(code), lang, by_code.get(code))[0]}
             _write(workbook, card, code, taken, freeze=(1, 2), column_formats=percent,
                    conditional=_status_formats(["status"], status_words), headers=named, lang=lang)  # fmt: skip
         _write(workbook, excel_ready(findings, tz), words["findings"], taken, headers=headers, lang=lang,

@@ -298,6 +298,8 @@ def _run_audit(
     # and the report is written (at 2 M douyin rows that held the peak, docs/performance.md).
     del events_all, used, events, day_times, context
     metrics = with_needs(_sorted_metrics(metric_frames, ruleset).filter(pl.col("shop").is_in(shops)), ruleset, as_of, shop_days)
+    if as_of is not None:
+        notes.extend(_days_missing(metrics, shop_days, as_of, ruleset.exempt_dates))
     # Spilled, the late items wait on disk (audit_all) and only those of failing metrics are
     # read back, in the same streaming plan that orders them.
     items = failing_items(item_frames, metrics, ruleset)
@@ -625,6 +627,33 @@ def _selected_days(options: AuditOptions, as_of: date | None) -> str:
     if options.since is not None or options.until is not None:
         return f"{options.since or ''}..{options.until or as_of or ''}"
     return f"..{as_of}"
+
+
+def _days_missing(metrics: pl.DataFrame, shop_days: pl.DataFrame, as_of: date, exempt: tuple[date, ...]) -> list[Term]:
+    """A note per shop whose week, month or 30 days so far lack a day: no chats that day in the
+    input or the history, from the shop's first day with data on (exempt dates aside). A
+    missed night, or one whose export was cut and never run again, otherwise showed only as
+    `（按 4/5 天数据）` on a tier line: the period's rates quietly counted the other days."""
+    spans = (
+        metrics.filter(pl.col("period_start") < as_of)
+        .group_by("shop").agg(pl.col("period_start").min().alias("start"))
+        .join(shop_days.group_by("shop").agg(pl.col("day").min().alias("first")), on="shop")
+    )
+    notes = []
+    for shop, start, first in spans.sort("shop").iter_rows():
+        seen = set(shop_days.filter(pl.col("shop") == shop).get_column("day").to_list())
+        day, missing = max(start, first), []
+        while day <= as_of:
+            if day not in seen and day not in exempt:
+                missing.append(day.isoformat())
+            day += timedelta(days=1)
+        if missing:
+            shown = ", ".join(missing[:DAYS_MISSING_SHOWN]) + (" …" if len(missing) > DAYS_MISSING_SHOWN else "")
+            notes.append(Term("note.days_missing", shop=one_line(shop), days=shown, n=len(missing)))
+    return notes
+
+
+DAYS_MISSING_SHOWN = 7  # a month's gap is one line: the first week of it, then …
 
 
 def _days_text(days: list[date]) -> "str | Term":

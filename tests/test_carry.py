@@ -284,3 +284,29 @@ def test_an_open_file_of_another_shop_or_a_link_stops_the_run(cli, write, tmp_pa
     link.symlink_to(elsewhere)
     run = cli("audit", tmp_path / "17.csv", "-p", "pinduoduo", "--history", history, "--date", "2026-11-17", "-f", "json")
     assert run.code == 2 and "open.parquet" in run.err and elsewhere.read_bytes() == b"keep me", run.err
+
+
+def test_a_day_without_data_inside_the_week_is_said_until_it_is_caught_up(cli, write, tmp_path):
+    """Kuaishou's reply rate is weekly. The 17th never ran: the 18th's weekly rate counted the
+    16th and the 18th only, and the one sign was `（按 2/3 天数据）` on a tier line. The run says
+    which day has no data, in the JSON, on stderr and in the group's digest, until that night
+    is caught up; a shop's days before its first stored one (a new install) are not missing."""
+    history = tmp_path / "h"
+
+    def night(day: str, export: Path, *more: str):
+        run = cli("audit", export, "-p", "kuaishou", "--history", history, "--date", day, "-f", "json", "-o", f"r{day}.json", *more)
+        assert run.code in (0, 1), run.err
+        return run, [n for n in json.loads((tmp_path / f"r{day}.json").read_text("utf-8"))["note_details"] if n["kind"] == "days_missing"]
+
+    first, notes16 = night("2026-11-16", write("16.csv", NIGHT_16))
+    assert notes16 == [] and "no chat data" not in first.err
+    late, notes18 = night("2026-11-18", write("18.csv", NIGHT_18))
+    said = "店A: no chat data for 2026-11-17 (did that night's audit run? was the export empty?)"
+    assert [n["message"][: len(said)] for n in notes18] == [said] and said in late.err, late.err
+    digest = cli("audit", tmp_path / "18.csv", "-p", "kuaishou", "--history", history, "--date", "2026-11-18", "-f", "digest", "--lang", "zh")
+    assert "店A：2026-11-17 没有任何聊天数据" in digest.out.split("**未达标规则")[0], digest.out
+    night("2026-11-17", write("17.csv", NIGHT_17))
+    again, notes18 = night("2026-11-18", tmp_path / "18.csv")
+    assert notes18 == [] and "no chat data" not in again.err, again.err
+    alone = cli("audit", tmp_path / "18.csv", "-p", "kuaishou", "--no-history", "-f", "json")
+    assert [n for n in alone.json()["note_details"] if n["kind"] == "days_missing"] == []

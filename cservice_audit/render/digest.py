@@ -40,7 +40,7 @@ FIRST_SHOWN = 10  # list items shown before trimming starts
 # night will judge until a missed night is run (again).
 READER_NOTES = (
     "shop_not_judged", "day_running", "replaced_fewer", "baseline_shop", "baseline_later", "other_platform", "worst_of_days",
-    "data_ends_early", "unknown_team", "carried", "carried_stuck", "carried_missed", "carried_twice",
+    "data_ends_early", "unknown_team", "carried", "carried_stuck", "carried_missed", "carried_twice", "days_missing",
 )  # fmt: skip
 # Of those, the ones that doubt the night itself (the input may be cut or another shop's, a
 # shop is missing, a later baseline hides findings as known): each is worth a push on its own

@@ -60,6 +60,7 @@ class AuditOptions:
     mapping: str | None = None
     reviews: tuple[str, ...] = ()  # --reviews: review exports (rows without a role are reviews)
     history: str | None = None  # the history folder (None: no memory across runs)
+    store: bool = True  # write this run's days into the history (False: --no-store, a look that changes nothing)
     sheet: str | None = None  # --sheet: the Excel sheet to read (default: the first)
     profile: str | None = None  # --profile: a shipped export layout (profiles/*.yaml)
     baseline: str | None = None  # an earlier JSON report: findings in it are `known` (spec §11)
@@ -279,6 +280,7 @@ def _run_audit(
         if store is not None:
             days = pl.concat([pl.DataFrame(schema=DAY_SCHEMA), *day_frames], how="vertical")
             _note_unknown_agents(days, context.history, bots, notes)
+        if store is not None and options.store:
             rules_run = {rule.code for rule in ruleset.rules}
             replaced = store.stored_days(covered)
             chat_rows = {(shop, day): n for shop, day, n in used.lazy().group_by("shop", "day").len().collect(engine=engine).iter_rows()}

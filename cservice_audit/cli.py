@@ -195,6 +195,7 @@ def audit(
     reviews: Annotated[Optional[list[str]], typer.Option("--reviews")] = None,
     history: Annotated[Optional[Path], typer.Option("--history")] = None,
     no_history: Annotated[bool, typer.Option("--no-history")] = False,
+    no_store: Annotated[bool, typer.Option("--no-store")] = False,
     baseline: Annotated[Optional[Path], typer.Option("--baseline")] = None,
     no_baseline: Annotated[bool, typer.Option("--no-baseline")] = False,
     sheet: Annotated[Optional[str], typer.Option("--sheet")] = None,
@@ -262,6 +263,9 @@ def audit(
         mapping=str(mapping) if mapping else None,
         reviews=tuple(reviews or ()),
         history=None if no_history else _history_root(history, settings),
+        # --no-store: the history is read (the week's other days, last night's pending turns)
+        # and left as it is: a morning look with another export must not replace the night's day.
+        store=not no_store,
         # --no-baseline: every finding listed as new (the morning look at a night whose report
         # is the config's baseline); the file is still kept from anything but JSON (above).
         baseline=str(baseline) if baseline and not no_baseline else None,
@@ -1153,7 +1157,7 @@ _OPTION_KEYS = {
     "exit_zero": "help.exit_zero", "select": "help.select", "ignore": "help.ignore", "agent": "help.agent",
     "quiet": "help.quiet", "statistics": "help.statistics", "encoding": "help.encoding", "input_tz": "help.input_tz",
     "mapping": "help.mapping", "rejects": "help.rejects", "reviews": "help.reviews", "history": "help.history",
-    "no_history": "help.no_history", "baseline": "help.baseline", "no_baseline": "help.no_baseline", "sheet": "help.sheet", "profile": "help.profile",
+    "no_history": "help.no_history", "no_store": "help.no_store", "baseline": "help.baseline", "no_baseline": "help.no_baseline", "sheet": "help.sheet", "profile": "help.profile",
     "code": "help.code", "prune_before": "help.prune_before", "weeks": "help.weeks",
 }  # fmt: skip
 # Commands whose options mean what _OPTION_KEYS says (generate's --output, explain's --ruleset

@@ -310,3 +310,25 @@ def test_a_day_without_data_inside_the_week_is_said_until_it_is_caught_up(cli, w
     assert notes18 == [] and "no chat data" not in again.err, again.err
     alone = cli("audit", tmp_path / "18.csv", "-p", "kuaishou", "--no-history", "-f", "json")
     assert [n for n in alone.json()["note_details"] if n["kind"] == "days_missing"] == []
+
+
+def test_a_look_with_no_store_reads_the_history_and_changes_nothing(cli, write, tmp_path):
+    """The morning look at a night with another export (a spot-check of part of the day)
+    replaced the night's stored day and its pending turns. With --no-store the history is
+    read (the pending turns are still judged in the report) and left byte for byte; the header
+    says so."""
+    history = tmp_path / "h"
+    _night(cli, history, "2026-11-16", write("16.csv", NIGHT_16))
+    _night(cli, history, "2026-11-17", write("17.csv", NIGHT_17))
+    before = {p: p.read_bytes() for p in sorted(history.rglob("*")) if p.is_file() and not p.name.endswith(".lock")}
+    part = write("part.csv", "\n".join(NIGHT_17.splitlines()[:3]) + "\n")
+    look = cli("audit", part, "-p", "pinduoduo", "--history", history, "--date", "2026-11-17", "--no-store", "-f", "table", "--lang", "zh", env={"COLUMNS": "200"})
+    assert look.code in (0, 1), look.err
+    assert "只读（--no-store），本次未写入" in look.out and "已审核过" not in look.err, (look.out, look.err)
+    after = {p: p.read_bytes() for p in sorted(history.rglob("*")) if p.is_file() and not p.name.endswith(".lock")}
+    assert after == before
+    judged = cli("audit", part, "-p", "pinduoduo", "--history", history, "--date", "2026-11-17", "--no-store", "-f", "json")
+    # last night's pending questions were read (this part of the day does not reach their deadline)
+    assert sorted(f["ts"] for f in _n1(judged.json()) if f["ts"] < "2026-11-17") == ["2026-11-16T23:30:00+08:00", "2026-11-16T23:50:00+08:00"]
+    stored = cli("audit", part, "-p", "pinduoduo", "--history", history, "--date", "2026-11-17", "-f", "json")  # without it: replaced
+    assert "audited before" in stored.err and "judged from 2 chat rows this run, from 4 when stored" in stored.err, stored.err

@@ -81,7 +81,10 @@ def header_lines(result: AuditResult, lang: str = "en", target: str = "terminal"
         lines.append(t("header.agent_only", lang, agent=shown(result.options.agent, target)))
     if result.options.history:
         where = f" {shown(result.options.history, target)}" if show_paths else ""
-        lines.append(t("header.history", lang, folder=where, days=result.history_days_written))
+        if result.options.store:
+            lines.append(t("header.history", lang, folder=where, days=result.history_days_written))
+        else:
+            lines.append(t("header.history_read", lang, folder=where))
     if result.options.baseline:
         where = f" {shown(result.options.baseline, target)}" if show_paths else ""
         lines.append(t("header.baseline", lang, file=where, hidden=result.baseline_hidden))

@@ -787,3 +787,18 @@ def test_review_rules_name_what_they_count(cli):
             assert not {"命中", "hits"} & set(header), header
         # The phrase rules keep their words.
         assert next(book["KS-P1"].iter_rows(max_row=1, values_only=True))[7] in ("命中", "matches")
+
+
+def test_a_day_rate_in_the_digest_names_its_day_once(cli, tmp_path):
+    """`DY-R3 小周 2026-11-16：3分钟人工回复率 58.7%…低于 80.0%，2026-11-16`: a day's rate gave its
+    day before the colon and again in its message. Once now; an incident keeps its time."""
+    rows = ["ts,shop,buyer,role,agent,text"]
+    for day in ("2026-11-21", "2026-11-22"):
+        rows += [f"{day} 10:00:00,店,b1,buyer,,在吗", f"{day} 10:09:00,店,b1,agent,小周,在的"]  # late: PDD-R3 fails that day
+        rows += [f"{day} 11:00:00,店,b2,buyer,,发货吗", f"{day} 11:00:10,店,b2,agent,小周,加我微信发你"]
+    (tmp_path / "two.csv").write_text("\n".join(rows) + "\n", "utf-8")
+    out = cli("audit", "two.csv", "-p", "pinduoduo", "--no-history", "--exit-zero", "--lang", "zh", "-f", "digest").out
+    lines = [line for line in out.splitlines() if line.startswith("- PDD-")]
+    rates = [line for line in lines if line.startswith("- PDD-R3 小周")]
+    assert len(rates) == 2 and all(line.count(day) == 1 for line, day in zip(sorted(rates), ("2026-11-21", "2026-11-22"))), out
+    assert any(line.startswith("- PDD-P2 小周 11-21 11:00 ") for line in lines), out

@@ -383,13 +383,16 @@ def _lines(report: dict[str, Any], chosen: list[dict[str, Any]], lang: str, orde
         # A question of the night before, judged and counted tonight (carry.py), gives its day too.
         other_day = bool(f["ts"] and f["day"] and f["ts"][:10] != f["day"])
         when = (f["ts"] or "")[5 if several_days or other_day else 11 : 16].replace("T", " ") or f["day"] or (f["period_start"] if one_day else None)
+        said = _safe(in_lang(f, lang), 90)
+        if not f["ts"] and when and when in said:
+            when = None  # a day's rate names its day in the message: `DY-R3 小周 2026-11-16：…，2026-11-16` said it twice
         # The conversation to open (`show ID`, or the back office's search), when there is one.
         where = words["conversation"].format(id=_safe(f["conversation"], 40)) if f.get("conversation") else None
         # A period's rate from part of its days says so, as the tier lines do: a first night's
         # `近30天` figure rests on one day (the scorecard said 有数据 1/30 天, the group did not).
         covered = None if one_day else days.get((f["code"], f["shop"], f.get("period"), f.get("period_start")))
         thin = words["tier_days"].format(n=covered[0], of=covered[1]) if covered else ""
-        lines.append(" ".join(filter(None, (f["code"], who, when, where))) + words["colon"] + _safe(in_lang(f, lang), 90) + thin)
+        lines.append(" ".join(filter(None, (f["code"], who, when, where))) + words["colon"] + said + thin)
     return lines
 
 

@@ -714,15 +714,23 @@ REPEATS = "ts,buyer,role,agent,text,conversation\n" + "".join(
 )
 
 
-def test_repeated_scripts_grouped_per_agent_details_in_json(cli, write):
+def test_repeated_scripts_grouped_per_agent_details_in_json(cli, write, tmp_path):
+    import openpyxl
+
     write("chats.csv", REPEATS)
-    table, markdown, as_json = cli.many(
+    table, markdown, as_json, book = cli.many(
         {"args": ("audit", "chats.csv", "--platform", "pinduoduo", "--format", "table", "--lang", "en", "--select", "PDD-S1"), "env": {"COLUMNS": "300"}},
         ("audit", "chats.csv", "--platform", "pinduoduo", "--format", "markdown", "--lang", "en", "--select", "PDD-S1"),
         ("audit", "chats.csv", "--platform", "pinduoduo", "--format", "json", "--select", "PDD-S1"),
+        ("audit", "chats.csv", "--platform", "pinduoduo", "--format", "xlsx", "--lang", "en", "--select", "PDD-S1", "-o", "s1.xlsx"),
     )
     findings = [f for f in as_json.json()["findings"] if f["conversation"]]
     assert sorted(f["agent"] for f in findings) == ["小周", "小周", "小周", "小美"]  # JSON keeps each one
+    # The table points at where each one is: the workbook's Findings sheet (as well as the JSON).
+    assert "each one on the Findings sheet of --format xlsx" in table.out.replace("\n", " "), table.out
+    sheet = openpyxl.load_workbook(tmp_path / "s1.xlsx", read_only=True)["Findings"]
+    cells = [str(c) for row in sheet.iter_rows(values_only=True) for c in row if c is not None]
+    assert sum(1 for f in findings if f["conversation"] in cells) == 4, cells
     for run in (table, markdown):
         out = run.out.replace("\\", "")
         assert "小周: 3 conversation(s), most repeated: 亲，已经在帮您催促了哦 (in 2)" in out, out

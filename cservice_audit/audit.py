@@ -651,7 +651,10 @@ def _days_missing(metrics: pl.DataFrame, shop_days: pl.DataFrame, as_of: date, e
             day += timedelta(days=1)
         if missing:
             shown = ", ".join(missing[:DAYS_MISSING_SHOWN]) + (" …" if len(missing) > DAYS_MISSING_SHOWN else "")
-            notes.append(Term("note.days_missing", shop=one_line(shop), days=shown, n=len(missing)))
+            # Last night's day missing is news the group must hear even on a quiet night (the
+            # night that did not run pushed nothing); the nights after only remind.
+            key = "note.night_missing" if (as_of - timedelta(days=1)).isoformat() in missing else "note.days_missing"
+            notes.append(Term(key, shop=one_line(shop), days=shown, n=len(missing)))
     return notes
 
 

@@ -290,26 +290,42 @@ def test_a_day_without_data_inside_the_week_is_said_until_it_is_caught_up(cli, w
     """Kuaishou's reply rate is weekly. The 17th never ran: the 18th's weekly rate counted the
     16th and the 18th only, and the one sign was `（按 2/3 天数据）` on a tier line. The run says
     which day has no data, in the JSON, on stderr and in the group's digest, until that night
-    is caught up; a shop's days before its first stored one (a new install) are not missing."""
+    is caught up; a shop's days before its first stored one (a new install) are not missing.
+    The night right after the gap pushes it on its own (`night_missing`, an alarm: the night
+    that did not run pushed nothing); later nights remind (`days_missing`) without pushing."""
+    from test_notify import TOKEN, Bot
+
     history = tmp_path / "h"
+    kinds = ("days_missing", "night_missing")
 
     def night(day: str, export: Path, *more: str):
         run = cli("audit", export, "-p", "kuaishou", "--history", history, "--date", day, "-f", "json", "-o", f"r{day}.json", *more)
         assert run.code in (0, 1), run.err
-        return run, [n for n in json.loads((tmp_path / f"r{day}.json").read_text("utf-8"))["note_details"] if n["kind"] == "days_missing"]
+        return run, [n for n in json.loads((tmp_path / f"r{day}.json").read_text("utf-8"))["note_details"] if n["kind"] in kinds]
 
     first, notes16 = night("2026-11-16", write("16.csv", NIGHT_16))
     assert notes16 == [] and "no chat data" not in first.err
     late, notes18 = night("2026-11-18", write("18.csv", NIGHT_18))
     said = "店A: no chat data for 2026-11-17 (did that night's audit run? was the export empty?)"
-    assert [n["message"][: len(said)] for n in notes18] == [said] and said in late.err, late.err
+    assert [(n["kind"], n["message"][: len(said)]) for n in notes18] == [("night_missing", said)] and said in late.err, late.err
     digest = cli("audit", tmp_path / "18.csv", "-p", "kuaishou", "--history", history, "--date", "2026-11-18", "-f", "digest", "--lang", "zh")
     assert "店A：2026-11-17 没有任何聊天数据" in digest.out.split("**未达标规则")[0], digest.out
+    night19 = write("19.csv", NIGHT_18.replace("2026-11-18", "2026-11-19"))
+    _, notes19 = night("2026-11-19", night19)
+    assert [n["kind"] for n in notes19] == ["days_missing"]
+    # Quiet nights (every finding known): the first after the gap pushes, the next does not.
+    with Bot() as bot:
+        url = f"{bot.url}/cgi-bin/webhook/send?key={TOKEN}"
+        for day, export, pushed in (("2026-11-18", tmp_path / "18.csv", 1), ("2026-11-19", night19, 1)):  # requests so far
+            quiet, _ = night(day, export, "--baseline", f"r{day}.json")
+            assert quiet.code == 0, quiet.err
+            assert cli("notify", f"r{day}.json", "--wecom", url, "--only-news").code == 0
+            assert bot.count_within(pushed, seconds=5 if day.endswith("18") else 0.3) == pushed, day
     night("2026-11-17", write("17.csv", NIGHT_17))
     again, notes18 = night("2026-11-18", tmp_path / "18.csv")
     assert notes18 == [] and "no chat data" not in again.err, again.err
     alone = cli("audit", tmp_path / "18.csv", "-p", "kuaishou", "--no-history", "-f", "json")
-    assert [n for n in alone.json()["note_details"] if n["kind"] == "days_missing"] == []
+    assert [n for n in alone.json()["note_details"] if n["kind"] in kinds] == []
 
 
 def test_a_look_with_no_store_reads_the_history_and_changes_nothing(cli, write, tmp_path):

@@ -41,12 +41,13 @@ FIRST_SHOWN = 10  # list items shown before trimming starts
 READER_NOTES = (
     "shop_not_judged", "day_running", "replaced_fewer", "baseline_shop", "baseline_later", "other_platform", "worst_of_days",
     "data_ends_early", "unknown_team", "carried", "carried_stuck", "carried_missed", "carried_twice", "days_missing",
+    "night_missing",
 )  # fmt: skip
 # Of those, the ones that doubt the night itself (the input may be cut or another shop's, a
 # shop is missing, a later baseline hides findings as known): each is worth a push on its own
 # (`notify --only-news`), since the exit status cannot say it. The others explain a report
 # (several days judged, a day still running) and ride along with news.
-ALARM_NOTES = ("shop_not_judged", "replaced_fewer", "other_platform", "data_ends_early", "unknown_team", "baseline_later")
+ALARM_NOTES = ("shop_not_judged", "replaced_fewer", "other_platform", "data_ends_early", "unknown_team", "baseline_later", "night_missing")
 
 
 def note_kind(note: Any) -> str:

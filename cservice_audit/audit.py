@@ -632,19 +632,20 @@ def _selected_days(options: AuditOptions, as_of: date | None) -> str:
 
 
 def _days_missing(metrics: pl.DataFrame, shop_days: pl.DataFrame, as_of: date, exempt: tuple[date, ...]) -> list[Term]:
-    """A note per shop whose week, month or 30 days so far lack a day: no chats that day in the
-    input or the history, from the shop's first day with data on (exempt dates aside). A
-    missed night, or one whose export was cut and never run again, otherwise showed only as
-    `（按 4/5 天数据）` on a tier line: the period's rates quietly counted the other days."""
+    """A note per shop whose day before `as_of`, or whose week, month or 30 days so far, lack a
+    day: no chats that day in the input or the history, from the shop's first day with data on
+    (exempt dates aside). A missed night, or one whose export was cut and never run again,
+    otherwise showed only as `（按 4/5 天数据）` on a tier line (the period's rates quietly
+    counted the other days), or not at all where every rate is daily (that day went unjudged)."""
+    yesterday = as_of - timedelta(days=1)
     spans = (
-        metrics.filter(pl.col("period_start") < as_of)
-        .group_by("shop").agg(pl.col("period_start").min().alias("start"))
+        metrics.group_by("shop").agg(pl.col("period_start").min().alias("start"))
         .join(shop_days.group_by("shop").agg(pl.col("day").min().alias("first")), on="shop")
-    )
+    )  # fmt: skip
     notes = []
     for shop, start, first in spans.sort("shop").iter_rows():
         seen = set(shop_days.filter(pl.col("shop") == shop).get_column("day").to_list())
-        day, missing = max(start, first), []
+        day, missing = max(min(start, yesterday), first), []
         while day <= as_of:
             if day not in seen and day not in exempt:
                 missing.append(day.isoformat())
@@ -653,7 +654,7 @@ def _days_missing(metrics: pl.DataFrame, shop_days: pl.DataFrame, as_of: date, e
             shown = ", ".join(missing[:DAYS_MISSING_SHOWN]) + (" …" if len(missing) > DAYS_MISSING_SHOWN else "")
             # Last night's day missing is news the group must hear even on a quiet night (the
             # night that did not run pushed nothing); the nights after only remind.
-            key = "note.night_missing" if (as_of - timedelta(days=1)).isoformat() in missing else "note.days_missing"
+            key = "note.night_missing" if yesterday.isoformat() in missing else "note.days_missing"
             notes.append(Term(key, shop=one_line(shop), days=shown, n=len(missing)))
     return notes
 

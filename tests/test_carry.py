@@ -326,6 +326,11 @@ def test_a_day_without_data_inside_the_week_is_said_until_it_is_caught_up(cli, w
     assert notes18 == [] and "no chat data" not in again.err, again.err
     alone = cli("audit", tmp_path / "18.csv", "-p", "kuaishou", "--no-history", "-f", "json")
     assert [n for n in alone.json()["note_details"] if n["kind"] in kinds] == []
+    # Where every rate is daily (pinduoduo) the missed day went unjudged altogether: said too.
+    for day in ("2026-11-16", "2026-11-18"):
+        run = cli("audit", tmp_path / f"{day[-2:]}.csv", "-p", "pinduoduo", "--history", tmp_path / "h2", "--date", day, "-f", "json")
+        assert run.code in (0, 1), run.err
+    assert [n["kind"] for n in run.json()["note_details"] if n["kind"] in kinds] == ["night_missing"] and said in run.err, run.err
 
 
 def test_a_look_with_no_store_reads_the_history_and_changes_nothing(cli, write, tmp_path):

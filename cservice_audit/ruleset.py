@@ -375,7 +375,7 @@ def _merge(base: dict, override: dict) -> dict:
 
 
 def _build(label: str, data: dict, origin: str) -> Ruleset:
-    def need(key: str, kind: type | tuple[type, ...], what: str) -> Any:
+    def need(key: str, kind: type | tuple[type, ...], what: Term) -> Any:
         if key not in data:
             raise RulesetError("error.rs_missing", path=label, where=key)
         value = data[key]
@@ -383,13 +383,13 @@ def _build(label: str, data: dict, origin: str) -> Ruleset:
             raise RulesetError("error.rs_expected_got", path=label, where=key, what=what, value=repr(value))
         return value
 
-    platform = need("platform", str, "a platform name")
+    platform = need("platform", str, Term("rs.platform_name"))
     if not _PLATFORM_ID.match(platform):
         # The platform names the history folder: it must never be a path (../x, /tmp/x).
         raise RulesetError("error.rs_platform", path=label, value=repr(platform))
-    version = str(need("version", (str, int, float), "a version string"))
+    version = str(need("version", (str, int, float), Term("rs.version_string")))
     try:
-        effective = parse_date(need("effective", (str, date), "a date"))
+        effective = parse_date(need("effective", (str, date), Term("rs.date")))
     except ParamError as exc:
         raise RulesetError("error.at", path=label, where="effective", problem=exc) from None
     tz = data.get("timezone", "Asia/Shanghai")
@@ -427,7 +427,7 @@ def _build(label: str, data: dict, origin: str) -> Ruleset:
     gap = data.get("session_gap")
     if gap is not None and (isinstance(gap, bool) or not isinstance(gap, (int, float)) or gap <= 0):
         raise RulesetError("error.rs_session_gap", path=label, value=repr(gap))
-    rules_data = need("rules", list, "a list of rules")
+    rules_data = need("rules", list, Term("rs.list_of_rules"))
     rules = tuple(_build_rule(label, i, r) for i, r in enumerate(rules_data))
     codes = [r.code for r in rules]
     duplicate = next((c for c in codes if codes.count(c) > 1), None)

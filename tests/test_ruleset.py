@@ -145,6 +145,10 @@ BAD = {
         "extends: pinduoduo\nnotes_zh: 我们的说明\n",
         ["notes_zh"],
     ),
+    "version-not-text": (
+        "extends: taobao\nversion: [2025, ours]\n",
+        ["version", "a version string"],
+    ),
     "unknown-chinese-key": (
         STANDALONE.replace("    severity: error\n", "    severity: error\n    title_zh: 三分钟回复率\n"),
         ["rules[MY-R3]", "title_zh"],
@@ -251,3 +255,12 @@ def test_an_override_of_the_english_without_the_chinese_shows_the_english_in_chi
     assert ": 我们自己的85%目标\n" in r3_zh.out and r3.confidence_note_zh not in r3_zh.out
     assert "Our own notes." in rules_zh.out and not any(note in rules_zh.out for note in shipped.notes_zh)
     assert shipped.source("seed-000")["note_zh"] in rules_zh.out  # the inherited sources keep theirs
+
+
+def test_the_expected_kind_of_a_top_level_key_is_said_in_chinese(cli, write):
+    """version/effective/platform/rules said their expected kind in English inside the Chinese
+    line (应为 a version string)."""
+    write("v.yaml", "extends: taobao\nversion: [2025, ours]\n")
+    code, out, err = cli("validate-ruleset", "v.yaml", env={"LANG": "zh_CN.UTF-8"})
+    assert code == 2 and out == "", err
+    assert err.strip() == "cservice-audit：错误：v.yaml：version：应为 版本字符串，实为 [2025, 'ours']", err

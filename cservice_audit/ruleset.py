@@ -202,6 +202,7 @@ def load_file(path: str | Path, origin: str | None = None) -> Ruleset:
             raise RulesetError("error.extends_deep", path=label, parent=parent)
         _check_override_rules(label, data.get("rules"))
         _check_enabled(label, data.get("rules"))
+        _check_new_codes(label, base, parent, data.get("rules"))
         data = _merge(base, data)
         origin = f"{path} (extends {base_origin})"
     elif isinstance(data.get("rules"), list):
@@ -210,6 +211,17 @@ def load_file(path: str | Path, origin: str | None = None) -> Ruleset:
         _check_enabled(label, data["rules"])
         data = {**data, "rules": [r for r in data["rules"] if not (isinstance(r, dict) and r.get("enabled") is False)]}
     return _build(label, data, origin or str(path))
+
+
+def _check_new_codes(label: str, base: Any, parent: str, rules: Any) -> None:
+    """A code the base does not have adds a rule, which must then say its `check`. Without one it
+    is a mistyped code: `enabled: false` on it was accepted and dropped nothing (the rule meant
+    ran on), and changed params were told as a missing `check` key."""
+    base_rules = base.get("rules") if isinstance(base, dict) else None
+    codes = [r["code"] for r in base_rules if isinstance(r, dict) and isinstance(r.get("code"), str)] if isinstance(base_rules, list) else []
+    for rule in rules if isinstance(rules, list) else []:
+        if isinstance(rule, dict) and rule.get("code") not in codes and "check" not in rule:
+            raise RulesetError("error.rs_code_not_in_base", path=label, where=f"rules[{rule['code']}]", code=rule["code"], parent=parent, codes=", ".join(codes))
 
 
 def _check_enabled(label: str, rules: Any) -> None:

@@ -145,6 +145,15 @@ BAD = {
         "extends: pinduoduo\nnotes_zh: 我们的说明\n",
         ["notes_zh"],
     ),
+    # A mistyped code was taken as a new rule: `enabled: false` on it was "ok" and dropped nothing.
+    "disable-unknown-code": (
+        "extends: taobao\nrules:\n  - code: TB-P9\n    enabled: false\n",
+        ["rules[TB-P9]", "taobao", "TB-P2"],
+    ),
+    "params-of-unknown-code": (
+        "extends: taobao\nrules:\n  - code: TB-R03\n    params: {min_rate: 0.85}\n",
+        ["rules[TB-R03]", "taobao", "TB-R3"],
+    ),
     "version-not-text": (
         "extends: taobao\nversion: [2025, ours]\n",
         ["version", "a version string"],

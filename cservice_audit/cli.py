@@ -799,6 +799,7 @@ def explain(
 def validate_ruleset(
     path: Annotated[Path, typer.Argument()],
     limit: Annotated[Optional[list[str]], typer.Option("--limit")] = None,
+    lang: Annotated[Optional[Lang], typer.Option("--lang")] = None,  # read by main() from argv
 ) -> None:
     """Check a ruleset file: exit 0, or name the file and key that is wrong and exit 2."""
     from cservice_audit.ruleset import load_file

@@ -273,3 +273,15 @@ def test_the_expected_kind_of_a_top_level_key_is_said_in_chinese(cli, write):
     code, out, err = cli("validate-ruleset", "v.yaml", env={"LANG": "zh_CN.UTF-8"})
     assert code == 2 and out == "", err
     assert err.strip() == "cservice-audit：错误：v.yaml：version：应为 版本字符串，实为 [2025, 'ours']", err
+
+
+def test_validate_ruleset_takes_lang(cli, write):
+    """validate-ruleset --lang zh was "no such option" while rules, explain and check-text take it."""
+    write("ok.yaml", "extends: taobao\nrules:\n  - code: TB-P2\n    enabled: false\n")
+    code, _, err = cli("validate-ruleset", "ok.yaml", "--lang", "zh")
+    assert code == 0 and err.startswith("ok.yaml：正确") and "TB-P2" not in err, err
+    code, _, err = cli("validate-ruleset", "ok.yaml", "--lang", "en", env={"LANG": "zh_CN.UTF-8"})
+    assert code == 0 and err.startswith("ok.yaml: ok"), err
+    write("bad.yaml", "extends: taobao\nrules:\n  - code: TB-R3\n    parmas: {min_rate: 0.85}\n")
+    code, out, err = cli("validate-ruleset", "bad.yaml", "--lang", "zh")
+    assert code == 2 and out == "" and err.startswith("cservice-audit：错误：bad.yaml：rules[TB-R3].parmas：未知的键"), err

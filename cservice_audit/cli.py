@@ -768,10 +768,18 @@ def rules(
     fmt: Annotated[RulesFormat, typer.Option("--format", "-f")] = RulesFormat.table,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
     lang: Annotated[Optional[Lang], typer.Option("--lang")] = None,  # read by main() from argv
+    config: Annotated[Optional[Path], typer.Option("--config")] = None,
 ) -> None:
     """List the rules in effect: codes, checks, parameters, sources and confidence."""
+    from cservice_audit.config import load_config
     from cservice_audit.rule_docs import ruleset_dict, ruleset_table
 
+    # The shop's config, like check-text: beside it `rules` showed "give --platform" (in
+    # English for a zh shop) instead of the shop's own ruleset.
+    settings = load_config(config)
+    global LANG
+    LANG = _language(lang, settings)
+    platform, ruleset_file = _chosen_rules(platform, ruleset_file, settings)
     ruleset = _load_ruleset(platform, ruleset_file)
     if fmt == RulesFormat.json:
         sys.stdout.write(_data_out(json.dumps(ruleset_dict(ruleset), ensure_ascii=False, indent=2) + "\n"))
@@ -787,10 +795,19 @@ def explain(
     code: Annotated[str, typer.Argument()],
     ruleset_file: Annotated[Optional[Path], typer.Option("--ruleset")] = None,
     lang: Annotated[Optional[Lang], typer.Option("--lang")] = None,  # read by main() from argv
+    config: Annotated[Optional[Path], typer.Option("--config")] = None,
 ) -> None:
     """What one rule checks, why, its parameters and an example finding."""
+    from cservice_audit.config import load_config
     from cservice_audit.rule_docs import explain_rule, find_rule
 
+    # The shop's config's ruleset file and language: beside it `explain TB-R3` showed the
+    # shipped rule (not the shop's threshold), in English for a zh shop.
+    settings = load_config(config)
+    global LANG
+    LANG = _language(lang, settings)
+    if ruleset_file is None and settings.get("ruleset"):
+        ruleset_file = _path(settings.get("ruleset"))
     ruleset, rule = find_rule(code.strip().upper(), ruleset_file)
     sys.stdout.write(explain_rule(ruleset, rule, LANG))
 

@@ -285,3 +285,24 @@ def test_validate_ruleset_takes_lang(cli, write):
     write("bad.yaml", "extends: taobao\nrules:\n  - code: TB-R3\n    parmas: {min_rate: 0.85}\n")
     code, out, err = cli("validate-ruleset", "bad.yaml", "--lang", "zh")
     assert code == 2 and out == "" and err.startswith("cservice-audit：错误：bad.yaml：rules[TB-R3].parmas：未知的键"), err
+
+
+def test_rules_and_explain_read_the_shops_config(cli, write):
+    """Beside the shop's config (ruleset = ..., lang = "zh"), `rules` said "give --platform" in
+    English and `explain TB-R3` showed the shipped rule (80 %, version 2025.1) in English, while
+    check-text and audit used the shop's ruleset."""
+    write("mine.yaml", 'extends: taobao\nversion: "2025.1-ours"\nrules:\n  - code: TB-R3\n    params: {min_rate: 0.85}\n')
+    write("cservice-audit.toml", 'ruleset = "mine.yaml"\nlang = "zh"\n')
+    code, out, err = cli("rules")
+    assert code == 0, err
+    assert "2025.1-ours" in out and "版本" in out, out
+    code, out, err = cli("rules", "-f", "json")
+    assert code == 0 and '"version": "2025.1-ours"' in out, err
+    code, out, err = cli("explain", "TB-R3")
+    assert code == 0, err
+    assert "2025.1-ours" in out and "min_rate = 0.85" in out and "规则集版本" in out, out
+    code, out, err = cli("explain", "TB-R3", "--lang", "en")
+    assert code == 0 and "ruleset version 2025.1-ours" in out, out
+    # a flag still wins
+    code, out, err = cli("rules", "-p", "taobao", "-f", "json")
+    assert code == 0 and '"version": "2025.1"' in out, err

@@ -181,6 +181,8 @@ def load_file(path: str | Path, origin: str | None = None) -> Ruleset:
     data = _read_yaml(path)
     label = str(path)
     if not isinstance(data, dict):
+        if isinstance(data, str) and _FULLWIDTH_KEY.match(data):  # extends：taobao, the whole file one text
+            raise RulesetError("error.yaml_fullwidth_colon", path=label, line=1)
         raise RulesetError("error.ruleset_shape", path=label)
     _check_keys(label, "", data, _TOP_KEYS)
     parent = data.get("extends")
@@ -261,6 +263,10 @@ def _what(what: str) -> Term | str:
     return Term({"ruleset": "file.ruleset", "mapping file": "file.mapping"}[what]) if what in ("ruleset", "mapping file") else what
 
 
+# A key followed by a full-width colon (code：TB-R3), as a Chinese input method types it.
+_FULLWIDTH_KEY = re.compile(r"^\s*(-\s+)?[A-Za-z_][A-Za-z0-9_]*\s*：")
+
+
 def read_yaml_file(path: str | Path, what: str, error: type[Exception], loader: type = _DatesAsText) -> Any:
     """A small YAML file (a ruleset, a mapping) read within the limits: at most `yaml_bytes`,
     nested at most `yaml_depth` deep, and at most `yaml_nodes` nodes with every alias expanded.
@@ -294,6 +300,15 @@ def read_yaml_file(path: str | Path, what: str, error: type[Exception], loader: 
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        # What a person typed, said plainly: PyYAML's words (mapping values are not allowed in
+        # this context, found character that cannot start any token) named neither.
+        lines = text.splitlines()
+        upto = lines[: mark.line + 1] if mark else lines
+        for n, line in enumerate(upto, 1):
+            if _FULLWIDTH_KEY.match(line):
+                raise error("error.yaml_fullwidth_colon", path=path, line=n) from None
+        if mark and mark.line < len(lines) and "\t" in lines[mark.line][: mark.column + 1]:
+            raise error("error.yaml_tab", path=path, line=mark.line + 1) from None
         if mark:
             raise error("error.yaml_invalid_at", path=path, line=mark.line + 1, problem=problem) from None
         raise error("error.yaml_invalid", path=path, problem=problem) from None
@@ -332,6 +347,8 @@ def _check_yaml_shape(text: str, path: str | Path, what: str, error: type[Except
 def _check_keys(label: str, where: str, data: dict, allowed: set[str]) -> None:
     for key in data:
         if key not in allowed:
+            if isinstance(key, str) and "：" in key:  # params：{min_rate: 0.85} reads as one key
+                raise RulesetError("error.rs_fullwidth_colon_key", path=label, where=f"{where}{key}")
             raise RulesetError("error.rs_unknown_key", path=label, where=f"{where}{key}", known=", ".join(sorted(allowed)))
 
 

@@ -306,3 +306,21 @@ def test_rules_and_explain_read_the_shops_config(cli, write):
     # a flag still wins
     code, out, err = cli("rules", "-p", "taobao", "-f", "json")
     assert code == 0 and '"version": "2025.1"' in out, err
+
+
+@pytest.mark.parametrize(("text", "zh", "en"), [
+    # a Chinese input method's colon after a key: PyYAML's "mapping values are not allowed in this
+    # context", or an unknown key "params：{min_rate", or "a ruleset is a YAML mapping"
+    ("extends: taobao\nrules:\n  - code：TB-R3\n    params: {min_rate: 0.85}\n", "第 3 行：键后是全角冒号「：」", "line 3: a full-width colon"),
+    ("extends: taobao\nrules:\n  - code: TB-R3\n    params：{min_rate: 0.85}\n", "rules[TB-R3].params：{min_rate：键中有全角冒号「：」", "a full-width colon「：」in the key"),
+    ("extends：taobao\n", "第 1 行：键后是全角冒号「：」", "line 1: a full-width colon"),
+    # a tab: "found character that cannot start any token"
+    ("extends: taobao\nrules:\n\t- code: TB-R3\n", "第 3 行：有制表符（Tab）", "line 3: a tab character"),
+], ids=["colon-in-list", "colon-in-key", "colon-top", "tab"])
+def test_a_full_width_colon_or_a_tab_is_said_as_such(cli, write, text, zh, en):
+    write("c.yaml", text)
+    for lang, needle in (("zh", zh), ("en", en)):
+        code, out, err = cli("validate-ruleset", "c.yaml", "--lang", lang)
+        assert code == 2 and out == "", err
+        lines = [line for line in err.splitlines() if line.strip()]
+        assert len(lines) == 1 and "c.yaml" in lines[0] and needle in lines[0], err

@@ -819,11 +819,15 @@ def validate_ruleset(
     lang: Annotated[Optional[Lang], typer.Option("--lang")] = None,  # read by main() from argv
 ) -> None:
     """Check a ruleset file: exit 0, or name the file and key that is wrong and exit 2."""
-    from cservice_audit.ruleset import load_file
+    from cservice_audit.ruleset import load_file, replaced_lists
 
     _apply_limits(limit)
 
     ruleset = load_file(path)
+    for where, parent, left_out, written in replaced_lists(path):
+        base_flag = f"--ruleset {parent}" if parent.endswith((".yaml", ".yml")) else f"-p {parent}"
+        note = t("note.list_replaced", LANG, path=path, where=where, parent=parent, left_out=left_out, written=written, base_flag=base_flag)
+        _stderr.print(one_line(t("note.note", LANG, note=note)), markup=False, soft_wrap=True)
     _stderr.print(
         one_line(t("note.ruleset_ok", LANG, path=path, platform=ruleset.platform, version=ruleset.version, n=len(ruleset.rules), codes=", ".join(r.code for r in ruleset.rules))),
         markup=False,

@@ -176,6 +176,36 @@ def load_platform(name: str) -> Ruleset:
     return load_file(shipped_dir() / f"{key}.yaml", origin=f"shipped:{key}")
 
 
+def replaced_lists(path: str | Path) -> list[tuple[str, str, int, int]]:
+    """The list parameters a valid file that `extends:` another writes without all of the
+    base's entries: (key path, base, entries of the base left out, entries written). Params merge
+    key by key, so `phrases: [竞品名]` replaces the base's whole list (TB-P1's 222 words) rather
+    than adding to it; `validate-ruleset` says so, since the file is valid and "ok" alone hid it."""
+    path = Path(path)
+    data = _read_yaml(path)
+    parent = data.get("extends") if isinstance(data, dict) else None
+    if not isinstance(parent, str):
+        return []
+    base_path = path.parent / parent
+    if parent.endswith((".yaml", ".yml")) and base_path.exists():
+        base = _read_yaml(base_path)
+    else:
+        base = _read_yaml(shipped_dir() / f"{resolve_platform(parent)}.yaml")
+    by_code = {r.get("code"): r for r in base.get("rules") or [] if isinstance(r, dict)}
+    out = []
+    for rule in data.get("rules") or []:
+        params, base_params = rule.get("params"), (by_code.get(rule.get("code")) or {}).get("params")
+        if not isinstance(params, dict) or not isinstance(base_params, dict):
+            continue
+        for key, value in params.items():
+            old = base_params.get(key)
+            if isinstance(value, list) and isinstance(old, list) and old:
+                left_out = [x for x in old if x not in value]
+                if left_out:
+                    out.append((f"rules[{rule['code']}].params.{key}", parent, len(left_out), len(value)))
+    return out
+
+
 def load_file(path: str | Path, origin: str | None = None) -> Ruleset:
     path = Path(path)
     data = _read_yaml(path)

@@ -324,3 +324,23 @@ def test_a_full_width_colon_or_a_tab_is_said_as_such(cli, write, text, zh, en):
         assert code == 2 and out == "", err
         lines = [line for line in err.splitlines() if line.strip()]
         assert len(lines) == 1 and "c.yaml" in lines[0] and needle in lines[0], err
+
+
+def test_validate_ruleset_says_when_a_list_replaces_the_bases(cli, write):
+    """phrases: [竞品家] on TB-P1 replaced its 230 shipped words (and allow: its 59 entries) and
+    validate-ruleset said only "ok": a supervisor adding one competitor's name lost every
+    advertising-law word without a sign."""
+    write("mine.yaml", "extends: taobao\nrules:\n  - code: TB-P1\n    params:\n      phrases: [竞品家]\n  - code: TB-R3\n    params: {min_rate: 0.85}\n")
+    code, out, err = cli("validate-ruleset", "mine.yaml", "--lang", "zh")
+    assert code == 0 and out == "", err
+    lines = err.strip().splitlines()
+    assert len(lines) == 2, err
+    assert "rules[TB-P1].params.phrases 替换了 taobao 的列表" in lines[0] and "原有的 230 项不再使用" in lines[0], err
+    assert "rules -p taobao -v" in lines[0] and "正确" in lines[1], err
+    # every base entry kept (one added): no note
+    code, out, err = cli("rules", "-p", "taobao", "-f", "json")
+    import json
+    words = next(r for r in json.loads(out)["rules"] if r["code"] == "TB-P1")["params"]["phrases"]
+    write("all.yaml", "extends: taobao\nrules:\n  - code: TB-P1\n    params:\n      phrases: " + json.dumps(words + ["竞品家"], ensure_ascii=False) + "\n")
+    code, out, err = cli("validate-ruleset", "all.yaml")
+    assert code == 0 and err.strip().splitlines() == [err.strip()] and "ok" in err, err

@@ -21,6 +21,7 @@ the key, like rulesets, so a typo never silently does nothing.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,6 +91,12 @@ def load_config(explicit: Path | None, cwd: Path | None = None) -> Config:
     except OSError as exc:
         raise ConfigError("error.config_unreadable", path=path, reason=os_reason(exc)) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        # A Chinese input method's colon or equals sign (ruleset："my.yaml", lang＝"zh"): the
+        # parser's "Expected '=' after a key" did not say which character was wrong.
+        if isinstance(exc, tomllib.TOMLDecodeError):
+            for n, line in enumerate(path.read_text("utf-8").splitlines(), 1):
+                if re.match(r"\s*[A-Za-z_][A-Za-z0-9_-]*\s*[：＝:]", line):
+                    raise ConfigError("error.config_fullwidth", path=path, line=n) from None
         raise ConfigError("error.config_toml", path=path, reason=str(exc).splitlines()[0]) from None
     try:
         return _validated(path, raw)

@@ -193,6 +193,10 @@ def test_fail_on_from_the_file_sets_the_exit_status(cli, tmp_path):
         ('platform = "pinduoduo"\nselect = [1, 2]\n', "select"),
         ('platform = "pinduoduo"\nfail_on = "fatal"\n', "fail_on"),
         ('platform = "pinduoduo\n', "not valid TOML"),
+        # a Chinese input method's colon or equals sign: "Expected '=' after a key" named neither
+        ('ruleset："my.yaml"\n', "line 1: a key is followed by a half-width '='"),
+        ('platform = "pinduoduo"\nlang＝"zh"\n', "line 2: a key is followed by a half-width '='"),
+        ('platform: "pinduoduo"\n', "line 1: a key is followed by a half-width '='"),
         ('platform = "pinduoduo"\n[limits]\ninput_byte = "1G"\n', "input_byte"),
         ('platform = "pinduoduo"\n[limits]\ninput_bytes = "lots"\n', "input_bytes"),
         ('platform = "pinduoduo"\nlimits = "1G"\n', "limits"),
@@ -333,3 +337,9 @@ def test_trend_names_the_agents_it_knows_as_its_table_does(cli, tmp_path):
     assert wrong.code == 2 and len(wrong.err_lines()) == 1, wrong.err
     assert "（已有：小周，小美，（未分配））" in wrong.err and "天猫乙店:" not in wrong.err and "(unassigned)" not in wrong.err, wrong.err
     assert cli("trend", "--agent", "小周", cwd=tmp_path).code == 0
+
+
+def test_a_full_width_colon_in_the_config_is_said_in_chinese(cli, tmp_path):
+    config = _write(tmp_path / "c.toml", 'ruleset："my.yaml"\nlang = "zh"\n')
+    r = cli("check-text", "加我v", "--config", config, "--lang", "zh")
+    assert r.code == 2 and r.err_lines() == ["cservice-audit：错误：" + str(config) + "：第 1 行：键后应为半角「=」（不是「：」「:」或全角「＝」）"], r.err

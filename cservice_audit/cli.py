@@ -825,8 +825,7 @@ def validate_ruleset(
 
     ruleset = load_file(path)
     for where, parent, left_out, written in replaced_lists(path):
-        base_flag = f"--ruleset {parent}" if parent.endswith((".yaml", ".yml")) else f"-p {parent}"
-        note = t("note.list_replaced", LANG, path=path, where=where, parent=parent, left_out=left_out, written=written, base_flag=base_flag)
+        note = t("note.list_replaced", LANG, path=path, where=where, parent=parent, left_out=left_out, written=written, name=where.rsplit(".", 1)[-1])
         _stderr.print(one_line(t("note.note", LANG, note=note)), markup=False, soft_wrap=True)
     _stderr.print(
         one_line(t("note.ruleset_ok", LANG, path=path, platform=ruleset.platform, version=ruleset.version, n=len(ruleset.rules), codes=", ".join(r.code for r in ruleset.rules))),

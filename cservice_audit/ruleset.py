@@ -399,6 +399,24 @@ def _check_override_rules(label: str, rules: Any) -> None:
         seen.add(rule["code"])
 
 
+ADDS = "_add"  # `phrases_add: [竞品家]` appends to the base's `phrases` (docs/rulesets.md)
+
+
+def merged_params(base: dict, override: dict) -> dict:
+    """An override's params over the base's, key by key. A list written as `<key>_add` adds to
+    the base's list instead of replacing it: a shop's competitor name beside TB-P1's 230 words,
+    without copying them (a plain `phrases:` replaces the list; validate-ruleset says so)."""
+    merged = dict(base)
+    for key, value in override.items():
+        if key.endswith(ADDS) and isinstance(value, list):
+            name = key.removesuffix(ADDS)
+            old = merged.get(name) if isinstance(merged.get(name), list) else []
+            merged[name] = [*old, *(v for v in value if v not in old)]
+        else:
+            merged[key.removesuffix(ADDS)] = value  # not a list: its type error names the parameter
+    return merged
+
+
 def _merge(base: dict, override: dict) -> dict:
     """Override top-level keys; merge rules by code (params key by key); drop `enabled: false`."""
     merged = copy.deepcopy(base)
@@ -421,13 +439,15 @@ def _merge(base: dict, override: dict) -> dict:
             target = by_code[code]
             for key, value in rule.items():
                 if key == "params" and isinstance(value, dict) and isinstance(target.get("params"), dict):
-                    target["params"] = {**target["params"], **value}
+                    target["params"] = merged_params(target["params"], value)
                 else:
                     target[key] = value
                 if key in PROSE and f"{key}_zh" not in rule:
                     target.pop(f"{key}_zh", None)
         else:
             by_code[code] = copy.deepcopy(rule)
+            if isinstance(rule.get("params"), dict):
+                by_code[code]["params"] = merged_params({}, rule["params"])
             order.append(code)
     merged["rules"] = [by_code[c] for c in order if by_code[c].get("enabled", True) is not False]
     return merged

@@ -336,7 +336,7 @@ def test_validate_ruleset_says_when_a_list_replaces_the_bases(cli, write):
     lines = err.strip().splitlines()
     assert len(lines) == 2, err
     assert "rules[TB-P1].params.phrases 替换了 taobao 的列表" in lines[0] and "原有的 230 项不再使用" in lines[0], err
-    assert "rules -p taobao -v" in lines[0] and "正确" in lines[1], err
+    assert "改写为 phrases_add:" in lines[0] and "正确" in lines[1], err
     # every base entry kept (one added): no note
     code, out, err = cli("rules", "-p", "taobao", "-f", "json")
     import json
@@ -344,3 +344,23 @@ def test_validate_ruleset_says_when_a_list_replaces_the_bases(cli, write):
     write("all.yaml", "extends: taobao\nrules:\n  - code: TB-P1\n    params:\n      phrases: " + json.dumps(words + ["竞品家"], ensure_ascii=False) + "\n")
     code, out, err = cli("validate-ruleset", "all.yaml")
     assert code == 0 and err.strip().splitlines() == [err.strip()] and "ok" in err, err
+
+
+def test_a_list_written_as_add_adds_to_the_bases(cli, write):
+    """`phrases_add: [竞品家]` keeps TB-P1's words and adds the shop's; `allow_add` likewise. The
+    supervisor no longer copies 230 words to add one (the plain key still replaces, said above)."""
+    import json
+
+    write("add.yaml", "extends: taobao\nrules:\n  - code: TB-P1\n    params:\n      phrases_add: [竞品家]\n      allow_add: [绝对值得]\n")
+    code, out, err = cli("validate-ruleset", "add.yaml")
+    assert code == 0 and err.strip().splitlines() == [err.strip()] and "ok" in err, err
+    ours, base = (
+        next(r for r in json.loads(cli("rules", *args, "-f", "json").out)["rules"] if r["code"] == "TB-P1")["params"]
+        for args in (("--ruleset", "add.yaml"), ("-p", "taobao"))
+    )
+    assert ours["phrases"] == [*base["phrases"], "竞品家"] and ours["allow"] == [*base["allow"], "绝对值得"]
+    assert "phrases_add" not in ours
+    for text, fires in (("我们比竞品家好多了", True), ("这是全网最低价", True), ("这个是绝对值得的", False)):
+        run = cli("check-text", text, "--ruleset", "add.yaml", "-f", "json")
+        verdict = next(r for r in run.json()["rules"] if r["code"] == "TB-P1")
+        assert verdict["hit"] is fires, (text, verdict)

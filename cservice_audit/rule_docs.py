@@ -21,7 +21,7 @@ from cservice_audit.errors import AuditError
 from cservice_audit.i18n import t as _t
 from cservice_audit.params import Window
 from cservice_audit.shipped import data_yaml
-from cservice_audit.ruleset import SOURCE_ZH, Rule, Ruleset, load_file, load_platform, shipped_platforms
+from cservice_audit.ruleset import SOURCE_ZH, Rule, Ruleset, RulesetError, load_file, load_platform, read_yaml_file, shipped_platforms
 
 
 # (how many items to show, text for the rest given their number): `rules` folds long phrase
@@ -158,8 +158,18 @@ def find_rule(code: str, ruleset_file: Path | None) -> tuple[Ruleset, Rule]:
         for rule in ruleset.rules:
             if rule.code == code:
                 return ruleset, rule
+    if ruleset_file and _disabled_in(ruleset_file, code):
+        # The shop's file switched it off: "unknown code" read as a typo of a code it just wrote.
+        raise AuditError("error.code_disabled", code=code, path=ruleset_file)
     known = ", ".join(r.code for rs in candidates for r in rs.rules)
     raise AuditError("error.unknown_code", code=code, known=known)
+
+
+def _disabled_in(ruleset_file: Path, code: str) -> bool:
+    """`code` is written in the file with `enabled: false` (load_file has already read it)."""
+    data = read_yaml_file(ruleset_file, "ruleset", RulesetError)
+    rules = data.get("rules") if isinstance(data, dict) else None
+    return any(isinstance(r, dict) and r.get("code") == code and r.get("enabled") is False for r in rules or [])
 
 
 # The fixed section headings of a check's docstring (style.md), shown in the reader's language.

@@ -477,6 +477,15 @@ def test_explain_known_and_unknown_code(cli):
     assert len(unknown.err_lines()) == 1 and "NOPE-X9" in unknown.err
 
 
+def test_explain_of_a_rule_the_shops_ruleset_switched_off_says_so(cli, write):
+    """`explain TB-P2 --ruleset mine.yaml` with TB-P2 `enabled: false` said 'unknown rule code',
+    which reads as a typo of a code the supervisor had just written."""
+    write("mine.yaml", "extends: taobao\nrules:\n  - code: TB-P2\n    enabled: false\n")
+    off, typo = cli.many(("explain", "TB-P2", "--ruleset", "mine.yaml", "--lang", "zh"), ("explain", "TB-P9", "--ruleset", "mine.yaml"))
+    assert off.code == 2 and off.err_lines() == ["cservice-audit：错误：TB-P2 在 mine.yaml 中已停用（enabled: false），本店审核不用它"], off.err
+    assert typo.code == 2 and "unknown rule code 'TB-P9'" in typo.err and "TB-P2" not in typo.err.split("known:")[1], typo.err
+
+
 @pytest.fixture(scope="module")
 def explained(cli_factory, tmp_path_factory):
     """Every rule of every shipped ruleset (as `rules -f json` lists them) with its `explain`

@@ -91,13 +91,19 @@ def load_config(explicit: Path | None, cwd: Path | None = None) -> Config:
     except OSError as exc:
         raise ConfigError("error.config_unreadable", path=path, reason=os_reason(exc)) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        error = ConfigError("error.config_toml", path=path, reason=str(exc).splitlines()[0])
         # A Chinese input method's colon or equals sign (ruleset："my.yaml", lang＝"zh"): the
         # parser's "Expected '=' after a key" did not say which character was wrong.
         if isinstance(exc, tomllib.TOMLDecodeError):
-            for n, line in enumerate(path.read_text("utf-8").splitlines(), 1):
+            text = path.read_text("utf-8")
+            for n, line in enumerate(text.splitlines(), 1):
                 if re.match(r"\s*[A-Za-z_][A-Za-z0-9_-]*\s*[：＝:]", line):
-                    raise ConfigError("error.config_fullwidth", path=path, line=n) from None
-        raise ConfigError("error.config_toml", path=path, reason=str(exc).splitlines()[0]) from None
+                    error = ConfigError("error.config_fullwidth", path=path, line=n)
+                    break
+            # Said in the file's own language even though it did not parse (cron's LANG=C).
+            wrote = re.search(r"""^\s*lang\s*[=：＝:]\s*["'“”]?(zh|en)\b""", text, re.MULTILINE)
+            error.lang = wrote.group(1) if wrote else None
+        raise error from None
     try:
         return _validated(path, raw)
     except ConfigError as exc:

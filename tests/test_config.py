@@ -225,6 +225,11 @@ def test_a_config_error_speaks_the_files_language_under_cron(cli, tmp_path):
     )
     assert zh.code == 2 and zh.err.startswith("cservice-audit：错误：") and "histroy" in zh.err and "typo.toml" in zh.err, zh.err
     assert en.code == 2 and en.err.startswith("cservice-audit: error: ") and "histroy" in en.err, en.err
+    # A file that does not parse at all still says it in its language, when its lang line can be read.
+    for text in ('lang = "zh"\nplatform = "pinduoduo\n', 'lang = "zh"\nruleset："my.yaml"\n'):
+        broken = _write(tmp_path / "broken.toml", text)
+        run = cli("audit", SAMPLE, "--config", broken, env={"LANG": "C"})
+        assert run.code == 2 and run.err.startswith("cservice-audit：错误：") and "broken.toml：" in run.err, run.err
     # A [limits] value: the file and table named alike in both languages (it read `c.toml: limits：…`).
     limits = _write(tmp_path / "limits.toml", 'platform = "pinduoduo"\nlang = "zh"\n[limits]\nlock_wait = -1\n')
     capped = cli("audit", SAMPLE, "--config", limits, "--no-history", env={"LANG": "C"})

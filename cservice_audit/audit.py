@@ -250,7 +250,9 @@ def _run_audit(
     bots = bot_accounts(used)
     if store is not None and DEFAULT_SHOP in shops:
         raise InputError("error.history_no_shop")
-    with store.locked() if store else contextlib.nullcontext():
+    # --no-store takes the lock shared and creates nothing (no folder, no .lock): a look
+    # must not need write access to the cron's history, nor leave a folder behind.
+    with (store.locked() if options.store else store.reading()) if store else contextlib.nullcontext():
         if store is not None:
             context.history = store.read(shops=shops, skip=covered)
             for shop in shops:

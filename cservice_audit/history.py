@@ -116,6 +116,38 @@ class HistoryStore:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
+    @contextlib.contextmanager
+    def reading(self, wait: float | None = None) -> Iterator[None]:
+        """Hold the platform's lock shared, for a run that writes nothing (audit --no-store):
+        a night writing its days is waited for, but no folder or lock file is created (a look
+        at a history not there yet, or one owned by the cron's account, changes nothing)."""
+        if wait is None:
+            from cservice_audit import limits
+
+            wait = limits.current().lock_wait
+        lock = self._no_links(self.folder / ".lock")
+        try:
+            handle = _open_no_follow(lock, os.O_RDONLY)
+        except FileNotFoundError:
+            yield  # nothing stored yet, or nothing ever locked: nothing to wait for
+            return
+        except OSError as exc:
+            raise HistoryError("error.history_folder", path=self.folder, reason=os_reason(exc)) from None
+        deadline = time.monotonic() + wait
+        with handle:
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise HistoryError("error.history_locked", path=self.folder, lock=lock) from None
+                    time.sleep(0.2)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
     def files(self, shops: list[str] | None = None) -> list[Path]:
         """Every stored day file, or those of `shops` only (other shops' folders are not even
         listed: their damage must not stop this shop's run). A folder that looks like part of
@@ -394,8 +426,8 @@ def _entries(folder: Path | os.DirEntry) -> list[os.DirEntry]:
 
 
 def _open_no_follow(path: Path, flags: int):
-    """A regular file opened read-write without following a link (ELOOP names it) and
-    without blocking on a FIFO planted in its place."""
+    """A regular file opened (read-write, or read-only with O_RDONLY) without following a
+    link (ELOOP names it) and without blocking on a FIFO planted in its place."""
     try:
         fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
     except OSError as exc:
@@ -406,7 +438,7 @@ def _open_no_follow(path: Path, flags: int):
         os.close(fd)
         raise HistoryError("error.history_irregular", path=path)
     os.set_blocking(fd, True)
-    return os.fdopen(fd, "a+")
+    return os.fdopen(fd, "r" if flags & os.O_ACCMODE == os.O_RDONLY else "a+")
 
 
 def shop_folder_name(shop: str) -> str:

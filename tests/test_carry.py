@@ -353,3 +353,28 @@ def test_a_look_with_no_store_reads_the_history_and_changes_nothing(cli, write, 
     assert sorted(f["ts"] for f in _n1(judged.json()) if f["ts"] < "2026-11-17") == ["2026-11-16T23:30:00+08:00", "2026-11-16T23:50:00+08:00"]
     stored = cli("audit", part, "-p", "pinduoduo", "--history", history, "--date", "2026-11-17", "-f", "json")  # without it: replaced
     assert "audited before" in stored.err and "judged from 2 chat rows this run, from 4 when stored" in stored.err, stored.err
+
+
+def test_a_look_with_no_store_creates_nothing_and_needs_no_write_access(cli, write, tmp_path):
+    """--no-store took the history's lock as a night does: it created the history and
+    platform folders and `.lock` where none were (a typo'd --history left a tree behind), and a
+    supervisor's look at the cron account's read-only history stopped with `Permission
+    denied`. A look now waits on the lock shared, and only when a night has made it."""
+    missing = tmp_path / "none"
+    look = cli("audit", write("17.csv", NIGHT_17), "-p", "pinduoduo", "--history", missing, "--date", "2026-11-17", "--no-store", "-f", "json")
+    assert look.code in (0, 1), look.err
+    assert not missing.exists()
+    history = tmp_path / "h"
+    _night(cli, history, "2026-11-16", write("16.csv", NIGHT_16))
+    (history / "pinduoduo" / ".lock").unlink()  # a history copied, or made by an older version
+    folders = [history, *(p for p in history.rglob("*") if p.is_dir())]
+    for folder in folders:
+        folder.chmod(0o555)
+    try:
+        look = cli("audit", tmp_path / "17.csv", "-p", "pinduoduo", "--history", history, "--date", "2026-11-17", "--no-store", "-f", "json")
+    finally:
+        for folder in folders:
+            folder.chmod(0o755)
+    assert look.code in (0, 1), look.err
+    assert not (history / "pinduoduo" / ".lock").exists()
+    assert sorted(f["ts"] for f in _n1(look.json()) if f["ts"] < "2026-11-17") == ["2026-11-16T23:30:00+08:00", "2026-11-16T23:50:00+08:00"]

@@ -278,6 +278,13 @@ def _run_audit(
         shop_days = covered.select("shop", "day")
         if context.history is not None:
             shop_days = pl.concat([shop_days, context.history.select("shop", "day").unique().collect()], how="vertical")
+        # The days a night audited, whether or not they left a row: a day whose few chats were
+        # all outside the window (or reviews only) is stored as an empty file, and it is not
+        # a day without data (_days_missing said it was).
+        audited_days = shop_days
+        if store is not None:
+            stored = [(shop, day) for shop in shops for day in store.days_of(shop)]
+            audited_days = pl.concat([shop_days, pl.DataFrame(stored, schema=shop_days.schema, orient="row")], how="vertical")
         written = 0
         if store is not None:
             days = pl.concat([pl.DataFrame(schema=DAY_SCHEMA), *day_frames], how="vertical")
@@ -303,7 +310,7 @@ def _run_audit(
     del events_all, used, events, day_times, context
     metrics = with_needs(_sorted_metrics(metric_frames, ruleset).filter(pl.col("shop").is_in(shops)), ruleset, as_of, shop_days)
     if as_of is not None:
-        notes.extend(_days_missing(metrics, shop_days, as_of, ruleset.exempt_dates))
+        notes.extend(_days_missing(metrics, audited_days, as_of, ruleset.exempt_dates))
     # Spilled, the late items wait on disk (audit_all) and only those of failing metrics are
     # read back, in the same streaming plan that orders them.
     items = failing_items(item_frames, metrics, ruleset)

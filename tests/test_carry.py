@@ -378,3 +378,18 @@ def test_a_look_with_no_store_creates_nothing_and_needs_no_write_access(cli, wri
     assert look.code in (0, 1), look.err
     assert not (history / "pinduoduo" / ".lock").exists()
     assert sorted(f["ts"] for f in _n1(look.json()) if f["ts"] < "2026-11-17") == ["2026-11-16T23:30:00+08:00", "2026-11-16T23:50:00+08:00"]
+
+
+def test_a_night_audited_with_no_row_to_store_is_not_a_day_without_data(cli, write, tmp_path):
+    """A day whose only chat was at 02:00 (outside every window) was audited and stored as a
+    file with no rows; the next night said `no chat data for 2026-11-17 (did that night's
+    audit run?)` of it: the note read the stored rows, not the stored days."""
+    history = tmp_path / "h"
+    quiet = HEADER + "2026-11-17 02:00:00,店A,买家9,buyer,,在吗\n"
+    for day, text in (("2026-11-16", NIGHT_16), ("2026-11-17", quiet), ("2026-11-18", NIGHT_18)):
+        run = cli("audit", write(f"{day}.csv", text), "-p", "kuaishou", "--history", history, "--date", day, "-f", "json")
+        assert run.code in (0, 1), run.err
+    assert "no chat data" not in run.err, run.err
+    assert [n for n in run.json()["note_details"] if n["kind"] == "days_missing"] == []
+    listing = cli("history", "-p", "kuaishou", "--history", history, "-f", "csv")
+    assert "店A,2026-11-17,1,0," in listing.out, listing.out  # stored, with no row

@@ -256,9 +256,10 @@ def _mapped(column: str, mapping: dict[str, str]) -> pl.Expr:
 
 def _time_only(column: str) -> pl.Expr:
     """A time of day without its date: `10:01:00` in a CSV, or an Excel cell formatted as a
-    time, which calamine reads on Excel's day zero (`1899-12-31 10:01:00`). Said apart from an
+    time, which calamine reads on Excel's day zero (`1899-12-31 10:01:00`; `1904-01-01` in a
+    workbook on the 1904 date system, Excel for Mac's and Numbers'). Said apart from an
     unparseable or pre-2000 timestamp so the fix (export the date too) is in the reason."""
-    return pl.col(column).str.strip_chars().str.contains(r"^(1899-12-3[01][ T])?\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$")
+    return pl.col(column).str.strip_chars().str.contains(r"^(1899-12-3[01][ T]|1904-01-01[ T])?\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$")
 
 
 def _shown(column: str) -> pl.Expr:

@@ -582,3 +582,24 @@ def test_a_time_only_cell_is_rejected_saying_its_date_is_missing(cli_factory, tm
         rows = list(csv.DictReader((tmp_path / "r.csv").open(encoding="utf-8")))
         assert [(r["line"], r["ts"]) for r in rows] == [("3", shown)] and "without its date" in rows[0]["problem"], rows
         assert run.json()["input"]["rows_used"] == 1
+
+
+def test_a_time_only_cell_of_a_1904_workbook_is_rejected_saying_its_date_is_missing(cli_factory, tmp_path):
+    """A workbook on the 1904 date system (Excel for Mac's, Numbers') reads a time-only cell
+    on its own day zero, 1904-01-01 10:01:00: it was rejected as 'before 2000', the reason the
+    1900 system's cell no longer gets."""
+    import datetime as dt
+
+    import xlsxwriter
+
+    with xlsxwriter.Workbook(tmp_path / "t.xlsx", {"date_1904": True}) as book:
+        sheet = book.add_worksheet()
+        sheet.write_row(0, 0, ["时间", "店铺", "买家", "角色", "客服", "内容"])
+        sheet.write_datetime(1, 0, dt.datetime(2026, 11, 22, 10, 0), book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"}))
+        sheet.write_row(1, 1, ["店", "b", "买家", "", "在吗"])
+        sheet.write_datetime(2, 0, dt.time(10, 1), book.add_format({"num_format": "hh:mm:ss"}))
+        sheet.write_row(2, 1, ["店", "b", "客服", "小王", "在的亲"])
+    run = cli_factory(tmp_path)("audit", "t.xlsx", "-p", "pdd", "--no-history", "--profile", "backoffice-zh", "-f", "json", "--lang", "zh")
+    assert run.code in (0, 1), run.err
+    assert "t.xlsx:3：时间“1904-01-01 10:01:00”只有时刻、没有日期" in run.err, run.err
+    assert run.json()["input"]["rows_used"] == 1

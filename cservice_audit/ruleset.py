@@ -12,6 +12,7 @@ that `explain` and `rules` show in Chinese (docs/rulesets.md).
 from __future__ import annotations
 
 import copy
+import math
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -601,7 +602,9 @@ def _build_rule(label: str, index: int, data: Any) -> Rule:
         raise RulesetError("error.at", path=label, where=f"{where}.params", problem=exc) from None
     _check_combined_patterns(label, where, params)
     points = data.get("points", 0)
-    if isinstance(points, bool) or not isinstance(points, (int, float)):
+    # .nan or .inf points made every total NaN/Infinity, which the JSON report wrote as bare
+    # NaN/Infinity: not JSON (jq, a strict parser and the group's bot refuse the file).
+    if isinstance(points, bool) or not isinstance(points, (int, float)) or not math.isfinite(points):
         raise RulesetError("error.rs_expected_got", path=label, where=f"{where}.points", what=Term("rs.number"), value=repr(points))
     escalation = _build_escalation(label, where, data.get("escalation"))
     cited = data.get("sources", [])
@@ -654,7 +657,7 @@ def _build_escalation(label: str, where: str, data: Any) -> Escalation | None:
             if not isinstance(tier.get(key, ""), str) or (key == "label" and not tier.get(key)):
                 raise RulesetError("error.rs_expected", path=label, where=f"{at}.tiers[{i}].{key}", what=Term("rs.text"))
         points = tier.get("points", 0)
-        if isinstance(points, bool) or not isinstance(points, (int, float)):
+        if isinstance(points, bool) or not isinstance(points, (int, float)) or not math.isfinite(points):
             raise RulesetError("error.rs_expected_got", path=label, where=f"{at}.tiers[{i}].points", what=Term("rs.number"), value=repr(points))
         built.append(Tier(count, tier["label"], severity, tier.get("penalty", ""), points))
     return Escalation(lookback, tuple(built))

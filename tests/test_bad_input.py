@@ -287,3 +287,17 @@ def test_a_baseline_with_a_severity_or_status_we_never_write_stops_the_run(cli, 
         assert len(run.err_lines()) == 1 and f"findings[1].{key}" in run.err and repr(value) in run.err, run.err
     run = cli("audit", SAMPLE, "-p", "pdd", "--no-history", "--baseline", "b.json", "-o", "r.json")
     assert run.code == 0, run.err
+
+
+def test_infinite_or_nan_points_are_refused(cli, write):
+    # `.nan` points (a rule's or a tier's) made the report's totals NaN, written into the JSON
+    # as a bare NaN, which no strict JSON reader accepts.
+    for where, rule in (
+        ("rules[PDD-R3].points", "    points: {value}\n"),
+        ("tiers[0].points", "    escalation:\n      tiers:\n        - {{at: 1, label: 轻微, points: {value}}}\n"),
+    ):
+        for value in (".inf", ".nan", "-.inf"):
+            path = write("pts.yaml", "extends: pinduoduo\nrules:\n  - code: PDD-R3\n" + rule.format(value=value))
+            run = cli("validate-ruleset", path)
+            assert run.code == 2, (where, value, run.out, run.err)
+            assert where in run.err and "finite" in run.err and len(run.err_lines()) == 1, (where, value, run.err)

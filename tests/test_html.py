@@ -231,3 +231,23 @@ def test_a_chinese_page_names_the_platform_as_the_digest_does(cli):
     assert "<title>cservice-audit · 快手小店 · 2026-11-22</title>" in zh.out, zh.out[:600]
     assert "<h1>cservice-audit · 快手小店 · 2026-11-22</h1>" in zh.out
     assert "<title>cservice-audit · kuaishou · 2026-11-22</title>" in en.out, en.out[:600]
+
+
+def test_the_trend_chart_labels_at_most_about_15_days_when_data_days_are_few():
+    """The tick step was counted on the days with data, not the days the axis spans: 8 stored
+    days between 11-01 and 11-30 (nights missed, a shop closed) drew 30 date labels, one a
+    day, on a 640-pixel axis."""
+    from datetime import date
+    from types import SimpleNamespace
+
+    import polars as pl
+
+    from cservice_audit.render.digest import labels
+    from cservice_audit.render.html import trend_charts
+
+    days = [date(2026, 11, 1), *(date(2026, 11, d) for d in range(24, 31))]
+    rows = pl.DataFrame({"scope": "shop", "rule": "R", "shop": "店", "day": days, "numerator": 1, "denominator": 2}).lazy()
+    result = SimpleNamespace(as_of=date(2026, 11, 30), ruleset=SimpleNamespace(rules=[SimpleNamespace(code="R", check="reply_rate")]))
+    svg = trend_charts(result, rows, labels("en")["html"])
+    ticks = [text for text in re.findall(r">([^<>]+)</text>", svg) if re.fullmatch(r"\d\d-\d\d", text)]
+    assert 10 <= len(ticks) <= 16 and ticks[0] == "11-01", ticks

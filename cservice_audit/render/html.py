@@ -285,7 +285,10 @@ def trend_charts(result: AuditResult, history_rows: pl.LazyFrame | None, words: 
     if daily.get_column("day").n_unique() < 2:
         return ""
     many = daily.get_column("shop").n_unique() > 1
-    step = -(-daily.get_column("day").n_unique() // 15)  # whole days between ticks, at most about 15 labels
+    # Whole days between ticks, at most about 15 labels. The axis spans the calendar days from
+    # the first to the last, not the days with data: 8 stored days over 30 got 30 labels.
+    span = (daily.get_column("day").max() - daily.get_column("day").min()).days + 1
+    step = -(-span // 15)
     out = []
     # The axis titles are the page's words and the days read 11-22 in both languages: the
     # trend chart of a Chinese page said `rate`, `seconds` and `Nov 22, 2026` (2026-12-07).

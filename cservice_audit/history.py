@@ -90,41 +90,19 @@ class HistoryStore:
     def locked(self, wait: float | None = None) -> Iterator[None]:
         """Hold the platform's lock; wait up to `wait` seconds (default: the lock_wait limit)
         for another run to finish."""
-        if wait is None:
-            from cservice_audit import limits
-
-            wait = limits.current().lock_wait
         try:
             self._mkdirs(self.folder)
             handle = _open_no_follow(self.folder / ".lock", os.O_RDWR | os.O_CREAT)
         except OSError as exc:
             raise HistoryError("error.history_folder", path=self.folder, reason=os_reason(exc)) from None
-        deadline = time.monotonic() + wait
-        with handle:
-            while True:
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise HistoryError(
-                            "error.history_locked", path=self.folder, lock=self.folder / ".lock"
-                        ) from None
-                    time.sleep(0.2)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with self._held(handle, fcntl.LOCK_EX, wait, self.folder / ".lock"):
+            yield
 
     @contextlib.contextmanager
     def reading(self, wait: float | None = None) -> Iterator[None]:
         """Hold the platform's lock shared, for a run that writes nothing (audit --no-store):
         a night writing its days is waited for, but no folder or lock file is created (a look
         at a history not there yet, or one owned by the cron's account, changes nothing)."""
-        if wait is None:
-            from cservice_audit import limits
-
-            wait = limits.current().lock_wait
         lock = self._no_links(self.folder / ".lock")
         try:
             handle = _open_no_follow(lock, os.O_RDONLY)
@@ -133,11 +111,22 @@ class HistoryStore:
             return
         except OSError as exc:
             raise HistoryError("error.history_folder", path=self.folder, reason=os_reason(exc)) from None
+        with self._held(handle, fcntl.LOCK_SH, wait, lock):
+            yield
+
+    @contextlib.contextmanager
+    def _held(self, handle, mode: int, wait: float | None, lock: Path) -> Iterator[None]:
+        """flock `handle` in `mode`, retrying until `wait` seconds (default: the lock_wait
+        limit) have passed, then say which lock is held; released and closed on the way out."""
+        if wait is None:
+            from cservice_audit import limits
+
+            wait = limits.current().lock_wait
         deadline = time.monotonic() + wait
         with handle:
             while True:
                 try:
-                    fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                    fcntl.flock(handle, mode | fcntl.LOCK_NB)
                     break
                 except BlockingIOError:
                     if time.monotonic() >= deadline:

@@ -558,48 +558,34 @@ def test_a_csv_whose_first_line_is_its_header_is_read_as_ever(tmp_path, cli_fact
     assert [f["evidence"] for f in run.json()["findings"] if f["code"].endswith("-D1")] == ["wrapped.csv:3"]
 
 
-def test_a_time_only_cell_is_rejected_saying_its_date_is_missing(cli_factory, tmp_path):
-    """An Excel cell formatted as a time (no date) reads as 1899-12-31 10:01:00, and a CSV can
-    carry `10:01`: the row is rejected with its line, and the reason says the date is missing
-    (it said 'before 2000' or 'unparseable', which does not point at the cell's format)."""
+def _time_only_workbook(path: Path, **options) -> None:
+    """A two-row workbook whose second row's time cell holds a time of day only."""
     import datetime as dt
 
     import xlsxwriter
 
-    with xlsxwriter.Workbook(tmp_path / "t.xlsx") as book:
+    with xlsxwriter.Workbook(path, options) as book:
         sheet = book.add_worksheet()
         sheet.write_row(0, 0, ["时间", "店铺", "买家", "角色", "客服", "内容"])
         sheet.write_datetime(1, 0, dt.datetime(2026, 11, 22, 10, 0), book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"}))
         sheet.write_row(1, 1, ["店", "b", "买家", "", "在吗"])
         sheet.write_datetime(2, 0, dt.time(10, 1), book.add_format({"num_format": "hh:mm:ss"}))
         sheet.write_row(2, 1, ["店", "b", "客服", "小王", "在的亲"])
+
+
+def test_a_time_only_cell_is_rejected_saying_its_date_is_missing(cli_factory, tmp_path):
+    """An Excel cell formatted as a time (no date) reads as 1899-12-31 10:01:00 (1904-01-01 on
+    the 1904 date system of Excel for Mac and Numbers), and a CSV can carry `10:01`: the row is
+    rejected with its line, and the reason says the date is missing (it said 'before 2000' or
+    'unparseable', which does not point at the cell's format)."""
+    _time_only_workbook(tmp_path / "t.xlsx")
+    _time_only_workbook(tmp_path / "mac.xlsx", date_1904=True)
     (tmp_path / "t.csv").write_text("时间,店铺,买家,角色,客服,内容\n2026-11-22 10:00:00,店,b,买家,,在吗\n10:01,店,b,客服,小王,在的\n", "utf-8")
     cli = cli_factory(tmp_path)
-    for name, shown in (("t.xlsx", "1899-12-31 10:01:00"), ("t.csv", "10:01")):
+    for name, shown in (("t.xlsx", "1899-12-31 10:01:00"), ("mac.xlsx", "1904-01-01 10:01:00"), ("t.csv", "10:01")):
         run = cli("audit", name, "-p", "pdd", "--no-history", "--profile", "backoffice-zh", "-f", "json", "--rejects", "r.csv", "--lang", "zh")
         assert run.code in (0, 1), run.err
         assert f"{name}:3：时间“{shown}”只有时刻、没有日期" in run.err, run.err
         rows = list(csv.DictReader((tmp_path / "r.csv").open(encoding="utf-8")))
         assert [(r["line"], r["ts"]) for r in rows] == [("3", shown)] and "without its date" in rows[0]["problem"], rows
         assert run.json()["input"]["rows_used"] == 1
-
-
-def test_a_time_only_cell_of_a_1904_workbook_is_rejected_saying_its_date_is_missing(cli_factory, tmp_path):
-    """A workbook on the 1904 date system (Excel for Mac's, Numbers') reads a time-only cell
-    on its own day zero, 1904-01-01 10:01:00: it was rejected as 'before 2000', the reason the
-    1900 system's cell no longer gets."""
-    import datetime as dt
-
-    import xlsxwriter
-
-    with xlsxwriter.Workbook(tmp_path / "t.xlsx", {"date_1904": True}) as book:
-        sheet = book.add_worksheet()
-        sheet.write_row(0, 0, ["时间", "店铺", "买家", "角色", "客服", "内容"])
-        sheet.write_datetime(1, 0, dt.datetime(2026, 11, 22, 10, 0), book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"}))
-        sheet.write_row(1, 1, ["店", "b", "买家", "", "在吗"])
-        sheet.write_datetime(2, 0, dt.time(10, 1), book.add_format({"num_format": "hh:mm:ss"}))
-        sheet.write_row(2, 1, ["店", "b", "客服", "小王", "在的亲"])
-    run = cli_factory(tmp_path)("audit", "t.xlsx", "-p", "pdd", "--no-history", "--profile", "backoffice-zh", "-f", "json", "--lang", "zh")
-    assert run.code in (0, 1), run.err
-    assert "t.xlsx:3：时间“1904-01-01 10:01:00”只有时刻、没有日期" in run.err, run.err
-    assert run.json()["input"]["rows_used"] == 1

@@ -195,7 +195,8 @@ def test_fail_on_from_the_file_sets_the_exit_status(cli, tmp_path):
         ('platform = "pinduoduo\n', "not valid TOML"),
         # a Chinese input method's colon or equals sign: "Expected '=' after a key" named neither
         ('ruleset："my.yaml"\n', "line 1: a key is followed by a half-width '='"),
-        ('platform = "pinduoduo"\nlang＝"zh"\n', "line 2: a key is followed by a half-width '='"),
+        # (lang＝"en": a broken file is said in the language its lang line names, zh in Chinese)
+        ('platform = "pinduoduo"\nlang＝"en"\n', "line 2: a key is followed by a half-width '='"),
         ('platform: "pinduoduo"\n', "line 1: a key is followed by a half-width '='"),
         ('platform = "pinduoduo"\n[limits]\ninput_byte = "1G"\n', "input_byte"),
         ('platform = "pinduoduo"\n[limits]\ninput_bytes = "lots"\n', "input_bytes"),

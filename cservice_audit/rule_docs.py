@@ -252,6 +252,14 @@ def param_value(spec: Any, key: str, value: Any, lang: str) -> str:
     return _param_text(value)
 
 
+def _was(spec: Any, key: str, raw: Any, lang: str) -> str:
+    """`（本规则集改动，原为 0.8）`: the base's value of a parameter a file that extends it changed;
+    a list by its length (TB-P1's 230 words do not fit a line)."""
+    if isinstance(raw, list):
+        return _t("explain.was_list", lang, n=len(raw))
+    return _t("explain.was", lang, value=param_value(spec, key, spec.default_value() if raw is None else spec.parse(raw), lang))
+
+
 def param_doc(check: str, key: str, doc: str, lang: str) -> str:
     """A parameter's one-line note in `lang` (the check's PARAMS have the English)."""
     return _zh_docs()[check]["params"][key] if lang == "zh" else doc
@@ -270,6 +278,11 @@ def explain_rule(ruleset: Ruleset, rule: Rule, lang: str = "en") -> str:
         _t("explain.confidence", lang, confidence=_t(f"confidence.{rule.confidence}", lang))
         + (f": {note}" if (note := rule.prose("confidence_note", lang)) else ""),
     ]
+    changed = dict(rule.changed)
+    if changed.keys() - {"confidence"}:
+        # The confidence note is the base's: its numbers may be the ones this file changed.
+        keys = ", ".join(k for k in changed if k != "confidence")
+        lines.append(_t("explain.changed" if "confidence" in changed else "explain.changed_note", lang, keys=keys, base=ruleset.extends))
     if rule.prose("source", lang):
         lines.append(_t("explain.source", lang, source=rule.prose("source", lang)))
     for source_id in rule.sources:
@@ -282,7 +295,8 @@ def explain_rule(ruleset: Ruleset, rule: Rule, lang: str = "en") -> str:
     lines += ["", _t("explain.params", lang)]
     for key, spec in check.PARAMS.items():
         value = rule.params.get(key)
-        lines.append(f"    {key} = {param_value(spec, key, value, lang)}    # {param_doc(rule.check, key, spec.doc, lang)}")
+        was = _was(spec, key, changed[key], lang) if key in changed else ""
+        lines.append(f"    {key} = {param_value(spec, key, value, lang)}    # {param_doc(rule.check, key, spec.doc, lang)}{was}")
     lines += ["", *check_doc(rule, lang)]
     if lang == "zh":  # the developer's references (spec, files, commands), last and apart
         lines += ["", _t("explain.see", lang, refs=_zh_docs()[rule.check]["see"])]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -90,6 +90,10 @@ class Rule:
     description_zh: str = ""  # the prose's Chinese (PROSE), empty where the ruleset has none
     confidence_note_zh: str = ""
     source_zh: str = ""
+    # What a file that `extends:` another changed of this rule: (key, the base's value) for each
+    # parameter, `severity` or `points` it set to another value. `explain` shows them, since the
+    # confidence note above them speaks of the base's numbers (最低80%是我们自定的).
+    changed: tuple[tuple[str, Any], ...] = ()
 
     def prose(self, key: str, lang: str) -> str:
         """`description`, `confidence_note` or `source` in `lang`: the Chinese where the
@@ -152,8 +156,6 @@ class Ruleset:
 
 
 def _replace(ruleset: Ruleset, **changes: Any) -> Ruleset:
-    from dataclasses import replace
-
     return replace(ruleset, **changes)
 
 
@@ -236,6 +238,7 @@ def load_file(path: str | Path, origin: str | None = None) -> Ruleset:
         _check_override_rules(label, data.get("rules"))
         _check_enabled(label, data.get("rules"))
         _check_new_codes(label, base, parent, data.get("rules"))
+        changed = _changed(base, data)
         data = _merge(base, data)
         origin = f"{path} (extends {base_origin})"
     elif isinstance(data.get("rules"), list):
@@ -243,7 +246,32 @@ def load_file(path: str | Path, origin: str | None = None) -> Ruleset:
         # (it used to be accepted and ignored: the rule ran).
         _check_enabled(label, data["rules"])
         data = {**data, "rules": [r for r in data["rules"] if not (isinstance(r, dict) and r.get("enabled") is False)]}
-    return _build(label, data, origin or str(path))
+    ruleset = _build(label, data, origin or str(path))
+    if parent is not None:  # the merged data has no `extends` of its own
+        ruleset = _replace(ruleset, extends=parent, rules=tuple(replace(r, changed=changed.get(r.code, ())) for r in ruleset.rules))
+    return ruleset
+
+
+def _changed(base: dict, override: dict) -> dict[str, tuple[tuple[str, Any], ...]]:
+    """Per code of `base` that `override` changes: (key, the base's value) for each parameter
+    (`<list>_add` under its list's name), `severity` or `points` it sets to another value, and
+    `confidence` when it writes its own confidence or note."""
+    by_code = {r.get("code"): r for r in base.get("rules") or [] if isinstance(r, dict)}
+    out = {}
+    for rule in override.get("rules") or []:
+        old = by_code.get(rule.get("code")) if isinstance(rule, dict) else None
+        if old is None:
+            continue
+        pairs = [(key, old.get(key)) for key in ("severity", "points") if key in rule and rule[key] != old.get(key)]
+        if any(key in rule for key in ("confidence", "confidence_note", "confidence_note_zh")):
+            pairs.append(("confidence", old.get("confidence")))  # the file says its own confidence
+        params, old_params = rule.get("params"), old.get("params") or {}
+        if isinstance(params, dict) and isinstance(old_params, dict):
+            new_params = merged_params(old_params, params)
+            pairs += [(key, old_params.get(key)) for key in sorted(new_params) if new_params[key] != old_params.get(key)]
+        if pairs:
+            out[rule["code"]] = tuple(pairs)
+    return out
 
 
 def _check_new_codes(label: str, base: Any, parent: str, rules: Any) -> None:

@@ -486,6 +486,29 @@ def test_explain_of_a_rule_the_shops_ruleset_switched_off_says_so(cli, write):
     assert typo.code == 2 and "unknown rule code 'TB-P9'" in typo.err and "TB-P2" not in typo.err.split("known:")[1], typo.err
 
 
+def test_explain_names_what_the_shops_ruleset_changed_beside_the_bases_confidence_note(cli, write):
+    """The base's confidence note (最低80%是我们自定的) was shown over the shop's 85 % with nothing
+    to say the number had changed; each changed parameter now says what it was, and a line says
+    whose settings the note speaks of (unless the file wrote its own note)."""
+    write("mine.yaml", "extends: taobao\nrules:\n  - code: TB-R3\n    params: {min_rate: 0.85}\n  - code: TB-P1\n    params: {phrases_add: [竞品家]}\n")
+    write("own.yaml", "extends: taobao\nrules:\n  - code: TB-R3\n    severity: warning\n    confidence_note: 本店自定85%\n    params: {min_rate: 0.85}\n")
+    zh, en, lists, own, shipped = cli.many(
+        ("explain", "TB-R3", "--ruleset", "mine.yaml", "--lang", "zh"), ("explain", "TB-R3", "--ruleset", "mine.yaml", "--lang", "en"),
+        ("explain", "TB-P1", "--ruleset", "mine.yaml", "--lang", "zh"), ("explain", "TB-R3", "--ruleset", "own.yaml", "--lang", "zh"),
+        ("explain", "TB-R3", "--lang", "zh"),
+    )
+    assert all(r.code == 0 for r in (zh, en, lists, own, shipped)), [r.err for r in (zh, en, lists, own, shipped)]
+    lines = zh.out.splitlines()
+    note = next(i for i, line in enumerate(lines) if line.startswith("可信度"))
+    assert "最低80%" in lines[note] and lines[note + 1] == "本规则集（改自 taobao）改了 min_rate；上面的可信度说明说的是 taobao 原有的设置", lines
+    assert "min_rate = 0.85    # 比率低于此值时，规则未达标（本规则集改动，原为 0.8）" in zh.out, zh.out
+    assert "min_rate = 0.85    # the rule fails below this rate (changed here; was 0.8)" in en.out, en.out
+    assert "changed min_rate; the confidence note above is about taobao's own settings" in en.out, en.out
+    assert "（本规则集改动，原有 230 项）" in lists.out and "threshold = 180    # 等待" not in lists.out, lists.out
+    assert "改了 severity, min_rate\n" in own.out and "原有的设置" not in own.out and "可信度 推定: 本店自定85%" in own.out, own.out
+    assert "本规则集" not in shipped.out and "threshold = 180    # 等待时长 ≤ threshold 即为及时\n" in shipped.out, shipped.out
+
+
 @pytest.fixture(scope="module")
 def explained(cli_factory, tmp_path_factory):
     """Every rule of every shipped ruleset (as `rules -f json` lists them) with its `explain`

@@ -9,9 +9,10 @@ The per-step values come from `phrase_engine.explain`, the same expressions the 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from cservice_audit.i18n import catalogue
+from cservice_audit.i18n import catalogue, t
 from cservice_audit.phrase_engine import explain, lexicon
 from cservice_audit.ruleset import Ruleset
 from cservice_audit.sanitize import terminal_safe
@@ -102,8 +103,30 @@ def check_text(text: str, ruleset: Ruleset) -> dict[str, Any]:
     return {"text": text, "normalized": normalized, "platform": ruleset.platform, "version": ruleset.version, "rules": rules}
 
 
-def render(result: dict[str, Any], lang: str = "en") -> str:
-    """The result as plain lines for a terminal, in `lang` (untrusted text made terminal-safe)."""
+def _tuning(result: dict[str, Any], lang: str, ruleset_file: str | None) -> list[str]:
+    """How to change a verdict, as an entry to paste under the shop's ruleset's `rules`: a hit
+    allowed (`allow_add`: its match; for a model, which no word decides, the whole message) and
+    a missed phrase added (`phrases_add`). A supervisor saw what decided but not where to
+    change it (docs/rulesets.md, `<list>_add`)."""
+    w = labels(lang)
+    if ruleset_file:
+        lines = [t("check_text.tune_file", lang, where=terminal_safe(ruleset_file, keep_newlines=False))]
+    else:
+        lines = [t("check_text.tune", lang, where=t("check_text.tune_shop", lang, platform=result["platform"]))]
+    for rule in result["rules"]:
+        if rule["hit"]:
+            allowed = result["normalized"] if rule["how"] == "model" else rule["match"]
+            entry = f"{{code: {rule['code']}, params: {{allow_add: [{json.dumps(allowed, ensure_ascii=False)}]}}}}"
+            lines.append(f"  {t('check_text.tune_hit', lang, code=rule['code'])}{w['colon']}{terminal_safe(entry, keep_newlines=False)}")
+    if any(not rule["hit"] for rule in result["rules"]):
+        entry = f"{{code: {w['tune_code']}, params: {{phrases_add: [\"{w['tune_phrase']}\"]}}}}"
+        lines.append(f"  {w['tune_miss']}{w['colon']}{entry}")
+    return lines
+
+
+def render(result: dict[str, Any], lang: str = "en", ruleset_file: str | None = None) -> str:
+    """The result as plain lines for a terminal, in `lang` (untrusted text made terminal-safe),
+    ending with how to change a verdict in `ruleset_file` (the shop's, when it has one)."""
     w = labels(lang)
     colon, sep = w["colon"], w["sep"]  # ：and ，in Chinese, as every zh line of the tool
     lines = [f"{w['text']}{colon}{terminal_safe(result['text'], keep_newlines=False)}"]
@@ -137,4 +160,6 @@ def render(result: dict[str, Any], lang: str = "en") -> str:
             lines.append(f"  {w['allowed']}{colon}{w['list_sep'].join(terminal_safe(a) for a in rule['allowed'])}")
         if rule["negated"]:
             lines.append(f"  {w['negated']}{colon}{w['list_sep'].join(terminal_safe(n) for n in rule['negated'])}")
+    if result["rules"]:
+        lines += ["", *_tuning(result, lang, ruleset_file)]
     return "\n".join(lines) + "\n"

@@ -856,7 +856,7 @@ def check_text_command(
     if fmt == RulesFormat.json:
         sys.stdout.write(_data_out(json.dumps(result, ensure_ascii=False, indent=2) + "\n"))
     else:
-        sys.stdout.write(render(result, LANG))
+        sys.stdout.write(render(result, LANG, str(ruleset_file) if ruleset_file is not None else None))
     # Like `audit`: 1 when something would be a finding, so scripts can test messages.
     raise typer.Exit(exitcodes.FINDINGS if any(r["hit"] for r in result["rules"]) else exitcodes.CLEAN)
 

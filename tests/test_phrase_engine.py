@@ -211,6 +211,31 @@ def test_titles_announced_names_and_product_names_are_blanked_where_the_rule_say
     assert (match is not None) is fires, match
 
 
+def test_check_text_says_how_to_change_each_verdict_and_the_entry_it_gives_works(cli, write) -> None:
+    """check-text showed what decided but not where to change it (a newcomer tuning a shop's
+    lists). Its last lines give an entry to paste under the ruleset's rules: pasted into a file
+    that extends the platform, each hit it names passes, a model's hit included."""
+    message = "亲，这个是全网最低价哦，加我V发你券"
+    model_hit = "这种问题你自己百度一下不就知道了"
+    first, model = cli.many(("check-text", message, "-p", "taobao", "--lang", "zh"), ("check-text", model_hit, "-p", "douyin"))
+    assert first.code == 1 and model.code == 1, first.err + model.err
+    tail = first.out.split("\n\n")[-1].splitlines()
+    assert tail[0] == "改判：在本店规则集（extends: taobao）的 rules 下加一项，再用 validate-ruleset 检查", tail
+    entries = [line.split("不该命中：")[1] for line in tail if "不该命中：" in line]
+    assert [e.split(",")[0] for e in entries] == ["{code: TB-P1", "{code: TB-P5"], tail
+    assert tail[-1] == "  漏掉的话术：{code: 规则代码, params: {phrases_add: [\"话术\"]}}", tail
+    model_entry = next(line for line in model.out.splitlines() if "should not fire: " in line).split("should not fire: ")[1]
+    write("tb.yaml", "extends: taobao\nrules:\n" + "".join(f"  - {e}\n" for e in entries))
+    write("dy.yaml", f"extends: douyin\nrules:\n  - {model_entry}\n")
+    tuned, tuned_model, other = cli.many(
+        ("check-text", message, "--ruleset", "tb.yaml", "-f", "json"), ("check-text", model_hit, "--ruleset", "dy.yaml"),
+        ("check-text", "亲，加我V发你券", "--ruleset", "dy.yaml"),
+    )
+    assert tuned.code == 0 and not any(r["hit"] for r in tuned.json()["rules"]), tuned.out
+    assert tuned_model.code == 0 and "add an entry under rules in dy.yaml, then" in tuned_model.out, tuned_model.out
+    assert other.code == 1, other.out  # the whole message allowed, not the rule switched off
+
+
 def test_check_text_shows_how_near_each_model_came_on_a_pass(cli) -> None:
     """A passing message shows every model of the rule with its score and threshold (from the
     shipped model files), so a supervisor sees how near it came; a list hit does not."""

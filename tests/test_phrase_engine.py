@@ -278,7 +278,7 @@ def test_check_text_does_not_print_a_score_above_its_threshold() -> None:
 
     rule = {"code": "PDD-P1", "title": "t", "hit": False, "allowed": [], "negated": [],
             "models": [{"model": "abuse", "score": 3.01, "threshold": 3.01285}, {"model": "x", "score": 1.5, "threshold": 3.0}]}
-    out = render({"text": "m", "normalized": "m", "rules": [rule]}, "en")
+    out = render({"text": "m", "normalized": "m", "platform": "pinduoduo", "rules": [rule]}, "en")
     assert "abuse 3.01 ≈ 3.01" in out and "x 1.50 < 3.00" in out
 
 

@@ -511,9 +511,14 @@ def _spool_stream(source: str, fh: IO[bytes], encoding: str | None, kind: str | 
     return RawTable(source, frame, chosen, "csv", path=name, title_rows=titles)
 
 
+def encoding_hint(encoding: str) -> str:
+    """The other encoding a Chinese export is in, as the option that reads it: a file that is
+    not UTF-8 is GBK/GB18030 (Excel and WPS on Chinese Windows), and the other way round."""
+    return "--encoding gb18030" if encoding.lower().startswith("utf") else "--encoding utf-8"
+
+
 def _decode_error(source: str, encoding: str, at: int) -> InputError:
-    hint = "--encoding gb18030" if encoding.startswith("utf") else "--encoding utf-8"
-    return InputError("error.not_encoding", path=source, encoding=encoding, byte=at, hint=hint)
+    return InputError("error.not_encoding", path=source, encoding=encoding, byte=at, hint=encoding_hint(encoding))
 
 
 _LINE_END_LF = re.compile(rb"\n")

@@ -19,7 +19,7 @@ from cservice_audit import limits
 from cservice_audit.errors import InputError
 from cservice_audit.formatting import format_text
 from cservice_audit.i18n import t, text_expr
-from cservice_audit.load import RawTable
+from cservice_audit.load import RawTable, encoding_hint
 from cservice_audit.shipped import data_yaml
 
 REQUIRED = ("ts", "buyer", "role")
@@ -130,8 +130,7 @@ def resolve_columns(table: RawTable, aliases: Aliases) -> dict[str, str]:
             if any("\ufffd" in h for h in headers):
                 # The header did not decode (a GBK export read with --encoding utf-8): said so,
                 # as for a data row, not as a column the export lacks.
-                hint = "--encoding gb18030" if table.encoding.lower().startswith("utf") else "--encoding utf-8"
-                raise InputError("error.header_encoding", path=table.source, encoding=table.encoding, hint=hint)
+                raise InputError("error.header_encoding", path=table.source, encoding=table.encoding, hint=encoding_hint(table.encoding))
             tried = ", ".join(aliases.columns[canonical])
             profile = _profile_reading(headers, table)
             if profile is not None:

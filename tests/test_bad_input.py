@@ -186,6 +186,17 @@ def test_a_gbk_header_read_as_utf8_says_the_encoding(cli, tmp_path):
     assert cli("audit", "gbk.csv", "-p", "pdd", "--no-history", "--encoding", "gb18030", "-o", "r.json").code in (0, 1)
 
 
+def test_a_gbk_row_read_as_upper_case_utf8_points_to_gb18030(cli, tmp_path):
+    """`--encoding UTF-8` (as Windows and WPS spell it) on a GBK export said 'not valid UTF-8 …
+    pass --encoding utf-8', the encoding it had just failed with."""
+    text = "ts,buyer,role,agent,text\n2026-11-22 09:00:00,b1,buyer,,在吗\n2026-11-22 09:00:20,b1,agent,小美,在的\n"
+    (tmp_path / "gbk.csv").write_bytes(text.encode("gb18030"))
+    runs = cli.many(*(("audit", "gbk.csv", "-p", "pdd", "--no-history", "--encoding", spelled) for spelled in ("UTF-8", "utf-8")))
+    for run in runs:
+        assert run.code == 2 and len(run.err_lines()) == 1 and "gbk.csv" in run.err, run.err
+        assert "--encoding gb18030" in run.err and "--encoding utf-8" not in run.err, run.err
+
+
 def test_jsonl_lone_low_surrogate_or_two_high_ones_is_read_not_an_internal_error(cli, write):
     # polars rejects a lone low surrogate (\udfff) or a high one before another escape
     # (\ud800\ud800) even as an ASCII escape: the slow road's second read crashed

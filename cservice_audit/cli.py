@@ -232,7 +232,10 @@ def audit(
     baseline = baseline or _caught_up_baseline(_path(settings.get("baseline")), _path(settings.get("output")), _audit_day(on_date, "--date"))
     # What named each output file, for an error about it: the flag, or the config's key.
     output_flag, rejects_flag = "-o" if output is not None else f"{one_line(settings.path)}: output", "--rejects" if rejects else f"{one_line(settings.path)}: rejects"
-    if output is None and _writes_configured_output(fmt, configured_format, _path(settings.get("output")), baseline):
+    # --no-store is a look (the README's morning line): it leaves the night's report alone as it
+    # leaves the night's stored day; it prints, and -o writes where asked. Before, a look in the
+    # file's format (-f json, or no -f in a pipe) replaced tonight's report, tomorrow's baseline.
+    if output is None and not no_store and _writes_configured_output(fmt, configured_format, _path(settings.get("output")), baseline):
         output = _path(settings.get("output"))
     asked = fmt  # the --format flag, if any
     fmt = fmt or configured_format

@@ -349,3 +349,23 @@ def test_a_full_width_colon_in_the_config_is_said_in_chinese(cli, tmp_path):
     config = _write(tmp_path / "c.toml", 'ruleset："my.yaml"\nlang = "zh"\n')
     r = cli("check-text", "加我v", "--config", config, "--lang", "zh")
     assert r.code == 2 and r.err_lines() == ["cservice-audit：错误：" + str(config) + "：第 1 行：键后应为半角「=」（不是「：」「:」或全角「＝」）"], r.err
+
+
+def test_a_no_store_look_in_the_files_format_prints_and_leaves_the_nightly_report_alone(cli, tmp_path):
+    """The morning look (`--no-store --no-baseline`) with the cron config, in the file's own
+    format (-f json, or no -f in a pipe): it wrote its report over tonight's, the file the next
+    night compares with and `notify` pushes again, from whatever export the look was given. A
+    --no-store look leaves the report alone as it leaves the stored day: it prints; -o writes."""
+    report = tmp_path / "shop-a.json"
+    history = tmp_path / "h"
+    config = _write(tmp_path / "a.toml", f'platform = "pinduoduo"\nformat = "json"\noutput = "{report}"\nbaseline = "{report}"\nhistory = "{history}"\n')
+    assert cli("audit", SAMPLE, "--config", config).code == 1
+    tonight = report.read_bytes()
+    for flags in ((), ("-f", "json")):
+        look = cli("audit", SAMPLE, "--config", config, "--no-store", "--no-baseline", "--select", "PDD-R3", *flags)
+        assert look.code == 1, look.err
+        assert look.json()["summary"]["by_code"].keys() == {"PDD-R3"}, look.out[:300]
+        assert report.read_bytes() == tonight, flags
+    written = tmp_path / "look.json"
+    assert cli("audit", SAMPLE, "--config", config, "--no-store", "-o", written).code in (0, 1)
+    assert json.loads(written.read_text(encoding="utf-8"))["schema_version"] and report.read_bytes() == tonight

@@ -151,19 +151,19 @@ def post(
             problem = Term("error.push_http", code=exc.code, host=host)
             if exc.code >= 500:
                 continue
-            raise NotifyError("error.push_failed", platform=platform, problem=problem) from None
+            raise NotifyError("error.push_failed", platform=Term(f"bot.{platform}"), problem=problem) from None
         except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:  # refused, reset, timed out, DNS
             problem = Term("error.push_no_answer", host=host, reason=_network_problem(exc, timeout))
             continue
         try:
             reply = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
-            raise NotifyError("error.push_not_json", platform=platform, host=host) from None
+            raise NotifyError("error.push_not_json", platform=Term(f"bot.{platform}"), host=host) from None
         failed = _platform_error(platform, reply)
         if failed:
-            raise NotifyError("error.push_refused", platform=platform, host=host, problem=failed) from None
+            raise NotifyError("error.push_refused", platform=Term(f"bot.{platform}"), host=host, problem=failed) from None
         return
-    raise NotifyError("error.push_tries", platform=platform, tries=retries + 1, problem=problem)
+    raise NotifyError("error.push_tries", platform=Term(f"bot.{platform}"), tries=retries + 1, problem=problem)
 
 
 def notify(

@@ -198,6 +198,26 @@ def test_platform_error_code_fails(cli, bot, report_file, platform, reply, says)
     _no_secrets(run)
 
 
+def test_a_failed_push_names_the_bot_in_the_configured_language(cli, bot, report_file, write):
+    """From cron (LANG=C) with `lang = "zh"`: the mail ops read said `wecom 推送失败：…` while
+    the line of a push that went through says `企业微信`; the bot is named in Chinese on failure
+    too, each of the three bots, refused or not answering."""
+    write("cservice-audit.toml", 'lang = "zh"\n')
+    for platform, zh, reply in (("wecom", "企业微信", {"errcode": 93000, "errmsg": "invalid webhook url"}),
+                                ("dingtalk", "钉钉", {"errcode": 310000, "errmsg": "sign not match"}),
+                                ("feishu", "飞书", {"code": 19021, "msg": "sign match fail"})):  # fmt: skip
+        bot.script[f"/{platform}"] = [(200, reply)]
+        args = ["--secret", SECRET] if platform != "wecom" else []
+        run = cli("notify", report_file, f"--{platform}", f"{bot.url}/{platform}?access_token={TOKEN}", *args, env={"LANG": "C"})
+        assert run.code == 2 and run.err_lines() == [run.err.strip()], run.err
+        assert run.err.startswith(f"cservice-audit：错误：{zh}推送失败：") and platform not in run.err, run.err
+    bot.script["/gone"] = [(500, {})]
+    run = cli("notify", report_file, "--wecom", f"{bot.url}/gone?key={TOKEN}", env={"LANG": "C"})
+    assert run.code == 2 and "企业微信推送失败，已尝试 3 次" in run.err and "wecom" not in run.err, run.err
+    english = cli("notify", report_file, "--wecom", f"{bot.url}/gone?key={TOKEN}", "--lang", "en", env={"LANG": "C"})
+    assert "wecom push failed after 3 tries" in english.err, english.err
+
+
 def test_timeout_is_retried_then_fails(cli, bot, report_file):
     bot.script["/slow"] = [("sleep", 3.0)]
     run = cli("notify", report_file, "--wecom", f"{bot.url}/slow?key={TOKEN}", "--timeout", "0.3")

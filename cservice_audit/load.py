@@ -238,12 +238,30 @@ def _excel_error(path: str, local: str, sheet: str | None, exc: Exception) -> In
         if text:
             return InputError("error.excel_is_text", path=path)
         return InputError("error.excel_no_workbook", path=path)
+    if head.startswith(b"PK\x03\x04") and not _zip_has_end(local):
+        # A zip without its end record (the central directory is written last): an export or
+        # download that stopped. It was `无法按 Excel 读取（calamine error: Xlsx error: Zip error:
+        # invalid Zip archive: Could not find EOCD）`, the reader's English in a Chinese line.
+        return InputError("error.excel_cut_short", path=path)
     reason = _first_line(exc)
     if "empty excel sheet" in reason.lower():
         return InputError("error.excel_empty_sheet", path=path, sheet=sheet or 1)
     if sheet:
         return InputError("error.not_excel_sheet", path=path, reason=reason, sheet=sheet)
     return InputError("error.not_excel", path=path, reason=reason)
+
+
+def _zip_has_end(local: str) -> bool:
+    """Whether a zip holds its end-of-central-directory record, in its last 64 KiB + 22 bytes
+    (the record and the longest comment); True when the file cannot be read (said otherwise)."""
+    try:
+        with open(local, "rb") as handle:
+            handle.seek(0, 2)
+            size = handle.tell()
+            handle.seek(max(0, size - (65535 + 22)))
+            return b"PK\x05\x06" in handle.read()
+    except OSError:
+        return True
 
 
 def _decodes_as_gb18030(head: bytes) -> bool:

@@ -306,7 +306,7 @@ def test_a_day_without_data_inside_the_week_is_said_until_it_is_caught_up(cli, w
     first, notes16 = night("2026-11-16", write("16.csv", NIGHT_16))
     assert notes16 == [] and "no chat data" not in first.err
     late, notes18 = night("2026-11-18", write("18.csv", NIGHT_18))
-    said = "店A: no chat data for 2026-11-17 (did that night's audit run? was the export empty?)"
+    said = "店A: no chat data for 2026-11-17 (did that night's audit run, or stop with an error? was the export empty?)"
     assert [(n["kind"], n["message"][: len(said)]) for n in notes18] == [("night_missing", said)] and said in late.err, late.err
     digest = cli("audit", tmp_path / "18.csv", "-p", "kuaishou", "--history", history, "--date", "2026-11-18", "-f", "digest", "--lang", "zh")
     assert "店A：2026-11-17 没有任何聊天数据" in digest.out.split("**未达标规则")[0], digest.out

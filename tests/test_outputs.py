@@ -556,6 +556,7 @@ def test_a_chinese_workbook_reads_as_a_supervisor_expects(cli, tmp_path):
     assert about["拒收行数"] == 0 and isinstance(about["读取行数"], int) and about["读取行数"] > 1000, about
     # Beijing time, as every other time of the workbook (it said UTC)
     beijing = datetime.now(ZoneInfo("Asia/Shanghai")).replace(tzinfo=None)
+    assert about["平台"] == "快手小店（kuaishou）", about  # it was the code alone
     assert about["时区"] == "Asia/Shanghai" and abs((about["生成时间"] - beijing).total_seconds()) < 600, about
 
 

@@ -257,7 +257,7 @@ def about_frame(result: AuditResult, show_paths: bool, lang: str = "en") -> pl.D
     w = labels(lang)["about"]
     files = ", ".join(f["file"] if show_paths else PurePath(f["file"]).name for f in inp.files)
     pairs = [
-        (w["platform"], rs.platform), (w["ruleset"], w["ruleset_value"].format(name=rs.name, version=rs.version, effective=rs.effective)),
+        (w["platform"], w["platform_value"].format(name=rs.name, platform=rs.platform)), (w["ruleset"], w["ruleset_value"].format(name=rs.name, version=rs.version, effective=rs.effective)),
         (w["time_zone"], rs.timezone), (w["as_of"], str(result.as_of or "-")),
         (w["input"], files), (w["rows_read"], str(inp.rows_read)), (w["rows_used"], str(inp.rows_used)),
         (w["rows_rejected"], str(inp.rows_rejected)), (w["rows_duplicate"], str(inp.rows_duplicate)),

@@ -238,6 +238,7 @@ def load_file(path: str | Path, origin: str | None = None) -> Ruleset:
         _check_override_rules(label, data.get("rules"))
         _check_enabled(label, data.get("rules"))
         _check_new_codes(label, base, parent, data.get("rules"))
+        _check_adds(label, base, data.get("rules"))
         changed = _changed(base, data)
         data = _merge(base, data)
         origin = f"{path} (extends {base_origin})"
@@ -267,7 +268,7 @@ def _changed(base: dict, override: dict) -> dict[str, tuple[tuple[str, Any], ...
             pairs.append(("confidence", old.get("confidence")))  # the file says its own confidence
         params, old_params = rule.get("params"), old.get("params") or {}
         if isinstance(params, dict) and isinstance(old_params, dict):
-            new_params = merged_params(old_params, params)
+            new_params = merged_params(old_params, params, old.get("check"))
             pairs += [(key, old_params.get(key)) for key in sorted(new_params) if new_params[key] != old_params.get(key)]
         if pairs:
             out[rule["code"]] = tuple(pairs)
@@ -431,19 +432,65 @@ def _check_override_rules(label: str, rules: Any) -> None:
 ADDS = "_add"  # `phrases_add: [竞品家]` appends to the base's `phrases` (docs/rulesets.md)
 
 
-def merged_params(base: dict, override: dict) -> dict:
+_LIST_KINDS = ("phrases", "optional_phrases", "regexes", "subset")  # the params `_add` adds to
+
+
+def merged_params(base: dict, override: dict, check: Any = None) -> dict:
     """An override's params over the base's, key by key. A list written as `<key>_add` adds to
     the base's list instead of replacing it: a shop's competitor name beside TB-P1's 230 words,
-    without copying them (a plain `phrases:` replaces the list; validate-ruleset says so)."""
+    without copying them (a plain `phrases:` replaces the list; validate-ruleset says so). Where
+    the base leaves the list out, it adds to `check`'s default: `roles_add: [bot]` on a rule
+    that checks the default [agent] checks both (it checked the bot's messages only)."""
     merged = dict(base)
     for key, value in override.items():
         if key.endswith(ADDS) and isinstance(value, list):
             name = key.removesuffix(ADDS)
-            old = merged.get(name) if isinstance(merged.get(name), list) else []
+            old = merged[name] if isinstance(merged.get(name), list) else _list_default(check, name)
             merged[name] = [*old, *(v for v in value if v not in old)]
         else:
-            merged[key.removesuffix(ADDS)] = value  # not a list: its type error names the parameter
+            merged[key] = value
     return merged
+
+
+def _list_default(check: Any, name: str) -> list:
+    """`check`'s default for its list parameter `name` ([agent] for `roles`), else []."""
+    from cservice_audit.checks import CHECKS
+
+    spec = CHECKS[check].PARAMS.get(name) if isinstance(check, str) and check in CHECKS else None
+    return list(spec.default) if spec is not None and isinstance(spec.default, list) else []
+
+
+def _check_adds(label: str, base: Any, rules: Any) -> None:
+    """Each `<key>_add` of an override: a list of what `<key>` takes, of a list parameter of the
+    rule's check, and not written beside `<key>` itself. The merge turns it into `<key>`, so its
+    errors named `params.phrases`, a key the file does not have; and `phrases` beside
+    `phrases_add` kept one or the other by the order the two were written in."""
+    from cservice_audit.checks import CHECKS
+
+    base_rules = base.get("rules") if isinstance(base, dict) else None
+    checks = {r.get("code"): r.get("check") for r in base_rules if isinstance(r, dict)} if isinstance(base_rules, list) else {}
+    for rule in rules if isinstance(rules, list) else []:
+        params = rule.get("params") if isinstance(rule, dict) else None
+        if not isinstance(params, dict):
+            continue
+        check = rule.get("check", checks.get(rule["code"]))
+        specs = CHECKS[check].PARAMS if isinstance(check, str) and check in CHECKS else None
+        for key, value in params.items():
+            if not (isinstance(key, str) and key.endswith(ADDS)):
+                continue
+            name, where = key.removesuffix(ADDS), f"rules[{rule['code']}].params.{key}"
+            if name in params:
+                raise RulesetError("error.rs_add_and_plain", path=label, where=where, name=name)
+            if specs is not None and (name not in specs or specs[name].kind not in _LIST_KINDS):
+                lists = ", ".join(f"{k}{ADDS}" for k, spec in sorted(specs.items()) if spec.kind in _LIST_KINDS)
+                raise RulesetError("error.rs_add_unknown", path=label, where=where, check=check, name=name, known=lists or "-")
+            try:
+                if not isinstance(value, list):
+                    raise ParamError("param.strings", value=repr(value))
+                if value and specs is not None:
+                    specs[name].parse(value)
+            except ParamError as exc:
+                raise RulesetError("error.at", path=label, where=where, problem=exc) from None
 
 
 def _merge(base: dict, override: dict) -> dict:
@@ -468,7 +515,7 @@ def _merge(base: dict, override: dict) -> dict:
             target = by_code[code]
             for key, value in rule.items():
                 if key == "params" and isinstance(value, dict) and isinstance(target.get("params"), dict):
-                    target["params"] = merged_params(target["params"], value)
+                    target["params"] = merged_params(target["params"], value, target.get("check"))
                 else:
                     target[key] = value
                 if key in PROSE and f"{key}_zh" not in rule:
@@ -476,7 +523,7 @@ def _merge(base: dict, override: dict) -> dict:
         else:
             by_code[code] = copy.deepcopy(rule)
             if isinstance(rule.get("params"), dict):
-                by_code[code]["params"] = merged_params({}, rule["params"])
+                by_code[code]["params"] = merged_params({}, rule["params"], rule.get("check"))
             order.append(code)
     merged["rules"] = [by_code[c] for c in order if by_code[c].get("enabled", True) is not False]
     return merged

@@ -364,3 +364,41 @@ def test_a_list_written_as_add_adds_to_the_bases(cli, write):
         run = cli("check-text", text, "--ruleset", "add.yaml", "-f", "json")
         verdict = next(r for r in run.json()["rules"] if r["code"] == "TB-P1")
         assert verdict["hit"] is fires, (text, verdict)
+
+
+def test_an_add_key_adds_to_the_checks_default_where_the_base_leaves_the_list_out(cli, write):
+    """TB-P1 leaves `roles` to its check's default, [agent]: `roles_add: [bot]` made it [bot],
+    so the agents' messages were no longer checked at all; it is now [agent, bot]."""
+    import json
+
+    write("bot.yaml", "extends: taobao\nrules:\n  - code: TB-P1\n    params:\n      roles_add: [bot]\n")
+    code, out, err = cli("rules", "--ruleset", "bot.yaml", "-f", "json")
+    assert code == 0, err
+    assert next(r for r in json.loads(out)["rules"] if r["code"] == "TB-P1")["params"]["roles"] == ["agent", "bot"], out
+
+
+@pytest.mark.parametrize(("params", "needles"), [
+    # both keys: the one written last won (phrases then phrases_add kept the base's 230 words)
+    ("      phrases_add: [竞品家]\n      phrases: [只有这个]\n", ["rules[TB-P1].params.phrases_add：与 phrases 只能写一个"]),
+    ("      phrases: [只有这个]\n      phrases_add: [竞品家]\n", ["rules[TB-P1].params.phrases_add：与 phrases 只能写一个"]),
+    # the errors named rules[…].params.phrases, a key the file does not have
+    ("      phrases_add: 竞品家\n", ["rules[TB-P1].params.phrases_add：应为非空字符串列表，实为 '竞品家'"]),
+    ("      phrases_add: ['']\n", ["rules[TB-P1].params.phrases_add：应为非空字符串列表，实为 ['']"]),
+    ("      roles_add: [robot]\n", ["rules[TB-P1].params.roles_add：", "['robot']"]),
+], ids=["add-then-plain", "plain-then-add", "not-a-list", "empty-text", "not-a-role"])
+def test_an_add_key_is_checked_under_its_own_name(cli, write, params, needles):
+    write("a.yaml", "extends: taobao\nrules:\n  - code: TB-P1\n    params:\n" + params)
+    code, out, err = cli("validate-ruleset", "a.yaml", "--lang", "zh")
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, err
+    assert all(needle in err for needle in needles) and ".params.phrases：" not in err and ".params.roles：" not in err, err
+
+
+def test_an_add_key_of_a_parameter_the_check_has_not_names_it(cli, write):
+    """`phrases_add` on TB-R3 (reply_rate) was 'rules[TB-R3].params.phrases: unknown parameter'."""
+    write("r.yaml", "extends: taobao\nrules:\n  - code: TB-R3\n    params:\n      phrases_add: [竞品家]\n")
+    code, out, err = cli("validate-ruleset", "r.yaml")
+    assert code == 2 and out == "", err
+    assert err.strip() == (
+        "cservice-audit: error: r.yaml: rules[TB-R3].params.phrases_add: check reply_rate has no list parameter phrases"
+        " (lists that take _add: reply_roles_add, scopes_add, topic_add)"
+    ), err

@@ -363,15 +363,45 @@ def read_yaml_file(path: str | Path, what: str, error: type[Exception], loader: 
         # What a person typed, said plainly: PyYAML's words (mapping values are not allowed in
         # this context, found character that cannot start any token) named neither.
         lines = text.splitlines()
-        upto = lines[: mark.line + 1] if mark else lines
-        for n, line in enumerate(upto, 1):
-            if _FULLWIDTH_KEY.match(line):
-                raise error("error.yaml_fullwidth_colon", path=path, line=n) from None
-        if mark and mark.line < len(lines) and "\t" in lines[mark.line][: mark.column + 1]:
+        line = _fullwidth_key_line(lines, mark, _FAST.get(loader) or loader)
+        if line is not None:
+            raise error("error.yaml_fullwidth_colon", path=path, line=line) from None
+        # The tab PyYAML stopped at; one inside a quoted text on the line is not the cause.
+        if mark and mark.line < len(lines) and lines[mark.line][mark.column : mark.column + 1] == "\t":
             raise error("error.yaml_tab", path=path, line=mark.line + 1) from None
         if mark:
             raise error("error.yaml_invalid_at", path=path, line=mark.line + 1, problem=problem) from None
         raise error("error.yaml_invalid", path=path, problem=problem) from None
+
+
+def _fullwidth_key_line(lines: list[str], mark: Any, loader: type) -> int | None:
+    """The line (1-based) at or before the error whose key is followed by a full-width colon
+    and is the error's cause: written with ': ', the file parses further. The nearest such line
+    is tried first. A list item or a text that holds one (`- wx：`, a description's `Note：`) is
+    valid YAML: it was named instead of the tab or the unclosed bracket further down."""
+    at = _error_at("\n".join(lines), loader)
+    last = min(mark.line + 1, len(lines)) if mark else len(lines)
+    for n in range(last - 1, -1, -1):
+        key = _FULLWIDTH_KEY.match(lines[n])
+        if key is None:
+            continue
+        fixed = lines[n][: key.end() - 1] + ": " + lines[n][key.end() :]
+        after = _error_at("\n".join([*lines[:n], fixed, *lines[n + 1 :]]), loader)
+        if after is None or (at is not None and after > at):
+            return n + 1
+    return None
+
+
+def _error_at(text: str, loader: type) -> tuple[int, int] | None:
+    """Where `text` stops parsing, (line, column); None when it parses."""
+    try:
+        yaml.load(text, Loader=loader)  # noqa: S506 - a SafeLoader or CSafeLoader (subclass)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        return (mark.line, mark.column) if mark else (0, 0)
+    except RecursionError:
+        return (0, 0)
+    return None
 
 
 def _check_yaml_shape(text: str, path: str | Path, what: str, error: type[Exception], cap: Any) -> None:

@@ -402,3 +402,21 @@ def test_an_add_key_of_a_parameter_the_check_has_not_names_it(cli, write):
         "cservice-audit: error: r.yaml: rules[TB-R3].params.phrases_add: check reply_rate has no list parameter phrases"
         " (lists that take _add: reply_roles_add, scopes_add, topic_add)"
     ), err
+
+
+@pytest.mark.parametrize(("text", "needle"), [
+    # a phrase or a text holding a full-width colon is valid YAML: it was named instead of the
+    # real error further down (an unclosed brace, a tab)
+    ("extends: taobao\nrules:\n  - code: TB-P1\n    params:\n      phrases_add:\n        - wx：\n  - code: TB-R3\n    params: {min_rate: 0.85\n",
+     "第 9 行不是有效的 YAML"),
+    ("extends: taobao\nrules:\n  - code: TB-P1\n    params:\n      phrases_add:\n        - wx：\n\t- code: TB-R3\n", "第 7 行：有制表符（Tab）"),
+    ("extends: taobao\nrules:\n  - code: TB-P1\n    description: |\n      Note：see the law\n  - code: TB-R3\n    params: {min_rate: 0.85\n",
+     "第 8 行不是有效的 YAML"),
+    # a tab inside a quoted text is not the cause of an error later on its line
+    ('extends: taobao\nrules:\n  - code: TB-P1\n    name: "回\t率" x: 1\n', "第 4 行不是有效的 YAML"),
+], ids=["colon-in-a-phrase", "colon-in-a-phrase-then-tab", "colon-in-a-description", "tab-in-a-quoted-text"])
+def test_a_full_width_colon_or_a_tab_in_a_value_is_not_blamed(cli, write, text, needle):
+    write("v.yaml", text)
+    code, out, err = cli("validate-ruleset", "v.yaml", "--lang", "zh")
+    assert code == 2 and out == "", err
+    assert len(err.strip().splitlines()) == 1 and needle in err, err

@@ -96,10 +96,13 @@ def load_config(explicit: Path | None, cwd: Path | None = None) -> Config:
         # parser's "Expected '=' after a key" did not say which character was wrong.
         if isinstance(exc, tomllib.TOMLDecodeError):
             text = path.read_text("utf-8")
-            for n, line in enumerate(text.splitlines(), 1):
-                if re.match(r"\s*[A-Za-z_][A-Za-z0-9_-]*\s*[：＝:]", line):
-                    error = ConfigError("error.config_fullwidth", path=path, line=n)
-                    break
+            # Only the line the parser stopped at: a `note: …` inside a multi-line text is no key
+            # (it was named instead of the unclosed string further down).
+            at = re.search(r"at line (\d+), column \d+\)", str(exc))
+            lines = text.splitlines()
+            n = int(at.group(1)) if at else 0
+            if 0 < n <= len(lines) and re.match(r"\s*[A-Za-z_][A-Za-z0-9_.-]*\s*[：＝:]", lines[n - 1]):
+                error = ConfigError("error.config_fullwidth", path=path, line=n)
             # Said in the file's own language even though it did not parse (cron's LANG=C).
             wrote = re.search(r"""^\s*lang\s*[=：＝:]\s*["'“”]?(zh|en)\b""", text, re.MULTILINE)
             error.lang = wrote.group(1) if wrote else None

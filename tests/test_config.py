@@ -198,6 +198,10 @@ def test_fail_on_from_the_file_sets_the_exit_status(cli, tmp_path):
         # (lang＝"en": a broken file is said in the language its lang line names, zh in Chinese)
         ('platform = "pinduoduo"\nlang＝"en"\n', "line 2: a key is followed by a half-width '='"),
         ('platform: "pinduoduo"\n', "line 1: a key is followed by a half-width '='"),
+        # a `note: …` inside a multi-line text is no key: the unclosed string below it was named
+        # as line 2's colon; and a dotted key's colon was the parser's "Expected '='"
+        ('shop = """A店\nnote: 周末\n"""\nplatform = "pinduoduo\n', "not valid TOML (Illegal character '\\n' (at line 4"),
+        ('platform = "pinduoduo"\nnotify.wecom："https://x"\n', "line 2: a key is followed by a half-width '='"),
         ('platform = "pinduoduo"\n[limits]\ninput_byte = "1G"\n', "input_byte"),
         ('platform = "pinduoduo"\n[limits]\ninput_bytes = "lots"\n', "input_bytes"),
         ('platform = "pinduoduo"\nlimits = "1G"\n', "limits"),

@@ -189,11 +189,7 @@ def replaced_lists(path: str | Path) -> list[tuple[str, str, int, int]]:
     parent = data.get("extends") if isinstance(data, dict) else None
     if not isinstance(parent, str):
         return []
-    base_path = path.parent / parent
-    if parent.endswith((".yaml", ".yml")) and base_path.exists():
-        base = _read_yaml(base_path)
-    else:
-        base = _read_yaml(shipped_dir() / f"{resolve_platform(parent)}.yaml")
+    base, _ = _base_of(path, parent)
     by_code = {r.get("code"): r for r in base.get("rules") or [] if isinstance(r, dict)}
     out = []
     for rule in data.get("rules") or []:
@@ -222,19 +218,7 @@ def load_file(path: str | Path, origin: str | None = None) -> Ruleset:
     if parent is not None:
         if not isinstance(parent, str):
             raise RulesetError("error.at", path=label, where="extends", problem=ParamError("rs.extends", value=repr(parent)))
-        base_path = path.parent / parent
-        if parent.endswith((".yaml", ".yml")) and base_path.exists():
-            base = _read_yaml(base_path)
-            base_origin = str(base_path)
-        else:
-            try:
-                key = resolve_platform(parent)
-            except RulesetError as exc:
-                raise RulesetError("error.at", path=label, where="extends", problem=exc) from None
-            base = _read_yaml(shipped_dir() / f"{key}.yaml")
-            base_origin = f"shipped:{key}"
-        if isinstance(base, dict) and base.get("extends"):
-            raise RulesetError("error.extends_deep", path=label, parent=parent)
+        base, base_origin = _base_of(path, parent)
         _check_override_rules(label, data.get("rules"))
         _check_enabled(label, data.get("rules"))
         _check_new_codes(label, base, parent, data.get("rules"))
@@ -273,6 +257,24 @@ def _changed(base: dict, override: dict) -> dict[str, tuple[tuple[str, Any], ...
         if pairs:
             out[rule["code"]] = tuple(pairs)
     return out
+
+
+def _base_of(path: Path, parent: str) -> tuple[dict, str]:
+    """The ruleset `extends: parent` in `path` names, as read, and where it came from: a .yaml
+    file beside `path`, else a shipped platform. A base file is a whole ruleset of its own,
+    checked as one: its errors name it (a list or `rules: 5` there was an internal error)."""
+    base_path = path.parent / parent
+    if parent.endswith((".yaml", ".yml")) and base_path.exists():
+        base = _read_yaml(base_path)
+        if isinstance(base, dict) and base.get("extends"):
+            raise RulesetError("error.extends_deep", path=str(path), parent=parent)
+        load_file(base_path)
+        return base, str(base_path)
+    try:
+        key = resolve_platform(parent)
+    except RulesetError as exc:
+        raise RulesetError("error.at", path=str(path), where="extends", problem=exc) from None
+    return _read_yaml(shipped_dir() / f"{key}.yaml"), f"shipped:{key}"
 
 
 def _check_new_codes(label: str, base: Any, parent: str, rules: Any) -> None:

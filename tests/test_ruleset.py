@@ -420,3 +420,17 @@ def test_a_full_width_colon_or_a_tab_in_a_value_is_not_blamed(cli, write, text, 
     code, out, err = cli("validate-ruleset", "v.yaml", "--lang", "zh")
     assert code == 2 and out == "", err
     assert len(err.strip().splitlines()) == 1 and needle in err, err
+
+
+@pytest.mark.parametrize(("base", "needle"), [
+    ("- a\n", "base.yaml：规则集应为 YAML 映射"),
+    ("platform: taobao\nversion: '1'\neffective: 2025-01-01\nrules: 5\n", "base.yaml：rules：应为 规则列表，实为 5"),
+], ids=["a-list", "rules-not-a-list"])
+def test_a_base_file_that_is_not_a_ruleset_is_said_naming_it(cli, write, base, needle):
+    """`extends: base.yaml` of a file holding a list, or `rules: 5`, was an internal error
+    (AttributeError / TypeError in the merge)."""
+    write("base.yaml", base)
+    write("mine.yaml", "extends: base.yaml\nrules:\n  - code: MY-R1\n    enabled: false\n")
+    code, out, err = cli("validate-ruleset", "mine.yaml", "--lang", "zh")
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, err
+    assert needle in err and "内部错误" not in err, err

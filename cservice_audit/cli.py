@@ -809,8 +809,7 @@ def explain(
     settings = load_config(config)
     global LANG
     LANG = _language(lang, settings)
-    if ruleset_file is None and settings.get("ruleset"):
-        ruleset_file = _path(settings.get("ruleset"))
+    _, ruleset_file = _chosen_rules(None, ruleset_file, settings)  # explain searches every platform
     ruleset, rule = find_rule(code.strip().upper(), ruleset_file)
     sys.stdout.write(explain_rule(ruleset, rule, LANG))
 

@@ -27,11 +27,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cservice_audit.errors import AuditError, os_reason
+from cservice_audit.errors import AuditError, Term, os_reason
 
 DEFAULT_NAME = "cservice-audit.toml"
 
 # key -> the Python types it accepts (lists are lists of strings).
+# A TOML value's kind in the reader's words (select：应为 文字或文字列表，实为 整数); the
+# Python type names (list of strings, int) were English inside the Chinese line.
+_KINDS = {bool: "cfg.type.bool", int: "cfg.type.integer", float: "cfg.type.number", str: "cfg.type.text", list: "cfg.type.list", dict: "cfg.type.table"}
+
+
+def _kind(value: Any) -> Term:
+    """What a TOML value is (a date or time, any other kind)."""
+    return Term(next((key for kind, key in _KINDS.items() if isinstance(value, kind)), "cfg.type.datetime"))
+
+
 _KEYS: dict[str, tuple[type, ...]] = {
     "platform": (str,),
     "ruleset": (str,),
@@ -133,8 +143,8 @@ def _validated(path: Path, raw: dict[str, Any]) -> Config:
                 # Strict like the top level: `wecom = 5` was an internal error in `notify`.
                 kinds = (int, float) if sub == "timeout" else (str,)
                 if not isinstance(subvalue, kinds) or isinstance(subvalue, bool):
-                    names = "number" if sub == "timeout" else "str"
-                    raise ConfigError("error.config_type", path=path, name=f"notify.{sub}", expected=names, got=type(subvalue).__name__)
+                    expected = Term("cfg.type.number" if sub == "timeout" else "cfg.type.text")
+                    raise ConfigError("error.config_type", path=path, name=f"notify.{sub}", expected=expected, got=_kind(subvalue))
                 notify[sub] = subvalue
             bots = [name for name in NOTIFY_BOTS if notify.get(name)]
             if len(bots) > 1:
@@ -144,8 +154,8 @@ def _validated(path: Path, raw: dict[str, Any]) -> Config:
         if key not in _KEYS:
             raise ConfigError("error.config_key", path=path, name=key, known=", ".join(sorted(_KEYS)) + ", [notify], [limits]")
         if not isinstance(value, _KEYS[key]) or isinstance(value, bool):
-            names = " or ".join("list of strings" if t is list else t.__name__ for t in _KEYS[key])
-            raise ConfigError("error.config_type", path=path, name=key, expected=names, got=type(value).__name__)
+            expected = Term("cfg.type.text_or_list" if list in _KEYS[key] else _KINDS[_KEYS[key][0]])
+            raise ConfigError("error.config_type", path=path, name=key, expected=expected, got=_kind(value))
         if isinstance(value, list) and not all(isinstance(v, str) for v in value):
             raise ConfigError("error.config_strings", path=path, name=key)
         if key == "items" and value < 0:  # as --items (min 0): -1 acted as 0

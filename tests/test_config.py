@@ -373,3 +373,16 @@ def test_a_no_store_look_in_the_files_format_prints_and_leaves_the_nightly_repor
     written = tmp_path / "look.json"
     assert cli("audit", SAMPLE, "--config", config, "--no-store", "-o", written).code in (0, 1)
     assert json.loads(written.read_text(encoding="utf-8"))["schema_version"] and report.read_bytes() == tonight
+
+
+def test_a_value_of_the_wrong_kind_is_said_in_the_readers_words(cli, write):
+    """`select = 5` in a Chinese config said 'select：应为 list of strings or str，实为 int' (the
+    Python type names, English inside the Chinese line); `[notify] timeout = "10"` 'number … str'."""
+    write("a.toml", 'platform = "taobao"\nlang = "zh"\nselect = 5\n')
+    write("b.toml", 'platform = "taobao"\nlang = "zh"\n[notify]\ntimeout = "10"\n')
+    write("c.toml", 'platform = "taobao"\nitems = 2026-11-01\n')
+    a, b, c = cli.many(*({"args": ("audit", "--config", name, "x.csv"), "env": {"LANG": "C"}} for name in ("a.toml", "b.toml", "c.toml")))
+    assert a.code == b.code == c.code == 2, a.err + b.err + c.err
+    assert a.err_lines() == ["cservice-audit：错误：a.toml：select：应为 文字或文字列表，实为 整数"], a.err
+    assert b.err_lines() == ["cservice-audit：错误：b.toml：notify.timeout：应为 数字，实为 文字"], b.err
+    assert c.err_lines() == ["cservice-audit: error: c.toml: items: expected a whole number, got a date or time"], c.err

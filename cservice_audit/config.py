@@ -31,7 +31,6 @@ from cservice_audit.errors import AuditError, Term, os_reason
 
 DEFAULT_NAME = "cservice-audit.toml"
 
-# key -> the Python types it accepts (lists are lists of strings).
 # A TOML value's kind in the reader's words (select：应为 文字或文字列表，实为 整数); the
 # Python type names (list of strings, int) were English inside the Chinese line.
 _KINDS = {bool: "cfg.type.bool", int: "cfg.type.integer", float: "cfg.type.number", str: "cfg.type.text", list: "cfg.type.list", dict: "cfg.type.table"}
@@ -42,6 +41,7 @@ def _kind(value: Any) -> Term:
     return Term(next((key for kind, key in _KINDS.items() if isinstance(value, kind)), "cfg.type.datetime"))
 
 
+# key -> the Python types it accepts (lists are lists of strings).
 _KEYS: dict[str, tuple[type, ...]] = {
     "platform": (str,),
     "ruleset": (str,),

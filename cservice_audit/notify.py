@@ -137,6 +137,7 @@ def post(
     raise NotifyError for anything else or when the tries run out."""
     data = json.dumps(request.body, ensure_ascii=False).encode("utf-8")
     host = _host(request.url)
+    bot = Term(f"bot.{platform}")  # named in the reader's words (企业微信), not its key (wecom)
     problem: str | Term = ""
     for attempt in range(retries + 1):
         if attempt:
@@ -151,19 +152,19 @@ def post(
             problem = Term("error.push_http", code=exc.code, host=host)
             if exc.code >= 500:
                 continue
-            raise NotifyError("error.push_failed", platform=Term(f"bot.{platform}"), problem=problem) from None
+            raise NotifyError("error.push_failed", platform=bot, problem=problem) from None
         except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:  # refused, reset, timed out, DNS
             problem = Term("error.push_no_answer", host=host, reason=_network_problem(exc, timeout))
             continue
         try:
             reply = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
-            raise NotifyError("error.push_not_json", platform=Term(f"bot.{platform}"), host=host) from None
+            raise NotifyError("error.push_not_json", platform=bot, host=host) from None
         failed = _platform_error(platform, reply)
         if failed:
-            raise NotifyError("error.push_refused", platform=Term(f"bot.{platform}"), host=host, problem=failed) from None
+            raise NotifyError("error.push_refused", platform=bot, host=host, problem=failed) from None
         return
-    raise NotifyError("error.push_tries", platform=Term(f"bot.{platform}"), tries=retries + 1, problem=problem)
+    raise NotifyError("error.push_tries", platform=bot, tries=retries + 1, problem=problem)
 
 
 def notify(

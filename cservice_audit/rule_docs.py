@@ -21,7 +21,7 @@ from cservice_audit.errors import AuditError
 from cservice_audit.i18n import t as _t
 from cservice_audit.params import Window
 from cservice_audit.shipped import data_yaml
-from cservice_audit.ruleset import SOURCE_ZH, Rule, Ruleset, RulesetError, load_file, load_platform, read_yaml_file, shipped_platforms
+from cservice_audit.ruleset import SOURCE_ZH, Rule, Ruleset, RulesetError, disabled_in, load_file, load_platform, shipped_platforms
 
 
 # (how many items to show, text for the rest given their number): `rules` folds long phrase
@@ -158,18 +158,12 @@ def find_rule(code: str, ruleset_file: Path | None) -> tuple[Ruleset, Rule]:
         for rule in ruleset.rules:
             if rule.code == code:
                 return ruleset, rule
-    if ruleset_file and _disabled_in(ruleset_file, code):
-        # The shop's file switched it off: "unknown code" read as a typo of a code it just wrote.
-        raise AuditError("error.code_disabled", code=code, path=ruleset_file)
+    if ruleset_file and (where := disabled_in(ruleset_file, code)):
+        # The shop's file, or the base file it extends, switched it off: "unknown code" read as
+        # a typo of a code it just wrote.
+        raise AuditError("error.code_disabled", code=code, path=where)
     known = ", ".join(r.code for rs in candidates for r in rs.rules)
     raise AuditError("error.unknown_code", code=code, known=known)
-
-
-def _disabled_in(ruleset_file: Path, code: str) -> bool:
-    """`code` is written in the file with `enabled: false` (load_file has already read it)."""
-    data = read_yaml_file(ruleset_file, "ruleset", RulesetError)
-    rules = data.get("rules") if isinstance(data, dict) else None
-    return any(isinstance(r, dict) and r.get("code") == code and r.get("enabled") is False for r in rules or [])
 
 
 # The fixed section headings of a check's docstring (style.md), shown in the reader's language.
@@ -270,15 +264,19 @@ def explain_rule(ruleset: Ruleset, rule: Rule, lang: str = "en") -> str:
     notes; the ruleset's own texts (description, confidence notes, sources) as written, in
     Chinese its `*_zh` texts where it has them."""
     check = CHECKS[rule.check]
+    changed = dict(rule.changed)
+    # A severity or points the shop's file changed carries the base's, as a parameter does.
+    severity_was = _t("explain.was", lang, value=_t(f"severity.{changed['severity']}", lang)) if "severity" in changed else ""
+    points_was = _t("explain.was", lang, value=f"{changed['points']:g}") if "points" in changed else ""
     lines = [
         f"{rule.code}  {rule.title}  ({rule.name})",
         _t("explain.platform", lang, name=ruleset.name, platform=ruleset.platform, version=ruleset.version, effective=ruleset.effective),
         _t("explain.check", lang, check=_zh_docs()[rule.check]["name"] if lang == "zh" else rule.check, severity=_t(f"severity.{rule.severity}", lang))
-        + (_t("explain.points", lang, points=f"{rule.points:g}") if rule.points else ""),
+        + severity_was
+        + (_t("explain.points", lang, points=f"{rule.points:g}") + points_was if rule.points or points_was else ""),
         _t("explain.confidence", lang, confidence=_t(f"confidence.{rule.confidence}", lang))
         + (f": {note}" if (note := rule.prose("confidence_note", lang)) else ""),
     ]
-    changed = dict(rule.changed)
     if changed.keys() - {"confidence"}:
         # The confidence note is the base's: its numbers may be the ones this file changed.
         keys = ", ".join(k for k in changed if k != "confidence")

@@ -207,7 +207,11 @@ def replaced_lists(path: str | Path) -> list[tuple[str, str, int, int]]:
 
 def load_file(path: str | Path, origin: str | None = None) -> Ruleset:
     path = Path(path)
-    data = _read_yaml(path)
+    return _load(path, _read_yaml(path), origin)
+
+
+def _load(path: Path, data: Any, origin: str | None = None) -> Ruleset:
+    """The ruleset `data`, as read from `path`, checked and built."""
     label = str(path)
     if not isinstance(data, dict):
         if isinstance(data, str) and _FULLWIDTH_KEY.match(data):  # extends：taobao, the whole file one text
@@ -223,8 +227,9 @@ def load_file(path: str | Path, origin: str | None = None) -> Ruleset:
         _check_enabled(label, data.get("rules"))
         _check_new_codes(label, base, parent, data.get("rules"))
         _check_adds(label, base, data.get("rules"))
-        changed = _changed(base, data)
-        data = _merge(base, data)
+        merged = _merge(base, data)
+        changed = _changed(base, data, merged)
+        data = merged
         origin = f"{path} (extends {base_origin})"
     elif isinstance(data.get("rules"), list):
         # `enabled: false` drops a rule in a ruleset of its own too, not only in an override
@@ -237,26 +242,46 @@ def load_file(path: str | Path, origin: str | None = None) -> Ruleset:
     return ruleset
 
 
-def _changed(base: dict, override: dict) -> dict[str, tuple[tuple[str, Any], ...]]:
+def _changed(base: dict, override: dict, merged: dict) -> dict[str, tuple[tuple[str, Any], ...]]:
     """Per code of `base` that `override` changes: (key, the base's value) for each parameter
     (`<list>_add` under its list's name), `severity` or `points` it sets to another value, and
-    `confidence` when it writes its own confidence or note."""
+    `confidence` when it writes its own confidence or note. `merged` is the two merged: the
+    parameters as they came out of the merge, compared with the base's."""
     by_code = {r.get("code"): r for r in base.get("rules") or [] if isinstance(r, dict)}
+    merged_by_code = {r.get("code"): r for r in merged.get("rules") or [] if isinstance(r, dict)}
     out = {}
     for rule in override.get("rules") or []:
         old = by_code.get(rule.get("code")) if isinstance(rule, dict) else None
-        if old is None:
+        new = merged_by_code.get(rule.get("code")) if isinstance(rule, dict) else None
+        if old is None or new is None:  # a rule of the file's own, or one it switched off
             continue
-        pairs = [(key, old.get(key)) for key in ("severity", "points") if key in rule and rule[key] != old.get(key)]
+        pairs = [(key, old.get(key, unset)) for key, unset in (("severity", "error"), ("points", 0)) if key in rule and rule[key] != old.get(key, unset)]
         if any(key in rule for key in ("confidence", "confidence_note", "confidence_note_zh")):
             pairs.append(("confidence", old.get("confidence")))  # the file says its own confidence
-        params, old_params = rule.get("params"), old.get("params") or {}
-        if isinstance(params, dict) and isinstance(old_params, dict):
-            new_params = merged_params(old_params, params, old.get("check"))
+        new_params, old_params = new.get("params"), old.get("params") or {}
+        if isinstance(rule.get("params"), dict) and isinstance(new_params, dict) and isinstance(old_params, dict):
             pairs += [(key, old_params.get(key)) for key in sorted(new_params) if new_params[key] != old_params.get(key)]
         if pairs:
             out[rule["code"]] = tuple(pairs)
     return out
+
+
+def disabled_in(path: Path, code: str) -> str | None:
+    """Where `code` is written with `enabled: false`: the file `path` (load_file has already
+    read it), or the local base file it `extends:` (whose rules a file extends without them)."""
+    def off(data: Any) -> bool:
+        rules = data.get("rules") if isinstance(data, dict) else None
+        return isinstance(rules, list) and any(isinstance(r, dict) and r.get("code") == code and r.get("enabled") is False for r in rules)
+
+    data = _read_yaml(path)
+    if off(data):
+        return str(path)
+    parent = data.get("extends") if isinstance(data, dict) else None
+    if isinstance(parent, str):
+        base, origin = _base_of(path, parent)
+        if off(base):
+            return origin
+    return None
 
 
 def _base_of(path: Path, parent: str) -> tuple[dict, str]:
@@ -268,7 +293,7 @@ def _base_of(path: Path, parent: str) -> tuple[dict, str]:
         base = _read_yaml(base_path)
         if isinstance(base, dict) and base.get("extends"):
             raise RulesetError("error.extends_deep", path=str(path), parent=parent)
-        load_file(base_path)
+        _load(base_path, base)  # checked as read, not read again
         return base, str(base_path)
     try:
         key = resolve_platform(parent)

@@ -486,6 +486,40 @@ def test_explain_of_a_rule_the_shops_ruleset_switched_off_says_so(cli, write):
     assert typo.code == 2 and "unknown rule code 'TB-P9'" in typo.err and "TB-P2" not in typo.err.split("known:")[1], typo.err
 
 
+def test_explain_of_a_rule_the_base_file_switched_off_names_the_base(cli, write, tmp_path):
+    """A shop file extending a local base file (extends: base.yaml) whose TB-P2 is `enabled: false`:
+    `explain TB-P2` said 'unknown rule code', as if the code were a typo; it names the base."""
+    import yaml
+
+    from cservice_audit.ruleset import shipped_dir
+
+    base = yaml.safe_load((shipped_dir() / "taobao.yaml").read_text("utf-8"))
+    next(rule for rule in base["rules"] if rule["code"] == "TB-P2")["enabled"] = False
+    write("base.yaml", yaml.safe_dump(base, allow_unicode=True))
+    write("shop.yaml", "extends: base.yaml\nrules:\n  - code: TB-R3\n    params: {min_rate: 0.85}\n")
+    off, on = cli.many(("explain", "TB-P2", "--ruleset", "shop.yaml", "--lang", "zh"), ("explain", "TB-R3", "--ruleset", "shop.yaml", "--lang", "zh"))
+    assert off.code == 2 and off.err_lines() == ["cservice-audit：错误：TB-P2 在 base.yaml 中已停用（enabled: false），本店审核不用它"], off.err
+    assert on.code == 0 and "本规则集（改自 base.yaml）改了 min_rate" in on.out, on.err
+
+
+def test_explain_gives_the_bases_severity_and_points_where_the_shop_changed_them(cli, write):
+    """A changed parameter carried the base's value, a changed severity or points did not: the
+    header read `级别 错误，每次 3 分` with nothing to say taobao's TB-P1 is a warning without points.
+    Writing the base's own value (or the default) is no change."""
+    write("mine.yaml", "extends: taobao\nrules:\n  - code: TB-P1\n    severity: error\n    points: 3\n  - code: TB-R3\n    severity: error\n    points: 0\n")
+    write("off.yaml", "extends: pinduoduo\nrules:\n  - code: PDD-P1\n    points: 0\n")
+    p1, r3, pdd = cli.many(
+        ("explain", "TB-P1", "--ruleset", "mine.yaml", "--lang", "zh"), ("explain", "TB-R3", "--ruleset", "mine.yaml", "--lang", "en"),
+        ("explain", "PDD-P1", "--ruleset", "off.yaml", "--lang", "en"),
+    )
+    assert all(r.code == 0 for r in (p1, r3, pdd)), [r.err for r in (p1, r3, pdd)]
+    assert p1.out.splitlines()[2] == "检查 话术，级别 错误（本规则集改动，原为 警告），每次 3 分（本规则集改动，原为 0）", p1.out
+    assert "改了 severity, points" in p1.out, p1.out
+    assert r3.out.splitlines()[2] == "check reply_rate, severity error", r3.out
+    assert "this ruleset" not in r3.out, r3.out
+    assert pdd.out.splitlines()[2] == "check phrases, severity error, points 0 each (changed here; was -30)", pdd.out
+
+
 def test_explain_names_what_the_shops_ruleset_changed_beside_the_bases_confidence_note(cli, write):
     """The base's confidence note (最低80%是我们自定的) was shown over the shop's 85 % with nothing
     to say the number had changed; each changed parameter now says what it was, and a line says

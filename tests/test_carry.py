@@ -351,8 +351,11 @@ def test_a_look_with_no_store_reads_the_history_and_changes_nothing(cli, write, 
     judged = cli("audit", part, "-p", "pinduoduo", "--history", history, "--date", "2026-11-17", "--no-store", "-f", "json")
     # last night's pending questions were read (this part of the day does not reach their deadline)
     assert sorted(f["ts"] for f in _n1(judged.json()) if f["ts"] < "2026-11-17") == ["2026-11-16T23:30:00+08:00", "2026-11-16T23:50:00+08:00"]
+    # the JSON says the look stored nothing (days_written 0 alone did not tell it from a night)
+    assert judged.json()["history"] == {"folder": str(history), "stored": False, "days_written": 0}, judged.json()["history"]
     stored = cli("audit", part, "-p", "pinduoduo", "--history", history, "--date", "2026-11-17", "-f", "json")  # without it: replaced
     assert "audited before" in stored.err and "judged from 2 chat rows this run, from 4 when stored" in stored.err, stored.err
+    assert stored.json()["history"]["stored"] is True and stored.json()["history"]["days_written"] >= 1, stored.json()["history"]
 
 
 def test_a_look_with_no_store_creates_nothing_and_needs_no_write_access(cli, write, tmp_path):

@@ -48,7 +48,7 @@ def _unescape(cell: str) -> str:
 
 def test_items_in_json_are_the_failing_metrics_late_items(pdd_json) -> None:
     report = pdd_json
-    assert report["schema_version"] == "2.4"
+    assert report["schema_version"] == "2.5"
     items = report["items"]
     assert items, "the sample fails reply rules, so it has late items"
     failing = {

@@ -271,7 +271,7 @@ def test_pushed_digest_says_which_shop_went_unaudited(cli, bot, write):
     run = cli("audit", "two.csv", "two.csv", "-p", "jd", "--date", "2026-11-22", "--no-history", "-f", "json", "-o", "night.json")
     assert run.code == 0, run.err
     report = json.loads((Path(cli.cwd) / "night.json").read_text("utf-8"))
-    assert report["schema_version"] == "2.4"
+    assert report["schema_version"] == "2.5"
     assert [n["kind"] for n in report["note_details"]] == ["read_once", "shop_not_judged"]
     assert [n["message"] for n in report["note_details"]] == report["notes"]
     write("cservice-audit.toml", 'lang = "zh"\n')
@@ -346,7 +346,7 @@ def test_the_report_records_the_audits_bar(cli, write):
     flag = cli("audit", sample, "-p", "pinduoduo", "-f", "json", "--no-history", "--fail-on", "warning", "--exit-zero")
     write("cservice-audit.toml", 'fail_on = "info"\n')
     config = cli("audit", sample, "-p", "pinduoduo", "-f", "json", "--no-history", "--exit-zero")
-    assert flag.json()["schema_version"] == "2.4"
+    assert flag.json()["schema_version"] == "2.5"
     assert flag.json()["selection"]["fail_on"] == "warning" and config.json()["selection"]["fail_on"] == "info"
 
 

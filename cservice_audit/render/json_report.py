@@ -23,7 +23,7 @@ from cservice_audit.schema import FINDING_SCHEMA, ITEM_SCHEMA, JSON_OMITS, METRI
 # 2.2: `note_details`, each note of the run with its kind and its Chinese (the digest forwards
 # the ones a group must read: a shop not audited, a day still running, a day cut short).
 # 2.3: `selection.fail_on`, the bar of the run's exit status (`notify --only-news` pushes on it).
-SCHEMA_VERSION = "2.4"
+SCHEMA_VERSION = "2.5"
 
 
 def to_dict(result: AuditResult, with_lists: bool = True) -> dict[str, Any]:
@@ -72,6 +72,9 @@ def to_dict(result: AuditResult, with_lists: bool = True) -> dict[str, Any]:
         },
         "history": {
             "folder": result.options.history,
+            # Whether this run wrote its days into the folder: false for a look (--no-store),
+            # which reads the history but leaves it as it was; days_written 0 alone did not say.
+            "stored": bool(result.options.history) and result.options.store,
             "days_written": result.history_days_written,
         },
         "baseline": {

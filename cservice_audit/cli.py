@@ -586,18 +586,19 @@ def _read_report(report: Path, language: str) -> dict:
     return parsed
 
 
-def _nights_report(report: Path, parsed: dict, night: date, language: str) -> tuple[Path, dict] | None:
+def _nights_report(report: Path, parsed: dict, night: date, language: str) -> tuple[Path, dict]:
     """The report of `night` to push (`notify --date`): `report` itself, or the one the audit
     wrote beside it when `report` holds a later day (a missed night caught up after it:
     night_report_path); the later night's news reached the group on its own night, not again.
-    None, said on stderr, when there is no such file beside it. An older report, or one of no
-    day, means the night's report is not where the push looks: the push cannot be done."""
+    Without such a file beside it, or with an older report or one of no day, the night's report
+    is not where the push looks: the push cannot be done (exit 2). The missing file beside a
+    later report exited 0 until 2026-12-07, and the README's cron line mails only on a failed
+    push: the night's news reached nobody and nobody was told."""
     held = _report_day(parsed)
     if held is not None and held > night:
         beside = night_report_path(report, night)
         if not beside.is_file():
-            _stderr.print(t("note.not_pushed_later", language, report=one_line(report.name), day=held, night=night, night_file=one_line(beside.name)), markup=False, soft_wrap=True)
-            return None
+            raise AuditError("error.push_later_no_night", path=report, day=held, night=night, night_file=beside.name)
         report, parsed = beside, _read_report(beside, language)
         held = _report_day(parsed)
     if held is None:  # no day at all (as_of null): said so, not "the report of -"
@@ -1103,10 +1104,7 @@ def notify(
 
     parsed = _read_report(report, language)
     if night is not None:
-        found = _nights_report(report, parsed, night, language)
-        if found is None:
-            return
-        report, parsed = found
+        report, parsed = _nights_report(report, parsed, night, language)
     if only_news:
         # The same bar as the audit's exit status: the report's own (schema 2.3, the audit's
         # --fail-on or config), else the config's fail_on; plus the notes that doubt the night.

@@ -383,16 +383,17 @@ def test_date_pushes_only_that_nights_report(cli, bot, report_file, write):
     is D's. A later report is what an earlier night audited after it leaves in place (the audit
     keeps it, the next night's baseline, and writes D's beside it, REPORT.D.json): the later
     night's news went out on its own night, so not again; D's own report is pushed from beside
-    it, and without one nothing is, exit 0 and one line. An older report, or a file without a
-    day, means the night's report is not where the push looks: exit 2, one line, nothing sent."""
+    it. Without one, or with an older report, or a file without a day, the night's report is
+    not where the push looks: exit 2, one line, nothing sent (a missing report beside a later one
+    exited 0, and the README's cron line mails only on a failed push)."""
     report = json.loads(report_file.read_text("utf-8"))
     day = date.fromisoformat(report["as_of"])
     url = f"{bot.url}/cgi-bin/webhook/send?key={TOKEN}"
     earlier, later = str(day - timedelta(days=1)), str(day + timedelta(days=1))
 
     caught_up = cli("notify", report_file, "--wecom", url, "--only-news", "--date", earlier)
-    assert caught_up.code == 0 and len(caught_up.err_lines()) == 1, caught_up.err
-    assert f"is the report of {day}, later than --date {earlier}, and there is no report of that night beside it (report.{earlier}.json): not pushed" in caught_up.err, caught_up.err
+    assert caught_up.code == 2 and len(caught_up.err_lines()) == 1, caught_up.err
+    assert f"is the report of {day}, later than --date {earlier}, and there is no report of that night beside it (report.{earlier}.json): that night's report was never written" in caught_up.err, caught_up.err
     stale = cli("notify", report_file, "--wecom", url, "--date", later)
     assert stale.code == 2 and len(stale.err_lines()) == 1, stale.err
     assert f"is the report of {day}, not of --date {later}" in stale.err
@@ -409,7 +410,7 @@ def test_date_pushes_only_that_nights_report(cli, bot, report_file, write):
     tonight = cli("notify", report_file, "--wecom", url, "--only-news", "--date", str(day))
     assert tonight.code == 0 and bot.count_within(1) == 1, tonight.err
     chinese = cli("notify", report_file, "--wecom", url, "--date", earlier, "--lang", "zh")
-    assert chinese.code == 0 and f"是 {day} 的报告，晚于 --date {earlier}" in chinese.err, chinese.err
+    assert chinese.code == 2 and f"是 {day} 的报告，晚于 --date {earlier}，旁边也没有这一晚的报告 report.{earlier}.json：这一晚的报告没有写出" in chinese.err, chinese.err
     assert bot.count_within(1, seconds=0.2) == 1
     # The night caught up after a later one: its report beside the later one is what is pushed.
     assert any(f["state"] == "new" for f in report["findings"])

@@ -232,6 +232,9 @@ EMOJI = "[\U0001F300-\U0001FAFF\u2600-\u27BF]"
 TITLE = (
     r"《[^《》]{1,40}》"
     rf"|(?:名叫|名为|色号|牌子叫|名字叫){_quoted(12)}"
+    # a work named with 叫 (这款游戏叫“找死”小分队, 电影叫“走着瞧”: eighteenth pass); not 产品/这款叫, whose name
+    # holding a claim is the claim itself
+    rf"|(?:游戏|桌游|电影|片子|歌|歌曲|书|小说|剧|节目|动画)(?:名)?叫{_quoted(12)}"
     rf"|{_quoted(12)}(?:系列|色号)"
     # or asked about (您说的“带娃神器”是指这款腰凳吗: fourteenth pass)
     rf"|(?:^|[,.!?;:~。、…]|收到|看到)(?:您|亲)说的?{_quoted(20)}"
@@ -249,6 +252,8 @@ PRODUCT_NAME = (
     rf"{_quoted(12)}(?:的)?[^,.!?;:~。、…“”\"「」『』‘’']{{0,4}}"
     r"(?:字样|[一二三四五六七八九两\d]个字|图案|印花|套餐|礼包|表情包|抱枕|手机壳|贴纸|周边|t恤|卫衣|杯子|帽子|公仔|玩偶|钥匙扣|冰箱贴|徽章|挂件)"
     rf"|(?:印的是|印着|印有|绣着|绣的是|印的就是|(?:印|绣|刻)的(?:字|图案|文字)(?:就)?是|图案(?:就)?(?:是|叫)){_quoted(12)}"
+    # or said to be what is printed on one (“走着瞧”是这款帆布包上的印花字: eighteenth pass)
+    rf"|{_quoted(12)}是(?:这款|这个|这件|我们)?[^,.!?;:~。、…“”\"「」『』‘’']{{0,8}}(?:印花|字样|图案|印的字|绣的字|刻的字)"
     # the product named right before the quote (这款车贴“你等着 我超车”)
     rf"|(?:车贴|贴纸|手机壳|t恤|卫衣|杯子|抱枕|帽子|钥匙扣|冰箱贴|徽章|挂件|表情包){_quoted(12)}"
     # a co-branded name, quoted or not (笨蛋兔联名款鼠标垫: thirteenth pass)

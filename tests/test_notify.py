@@ -440,3 +440,32 @@ def test_a_cut_export_note_keeps_its_instruction_in_the_digest(report_file):
     cut = {**report, "note_details": [note], "notes": [note["message"]]}
     assert "Check, export again and rerun" in digest(cut, lang="en")
     assert "请核对后重新导出并重跑" in digest(cut, lang="zh")
+
+
+def test_a_rerun_of_a_night_with_a_cut_export_does_not_tell_the_group_again(cli, bot, write, tmp_path):
+    """The cron config run twice on the same cut export (ops rerun the night): the second
+    report compares with the first (its baseline), every finding known, and the cut note was
+    pushed again, so the group heard of the same cut twice. A note the baseline of the same
+    night held is `known` (schema 2.5) and no reason to push; the next night's cut is new."""
+    def cut_day(day: str) -> str:
+        rows = ["ts,shop,buyer,role,agent,text"]
+        for m in range(0, 60, 3):  # a busy hour, then nothing until the window closes
+            rows += [f"{day} 15:{m:02d}:00,店,b{m},buyer,,在吗", f"{day} 15:{m:02d}:20,店,b{m},agent,小周,在的亲"]
+        return "\n".join(rows) + "\n"
+
+    url = f"{bot.url}/cgi-bin/webhook/send?key={TOKEN}"
+    report = tmp_path / "shop.json"
+    write("shop.toml", f'platform = "pinduoduo"\nshop = "店"\nhistory = "{tmp_path / "h"}"\nformat = "json"\n'
+          f'output = "{report}"\nbaseline = "{report}"\n\n[notify]\nwecom = "{url}"\n')
+    states, pushed = [], []
+    for day in ("2026-11-22", "2026-11-22", "2026-11-23"):
+        export = write(f"{day}.csv", cut_day(day))
+        night = cli("audit", "--config", "shop.toml", "--date", day, export)
+        assert night.code in (0, 1), night.err
+        states.append([(n["kind"], n["state"]) for n in json.loads(report.read_text("utf-8"))["note_details"] if n["kind"] == "data_ends_early"])
+        push = cli("notify", "--config", "shop.toml", "--only-news", "--date", day)
+        assert push.code == 0, push.err
+        pushed.append("pushed the digest" in push.err)
+    assert states == [[("data_ends_early", "new")], [("data_ends_early", "known")], [("data_ends_early", "new")]], states
+    assert pushed == [True, False, True], pushed
+    assert bot.count_within(2) == 2

@@ -409,12 +409,14 @@ def note_lines(report: dict[str, Any], lang: str = "en") -> list[str]:
 def worth_pushing(report: dict[str, Any], fail_on: str = "error") -> bool:
     """Whether the group should hear of this report: a new finding at or above `fail_on` (what
     makes the audit exit 1) or a note that doubts the night (ALARM_NOTES: an export cut short,
-    another shop's export, a shop left out). `notify --only-news` pushes nothing else, so a
-    cron line can push after exit 0 too: a clean night with a cut export must not be silent."""
+    another shop's export, a shop left out) that the night's earlier run did not already hold.
+    `notify --only-news` pushes nothing else, so a cron line can push after exit 0 too: a clean
+    night with a cut export must not be silent, nor told twice on a rerun."""
     worst = SEVERITY_RANK[fail_on]
     # An unknown severity ranks last, as in the digest's order (a hand-edited report must not crash the push).
     news = any(f.get("state") != "known" and SEVERITY_RANK.get(f["severity"], 9) <= worst for f in report["findings"])
-    return news or any(n["kind"] in ALARM_NOTES for n in report.get("note_details", []))
+    # A note the baseline of the same night already held (state known, schema 2.5) was pushed then.
+    return news or any(n["kind"] in ALARM_NOTES and n.get("state") != "known" for n in report.get("note_details", []))
 
 
 def tier_lines(report: dict[str, Any], lang: str | None = None) -> list[str]:

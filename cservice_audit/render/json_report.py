@@ -59,7 +59,9 @@ def to_dict(result: AuditResult, with_lists: bool = True) -> dict[str, Any]:
         "shops": sorted(set(result.metrics.get_column("shop")) | set(result.findings.get_column("shop").drop_nulls())),
         "notes": [str(note) for note in result.notes],  # English, like the messages
         "note_details": [
-            {"kind": note_kind(note), "message": note.localized("en"), "message_zh": note.localized("zh")}
+            # `state` as a finding's: known when the baseline, a report of the same day, held the
+            # note (a rerun of the night); `notify --only-news` pushes new alarms only.
+            {"kind": note_kind(note), "message": (en := note.localized("en")), "message_zh": note.localized("zh"), "state": "known" if en in result.known_notes else "new"}
             for note in result.notes
         ],
         "selection": {

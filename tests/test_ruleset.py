@@ -434,3 +434,21 @@ def test_a_base_file_that_is_not_a_ruleset_is_said_naming_it(cli, write, base, n
     code, out, err = cli("validate-ruleset", "mine.yaml", "--lang", "zh")
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, err
     assert needle in err and "内部错误" not in err, err
+
+
+def test_many_full_width_colons_in_values_do_not_make_an_error_slow(cli, write, monkeypatch):
+    """Each line with a full-width colon was tried as the cause by parsing the whole file again:
+    3000 phrases `- wx：…` above an unclosed bracket took 40 s on a 70 KB file (a 4 MiB one, the
+    yaml_bytes cap, hours). The nearest few lines are tried; the error is said as before."""
+    from cservice_audit import ruleset
+
+    phrases = "".join(f"        - wx：加我{i}\n" for i in range(3000))
+    path = write("many.yaml", "extends: taobao\nrules:\n  - code: TB-P1\n    params:\n      phrases_add:\n" + phrases + "        - [unclosed\n")
+    parses = []
+    real = ruleset._error_at
+    monkeypatch.setattr(ruleset, "_error_at", lambda text, loader: parses.append(1) or real(text, loader))
+    with pytest.raises(ruleset.RulesetError):
+        ruleset.load_file(path)
+    assert len(parses) <= 10, len(parses)
+    code, out, err = cli("validate-ruleset", "many.yaml", "--lang", "zh")
+    assert code == 2 and out == "" and "第 3007 行不是有效的 YAML" in err and "全角" not in err, err

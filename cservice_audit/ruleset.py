@@ -498,7 +498,9 @@ def _check_override_rules(label: str, rules: Any) -> None:
 ADDS = "_add"  # `phrases_add: [竞品家]` appends to the base's `phrases` (docs/rulesets.md)
 
 
-_LIST_KINDS = ("phrases", "optional_phrases", "regexes", "subset")  # the params `_add` adds to
+# The params `_add` adds to: every list parameter (lexicons_add: [abuse] worked before these
+# kinds were listed, and was then said as a check with "no list parameter lexicons").
+_LIST_KINDS = ("phrases", "optional_phrases", "regexes", "subset", "lexicons", "models")
 
 
 def merged_params(base: dict, override: dict, check: Any = None) -> dict:

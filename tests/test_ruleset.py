@@ -452,3 +452,18 @@ def test_many_full_width_colons_in_values_do_not_make_an_error_slow(cli, write, 
     assert len(parses) <= 10, len(parses)
     code, out, err = cli("validate-ruleset", "many.yaml", "--lang", "zh")
     assert code == 2 and out == "" and "第 3007 行不是有效的 YAML" in err and "全角" not in err, err
+
+
+def test_an_add_key_adds_to_a_list_of_lexicons_or_models(cli, write):
+    """`lexicons_add` and `models_add` add to list parameters as `phrases_add` does (they did
+    before `_add` was checked); they were refused as 'check phrases has no list parameter
+    lexicons', which it has."""
+    import json
+
+    write("lx.yaml", "extends: taobao\nrules:\n  - code: TB-P1\n    params: {lexicons_add: [abuse], models_add: [contact]}\n")
+    write("bad.yaml", "extends: taobao\nrules:\n  - code: TB-P1\n    params: {lexicons_add: [nosuch]}\n")
+    ok, rules, bad = cli.many(("validate-ruleset", "lx.yaml"), ("rules", "--ruleset", "lx.yaml", "-f", "json"), ("validate-ruleset", "bad.yaml", "--lang", "zh"))
+    assert ok.code == 0 and "no list parameter" not in ok.err, ok.err
+    params = next(r for r in json.loads(rules.out)["rules"] if r["code"] == "TB-P1")["params"]
+    assert params["lexicons"] == ["abuse"] and params["models"] == ["adlaw", "contact"], params
+    assert bad.code == 2 and bad.err_lines() == ["cservice-audit：错误：bad.yaml：rules[TB-P1].params.lexicons_add：未知的词表 'nosuch'（内置：abuse, bribery, confrontational, offplatform）"], bad.err

@@ -260,7 +260,7 @@ def _changed(base: dict, override: dict, merged: dict) -> dict[str, tuple[tuple[
             pairs.append(("confidence", old.get("confidence")))  # the file says its own confidence
         new_params, old_params = new.get("params"), old.get("params") or {}
         if isinstance(rule.get("params"), dict) and isinstance(new_params, dict) and isinstance(old_params, dict):
-            pairs += [(key, old_params.get(key)) for key in sorted(new_params) if new_params[key] != old_params.get(key)]
+            pairs += [(key, old_params.get(key)) for key in sorted(new_params, key=str) if new_params[key] != old_params.get(key)]
         if pairs:
             out[rule["code"]] = tuple(pairs)
     return out
@@ -511,7 +511,7 @@ def merged_params(base: dict, override: dict, check: Any = None) -> dict:
     that checks the default [agent] checks both (it checked the bot's messages only)."""
     merged = dict(base)
     for key, value in override.items():
-        if key.endswith(ADDS) and isinstance(value, list):
+        if isinstance(key, str) and key.endswith(ADDS) and isinstance(value, list):  # `5: [x]` is said by _build_rule
             name = key.removesuffix(ADDS)
             old = merged[name] if isinstance(merged.get(name), list) else _list_default(check, name)
             merged[name] = [*old, *(v for v in value if v not in old)]

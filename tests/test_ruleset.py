@@ -467,3 +467,12 @@ def test_an_add_key_adds_to_a_list_of_lexicons_or_models(cli, write):
     params = next(r for r in json.loads(rules.out)["rules"] if r["code"] == "TB-P1")["params"]
     assert params["lexicons"] == ["abuse"] and params["models"] == ["adlaw", "contact"], params
     assert bad.code == 2 and bad.err_lines() == ["cservice-audit：错误：bad.yaml：rules[TB-P1].params.lexicons_add：未知的词表 'nosuch'（内置：abuse, bribery, confrontational, offplatform）"], bad.err
+
+
+def test_a_parameter_key_that_is_not_text_in_an_override_is_said_not_a_crash(cli, write):
+    """`params: {5: [x]}` in a file that extends a platform was an internal error (int has no
+    endswith in the merge; then int < str when its changes were sorted for `explain`)."""
+    write("n.yaml", "extends: taobao\nrules:\n  - code: TB-P1\n    params: {5: [x]}\n")
+    code, out, err = cli("validate-ruleset", "n.yaml")
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, err
+    assert err.startswith("cservice-audit: error: n.yaml: rules[TB-P1].params.5: unknown parameter for check phrases"), err

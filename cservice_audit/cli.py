@@ -242,7 +242,8 @@ def audit(
     # `-o -` is stdout, as `-` is stdin: a spot-check with a cron config whose `output` is
     # tonight's report prints instead of replacing it (before, it wrote a file named "-").
     output = None if output is not None and str(output) == "-" else output
-    rejects = rejects or _path(settings.get("rejects"))
+    # The night's rejected rows too: a look's (from whatever export it was given) replaced them.
+    rejects = rejects or (None if no_store else _path(settings.get("rejects")))
     mapping = mapping or _path(settings.get("mapping"))
     profile = profile or settings.get("profile")
     encoding = encoding or settings.get("encoding")

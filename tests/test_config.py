@@ -375,6 +375,23 @@ def test_a_no_store_look_in_the_files_format_prints_and_leaves_the_nightly_repor
     assert json.loads(written.read_text(encoding="utf-8"))["schema_version"] and report.read_bytes() == tonight
 
 
+def test_a_no_store_look_leaves_the_nights_rejected_rows_alone(cli, tmp_path):
+    """The config's `rejects` is the night's, as its `output`: a --no-store look with another
+    export (a row the look's file could not read) replaced the night's rejected rows with its
+    own. It says how many it rejected and that --rejects writes them, as a run without one."""
+    night = tmp_path / "night.rejects.csv"
+    config = _write(tmp_path / "n.toml", f'platform = "pinduoduo"\nrejects = "{night}"\n')
+    look = _write(tmp_path / "look.csv", "ts,buyer,role,agent,text\n2026-11-22 09:00:00,b1,buyer,,在吗\nbad,b1,agent,小美,在的\n")
+    assert cli("audit", SAMPLE, "--config", config, "--no-history", "-q", "-o", tmp_path / "r.json").code in (0, 1)
+    kept = night.read_bytes()
+    run = cli("audit", look, "--config", config, "--no-history", "--no-store", "-f", "json")
+    assert run.code in (0, 1) and "--rejects FILE" in run.err, run.err
+    assert night.read_bytes() == kept
+    asked = tmp_path / "asked.csv"
+    assert cli("audit", look, "--config", config, "--no-history", "--no-store", "--rejects", asked, "-f", "json").code in (0, 1)
+    assert "unparseable timestamp 'bad'" in asked.read_text("utf-8")
+
+
 def test_a_value_of_the_wrong_kind_is_said_in_the_readers_words(cli, write):
     """`select = 5` in a Chinese config said 'select：应为 list of strings or str，实为 int' (the
     Python type names, English inside the Chinese line); `[notify] timeout = "10"` 'number … str'."""

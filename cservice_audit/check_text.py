@@ -103,30 +103,43 @@ def check_text(text: str, ruleset: Ruleset) -> dict[str, Any]:
     return {"text": text, "normalized": normalized, "platform": ruleset.platform, "version": ruleset.version, "rules": rules}
 
 
-def _tuning(result: dict[str, Any], lang: str, ruleset_file: str | None) -> list[str]:
+def _tuning(result: dict[str, Any], lang: str, ruleset_file: str | None, written: frozenset[str], alone: bool) -> list[str]:
     """How to change a verdict, as an entry to paste under the shop's ruleset's `rules`: a hit
     allowed (`allow_add`: its match; for a model, which no word decides, the whole message) and
     a missed phrase added (`phrases_add`). A supervisor saw what decided but not where to
-    change it (docs/rulesets.md, `<list>_add`)."""
+    change it (docs/rulesets.md, `<list>_add`). A code the file already `written` gets its
+    params into that entry (a second one is `the code is used twice`); a file that extends
+    nothing (`alone`) has no `_add`: its lists are written out in full, so the words go into them."""
     w = labels(lang)
     if ruleset_file:
-        lines = [t("check_text.tune_file", lang, where=terminal_safe(ruleset_file, keep_newlines=False))]
+        where = terminal_safe(ruleset_file, keep_newlines=False)
+        lines = [t("check_text.tune_file_alone" if alone else "check_text.tune_file", lang, where=where)]
     else:
         lines = [t("check_text.tune", lang, where=t("check_text.tune_shop", lang, platform=result["platform"]))]
     for rule in result["rules"]:
         if rule["hit"]:
-            allowed = result["normalized"] if rule["how"] == "model" else rule["match"]
-            entry = f"{{code: {rule['code']}, params: {{allow_add: [{json.dumps(allowed, ensure_ascii=False)}]}}}}"
-            lines.append(f"  {t('check_text.tune_hit', lang, code=rule['code'])}{w['colon']}{terminal_safe(entry, keep_newlines=False)}")
+            code = rule["code"]
+            allowed = json.dumps(result["normalized"] if rule["how"] == "model" else rule["match"], ensure_ascii=False)
+            if alone:
+                how = t("check_text.tune_into_list", lang, code=code, name="allow", value=allowed)
+            elif code in written:
+                how = t("check_text.tune_into_entry", lang, code=code, entry=f"allow_add: [{allowed}]")
+            else:
+                how = f"{{code: {code}, params: {{allow_add: [{allowed}]}}}}"
+            lines.append(f"  {t('check_text.tune_hit', lang, code=code)}{w['colon']}{terminal_safe(how, keep_newlines=False)}")
     if any(not rule["hit"] for rule in result["rules"]):
-        entry = f"{{code: {w['tune_code']}, params: {{phrases_add: [\"{w['tune_phrase']}\"]}}}}"
+        if alone:
+            entry = t("check_text.tune_into_list", lang, code=w["tune_code"], name="phrases", value=f'"{w["tune_phrase"]}"')
+        else:
+            entry = f"{{code: {w['tune_code']}, params: {{phrases_add: [\"{w['tune_phrase']}\"]}}}}"
         lines.append(f"  {w['tune_miss']}{w['colon']}{entry}")
     return lines
 
 
-def render(result: dict[str, Any], lang: str = "en", ruleset_file: str | None = None) -> str:
+def render(result: dict[str, Any], lang: str = "en", ruleset_file: str | None = None, written: frozenset[str] = frozenset(), alone: bool = False) -> str:
     """The result as plain lines for a terminal, in `lang` (untrusted text made terminal-safe),
-    ending with how to change a verdict in `ruleset_file` (the shop's, when it has one)."""
+    ending with how to change a verdict in `ruleset_file` (the shop's, when it has one; the
+    codes its rules list `written`, `alone` when it extends nothing)."""
     w = labels(lang)
     colon, sep = w["colon"], w["sep"]  # ：and ，in Chinese, as every zh line of the tool
     lines = [f"{w['text']}{colon}{terminal_safe(result['text'], keep_newlines=False)}"]
@@ -161,5 +174,5 @@ def render(result: dict[str, Any], lang: str = "en", ruleset_file: str | None = 
         if rule["negated"]:
             lines.append(f"  {w['negated']}{colon}{w['list_sep'].join(terminal_safe(n) for n in rule['negated'])}")
     if result["rules"]:
-        lines += ["", *_tuning(result, lang, ruleset_file)]
+        lines += ["", *_tuning(result, lang, ruleset_file, written, alone)]
     return "\n".join(lines) + "\n"

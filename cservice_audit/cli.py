@@ -856,11 +856,18 @@ def check_text_command(
     global LANG
     LANG = _language(lang, settings)
     platform, ruleset_file = _chosen_rules(platform, ruleset_file, settings)
-    result = check_text(text, _load_ruleset(platform, ruleset_file))
+    ruleset = _load_ruleset(platform, ruleset_file)
+    result = check_text(text, ruleset)
     if fmt == RulesFormat.json:
         sys.stdout.write(_data_out(json.dumps(result, ensure_ascii=False, indent=2) + "\n"))
+    elif ruleset_file is None:
+        sys.stdout.write(render(result, LANG))
     else:
-        sys.stdout.write(render(result, LANG, str(ruleset_file) if ruleset_file is not None else None))
+        from cservice_audit.ruleset import written_codes
+
+        # How to change a verdict depends on the file: an entry it has is added to, and a file
+        # that extends nothing has no `_add` (pasting the entry made either one invalid).
+        sys.stdout.write(render(result, LANG, str(ruleset_file), written_codes(ruleset_file), alone=ruleset.extends is None))
     # Like `audit`: 1 when something would be a finding, so scripts can test messages.
     raise typer.Exit(exitcodes.FINDINGS if any(r["hit"] for r in result["rules"]) else exitcodes.CLEAN)
 

@@ -205,6 +205,14 @@ def replaced_lists(path: str | Path) -> list[tuple[str, str, int, int]]:
     return out
 
 
+def written_codes(path: str | Path) -> frozenset[str]:
+    """The codes a ruleset file's own `rules` list writes (not its base's): an entry for one of
+    them goes into the entry there, a second one is `the code is used twice`."""
+    data = _read_yaml(Path(path))
+    rules = data.get("rules") if isinstance(data, dict) else None
+    return frozenset(r["code"] for r in rules if isinstance(r, dict) and isinstance(r.get("code"), str)) if isinstance(rules, list) else frozenset()
+
+
 def load_file(path: str | Path, origin: str | None = None) -> Ruleset:
     path = Path(path)
     return _load(path, _read_yaml(path), origin)

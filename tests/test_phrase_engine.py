@@ -3,6 +3,8 @@ negation and pronunciation guards, and `cservice-audit check-text` through the i
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 import pytest
 
@@ -924,3 +926,27 @@ def test_an_invoice_refused_with_whom_between_is_tb_p3(text, fires):
 
     verdict = {r["code"]: r for r in check_text(text, load_platform("taobao"))["rules"]}["TB-P3"]
     assert verdict["hit"] is fires, verdict
+
+
+def test_check_text_tunes_an_entry_the_file_has_and_a_file_that_extends_nothing(cli, write) -> None:
+    """The entry check-text gave was right only for a code the shop's file did not list yet: a
+    second TB-P1 entry was 'the code is used twice' (a supervisor's second tuning), and in a file
+    that extends nothing `allow_add` is an unknown parameter. The first now goes into the entry
+    there, the second into the rule's own list."""
+    import yaml
+
+    write("shop.yaml", "extends: taobao\nrules:\n  - {code: TB-P1, params: {phrases_add: [竞品家]}}\n")
+    shipped = yaml.safe_load((Path(__file__).resolve().parents[1] / "cservice_audit" / "rulesets" / "taobao.yaml").read_text("utf-8"))
+    shipped["rules"] = [r for r in shipped["rules"] if r["code"] == "TB-P1"]
+    write("alone.yaml", yaml.safe_dump(shipped, allow_unicode=True))
+    listed, alone = cli.many(("check-text", "全网最低", "--ruleset", "shop.yaml"), ("check-text", "全网最低", "--ruleset", "alone.yaml", "--lang", "zh"))
+    assert listed.code == 1 and alone.code == 1, listed.err + alone.err
+    tail = listed.out.split("\n\n")[-1].splitlines()
+    assert tail[1] == '  TB-P1 should not fire: in the TB-P1 entry already there, under params, write allow_add: ["全网最低"] (or add to its allow_add)', tail
+    write("shop.yaml", "extends: taobao\nrules:\n  - {code: TB-P1, params: {phrases_add: [竞品家], allow_add: [\"全网最低\"]}}\n")
+    assert cli("check-text", "全网最低", "--ruleset", "shop.yaml").code == 0
+    tail = alone.out.split("\n\n")[-1].splitlines()
+    assert tail == [
+        "改判：改 alone.yaml 里该规则的列表，再用 validate-ruleset 检查",
+        '  TB-P1 不该命中：在 TB-P1 一项的 params.allow 列表里加上 "全网最低"',
+    ] and "_add" not in alone.out, tail

@@ -36,7 +36,7 @@ DEFAULT_NAME = "cservice-audit.toml"
 _KINDS = {bool: "cfg.type.bool", int: "cfg.type.integer", float: "cfg.type.number", str: "cfg.type.text", list: "cfg.type.list", dict: "cfg.type.table"}
 
 
-def _kind(value: Any) -> Term:
+def value_kind(value: Any) -> Term:
     """What a TOML value is (a date or time, any other kind)."""
     return Term(next((key for kind, key in _KINDS.items() if isinstance(value, kind)), "cfg.type.datetime"))
 
@@ -144,7 +144,7 @@ def _validated(path: Path, raw: dict[str, Any]) -> Config:
                 kinds = (int, float) if sub == "timeout" else (str,)
                 if not isinstance(subvalue, kinds) or isinstance(subvalue, bool):
                     expected = Term("cfg.type.number" if sub == "timeout" else "cfg.type.text")
-                    raise ConfigError("error.config_type", path=path, name=f"notify.{sub}", expected=expected, got=_kind(subvalue))
+                    raise ConfigError("error.config_type", path=path, name=f"notify.{sub}", expected=expected, got=value_kind(subvalue))
                 notify[sub] = subvalue
             bots = [name for name in NOTIFY_BOTS if notify.get(name)]
             if len(bots) > 1:
@@ -155,7 +155,7 @@ def _validated(path: Path, raw: dict[str, Any]) -> Config:
             raise ConfigError("error.config_key", path=path, name=key, known=", ".join(sorted(_KEYS)) + ", [notify], [limits]")
         if not isinstance(value, _KEYS[key]) or isinstance(value, bool):
             expected = Term("cfg.type.text_or_list" if list in _KEYS[key] else _KINDS[_KEYS[key][0]])
-            raise ConfigError("error.config_type", path=path, name=key, expected=expected, got=_kind(value))
+            raise ConfigError("error.config_type", path=path, name=key, expected=expected, got=value_kind(value))
         if isinstance(value, list) and not all(isinstance(v, str) for v in value):
             raise ConfigError("error.config_strings", path=path, name=key)
         if key == "items" and value < 0:  # as --items (min 0): -1 acted as 0

@@ -88,14 +88,18 @@ _FACTOR = {"": 1, "k": KIB, "m": MIB, "g": GIB, "t": GIB * KIB}
 
 
 def _parse_value(name: str, raw: object, origin: str, *, integer: bool) -> int | float:
+    from cservice_audit.config import value_kind
+
     if isinstance(raw, bool):
-        raise AuditError("error.limit_number", origin=origin, name=name, value=repr(raw))
+        # A TOML value that is neither text nor a number, said as the kind it is (实为 真假值):
+        # its Python form (True, datetime.date(2026, 11, 1)) was English in a Chinese line.
+        raise AuditError("error.limit_number", origin=origin, name=name, value=value_kind(raw))
     if isinstance(raw, (int, float)):
         value = float(raw)
     else:
-        match = _SIZE.match(str(raw))
+        match = _SIZE.match(raw) if isinstance(raw, str) else None
         if not match:
-            raise AuditError("error.limit_size", origin=origin, name=name, value=repr(raw))
+            raise AuditError("error.limit_size", origin=origin, name=name, value=repr(raw) if isinstance(raw, str) else value_kind(raw))
         value = float(match.group(1)) * _FACTOR[match.group(2).lower()]
     # Positive and finite (1e400 in TOML is infinity: no limit at all), a whole count at least 1
     # where a count is meant (0.1 bytes rounded to 0), a percent at most 100: as --limit says.

@@ -403,3 +403,15 @@ def test_a_value_of_the_wrong_kind_is_said_in_the_readers_words(cli, write):
     assert a.err_lines() == ["cservice-audit：错误：a.toml：select：应为 文字或文字列表，实为 整数"], a.err
     assert b.err_lines() == ["cservice-audit：错误：b.toml：notify.timeout：应为 数字，实为 文字"], b.err
     assert c.err_lines() == ["cservice-audit: error: c.toml: items: expected a whole number, got a date or time"], c.err
+
+
+def test_a_limit_of_the_wrong_kind_is_said_in_the_readers_words(cli, write):
+    """[limits] is the config file too: `input_bytes = true` said '实为 True', a date
+    '实为 datetime.date(2026, 11, 1)', Python's words inside the Chinese line."""
+    for name, value in (("a", "true"), ("b", "2026-11-01"), ("c", "[1]")):
+        write(f"{name}.toml", f'platform = "taobao"\nlang = "zh"\n[limits]\ninput_bytes = {value}\n')
+    a, b, c = cli.many(*({"args": ("audit", "--config", f"{name}.toml", "x.csv"), "env": {"LANG": "C"}} for name in "abc"))
+    assert a.err_lines() == ["cservice-audit：错误：a.toml [limits]：input_bytes：应为正数，实为 真假值"], a.err
+    assert b.err_lines() == ["cservice-audit：错误：b.toml [limits]：input_bytes：应为正数（大小可带 K、M、G），实为 日期或时间"], b.err
+    assert c.err_lines() == ["cservice-audit：错误：c.toml [limits]：input_bytes：应为正数（大小可带 K、M、G），实为 列表"], c.err
+    assert a.code == b.code == c.code == 2

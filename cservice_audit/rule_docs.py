@@ -251,7 +251,9 @@ def _was(spec: Any, key: str, raw: Any, lang: str) -> str:
     a list by its length (TB-P1's 230 words do not fit a line)."""
     if isinstance(raw, list):
         return _t("explain.was_list", lang, n=len(raw))
-    return _t("explain.was", lang, value=param_value(spec, key, spec.default_value() if raw is None else spec.parse(raw), lang))
+    value = param_value(spec, key, spec.default_value() if raw is None else spec.parse(raw), lang)
+    # 原为 （无） read as a slip: a list or value the base did not have is said in words
+    return _t("explain.was_none", lang) if value == _t("explain.none", lang) else _t("explain.was", lang, value=value)
 
 
 def param_doc(check: str, key: str, doc: str, lang: str) -> str:
@@ -279,7 +281,7 @@ def explain_rule(ruleset: Ruleset, rule: Rule, lang: str = "en") -> str:
     ]
     if changed.keys() - {"confidence"}:
         # The confidence note is the base's: its numbers may be the ones this file changed.
-        keys = ", ".join(k for k in changed if k != "confidence")
+        keys = _t("explain.key_sep", lang).join(k for k in changed if k != "confidence")
         lines.append(_t("explain.changed" if "confidence" in changed else "explain.changed_note", lang, keys=keys, base=ruleset.extends))
     if rule.prose("source", lang):
         lines.append(_t("explain.source", lang, source=rule.prose("source", lang)))

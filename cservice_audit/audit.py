@@ -101,9 +101,9 @@ class AuditResult:
     transcript: pl.DataFrame | None = None  # `show`: the conversation's events (show.conversation_rows)
     bots: frozenset[tuple[str, str]] = frozenset()  # (shop, agent) whose every message is a bot's
     baseline_as_of: date | None = None  # the day the baseline report judged, if it says
-    # This run's notes (English messages) that the baseline, a report of the same day, already
-    # held: a rerun of a night with a cut export told the group about the cut again.
-    known_notes: frozenset[str] = frozenset()
+    # This run's notes, (kind, English message), that the baseline, a report of the same day,
+    # already held: a rerun of a night with a cut export told the group about the cut again.
+    known_notes: frozenset[tuple[str, str]] = frozenset()
 
 
 def run_audit(
@@ -340,11 +340,12 @@ def _run_audit(
         notes.append(Term("note.worst_of_days", first=first_judged, as_of=as_of))
     hidden = int((findings.get_column("state") == "known").sum())
     points = points_in_force(metrics, as_of)
+    from cservice_audit.render.digest import note_kind  # the JSON's kind of a note
     return AuditResult(
         ruleset, summary, as_of, generated_at, metrics, findings, points, rejects, options, written, hidden, notes, items, transcript,
         bots=bots, baseline_as_of=baseline.as_of,
         # Only a report of the same day knows tonight's notes: yesterday's cut export is not tonight's.
-        known_notes=frozenset(m for note in notes if (m := note.localized("en")) in baseline.notes) if as_of is not None and baseline.as_of == as_of else frozenset(),
+        known_notes=frozenset(k for note in notes if (k := (note_kind(note), note.localized("en"))) in baseline.notes) if as_of is not None and baseline.as_of == as_of else frozenset(),
     )
 
 
@@ -368,7 +369,8 @@ class Baseline:
     known: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     shops: frozenset[str] | None = None
     as_of: date | None = None  # the day it judged (None: no report yet, or an unreadable date)
-    notes: frozenset[str] = frozenset()  # its notes' English messages (note_details[].message)
+    # its notes as (kind, English message): night_missing and days_missing share their words
+    notes: frozenset[tuple[str, str]] = frozenset()
 
 
 def read_baseline(path: str, ruleset: Ruleset) -> Baseline:
@@ -420,7 +422,7 @@ def read_baseline(path: str, ruleset: Ruleset) -> Baseline:
     if theirs != ruleset.platform and codes and not codes & {rule.code for rule in ruleset.rules}:
         raise InputError("error.baseline_platform", path=path, theirs=one_line(theirs), ours=ruleset.platform)
     details = report.get("note_details")
-    notes = frozenset(n["message"] for n in details if isinstance(n, dict) and isinstance(n.get("message"), str)) if isinstance(details, list) else frozenset()
+    notes = frozenset((n["kind"], n["message"]) for n in details if isinstance(n, dict) and isinstance(n.get("kind"), str) and isinstance(n.get("message"), str)) if isinstance(details, list) else frozenset()
     return Baseline(known, frozenset(shops) if shops is not None else None, _report_day(report.get("as_of")), notes)
 
 

@@ -469,3 +469,11 @@ def test_a_rerun_of_a_night_with_a_cut_export_does_not_tell_the_group_again(cli,
     assert states == [[("data_ends_early", "new")], [("data_ends_early", "known")], [("data_ends_early", "new")]], states
     assert pushed == [True, False, True], pushed
     assert bot.count_within(2) == 2
+    # A note is known by its kind and words: the same words under another kind (night_missing
+    # and days_missing share theirs; a reminder must not quiet an alarm) are new.
+    held = json.loads(report.read_text("utf-8"))
+    held["note_details"] = [{**n, "kind": "days_missing"} for n in held["note_details"]]
+    report.write_text(json.dumps(held), "utf-8")
+    again = cli("audit", "--config", "shop.toml", "--date", "2026-11-23", tmp_path / "2026-11-23.csv")
+    assert again.code in (0, 1), again.err
+    assert [n["state"] for n in json.loads(report.read_text("utf-8"))["note_details"] if n["kind"] == "data_ends_early"] == ["new"]

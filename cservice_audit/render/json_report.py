@@ -61,7 +61,7 @@ def to_dict(result: AuditResult, with_lists: bool = True) -> dict[str, Any]:
         "note_details": [
             # `state` as a finding's: known when the baseline, a report of the same day, held the
             # note (a rerun of the night); `notify --only-news` pushes new alarms only.
-            {"kind": note_kind(note), "message": (en := note.localized("en")), "message_zh": note.localized("zh"), "state": "known" if en in result.known_notes else "new"}
+            {"kind": (kind := note_kind(note)), "message": (en := note.localized("en")), "message_zh": note.localized("zh"), "state": "known" if (kind, en) in result.known_notes else "new"}
             for note in result.notes
         ],
         "selection": {

@@ -269,7 +269,7 @@ def explain_rule(ruleset: Ruleset, rule: Rule, lang: str = "en") -> str:
     changed = dict(rule.changed)
     # A severity or points the shop's file changed carries the base's, as a parameter does.
     severity_was = _t("explain.was", lang, value=_t(f"severity.{changed['severity']}", lang)) if "severity" in changed else ""
-    points_was = _t("explain.was", lang, value=f"{changed['points']:g}") if "points" in changed else ""
+    points_was = _t("explain.was_points", lang, value=f"{changed['points']:g}") if "points" in changed else ""
     lines = [
         f"{rule.code}  {rule.title}  ({rule.name})",
         _t("explain.platform", lang, name=ruleset.name, platform=ruleset.platform, version=ruleset.version, effective=ruleset.effective),

@@ -513,7 +513,7 @@ def test_explain_gives_the_bases_severity_and_points_where_the_shop_changed_them
         ("explain", "PDD-P1", "--ruleset", "off.yaml", "--lang", "en"),
     )
     assert all(r.code == 0 for r in (p1, r3, pdd)), [r.err for r in (p1, r3, pdd)]
-    assert p1.out.splitlines()[2] == "检查 话术，级别 错误（本规则集改动，原为 警告），每次 3 分（本规则集改动，原为 0）", p1.out
+    assert p1.out.splitlines()[2] == "检查 话术，级别 错误（本规则集改动，原为 警告），每次 3 分（本规则集改动，原为 0 分）", p1.out
     assert "改了 severity、points；" in p1.out, p1.out
     assert r3.out.splitlines()[2] == "check reply_rate, severity error", r3.out
     assert "this ruleset" not in r3.out, r3.out

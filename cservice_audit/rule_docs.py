@@ -21,7 +21,7 @@ from cservice_audit.errors import AuditError
 from cservice_audit.i18n import t as _t
 from cservice_audit.params import Window
 from cservice_audit.shipped import data_yaml
-from cservice_audit.ruleset import SOURCE_ZH, Rule, Ruleset, RulesetError, disabled_in, load_file, load_platform, shipped_platforms
+from cservice_audit.ruleset import SOURCE_ZH, Rule, Ruleset, RulesetError, disabled_in, load_file, load_platform, origin_text, shipped_platforms
 
 
 # (how many items to show, text for the rest given their number): `rules` folds long phrase
@@ -110,7 +110,7 @@ def ruleset_table(ruleset: Ruleset, fold: Fold = None, lang: str = "en") -> list
     the ruleset's own text (in Chinese its `*_zh` texts where it has them)."""
     heading = _t(
         "rules.heading", lang, name=ruleset.name, platform=ruleset.platform, version=ruleset.version,
-        effective=ruleset.effective, zone=ruleset.timezone, origin=ruleset.origin,
+        effective=ruleset.effective, zone=ruleset.timezone, origin=origin_text(ruleset, lang),
     )  # fmt: skip
     table = Table(title=one_line(heading), title_justify="left", show_lines=True)
     for column in ("code", "rule", "check", "severity", "parameters", "confidence", "source"):

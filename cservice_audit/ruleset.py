@@ -119,6 +119,7 @@ class Ruleset:
     exempt_dates: tuple[date, ...] = ()
     session_gap: float | None = None
     extends: str | None = None
+    base_origin: str | None = None  # where the ruleset it extends came from ("shipped:douyin")
     notes: tuple[str, ...] = ()  # conflicts between sources and choices made, as text
     notes_zh: tuple[str, ...] = ()  # the notes in Chinese, shown instead of `notes` in Chinese
     # The earliest window start of all its rules (seconds after midnight), kept through
@@ -153,6 +154,18 @@ class Ruleset:
             r for r in self.rules if (not select or matches(r.code, select)) and not (ignore and matches(r.code, ignore))
         )
         return _replace(self, rules=kept)
+
+
+def origin_text(ruleset: Ruleset, lang: str) -> str:
+    """Where the ruleset came from, for people in `lang`: `my.yaml（改自 shipped:douyin）`. The
+    JSON keeps `origin` in English (`my.yaml (extends shipped:douyin)`), the Chinese screens
+    carried that English word."""
+    from cservice_audit.i18n import t
+
+    if ruleset.base_origin is None or ruleset.extends is None:
+        return ruleset.origin
+    path = ruleset.origin.removesuffix(f" (extends {ruleset.base_origin})")
+    return t("ruleset.origin_extends", lang, path=path, base=ruleset.base_origin)
 
 
 def _replace(ruleset: Ruleset, **changes: Any) -> Ruleset:
@@ -246,7 +259,7 @@ def _load(path: Path, data: Any, origin: str | None = None) -> Ruleset:
         data = {**data, "rules": [r for r in data["rules"] if not (isinstance(r, dict) and r.get("enabled") is False)]}
     ruleset = _build(label, data, origin or str(path))
     if parent is not None:  # the merged data has no `extends` of its own
-        ruleset = _replace(ruleset, extends=parent, rules=tuple(replace(r, changed=changed.get(r.code, ())) for r in ruleset.rules))
+        ruleset = _replace(ruleset, extends=parent, base_origin=base_origin, rules=tuple(replace(r, changed=changed.get(r.code, ())) for r in ruleset.rules))
     return ruleset
 
 

@@ -476,3 +476,23 @@ def test_a_parameter_key_that_is_not_text_in_an_override_is_said_not_a_crash(cli
     code, out, err = cli("validate-ruleset", "n.yaml")
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, err
     assert err.startswith("cservice-audit: error: n.yaml: rules[TB-P1].params.5: unknown parameter for check phrases"), err
+
+
+def test_the_chinese_screens_say_where_an_extending_ruleset_came_from_in_chinese(cli, write):
+    """The header of a Chinese table and `rules --lang zh` read `规则集 … （… 起生效，shop.yaml
+    (extends shipped:douyin)）`: an English word in the first line a supervisor reads (newcomer
+    hM). The JSON keeps the English `origin`."""
+    write("shop.yaml", "extends: douyin\nrules:\n  - code: DY-A1\n    params: {max_seconds: 60}\n")
+    write("chats.csv", FAILING)
+    table, rules, report, english = cli.many(
+        ("audit", "chats.csv", "--ruleset", "shop.yaml", "--no-history", "--summary", "-f", "table", "--lang", "zh", "--exit-zero"),
+        ("rules", "--ruleset", "shop.yaml", "--lang", "zh"),
+        ("audit", "chats.csv", "--ruleset", "shop.yaml", "--no-history", "-f", "json", "--exit-zero"),
+        ("audit", "chats.csv", "--ruleset", "shop.yaml", "--no-history", "--summary", "-f", "table", "--lang", "en", "--exit-zero"),
+    )
+    assert table.code == 0 and rules.code == 0, table.err + rules.err
+    first = table.out.splitlines()[0]
+    assert "shop.yaml，改自 shipped:douyin" in first and "extends" not in first, first
+    assert "来自 shop.yaml，改自 shipped:douyin" in rules.out and "extends" not in rules.out, rules.out
+    assert report.json()["ruleset"]["origin"] == "shop.yaml (extends shipped:douyin)"
+    assert "shop.yaml (extends shipped:douyin)" in english.out.splitlines()[0]

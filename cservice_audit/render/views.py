@@ -28,6 +28,7 @@ from cservice_audit.render.items_view import wait_text
 from cservice_audit.people import KIND_ORDER, agent_kind
 from cservice_audit.render.matrix import Matrix, MatrixRow, TierMark, agent_matrix
 from cservice_audit.render.names import in_shop, many_shops, report_cuts
+from cservice_audit.ruleset import origin_text
 from cservice_audit.schema import SEVERITY_RANK
 
 # Status marks are symbols, the same in every language; their words are in the catalogue.
@@ -73,7 +74,7 @@ def header_lines(result: AuditResult, lang: str = "en", target: str = "terminal"
     rs, inp = result.ruleset, result.input
     files = ", ".join(shown(f["file"] if show_paths else PurePath(f["file"]).name, target) for f in inp.files)
     lines = [
-        t("header.ruleset", lang, platform=rs.platform, version=shown(rs.version, target), effective=rs.effective, origin=shown(rs.origin, target)),
+        t("header.ruleset", lang, platform=rs.platform, version=shown(rs.version, target), effective=rs.effective, origin=shown(origin_text(rs, lang), target)),
         t("header.input", lang, files=files, read=inp.rows_read, used=inp.rows_used, rejected=inp.rows_rejected, duplicate=inp.rows_duplicate),
         t("header.as_of", lang, day=result.as_of or "-", zone=rs.timezone),
     ]

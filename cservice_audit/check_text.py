@@ -176,3 +176,29 @@ def render(result: dict[str, Any], lang: str = "en", ruleset_file: str | None = 
     if result["rules"]:
         lines += ["", *_tuning(result, lang, ruleset_file, written, alone)]
     return "\n".join(lines) + "\n"
+
+
+def allowed_added_phrases(path: Any, ruleset: Ruleset) -> list[tuple[str, str, str, str]]:
+    """The phrases a ruleset file adds to a phrase rule (`phrases_add`, or `phrases`) that the
+    rule's own allow list blanks before matching, so that they can never fire: (code, key,
+    phrase, allowed). `validate-ruleset` says so; the file was "ok" and the audit silently never
+    flagged the word (newcomer hM: 买不了吃亏 added to DY-P1, on douyin's allow list)."""
+    from pathlib import Path
+
+    from cservice_audit.ruleset import read_yaml_file
+
+    data = read_yaml_file(Path(path), "ruleset", ValueError)
+    codes = {rule.code for rule in ruleset.rules if rule.check == "phrases"}
+    out = []
+    for entry in data.get("rules") or [] if isinstance(data, dict) else []:
+        params = entry.get("params") if isinstance(entry, dict) else None
+        if entry.get("code") not in codes or not isinstance(params, dict):
+            continue
+        for key in ("phrases_add", "phrases"):
+            for phrase in params.get(key) or []:
+                if not isinstance(phrase, str) or not phrase.strip():
+                    continue
+                verdict = next(r for r in check_text(phrase, ruleset)["rules"] if r["code"] == entry["code"])
+                if not verdict["hit"] and verdict["allowed"]:
+                    out.append((entry["code"], key, phrase, "、".join(verdict["allowed"])))
+    return out

@@ -496,3 +496,21 @@ def test_the_chinese_screens_say_where_an_extending_ruleset_came_from_in_chinese
     assert "来自 shop.yaml，改自 shipped:douyin" in rules.out and "extends" not in rules.out, rules.out
     assert report.json()["ruleset"]["origin"] == "shop.yaml (extends shipped:douyin)"
     assert "shop.yaml (extends shipped:douyin)" in english.out.splitlines()[0]
+
+
+def test_validate_ruleset_says_an_added_phrase_the_allow_list_blanks_can_never_match(cli, write):
+    """A shop adds 买不了吃亏 to DY-P1 with phrases_add; douyin's allow list holds it, blanked
+    before matching, so the audit never flags it. validate-ruleset said "ok" and nothing else
+    (newcomer hM); it now says why, exit 0, in both languages. A phrase that does match is not named."""
+    write("shop.yaml", "extends: douyin\nrules:\n  - code: DY-P1\n    params:\n      phrases_add: [买不了吃亏, 你脑子有病吧]\n")
+    zh, en, checked = cli.many(
+        ("validate-ruleset", "shop.yaml", "--lang", "zh"),
+        ("validate-ruleset", "shop.yaml", "--lang", "en"),
+        ("check-text", "全网最低价，买不了吃亏", "--ruleset", "shop.yaml", "-f", "json"),
+    )
+    assert zh.code == 0 and en.code == 0, zh.err + en.err
+    assert checked.code == 0 and checked.json()["rules"][0]["allowed"] == ["买不了吃亏"]  # what the audit does
+    assert "rules[DY-P1].params.phrases_add 的「买不了吃亏」含有该规则允许列表（allow）中的「买不了吃亏」" in zh.err, zh.err
+    assert "永远不会命中" in zh.err and "你脑子有病吧" not in zh.err, zh.err
+    assert "“买不了吃亏” holds “买不了吃亏” from the rule's allow list" in en.err and "can never match" in en.err, en.err
+    assert len(zh.err_lines()) == 2 and zh.err_lines()[-1].startswith("shop.yaml：正确"), zh.err

@@ -26,6 +26,7 @@ from cservice_audit import carry, limits, partition, spill
 from cservice_audit.checks.context import Context
 from cservice_audit.drilldown import failing_items
 from cservice_audit.errors import AuditError, InputError, Term, os_reason
+from cservice_audit.i18n import t
 from cservice_audit.history import HistoryStore
 from cservice_audit.limits import LimitError
 from cservice_audit.metrics.periods import earlier_failures
@@ -670,7 +671,8 @@ def _days_missing(metrics: pl.DataFrame, shop_days: pl.DataFrame, as_of: date, e
                 missing.append(day.isoformat())
             day += timedelta(days=1)
         if missing:
-            shown = ", ".join(missing[:DAYS_MISSING_SHOWN]) + (" …" if len(missing) > DAYS_MISSING_SHOWN else "")
+            more = " …" if len(missing) > DAYS_MISSING_SHOWN else ""
+            shown = {lang: t("list.sep", lang).join(missing[:DAYS_MISSING_SHOWN]) + more for lang in ("zh", "en")}
             # Last night's day missing is news the group must hear even on a quiet night (the
             # night that did not run pushed nothing); the nights after only remind.
             key = "note.night_missing" if yesterday.isoformat() in missing else "note.days_missing"

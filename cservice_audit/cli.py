@@ -836,7 +836,7 @@ def validate_ruleset(
         note = t("note.added_phrase_allowed", LANG, path=path, code=code, param=param, phrase=phrase, allowed=allowed)
         _stderr.print(one_line(t("note.note", LANG, note=note)), markup=False, soft_wrap=True)
     _stderr.print(
-        one_line(t("note.ruleset_ok", LANG, path=path, platform=ruleset.platform, version=ruleset.version, n=len(ruleset.rules), codes=", ".join(r.code for r in ruleset.rules))),
+        one_line(t("note.ruleset_ok", LANG, path=path, platform=ruleset.platform, version=ruleset.version, n=len(ruleset.rules), codes=t("list.sep", LANG).join(r.code for r in ruleset.rules))),
         markup=False,
         soft_wrap=True,
     )

@@ -964,3 +964,30 @@ def test_a_rerun_against_its_own_report_says_no_finding_is_new_not_that_there_ar
     clean = cli.many(*(("audit", "clean.csv", "-p", "pdd", "--no-history", "--lang", "zh", "-f", fmt) for fmt in ("table", "markdown", "html")))
     for run in clean:
         assert run.code == 0 and "未发现问题" in run.out and "没有新问题" not in run.out, run.out[-800:]
+
+
+def test_chinese_lines_do_not_list_names_days_or_codes_with_an_english_comma(cli, write):
+    """`全部达标：客服06, 客服13, 小美`, `2026-11-25, 2026-11-26 没有任何聊天数据` and
+    `6 条规则：DY-R3, DY-A1, …` read an English comma inside a Chinese line (newcomer hM); the
+    catalogue's list.sep (，) is what the rest of the Chinese screens use. English keeps ", "."""
+
+    def day(d: str) -> str:
+        return (f"{d} 10:00:00,甲店,b1,买家,,在吗\n{d} 10:00:10,甲店,b1,客服,小A,在的亲\n"
+                f"{d} 11:00:00,甲店,b2,买家,,在吗\n{d} 11:00:10,甲店,b2,客服,小B,在的亲\n")  # fmt: skip
+
+    head = "时间,店铺,买家,发送方,客服账号,消息内容\n"
+    write("d1.csv", head + day("2026-11-23"))
+    write("d4.csv", head + day("2026-11-26"))
+    write("shop.yaml", "extends: douyin\nrules:\n  - code: DY-A1\n    params: {max_seconds: 60}\n")
+    first = cli("audit", "d1.csv", "-p", "kuaishou", "--history", "hist", "-f", "json", "--date", "2026-11-23")
+    assert first.code == 0, first.err
+    zh, en, valid = cli.many(
+        ("audit", "d4.csv", "-p", "kuaishou", "--history", "hist", "--no-store", "-f", "table", "--summary", "--lang", "zh", "--date", "2026-11-26"),
+        ("audit", "d4.csv", "-p", "kuaishou", "--history", "hist", "--no-store", "-f", "json", "--date", "2026-11-26"),
+        ("validate-ruleset", "shop.yaml", "--lang", "zh"),
+    )
+    assert zh.code == 0 and en.code == 0 and valid.code == 0, zh.err + en.err + valid.err
+    assert "全部达标：小A，小B" in zh.out, zh.out
+    assert "2026-11-24，2026-11-25 没有任何聊天数据" in zh.out + zh.err, zh.out + zh.err
+    assert "DY-R3，DY-A1，DY-A2" in valid.err, valid.err
+    assert any("no chat data for 2026-11-24, 2026-11-25" in n for n in en.json()["notes"]), en.json()["notes"]

@@ -605,7 +605,7 @@ def summary(result: AuditResult, lang: str = "en", target: str = "terminal", mat
                 counts=_agent_counts(coached, lang),
                 heads=heads,
                 agents=[row(r, cut) for r in trouble],
-                passing=t("summary.all_pass", lang, names=", ".join(who(in_shop(r.agent, cut), "agent", lang, target) for r in clean)) if clean else None,
+                passing=t("summary.all_pass", lang, names=t("list.sep", lang).join(who(in_shop(r.agent, cut), "agent", lang, target) for r in clean)) if clean else None,
                 others=[row(r, cut) for r in mine if r.kind in ("bot", "unassigned")],
                 total=next((row(r) for r in mine if r.kind == "shop"), None),
                 tiers=tier_lines,

@@ -281,7 +281,7 @@ def explain_rule(ruleset: Ruleset, rule: Rule, lang: str = "en") -> str:
     ]
     if changed.keys() - {"confidence"}:
         # The confidence note is the base's: its numbers may be the ones this file changed.
-        keys = _t("explain.key_sep", lang).join(k for k in changed if k != "confidence")
+        keys = _t("list.sep", lang).join(k for k in changed if k != "confidence")
         lines.append(_t("explain.changed" if "confidence" in changed else "explain.changed_note", lang, keys=keys, base=ruleset.extends))
     if rule.prose("source", lang):
         lines.append(_t("explain.source", lang, source=rule.prose("source", lang)))

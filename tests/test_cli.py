@@ -514,7 +514,7 @@ def test_explain_gives_the_bases_severity_and_points_where_the_shop_changed_them
     )
     assert all(r.code == 0 for r in (p1, r3, pdd)), [r.err for r in (p1, r3, pdd)]
     assert p1.out.splitlines()[2] == "检查 话术，级别 错误（本规则集改动，原为 警告），每次 3 分（本规则集改动，原为 0 分）", p1.out
-    assert "改了 severity、points；" in p1.out, p1.out
+    assert "改了 severity，points；" in p1.out, p1.out
     assert r3.out.splitlines()[2] == "check reply_rate, severity error", r3.out
     assert "this ruleset" not in r3.out, r3.out
     assert pdd.out.splitlines()[2] == "check phrases, severity error, points 0 each (changed here; was -30)", pdd.out
@@ -526,7 +526,7 @@ def test_explain_says_a_list_the_base_did_not_have_in_words(cli, write):
     write("mine.yaml", "extends: taobao\nrules:\n  - code: TB-P1\n    severity: error\n    params: {lexicons_add: [abuse]}\n")
     zh, en = cli.many(("explain", "TB-P1", "--ruleset", "mine.yaml", "--lang", "zh"), ("explain", "TB-P1", "--ruleset", "mine.yaml", "--lang", "en"))
     assert zh.code == 0 and en.code == 0, (zh.err, en.err)
-    assert "（本规则集改动，原来没有）" in zh.out and "原为 （无）" not in zh.out and "改了 severity、lexicons；" in zh.out, zh.out
+    assert "（本规则集改动，原来没有）" in zh.out and "原为 （无）" not in zh.out and "改了 severity，lexicons；" in zh.out, zh.out
     assert "(changed here; none before)" in en.out and "changed severity, lexicons;" in en.out, en.out
 
 
@@ -549,7 +549,7 @@ def test_explain_names_what_the_shops_ruleset_changed_beside_the_bases_confidenc
     assert "min_rate = 0.85    # the rule fails below this rate (changed here; was 0.8)" in en.out, en.out
     assert "changed min_rate; the confidence note above is about taobao's own settings" in en.out, en.out
     assert "（本规则集改动，原有 230 项）" in lists.out and "threshold = 180    # 等待" not in lists.out, lists.out
-    assert "改了 severity、min_rate\n" in own.out and "原有的设置" not in own.out and "可信度 推定: 本店自定85%" in own.out, own.out
+    assert "改了 severity，min_rate\n" in own.out and "原有的设置" not in own.out and "可信度 推定: 本店自定85%" in own.out, own.out
     assert "本规则集" not in shipped.out and "threshold = 180    # 等待时长 ≤ threshold 即为及时\n" in shipped.out, shipped.out
 
 

@@ -178,16 +178,12 @@ def render(result: dict[str, Any], lang: str = "en", ruleset_file: str | None = 
     return "\n".join(lines) + "\n"
 
 
-def allowed_added_phrases(path: Any, ruleset: Ruleset) -> list[tuple[str, str, str, str]]:
+def allowed_added_phrases(data: Any, ruleset: Ruleset) -> list[tuple[str, str, str, list[str]]]:
     """The phrases a ruleset file adds to a phrase rule (`phrases_add`, or `phrases`) that the
     rule's own allow list blanks before matching, so that they can never fire: (code, key,
-    phrase, allowed). `validate-ruleset` says so; the file was "ok" and the audit silently never
-    flagged the word (newcomer hM: 买不了吃亏 added to DY-P1, on douyin's allow list)."""
-    from pathlib import Path
-
-    from cservice_audit.ruleset import read_yaml_file
-
-    data = read_yaml_file(Path(path), "ruleset", ValueError)
+    phrase, the allow words that blank it). `data` is the file as read, `ruleset` what it loads
+    as. `validate-ruleset` says so; the file was "ok" and the audit silently never flagged the
+    word (newcomer hM: 买不了吃亏 added to DY-P1, on douyin's allow list)."""
     codes = {rule.code for rule in ruleset.rules if rule.check == "phrases"}
     out = []
     for entry in data.get("rules") or [] if isinstance(data, dict) else []:
@@ -200,5 +196,5 @@ def allowed_added_phrases(path: Any, ruleset: Ruleset) -> list[tuple[str, str, s
                     continue
                 verdict = next(r for r in check_text(phrase, ruleset)["rules"] if r["code"] == entry["code"])
                 if not verdict["hit"] and verdict["allowed"]:
-                    out.append((entry["code"], key, phrase, "、".join(verdict["allowed"])))
+                    out.append((entry["code"], key, phrase, list(verdict["allowed"])))
     return out

@@ -824,16 +824,17 @@ def validate_ruleset(
 ) -> None:
     """Check a ruleset file: exit 0, or name the file and key that is wrong and exit 2."""
     from cservice_audit.check_text import allowed_added_phrases
-    from cservice_audit.ruleset import load_file, replaced_lists
+    from cservice_audit.ruleset import load_read, read_file, replaced_lists
 
     _apply_limits(limit)
 
-    ruleset = load_file(path)
-    for where, parent, left_out, written in replaced_lists(path):
+    data = read_file(path)  # once: the checks below look at what the file itself writes
+    ruleset = load_read(path, data)
+    for where, parent, left_out, written in replaced_lists(path, data):
         note = t("note.list_replaced", LANG, path=path, where=where, parent=parent, left_out=left_out, written=written, name=where.rsplit(".", 1)[-1])
         _stderr.print(one_line(t("note.note", LANG, note=note)), markup=False, soft_wrap=True)
-    for code, param, phrase, allowed in allowed_added_phrases(path, ruleset):
-        note = t("note.added_phrase_allowed", LANG, path=path, code=code, param=param, phrase=phrase, allowed=allowed)
+    for code, param, phrase, allowed in allowed_added_phrases(data, ruleset):
+        note = t("note.added_phrase_allowed", LANG, path=path, code=code, param=param, phrase=phrase, allowed=t("list.sep", LANG).join(allowed))
         _stderr.print(one_line(t("note.note", LANG, note=note)), markup=False, soft_wrap=True)
     _stderr.print(
         one_line(t("note.ruleset_ok", LANG, path=path, platform=ruleset.platform, version=ruleset.version, n=len(ruleset.rules), codes=t("list.sep", LANG).join(r.code for r in ruleset.rules))),

@@ -192,13 +192,13 @@ def load_platform(name: str) -> Ruleset:
     return load_file(shipped_dir() / f"{key}.yaml", origin=f"shipped:{key}")
 
 
-def replaced_lists(path: str | Path) -> list[tuple[str, str, int, int]]:
+def replaced_lists(path: str | Path, data: Any) -> list[tuple[str, str, int, int]]:
     """The list parameters a valid file that `extends:` another writes without all of the
     base's entries: (key path, base, entries of the base left out, entries written). Params merge
     key by key, so `phrases: [竞品名]` replaces the base's whole list (TB-P1's 222 words) rather
-    than adding to it; `validate-ruleset` says so, since the file is valid and "ok" alone hid it."""
+    than adding to it; `validate-ruleset` says so, since the file is valid and "ok" alone hid it.
+    `data` is the file as `read_file` read it."""
     path = Path(path)
-    data = _read_yaml(path)
     parent = data.get("extends") if isinstance(data, dict) else None
     if not isinstance(parent, str):
         return []
@@ -229,6 +229,17 @@ def written_codes(path: str | Path) -> frozenset[str]:
 def load_file(path: str | Path, origin: str | None = None) -> Ruleset:
     path = Path(path)
     return _load(path, _read_yaml(path), origin)
+
+
+def read_file(path: str | Path) -> Any:
+    """A ruleset file's YAML as written, within the limits: for a caller that looks at what the
+    file itself says besides loading it (`validate-ruleset`), reading it once."""
+    return _read_yaml(Path(path))
+
+
+def load_read(path: str | Path, data: Any) -> Ruleset:
+    """The ruleset of `data`, as `read_file(path)` read it: checked and built, as `load_file`."""
+    return _load(Path(path), data)
 
 
 def _load(path: Path, data: Any, origin: str | None = None) -> Ruleset:

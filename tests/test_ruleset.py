@@ -514,3 +514,14 @@ def test_validate_ruleset_says_an_added_phrase_the_allow_list_blanks_can_never_m
     assert "永远不会命中" in zh.err and "你脑子有病吧" not in zh.err, zh.err
     assert "“买不了吃亏” holds “买不了吃亏” from the rule's allow list" in en.err and "can never match" in en.err, en.err
     assert len(zh.err_lines()) == 2 and zh.err_lines()[-1].startswith("shop.yaml：正确"), zh.err
+
+
+def test_an_added_phrase_blanked_by_two_allow_words_names_both_in_the_language_s_list(cli, write):
+    """Two allow words in one added phrase are joined as every list of the language is: with
+    「，」 in Chinese and ", " in English (they were joined with 、 in English too), and the file
+    is read once for the checks (a bad file is still the load's one-line error)."""
+    write("shop.yaml", "extends: douyin\nrules:\n  - code: DY-P1\n    params:\n      phrases_add: [买不了吃亏的傻瓜相机]\n")
+    zh, en = cli.many(("validate-ruleset", "shop.yaml", "--lang", "zh"), ("validate-ruleset", "shop.yaml", "--lang", "en"))
+    assert zh.code == 0 and en.code == 0, zh.err + en.err
+    assert "中的「买不了吃亏，傻瓜相机」" in zh.err, zh.err
+    assert "holds “买不了吃亏, 傻瓜相机” from the rule's allow list" in en.err and "、" not in en.err, en.err

@@ -105,6 +105,13 @@ def ruleset_dict(ruleset: Ruleset) -> dict[str, Any]:
     }
 
 
+def confidence_text(rule: Rule, lang: str) -> str:
+    """The rule's confidence word, with its note when it has one (可信度 推定：80%的门槛是…)."""
+    word = _t(f"confidence.{rule.confidence}", lang)
+    note = rule.prose("confidence_note", lang)
+    return _t("confidence.with_note", lang, confidence=word, note=note) if note else word
+
+
 def ruleset_table(ruleset: Ruleset, fold: Fold = None, lang: str = "en") -> list[Any]:
     """The rules in effect as a table, in `lang`; titles, parameters, notes and sources are
     the ruleset's own text (in Chinese its `*_zh` texts where it has them)."""
@@ -117,14 +124,13 @@ def ruleset_table(ruleset: Ruleset, fold: Fold = None, lang: str = "en") -> list
         table.add_column(_t(f"rules.col.{column}", lang), overflow="fold")
     for rule in ruleset.rules:
         points = _t("rules.points", lang, points=f"{rule.points:g}") if rule.points else ""
-        confidence = _t(f"confidence.{rule.confidence}", lang)
         cells = (
             rule.code,
             f"{rule.title}\n{rule.name}",
             rule.check,
             _t(f"severity.{rule.severity}", lang),
             params_line(rule, fold) + points + (f"\n{escalation_line(rule, lang)}" if rule.escalation else ""),
-            f"{confidence}: {note}" if (note := rule.prose("confidence_note", lang)) else confidence,
+            confidence_text(rule, lang),
             "\n".join([rule.prose("source", lang), *(f"[{i}]" for i in rule.sources)]).strip(),
         )
         table.add_row(*(Text(terminal_safe(c)) for c in cells))  # plain text: `[agent]` is not markup
@@ -276,8 +282,7 @@ def explain_rule(ruleset: Ruleset, rule: Rule, lang: str = "en") -> str:
         _t("explain.check", lang, check=_zh_docs()[rule.check]["name"] if lang == "zh" else rule.check, severity=_t(f"severity.{rule.severity}", lang))
         + severity_was
         + (_t("explain.points", lang, points=f"{rule.points:g}") + points_was if rule.points or points_was else ""),
-        _t("explain.confidence", lang, confidence=_t(f"confidence.{rule.confidence}", lang))
-        + (f": {note}" if (note := rule.prose("confidence_note", lang)) else ""),
+        _t("explain.confidence", lang, confidence=confidence_text(rule, lang)),
     ]
     if changed.keys() - {"confidence"}:
         # The confidence note is the base's: its numbers may be the ones this file changed.

@@ -176,7 +176,7 @@ def render(rows: pl.DataFrame, findings: pl.DataFrame, ruleset: Ruleset, lang: s
         role = t(f"show.role.{row['role']}", lang) + (f" {t('show.spam', lang)}" if row["spam"] else "")
         text = row["text"] if row["text"] is not None else (t(f"show.rating.{row['rating']}", lang) if row["rating"] else "")
         if row["reason"]:
-            text = f"{text} ({row['reason']})"
+            text = t("show.with_reason", lang, text=text, reason=row["reason"])
         lead = f"{when}  {_padded(role, 8)} {_padded(who, name_width)} "
         body = terminal_safe(text).replace("\n", "\n" + " " * cell_len(lead))
         lines.append(lead + body)

@@ -549,7 +549,7 @@ def test_explain_names_what_the_shops_ruleset_changed_beside_the_bases_confidenc
     assert "min_rate = 0.85    # the rule fails below this rate (changed here; was 0.8)" in en.out, en.out
     assert "changed min_rate; the confidence note above is about taobao's own settings" in en.out, en.out
     assert "（本规则集改动，原有 230 项）" in lists.out and "threshold = 180    # 等待" not in lists.out, lists.out
-    assert "改了 severity，min_rate\n" in own.out and "原有的设置" not in own.out and "可信度 推定: 本店自定85%" in own.out, own.out
+    assert "改了 severity，min_rate\n" in own.out and "原有的设置" not in own.out and "可信度 推定：本店自定85%" in own.out, own.out
     assert "本规则集" not in shipped.out and "threshold = 180    # 等待时长 ≤ threshold 即为及时\n" in shipped.out, shipped.out
 
 
@@ -617,6 +617,8 @@ def test_explain_in_chinese_has_no_english_but_identifiers(explained):
         words = {w for w in re.findall(r"[A-Za-z][A-Za-z0-9_\-]*", text) if len(re.sub(r"[^A-Za-z]", "", w)) >= 4}
         assert words - allowed == set(), (code, sorted(words - allowed))
         assert "http" not in text and t("severity." + rule.severity, "zh") in text.splitlines()[2], (code, text.splitlines()[2])
+        confidence = text.splitlines()[3]  # 可信度 转述：… (an ASCII colon read `转述: `)
+        assert confidence.startswith("可信度 ") and ": " not in confidence and (not rule.confidence_note_zh or "：" in confidence), (code, confidence)
 
 
 def test_every_shipped_rule_and_source_has_its_chinese(explained):

@@ -403,6 +403,16 @@ def test_show_in_chinese_writes_reply_roles_and_ratings_in_chinese(cli, write) -
     assert "wait 1m56s (agent) / 11s (agent+bot)" in en.out and "satisfied" in en.out, en.out
 
 
+def test_show_writes_a_review_s_reason_in_the_language_s_brackets(cli, write) -> None:
+    """A review with a reason read `失望 (服务态度差)`, ASCII brackets in a Chinese line."""
+    rows = "2026-11-22 10:00:00,店,b1,c1,buyer,,在吗,,\n2026-11-22 10:01:00,店,b1,c1,agent,小A,在的亲,,\n2026-11-22 10:07:00,店,b1,c1,review,小A,,disappointed,服务态度差\n"
+    write("chats.csv", "ts,shop,buyer,conversation,role,agent,text,rating,reason\n" + rows)
+    zh, en = cli.many(("show", "c1", "chats.csv", "-p", "pinduoduo", "--lang", "zh"), ("show", "c1", "chats.csv", "-p", "pinduoduo", "--lang", "en"))
+    assert zh.code == en.code == 0, zh.err + en.err
+    assert "失望（服务态度差）" in zh.out and "(服务态度差)" not in zh.out, zh.out
+    assert "disappointed (服务态度差)" in en.out, en.out
+
+
 def test_a_jd_session_has_the_same_id_in_a_days_export_and_a_weeks(cli, write) -> None:
     """JD sessions the export does not name were numbered within the export (#1, #2, …): the
     buyer's session of Sunday was #1 in Sunday's file and #2 in the week's, so `show` of the

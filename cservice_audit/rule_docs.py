@@ -52,8 +52,8 @@ def _param_json(value: Any) -> Any:
 def escalation_line(rule: Rule, lang: str = "en") -> str:
     if rule.escalation is None:
         return ""
-    tiers = "; ".join(
-        f"{t.at}: {t.label} ({_t(f'severity.{t.severity}', lang)}{_t('explain.tier_points', lang, points=f'{t.points:g}') if t.points else ''}) {t.penalty}".rstrip()
+    tiers = _t("list.semi", lang).join(
+        _t("explain.tier", lang, at=t.at, label=t.label, severity=_t(f"severity.{t.severity}", lang), points=_t("explain.tier_points", lang, points=f"{t.points:g}") if t.points else "", penalty=t.penalty).rstrip()
         for t in rule.escalation.tiers
     )
     return _t("explain.escalation", lang, days=rule.escalation.lookback_days, tiers=tiers)

@@ -477,6 +477,16 @@ def test_explain_known_and_unknown_code(cli):
     assert len(unknown.err_lines()) == 1 and "NOPE-X9" in unknown.err
 
 
+def test_explain_writes_a_rules_escalation_tiers_in_the_readers_language(cli):
+    """KS-G1's tiers read `1: 情节轻微 (错误) 警告、强制学习; 2: …` in Chinese: ASCII colon,
+    brackets and semicolons. Now 第 1 次：情节轻微（错误）…；第 2 次：…; English as before."""
+    zh, en = cli.many(("explain", "KS-G1", "--lang", "zh"), ("explain", "KS-G1", "--lang", "en"))
+    assert zh.code == en.code == 0, zh.err + en.err
+    line = next(x for x in zh.out.splitlines() if "升级" in x)
+    assert "第 1 次：情节轻微（错误）警告" in line and "；第 2 次：情节严重（错误，-2 分）" in line and "; " not in line, line
+    assert "1: 情节轻微 (error) 警告" in en.out and "; 2: 情节严重 (error, points -2)" in en.out, en.out
+
+
 def test_explain_of_a_rule_the_shops_ruleset_switched_off_says_so(cli, write):
     """`explain TB-P2 --ruleset mine.yaml` with TB-P2 `enabled: false` said 'unknown rule code',
     which reads as a typo of a code the supervisor had just written."""

@@ -788,6 +788,9 @@ def test_review_rules_name_what_they_count(cli):
             assert not {"命中", "hits"} & set(header), header
         # The phrase rules keep their words.
         assert next(book["KS-P1"].iter_rows(max_row=1, values_only=True))[7] in ("命中", "matches")
+        # An agent's tiers, one cell, joined as the language joins them (they were "; " in Chinese).
+        tiers = [c for sheet in book for row in sheet.iter_rows(values_only=True) for c in row if isinstance(c, str) and c.startswith("KS-R3 ") and "KS-G1 " in c]
+        assert tiers and all(("；KS-G1 " in c) == (name == "zh.xlsx") and ("; " in c) == (name == "en.xlsx") for c in tiers), (name, tiers)
 
 
 def test_a_day_rate_in_the_digest_names_its_day_once(cli, tmp_path):

@@ -108,7 +108,7 @@ def summary_section(result: AuditResult, words: dict[str, Any], lang: str) -> st
         who = _who(in_shop(row.agent, cuts.get(row.shop, "")), words) if row.agent is not None else words["shop_total"]
         cells = ([row.shop] if many else []) + [who]
         cells += [status.get(row.statuses.get(code, ""), "-") for code in matrix.rules]
-        cells += [f"{row.points:g}" if row.points else "", "; ".join(f"{m.code} {m.text(lang)}" for m in row.tiers)]
+        cells += [f"{row.points:g}" if row.points else "", t("list.semi", lang).join(f"{m.code} {m.text(lang)}" for m in row.tiers)]
         rows.append(cells)
         lead = [""] * (2 if many else 1)
         classes.append(lead + [row.statuses.get(code, "") for code in matrix.rules] + ["num", ""])

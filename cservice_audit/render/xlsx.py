@@ -200,7 +200,7 @@ def summary_frame(result: AuditResult, lang: str = "en") -> pl.DataFrame:
             status = row.statuses.get(code)
             data[code].append(words[status] if status else None)
         data["points"].append(row.points)
-        data["tiers"].append("; ".join(f"{m.code} {m.text(lang)}" for m in row.tiers) or None)
+        data["tiers"].append(t("list.semi", lang).join(f"{m.code} {m.text(lang)}" for m in row.tiers) or None)
     schema = {"shop": pl.String, "agent": pl.String, **{c: pl.String for c in matrix.rules}, "points": pl.Float64, "tiers": pl.String}
     return pl.DataFrame(data, schema=schema)
 

@@ -676,7 +676,9 @@ def _days_missing(metrics: pl.DataFrame, shop_days: pl.DataFrame, as_of: date, e
             # Last night's day missing is news the group must hear even on a quiet night (the
             # night that did not run pushed nothing); the nights after only remind.
             key = "note.night_missing" if yesterday.isoformat() in missing else "note.days_missing"
-            notes.append(Term(key, shop=one_line(shop), days=shown, n=len(missing)))
+            count = "one" if len(missing) == 1 else "many"
+            words = {field: Term(f"note.missing_{count}.{field}") for field in ("nights", "days", "rerun")}
+            notes.append(Term(key, shop=one_line(shop), days=shown, n=len(missing), nights=words["nights"], those_days=words["days"], rerun=words["rerun"]))
     return notes
 
 

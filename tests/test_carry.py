@@ -346,6 +346,22 @@ def test_a_day_without_data_inside_the_week_is_said_until_it_is_caught_up(cli, w
     assert [n["kind"] for n in run.json()["note_details"] if n["kind"] in kinds] == ["night_missing"] and said in run.err, run.err
 
 
+def test_two_days_without_data_are_said_as_two_nights(cli, write, tmp_path):
+    """A two-day gap read `2026-11-17，2026-11-18 没有任何聊天数据（那晚的审核没有运行…）：那天
+    未经审核…补跑那一晚`: one night's words for two. Several days now read 那几晚/那几天 (those
+    nights/days); one day keeps 那晚 (the test above)."""
+    history = tmp_path / "h"
+    nights = (("2026-11-16", NIGHT_16), ("2026-11-19", NIGHT_18.replace("2026-11-18", "2026-11-19")))
+    for day, text in nights:
+        run = cli("audit", write(f"{day}.csv", text), "-p", "kuaishou", "--history", history, "--date", day, "-f", "json", "--lang", "zh")
+        assert run.code in (0, 1), run.err
+    notes = [n for n in run.json()["note_details"] if n["kind"] == "night_missing"]
+    assert len(notes) == 1, run.json()["note_details"]
+    assert "2026-11-17, 2026-11-18 (did those nights' audit run" in notes[0]["message"] and "run those nights again" in notes[0]["message"], notes
+    zh = notes[0]["message_zh"]
+    assert "2026-11-17，2026-11-18 没有任何聊天数据（那几晚的审核" in zh and "：那几天未经审核" in zh and "补跑那几晚即可计入" in zh and "那晚" not in zh, zh
+
+
 def test_a_look_with_no_store_reads_the_history_and_changes_nothing(cli, write, tmp_path):
     """The morning look at a night with another export (a spot-check of part of the day)
     replaced the night's stored day and its pending turns. With --no-store the history is

@@ -66,6 +66,7 @@ class AuditOptions:
     profile: str | None = None  # --profile: a shipped export layout (profiles/*.yaml)
     baseline: str | None = None  # an earlier JSON report: findings in it are `known` (spec §11)
     shop: str | None = None  # --shop: the shop of rows whose export names none
+    shop_config: str | None = None  # the config file `shop` came from (None: --shop, or no shop)
     conversation: str | None = None  # `show`: also keep this conversation's annotated events
     fail_on: str = "error"  # the least severe new finding that makes the run exit 1 (reported, for `notify --only-news`)
 
@@ -191,7 +192,7 @@ def _run_audit(
         raise loader.explain_read_failure(tables, exc) from exc
     rejects = _rejects_with_lines(rejected, tables)
     if options.shop is not None:
-        _require_own_shop(events_all, options.shop, engine)
+        _require_own_shop(events_all, options.shop, engine, options.shop_config)
     events = events_all.lazy().filter(~pl.col("_duplicate")).drop("_duplicate", "_source")
     if spilled and ruleset.session_gap is not None:
         events = spill.with_sessions(events, ruleset.session_gap, folder, ruleset.service_opens)
@@ -756,11 +757,13 @@ def _percent(part: int, whole: int, cap: float) -> str:
     return f"{shown:.1f}".removesuffix(".0")
 
 
-def _require_own_shop(events: pl.DataFrame | pl.LazyFrame, shop: str, engine: str) -> None:
+def _require_own_shop(events: pl.DataFrame | pl.LazyFrame, shop: str, engine: str, config: str | None = None) -> None:
     """--shop (or the config's `shop`) says whose run this is: an export naming another shop
     is the wrong file (a nightly line pointed at the other shop's folder), and auditing it
     would put that shop's findings in this shop's report and baseline and push them to this
-    shop's group (spec §11). Rows of an export with no shop column are this shop's."""
+    shop's group (spec §11). Rows of an export with no shop column are this shop's. `config`:
+    the config file the shop came from, named in the error instead of "drop --shop" (a flag
+    the run was not given)."""
     other = events.lazy().filter(pl.col("shop") != shop).select(pl.col("_source").cast(pl.String), "shop").head(1).collect(engine=engine)
     if other.height:
         source, found = other.row(0)
@@ -774,7 +777,12 @@ def _require_own_shop(events: pl.DataFrame | pl.LazyFrame, shop: str, engine: st
             others = counts.filter(pl.col("shop") != shop)
             names = others.get_column("shop").to_list()
             found = ", ".join(one_line(name) for name in names[:3]) + (", …" if len(names) > 3 else "")
-            raise InputError("error.mixed_shops", path=one_line(source), shop=one_line(shop), found=found, rows=int(others.get_column("len").sum()))
+            rows = int(others.get_column("len").sum())
+            if config is not None:
+                raise InputError("error.mixed_shops_config", path=one_line(source), shop=one_line(shop), found=found, rows=rows, config=one_line(config))
+            raise InputError("error.mixed_shops", path=one_line(source), shop=one_line(shop), found=found, rows=rows)
+        if config is not None:
+            raise InputError("error.other_shop_config", path=one_line(source), found=one_line(found), shop=one_line(shop), config=one_line(config))
         raise InputError("error.other_shop", path=one_line(source), found=one_line(found), shop=one_line(shop))
 
 

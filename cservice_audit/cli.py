@@ -248,6 +248,7 @@ def audit(
     profile = profile or settings.get("profile")
     encoding = encoding or settings.get("encoding")
     input_tz = input_tz or settings.get("input_tz")
+    shop_config = str(settings.path) if shop is None and settings.get("shop") is not None else None
     shop = _shop_name(shop if shop is not None else settings.get("shop"))
     select = select or _listed(settings.get("select"))
     ignore = ignore or _listed(settings.get("ignore"))
@@ -276,6 +277,7 @@ def audit(
         sheet=sheet,
         profile=profile,
         shop=shop,
+        shop_config=shop_config,
         fail_on=fail_on.value,
     )
     if options.date and (options.since or options.until):
@@ -756,6 +758,7 @@ def show(
         conversation=conversation,
         # as the audit reads it: names an export without a shop column; another shop's is exit 2
         shop=_shop_name(settings.get("shop"), flag=False),
+        shop_config=str(settings.path) if settings.get("shop") is not None else None,
     )
     ruleset = _load_ruleset(platform, ruleset_file)
     result = run_audit(paths, ruleset, options, generated_at=datetime.now(timezone.utc))

@@ -308,6 +308,12 @@ def test_an_audits_own_errors_speak_the_files_language_under_cron(cli, tmp_path)
     assert wrong.code == 2 and wrong.err.startswith("cservice-audit：错误：") and "别的店" in wrong.err, wrong.err
     assert missing.code == 2 and missing.err.startswith("cservice-audit：错误：--date 2026-12-01"), missing.err
     assert english.code == 2 and english.err.startswith("cservice-audit: error: ") and "holds shop" in english.err, english.err
+    # The shop came from the config, not a flag: the error names the file, and "drop --shop"
+    # (a flag this run was not given) is no advice.
+    assert f"配置文件 {config} 的 shop 是 别的店" in wrong.err and "--shop" not in wrong.err, wrong.err
+    assert f"the config file {config} is for shop 别的店" in english.err and "--shop" not in english.err, english.err
+    flag = cli("audit", SAMPLE, "-p", "pinduoduo", "--shop", "别的店", "--no-history", "--lang", "en")
+    assert flag.code == 2 and "drop --shop to audit every shop" in flag.err and "config" not in flag.err, flag.err
     # Option values the command checks itself come after the file is read: Chinese too.
     bad_date, bad_zone = cli.many(
         {"args": ("audit", SAMPLE, "--config", config, "--no-history", "--date", "2026-13-01"), "env": {"LANG": "C"}},

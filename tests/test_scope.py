@@ -193,8 +193,12 @@ def test_an_export_mixing_shops_is_exit_2_saying_it_mixes_them(cli, tmp_path):
     line = _one_error(cli("audit", mixed, "-p", "pinduoduo", "--shop", "甲店", "-f", "json", "--no-history"))
     assert line == (
         f"cservice-audit: error: {mixed}: mixes in 3 row(s) of other shops (乙店), but this run is for 甲店 "
-        "(--shop, or `shop` in the config file): give this shop's rows only, or drop --shop to audit every shop it holds"
+        "(--shop): give this shop's rows only, or drop --shop to audit every shop it holds"
     ), line
+    config = tmp_path / "甲.toml"
+    config.write_text('platform = "pinduoduo"\nshop = "甲店"\n', "utf-8")
+    line = _one_error(cli("audit", mixed, "--config", config, "-f", "json", "--no-history"))
+    assert line == f"cservice-audit: error: {mixed}: mixes in 3 row(s) of other shops (乙店), but the config file {config} is for shop 甲店: give this shop's rows only", line
 
 
 def test_a_shop_with_no_rows_on_the_date_is_named_not_silently_left_out(cli, tmp_path):

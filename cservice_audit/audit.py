@@ -26,7 +26,7 @@ from cservice_audit import carry, limits, partition, spill
 from cservice_audit.checks.context import Context
 from cservice_audit.drilldown import failing_items
 from cservice_audit.errors import AuditError, InputError, Term, os_reason
-from cservice_audit.i18n import t
+from cservice_audit.i18n import note_kind, t
 from cservice_audit.history import HistoryStore
 from cservice_audit.limits import LimitError
 from cservice_audit.metrics.periods import earlier_failures
@@ -342,7 +342,6 @@ def _run_audit(
         notes.append(Term("note.worst_of_days", first=first_judged, as_of=as_of))
     hidden = int((findings.get_column("state") == "known").sum())
     points = points_in_force(metrics, as_of)
-    from cservice_audit.render.digest import note_kind  # the JSON's kind of a note
     return AuditResult(
         ruleset, summary, as_of, generated_at, metrics, findings, points, rejects, options, written, hidden, notes, items, transcript,
         bots=bots, baseline_as_of=baseline.as_of,

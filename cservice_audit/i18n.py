@@ -95,6 +95,12 @@ class Term:
         return f"Term({self.key!r}, {self.fields!r})"
 
 
+def note_kind(note: Term) -> str:
+    """A run note's kind (`shop_not_judged`): its catalogue key without `note.` (the JSON's
+    `note_details[].kind`, and what a baseline's notes are matched by)."""
+    return note.key.removeprefix("note.")
+
+
 def in_language(value: object, lang: str) -> object:
     """A field's value in `lang`: a Term or keyed error written in it, a {"zh", "en"} pair
     picked, anything else (data) as it is."""

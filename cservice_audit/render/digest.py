@@ -17,6 +17,7 @@ from datetime import date
 from functools import cache
 from typing import Any
 
+from cservice_audit.i18n import note_kind
 from cservice_audit.people import agent_kind
 from cservice_audit.render.matrix import TierMark, latest_tiers
 from cservice_audit.render.names import in_shop, report_shops, shop_cuts
@@ -48,12 +49,6 @@ READER_NOTES = (
 # (`notify --only-news`), since the exit status cannot say it. The others explain a report
 # (several days judged, a day still running) and ride along with news.
 ALARM_NOTES = ("shop_not_judged", "replaced_fewer", "other_platform", "data_ends_early", "unknown_team", "baseline_later", "night_missing")
-
-
-def note_kind(note: Any) -> str:
-    """A run note's kind (`shop_not_judged`): its catalogue key without `note.` (the JSON's
-    `note_details[].kind`)."""
-    return note.key.removeprefix("note.")
 
 
 def is_reader_note(note: Any) -> bool:

@@ -12,7 +12,7 @@ import polars as pl
 
 from cservice_audit import __version__
 from cservice_audit.audit import AuditResult
-from cservice_audit.render.digest import note_kind
+from cservice_audit.i18n import note_kind
 from cservice_audit.schema import FINDING_SCHEMA, ITEM_SCHEMA, JSON_OMITS, METRIC_SCHEMA, SEVERITY_RANK
 
 # 2.0: findings carry `status`, `tier_rank` and `state` (new | known) and known findings stay

@@ -157,7 +157,13 @@ def render(result: dict[str, Any], lang: str = "en", ruleset_file: str | None = 
                 detail += w["paren"].format(x=f"{how} {terminal_safe(rule['sounds_like'])}")
             else:
                 detail += w["paren"].format(x=how)
-            if rule["how"] != "phrase" and rule["listed"]:
+            if rule["how"] == "model":
+                # The model that decided, in the reader's words (the JSON's `listed` is English).
+                scored = next((m for m in rule["models"] if m["score"] >= m["threshold"]), None)
+                if scored is not None:
+                    model = terminal_safe(list_name(scored["model"], lang))
+                    detail += colon + t("check_text.model_hit", lang, model=model, score=f"{scored['score']:.2f}", threshold=f"{scored['threshold']:.2f}")
+            elif rule["how"] != "phrase" and rule["listed"]:
                 detail += f"{colon}{terminal_safe(rule['listed'])}"
             if rule["origin"]:
                 detail += f"{sep}{terminal_safe(origin_text(_origin_read(rule['origin']), lang))}"

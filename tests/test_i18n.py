@@ -567,6 +567,15 @@ def test_check_text_follows_the_language(cli):
     assert f"{hit['code']:<8} 命中" in zh.out and f"{hit['code']:<8} HIT" in en.out
     assert "匹配 「" in zh.out and ("列在规则里" in zh.out or "列在词库 " in zh.out)
     assert ENGLISH_RUN.findall(zh.out) == [], zh.out
+    # A hit that a model decided named it `model abuse 3.48 >= -0.28` in Chinese too.
+    veiled = "你这人真是脑子有问题"
+    zh_model, en_model, json_model = cli.many(
+        ("check-text", veiled, "-p", "pinduoduo", "--lang", "zh"), ("check-text", veiled, "-p", "pinduoduo", "--lang", "en"), ("check-text", veiled, "-p", "pinduoduo", "-f", "json")
+    )
+    scored = next(r for r in json_model.json()["rules"] if r["how"] == "model")["models"][0]
+    said = f"{scored['score']:.2f} ≥ 阈值 {scored['threshold']:.2f}"
+    assert "：模型 abuse（" in zh_model.out and f"得分 {said}" in zh_model.out and "model" not in zh_model.out, zh_model.out
+    assert f"model abuse {scored['score']:.2f} >= {scored['threshold']:.2f}" in en_model.out, en_model.out
 
 
 # ----------------------------------------------------------------------------- --help and usage errors

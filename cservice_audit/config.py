@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cservice_audit.errors import AuditError, Term, os_reason
+from cservice_audit.errors import AuditError, Term, os_reason, parser_problem
 
 DEFAULT_NAME = "cservice-audit.toml"
 
@@ -101,7 +101,7 @@ def load_config(explicit: Path | None, cwd: Path | None = None) -> Config:
     except OSError as exc:
         raise ConfigError("error.config_unreadable", path=path, reason=os_reason(exc)) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        error = ConfigError("error.config_toml", path=path, reason=str(exc).splitlines()[0])
+        error = ConfigError("error.config_toml", path=path, reason=parser_problem(str(exc).splitlines()[0]))
         # A Chinese input method's colon or equals sign (ruleset："my.yaml", lang＝"zh"): the
         # parser's "Expected '=' after a key" did not say which character was wrong.
         if isinstance(exc, tomllib.TOMLDecodeError):

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 # A catalogue word (with fields of its own) as an error's field: the one class the notes of a
 # run use too (i18n.Term), imported from here by the modules that raise.
+import re
+
 from cservice_audit.i18n import Term
 
 # The operating system's reasons a user meets most, in the catalogue (`os.*`); the English
@@ -19,6 +21,48 @@ OS_REASONS = {"ENOENT": "os.enoent", "EACCES": "os.eacces", "EPERM": "os.eperm",
               # a webhook push's network failures (notify)
               "ECONNREFUSED": "os.econnrefused", "ECONNRESET": "os.econnreset", "ETIMEDOUT": "os.etimedout",
               "EHOSTUNREACH": "os.ehostunreach", "ENETUNREACH": "os.enetunreach"}
+
+
+# What the YAML and TOML parsers say (libyaml's and PyYAML's `problem`, tomllib's message),
+# matched whole and said in the reader's language (catalogue parser.*: the English is the
+# parser's own words, kept as `said`). A problem not listed stays the parser's English.
+PARSER_PROBLEMS = tuple((re.compile(pattern), key) for pattern, key in (
+    (r"did not find expected ',' or '\]'|expected ',' or '\]', but got .+", "parser.flow_sequence"),
+    (r"did not find expected ',' or '\}'|expected ',' or '\}', but got .+", "parser.flow_mapping"),
+    (r"did not find expected key|expected <block end>, but found .+", "parser.expected_key"),
+    (r"did not find expected '-' indicator", "parser.expected_dash"),
+    (r"mapping values are not allowed (?:here|in this context)", "parser.mapping_values"),
+    (r"found unexpected end of stream", "parser.end_of_stream"),
+    (r"found undefined alias.*", "parser.undefined_alias"),
+    (r"found unknown escape character.*", "parser.unknown_escape"),
+    (r"found character .*that cannot start any token", "parser.cannot_start"),
+    (r"could not find expected ':'", "parser.expected_colon"),
+    (r"Invalid value", "parser.toml_value"),
+    (r"Expected '=' after a key in a key/value pair", "parser.toml_equals"),
+    (r"Cannot overwrite a value", "parser.toml_overwrite"),
+    (r"Cannot declare .+ twice", "parser.toml_twice"),
+    (r"Unclosed array", "parser.toml_array"),
+    (r"Illegal character .+", "parser.toml_illegal"),
+    (r"Expected newline or end of document after a statement", "parser.toml_newline"),
+    (r"Invalid statement", "parser.toml_statement"),
+))  # fmt: skip
+_TOML_AT = re.compile(r"(?P<problem>.+?) \(at (?:line (?P<line>\d+), column (?P<column>\d+)|(?P<end>end of document))\)")
+
+
+def parser_problem(text: str) -> "Term | str":
+    """A parser's message in the reader's language where the catalogue has it (tomllib's
+    position, `(at line 3, column 5)`, too); otherwise the parser's own words."""
+    at = _TOML_AT.fullmatch(text)
+    problem = at.group("problem") if at else text
+    key = next((key for pattern, key in PARSER_PROBLEMS if pattern.fullmatch(problem)), None)
+    if key is None:
+        return text
+    said = Term(key, said=problem)
+    if at is None:
+        return said
+    if at.group("end"):
+        return Term("parser.at_end", problem=said)
+    return Term("parser.at", problem=said, line=at.group("line"), column=at.group("column"))
 
 
 def os_reason(exc: BaseException) -> "Term | str":

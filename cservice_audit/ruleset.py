@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from cservice_audit.errors import RulesetError, Term, os_reason
+from cservice_audit.errors import RulesetError, Term, os_reason, parser_problem
 from cservice_audit.params import ParamError, parse_date
 
 SEVERITIES = ("error", "warning", "info")
@@ -418,7 +418,7 @@ def read_yaml_file(path: str | Path, what: str, error: type[Exception], loader: 
         return yaml.load(text, Loader=loader)  # noqa: S506 - a SafeLoader (subclass)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        problem = parser_problem(getattr(exc, "problem", None) or str(exc).splitlines()[0])
         # What a person typed, said plainly: PyYAML's words (mapping values are not allowed in
         # this context, found character that cannot start any token) named neither.
         lines = text.splitlines()

@@ -578,6 +578,49 @@ def test_check_text_follows_the_language(cli):
     assert f"model abuse {scored['score']:.2f} >= {scored['threshold']:.2f}" in en_model.out, en_model.out
 
 
+# Broken files as people write them, and what the parser says of each (its English, kept).
+BROKEN_YAML = {
+    "rules:\n  - code: TB-P1\n    params: {phrases_add: [a, b}\n": "did not find expected ',' or ']'",
+    "rules:\n  - code: TB-P1\n    params: {phrases_add: [a, b]\n": "did not find expected ',' or '}'",
+    "notes:\n  a: 1\n b: 2\n": "did not find expected key",
+    "rules:\n  - code: TB-P1\n  params: {}\n": "did not find expected '-' indicator",
+    "rules:\n  - code: TB-P1\n    note: 注意: 这里\n": "mapping values are not allowed in this context",
+    "rules:\n  - code: 'TB-P1\n": "found unexpected end of stream",
+    "rules:\n  - code: \"TB\\q\"\n": "found unknown escape character",
+    "rules:\n  - code: @TB\n": "found character that cannot start any token",
+    "rules:\n  - code: *TB\n": "found undefined alias 'TB'",
+}
+BROKEN_TOML = {
+    "platform = pinduoduo\n": "Invalid value (at line 1, column 12)",
+    "platform pinduoduo\n": "Expected '=' after a key in a key/value pair (at line 1, column 10)",
+    'lang = "zh"\nlang = "en"\n': "Cannot overwrite a value (at line 2, column 12)",
+    'select = ["PDD-R3"\n': "Unclosed array (at end of document)",
+    'lang = "zh\n': "Illegal character '\\n' (at line 1, column 11)",
+    'lang = "zh" shop = "x"\n': "Expected newline or end of document after a statement (at line 1, column 13)",
+}
+
+
+def test_a_broken_yaml_or_toml_file_is_said_in_chinese(cli, tmp_path):
+    """The parsers' own English sat inside the Chinese one-line error (`第 4 行不是有效的
+    YAML（did not find expected ',' or ']'）`, `不是有效的 TOML（Invalid value (at line 1,
+    column 12)）`). The problems people make are now said in Chinese, tomllib's position too;
+    the English line keeps the parser's words, so English logs read as before."""
+    runs = []
+    for i, text in enumerate(BROKEN_YAML):
+        (tmp_path / f"r{i}.yaml").write_text("extends: taobao\n" + text, "utf-8")
+        runs += [("validate-ruleset", tmp_path / f"r{i}.yaml", "--lang", lang) for lang in ("zh", "en")]
+    for i, text in enumerate(BROKEN_TOML):
+        (tmp_path / f"c{i}.toml").write_text(text, "utf-8")
+        runs += [("rules", "--config", tmp_path / f"c{i}.toml", "--lang", lang) for lang in ("zh", "en")]
+    done = cli.many(*runs)
+    for said, zh, en in zip([*BROKEN_YAML.values(), *BROKEN_TOML.values()], done[::2], done[1::2], strict=True):
+        assert zh.code == en.code == 2 and len(zh.err_lines()) == len(en.err_lines()) == 1, (said, zh.err, en.err)
+        assert f"({said})" in en.err, (said, en.err)
+        told = re.split(r"\.(?:yaml|toml)：", zh.err)[-1]  # after the file's name
+        assert re.findall(r"[A-Za-z]{3,}", re.sub(r"YAML|TOML|pinduoduo|platform", "", told)) == [], (said, zh.err)
+    assert "（值无效：文字要加双引号（如 platform = \"pinduoduo\"），第 1 行第 12 列）" in done[len(BROKEN_YAML) * 2].err
+
+
 # ----------------------------------------------------------------------------- --help and usage errors
 
 COMMANDS = ("audit", "show", "rules", "explain", "validate-ruleset", "check-text", "history", "trend", "notify", "generate")

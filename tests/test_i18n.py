@@ -619,6 +619,9 @@ def test_a_broken_yaml_or_toml_file_is_said_in_chinese(cli, tmp_path):
         told = re.split(r"\.(?:yaml|toml)：", zh.err)[-1]  # after the file's name
         assert re.findall(r"[A-Za-z]{3,}", re.sub(r"YAML|TOML|pinduoduo|platform", "", told)) == [], (said, zh.err)
     assert "（值无效：文字要加双引号（如 platform = \"pinduoduo\"），第 1 行第 12 列）" in done[len(BROKEN_YAML) * 2].err
+    from cservice_audit.errors import PARSER_PROBLEMS
+
+    assert [key for _, key in PARSER_PROBLEMS if key not in catalogue()] == []  # the ones no file above reaches too
 
 
 # ----------------------------------------------------------------------------- --help and usage errors

@@ -10,6 +10,7 @@ The per-step values come from `phrase_engine.explain`, the same expressions the 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from cservice_audit.i18n import catalogue, t
@@ -103,12 +104,13 @@ def check_text(text: str, ruleset: Ruleset) -> dict[str, Any]:
     return {"text": text, "normalized": normalized, "platform": ruleset.platform, "version": ruleset.version, "rules": rules}
 
 
-def _tuning(result: dict[str, Any], lang: str, ruleset_file: str | None, written: frozenset[str], alone: bool) -> list[str]:
+def _tuning(result: dict[str, Any], lang: str, ruleset_file: str | None, written: Mapping[str, frozenset[str]], alone: bool) -> list[str]:
     """How to change a verdict, as an entry to paste under the shop's ruleset's `rules`: a hit
     allowed (`allow_add`: its match; for a model, which no word decides, the whole message) and
     a missed phrase added (`phrases_add`). A supervisor saw what decided but not where to
     change it (docs/rulesets.md, `<list>_add`). A code the file already `written` gets its
-    params into that entry (a second one is `the code is used twice`); a file that extends
+    params into that entry (a second one is `the code is used twice`), its word into the plain
+    `allow` list the entry writes (`allow_add` beside it is an error); a file that extends
     nothing (`alone`) has no `_add`: its lists are written out in full, so the words go into them."""
     w = labels(lang)
     if ruleset_file:
@@ -120,7 +122,7 @@ def _tuning(result: dict[str, Any], lang: str, ruleset_file: str | None, written
         if rule["hit"]:
             code = rule["code"]
             allowed = json.dumps(result["normalized"] if rule["how"] == "model" else rule["match"], ensure_ascii=False)
-            if alone:
+            if alone or "allow" in written.get(code, ()):  # a plain allow list: allow_add beside it is an error
                 how = t("check_text.tune_into_list", lang, code=code, name="allow", value=allowed)
             elif code in written:
                 how = t("check_text.tune_into_entry", lang, code=code, entry=f"allow_add: [{allowed}]")
@@ -136,7 +138,7 @@ def _tuning(result: dict[str, Any], lang: str, ruleset_file: str | None, written
     return lines
 
 
-def render(result: dict[str, Any], lang: str = "en", ruleset_file: str | None = None, written: frozenset[str] = frozenset(), alone: bool = False) -> str:
+def render(result: dict[str, Any], lang: str = "en", ruleset_file: str | None = None, written: Mapping[str, frozenset[str]] | None = None, alone: bool = False) -> str:
     """The result as plain lines for a terminal, in `lang` (untrusted text made terminal-safe),
     ending with how to change a verdict in `ruleset_file` (the shop's, when it has one; the
     codes its rules list `written`, `alone` when it extends nothing)."""
@@ -180,7 +182,7 @@ def render(result: dict[str, Any], lang: str = "en", ruleset_file: str | None = 
         if rule["negated"]:
             lines.append(f"  {w['negated']}{colon}{w['list_sep'].join(terminal_safe(n) for n in rule['negated'])}")
     if result["rules"]:
-        lines += ["", *_tuning(result, lang, ruleset_file, written, alone)]
+        lines += ["", *_tuning(result, lang, ruleset_file, written or {}, alone)]
     return "\n".join(lines) + "\n"
 
 

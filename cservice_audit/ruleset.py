@@ -218,12 +218,19 @@ def replaced_lists(path: str | Path, data: Any) -> list[tuple[str, str, int, int
     return out
 
 
-def written_codes(path: str | Path) -> frozenset[str]:
-    """The codes a ruleset file's own `rules` list writes (not its base's): an entry for one of
-    them goes into the entry there, a second one is `the code is used twice`."""
+def written_codes(path: str | Path) -> dict[str, frozenset[str]]:
+    """The codes a ruleset file's own `rules` list writes (not its base's), each with the
+    parameter keys its entry writes: an entry for one of them goes into the entry there (a
+    second one is `the code is used twice`), and a word to allow goes into a plain `allow`
+    list it writes (beside it, `allow_add` is an error)."""
     data = _read_yaml(Path(path))
     rules = data.get("rules") if isinstance(data, dict) else None
-    return frozenset(r["code"] for r in rules if isinstance(r, dict) and isinstance(r.get("code"), str)) if isinstance(rules, list) else frozenset()
+    out: dict[str, frozenset[str]] = {}
+    for rule in rules if isinstance(rules, list) else ():
+        if isinstance(rule, dict) and isinstance(rule.get("code"), str):
+            params = rule.get("params")
+            out[rule["code"]] = frozenset(k for k in params if isinstance(k, str)) if isinstance(params, dict) else frozenset()
+    return out
 
 
 def load_file(path: str | Path, origin: str | None = None) -> Ruleset:

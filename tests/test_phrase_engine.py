@@ -950,3 +950,16 @@ def test_check_text_tunes_an_entry_the_file_has_and_a_file_that_extends_nothing(
         "改判：改 alone.yaml 里该规则的列表，再用 validate-ruleset 检查",
         '  TB-P1 不该命中：在 TB-P1 一项的 params.allow 列表里加上 "全网最低"',
     ] and "_add" not in alone.out, tail
+
+
+
+def test_check_text_tunes_a_plain_allow_list_the_entry_writes_into_that_list(cli, write) -> None:
+    """A shop's TB-P1 entry writes a plain `allow:` (replacing the base's); check-text said to
+    write `allow_add` beside it, which validate-ruleset refuses ("write one of allow and
+    allow_add"). The word now goes into that allow list, and the file so changed stops the hit."""
+    write("shop.yaml", "extends: taobao\nrules:\n  - {code: TB-P1, params: {allow: [最近]}}\n")
+    hit = cli("check-text", "全网最低", "--ruleset", "shop.yaml")
+    assert hit.code == 1, hit.err
+    assert hit.out.split("\n\n")[-1].splitlines()[1] == '  TB-P1 should not fire: add "全网最低" to params.allow of the TB-P1 entry', hit.out
+    write("shop.yaml", "extends: taobao\nrules:\n  - {code: TB-P1, params: {allow: [最近, 全网最低]}}\n")
+    assert cli("validate-ruleset", "shop.yaml").code == 0 and cli("check-text", "全网最低", "--ruleset", "shop.yaml").code == 0

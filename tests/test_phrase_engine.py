@@ -796,6 +796,63 @@ SIXTEENTH_PASS_EVERYDAY = [
     ("taobao", "TB-P4", "拍下1299，花呗的话是3期免息"),
 ]
 
+# nineteenth pass (hP, docs/rulesets.md, Nineteenth pass): paraphrases of the wording its batch
+# showed the lists lacked, each failing with the lists of 29afeb3
+NINETEENTH_PASS_VIOLATIONS = [
+    ("taobao", "TB-P3", "亲 爆款秒杀价不出票的哦"),
+    ("taobao", "TB-P3", "开票的订单不参与店铺活动哈"),
+    ("taobao", "TB-P3", "开票的税金您这边自理哦"),
+    ("taobao", "TB-P3", "税盘在年检呢，发票先等等"),
+    ("taobao", "TB-P3", "本月票额度满了哈"),
+    ("taobao", "TB-P3", "开票服务我们还没开通哈"),
+    ("taobao", "TB-P3", "几块钱的东西就别开票了哈"),
+    ("taobao", "TB-P3", "签收二十天后才能申请开票哦"),
+    ("taobao", "TB-P3", "发票年后再说哈亲"),
+    ("taobao", "TB-P3", "开票主体是我们的代工厂哈"),
+    ("taobao", "TB-P3", "给企业开不了哦亲"),
+    ("taobao", "TB-P3", "fa piao mei you o"),
+    ("taobao", "TB-P3", "Sorry, no invoice for sale items"),
+    ("taobao", "TB-P3", "发票要您自己去税局代开哦"),
+    ("taobao", "TB-P3", "给您开个送货单代替发票哈"),
+    ("taobao", "TB-P3", "票的话只能随您下一单一起寄"),
+    ("taobao", "TB-P3", "这单实在太小了，开票划不来"),
+    ("taobao", "TB-P3", "我们没有正规发票哈，只能给收据"),
+    ("taobao", "TB-P4", "本店不走花呗哈亲"),
+    ("taobao", "TB-P4", "hb付款不行哦"),
+    ("taobao", "TB-P4", "刷信用卡的那点损耗算您的哈"),
+    ("taobao", "TB-P4", "信用卡手续费您自理哦"),
+    ("taobao", "TB-P4", "花呗付款每单多5块"),
+    ("taobao", "TB-P4", "信用卡那是另外的价哈"),
+    ("taobao", "TB-P4", "用hb要jia 2 dian"),
+    ("taobao", "TB-P4", "花呗下的单子放后头发哈"),
+    ("taobao", "TB-P4", "信用卡支付的话满减就没了"),
+    ("taobao", "TB-P4", "信用卡付的单子要核实，核实不了不发货"),
+    ("taobao", "TB-P4", "分期？小店没这个功能哈"),
+    ("taobao", "TB-P4", "用花呗的话价格得重新算"),
+    ("taobao", "TB-P4", "分期的赠品等您最后一期付清再寄"),
+    ("taobao", "TB-P4", "xyk不给用哈"),
+    ("taobao", "TB-P4", "信用卡下单的不能送货上门"),
+    ("kuaishou", "KS-P1", "您自个儿翻下记录呗"),
+]
+NINETEENTH_PASS_EVERYDAY = [
+    ("taobao", "TB-P4", "这台POS机刷卡费率0.6是银联规定的"),
+    ("taobao", "TB-P4", "信用卡手续费我们一分都不收哦"),
+    ("taobao", "TB-P4", "信用卡付不了是什么提示呀？发个截图我看看"),
+    ("taobao", "TB-P4", "分3期的话花呗会收服务费，店铺不收"),
+    ("taobao", "TB-P3", "打印机坏了吗？这款保修一年的"),
+    ("taobao", "TB-P3", "纸质票暂时用完了，先给您开电子发票"),
+    # guards of entries narrowed in the pass (they pass on the old lists too)
+    ("taobao", "TB-P3", "发票由工厂直发的仓库一起寄出"),
+    ("taobao", "TB-P3", "收据跟发票一样吗？不一样的，我们给您开正式发票"),
+    ("taobao", "TB-P3", "发票这个不难，我们弄不了的话平台也能开"),
+    ("taobao", "TB-P3", "票上给您写“乳胶床垫”哈，跟您买的一样"),
+    ("taobao", "TB-P3", "快递费也能开票，不过单寄的话不行哈，会跟货一起走"),
+    ("taobao", "TB-P3", "打印机卡纸的话打开后盖取出来就行"),
+    ("taobao", "TB-P4", "hb铅笔不能用来画水彩哦"),
+    ("taobao", "TB-P4", "credit card 付款 ok 的，no extra fee 哈"),
+    ("taobao", "TB-P4", "花呗付清了再发吗？不用等的亲"),
+]
+
 # 让你好看 is the source's threat and, in a beauty or clothing shop, a compliment: the product
 # makes the buyer look better. Found reading the sixteenth pass's own notes, not in a batch;
 # checked with the models on (a blanked compliment must not become a model hit either), on
@@ -816,13 +873,13 @@ def test_looking_better_is_a_compliment_and_the_threat_still_fires(platform: str
     assert None not in _fires(params, LOOK_BETTER_THREATS)
 
 
-@pytest.mark.parametrize(("platform", "code", "text"), FIFTH_PASS_VIOLATIONS + SEVENTH_PASS_VIOLATIONS + EIGHTH_PASS_VIOLATIONS + NINTH_PASS_VIOLATIONS + TENTH_PASS_VIOLATIONS + ELEVENTH_PASS_VIOLATIONS + TWELFTH_PASS_VIOLATIONS + THIRTEENTH_PASS_VIOLATIONS + FOURTEENTH_PASS_VIOLATIONS + FIFTEENTH_PASS_VIOLATIONS + SIXTEENTH_PASS_VIOLATIONS)
+@pytest.mark.parametrize(("platform", "code", "text"), FIFTH_PASS_VIOLATIONS + SEVENTH_PASS_VIOLATIONS + EIGHTH_PASS_VIOLATIONS + NINTH_PASS_VIOLATIONS + TENTH_PASS_VIOLATIONS + ELEVENTH_PASS_VIOLATIONS + TWELFTH_PASS_VIOLATIONS + THIRTEENTH_PASS_VIOLATIONS + FOURTEENTH_PASS_VIOLATIONS + FIFTEENTH_PASS_VIOLATIONS + SIXTEENTH_PASS_VIOLATIONS + NINETEENTH_PASS_VIOLATIONS)
 def test_the_lists_alone_hold_these_violations(platform: str, code: str, text: str) -> None:
     params = {**load_platform(platform).rule(code).params, "models": []}
     assert _fires(params, [text]) != [None]
 
 
-@pytest.mark.parametrize(("platform", "code", "text"), SEVENTH_PASS_EVERYDAY + EIGHTH_PASS_EVERYDAY + NINTH_PASS_EVERYDAY + TENTH_PASS_EVERYDAY + ELEVENTH_PASS_EVERYDAY + TWELFTH_PASS_EVERYDAY + THIRTEENTH_PASS_EVERYDAY + FOURTEENTH_PASS_EVERYDAY + FIFTEENTH_PASS_EVERYDAY + SIXTEENTH_PASS_EVERYDAY)
+@pytest.mark.parametrize(("platform", "code", "text"), SEVENTH_PASS_EVERYDAY + EIGHTH_PASS_EVERYDAY + NINTH_PASS_EVERYDAY + TENTH_PASS_EVERYDAY + ELEVENTH_PASS_EVERYDAY + TWELFTH_PASS_EVERYDAY + THIRTEENTH_PASS_EVERYDAY + FOURTEENTH_PASS_EVERYDAY + FIFTEENTH_PASS_EVERYDAY + SIXTEENTH_PASS_EVERYDAY + NINETEENTH_PASS_EVERYDAY)
 def test_the_lists_leave_these_denials_and_warnings_alone(platform: str, code: str, text: str) -> None:
     # The lists only: the models do not read negation (the contact model still scores
     # 无论您给好评… above its threshold on 给好评).

@@ -851,6 +851,9 @@ NINETEENTH_PASS_EVERYDAY = [
     ("taobao", "TB-P4", "hb铅笔不能用来画水彩哦"),
     ("taobao", "TB-P4", "credit card 付款 ok 的，no extra fee 哈"),
     ("taobao", "TB-P4", "花呗付清了再发吗？不用等的亲"),
+    ("taobao", "TB-P3", "开票的税我们负担，您放心"),
+    ("taobao", "TB-P3", "发票开好了，快递停了哦"),
+    ("taobao", "TB-P4", "信用卡手续费由我们负担"),
 ]
 
 # 让你好看 is the source's threat and, in a beauty or clothing shop, a compliment: the product

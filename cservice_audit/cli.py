@@ -680,7 +680,10 @@ def _check_codes(ruleset, codes: list[str] | None, option: str) -> None:
     unknown = [c for c in codes if not any(k == c or k.startswith(c) for k in known)]
     if unknown:
         raise AuditError(
-            "error.unknown_codes", option=option, codes=", ".join(one_line(c) for c in unknown), platform=ruleset.platform, known=", ".join(known)
+            "error.unknown_codes", option=option, platform=ruleset.platform,
+            # each list in the reader's language (，in Chinese), as every list of the tool
+            codes={lang: t("list.sep", lang).join(one_line(c) for c in unknown) for lang in ("zh", "en")},
+            known={lang: t("list.sep", lang).join(known) for lang in ("zh", "en")},
         )
 
 

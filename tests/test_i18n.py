@@ -578,6 +578,15 @@ def test_check_text_follows_the_language(cli):
     assert f"model abuse {scored['score']:.2f} >= {scored['threshold']:.2f}" in en_model.out, en_model.out
 
 
+def test_unknown_rule_codes_are_listed_with_the_readers_separator(cli):
+    """`--select PDD-R9：pinduoduo 没有这样的规则（已有：PDD-R3, PDD-R5, …）`: the rule codes of a
+    Chinese line were joined with an English comma; with ，now, English keeps ", "."""
+    zh, en = cli.many(*(("audit", SAMPLE, "-p", "pinduoduo", "--no-history", "--select", "pdd-r9,pdd-x", "--lang", lang) for lang in ("zh", "en")))
+    assert zh.code == en.code == 2, zh.err + en.err
+    assert "--select PDD-R9，PDD-X：" in zh.err and "（已有：PDD-R3，PDD-R5，" in zh.err and ", " not in zh.err, zh.err
+    assert "--select PDD-R9, PDD-X: no such rule in pinduoduo (rules: PDD-R3, PDD-R5, " in en.err, en.err
+
+
 # Broken files as people write them, and what the parser says of each (its English, kept).
 BROKEN_YAML = {
     "rules:\n  - code: TB-P1\n    params: {phrases_add: [a, b}\n": "did not find expected ',' or ']'",

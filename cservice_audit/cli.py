@@ -24,7 +24,7 @@ from rich.table import Table
 from cservice_audit import __version__, exitcodes
 from cservice_audit.errors import STOP_SIGNAL, AuditError, Stopped, os_reason, raise_stopped
 from cservice_audit.files import atomic_write
-from cservice_audit.i18n import LANGS, Term, catalogue, default_lang, read_back, t
+from cservice_audit.i18n import LANGS, Term, catalogue, default_lang, listed, read_back, t
 from cservice_audit.sanitize import data_on_terminal, one_line
 from cservice_audit.schema import SEVERITY_RANK
 
@@ -635,7 +635,7 @@ def _listed(value: list[str] | str | None) -> list[str] | None:
 def _choice(value: str, enum: type[Enum], key: str) -> str:
     allowed = [member.value for member in enum]
     if value not in allowed:
-        raise AuditError("error.config_choice", name=key, value=repr(value), known=", ".join(allowed))
+        raise AuditError("error.config_choice", name=key, value=repr(value), known=listed(allowed))
     return value
 
 
@@ -957,7 +957,7 @@ def trend(
     code = rule.strip().upper() if rule else None
     codes = [r.code for r in ruleset.rules if r.check != "data_quality"]
     if code is not None and code not in codes:
-        raise AuditError(t("error.unknown_rule", LANG, rule=one_line(rule), platform=ruleset.platform, known=", ".join(codes)))
+        raise AuditError(t("error.unknown_rule", LANG, rule=one_line(rule), platform=ruleset.platform, known=t("list.sep", LANG).join(codes)))
     store = HistoryStore(folder, ruleset.platform)
     stored = store.read()
     if stored is None:
@@ -976,7 +976,7 @@ def trend(
 
         named = agents_named(agent, pairs)
         if len(named) > 1:
-            raise AuditError(t("error.agent_ambiguous", LANG, agent=one_line(agent), names=one_line(", ".join(named))))
+            raise AuditError(t("error.agent_ambiguous", LANG, agent=one_line(agent), names=one_line(t("list.sep", LANG).join(named))))
         if not named:
             from cservice_audit.i18n import sentinel_name
             from cservice_audit.render.names import in_shop, shop_cuts
@@ -1130,7 +1130,7 @@ def notify(
         reported = parsed.get("selection", {}).get("fail_on")
         if fail_on is None and reported is not None and reported not in tuple(s.value for s in Severity):
             # A hand-edited report: said of the report, not of a config that never held it.
-            raise AuditError("error.report_choice", path=report, name="selection.fail_on", value=repr(reported), known=", ".join(s.value for s in Severity))
+            raise AuditError("error.report_choice", path=report, name="selection.fail_on", value=repr(reported), known=listed(s.value for s in Severity))
         fail_on = fail_on or Severity(reported or _choice(settings.get("fail_on", "error"), Severity, "fail_on"))
         if not worth_pushing(parsed, fail_on.value):
             _stderr.print(t("note.not_pushed", language, report=one_line(report.name), fail_on=t(f"severity.{fail_on.value}", language)), markup=False, soft_wrap=True)
@@ -1159,7 +1159,7 @@ def generate(
     first = _day(start, "--start")
     assert first is not None
     if platform is not None and platform not in FLAVOURS:
-        raise AuditError("error.generate_platform", known=", ".join(FLAVOURS), value=repr(platform))
+        raise AuditError("error.generate_platform", known=listed(FLAVOURS), value=repr(platform))
     flavour = FLAVOURS.get(platform) if platform else None
     headers = headers or (flavour.headers if flavour else "en")
     if headers not in ("en", "zh"):

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from cservice_audit.errors import AuditError, Term, os_reason, parser_problem
+from cservice_audit.i18n import listed
 
 DEFAULT_NAME = "cservice-audit.toml"
 
@@ -139,7 +140,7 @@ def _validated(path: Path, raw: dict[str, Any]) -> Config:
                 raise ConfigError("error.config_notify", path=path)
             for sub, subvalue in value.items():
                 if sub not in _NOTIFY_KEYS:
-                    raise ConfigError("error.config_key", path=path, name=f"notify.{sub}", known=", ".join(sorted(_NOTIFY_KEYS)))
+                    raise ConfigError("error.config_key", path=path, name=f"notify.{sub}", known=listed(sorted(_NOTIFY_KEYS)))
                 # Strict like the top level: `wecom = 5` was an internal error in `notify`.
                 kinds = (int, float) if sub == "timeout" else (str,)
                 if not isinstance(subvalue, kinds) or isinstance(subvalue, bool):
@@ -149,10 +150,10 @@ def _validated(path: Path, raw: dict[str, Any]) -> Config:
             bots = [name for name in NOTIFY_BOTS if notify.get(name)]
             if len(bots) > 1:
                 # One group per config; said on every run, not only on the first night with news.
-                raise ConfigError("error.config_notify_bots", path=path, names=", ".join(f"notify.{name}" for name in bots))
+                raise ConfigError("error.config_notify_bots", path=path, names=listed(f"notify.{name}" for name in bots))
             continue
         if key not in _KEYS:
-            raise ConfigError("error.config_key", path=path, name=key, known=", ".join(sorted(_KEYS)) + ", [notify], [limits]")
+            raise ConfigError("error.config_key", path=path, name=key, known=listed([*sorted(_KEYS), "[notify]", "[limits]"]))
         if not isinstance(value, _KEYS[key]) or isinstance(value, bool):
             expected = Term("cfg.type.text_or_list" if list in _KEYS[key] else _KINDS[_KEYS[key][0]])
             raise ConfigError("error.config_type", path=path, name=key, expected=expected, got=value_kind(value))

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import string
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import cache
 
 from cservice_audit.shipped import data_yaml
@@ -99,6 +99,14 @@ def note_kind(note: Term) -> str:
     """A run note's kind (`shop_not_judged`): its catalogue key without `note.` (the JSON's
     `note_details[].kind`, and what a baseline's notes are matched by)."""
     return note.key.removeprefix("note.")
+
+
+def listed(items: Iterable[object]) -> dict[str, str]:
+    """`items` as one list field in both languages, joined with each one's `list.sep` (，in
+    Chinese, ", " in English): for an error's or note's list of names, codes or keys, written
+    later in the reader's language (`in_language`)."""
+    words = [str(item) for item in items]
+    return {lang: t("list.sep", lang).join(words) for lang in LANGS}
 
 
 def in_language(value: object, lang: str) -> object:

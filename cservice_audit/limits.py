@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass, fields, replace
 
 from cservice_audit.errors import AuditError, Term
+from cservice_audit.i18n import listed
 
 KIB, MIB, GIB = 1 << 10, 1 << 20, 1 << 30
 ENV = "CSERVICE_AUDIT_LIMITS"  # e.g. "input_bytes=100G,field_bytes=64M"
@@ -65,7 +66,7 @@ class Limits:
         for name, raw in settings.items():
             key = str(name).strip().replace("-", "_")
             if key not in known:
-                raise AuditError("error.limit_unknown", origin=origin, name=key, known=", ".join(known))
+                raise AuditError("error.limit_unknown", origin=origin, name=key, known=listed(known))
             changes[key] = _parse_value(key, raw, origin, integer=key not in _FRACTIONAL)
         return replace(self, **changes)
 

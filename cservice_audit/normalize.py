@@ -18,7 +18,7 @@ import polars as pl
 from cservice_audit import limits
 from cservice_audit.errors import InputError
 from cservice_audit.formatting import format_text
-from cservice_audit.i18n import t, text_expr
+from cservice_audit.i18n import listed, t, text_expr
 from cservice_audit.load import RawTable, encoding_hint
 from cservice_audit.shipped import data_yaml
 
@@ -70,15 +70,15 @@ class Aliases:
         columns = {k: list(v) for k, v in self.columns.items()}
         for name, spellings in (data.get("columns") or {}).items():
             if name not in CANONICAL:
-                raise InputError("error.mapping_column", path=path, name=name, known=", ".join(CANONICAL))
+                raise InputError("error.mapping_column", path=path, name=name, known=listed(CANONICAL))
             columns[name] = [str(s) for s in _as_list(spellings)] + columns[name]
         values = {field: {k: list(v) for k, v in m.items()} for field, m in self.values.items()}
         for field_name, mapping in (data.get("values") or {}).items():
             if field_name not in values:
-                raise InputError("error.mapping_field", path=path, name=field_name, known=", ".join(values))
+                raise InputError("error.mapping_field", path=path, name=field_name, known=listed(values))
             for canonical, spellings in (mapping or {}).items():
                 if str(canonical) not in values[field_name]:
-                    raise InputError("error.mapping_value", path=path, name=f"{field_name}.{canonical}", known=", ".join(values[field_name]))
+                    raise InputError("error.mapping_value", path=path, name=f"{field_name}.{canonical}", known=listed(values[field_name]))
                 values[field_name][str(canonical)] = [str(s) for s in _as_list(spellings)] + values[field_name][str(canonical)]
         formats = {k: list(v) for k, v in self.timestamp_formats.items()}
         for kind, layouts in (data.get("timestamp_formats") or {}).items():
@@ -104,7 +104,7 @@ def shipped_profiles() -> list[str]:
 def profile_path(name: str) -> Path:
     """The file of a shipped export profile (`--profile NAME`)."""
     if name not in shipped_profiles():
-        raise InputError("error.unknown_profile", name=name, known=", ".join(shipped_profiles()))
+        raise InputError("error.unknown_profile", name=name, known=listed(shipped_profiles()))
     return Path(str(resources.files("cservice_audit").joinpath(f"profiles/{name}.yaml")))
 
 
@@ -131,7 +131,7 @@ def resolve_columns(table: RawTable, aliases: Aliases) -> dict[str, str]:
                 # The header did not decode (a GBK export read with --encoding utf-8): said so,
                 # as for a data row, not as a column the export lacks.
                 raise InputError("error.header_encoding", path=table.source, encoding=table.encoding, hint=encoding_hint(table.encoding))
-            tried = ", ".join(aliases.columns[canonical])
+            tried = listed(aliases.columns[canonical])
             profile = _profile_reading(headers, table)
             if profile is not None:
                 raise InputError("error.missing_column_profile", path=table.source, name=canonical, profile=profile)

@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 from cservice_audit.errors import Keyed
+from cservice_audit.i18n import listed
 
 PERIODS = ("day", "natural_week", "natural_month", "rolling_30d")
 SCOPES = ("agent", "shop")
@@ -82,13 +83,13 @@ def _count(param: Param, value: Any) -> int:
 
 def _choice(param: Param, value: Any) -> str:
     if value not in param.choices:
-        raise ParamError("param.choice", known=", ".join(param.choices), value=repr(value))
+        raise ParamError("param.choice", known=listed(param.choices), value=repr(value))
     return value
 
 
 def _subset(param: Param, value: Any) -> tuple[str, ...]:
     if not isinstance(value, list) or not value or any(v not in param.choices for v in value):
-        raise ParamError("param.subset", known=", ".join(param.choices), value=repr(value))
+        raise ParamError("param.subset", known=listed(param.choices), value=repr(value))
     return tuple(sorted(set(value), key=param.choices.index))
 
 

@@ -39,6 +39,7 @@ import polars as pl
 
 from cservice_audit.compact import compacted
 from cservice_audit.formatting import format_text
+from cservice_audit.i18n import listed
 from cservice_audit.regex_factors import necessary_literals, selective
 from cservice_audit.shipped import data_yaml
 from cservice_audit.text import normalize_pattern, normalize_phrases, sound_fold, sound_table
@@ -72,7 +73,7 @@ def lexicon_error(name: str) -> "ParamError | None":
     from cservice_audit.params import ParamError
 
     if name not in lexicon_names():
-        return ParamError("param.lexicon_unknown", name=repr(name), known=", ".join(lexicon_names()))
+        return ParamError("param.lexicon_unknown", name=repr(name), known=listed(lexicon_names()))
     data = lexicon(name)
     unknown = set(data) - {*LIST_KEYS, "name", "title", "description", "source", "sound_targets", "excluded", "negation_window"}
     if unknown:

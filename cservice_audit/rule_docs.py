@@ -18,6 +18,7 @@ from rich.text import Text
 from cservice_audit.sanitize import one_line, terminal_safe
 from cservice_audit.checks import CHECKS
 from cservice_audit.errors import AuditError
+from cservice_audit.i18n import listed
 from cservice_audit.i18n import t as _t
 from cservice_audit.params import Window
 from cservice_audit.shipped import data_yaml
@@ -139,7 +140,7 @@ def ruleset_table(ruleset: Ruleset, fold: Fold = None, lang: str = "en") -> list
     extra = []
     if ruleset.session_gap:
         extra.append(_t("rules.session_gap", lang, seconds=f"{ruleset.session_gap:g}"))
-    dates = ", ".join(d.isoformat() for d in ruleset.exempt_dates) or _t("rules.exempt_none", lang)
+    dates = _t("list.sep", lang).join(d.isoformat() for d in ruleset.exempt_dates) or _t("rules.exempt_none", lang)
     extra.append(_t("rules.exempt", lang, dates=dates))
     return [table, Text(terminal_safe(sources)), *([Text(terminal_safe(notes))] if notes else []), Text(terminal_safe("\n".join(extra)))]
 
@@ -168,7 +169,7 @@ def find_rule(code: str, ruleset_file: Path | None) -> tuple[Ruleset, Rule]:
         # The shop's file, or the base file it extends, switched it off: "unknown code" read as
         # a typo of a code it just wrote.
         raise AuditError("error.code_disabled", code=code, path=where)
-    known = ", ".join(r.code for rs in candidates for r in rs.rules)
+    known = listed(r.code for rs in candidates for r in rs.rules)
     raise AuditError("error.unknown_code", code=code, known=known)
 
 

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from cservice_audit.errors import RulesetError, Term, os_reason, parser_problem
+from cservice_audit.i18n import listed
 from cservice_audit.params import ParamError, parse_date
 
 SEVERITIES = ("error", "warning", "info")
@@ -183,7 +184,7 @@ def shipped_platforms() -> list[str]:
 def resolve_platform(name: str) -> str:
     key = PLATFORM_ALIASES.get(name.strip().lower(), name.strip().lower())
     if key not in shipped_platforms():
-        raise RulesetError("error.unknown_platform", name=name, known=", ".join(shipped_platforms()))
+        raise RulesetError("error.unknown_platform", name=name, known=listed(shipped_platforms()))
     return key
 
 

@@ -20,7 +20,7 @@ from cservice_audit.checks.context import Context
 from cservice_audit.checks.items import reply_items
 from cservice_audit.errors import AuditError
 from cservice_audit.params import Window
-from cservice_audit.i18n import sentinel_name, t
+from cservice_audit.i18n import listed, sentinel_name, t
 from cservice_audit.render.items_view import wait_text
 from cservice_audit.render.names import in_shop
 from cservice_audit.render.digest import in_lang
@@ -64,11 +64,11 @@ def conversation_rows(context: Context, ruleset: Ruleset, conversation: str) -> 
             return conversation_rows(context, ruleset, printed[0])
         near = close_ids(conversation, ids)
         if near:
-            raise AuditError("error.conversation_not_found_close", conversation=_quoted(conversation), ids=", ".join(one_line(i) for i in near))
+            raise AuditError("error.conversation_not_found_close", conversation=_quoted(conversation), ids=listed(one_line(i) for i in near))
         raise AuditError("error.conversation_not_found", conversation=_quoted(conversation))
     shops = events.get_column("shop").unique().sort().to_list()
     if len(shops) > 1:  # two shops' chats under one id: one transcript of both would mix their waits
-        raise AuditError("error.conversation_in_shops", conversation=_quoted(conversation), shops=", ".join(one_line(s) for s in shops))
+        raise AuditError("error.conversation_in_shops", conversation=_quoted(conversation), shops=listed(one_line(s) for s in shops))
     events = events.with_row_index("_row")
     # Waits are per conversation, so computing them on this conversation alone gives the rows
     # the rules count; the stream keeps (ts, input order), the order of `events` too.

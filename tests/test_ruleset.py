@@ -466,7 +466,7 @@ def test_an_add_key_adds_to_a_list_of_lexicons_or_models(cli, write):
     assert ok.code == 0 and "no list parameter" not in ok.err, ok.err
     params = next(r for r in json.loads(rules.out)["rules"] if r["code"] == "TB-P1")["params"]
     assert params["lexicons"] == ["abuse"] and params["models"] == ["adlaw", "contact"], params
-    assert bad.code == 2 and bad.err_lines() == ["cservice-audit：错误：bad.yaml：rules[TB-P1].params.lexicons_add：未知的词表 'nosuch'（内置：abuse, bribery, confrontational, offplatform）"], bad.err
+    assert bad.code == 2 and bad.err_lines() == ["cservice-audit：错误：bad.yaml：rules[TB-P1].params.lexicons_add：未知的词表 'nosuch'（内置：abuse，bribery，confrontational，offplatform）"], bad.err
 
 
 def test_a_parameter_key_that_is_not_text_in_an_override_is_said_not_a_crash(cli, write):

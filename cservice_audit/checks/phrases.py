@@ -39,7 +39,7 @@ import polars as pl
 from cservice_audit.checks.context import CheckOutput, Context
 from cservice_audit.checks.occurrences import occurrence_escalations, occurrence_findings, tally
 from cservice_audit.checks.example import item_line, shortest_match
-from cservice_audit.i18n import LANGS, t, text_expr
+from cservice_audit.i18n import LANGS, listed, t, text_expr
 from cservice_audit.params import OCCURRENCE, REPLY_ROLES, Param, ParamError
 from cservice_audit.phrase_engine import compile_params, lexicon, lexicon_error, match_distinct
 from cservice_audit.ruleset import Rule
@@ -80,7 +80,7 @@ class _Models(Param):
         if value is None:
             return None
         if not isinstance(value, list) or not all(isinstance(v, str) and v in model_names() for v in value):
-            raise ParamError("param.models", known=", ".join(model_names()), value=repr(value))
+            raise ParamError("param.models", known=listed(model_names()), value=repr(value))
         return tuple(value)
 
 

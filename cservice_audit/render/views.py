@@ -72,7 +72,7 @@ def header_lines(result: AuditResult, lang: str = "en", target: str = "terminal"
     """Human formats name files by their base name and leave out the history and baseline
     paths unless `show_paths` (`--show-paths`): a report is mailed and pasted around."""
     rs, inp = result.ruleset, result.input
-    files = ", ".join(shown(f["file"] if show_paths else PurePath(f["file"]).name, target) for f in inp.files)
+    files = t("list.sep", lang).join(shown(f["file"] if show_paths else PurePath(f["file"]).name, target) for f in inp.files)
     lines = [
         t("header.ruleset", lang, platform=rs.platform, version=shown(rs.version, target), effective=rs.effective, origin=shown(origin_text(rs, lang), target)),
         t("header.input", lang, files=files, read=inp.rows_read, used=inp.rows_used, rejected=inp.rows_rejected, duplicate=inp.rows_duplicate),

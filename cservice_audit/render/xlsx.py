@@ -255,7 +255,7 @@ ABOUT_COUNTS = ("rows_read", "rows_used", "rows_rejected", "rows_duplicate")
 def about_frame(result: AuditResult, show_paths: bool, lang: str = "en") -> pl.DataFrame:
     rs, inp = result.ruleset, result.input
     w = labels(lang)["about"]
-    files = ", ".join(f["file"] if show_paths else PurePath(f["file"]).name for f in inp.files)
+    files = t("list.sep", lang).join(f["file"] if show_paths else PurePath(f["file"]).name for f in inp.files)
     pairs = [
         (w["platform"], w["platform_value"].format(name=rs.name, platform=rs.platform)), (w["ruleset"], w["ruleset_value"].format(name=rs.name, version=rs.version, effective=rs.effective)),
         (w["time_zone"], rs.timezone), (w["as_of"], str(result.as_of or "-")),

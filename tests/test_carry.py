@@ -425,3 +425,17 @@ def test_a_night_audited_with_no_row_to_store_is_not_a_day_without_data(cli, wri
     assert [n for n in run.json()["note_details"] if n["kind"] == "days_missing"] == []
     listing = cli("history", "-p", "kuaishou", "--history", history, "-f", "csv")
     assert "店A,2026-11-17,1,0," in listing.out, listing.out  # stored, with no row
+
+
+def test_an_agent_whose_only_turn_is_a_carried_late_one_fails_the_rule(cli, write, tmp_path):
+    # The question's turn was counted on the 16th, for nobody (unanswered then); 小林 answers it
+    # 24 h and a second later and has no turn of his own in the 30 days. His −10 is an
+    # occurrence: the rule fails for him, it is not "too few" (the summary said 0 failing and
+    # the push left him out of the agents to watch).
+    history = tmp_path / "h"
+    _night(cli, history, "2026-11-16", write("16.csv", HEADER + "2026-11-16 07:00:00,店A,买家1,buyer,,有人吗\n"))
+    _, report = _night(cli, history, "2026-11-17", write("17.csv", HEADER + "2026-11-17 07:00:01,店A,买家1,agent,小林,在的\n"))
+    (late,) = [f for f in _n1(report) if f["severity"] == "error"]
+    assert late["agent"] == "小林"
+    (row,) = [m for m in report["metrics"] if m["rule"] == "PDD-N1" and m["agent"] == "小林"]
+    assert (row["numerator"], row["status"]) == (1, "fail")

@@ -33,7 +33,12 @@ def tally(context: Context, rule: Rule, items: pl.LazyFrame) -> tuple[pl.LazyFra
             (pl.col("period_end") <= context.as_of).alias("complete"),
             pl.col("numerator").alias("value"),
             pl.lit(float(params["max_count"])).alias("threshold"),
-            periods.status(failing, pl.col("denominator"), params.get("min_count", 1), context.as_of).alias("status"),
+            # An occurrence is itself a turn or message looked at: one carried from the night it
+            # was asked (carry.py) keeps its denominator there, maybe under another agent, and a
+            # −10 must not read "too few" (the agent left out of the failing ones and the push).
+            periods.status(
+                failing, pl.max_horizontal("denominator", "numerator"), params.get("min_count", 1), context.as_of
+            ).alias("status"),
             # Spelled out so that "no occurrence" is 0 points, not the -0.0 of 0 × −10.
             pl.when(pl.col("numerator") > 0).then(pl.col("numerator") * float(rule.points)).otherwise(0.0).alias("points"),
         ).with_columns(

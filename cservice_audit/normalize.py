@@ -478,8 +478,12 @@ def sessions(events: pl.LazyFrame, session_gap: float, opens: int | None = None)
     # at least): the same in a day's export and a week's, where a number (#1, #2, …) counted
     # the buyer's sessions of that export and `show ID` on another export opened another chat.
     start = pl.when(starts).then(pl.col("ts")).forward_fill().dt.strftime("%Y%m%d-%H%M")
+    # A suspected-spam buyer message starts and answers nothing (spec §3): like a notice, it
+    # neither breaks a silence nor keeps a buyer's session open (a spam row 9 minutes after a
+    # reply made the real question at 18 minutes no session's first consultation).
+    role = pl.when((pl.col("role") == "buyer") & pl.col("spam")).then(pl.lit("system")).otherwise(pl.col("role"))
     return (
-        events.select("shop", "buyer", "ts", "role", "_order", "day", "tod")
+        events.select("shop", "buyer", "ts", role.alias("role"), "_order", "day", "tod")
         .sort("shop", "buyer", "ts", "_order")
         .select("_order", start.alias("_session"))
     )

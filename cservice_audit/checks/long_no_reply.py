@@ -150,11 +150,16 @@ def _own_verdicts(rule: Rule, context: Context) -> pl.LazyFrame:
         # Any message of the turn may carry the topic word, even one sent after the window
         # closed or after the day ended: the window decides by the turn's first message.
         found = pl.col("_norm").fill_null("").str.extract_many(normalize_phrases(params["topic"])).list.first()
+        # The evidence is the message that names it (东西坏了怎么办), not the turn's greeting
+        # (在吗 beside match 坏了 read as the tool matching 坏了 in 在吗).
         waits = with_normalized(waits, "text", "_norm").with_columns(
-            found.drop_nulls().first().over("_conv", "turn").alias("topic_match")
+            found.drop_nulls().first().over("_conv", "turn").alias("topic_match"),
+            pl.col("text").filter(found.is_not_null()).first().over("_conv", "turn").alias("topic_text"),
         )
     else:
-        waits = waits.with_columns(pl.lit(None, dtype=pl.String).alias("topic_match"))
+        waits = waits.with_columns(
+            pl.lit(None, dtype=pl.String).alias("topic_match"), pl.lit(None, dtype=pl.String).alias("topic_text")
+        )
     turns = waits.filter(pl.col("turn_start") & context.judged_days())
     if context.open_turns is not None:
         # Judging what an earlier night left pending: those turns of this rule, nothing else.
@@ -263,7 +268,7 @@ def run(rule: Rule, context: Context) -> CheckOutput:
         for lang in LANGS
     }
     findings = occurrence_findings(
-        reported, rule, what, pl.col("text").fill_null(""), match=pl.col("topic_match"), pending=pl.col("pending")
+        reported, rule, what, pl.coalesce("topic_text", "text").fill_null(""), match=pl.col("topic_match"), pending=pl.col("pending")
     )
     findings = pl.concat([findings, occurrence_escalations(metrics, rule, context)], how="diagonal_relaxed")
     return CheckOutput(metrics, findings, days)

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cservice_audit.errors import AuditError, Term, os_reason
-from cservice_audit.render.digest import LIMIT, digest
+from cservice_audit.render.digest import LIMIT, digest, heading
 from cservice_audit.sanitize import one_line
 
 PLATFORMS = ("wecom", "dingtalk", "feishu")
@@ -62,8 +62,10 @@ def feishu_sign(secret: str, timestamp_s: int) -> str:
     return base64.b64encode(mac.digest()).decode("ascii")
 
 
-def title_of(report: dict[str, Any]) -> str:
-    return f"cservice-audit {report['ruleset']['platform']} {report.get('as_of') or ''}".strip()
+def title_of(report: dict[str, Any], lang: str | None = None) -> str:
+    """The digest's own heading (cservice-audit · 快手小店 · 2026-11-22): the title was
+    `cservice-audit kuaishou 2026-11-22`, the platform's code, over a Chinese digest."""
+    return heading(report, lang)
 
 
 def build_request(platform: str, url: str, text: str, title: str, *, secret: str | None, now: float) -> Request:
@@ -186,7 +188,7 @@ def notify(
     file's [notify] table maps onto them."""
     platform, url = target(wecom=wecom, dingtalk=dingtalk, feishu=feishu, secret=secret)
     text = digest(report, report_url=report_url, limit=LIMIT, lang=lang)
-    request = build_request(platform, url, text, title_of(report), secret=secret, now=now())
+    request = build_request(platform, url, text, title_of(report, lang), secret=secret, now=now())
     post(platform, request, timeout=timeout, retries=retries, backoff=backoff)
     return platform
 

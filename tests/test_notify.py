@@ -477,3 +477,18 @@ def test_a_rerun_of_a_night_with_a_cut_export_does_not_tell_the_group_again(cli,
     again = cli("audit", "--config", "shop.toml", "--date", "2026-11-23", tmp_path / "2026-11-23.csv")
     assert again.code in (0, 1), again.err
     assert [n["state"] for n in json.loads(report.read_text("utf-8"))["note_details"] if n["kind"] == "data_ends_early"] == ["new"]
+
+
+def test_the_card_header_and_banner_title_are_the_digests_own_heading(cli, bot, report_file):
+    # Feishu shows the card header above the digest and DingTalk shows the title in the chat
+    # list and the banner: both read `cservice-audit kuaishou 2026-11-22`, the platform's code,
+    # in a Chinese group whose digest opens `cservice-audit · 快手小店 · 2026-11-22`.
+    bot.script["/open-apis/bot/v2/hook/" + TOKEN] = [(200, {"code": 0, "msg": "success", "data": {}})]
+    run = cli("notify", report_file, "--feishu", f"{bot.url}/open-apis/bot/v2/hook/{TOKEN}", "--lang", "zh")
+    assert run.code == 0, run.err
+    run = cli("notify", report_file, "--dingtalk", f"{bot.url}/robot/send?access_token={TOKEN}", "--lang", "zh")
+    assert run.code == 0, run.err
+    feishu, dingtalk = (json.loads(r["raw"]) for r in bot.requests)
+    heading = dingtalk["markdown"]["text"].splitlines()[0]
+    assert heading == "**cservice-audit · 快手小店 · 2026-11-22**"
+    assert feishu["card"]["header"]["title"]["content"] == dingtalk["markdown"]["title"] == heading.strip("*")

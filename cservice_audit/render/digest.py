@@ -459,16 +459,21 @@ def _platform_name(ruleset: dict[str, Any], lang: str | None) -> str:
     return name if chosen_lang(lang) == "zh" and isinstance(name, str) and name.strip() else ruleset["platform"]
 
 
+def heading(report: dict[str, Any], lang: str | None = None) -> str:
+    """The digest's first line, plain: also the bot message's title (DingTalk's banner and chat
+    list, Feishu's card header), so the group reads one name for the platform, in its language."""
+    return _words(lang)["title"].format(platform=_safe(_platform_name(report["ruleset"], lang), 20), day=report.get("as_of") or "-")
+
+
 def digest(
     report: dict[str, Any], *, report_url: str | None = None, limit: int = LIMIT, lang: str | None = None,
 ) -> str:
     """The digest of a JSON report, at most `limit` bytes of UTF-8, in `lang` (default: from
     the environment)."""
     w = _words(lang)
-    rs = report["ruleset"]
     shops = _shops(report)
     head = [
-        f"**{w['title'].format(platform=_safe(_platform_name(rs, lang), 20), day=report.get('as_of') or '-')}**",
+        f"**{heading(report, lang)}**",
         w["shop"].format(shops=w["names_sep"].join(_safe(s, 40) for s in shops[:5]) + (" …" if len(shops) > 5 else "")),
     ]
     findings, total, has_state = finding_lines(report, chosen_lang(lang))

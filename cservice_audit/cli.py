@@ -258,6 +258,7 @@ def audit(
     _refuse_writing_over_inputs(
         [*paths, *(reviews or ())], {output_flag: output, rejects_flag: rejects, "--items-csv": items_csv}, also=[mapping, ruleset_file, settings.path]
     )
+    _require_output_folders({output: "file.report", rejects: "file.rejects", items_csv: "file.items_csv"})
     options = AuditOptions(
         date=_audit_day(on_date, "--date"),
         since=_audit_day(since, "--since"),
@@ -439,6 +440,19 @@ def _refuse_writing_over_inputs(inputs: list[str], outputs: dict[str, Path | Non
                     raise AuditError("error.output_is_input", flag=flag, path=one_line(path))
                 if os.path.samefile(path, name):
                     raise AuditError("error.output_is_read_file", flag=flag, path=one_line(path))
+
+
+def _require_output_folders(outputs: dict[Path | None, str]) -> None:
+    """An output whose folder is missing (or is a file) is exit 2 before the audit runs, with
+    the error writing it would give: found only at the end, the night's day was already stored
+    in the history when the report could not be written (newcomer hO), a half-done run."""
+    import errno
+
+    for path, what in outputs.items():
+        if path is None or path.parent.is_dir():
+            continue
+        reason = errno.ENOTDIR if path.parent.exists() else errno.ENOENT
+        raise AuditError("error.write_file", path=one_line(path), what=Term(what), reason=os_reason(OSError(reason, os.strerror(reason))))
 
 
 def _data_out(text: str) -> str:

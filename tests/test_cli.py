@@ -262,6 +262,23 @@ def test_output_file_written_and_stdout_empty(cli, write, tmp_path):
     assert len(rows) == 4
 
 
+def test_an_output_in_a_missing_folder_stops_before_anything_is_stored(cli, write, tmp_path):
+    """A cron config's output in a folder that is not there: the audit ran, stored the night in
+    the history, and only then failed to write the report (exit 2 over a half-done run,
+    newcomer hO). It stops first now, with the same one line, and the history is untouched;
+    a rejects file under a plain file is the same."""
+    write("failing.csv", FAILING)
+    (tmp_path / "plain").write_text("x", "utf-8")
+    history = tmp_path / "h"
+    report, rejects = cli.many(
+        ("audit", "failing.csv", "-p", "pdd", "--history", history, "-f", "json", "-o", tmp_path / "nodir" / "r.json"),
+        ("audit", "failing.csv", "-p", "pdd", "--history", history, "-f", "json", "--rejects", tmp_path / "plain" / "x.csv"),
+    )
+    assert report.code == 2 and report.err_lines() == [f"cservice-audit: error: {tmp_path / 'nodir' / 'r.json'}: cannot write the report (No such file or directory)"], report.err
+    assert rejects.code == 2 and "cannot write the rejects file (Not a directory)" in rejects.err and report.out == rejects.out == "", rejects.err
+    assert not history.exists(), sorted(history.rglob("*"))
+
+
 # --------------------------------------------------------------------------- selection
 
 

@@ -31,6 +31,9 @@ Fold = tuple[int, Callable[[int], str]] | None
 
 
 def _param_text(value: Any, fold: Fold = None) -> str:
+    """A parameter as the ruleset file writes it (YAML's true/false, not Python's True/False)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, Window):
         return value.label()
     if isinstance(value, tuple):

@@ -480,6 +480,14 @@ def test_rules_table_prints_list_parameters(jd_rules):
     assert "reply_roles=[agent]" in line, line
 
 
+def test_rules_and_explain_write_a_flag_as_the_ruleset_file_does(cli):
+    """`rules --lang zh` printed `blank_titles=False`, Python's spelling; the file writes false."""
+    table, page = cli.many(("rules", "-p", "jd", "-v", "--lang", "zh"), ("explain", "JD-P1", "--lang", "en"))
+    assert table.code == page.code == 0, table.err + page.err
+    assert "blank_titles=false" in table.out and not re.search(r"=(True|False)\b", table.out), table.out
+    assert re.search(r"blank_titles = false\b", page.out) and "False" not in page.out, page.out
+
+
 def test_explain_known_and_unknown_code(cli):
     known, unknown = cli.many(("explain", "PDD-R3"), ("explain", "NOPE-X9"))
     assert known.code == 0, known.err

@@ -793,6 +793,29 @@ def test_review_rules_name_what_they_count(cli):
         assert tiers and all(("；KS-G1 " in c) == (name == "zh.xlsx") and ("; " in c) == (name == "en.xlsx") for c in tiers), (name, tiers)
 
 
+def test_a_platform_without_points_has_no_points_column_in_the_workbook_or_html(cli):
+    """JD counts violations, no points: the table left the 分值 column out, the workbook's 概览
+    sheet and the HTML matrix showed it, a column of zeros (blanks) beside failing rules
+    (newcomer hO). Pinduoduo, which deducts points, keeps it."""
+    openpyxl = pytest.importorskip("openpyxl", reason="openpyxl is in the test extras")
+    jd = SAMPLE_PDD.parent / "jd-2026-11-22-gb18030.csv"
+    runs = cli.many(
+        ("audit", jd, "-p", "jd", "--no-history", "--exit-zero", "--lang", "zh", "-f", "xlsx", "-o", "jd.xlsx"),
+        ("audit", SAMPLE_PDD, "-p", "pinduoduo", "--no-history", "--exit-zero", "--lang", "zh", "-f", "xlsx", "-o", "pdd.xlsx"),
+        ("audit", jd, "-p", "jd", "--no-history", "--exit-zero", "--lang", "zh", "-f", "html", "-o", "jd.html"),
+    )
+    assert all(r.code == 0 for r in runs), [r.err for r in runs]
+    heads = {}
+    for name in ("jd.xlsx", "pdd.xlsx"):
+        book = openpyxl.load_workbook(cli.cwd / name)
+        heads[name] = next(book["概览"].iter_rows(max_row=1, values_only=True))
+    assert "分值" not in heads["jd.xlsx"] and heads["jd.xlsx"][-1] == "处罚档", heads
+    assert heads["pdd.xlsx"][-2:] == ("分值", "处罚档"), heads
+    page = (cli.cwd / "jd.html").read_text("utf-8")
+    matrix = page[page.index('<table id="matrix">') :].split("</thead>")[0]
+    assert "<th>JD-P1</th><th>处罚档</th>" in matrix and "分值" not in matrix, matrix
+
+
 def test_a_day_rate_in_the_digest_names_its_day_once(cli, tmp_path):
     """`DY-R3 小周 2026-11-16：3分钟人工回复率 58.7%…低于 80.0%，2026-11-16`: a day's rate gave its
     day before the colon and again in its message. Once now; an incident keeps its time."""

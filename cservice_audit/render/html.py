@@ -102,16 +102,18 @@ def summary_section(result: AuditResult, words: dict[str, Any], lang: str) -> st
         return f'<p class="note">{html_safe(words["none"])}</p>'
     many = many_shops(result)
     cuts = report_cuts(result)  # the shop is named above or in its own column: 客服07, not 小林数码专营店:客服07
-    columns = (["shop"] if many else []) + [words["agent"], *matrix.rules, words["points"], words["tiers"]]
+    points = result.ruleset.deducts_points  # a platform that counts violations has no points column, as the table
+    columns = (["shop"] if many else []) + [words["agent"], *matrix.rules, *([words["points"]] if points else []), words["tiers"]]
     rows, classes = [], []
     for row in matrix.rows:
         who = _who(in_shop(row.agent, cuts.get(row.shop, "")), words) if row.agent is not None else words["shop_total"]
         cells = ([row.shop] if many else []) + [who]
         cells += [status.get(row.statuses.get(code, ""), "-") for code in matrix.rules]
-        cells += [f"{row.points:g}" if row.points else "", t("list.semi", lang).join(f"{m.code} {m.text(lang)}" for m in row.tiers)]
+        cells += [f"{row.points:g}" if row.points else ""] if points else []
+        cells += [t("list.semi", lang).join(f"{m.code} {m.text(lang)}" for m in row.tiers)]
         rows.append(cells)
         lead = [""] * (2 if many else 1)
-        classes.append(lead + [row.statuses.get(code, "") for code in matrix.rules] + ["num", ""])
+        classes.append(lead + [row.statuses.get(code, "") for code in matrix.rules] + (["num"] if points else []) + [""])
     return _table(columns, rows, classes=classes, id_="matrix")
 
 

@@ -202,7 +202,10 @@ def summary_frame(result: AuditResult, lang: str = "en") -> pl.DataFrame:
         data["points"].append(row.points)
         data["tiers"].append(t("list.semi", lang).join(f"{m.code} {m.text(lang)}" for m in row.tiers) or None)
     schema = {"shop": pl.String, "agent": pl.String, **{c: pl.String for c in matrix.rules}, "points": pl.Float64, "tiers": pl.String}
-    return pl.DataFrame(data, schema=schema)
+    frame = pl.DataFrame(data, schema=schema)
+    # A platform that counts violations (Douyin, JD) has no points: a column of zeros read as
+    # "no deductions" beside failing rules; the table leaves it out too.
+    return frame if result.ruleset.deducts_points else frame.drop("points")
 
 
 def scorecard_headers(check: str | None, lang: str = "en", rule=None) -> tuple[dict[str, str], list[str]]:

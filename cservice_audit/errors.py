@@ -24,8 +24,8 @@ OS_REASONS = {"ENOENT": "os.enoent", "EACCES": "os.eacces", "EPERM": "os.eperm",
 
 
 # What the YAML and TOML parsers say (libyaml's and PyYAML's `problem`, tomllib's message),
-# matched whole and said in the reader's language (catalogue parser.*: the English is the
-# parser's own words, kept as `said`). A problem not listed stays the parser's English.
+# matched whole and said in the reader's language (catalogue parser.*; in English the
+# parser's own words, as before). A problem not listed stays the parser's English.
 PARSER_PROBLEMS = tuple((re.compile(pattern), key) for pattern, key in (
     (r"did not find expected ',' or '\]'|expected ',' or '\]', but got .+", "parser.flow_sequence"),
     (r"did not find expected ',' or '\}'|expected ',' or '\}', but got .+", "parser.flow_mapping"),
@@ -49,7 +49,7 @@ PARSER_PROBLEMS = tuple((re.compile(pattern), key) for pattern, key in (
 _TOML_AT = re.compile(r"(?P<problem>.+?) \(at (?:line (?P<line>\d+), column (?P<column>\d+)|(?P<end>end of document))\)")
 
 
-def parser_problem(text: str) -> "Term | str":
+def parser_problem(text: str) -> "Term | dict[str, str] | str":
     """A parser's message in the reader's language where the catalogue has it (tomllib's
     position, `(at line 3, column 5)`, too); otherwise the parser's own words."""
     at = _TOML_AT.fullmatch(text)
@@ -57,7 +57,8 @@ def parser_problem(text: str) -> "Term | str":
     key = next((key for pattern, key in PARSER_PROBLEMS if pattern.fullmatch(problem)), None)
     if key is None:
         return text
-    said = Term(key, said=problem)
+    # The English is the parser's own words as it wrote them (the catalogue's en is a gloss).
+    said = {"zh": Term(key).localized("zh"), "en": problem}
     if at is None:
         return said
     if at.group("end"):

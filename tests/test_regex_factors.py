@@ -91,7 +91,9 @@ def _texts() -> list[str]:
 @pytest.mark.parametrize("rule", list(phrase_rules()), ids=lambda r: r.code)
 def test_the_gate_changes_no_match(rule):
     """The corpus (every split) plus each text with its characters shuffled in blocks: the
-    same hits, evidence and explanation with and without the gate."""
+    same hits, evidence and explanation with and without the gate, and with and without the
+    hot texts' gate (`Matcher.hot`: the allow step, phrases and gate only on texts holding one
+    of their literals)."""
     texts = _texts()
     texts += [t[len(t) // 2 :] + "，" + t[: len(t) // 2] for t in texts]
     frame = pl.DataFrame({"text": texts}).select(normalize(pl.col("text")).alias("norm")).unique().sort("norm")
@@ -101,3 +103,5 @@ def test_the_gate_changes_no_match(rule):
     plain_hits = match_distinct(frame.lazy(), ungated).collect()
     assert gated_hits.equals(plain_hits)
     assert gated_hits["match"].is_not_null().sum() > 0
+    assert matcher.hot
+    assert gated_hits.equals(match_distinct(frame.lazy(), dataclasses.replace(matcher, hot=())).collect())

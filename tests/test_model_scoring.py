@@ -239,3 +239,16 @@ def test_check_text_prints_the_reference_score_and_ngrams(cli) -> None:
     assert ref.score(norm) >= ref.cut
     assert p1["match"] == ref.evidence(norm)
     assert p1["listed"].startswith(ref.how("abuse", norm))
+
+
+def test_units_by_enum_codes_equal_the_join() -> None:
+    """`_with_units` (Enum codes and running sums) against the plain join of the occurrences
+    with the weight table, on lists that are null, empty, or shared by two models (KS-P1)."""
+    names = ("confrontational", "abuse")
+    marks, grams, reads = phrase_engine._gram_columns(names, "t")
+    texts = ["你给我等着", "", None, "您好，亲，订单123已发", "滚", "^$", "傻傻傻傻傻傻"]
+    cut = pl.DataFrame({"t": texts}, schema={"t": pl.String}).select(**marks).with_columns(**grams)
+    wanted = [(reads[name], name, f"_units{i}") for i, name in enumerate(names)]
+    assert phrase_engine._with_units(cut, wanted).equals(phrase_engine._with_units_joined(cut, wanted))
+    empty = pl.DataFrame({"_marked0": ["^a$", "^b$"], "_grams0": [[], []]}, schema={"_marked0": pl.String, "_grams0": pl.List(pl.String)})
+    assert phrase_engine._with_units(empty, wanted[:1]).equals(phrase_engine._with_units_joined(empty, wanted[:1]))

@@ -5,8 +5,9 @@ The distinct texts are normalized once and kept beside the CSV (`…-norms.parqu
 runs of two trees can be compared on the very same texts. Each step is collected alone and
 timed with getrusage (user + system of the whole process, polars' threads included):
 
-- allow: the allow phrases blanked (`replace_many`), then the disowned quotes, titles and
-  product names (`_names`, one regex);
+- allow: the texts holding one of the rule's hot literals found (`_with_allowed`), and on
+  them the allow phrases blanked (`replace_many`), then the disowned quotes, titles and product
+  names (`_names`, one regex); on an older tree, both on every text;
 - candidates: `_candidates` (phrases, sounds, patterns, the gate and gated patterns);
 - lists: the rest of `_match_lists` (negation and extraction on the candidates);
 - models: `_model_hits` on the texts no list matched;
@@ -72,10 +73,10 @@ def main() -> None:
         for _ in range(args.repeat):
             row = {}
             lazy = norms.lazy()
-            allow_only, row["allow phrases"], _ = timed(lambda: norms.select(pe._blank(pl.col("norm"), m.allow).alias("a")))
-            if hasattr(pe, "_names"):
-                _, row["names regex"], _ = timed(lambda: allow_only.select(pl.col("a").str.replace_all(pe._names(m), " ")))
-            blanked, _, _ = timed(lambda: lazy.select("norm").with_columns(pe._allowed(pl.col("norm"), m).alias(pe.ALLOWED)).collect())
+            if hasattr(pe, "_with_allowed"):  # the hot texts' gate, then the allow step on them (this tree)
+                blanked, row["allow (hot texts)"], _ = timed(lambda: pe._with_allowed(norms.select("norm"), m, "norm"))
+            else:  # an older tree: the allow step on every text
+                blanked, row["allow (all texts)"], _ = timed(lambda: lazy.select("norm").with_columns(pe._allowed(pl.col("norm"), m).alias(pe.ALLOWED)).collect())
             cands, row["candidates"], _ = timed(lambda: pe._candidates(blanked.lazy(), m, "norm"))
             listed, row["lists total"], _ = timed(lambda: pe._match_lists(blanked.lazy(), m, "norm").collect())
             row["lists after cand."] = row["lists total"] - row["candidates"]
@@ -101,12 +102,9 @@ def main() -> None:
             for p in m.sound_parts:
                 _, cpu, _ = timed(lambda: allowed.select(pl.col(pe.ALLOWED).str.contains(f"(?i){p}").sum()))
                 costs.append((cpu, "sound: " + p))
-            if m.cues:
-                _, cpu, _ = timed(lambda: norms.select(pl.col("norm").str.contains(f"(?i){m.cues}").sum()))
-                costs.append((cpu, "cues (has_cue)"))
             for cpu, p in sorted(costs, reverse=True)[:15]:
                 print(f"    {cpu:6.3f} s  {p[:110]}")
-            print(f"    ungated patterns + sounds + cues: {sum(c for c, _ in costs):.2f} s over {len(costs)}")
+            print(f"    ungated patterns + sounds: {sum(c for c, _ in costs):.2f} s over {len(costs)}")
 
 
 if __name__ == "__main__":

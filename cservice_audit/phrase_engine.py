@@ -310,9 +310,9 @@ def _with_allowed(frame: pl.DataFrame, m: Matcher, column: str) -> pl.DataFrame:
     """`frame` with ALLOWED (`_allowed` of `column`) and HOT (whether the text holds one of
     `m.hot`). The allow phrases and `_names` are applied to the hot texts only: any other
     text is its own allow-blanked text (a blank is a space, which makes no quote, 《 or 联名).
-    On the 751,800 distinct bench texts 11 % are hot for PDD-P1 and PDD-P2: the allow
-    phrases' `replace_many` and the `_names` regex cost 0.3-0.4 s CPU per rule on all of
-    them, the one `contains_any` of `m.hot` about 0.2 s."""
+    Of the 751,800 distinct bench texts 4.5 % are hot for PDD-P1 and 7.7 % for PDD-P2: the
+    allow phrases' `replace_many` and the `_names` regex cost 0.3-0.4 s CPU per rule on all
+    of them, the one `contains_any` of `m.hot` about 0.2 s."""
     text = frame.get_column(column)
     # A matcher without `hot` (built by hand) sends every text through.
     hot = text.str.contains_any(list(m.hot), ascii_case_insensitive=True).fill_null(False) if m.hot else pl.repeat(True, frame.height, eager=True)
@@ -572,9 +572,9 @@ def _with_units(frame: pl.DataFrame, wanted: list[tuple[str, str, str]]) -> pl.D
     physical codes index the weights; each list's sum is the difference of the running sum
     at its two ends. Integer sums are exact whatever the order, and a running sum that wraps
     past Int64 still gives exact differences (two's complement) for sums that fit, which
-    `scaled` bounds. On the bench's 130,000 PDD-P1 model inputs (7.6 M occurrences) 0.43 s
-    CPU with a join of the occurrences and the weight table, then a group-by (issue 13), less
-    than half with this; a join had itself replaced a lookup inside each list (3x)."""
+    `scaled` bounds. On the bench's 130,000 PDD-P1 model inputs (7.6 M occurrences) 0.45 s
+    CPU with a join of the occurrences and the weight table, then a group-by, 0.30 s with
+    this (issue 13); a join had itself replaced a lookup inside each list (3x)."""
     out = {}
     flat: dict[str, tuple[pl.Series, pl.Series, pl.Series] | None] = {}
     for grams, name, alias in wanted:

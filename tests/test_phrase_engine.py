@@ -1023,3 +1023,22 @@ def test_check_text_tunes_a_plain_allow_list_the_entry_writes_into_that_list(cli
     assert hit.out.split("\n\n")[-1].splitlines()[1] == '  TB-P1 should not fire: add "全网最低" to params.allow of the TB-P1 entry', hit.out
     write("shop.yaml", "extends: taobao\nrules:\n  - {code: TB-P1, params: {allow: [最近, 全网最低]}}\n")
     assert cli("validate-ruleset", "shop.yaml").code == 0 and cli("check-text", "全网最低", "--ruleset", "shop.yaml").code == 0
+
+
+# A card's own limit (review hR of the nineteenth pass): 额度满了 and 额度没批下来 joined TB-P3's
+# excuses for an invoice quota with no invoice word beside them, so a reply about a buyer's
+# credit-card or Huabei limit fired the invoice rule.
+CARD_LIMIT_REPLIES = [
+    "信用卡额度满了的话可以用花呗",
+    "亲，您的花呗额度已经满了，可以用其他方式付款",
+    "您的信用卡额度满了，换张卡试试",
+    "花呗额度没批下来的话可以用信用卡",
+    "分期额度没申请下来的话可以全款",
+]
+
+
+@pytest.mark.parametrize("text", CARD_LIMIT_REPLIES)
+def test_a_card_limit_is_no_invoice_quota(text: str) -> None:
+    assert _fires(load_platform("taobao").rule("TB-P3").params, [text]) == [None]
+    # the invoice quota itself still fires
+    assert _fires(load_platform("taobao").rule("TB-P3").params, ["亲，这个月的发票额度已经满了，开不了"]) != [None]

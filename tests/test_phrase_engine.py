@@ -1042,3 +1042,19 @@ def test_a_card_limit_is_no_invoice_quota(text: str) -> None:
     assert _fires(load_platform("taobao").rule("TB-P3").params, [text]) == [None]
     # the invoice quota itself still fires
     assert _fires(load_platform("taobao").rule("TB-P3").params, ["亲，这个月的发票额度已经满了，开不了"]) != [None]
+
+
+# The shop bearing the fee for the buyer (review hR): 负担/分担 after 您 fired on 帮您分担, the
+# shop's own subsidy, though the pass meant the buyer bearing it.
+@pytest.mark.parametrize("text", ["信用卡分期手续费店铺帮您分担一半", "信用卡分期手续费我们帮您负担", "花呗分期的手续费我们替您负担"])
+def test_the_shop_bearing_a_card_fee_for_the_buyer_fires_nothing(text: str) -> None:
+    params = load_platform("taobao").rule("TB-P4").params
+    assert _fires(params, [text]) == [None]
+    assert _fires(params, ["信用卡手续费需要您负担哦"]) != [None]
+
+
+@pytest.mark.parametrize("text", ["开票产生的费用店铺帮您分担", "发票的邮费我们替您负担"])
+def test_the_shop_bearing_an_invoice_charge_for_the_buyer_fires_nothing(text: str) -> None:
+    params = load_platform("taobao").rule("TB-P3").params
+    assert _fires(params, [text]) == [None]
+    assert _fires(params, ["开票的税点需要您负担哦"]) != [None]

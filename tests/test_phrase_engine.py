@@ -1058,3 +1058,12 @@ def test_the_shop_bearing_an_invoice_charge_for_the_buyer_fires_nothing(text: st
     params = load_platform("taobao").rule("TB-P3").params
     assert _fires(params, [text]) == [None]
     assert _fires(params, ["开票的税点需要您负担哦"]) != [None]
+
+
+# A card payer's extra discount (review hR): 多5元 after a card word is a surcharge, but 多5元优惠,
+# 多10元红包 and 多3元立减 are the promotion the buyer gets.
+@pytest.mark.parametrize("text", ["用花呗付款还能多5元优惠呢", "信用卡支付可以多10元红包哦", "花呗分期还能多3块减免"])
+def test_a_card_payers_extra_discount_fires_nothing(text: str) -> None:
+    params = load_platform("taobao").rule("TB-P4").params
+    assert _fires(params, [text]) == [None]
+    assert _fires(params, ["亲，xyk付款每单多10元"]) != [None]

@@ -10,6 +10,7 @@ The per-step values come from `phrase_engine.explain`, the same expressions the 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -53,6 +54,9 @@ def origin_text(origin: tuple[str, str | None] | None, lang: str) -> str | None:
     if where == "rule":
         return labels(lang)["from_rule"]
     return f"{labels(lang)['from_lexicon']} {list_name(name, lang)}"
+
+
+_MODEL_HOW = re.compile(r"model (?P<model>\S+) (?P<score>\S+) >= (?P<threshold>\S+)")  # phrase_engine's `how` of a model hit
 
 
 def list_name(name: str, lang: str) -> str:
@@ -159,12 +163,12 @@ def render(result: dict[str, Any], lang: str = "en", ruleset_file: str | None = 
                 detail += w["paren"].format(x=f"{how} {terminal_safe(rule['sounds_like'])}")
             else:
                 detail += w["paren"].format(x=how)
-            if rule["how"] == "model":
-                # The model that decided, in the reader's words (the JSON's `listed` is English).
-                scored = next((m for m in rule["models"] if m["score"] >= m["threshold"]), None)
-                if scored is not None:
-                    model = terminal_safe(list_name(scored["model"], lang))
-                    detail += colon + t("check_text.model_hit", lang, model=model, score=f"{scored['score']:.2f}", threshold=f"{scored['threshold']:.2f}")
+            if rule["how"] == "model" and (scored := _MODEL_HOW.fullmatch(rule["listed"] or "")):
+                # The model that decided, in the reader's words (the JSON's `listed` is English):
+                # the engine's own `how`, which names the model that hit; the rounded scores of
+                # `models` against the unrounded thresholds could name another, or none.
+                model = terminal_safe(list_name(scored["model"], lang))
+                detail += colon + t("check_text.model_hit", lang, model=model, score=scored["score"], threshold=scored["threshold"])
             elif rule["how"] != "phrase" and rule["listed"]:
                 detail += f"{colon}{terminal_safe(rule['listed'])}"
             if rule["origin"]:

@@ -1067,3 +1067,21 @@ def test_a_card_payers_extra_discount_fires_nothing(text: str) -> None:
     params = load_platform("taobao").rule("TB-P4").params
     assert _fires(params, [text]) == [None]
     assert _fires(params, ["亲，xyk付款每单多10元"]) != [None]
+
+
+def test_check_text_names_the_model_that_hit_not_one_whose_rounded_score_passes() -> None:
+    """check-text's line for a model hit named the first model whose score, rounded to two
+    places, was >= its unrounded threshold (review hR): abuse at -0.2849 (no hit, rounded -0.28 >=
+    -0.28123) was named for confrontational's hit, and a hit rounded down below its threshold
+    (2.1330 -> 2.13 < 2.13269) named none. The engine's own `how` names the model that hit."""
+    from cservice_audit.check_text import render
+
+    rule = {
+        "code": "DY-P1", "title": "服务态度", "hit": True, "match": "x/y", "how": "model",
+        "listed": "model confrontational 2.13 >= 2.13", "sounds_like": None, "origin": None, "allowed": [], "negated": [],
+        "models": [{"model": "abuse", "score": -0.28, "threshold": -0.28123}, {"model": "confrontational", "score": 2.13, "threshold": 2.13269}],
+    }
+    result = {"text": "t", "normalized": "t", "platform": "douyin", "version": "1", "rules": [rule]}
+    en, zh = render(result, "en"), render(result, "zh")
+    assert "model confrontational 2.13 >= 2.13" in en and "abuse" not in en, en
+    assert "模型 confrontational" in zh and "得分 2.13 ≥ 阈值 2.13" in zh and "abuse" not in zh, zh

@@ -841,6 +841,11 @@ NINETEENTH_PASS_EVERYDAY = [
     ("taobao", "TB-P4", "分3期的话花呗会收服务费，店铺不收"),
     ("taobao", "TB-P3", "打印机坏了吗？这款保修一年的"),
     ("taobao", "TB-P3", "纸质票暂时用完了，先给您开电子发票"),
+    # review hR: 不走 as advice, and a product's HB, are no refusal
+    ("taobao", "TB-P4", "您如果不走分期，可以直接付全款"),
+    ("taobao", "TB-P4", "不走花呗的话可以用余额宝付款"),
+    ("taobao", "TB-P4", "这款HB铅芯不支持退换"),
+    ("taobao", "TB-P4", "HB-05型号不支持快充"),
     # guards of entries narrowed in the pass (they pass on the old lists too)
     ("taobao", "TB-P3", "发票由工厂直发的仓库一起寄出"),
     ("taobao", "TB-P3", "收据跟发票一样吗？不一样的，我们给您开正式发票"),

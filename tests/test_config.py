@@ -255,7 +255,7 @@ def test_two_bots_in_the_config_are_refused_on_every_run(cli, tmp_path):
     )
     for run in (quiet, audit):
         assert run.code == 2 and len(run.err_lines()) == 1, run.err
-        assert "two.toml" in run.err and "notify.dingtalk, notify.feishu" in run.err and "只推送到一个群" in run.err, run.err
+        assert "two.toml" in run.err and "notify.dingtalk，notify.feishu" in run.err and "只推送到一个群" in run.err, run.err
     assert none.code == 2 and "[notify]" in none.err and "--wecom" in none.err, none.err
 
 

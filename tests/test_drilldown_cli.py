@@ -285,7 +285,7 @@ def test_show_reads_the_shops_config_as_the_nightly_audit_does(cli, write, tmp_p
     assert report.code == 1 and report.json()["summary"]["by_code"] == {"TB-R3": 2}, report.out[-300:]
     write("other.toml", 'platform = "taobao"\nshop = "乙"\nlang = "zh"\n')
     other = cli("show", "c1", "c.csv", "--config", "other.toml")
-    assert other.code == 2 and "是店铺 甲 的数据，而本次审核的店铺是 乙" in other.err, other.err
+    assert other.code == 2 and "是店铺 甲 的数据，而配置文件 other.toml 的 shop 是 乙" in other.err, other.err
 
 
 def test_show_of_an_id_two_shops_use_is_exit_2_naming_them(cli, write) -> None:
@@ -296,7 +296,7 @@ def test_show_of_an_id_two_shops_use_is_exit_2_naming_them(cli, write) -> None:
                      "2026-11-22 11:00:00,乙,b2,c1,买家,,在吗乙\n")  # fmt: skip
     run = cli("show", "c1", "two.csv", "-p", "taobao", "--lang", "zh")
     assert run.code == 2 and run.out == "", run.out
-    assert run.err_lines() == ["cservice-audit：错误：会话 'c1' 出现在多个店铺中（乙, 甲）：请只给出其中一个店铺的导出"], run.err
+    assert run.err_lines() == ["cservice-audit：错误：会话 'c1' 出现在多个店铺中（乙，甲）：请只给出其中一个店铺的导出"], run.err
 
 
 def test_a_blank_shop_in_the_config_is_exit_2_in_every_command_that_reads_it(cli, write) -> None:

@@ -400,7 +400,7 @@ def test_an_at_risk_week_names_the_tier_it_would_reach_not_as_reached(cli, tmp_p
     needs = digest.out.split("**本周期剩余要求：**\n", 1)[1].split("\n\n", 1)[0].splitlines()
     assert needs == ["- 小快 KS-R3 周 11-23..11-29：之后约 30 条中需 30 条达标（100%）", "- （全店） KS-R3 周 11-23..11-29：之后约 30 条中需 30 条达标（100%）"], digest.out
     assert digest.out.index("本周期剩余要求") < digest.out.index("新问题")
-    assert "KS-R3 情节轻微（警告、学习、强制学习、强制考试）; KS-R3 本期未达标则情节严重（" in page.out
+    assert "KS-R3 情节轻微（警告、学习、强制学习、强制考试）；KS-R3 本期未达标则情节严重（" in page.out
     # Three failed weeks reach the last tier; the fourth, at risk, threatens the same one: said once.
     export = _csv(tmp_path / "four.csv", [row for n in range(23) for row in _late_day(monday + timedelta(days=n), agent="小快")])
     digest, table = cli.many(*(("audit", export, "-p", "kuaishou", "--no-history", "--lang", "zh", "-f", fmt) for fmt in ("digest", "table")))

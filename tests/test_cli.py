@@ -678,7 +678,7 @@ def test_every_shipped_rule_and_source_has_its_chinese(explained):
         assert rule.confidence_note and rule.confidence_note_zh, code
         assert not rule.description or rule.description_zh, code
         assert not latin.search(rule.source) or rule.source_zh, code
-        assert chinese.splitlines()[3].endswith(f": {rule.confidence_note_zh}"), (code, chinese.splitlines()[3])
+        assert chinese.splitlines()[3].endswith(f"：{rule.confidence_note_zh}"), (code, chinese.splitlines()[3])
         assert english.splitlines()[3].endswith(f": {rule.confidence_note}"), code
         if rule.description:
             assert f"\n\n{rule.description_zh}\n\n" in chinese and rule.description not in chinese, code

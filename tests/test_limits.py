@@ -408,11 +408,16 @@ def test_rejects_are_written_when_every_row_is_rejected_and_a_failed_write_keeps
     run = cli("audit", "allbad.csv", *AUDIT, "--rejects", "r.csv")
     assert run.code == 2 and "no usable rows (30 rejected" in run.err, run.err
     assert (Path(cli.cwd) / "r.csv").read_text("utf-8").count("\n") == 31
-    failed = cli("audit", "allbad.csv", *AUDIT, "--rejects", "missing-folder/r.csv")
+    # A path that fails only when written (a folder of that name): said, and the run's own reason ends it.
+    (Path(cli.cwd) / "taken.csv").mkdir()
+    failed = cli("audit", "allbad.csv", *AUDIT, "--rejects", "taken.csv")
     lines = failed.err_lines()
     assert failed.code == 2 and len(lines) == 2, failed.err
-    assert "missing-folder/r.csv" in lines[0] and lines[0].startswith("cservice-audit: note: "), lines
+    assert "taken.csv" in lines[0] and lines[0].startswith("cservice-audit: note: "), lines
     assert lines[1].startswith("cservice-audit: error: allbad.csv: no usable rows"), lines
+    # A missing folder stops the run before it reads anything (nothing stored, test_cli).
+    early = cli("audit", "allbad.csv", *AUDIT, "--rejects", "missing-folder/r.csv")
+    assert early.code == 2 and early.err_lines() == ["cservice-audit: error: missing-folder/r.csv: cannot write the rejects file (No such file or directory)"], early.err
 
 
 def test_show_reads_a_mostly_rejected_file(cli, write):

@@ -260,8 +260,8 @@ def test_an_override_of_the_english_without_the_chinese_shows_the_english_in_chi
     assert all(run.code == 0 for run in (p1_zh, p1_en, r3_zh, rules_zh)), [run.err for run in (p1_zh, p1_en, r3_zh, rules_zh)]
     assert "\n\nInsults and threats, with our own lists.\n\n" in p1_zh.out and p1.description_zh not in p1_zh.out
     assert "\n\nInsults and threats, with our own lists.\n\n" in p1_en.out
-    assert f": {p1.confidence_note_zh}\n" in p1_zh.out  # not overridden: the shipped Chinese
-    assert ": 我们自己的85%目标\n" in r3_zh.out and r3.confidence_note_zh not in r3_zh.out
+    assert f"：{p1.confidence_note_zh}\n" in p1_zh.out  # not overridden: the shipped Chinese
+    assert "：我们自己的85%目标\n" in r3_zh.out and r3.confidence_note_zh not in r3_zh.out
     assert "Our own notes." in rules_zh.out and not any(note in rules_zh.out for note in shipped.notes_zh)
     assert shipped.source("seed-000")["note_zh"] in rules_zh.out  # the inherited sources keep theirs
 
